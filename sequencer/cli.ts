@@ -1,0 +1,90 @@
+/**
+ * The `veil` command line: `veil node start --config <file>`, `veil node status --url <rpc>`.
+ * Run with `npx tsx sequencer/cli.ts <command>`; every command has `--help`.
+ */
+import { Command, InvalidArgumentError } from "commander";
+import { ConfigError, loadConfig } from "./node/config";
+import { createLogger } from "./node/logger";
+import { VERSION, clusterStatusSchema, startNode } from "./node/node";
+import { RpcCallError, RpcClient, RpcTimeoutError, RpcTransportError } from "./rpc/client";
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("expected a positive integer");
+  return n;
+}
+
+async function nodeStart(options: { config?: string }): Promise<void> {
+  const config = loadConfig(options.config);
+  const log = createLogger({ level: config.log.level });
+  const node = await startNode(config, log);
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals > 1) {
+      log.warn({ signal }, "second signal, exiting at once");
+      process.exit(130);
+    }
+    log.info({ signal }, "shutting down");
+    node.stop().then(
+      () => log.flush(() => process.exit(0)),
+      (error: unknown) => {
+        log.error({ err: error }, "shutdown failed");
+        log.flush(() => process.exit(1));
+      },
+    );
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+}
+
+async function nodeStatus(options: { url: string; timeout: number }): Promise<void> {
+  const client = new RpcClient(options.url, { timeoutMs: options.timeout });
+  const status = await client.call("get_cluster_status", undefined, clusterStatusSchema);
+  process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+}
+
+export function buildCli(): Command {
+  const program = new Command("veil")
+    .description("Veil: a leader-based shared sequencer with an encrypted mempool")
+    .version(VERSION)
+    .showHelpAfterError();
+  const node = program.command("node").description("run or inspect a sequencer node");
+  node
+    .command("start")
+    .description("start a node: open its database and serve JSON-RPC, /health and /metrics until SIGINT/SIGTERM")
+    .option(
+      "-c, --config <file>",
+      "YAML or JSON config file; VEIL_<SECTION>__<FIELD> environment variables override it (see docs/node.md)",
+    )
+    .action(nodeStart);
+  node
+    .command("status")
+    .description("print a running node's status (get_cluster_status) as JSON")
+    .requiredOption("-u, --url <url>", "the node's JSON-RPC URL, e.g. http://127.0.0.1:8550")
+    .option("-t, --timeout <ms>", "how long to wait for the answer", positiveInt, 5_000)
+    .action(nodeStatus);
+  return program;
+}
+
+/** Turns the errors a user can cause into one clear line and exit code 1; anything else is a bug. */
+function explain(error: unknown): string {
+  if (error instanceof ConfigError) return error.message;
+  if (error instanceof RpcCallError) return `error ${error.code} (${error.errorName ?? "unknown"}): ${error.message}`;
+  if (error instanceof RpcTimeoutError || error instanceof RpcTransportError) return error.message;
+  if (error instanceof Error && "code" in error && error.code === "EADDRINUSE")
+    return `cannot listen: ${error.message}`;
+  if (error instanceof Error && "code" in error && error.code === "LEVEL_DATABASE_NOT_OPEN") {
+    return `cannot open the database (is another node using it?): ${error.message}`;
+  }
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+if (require.main === module) {
+  buildCli()
+    .parseAsync(process.argv)
+    .catch((error: unknown) => {
+      process.stderr.write(`veil: ${explain(error)}\n`);
+      process.exit(1);
+    });
+}

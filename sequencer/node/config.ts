@@ -1,0 +1,229 @@
+/**
+ * The node's configuration: a YAML or JSON file, overridden field by field by environment variables
+ * named `VEIL_<SECTION>__<FIELD>` (segments in SCREAMING_SNAKE_CASE, `__` between levels, e.g.
+ * `VEIL_RPC__PORT`, `VEIL_L1__CONTRACTS__CLUSTER_REGISTRY`), validated with zod into a typed config.
+ * Errors name the field and where its value came from; they never echo the signing key.
+ */
+import { SigningKey, getAddress, isAddress } from "ethers";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import YAML from "yaml";
+import { z } from "zod";
+import { Secret } from "./secret";
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** Environment values are strings; numeric fields accept them when they spell a number. */
+function fromEnvNumber<T extends z.ZodType>(schema: T) {
+  return z.preprocess((v) => (typeof v === "string" && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v), schema);
+}
+function fromEnvBoolean<T extends z.ZodType>(schema: T) {
+  return z.preprocess((v) => (v === "true" ? true : v === "false" ? false : v), schema);
+}
+/** Lists come from the environment comma-separated. */
+function fromEnvList<T extends z.ZodType>(schema: T) {
+  return z.preprocess(
+    (v) =>
+      typeof v === "string"
+        ? v
+            .split(",")
+            .map((s) => s.trim())
+            .filter((s) => s !== "")
+        : v,
+    schema,
+  );
+}
+
+const int = (min: number, max: number) => fromEnvNumber(z.number().int().min(min).max(max));
+const httpUrl = z.url({ protocol: /^https?$/, error: "expected an http(s) URL" });
+
+const address = z
+  .string()
+  .refine((v) => isAddress(v), { error: "expected a 20-byte hex address" })
+  .transform((v) => getAddress(v));
+
+const signingKey = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{64}$/, {
+    error: "expected a 32-byte hex private key (0x followed by 64 hex digits)",
+    abort: true,
+  })
+  .refine(
+    (v) => {
+      try {
+        new SigningKey(v);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { error: "not a valid secp256k1 private key" },
+  )
+  .transform((v) => new Secret(v));
+
+const uint256 = z
+  .union([z.string().regex(/^(0x[0-9a-fA-F]{1,64}|\d{1,78})$/), z.number().int().nonnegative()], {
+    error: "expected a non-negative integer (decimal or 0x hex)",
+  })
+  .transform((v) => BigInt(v))
+  .refine((v) => v < 2n ** 256n, { error: "does not fit in 256 bits" });
+
+export const configSchema = z.strictObject({
+  node: z.strictObject({
+    /** The node's secp256k1 key: it signs order commitments, seals and cluster messages. */
+    signingKey,
+  }),
+  cluster: z.strictObject({
+    /** The cluster's id in ClusterRegistry (uint256). */
+    id: uint256,
+    /** Other members' JSON-RPC URLs (until discovery from the registry replaces them). */
+    peers: fromEnvList(z.array(httpUrl)).default([]),
+  }),
+  rpc: z
+    .strictObject({
+      host: z.string().min(1).default("127.0.0.1"),
+      port: int(0, 65_535).default(8550),
+      maxBodyBytes: int(1_024, 64 * 1024 * 1024).default(1024 * 1024),
+      maxBatchSize: int(1, 10_000).default(100),
+      requestTimeoutMs: int(100, 600_000).default(30_000),
+      rateLimit: z
+        .strictObject({
+          enabled: fromEnvBoolean(z.boolean()).default(true),
+          ratePerSecond: fromEnvNumber(z.number().positive()).default(500),
+          burst: int(1, 1_000_000).default(1_000),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  storage: z.strictObject({
+    /** Directory of the node's LevelDB database; created if missing. */
+    path: z.string().min(1),
+  }),
+  l1: z.strictObject({
+    rpcUrl: httpUrl,
+    contracts: z.strictObject({
+      clusterRegistry: address,
+      validationServiceManager: address,
+    }),
+  }),
+  limits: z
+    .strictObject({
+      maxCiphertextBytes: int(32, 16 * 1024 * 1024).default(64 * 1024),
+      maxTxPerBlock: int(1, 2 ** 32 - 1).default(100_000),
+      maxLookaheadHeights: int(0, 1_000_000).default(64),
+    })
+    .prefault({}),
+  timeouts: z
+    .strictObject({
+      peerRequestMs: int(1, 600_000).default(2_000),
+      l1RequestMs: int(1, 600_000).default(10_000),
+      heartbeatIntervalMs: int(1, 600_000).default(500),
+      leaderTimeoutMs: int(1, 600_000).default(3_000),
+      shutdownGraceMs: int(0, 600_000).default(5_000),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    })
+    .prefault({}),
+});
+
+export type NodeConfig = z.infer<typeof configSchema>;
+
+const ENV_PREFIX = "VEIL_";
+
+/** Maps `VEIL_RPC__RATE_LIMIT__BURST` to ["rpc", "rateLimit", "burst"]; other variables to undefined. */
+export function envVarPath(name: string): string[] | undefined {
+  if (!name.startsWith(ENV_PREFIX) || !name.includes("__")) return undefined;
+  const segments = name.slice(ENV_PREFIX.length).split("__");
+  if (segments.some((s) => !/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/.test(s))) return undefined;
+  return segments.map((s) => s.toLowerCase().replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase()));
+}
+
+interface Override {
+  readonly variable: string;
+  readonly path: readonly string[];
+}
+
+function applyOverrides(base: Record<string, unknown>, env: NodeJS.ProcessEnv): Override[] {
+  const applied: Override[] = [];
+  for (const [variable, value] of Object.entries(env)) {
+    const fieldPath = envVarPath(variable);
+    if (fieldPath === undefined || value === undefined) continue;
+    let node: Record<string, unknown> = base;
+    for (const key of fieldPath.slice(0, -1)) {
+      const next = Object.hasOwn(node, key) ? node[key] : undefined;
+      if (typeof next !== "object" || next === null || Array.isArray(next)) {
+        node[key] = {};
+      }
+      node = node[key] as Record<string, unknown>;
+    }
+    node[fieldPath[fieldPath.length - 1]!] = value;
+    applied.push({ variable, path: fieldPath });
+  }
+  return applied;
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new ConfigError(`config file ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = path.extname(file).toLowerCase() === ".json" ? JSON.parse(text) : YAML.parse(text);
+  } catch (error) {
+    const kind = path.extname(file).toLowerCase() === ".json" ? "JSON" : "YAML";
+    throw new ConfigError(`config file ${file}: not valid ${kind}: ${(error as Error).message.split("\n")[0]}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new ConfigError(`config file ${file}: the top level must be a mapping of sections`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/**
+ * Loads and validates the configuration. `file` may be omitted to configure from the environment
+ * alone. Throws ConfigError listing every bad field as `path: problem (source)`.
+ */
+export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): NodeConfig {
+  const raw = file === undefined ? {} : readConfigFile(file);
+  const overrides = applyOverrides(raw, env);
+  return parseConfig(raw, { file, overrides });
+}
+
+function parseConfig(raw: unknown, sources: { file: string | undefined; overrides: readonly Override[] }): NodeConfig {
+  const result = configSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const fieldPath = issue.path.map(String);
+    const keys = issue.code === "unrecognized_keys" ? issue.keys.map((k) => [...fieldPath, k]) : [fieldPath];
+    const fromEnv = sources.overrides.find((o) =>
+      keys.some((k) => k.slice(0, o.path.length).every((seg, i) => o.path[i] === seg)),
+    );
+    const source =
+      fromEnv !== undefined
+        ? `from ${fromEnv.variable}`
+        : sources.file !== undefined
+          ? `in ${sources.file}`
+          : "not set";
+    const where = fieldPath.length === 0 ? "(top level)" : fieldPath.join(".");
+    const problem =
+      issue.code === "unrecognized_keys"
+        ? `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`
+        : issue.code === "invalid_type" && /received undefined$/.test(issue.message)
+          ? "required"
+          : issue.message;
+    return `  ${where}: ${problem} (${source})`;
+  });
+  throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+}

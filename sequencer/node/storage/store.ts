@@ -1,0 +1,302 @@
+/**
+ * The node's durable store on LevelDB (classic-level). Every write is an atomic batch with
+ * `sync: true`: when a method resolves, its effect is on disk and survives kill -9 or power loss, so
+ * the caller may acknowledge it. Writes to one rollup are serialised in-process (LevelDB holds an
+ * exclusive lock on its directory, so this process is the only writer), which makes check-then-write
+ * sequences such as "is this index free?" atomic.
+ */
+import { ClassicLevel } from "classic-level";
+import { mkdirSync } from "node:fs";
+import { RpcError, veilError } from "../../rpc/errors";
+import {
+  BLOCK_KIND,
+  PREFIX,
+  assertHeight,
+  assertIndex,
+  blockKey,
+  blockPrefix,
+  decodeValue,
+  dedupKey,
+  encodeValue,
+  entryKey,
+  metaKey,
+  prefixEnd,
+  stateKey,
+  type StoredValue,
+} from "./codec";
+
+/** One ordered transaction: the encrypted record and the order commitment the leader signed for it. */
+export interface EntryRecord {
+  /** keccak-256 of the ciphertext (the PRE/POST Merkle leaf's payload); unique per rollup. */
+  readonly encTxHash: string;
+  readonly encryptedTx: StoredValue;
+  readonly orderCommitment: StoredValue;
+}
+
+export type BlockStatus = "open" | "sealed" | "finalized";
+
+export interface BlockState {
+  readonly status: BlockStatus;
+  /** Number of entries, which occupy indices 0 .. count-1 without gaps. */
+  readonly count: number;
+}
+
+/** The leader's seal of a height: its final size and encrypted-tx root, and the signed message. */
+export interface SealRecord {
+  readonly txCount: number;
+  readonly encRoot: string;
+  readonly seal: StoredValue;
+}
+
+/** The decrypted, built block of a sealed height. */
+export interface BuiltBlock {
+  readonly rawRoot: string;
+  readonly block: StoredValue;
+}
+
+export interface Heartbeat {
+  readonly view: number;
+  readonly leader: string;
+  readonly atMs: number;
+}
+
+export interface StoreStats {
+  readonly entries: number;
+  readonly blocks: Readonly<Record<BlockStatus, number>>;
+}
+
+type Db = ClassicLevel<Buffer, string>;
+type BatchOp = { type: "put"; key: Buffer; value: string } | { type: "del"; key: Buffer };
+
+const EMPTY_BLOCK: BlockState = { status: "open", count: 0 };
+const SYNC = { sync: true } as const;
+
+export class NodeStore {
+  private readonly locks = new Map<bigint, Promise<unknown>>();
+
+  private constructor(
+    private readonly db: Db,
+    readonly location: string,
+  ) {}
+
+  /** Opens (creating if needed) the database in `location`; fails if another process holds it. */
+  static async open(location: string): Promise<NodeStore> {
+    mkdirSync(location, { recursive: true });
+    const db: Db = new ClassicLevel<Buffer, string>(location, { keyEncoding: "buffer", valueEncoding: "utf8" });
+    await db.open();
+    return new NodeStore(db, location);
+  }
+
+  get isOpen(): boolean {
+    return this.db.status === "open";
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.locks.values()]);
+    await this.db.close();
+  }
+
+  // ---- entries ------------------------------------------------------------------------------------
+
+  /** Appends one entry at `index`, which must be the block's next free index. */
+  appendEntry(rollupId: bigint, height: number, index: number, entry: EntryRecord): Promise<void> {
+    return this.appendEntries(rollupId, height, index, [entry]);
+  }
+
+  /**
+   * Appends `entries` at `firstIndex`, `firstIndex + 1`, ... in one atomic, synced batch. Fails with
+   * HEIGHT_SEALED if the block is not open, INDEX_TAKEN if an index is already used, OUT_OF_ORDER if
+   * it would leave a gap, DUPLICATE_CIPHERTEXT if a ciphertext is already ordered in this rollup (or
+   * twice in the batch). Nothing is written when it fails.
+   */
+  appendEntries(rollupId: bigint, height: number, firstIndex: number, entries: readonly EntryRecord[]): Promise<void> {
+    assertIndex(firstIndex);
+    if (entries.length === 0) return Promise.resolve();
+    assertIndex(firstIndex + entries.length - 1);
+    return this.withLock(rollupId, async () => {
+      const state = await this.blockState(rollupId, height);
+      if (state.status !== "open") throw veilError.heightSealed(height);
+      if (firstIndex < state.count) throw veilError.indexTaken(height, firstIndex);
+      if (firstIndex > state.count) {
+        throw veilError.outOfOrder(`height ${height} has ${state.count} entries, cannot append at index ${firstIndex}`);
+      }
+      const keys = entries.map((e) => dedupKey(rollupId, e.encTxHash));
+      const seen = new Set<string>();
+      for (const [i, e] of entries.entries()) {
+        const lower = e.encTxHash.toLowerCase();
+        if (seen.has(lower)) throw veilError.duplicateCiphertext(e.encTxHash);
+        seen.add(lower);
+        if ((await this.db.get(keys[i]!)) !== undefined) throw veilError.duplicateCiphertext(e.encTxHash);
+      }
+      const ops: BatchOp[] = entries.flatMap((e, i) => [
+        { type: "put" as const, key: entryKey(rollupId, height, firstIndex + i), value: encodeValue(e) },
+        { type: "put" as const, key: keys[i]!, value: encodeValue({ height, index: firstIndex + i }) },
+      ]);
+      ops.push(this.putBlockState(rollupId, height, { status: "open", count: state.count + entries.length }));
+      await this.db.batch(ops, SYNC);
+    });
+  }
+
+  async getEntry(rollupId: bigint, height: number, index: number): Promise<EntryRecord | undefined> {
+    const value = await this.db.get(entryKey(rollupId, height, index));
+    return value === undefined ? undefined : decodeValue<EntryRecord>(value);
+  }
+
+  /** The entries of a block in index order, from `from` (inclusive) to `to` (exclusive). */
+  async getEntries(
+    rollupId: bigint,
+    height: number,
+    range: { from?: number; to?: number } = {},
+  ): Promise<EntryRecord[]> {
+    const prefix = Buffer.concat([blockPrefix(rollupId, height), Buffer.of(BLOCK_KIND.entry)]);
+    const out: EntryRecord[] = [];
+    for await (const value of this.db.values({
+      gte: entryKey(rollupId, height, range.from ?? 0),
+      lt: range.to === undefined ? prefixEnd(prefix) : entryKey(rollupId, height, range.to),
+    })) {
+      out.push(decodeValue<EntryRecord>(value));
+    }
+    return out;
+  }
+
+  /** Where a ciphertext was ordered in this rollup, if it was. */
+  async findCiphertext(rollupId: bigint, encTxHash: string): Promise<{ height: number; index: number } | undefined> {
+    const value = await this.db.get(dedupKey(rollupId, encTxHash));
+    return value === undefined ? undefined : decodeValue<{ height: number; index: number }>(value);
+  }
+
+  /**
+   * Removes the entries at `fromIndex` and after, for a view change that replaces a suffix that was
+   * never acknowledged by a majority. Only an open block can be truncated.
+   */
+  truncate(rollupId: bigint, height: number, fromIndex: number): Promise<number> {
+    assertIndex(fromIndex);
+    return this.withLock(rollupId, async () => {
+      const state = await this.blockState(rollupId, height);
+      if (state.status !== "open") throw veilError.heightSealed(height);
+      if (fromIndex >= state.count) return 0;
+      const removed = await this.getEntries(rollupId, height, { from: fromIndex });
+      const ops: BatchOp[] = removed.flatMap((e, i) => [
+        { type: "del" as const, key: entryKey(rollupId, height, fromIndex + i) },
+        { type: "del" as const, key: dedupKey(rollupId, e.encTxHash) },
+      ]);
+      ops.push(this.putBlockState(rollupId, height, { status: "open", count: fromIndex }));
+      await this.db.batch(ops, SYNC);
+      return removed.length;
+    });
+  }
+
+  // ---- block status -------------------------------------------------------------------------------
+
+  /** A height never written to is open and empty. */
+  async blockState(rollupId: bigint, height: number): Promise<BlockState> {
+    const value = await this.db.get(stateKey(rollupId, height));
+    return value === undefined ? EMPTY_BLOCK : decodeValue<BlockState>(value);
+  }
+
+  /** Seals an open block; the seal must cover exactly the entries stored (no more, no fewer). */
+  seal(rollupId: bigint, height: number, seal: SealRecord): Promise<void> {
+    return this.withLock(rollupId, async () => {
+      const state = await this.blockState(rollupId, height);
+      if (state.status !== "open") throw veilError.heightSealed(height);
+      if (seal.txCount !== state.count) {
+        throw veilError.outOfOrder(`the seal covers ${seal.txCount} entries but height ${height} holds ${state.count}`);
+      }
+      await this.db.batch(
+        [
+          { type: "put", key: blockKey(rollupId, height, "seal"), value: encodeValue(seal) },
+          this.putBlockState(rollupId, height, { status: "sealed", count: state.count }),
+        ],
+        SYNC,
+      );
+    });
+  }
+
+  async getSeal(rollupId: bigint, height: number): Promise<SealRecord | undefined> {
+    const value = await this.db.get(blockKey(rollupId, height, "seal"));
+    return value === undefined ? undefined : decodeValue<SealRecord>(value);
+  }
+
+  /** Stores the built block of a sealed height and marks it finalized. */
+  finalize(rollupId: bigint, height: number, built: BuiltBlock): Promise<void> {
+    return this.withLock(rollupId, async () => {
+      const state = await this.blockState(rollupId, height);
+      if (state.status === "open") throw veilError.outOfOrder(`height ${height} must be sealed before it is finalized`);
+      if (state.status === "finalized")
+        throw new RpcError("OUT_OF_ORDER", `out of order: height ${height} is already finalized`);
+      await this.db.batch(
+        [
+          { type: "put", key: blockKey(rollupId, height, "built"), value: encodeValue(built) },
+          this.putBlockState(rollupId, height, { status: "finalized", count: state.count }),
+        ],
+        SYNC,
+      );
+    });
+  }
+
+  async getBuiltBlock(rollupId: bigint, height: number): Promise<BuiltBlock | undefined> {
+    const value = await this.db.get(blockKey(rollupId, height, "built"));
+    return value === undefined ? undefined : decodeValue<BuiltBlock>(value);
+  }
+
+  // ---- node metadata ------------------------------------------------------------------------------
+
+  async getView(): Promise<number> {
+    const value = await this.db.get(metaKey("view"));
+    return value === undefined ? 0 : decodeValue<number>(value);
+  }
+
+  /** Moves to `view`; views only go forward (a node that forgot its view could vote twice). */
+  setView(view: number): Promise<void> {
+    assertHeight(view);
+    return this.withLock(-1n, async () => {
+      const current = await this.getView();
+      if (view < current) throw veilError.outOfOrder(`view ${view} is older than the current view ${current}`);
+      await this.db.put(metaKey("view"), encodeValue(view), SYNC);
+    });
+  }
+
+  async recordHeartbeat(heartbeat: Heartbeat): Promise<void> {
+    // A heartbeat only feeds the failover timer; losing the last one in a crash is harmless.
+    await this.db.put(metaKey("lastHeartbeat"), encodeValue(heartbeat), { sync: false });
+  }
+
+  async lastHeartbeat(): Promise<Heartbeat | undefined> {
+    const value = await this.db.get(metaKey("lastHeartbeat"));
+    return value === undefined ? undefined : decodeValue<Heartbeat>(value);
+  }
+
+  /** Counts from the block states (one small record per block, not one per entry). */
+  async stats(): Promise<StoreStats> {
+    const blocks: Record<BlockStatus, number> = { open: 0, sealed: 0, finalized: 0 };
+    let entries = 0;
+    const start = Buffer.of(PREFIX.state);
+    for await (const value of this.db.values({ gte: start, lt: prefixEnd(start) })) {
+      const state = decodeValue<BlockState>(value);
+      blocks[state.status] += 1;
+      entries += state.count;
+    }
+    return { entries, blocks };
+  }
+
+  // ---- internals ----------------------------------------------------------------------------------
+
+  private putBlockState(rollupId: bigint, height: number, state: BlockState): BatchOp {
+    return { type: "put", key: stateKey(rollupId, height), value: encodeValue(state) };
+  }
+
+  /** Runs `fn` after every earlier write of the same rollup has settled. */
+  private withLock<T>(rollupId: bigint, fn: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(rollupId) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.locks.set(rollupId, settled);
+    void settled.then(() => {
+      if (this.locks.get(rollupId) === settled) this.locks.delete(rollupId);
+    });
+    return run;
+  }
+}

@@ -1,0 +1,309 @@
+/**
+ * JSON-RPC 2.0 over HTTP on node:http, with `/health` and `/metrics` on the same port.
+ *
+ * Every input ends in a JSON-RPC answer or an HTTP status, never in an exception that escapes: the
+ * body is read with a byte limit, parsed, each call is checked against the envelope schema, the rate
+ * limit and then its method's params schema, and only typed RpcErrors reach the client verbatim.
+ */
+import { randomBytes } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import type { Health } from "../node/health";
+import { createRpcMetrics, type RpcMetrics } from "../node/metrics";
+import { RpcError, veilError } from "./errors";
+import { idOf, requestSchema, stringifyJson, type JsonRpcId, type JsonRpcResponse } from "./protocol";
+import { TokenBucketLimiter, type RateLimitSettings } from "./rate-limit";
+import { describeIssues, type MethodRegistry } from "./registry";
+
+export interface RpcServerOptions {
+  readonly methods: MethodRegistry;
+  readonly log: Logger;
+  readonly metricsRegistry: Registry;
+  readonly health: Health;
+  readonly maxBodyBytes: number;
+  readonly maxBatchSize: number;
+  /** Per-client token bucket; omit to disable rate limiting. */
+  readonly rateLimit?: RateLimitSettings;
+  /** Time a client has to send its whole request (headers and body). */
+  readonly requestTimeoutMs: number;
+}
+
+/** Where the server listens, once it does. */
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+  readonly url: string;
+}
+
+interface RequestContext {
+  readonly requestId: string;
+  readonly clientId: string;
+  readonly log: Logger;
+}
+
+type BodyResult =
+  { readonly ok: true; readonly body: string } | { readonly ok: false; readonly reason: "too_large" | "aborted" };
+
+const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" } as const;
+
+export class RpcServer {
+  private readonly server: http.Server;
+  private readonly metrics: RpcMetrics;
+  private readonly limiter: TokenBucketLimiter | undefined;
+  private readonly requestIdPrefix = randomBytes(4).toString("hex");
+  private requestCounter = 0;
+  private inflight = 0;
+  private drained: (() => void) | undefined;
+
+  constructor(private readonly options: RpcServerOptions) {
+    if (!(options.maxBodyBytes > 0) || !(options.maxBatchSize > 0)) {
+      throw new Error("maxBodyBytes and maxBatchSize must be positive");
+    }
+    this.metrics = createRpcMetrics(options.metricsRegistry);
+    this.limiter = options.rateLimit === undefined ? undefined : new TokenBucketLimiter(options.rateLimit);
+    this.server = http.createServer((req, res) => {
+      this.onRequest(req, res).catch((error: unknown) => {
+        // Unreachable by design; kept so that a bug answers 500 instead of killing the process.
+        this.options.log.error({ err: error }, "unhandled error in request handling");
+        if (!res.headersSent) res.writeHead(500, JSON_HEADERS);
+        res.end();
+      });
+    });
+    this.server.requestTimeout = options.requestTimeoutMs;
+    this.server.headersTimeout = Math.min(options.requestTimeoutMs, 60_000);
+    this.server.on("clientError", (error, socket) => {
+      // Malformed HTTP (not malformed JSON): answer 400 if the socket still can, then drop it.
+      if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+      else socket.destroy();
+      this.options.log.debug({ err: error }, "malformed HTTP request");
+    });
+  }
+
+  listen(port: number, host: string): Promise<ListenAddress> {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, host, () => {
+        this.server.off("error", reject);
+        const address = this.server.address() as AddressInfo;
+        const urlHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+        resolve({ host: address.address, port: address.port, url: `http://${urlHost}:${address.port}` });
+      });
+    });
+  }
+
+  /**
+   * Stops accepting connections, lets the requests in flight finish (up to `graceMs`), then closes
+   * every connection.
+   */
+  async close(graceMs = 5_000): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    if (this.inflight > 0) {
+      await Promise.race([
+        new Promise<void>((resolve) => (this.drained = resolve)),
+        new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref()),
+      ]);
+    }
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  /**
+   * Answers one HTTP body as the JSON-RPC endpoint does: the serialised response, or undefined when
+   * nothing is to be sent (only notifications). Exposed for in-process use and fuzzing.
+   */
+  async handleBody(body: string, ctx: RequestContext): Promise<string | undefined> {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return serialise(errorResponse(null, new RpcError("PARSE_ERROR", "parse error: the body is not valid JSON")));
+    }
+    if (!Array.isArray(parsed)) {
+      const response = await this.handleCall(parsed, ctx);
+      return response === undefined ? undefined : serialise(response);
+    }
+    if (parsed.length === 0) {
+      return serialise(errorResponse(null, new RpcError("INVALID_REQUEST", "invalid request: empty batch")));
+    }
+    if (parsed.length > this.options.maxBatchSize) {
+      return serialise(
+        errorResponse(
+          null,
+          new RpcError(
+            "INVALID_REQUEST",
+            `invalid request: a batch of ${parsed.length} calls exceeds the limit of ${this.options.maxBatchSize}`,
+          ),
+        ),
+      );
+    }
+    const responses = await Promise.all(parsed.map((call: unknown) => this.handleCall(call, ctx)));
+    const answered = responses.filter((r): r is JsonRpcResponse => r !== undefined);
+    return answered.length === 0 ? undefined : `[${answered.map(serialise).join(",")}]`;
+  }
+
+  private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    this.inflight += 1;
+    this.metrics.inflight.inc();
+    const requestId = `${this.requestIdPrefix}-${(this.requestCounter += 1)}`;
+    const clientId = req.socket.remoteAddress ?? "unknown";
+    const log = this.options.log.child({ reqId: requestId });
+    res.setHeader("x-request-id", requestId);
+    const started = performance.now();
+    try {
+      await this.route(req, res, { requestId, clientId, log });
+    } finally {
+      this.metrics.httpRequests.inc({ status: String(res.statusCode) });
+      log.debug(
+        {
+          client: clientId,
+          method: req.method,
+          path: req.url,
+          status: res.statusCode,
+          ms: performance.now() - started,
+        },
+        "http request",
+      );
+      this.inflight -= 1;
+      this.metrics.inflight.dec();
+      if (this.inflight === 0) this.drained?.();
+    }
+  }
+
+  private async route(req: http.IncomingMessage, res: http.ServerResponse, ctx: RequestContext): Promise<void> {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path === "/health" || path === "/health/live" || path === "/health/ready") {
+      if (req.method !== "GET" && req.method !== "HEAD") return sendStatus(res, 405, { Allow: "GET, HEAD" });
+      const report = await this.options.health.report();
+      const status = path === "/health/live" || report.ready ? 200 : 503;
+      res.writeHead(status, JSON_HEADERS).end(stringifyJson(report));
+      return;
+    }
+    if (path === "/metrics") {
+      if (req.method !== "GET" && req.method !== "HEAD") return sendStatus(res, 405, { Allow: "GET, HEAD" });
+      const text = await this.options.metricsRegistry.metrics();
+      res.writeHead(200, { "content-type": this.options.metricsRegistry.contentType }).end(text);
+      return;
+    }
+    if (path !== "/") return sendStatus(res, 404);
+    if (req.method !== "POST") {
+      const error = new RpcError("INVALID_REQUEST", "invalid request: JSON-RPC calls are HTTP POST requests");
+      res.writeHead(405, { ...JSON_HEADERS, Allow: "POST" }).end(serialise(errorResponse(null, error)));
+      return;
+    }
+    const body = await readBody(req, this.options.maxBodyBytes);
+    if (!body.ok && body.reason === "aborted") {
+      res.destroy();
+      return;
+    }
+    if (!body.ok) {
+      const error = veilError.payloadTooLarge("the request body", this.options.maxBodyBytes);
+      // Closing the connection is what keeps a client from streaming the rest of a huge body at us.
+      res.writeHead(413, { ...JSON_HEADERS, Connection: "close" }).end(serialise(errorResponse(null, error)));
+      return;
+    }
+    const answer = await this.handleBody(body.body, ctx);
+    if (answer === undefined) res.writeHead(204).end();
+    else res.writeHead(200, JSON_HEADERS).end(answer);
+  }
+
+  /** One call of a body: the response to send, or undefined for a notification. */
+  private async handleCall(raw: unknown, ctx: RequestContext): Promise<JsonRpcResponse | undefined> {
+    const envelope = requestSchema.safeParse(raw);
+    if (!envelope.success) {
+      const message = `invalid request: ${describeIssues(envelope.error, (path) => path.map(String).join("."))}`;
+      this.metrics.calls.inc({ method: "(invalid)", outcome: "INVALID_REQUEST" });
+      return errorResponse(idOf(raw), new RpcError("INVALID_REQUEST", message));
+    }
+    const call = envelope.data;
+    const isNotification = call.id === undefined;
+    const id = call.id ?? null;
+    const methodLabel = this.options.methods.has(call.method) ? call.method : "(unknown)";
+    const started = performance.now();
+    try {
+      if (this.limiter !== undefined) {
+        const taken = this.limiter.take(ctx.clientId);
+        if (!taken.ok) {
+          this.metrics.rateLimited.inc();
+          throw veilError.rateLimited(taken.retryAfterMs);
+        }
+      }
+      const result = await this.options.methods.invoke(call.method, call.params, ctx);
+      this.metrics.calls.inc({ method: methodLabel, outcome: "ok" });
+      return isNotification ? undefined : { jsonrpc: "2.0", id, result: result ?? null };
+    } catch (error) {
+      const rpcError = this.toRpcError(error, call.method, ctx);
+      this.metrics.calls.inc({ method: methodLabel, outcome: rpcError.errorName });
+      return isNotification ? undefined : errorResponse(id, rpcError);
+    } finally {
+      this.metrics.callSeconds.observe({ method: methodLabel }, (performance.now() - started) / 1000);
+    }
+  }
+
+  private toRpcError(error: unknown, method: string, ctx: RequestContext): RpcError {
+    if (error instanceof RpcError) {
+      ctx.log.debug({ method, code: error.code, msg: error.message }, "call rejected");
+      return error;
+    }
+    ctx.log.error({ err: error, method }, "handler failed");
+    return new RpcError("INTERNAL_ERROR", `internal error (request ${ctx.requestId})`);
+  }
+}
+
+function errorResponse(id: JsonRpcId, error: RpcError): JsonRpcResponse {
+  return { jsonrpc: "2.0", id, error: error.toJSON() };
+}
+
+/** Serialises a response; a result that cannot be serialised becomes an internal error instead. */
+function serialise(response: JsonRpcResponse): string {
+  try {
+    return stringifyJson(response);
+  } catch {
+    return stringifyJson(
+      errorResponse(response.id, new RpcError("INTERNAL_ERROR", "internal error: the result is not serialisable")),
+    );
+  }
+}
+
+function sendStatus(res: http.ServerResponse, status: number, headers: Record<string, string> = {}): void {
+  res.writeHead(status, headers).end();
+}
+
+/**
+ * Reads the body up to `limit` bytes. A declared Content-Length over the limit is refused before
+ * reading anything; a body that grows past it is refused as soon as it does, and the rest is drained
+ * (not buffered) until the response closes the connection.
+ */
+function readBody(req: http.IncomingMessage, limit: number): Promise<BodyResult> {
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    return Promise.resolve({ ok: false, reason: "too_large" });
+  }
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (result: BodyResult): void => {
+      if (done) return;
+      done = true;
+      resolve(result);
+    };
+    req.on("data", (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > limit) {
+        chunks.length = 0;
+        finish({ ok: false, reason: "too_large" });
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => finish({ ok: true, body: Buffer.concat(chunks).toString("utf8") }));
+    // An aborted upload: nobody is left to answer, but resolve so that the request is accounted for.
+    req.on("error", () => finish({ ok: false, reason: "aborted" }));
+    req.on("close", () => finish({ ok: false, reason: "aborted" }));
+  });
+}

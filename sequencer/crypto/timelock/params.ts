@@ -1,0 +1,125 @@
+/**
+ * Public parameters of the time-lock puzzles: the RSA modulus N, two hashed generators of the
+ * quadratic residues, the number of sequential squarings T, and h = g^(2^T), which costs T
+ * squarings to compute and is therefore computed once per (N, T), published with a Wesolowski
+ * proof, and cached.
+ */
+import { loadBigMath, type BigMath } from "./bigmath";
+import { RSA_2048_MODULUS } from "./modulus";
+import { repeatedSquaring, type SquaringOptions } from "./solver";
+import { Transcript } from "./transcript";
+import { proveExponentiation, verifyExponentiation } from "./wesolowski";
+
+/** Extra bits that make a reduced hash or a random exponent statistically close to uniform. */
+export const STATISTICAL_BITS = 128;
+
+export interface TimelockParams {
+  /** RSA modulus of unknown factorisation. */
+  readonly N: bigint;
+  readonly N2: bigint;
+  /** Bit length of N. */
+  readonly modulusBits: number;
+  /** Puzzle base: a hashed square, so it lies in QR_N and nobody knows a root of it. */
+  readonly g: bigint;
+  /** Second hashed square, the blinding base of the integer commitment in the share proof. */
+  readonly k: bigint;
+  /** Sequential squarings that solving a puzzle takes. */
+  readonly T: number;
+  /** g^(2^T) mod N. */
+  readonly h: bigint;
+  /** h^N mod N², the base that masks a puzzle's (1+N)^s. */
+  readonly H: bigint;
+  /** Wesolowski proof that h = g^(2^T): lets anyone adopt h in milliseconds. */
+  readonly hProof: bigint;
+}
+
+const bitLength = (x: bigint): number => x.toString(2).length;
+
+/**
+ * Hash-to-QR_N: a (|N| + 128)-bit hash of the label reduced mod N (statistically uniform), then
+ * squared. Squaring puts it in the quadratic residues, a group with no public element of order 2,
+ * and since it comes from a hash nobody knows its discrete log to another base or any root of it.
+ */
+export function hashToQuadraticResidue(math: BigMath, N: bigint, label: string): bigint {
+  for (let attempt = 0; ; attempt++) {
+    const x =
+      new Transcript("veil/timelock/hash-to-qr/v1")
+        .bytes("label", Buffer.from(label))
+        .int("N", N)
+        .int("attempt", BigInt(attempt))
+        .integer(bitLength(N) + STATISTICAL_BITS) % N;
+    if (x > 1n && x < N - 1n && math.gcd(x, N) === 1n) return (x * x) % N;
+  }
+}
+
+function assertModulus(N: bigint): void {
+  if (N < 1n << 511n) throw new RangeError("modulus too small (need at least 512 bits)");
+  if (N % 2n === 0n) throw new RangeError("modulus must be odd");
+}
+
+function assertSquarings(T: number): void {
+  if (!Number.isSafeInteger(T) || T < 1) throw new RangeError("T must be a positive safe integer");
+}
+
+function build(math: BigMath, N: bigint, T: number, h: bigint, hProof: bigint, g: bigint, k: bigint): TimelockParams {
+  const N2 = N * N;
+  return { N, N2, modulusBits: bitLength(N), g, k, T, h, H: math.modPow(h, N, N2), hProof };
+}
+
+const cache = new Map<string, TimelockParams>();
+const cacheKey = (N: bigint, T: number): string => `${N.toString(16)}:${T}`;
+
+/**
+ * Parameters for (N, T). With a published (h, hProof) they are checked in milliseconds; without,
+ * h is computed by T squarings (as long as solving one puzzle) and proven. Cached per process.
+ */
+export async function timelockParams(
+  options: { N?: bigint; T: number; h?: bigint; hProof?: bigint } & Pick<SquaringOptions, "onProgress" | "signal">,
+): Promise<TimelockParams> {
+  const N = options.N ?? RSA_2048_MODULUS;
+  const { T } = options;
+  assertModulus(N);
+  assertSquarings(T);
+  const cached = cache.get(cacheKey(N, T));
+  if (cached) {
+    if (options.h !== undefined && options.h !== cached.h)
+      throw new Error("published h disagrees with the cached parameters");
+    return cached;
+  }
+  const math = await loadBigMath();
+  const g = hashToQuadraticResidue(math, N, "puzzle generator g");
+  const k = hashToQuadraticResidue(math, N, "commitment base k");
+  let params: TimelockParams;
+  if (options.h !== undefined) {
+    if (options.hProof === undefined) throw new Error("a published h needs its proof");
+    if (!verifyExponentiation(math, N, g, options.h, T, options.hProof))
+      throw new Error("published h fails its proof h = g^(2^T)");
+    // The proof fixes h only up to sign. That is harmless: −h turns H into −H, and decoding squares V,
+    // so puzzles made with either sign open to the same integer.
+    params = build(math, N, T, options.h, options.hProof, g, k);
+  } else {
+    const h = await repeatedSquaring(math, N, g, T, { onProgress: options.onProgress, signal: options.signal });
+    params = build(math, N, T, h, proveExponentiation(math, N, g, h, T), g, k);
+  }
+  cache.set(cacheKey(N, T), params);
+  return params;
+}
+
+/** Adversarial squaring rate assumed for custom hardware (an ASIC for RSA-2048 squaring). */
+export const ASIC_SQUARINGS_PER_SECOND = 35_000_000;
+
+/** T for a wall-clock delay against a solver squaring at `ratePerSecond` (rounded up, at least 1). */
+export function squaringsForDelay(seconds: number, ratePerSecond: number): number {
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new RangeError("delay must be a positive number of seconds");
+  if (!Number.isFinite(ratePerSecond) || ratePerSecond <= 0) throw new RangeError("rate must be positive");
+  const T = Math.ceil(seconds * ratePerSecond);
+  if (!Number.isSafeInteger(T)) throw new RangeError("delay × rate exceeds a safe integer");
+  return Math.max(1, T);
+}
+
+/** Seconds a solver squaring at `ratePerSecond` needs for T squarings. */
+export function delayForSquarings(T: number, ratePerSecond: number): number {
+  assertSquarings(T);
+  if (!Number.isFinite(ratePerSecond) || ratePerSecond <= 0) throw new RangeError("rate must be positive");
+  return T / ratePerSecond;
+}

@@ -60,7 +60,7 @@ export interface ShareStatement {
 
 export type Verdict = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
-function challenge(
+export function shareChallenge(
   params: TimelockParams,
   context: ProofContext,
   statement: ShareStatement,
@@ -113,7 +113,7 @@ export function proveShare(
     C: mulBase(as % SUBGROUP_ORDER),
     D: (math.modPow(g, as, N) * math.modPow(k, at, N)) % N,
   };
-  const e = challenge(params, context, statement, commitments);
+  const e = shareChallenge(params, context, statement, commitments);
   return { ...commitments, zr: ar + e * r, zs: as + e * s, zt: at + e * t };
 }
 
@@ -144,7 +144,7 @@ export function verifyShare(
   }
   let e: bigint;
   try {
-    e = challenge(params, context, statement, proof);
+    e = shareChallenge(params, context, statement, proof);
   } catch (error) {
     return fail((error as Error).message);
   }

@@ -170,8 +170,8 @@ describe("VeilMerkle (Solidity) against the TypeScript tree", () => {
         expect(await harness.hashLeaf(data[index]!)).to.equal(receipt.leafHash);
         expect(await harness.rootOf(receipts.map((r) => r.leafHash))).to.equal(tree.root);
         expect(await harness.verify(tree.root, receipt.leafHash, index, tree.proof(index))).to.equal(true);
-        expect(await harness.verifyPre(receipt.preRoot, receipt.leafHash, index, receipt.preProof)).to.equal(true);
-        expect(await harness.preAndPostAgree(index, receipt.preProof, tree.proof(index))).to.equal(true);
+        expect(await harness.verifyPre(receipt.preRoot, receipt.leafHash, index, [...receipt.preProof])).to.equal(true);
+        expect(await harness.preAndPostAgree(index, [...receipt.preProof], tree.proof(index))).to.equal(true);
         const left = toBeHex(BigInt(data[0]!) ^ 1n, 32);
         expect(await harness.hashNode(data[0]!, left)).to.equal(hashNode(data[0]!, left));
       }),

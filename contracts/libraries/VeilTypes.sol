@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @notice A leader's promise: the encrypted transaction `encTxHash` sits at `txIndex` of block `blockHeight`,
+/// and `preRoot` is the root of the block's tree holding leaves 0..txIndex.
+struct OrderCommitment {
+    uint64 rollupId;
+    uint64 blockHeight;
+    uint32 txIndex;
+    bytes32 encTxHash;
+    bytes32 preRoot;
+}
+
+/// @notice A leader's commitment to a built block: `encRoot` over the encrypted transactions, `rawRoot` over
+/// the decrypted ones, both VeilMerkle roots of `txCount` leaves.
+struct BlockCommitment {
+    uint64 rollupId;
+    uint64 height;
+    uint32 txCount;
+    bytes32 encRoot;
+    bytes32 rawRoot;
+}
+
+/// @notice What the leader of view `viewNumber` broadcasts when it seals a height; key generators release
+/// their shares on seeing it.
+struct Seal {
+    uint64 rollupId;
+    uint64 height;
+    uint32 txCount;
+    bytes32 encRoot;
+    uint32 viewNumber;
+}
+
+/// @notice An operator's vote on a task: approve or reject the block commitment whose struct hash is
+/// `commitmentHash`.
+struct OperatorResponse {
+    bytes32 taskId;
+    bytes32 commitmentHash;
+    bool approve;
+}
+
+/// @notice A registered executor's request to seal `height`, valid until the unix time `deadline`.
+struct FinalizeRequest {
+    uint64 rollupId;
+    uint64 height;
+    uint64 deadline;
+}
+
+/// @notice The envelope of every node-to-node message: `payloadHash` is the keccak-256 of the encoded
+/// payload of message type `kind`.
+struct ClusterMessage {
+    uint64 clusterId;
+    uint32 viewNumber;
+    address sender;
+    uint8 kind;
+    bytes32 payloadHash;
+}
+
+/**
+ * @title VeilTypes
+ * @notice EIP-712 type hashes and struct hashes of Veil's signed messages, mirrored by
+ * sequencer/chain/eip712.ts. Every signature is made under one domain: name "Veil", version "1", the chain
+ * id and verifyingContract = the ValidationServiceManager of the deployment.
+ */
+library VeilTypes {
+    bytes32 internal constant ORDER_COMMITMENT_TYPEHASH = keccak256(
+        "OrderCommitment(uint64 rollupId,uint64 blockHeight,uint32 txIndex,bytes32 encTxHash,bytes32 preRoot)"
+    );
+    bytes32 internal constant BLOCK_COMMITMENT_TYPEHASH = keccak256(
+        "BlockCommitment(uint64 rollupId,uint64 height,uint32 txCount,bytes32 encRoot,bytes32 rawRoot)"
+    );
+    bytes32 internal constant SEAL_TYPEHASH = keccak256(
+        "Seal(uint64 rollupId,uint64 height,uint32 txCount,bytes32 encRoot,uint32 viewNumber)"
+    );
+    bytes32 internal constant OPERATOR_RESPONSE_TYPEHASH = keccak256(
+        "OperatorResponse(bytes32 taskId,bytes32 commitmentHash,bool approve)"
+    );
+    bytes32 internal constant FINALIZE_REQUEST_TYPEHASH = keccak256(
+        "FinalizeRequest(uint64 rollupId,uint64 height,uint64 deadline)"
+    );
+    bytes32 internal constant CLUSTER_MESSAGE_TYPEHASH = keccak256(
+        "ClusterMessage(uint64 clusterId,uint32 viewNumber,address sender,uint8 kind,bytes32 payloadHash)"
+    );
+
+    /// @notice EIP-712 struct hash of an order commitment.
+    function hash(OrderCommitment calldata c) internal pure returns (bytes32) {
+        return
+            keccak256(
+                abi.encode(ORDER_COMMITMENT_TYPEHASH, c.rollupId, c.blockHeight, c.txIndex, c.encTxHash, c.preRoot)
+            );
+    }
+
+    /// @notice EIP-712 struct hash of a block commitment.
+    function hash(BlockCommitment calldata c) internal pure returns (bytes32) {
+        return keccak256(abi.encode(BLOCK_COMMITMENT_TYPEHASH, c.rollupId, c.height, c.txCount, c.encRoot, c.rawRoot));
+    }
+
+    /// @notice EIP-712 struct hash of a seal.
+    function hash(Seal calldata s) internal pure returns (bytes32) {
+        return keccak256(abi.encode(SEAL_TYPEHASH, s.rollupId, s.height, s.txCount, s.encRoot, s.viewNumber));
+    }
+
+    /// @notice EIP-712 struct hash of an operator response.
+    function hash(OperatorResponse memory r) internal pure returns (bytes32) {
+        return keccak256(abi.encode(OPERATOR_RESPONSE_TYPEHASH, r.taskId, r.commitmentHash, r.approve));
+    }
+
+    /// @notice EIP-712 struct hash of a finalize request.
+    function hash(FinalizeRequest calldata f) internal pure returns (bytes32) {
+        return keccak256(abi.encode(FINALIZE_REQUEST_TYPEHASH, f.rollupId, f.height, f.deadline));
+    }
+
+    /// @notice EIP-712 struct hash of a cluster message envelope.
+    function hash(ClusterMessage calldata m) internal pure returns (bytes32) {
+        return
+            keccak256(abi.encode(CLUSTER_MESSAGE_TYPEHASH, m.clusterId, m.viewNumber, m.sender, m.kind, m.payloadHash));
+    }
+}

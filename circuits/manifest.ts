@@ -27,6 +27,11 @@ export const CIRCUITS: readonly CircuitSpec[] = [
     main: "circuits/main/poseidon_commitment.circom",
     verifierContract: "PoseidonCommitmentVerifier",
   },
+  {
+    name: "tx_validity",
+    main: "circuits/main/tx_validity.circom",
+    verifierContract: "TxValidityGroth16Verifier",
+  },
 ];
 
 /** Paths of the artifacts that the build produces for one circuit. */

@@ -4,7 +4,7 @@
  * `VEIL_RPC__PORT`, `VEIL_L1__CONTRACTS__CLUSTER_REGISTRY`), validated with zod into a typed config.
  * Errors name the field and where its value came from; they never echo the signing key.
  */
-import { SigningKey, getAddress, isAddress } from "ethers";
+import { getAddress, isAddress } from "ethers";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
@@ -47,28 +47,24 @@ const address = z
   .refine((v) => isAddress(v), { error: "expected a 20-byte hex address" })
   .transform((v) => getAddress(v));
 
+/** The order of secp256k1's group: a private key is an integer in [1, n). */
+const SECP256K1_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+
 const signingKey = z
   .string()
   .regex(/^0x[0-9a-fA-F]{64}$/, {
     error: "expected a 32-byte hex private key (0x followed by 64 hex digits)",
     abort: true,
   })
-  .refine(
-    (v) => {
-      try {
-        new SigningKey(v);
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    { error: "not a valid secp256k1 private key" },
-  )
+  .refine((v) => BigInt(v) > 0n && BigInt(v) < SECP256K1_ORDER, { error: "not a valid secp256k1 private key" })
   .transform((v) => new Secret(v));
 
+const UINT256 = /^(0x[0-9a-fA-F]{1,64}|\d{1,78})$/;
 const uint256 = z
-  .union([z.string().regex(/^(0x[0-9a-fA-F]{1,64}|\d{1,78})$/), z.number().int().nonnegative()], {
+  .union([z.string(), z.number()])
+  .refine((v) => (typeof v === "number" ? Number.isSafeInteger(v) && v >= 0 : UINT256.test(v)), {
     error: "expected a non-negative integer (decimal or 0x hex)",
+    abort: true,
   })
   .transform((v) => BigInt(v))
   .refine((v) => v < 2n ** 256n, { error: "does not fit in 256 bits" });

@@ -1,0 +1,147 @@
+import { expect } from "chai";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import YAML from "yaml";
+import { NodeStore } from "../../sequencer/node/storage/store";
+
+const ROOT = path.join(__dirname, "..", "..");
+const CLI = path.join(ROOT, "sequencer", "cli.ts");
+const KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+const ADDRESS = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
+
+function veil(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+async function run(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = veil(args, env);
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  return { code, stdout, stderr };
+}
+
+/** Starts `veil node start` and resolves with its URL once it logs that it listens. */
+function startNode(
+  config: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ child: ChildProcess; url: string; logs: () => string }> {
+  const child = veil(["node", "start", "--config", config], env);
+  let out = "";
+  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.stdout?.on("data", (d: Buffer) => {
+      out += d.toString();
+      const match = /"url":"(http:\/\/[^"]+)"/.exec(out);
+      if (match?.[1] !== undefined) resolve({ child, url: match[1], logs: () => out });
+    });
+    child.on("exit", (code) => reject(new Error(`node exited with ${code}: ${out}`)));
+  });
+}
+
+describe("veil CLI", () => {
+  let dir: string;
+  let configFile: string;
+
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "veil-cli-"));
+    configFile = path.join(dir, "node.yaml");
+    writeFileSync(
+      configFile,
+      YAML.stringify({
+        node: { signingKey: KEY },
+        cluster: { id: 5 },
+        rpc: { port: 0 },
+        storage: { path: path.join(dir, "db") },
+        l1: {
+          rpcUrl: "http://127.0.0.1:8545",
+          contracts: {
+            clusterRegistry: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+            validationServiceManager: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+          },
+        },
+      }),
+    );
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("prints help for the program and every command", async () => {
+    const top = await run(["--help"]);
+    expect(top.code).to.equal(0);
+    expect(top.stdout).to.match(/node\s+run or inspect a sequencer node/);
+    const start = await run(["node", "start", "--help"]);
+    expect(start.stdout).to.match(/--config <file>/);
+    const status = await run(["node", "status", "--help"]);
+    expect(status.stdout).to.match(/--url <url>/);
+    const missing = await run(["node", "status"]);
+    expect(missing.code).to.not.equal(0);
+    expect(missing.stderr).to.match(/required option '-u, --url <url>' not specified/);
+  });
+
+  it("starts a node, reports its status, and shuts down cleanly on SIGTERM, releasing the database", async () => {
+    const node = await startNode(configFile);
+    try {
+      const status = await run(["node", "status", "--url", node.url]);
+      expect(status.code, status.stderr).to.equal(0);
+      const parsed = JSON.parse(status.stdout) as {
+        nodeAddress: string;
+        clusterId: string;
+        storage: { entries: number };
+      };
+      expect(parsed.nodeAddress).to.equal(ADDRESS);
+      expect(parsed.clusterId).to.equal("5");
+      expect(parsed.storage.entries).to.equal(0);
+
+      const health = await fetch(`${node.url}/health`);
+      expect(health.status).to.equal(200);
+      expect(await (await fetch(`${node.url}/metrics`)).text()).to.include("veil_rpc_calls_total");
+    } finally {
+      node.child.kill("SIGTERM");
+    }
+    const code = await new Promise<number | null>((resolve) => node.child.on("exit", resolve));
+    expect(code).to.equal(0);
+    expect(node.logs()).to.include('"msg":"node stopped"');
+    expect(node.logs()).to.not.include(KEY.slice(2));
+    const store = await NodeStore.open(path.join(dir, "db"));
+    await store.close();
+  });
+
+  it("refuses to start with a bad config, naming the field, without printing the key", async () => {
+    const result = await run(["node", "start", "--config", configFile], { VEIL_RPC__PORT: "http" });
+    expect(result.code).to.equal(1);
+    expect(result.stderr).to.match(/rpc\.port: .*\(from VEIL_RPC__PORT\)/);
+    const badKey = await run(["node", "start", "--config", configFile], { VEIL_NODE__SIGNING_KEY: `${KEY}00` });
+    expect(badKey.code).to.equal(1);
+    expect(badKey.stderr).to.match(/node\.signingKey/);
+    expect(badKey.stderr + badKey.stdout).to.not.include(KEY.slice(2));
+  });
+
+  it("refuses a second node on the same database", async () => {
+    const first = await startNode(configFile);
+    try {
+      const second = await run(["node", "start", "--config", configFile]);
+      expect(second.code).to.equal(1);
+      expect(second.stderr).to.match(/cannot open the database \(is another node using it\?\)/);
+    } finally {
+      first.child.kill("SIGTERM");
+      await new Promise((resolve) => first.child.on("exit", resolve));
+    }
+  });
+
+  it("reports an unreachable node in one line", async () => {
+    const result = await run(["node", "status", "--url", "http://127.0.0.1:1", "--timeout", "1000"]);
+    expect(result.code).to.equal(1);
+    expect(result.stderr.trim()).to.match(/^veil: get_cluster_status: http:\/\/127\.0\.0\.1:1 unreachable/);
+  });
+});

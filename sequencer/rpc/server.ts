@@ -15,7 +15,7 @@ import { createRpcMetrics, type RpcMetrics } from "../node/metrics";
 import { RpcError, veilError } from "./errors";
 import { idOf, requestSchema, stringifyJson, type JsonRpcId, type JsonRpcResponse } from "./protocol";
 import { TokenBucketLimiter, type RateLimitSettings } from "./rate-limit";
-import { describeIssues, type MethodRegistry } from "./registry";
+import { describeIssues, type CallContext, type MethodRegistry } from "./registry";
 
 export interface RpcServerOptions {
   readonly methods: MethodRegistry;
@@ -35,12 +35,6 @@ export interface ListenAddress {
   readonly host: string;
   readonly port: number;
   readonly url: string;
-}
-
-interface RequestContext {
-  readonly requestId: string;
-  readonly clientId: string;
-  readonly log: Logger;
 }
 
 type BodyResult =
@@ -114,7 +108,7 @@ export class RpcServer {
    * Answers one HTTP body as the JSON-RPC endpoint does: the serialised response, or undefined when
    * nothing is to be sent (only notifications). Exposed for in-process use and fuzzing.
    */
-  async handleBody(body: string, ctx: RequestContext): Promise<string | undefined> {
+  async handleBody(body: string, ctx: CallContext): Promise<string | undefined> {
     let parsed: unknown;
     try {
       parsed = JSON.parse(body);
@@ -172,7 +166,7 @@ export class RpcServer {
     }
   }
 
-  private async route(req: http.IncomingMessage, res: http.ServerResponse, ctx: RequestContext): Promise<void> {
+  private async route(req: http.IncomingMessage, res: http.ServerResponse, ctx: CallContext): Promise<void> {
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/health" || path === "/health/live" || path === "/health/ready") {
       if (req.method !== "GET" && req.method !== "HEAD") return sendStatus(res, 405, { Allow: "GET, HEAD" });
@@ -210,7 +204,7 @@ export class RpcServer {
   }
 
   /** One call of a body: the response to send, or undefined for a notification. */
-  private async handleCall(raw: unknown, ctx: RequestContext): Promise<JsonRpcResponse | undefined> {
+  private async handleCall(raw: unknown, ctx: CallContext): Promise<JsonRpcResponse | undefined> {
     const envelope = requestSchema.safeParse(raw);
     if (!envelope.success) {
       const message = `invalid request: ${describeIssues(envelope.error, (path) => path.map(String).join("."))}`;
@@ -242,7 +236,7 @@ export class RpcServer {
     }
   }
 
-  private toRpcError(error: unknown, method: string, ctx: RequestContext): RpcError {
+  private toRpcError(error: unknown, method: string, ctx: CallContext): RpcError {
     if (error instanceof RpcError) {
       ctx.log.debug({ method, code: error.code, msg: error.message }, "call rejected");
       return error;

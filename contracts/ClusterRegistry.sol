@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {Address} from "@openzeppelin/contracts/utils/Address.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
+import {VeilMerkle} from "./libraries/VeilMerkle.sol";
+
+/**
+ * @title ClusterRegistry
+ * @notice Who sequences which rollup. Clusters of bonded sequencer nodes, the rollups they serve (owner,
+ * executors, key-generator committee, block and time-lock parameters) and the leader schedule derived from
+ * each cluster's ordered member list.
+ * @dev Bonds can only be slashed by the slasher (the ValidationServiceManager), which proves faults. A member
+ * that leaves keeps its bond locked for `memberWithdrawalDelay` blocks, longer than every challenge window,
+ * so that it cannot escape a slash by leaving.
+ */
+contract ClusterRegistry is ReentrancyGuard {
+    using EnumerableSet for EnumerableSet.AddressSet;
+
+    /// @notice Lifecycle of a member's bond in one cluster.
+    enum MemberStatus {
+        None,
+        Active,
+        Exiting
+    }
+
+    /// @notice A member's bond in one cluster.
+    struct Member {
+        uint128 bond;
+        uint48 unlockBlock;
+        MemberStatus status;
+    }
+
+    /// @notice A cluster: its owner, the bond each member posts, its size limit and its ordered members.
+    struct Cluster {
+        address owner;
+        uint96 minBond;
+        uint32 maxMembers;
+        address[] members;
+    }
+
+    /// @notice What nodes need to serve a rollup. `maxTxsPerBlock` bounds the block tree (at most 2^16);
+    /// `timeLockSquarings` (T) and `timeLockModulus` (big-endian RSA modulus N) parameterise the round-key
+    /// puzzles of the key-generator committee.
+    struct RollupConfig {
+        uint64 clusterId;
+        uint32 maxTxsPerBlock;
+        uint64 blockGasLimit;
+        uint64 timeLockSquarings;
+        bytes timeLockModulus;
+    }
+
+    struct Rollup {
+        address owner;
+        RollupConfig config;
+        EnumerableSet.AddressSet executors;
+        address[] keyGenerators;
+    }
+
+    /// @notice The least bond any cluster may require.
+    uint256 public immutable minimumBond;
+    /// @notice Blocks a leaving member's bond stays locked (and slashable) after it asks to leave.
+    uint256 public immutable memberWithdrawalDelay;
+
+    /// @notice The contract allowed to slash bonds (the ValidationServiceManager); set once.
+    address public slasher;
+    /// @notice Total of slashed bonds not paid to challengers; locked in this contract forever.
+    uint256 public totalBurned;
+    /// @notice The id the next cluster gets (ids start at 1).
+    uint64 public nextClusterId = 1;
+
+    address private immutable _deployer;
+    mapping(uint64 clusterId => Cluster) private _clusters;
+    mapping(uint64 clusterId => mapping(address member => Member)) private _members;
+    mapping(uint64 rollupId => Rollup) private _rollups;
+
+    /// @notice A cluster was created.
+    event ClusterCreated(uint64 indexed clusterId, address indexed owner, uint96 minBond, uint32 maxMembers);
+    /// @notice A member joined a cluster with `bond`; it is now last in the schedule order.
+    event MemberJoined(uint64 indexed clusterId, address indexed member, uint256 bond);
+    /// @notice A member left the schedule; its bond unlocks at `unlockBlock`.
+    event MemberExitRequested(uint64 indexed clusterId, address indexed member, uint256 unlockBlock);
+    /// @notice A former member took its bond back.
+    event BondWithdrawn(uint64 indexed clusterId, address indexed member, uint256 amount);
+    /// @notice A member's whole bond was slashed for `faultId`; `reward` went to `challenger`, the rest burned.
+    event MemberSlashed(
+        uint64 indexed clusterId,
+        address indexed member,
+        bytes32 indexed faultId,
+        uint256 amount,
+        address challenger,
+        uint256 reward
+    );
+    /// @notice The slasher was set.
+    event SlasherSet(address slasher);
+    /// @notice A rollup was registered with its configuration.
+    event RollupRegistered(uint64 indexed rollupId, uint64 indexed clusterId, address indexed owner);
+    /// @notice A rollup's configuration changed (the cluster never changes).
+    event RollupConfigUpdated(uint64 indexed rollupId);
+    /// @notice An executor was allowed (or no longer allowed) to seal the rollup's blocks.
+    event ExecutorSet(uint64 indexed rollupId, address indexed executor, bool allowed);
+    /// @notice The rollup's key-generator committee was replaced.
+    event KeyGeneratorsSet(uint64 indexed rollupId, address[] keyGenerators);
+    /// @notice A rollup's ownership moved.
+    event RollupOwnershipTransferred(uint64 indexed rollupId, address indexed previousOwner, address indexed newOwner);
+
+    error Unauthorized(address caller);
+    error SlasherAlreadySet();
+    error ZeroAddress();
+    error BondBelowMinimum(uint256 bond, uint256 minimum);
+    error InvalidMaxMembers();
+    error UnknownCluster(uint64 clusterId);
+    error ClusterFull(uint64 clusterId);
+    error AlreadyMember(uint64 clusterId, address member);
+    error NotActiveMember(uint64 clusterId, address member);
+    error NotExiting(uint64 clusterId, address member);
+    error BondLocked(uint256 unlockBlock);
+    error NothingToSlash(uint64 clusterId, address member);
+    error InvalidRewardBps(uint256 rewardBps);
+    error NoMembers(uint64 clusterId);
+    error InvalidRollupId();
+    error RollupExists(uint64 rollupId);
+    error UnknownRollup(uint64 rollupId);
+    error InvalidRollupConfig();
+    error NoExecutors();
+    error ExecutorUnchanged(address executor);
+    error KeyGeneratorsNotSorted();
+
+    modifier onlyRollupOwner(uint64 rollupId) {
+        address owner = _rollups[rollupId].owner;
+        if (owner == address(0)) revert UnknownRollup(rollupId);
+        if (msg.sender != owner) revert Unauthorized(msg.sender);
+        _;
+    }
+
+    /// @param minimumBond_ the least bond a cluster may require of its members.
+    /// @param memberWithdrawalDelay_ blocks a leaving member's bond stays slashable; must exceed the
+    /// ValidationServiceManager's challenge window (the manager checks this when it is deployed).
+    constructor(uint256 minimumBond_, uint256 memberWithdrawalDelay_) {
+        minimumBond = minimumBond_;
+        memberWithdrawalDelay = memberWithdrawalDelay_;
+        _deployer = msg.sender;
+    }
+
+    // ---------------------------------------------------------------- slasher
+
+    /// @notice Sets the one contract allowed to slash bonds. Callable once, by the deployer.
+    /// @param slasher_ the ValidationServiceManager.
+    function setSlasher(address slasher_) external {
+        if (msg.sender != _deployer) revert Unauthorized(msg.sender);
+        if (slasher != address(0)) revert SlasherAlreadySet();
+        if (slasher_ == address(0)) revert ZeroAddress();
+        slasher = slasher_;
+        emit SlasherSet(slasher_);
+    }
+
+    /// @notice Slashes a member's whole bond (active or exiting) for a fault the slasher proved, removes
+    /// it from the schedule, pays `rewardBps` of the bond to `challenger` and burns the rest.
+    /// @return amount the bond slashed.
+    function slash(
+        uint64 clusterId,
+        address member,
+        address payable challenger,
+        uint256 rewardBps,
+        bytes32 faultId
+    ) external nonReentrant returns (uint256 amount) {
+        if (msg.sender != slasher) revert Unauthorized(msg.sender);
+        if (rewardBps > 10_000) revert InvalidRewardBps(rewardBps);
+        Member storage m = _members[clusterId][member];
+        amount = m.bond;
+        if (amount == 0) revert NothingToSlash(clusterId, member);
+        if (m.status == MemberStatus.Active) _removeFromSchedule(clusterId, member);
+        delete _members[clusterId][member];
+        uint256 reward = (amount * rewardBps) / 10_000;
+        totalBurned += amount - reward;
+        emit MemberSlashed(clusterId, member, faultId, amount, challenger, reward);
+        if (reward > 0) Address.sendValue(challenger, reward);
+    }
+
+    // ---------------------------------------------------------------- clusters and members
+
+    /// @notice Creates a cluster owned by the caller.
+    /// @param minBond the bond each member must post (at least `minimumBond`).
+    /// @param maxMembers the largest member list (and leader rotation) the cluster accepts.
+    function createCluster(uint96 minBond, uint32 maxMembers) external returns (uint64 clusterId) {
+        if (minBond < minimumBond) revert BondBelowMinimum(minBond, minimumBond);
+        if (maxMembers == 0) revert InvalidMaxMembers();
+        clusterId = nextClusterId++;
+        Cluster storage c = _clusters[clusterId];
+        c.owner = msg.sender;
+        c.minBond = minBond;
+        c.maxMembers = maxMembers;
+        emit ClusterCreated(clusterId, msg.sender, minBond, maxMembers);
+    }
+
+    /// @notice Joins a cluster as a sequencer node with the attached ETH as bond. The caller becomes the last
+    /// member of the schedule order.
+    function join(uint64 clusterId) external payable {
+        Cluster storage c = _clusters[clusterId];
+        if (c.owner == address(0)) revert UnknownCluster(clusterId);
+        if (msg.value < c.minBond) revert BondBelowMinimum(msg.value, c.minBond);
+        if (c.members.length >= c.maxMembers) revert ClusterFull(clusterId);
+        Member storage m = _members[clusterId][msg.sender];
+        if (m.status != MemberStatus.None) revert AlreadyMember(clusterId, msg.sender);
+        m.bond = uint128(msg.value);
+        m.status = MemberStatus.Active;
+        c.members.push(msg.sender);
+        emit MemberJoined(clusterId, msg.sender, msg.value);
+    }
+
+    /// @notice Leaves the schedule at once; the bond stays locked and slashable for `memberWithdrawalDelay`.
+    function requestExit(uint64 clusterId) external {
+        Member storage m = _members[clusterId][msg.sender];
+        if (m.status != MemberStatus.Active) revert NotActiveMember(clusterId, msg.sender);
+        _removeFromSchedule(clusterId, msg.sender);
+        uint256 unlockBlock = block.number + memberWithdrawalDelay;
+        m.status = MemberStatus.Exiting;
+        m.unlockBlock = uint48(unlockBlock);
+        emit MemberExitRequested(clusterId, msg.sender, unlockBlock);
+    }
+
+    /// @notice Takes back the bond once the exit delay has passed.
+    function withdrawBond(uint64 clusterId) external nonReentrant {
+        Member storage m = _members[clusterId][msg.sender];
+        if (m.status != MemberStatus.Exiting) revert NotExiting(clusterId, msg.sender);
+        if (block.number < m.unlockBlock) revert BondLocked(m.unlockBlock);
+        uint256 amount = m.bond;
+        delete _members[clusterId][msg.sender];
+        emit BondWithdrawn(clusterId, msg.sender, amount);
+        Address.sendValue(payable(msg.sender), amount);
+    }
+
+    // ---------------------------------------------------------------- rollups
+
+    /// @notice Registers a rollup served by an existing cluster; the caller becomes its owner.
+    /// @param rollupId the rollup's id (its chain id), non-zero and unique.
+    /// @param config cluster and parameters; see {RollupConfig}.
+    /// @param executors rollup operators allowed to seal blocks (at least one).
+    /// @param keyGenerators the key-generator committee, strictly ascending (no duplicates, no zero address).
+    function registerRollup(
+        uint64 rollupId,
+        RollupConfig calldata config,
+        address[] calldata executors,
+        address[] calldata keyGenerators
+    ) external {
+        if (rollupId == 0) revert InvalidRollupId();
+        Rollup storage r = _rollups[rollupId];
+        if (r.owner != address(0)) revert RollupExists(rollupId);
+        if (_clusters[config.clusterId].owner == address(0)) revert UnknownCluster(config.clusterId);
+        _checkConfig(config);
+        if (executors.length == 0) revert NoExecutors();
+        _checkKeyGenerators(keyGenerators);
+        r.owner = msg.sender;
+        r.config = config;
+        r.keyGenerators = keyGenerators;
+        emit RollupRegistered(rollupId, config.clusterId, msg.sender);
+        for (uint256 i = 0; i < executors.length; ++i) {
+            if (executors[i] == address(0)) revert ZeroAddress();
+            if (!r.executors.add(executors[i])) revert ExecutorUnchanged(executors[i]);
+            emit ExecutorSet(rollupId, executors[i], true);
+        }
+        emit KeyGeneratorsSet(rollupId, keyGenerators);
+    }
+
+    /// @notice Updates a rollup's parameters. The serving cluster cannot change.
+    function updateRollupConfig(uint64 rollupId, RollupConfig calldata config) external onlyRollupOwner(rollupId) {
+        Rollup storage r = _rollups[rollupId];
+        if (config.clusterId != r.config.clusterId) revert InvalidRollupConfig();
+        _checkConfig(config);
+        r.config = config;
+        emit RollupConfigUpdated(rollupId);
+    }
+
+    /// @notice Allows or disallows an executor; at least one executor always remains.
+    function setExecutor(uint64 rollupId, address executor, bool allowed) external onlyRollupOwner(rollupId) {
+        if (executor == address(0)) revert ZeroAddress();
+        EnumerableSet.AddressSet storage set = _rollups[rollupId].executors;
+        bool changed = allowed ? set.add(executor) : set.remove(executor);
+        if (!changed) revert ExecutorUnchanged(executor);
+        if (set.length() == 0) revert NoExecutors();
+        emit ExecutorSet(rollupId, executor, allowed);
+    }
+
+    /// @notice Replaces the key-generator committee (strictly ascending addresses).
+    function setKeyGenerators(uint64 rollupId, address[] calldata keyGenerators) external onlyRollupOwner(rollupId) {
+        _checkKeyGenerators(keyGenerators);
+        _rollups[rollupId].keyGenerators = keyGenerators;
+        emit KeyGeneratorsSet(rollupId, keyGenerators);
+    }
+
+    /// @notice Hands the rollup to a new owner.
+    function transferRollupOwnership(uint64 rollupId, address newOwner) external onlyRollupOwner(rollupId) {
+        if (newOwner == address(0)) revert ZeroAddress();
+        _rollups[rollupId].owner = newOwner;
+        emit RollupOwnershipTransferred(rollupId, msg.sender, newOwner);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice The leader of `height` at `viewNumber`: view 0 is the scheduled leader, view v the v-th
+    /// fallback, i.e. members[(height + view) mod n] in join order.
+    function leaderOf(uint64 clusterId, uint64 height, uint32 viewNumber) public view returns (address) {
+        address[] storage members_ = _clusters[clusterId].members;
+        uint256 n = members_.length;
+        if (n == 0) revert NoMembers(clusterId);
+        return members_[(uint256(height) + viewNumber) % n];
+    }
+
+    /// @notice The leader of a rollup's `height` at `viewNumber`, and the cluster that serves the rollup.
+    function leaderOfRollup(
+        uint64 rollupId,
+        uint64 height,
+        uint32 viewNumber
+    ) external view returns (address leader, uint64 clusterId) {
+        clusterId = clusterOfRollup(rollupId);
+        leader = leaderOf(clusterId, height, viewNumber);
+    }
+
+    /// @notice The cluster serving a rollup; reverts for unknown rollups.
+    function clusterOfRollup(uint64 rollupId) public view returns (uint64) {
+        Rollup storage r = _rollups[rollupId];
+        if (r.owner == address(0)) revert UnknownRollup(rollupId);
+        return r.config.clusterId;
+    }
+
+    /// @notice A cluster's owner, member bond, size limit and current size.
+    function clusterInfo(
+        uint64 clusterId
+    ) external view returns (address owner, uint96 minBond, uint32 maxMembers, uint256 memberCount) {
+        Cluster storage c = _clusters[clusterId];
+        if (c.owner == address(0)) revert UnknownCluster(clusterId);
+        return (c.owner, c.minBond, c.maxMembers, c.members.length);
+    }
+
+    /// @notice The cluster's members in schedule order.
+    function membersOf(uint64 clusterId) external view returns (address[] memory) {
+        return _clusters[clusterId].members;
+    }
+
+    /// @notice A member's bond, status and unlock block in a cluster.
+    function memberInfo(uint64 clusterId, address member) external view returns (Member memory) {
+        return _members[clusterId][member];
+    }
+
+    /// @notice A rollup's owner and configuration.
+    function rollupInfo(uint64 rollupId) external view returns (address owner, RollupConfig memory config) {
+        Rollup storage r = _rollups[rollupId];
+        if (r.owner == address(0)) revert UnknownRollup(rollupId);
+        return (r.owner, r.config);
+    }
+
+    /// @notice The executors allowed to seal a rollup's blocks.
+    function executorsOf(uint64 rollupId) external view returns (address[] memory) {
+        return _rollups[rollupId].executors.values();
+    }
+
+    /// @notice Whether `account` may seal the rollup's blocks.
+    function isExecutor(uint64 rollupId, address account) external view returns (bool) {
+        return _rollups[rollupId].executors.contains(account);
+    }
+
+    /// @notice The rollup's key-generator committee, ascending.
+    function keyGeneratorsOf(uint64 rollupId) external view returns (address[] memory) {
+        return _rollups[rollupId].keyGenerators;
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _removeFromSchedule(uint64 clusterId, address member) private {
+        // Shift to keep join order (and so the schedule of the others) stable; clusters are small.
+        address[] storage members_ = _clusters[clusterId].members;
+        uint256 n = members_.length;
+        uint256 i = 0;
+        while (members_[i] != member) ++i;
+        for (; i + 1 < n; ++i) members_[i] = members_[i + 1];
+        members_.pop();
+    }
+
+    function _checkConfig(RollupConfig calldata config) private pure {
+        if (
+            config.maxTxsPerBlock == 0 ||
+            config.maxTxsPerBlock > VeilMerkle.CAPACITY ||
+            config.blockGasLimit == 0 ||
+            config.timeLockSquarings == 0 ||
+            config.timeLockModulus.length == 0 ||
+            config.timeLockModulus[0] == 0
+        ) revert InvalidRollupConfig();
+    }
+
+    function _checkKeyGenerators(address[] calldata keyGenerators) private pure {
+        if (keyGenerators.length == 0) revert KeyGeneratorsNotSorted();
+        address previous = address(0);
+        for (uint256 i = 0; i < keyGenerators.length; ++i) {
+            if (keyGenerators[i] <= previous) revert KeyGeneratorsNotSorted();
+            previous = keyGenerators[i];
+        }
+    }
+}

@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {Address} from "@openzeppelin/contracts/utils/Address.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
+import {ClusterRegistry} from "./ClusterRegistry.sol";
+import {VeilMerkle, MERKLE_DEPTH} from "./libraries/VeilMerkle.sol";
+import {VeilTypes, OrderCommitment, BlockCommitment, Seal, OperatorResponse} from "./libraries/VeilTypes.sol";
+
+/**
+ * @title ValidationServiceManager
+ * @notice Staked operators validate the block commitments leaders post as tasks; anyone can prove a fault
+ * (a broken order commitment, an equivocation, an operator's double vote) and have the faulty party slashed.
+ * @dev This contract is the `verifyingContract` of Veil's one EIP-712 domain ("Veil", "1"). Stake history is
+ * kept in OpenZeppelin Checkpoints by block number, so a task's quorum is measured at the block before it was
+ * created. Leader bonds live in the ClusterRegistry, which lets only this contract slash them.
+ */
+contract ValidationServiceManager is EIP712, ReentrancyGuard {
+    using Checkpoints for Checkpoints.Trace208;
+
+    /// @notice Lifecycle of a task. Pending until an answer reaches quorum or the response window passes.
+    enum TaskStatus {
+        None,
+        Pending,
+        Validated,
+        Rejected,
+        Expired
+    }
+
+    /// @notice A task: the struct hash of the leader's block commitment and who posted it when.
+    struct Task {
+        bytes32 commitmentHash;
+        address leader;
+        uint48 createdBlock;
+        uint32 viewNumber;
+        TaskStatus status;
+    }
+
+    /// @notice An operator's stake awaiting withdrawal (the active stake is in the checkpoints).
+    struct PendingWithdrawal {
+        uint208 amount;
+        uint48 unlockBlock;
+    }
+
+    /// @notice The kinds of fault, part of every fault id (each fault is slashable once).
+    enum Fault {
+        BrokenOrderCommitment,
+        OrderEquivocation,
+        BlockEquivocation,
+        SealEquivocation,
+        OperatorDoubleVote
+    }
+
+    /// @notice The registry of clusters, members, bonds and rollups.
+    ClusterRegistry public immutable registry;
+    /// @notice Share of the stake at the reference block that one answer needs, in basis points (> 50%).
+    uint256 public immutable quorumBps;
+    /// @notice Blocks after a task's creation during which responses are accepted.
+    uint256 public immutable responseWindow;
+    /// @notice Blocks after a task's creation during which a broken order commitment can be proven against it.
+    uint256 public immutable challengeWindow;
+    /// @notice Blocks an operator's withdrawn stake stays locked (and slashable); longer than the challenge window.
+    uint256 public immutable operatorWithdrawalDelay;
+    /// @notice The least stake a registered operator holds.
+    uint256 public immutable minOperatorStake;
+    /// @notice Share of a slashed bond or stake paid to the challenger, in basis points; the rest is burned.
+    uint256 public immutable challengerRewardBps;
+
+    /// @notice Slashed operator stake not paid to challengers; locked in this contract forever.
+    uint256 public totalBurned;
+
+    mapping(address operator => Checkpoints.Trace208) private _stake;
+    Checkpoints.Trace208 private _totalStake;
+    mapping(address operator => PendingWithdrawal) private _pending;
+    mapping(bytes32 taskId => Task) private _tasks;
+    mapping(bytes32 faultId => bool) private _faultSettled;
+
+    /// @notice An operator's active stake changed to `stake` (registration, top-up, withdrawal request, slash).
+    event OperatorStakeUpdated(address indexed operator, uint256 stake);
+    /// @notice An operator asked to withdraw `amount`, unlocked at `unlockBlock`.
+    event WithdrawalRequested(address indexed operator, uint256 amount, uint256 unlockBlock);
+    /// @notice An operator received its withdrawn stake.
+    event Withdrawn(address indexed operator, uint256 amount);
+    /// @notice A leader posted the block commitment of (rollupId, height) for validation.
+    event TaskCreated(
+        bytes32 indexed taskId,
+        uint64 indexed rollupId,
+        uint64 indexed height,
+        address leader,
+        uint32 viewNumber,
+        bytes32 commitmentHash,
+        uint32 txCount,
+        bytes32 encRoot,
+        bytes32 rawRoot
+    );
+    /// @notice An answer reached quorum: the task is Validated or Rejected.
+    event TaskResolved(bytes32 indexed taskId, TaskStatus status, uint256 answerStake, uint256 totalStake);
+    /// @notice The response window passed without quorum.
+    event TaskExpired(bytes32 indexed taskId);
+    /// @notice A fault was proven and its party slashed by `amount`, of which `reward` went to `challenger`.
+    event FaultSlashed(
+        bytes32 indexed faultId,
+        Fault indexed fault,
+        address indexed offender,
+        address challenger,
+        uint256 amount
+    );
+
+    error InvalidParameters();
+    error AlreadyRegistered(address operator);
+    error NotRegistered(address operator);
+    error StakeBelowMinimum(uint256 stake, uint256 minimum);
+    error InvalidAmount();
+    error NothingToWithdraw();
+    error WithdrawalLocked(uint256 unlockBlock);
+    error InvalidSigner(address signer, address expected);
+    error TxCountTooLarge(uint32 txCount);
+    error TaskExists(bytes32 taskId);
+    error UnknownTask(bytes32 taskId);
+    error TaskNotPending(bytes32 taskId, TaskStatus status);
+    error ResponseWindowClosed(bytes32 taskId);
+    error ResponseWindowOpen(bytes32 taskId);
+    error SignersNotSorted();
+    error NoStakeAtReference(address signer);
+    error QuorumNotReached(uint256 answerStake, uint256 totalStake);
+    error CommitmentMismatch();
+    error ChallengeWindowClosed(bytes32 taskId);
+    error InvalidProof();
+    error NoFault();
+    error NotConflicting();
+    error SignersDiffer(address first, address second);
+    error FaultAlreadySlashed(bytes32 faultId);
+    error NothingToSlash(address operator);
+
+    /// @param registry_ the ClusterRegistry whose slasher this contract becomes.
+    /// @param quorumBps_ share of stake one answer needs (basis points, 5001..10000).
+    /// @param responseWindow_ blocks during which responses are accepted (> 0).
+    /// @param challengeWindow_ blocks during which a broken order commitment can be proven (>= response window).
+    /// @param operatorWithdrawalDelay_ blocks withdrawn stake stays slashable (> challenge window).
+    /// @param minOperatorStake_ least stake of an operator (> 0).
+    /// @param challengerRewardBps_ challenger's share of a slash (basis points, <= 10000).
+    constructor(
+        ClusterRegistry registry_,
+        uint256 quorumBps_,
+        uint256 responseWindow_,
+        uint256 challengeWindow_,
+        uint256 operatorWithdrawalDelay_,
+        uint256 minOperatorStake_,
+        uint256 challengerRewardBps_
+    ) EIP712("Veil", "1") {
+        if (
+            quorumBps_ <= 5_000 ||
+            quorumBps_ > 10_000 ||
+            responseWindow_ == 0 ||
+            challengeWindow_ < responseWindow_ ||
+            operatorWithdrawalDelay_ <= challengeWindow_ ||
+            registry_.memberWithdrawalDelay() <= challengeWindow_ ||
+            minOperatorStake_ == 0 ||
+            challengerRewardBps_ > 10_000
+        ) revert InvalidParameters();
+        registry = registry_;
+        quorumBps = quorumBps_;
+        responseWindow = responseWindow_;
+        challengeWindow = challengeWindow_;
+        operatorWithdrawalDelay = operatorWithdrawalDelay_;
+        minOperatorStake = minOperatorStake_;
+        challengerRewardBps = challengerRewardBps_;
+    }
+
+    // ---------------------------------------------------------------- operators
+
+    /// @notice Registers the caller as an operator with the attached ETH as stake.
+    function registerOperator() external payable {
+        if (_stake[msg.sender].length() != 0) revert AlreadyRegistered(msg.sender);
+        if (msg.value < minOperatorStake) revert StakeBelowMinimum(msg.value, minOperatorStake);
+        _setStake(msg.sender, 0, msg.value);
+    }
+
+    /// @notice Adds the attached ETH to the caller's stake.
+    function addStake() external payable {
+        if (_stake[msg.sender].length() == 0) revert NotRegistered(msg.sender);
+        if (msg.value == 0) revert InvalidAmount();
+        uint256 current = _stake[msg.sender].latest();
+        if (current + msg.value < minOperatorStake) revert StakeBelowMinimum(current + msg.value, minOperatorStake);
+        _setStake(msg.sender, current, current + msg.value);
+    }
+
+    /// @notice Stops `amount` of the caller's stake from counting for new tasks and locks it for
+    /// `operatorWithdrawalDelay` blocks (the lock restarts with every request). What remains must be zero or
+    /// at least the minimum.
+    function requestWithdrawal(uint256 amount) external {
+        uint256 current = _stake[msg.sender].latest();
+        if (amount == 0 || amount > current) revert InvalidAmount();
+        uint256 remaining = current - amount;
+        if (remaining != 0 && remaining < minOperatorStake) revert StakeBelowMinimum(remaining, minOperatorStake);
+        _setStake(msg.sender, current, remaining);
+        PendingWithdrawal storage p = _pending[msg.sender];
+        uint256 unlockBlock = block.number + operatorWithdrawalDelay;
+        p.amount += uint208(amount);
+        p.unlockBlock = uint48(unlockBlock);
+        emit WithdrawalRequested(msg.sender, amount, unlockBlock);
+    }
+
+    /// @notice Pays out the caller's pending withdrawal once unlocked.
+    function withdraw() external nonReentrant {
+        PendingWithdrawal memory p = _pending[msg.sender];
+        if (p.amount == 0) revert NothingToWithdraw();
+        if (block.number < p.unlockBlock) revert WithdrawalLocked(p.unlockBlock);
+        delete _pending[msg.sender];
+        emit Withdrawn(msg.sender, p.amount);
+        Address.sendValue(payable(msg.sender), p.amount);
+    }
+
+    // ---------------------------------------------------------------- tasks
+
+    /// @notice Posts the block commitment of (rollupId, height) for validation. Anyone may relay it; it must
+    /// be signed by the registry's leader of that height at `viewNumber`. One task per (rollup, height).
+    /// @param commitment the block commitment.
+    /// @param viewNumber the view in which the signer leads the height.
+    /// @param signature the leader's EIP-712 signature over the commitment.
+    /// @return taskId keccak256(abi.encode(rollupId, height)).
+    function createNewTask(
+        BlockCommitment calldata commitment,
+        uint32 viewNumber,
+        bytes calldata signature
+    ) external returns (bytes32 taskId) {
+        if (commitment.txCount > VeilMerkle.CAPACITY) revert TxCountTooLarge(commitment.txCount);
+        (address leader, ) = registry.leaderOfRollup(commitment.rollupId, commitment.height, viewNumber);
+        bytes32 commitmentHash = VeilTypes.hash(commitment);
+        address signer = ECDSA.recover(_hashTypedDataV4(commitmentHash), signature);
+        if (signer != leader) revert InvalidSigner(signer, leader);
+        taskId = taskIdOf(commitment.rollupId, commitment.height);
+        Task storage t = _tasks[taskId];
+        if (t.status != TaskStatus.None) revert TaskExists(taskId);
+        t.commitmentHash = commitmentHash;
+        t.leader = leader;
+        t.createdBlock = uint48(block.number);
+        t.viewNumber = viewNumber;
+        t.status = TaskStatus.Pending;
+        _emitTaskCreated(taskId, commitment, leader, viewNumber, commitmentHash);
+    }
+
+    /// @notice Settles a pending task with an aggregate of operator responses that all give the same answer.
+    /// Signatures must come from distinct operators in strictly ascending signer order; their stake at the
+    /// block before the task was created must reach `quorumBps` of the total stake at that block.
+    /// @param taskId the task.
+    /// @param approve the answer every signature gives.
+    /// @param signatures EIP-712 OperatorResponse signatures (65 bytes each), sorted by signer address.
+    function respondToTask(bytes32 taskId, bool approve, bytes[] calldata signatures) external {
+        Task storage t = _tasks[taskId];
+        _requirePending(taskId, t.status);
+        uint256 created = t.createdBlock;
+        if (block.number > created + responseWindow) revert ResponseWindowClosed(taskId);
+        bytes32 digest = _hashTypedDataV4(VeilTypes.hash(OperatorResponse(taskId, t.commitmentHash, approve)));
+        uint48 referenceBlock = uint48(created - 1);
+        uint256 answerStake = 0;
+        address previous = address(0);
+        for (uint256 i = 0; i < signatures.length; ++i) {
+            address signer = ECDSA.recover(digest, signatures[i]);
+            if (signer <= previous) revert SignersNotSorted();
+            previous = signer;
+            uint256 stake = _stake[signer].upperLookupRecent(referenceBlock);
+            if (stake == 0) revert NoStakeAtReference(signer);
+            answerStake += stake;
+        }
+        uint256 total = _totalStake.upperLookupRecent(referenceBlock);
+        if (total == 0 || answerStake * 10_000 < total * quorumBps) revert QuorumNotReached(answerStake, total);
+        TaskStatus status = approve ? TaskStatus.Validated : TaskStatus.Rejected;
+        t.status = status;
+        emit TaskResolved(taskId, status, answerStake, total);
+    }
+
+    /// @notice Marks a task whose response window passed without quorum as expired.
+    function expireTask(bytes32 taskId) external {
+        Task storage t = _tasks[taskId];
+        _requirePending(taskId, t.status);
+        if (block.number <= t.createdBlock + responseWindow) revert ResponseWindowOpen(taskId);
+        t.status = TaskStatus.Expired;
+        emit TaskExpired(taskId);
+    }
+
+    // ---------------------------------------------------------------- slashing
+
+    /// @notice Slashes the leader who broke an order commitment: it signed that `order.encTxHash` sits at
+    /// `order.txIndex` of the block, then posted a block commitment (the task's) in which
+    /// (a) `txIndex >= txCount`, or (b) `postSiblings` open another leaf hash at `txIndex` under `encRoot`, or
+    /// (c) the same leaf is there but its left siblings differ from the PRE frontier `preSiblings` that opens
+    /// `order.preRoot` (the prefix was rewritten). Only within the challenge window of the task.
+    /// @param order the order commitment, signed by the task's leader.
+    /// @param orderSignature the leader's EIP-712 signature over it.
+    /// @param commitment the task's block commitment (checked against its stored hash).
+    /// @param postLeafHash the leaf hash at `txIndex` in the sealed tree (case b/c; ignored in case a).
+    /// @param postSiblings its path under `encRoot` (case b/c).
+    /// @param preSiblings the PRE proof of the order commitment (case c only).
+    function slashBrokenOrderCommitment(
+        OrderCommitment calldata order,
+        bytes calldata orderSignature,
+        BlockCommitment calldata commitment,
+        bytes32 postLeafHash,
+        bytes32[MERKLE_DEPTH] calldata postSiblings,
+        bytes32[MERKLE_DEPTH] calldata preSiblings
+    ) external nonReentrant {
+        bytes32 taskId = taskIdOf(order.rollupId, order.blockHeight);
+        Task storage t = _tasks[taskId];
+        if (t.status == TaskStatus.None) revert UnknownTask(taskId);
+        if (block.number > t.createdBlock + challengeWindow) revert ChallengeWindowClosed(taskId);
+        if (VeilTypes.hash(commitment) != t.commitmentHash) revert CommitmentMismatch();
+        address leader = t.leader;
+        address signer = ECDSA.recover(_hashTypedDataV4(VeilTypes.hash(order)), orderSignature);
+        if (signer != leader) revert InvalidSigner(signer, leader);
+        if (order.txIndex < commitment.txCount) {
+            if (!VeilMerkle.verify(commitment.encRoot, postLeafHash, order.txIndex, postSiblings)) {
+                revert InvalidProof();
+            }
+            if (postLeafHash == VeilMerkle.hashLeaf(order.encTxHash)) {
+                if (!VeilMerkle.verifyPre(order.preRoot, postLeafHash, order.txIndex, preSiblings)) {
+                    revert InvalidProof();
+                }
+                if (VeilMerkle.preAndPostAgree(order.txIndex, preSiblings, postSiblings)) revert NoFault();
+            }
+        }
+        bytes32 faultId = keccak256(
+            abi.encode(Fault.BrokenOrderCommitment, order.rollupId, order.blockHeight, order.txIndex, leader)
+        );
+        _slashMember(faultId, Fault.BrokenOrderCommitment, order.rollupId, leader);
+    }
+
+    /// @notice Slashes a member that signed two different order commitments for the same
+    /// (rollup, height, index).
+    function slashOrderEquivocation(
+        OrderCommitment calldata a,
+        bytes calldata signatureA,
+        OrderCommitment calldata b,
+        bytes calldata signatureB
+    ) external nonReentrant {
+        if (
+            a.rollupId != b.rollupId ||
+            a.blockHeight != b.blockHeight ||
+            a.txIndex != b.txIndex ||
+            (a.encTxHash == b.encTxHash && a.preRoot == b.preRoot)
+        ) revert NotConflicting();
+        address signer = _sameSigner(VeilTypes.hash(a), signatureA, VeilTypes.hash(b), signatureB);
+        bytes32 faultId = keccak256(abi.encode(Fault.OrderEquivocation, a.rollupId, a.blockHeight, a.txIndex, signer));
+        _slashMember(faultId, Fault.OrderEquivocation, a.rollupId, signer);
+    }
+
+    /// @notice Slashes a member that signed two different block commitments for the same (rollup, height).
+    function slashBlockEquivocation(
+        BlockCommitment calldata a,
+        bytes calldata signatureA,
+        BlockCommitment calldata b,
+        bytes calldata signatureB
+    ) external nonReentrant {
+        bytes32 hashA = VeilTypes.hash(a);
+        bytes32 hashB = VeilTypes.hash(b);
+        if (a.rollupId != b.rollupId || a.height != b.height || hashA == hashB) revert NotConflicting();
+        address signer = _sameSigner(hashA, signatureA, hashB, signatureB);
+        bytes32 faultId = keccak256(abi.encode(Fault.BlockEquivocation, a.rollupId, a.height, uint32(0), signer));
+        _slashMember(faultId, Fault.BlockEquivocation, a.rollupId, signer);
+    }
+
+    /// @notice Slashes a member that signed two different seals for the same (rollup, height, view).
+    function slashSealEquivocation(
+        Seal calldata a,
+        bytes calldata signatureA,
+        Seal calldata b,
+        bytes calldata signatureB
+    ) external nonReentrant {
+        bytes32 hashA = VeilTypes.hash(a);
+        bytes32 hashB = VeilTypes.hash(b);
+        if (a.rollupId != b.rollupId || a.height != b.height || a.viewNumber != b.viewNumber || hashA == hashB) {
+            revert NotConflicting();
+        }
+        address signer = _sameSigner(hashA, signatureA, hashB, signatureB);
+        bytes32 faultId = keccak256(abi.encode(Fault.SealEquivocation, a.rollupId, a.height, a.viewNumber, signer));
+        _slashMember(faultId, Fault.SealEquivocation, a.rollupId, signer);
+    }
+
+    /// @notice Slashes an operator that signed two different responses to the same task. Its whole stake,
+    /// active and pending withdrawal, is slashed.
+    function slashOperatorDoubleVote(
+        OperatorResponse calldata a,
+        bytes calldata signatureA,
+        OperatorResponse calldata b,
+        bytes calldata signatureB
+    ) external nonReentrant {
+        bytes32 hashA = VeilTypes.hash(a);
+        bytes32 hashB = VeilTypes.hash(b);
+        if (a.taskId != b.taskId || hashA == hashB) revert NotConflicting();
+        address operator = _sameSigner(hashA, signatureA, hashB, signatureB);
+        bytes32 faultId = keccak256(abi.encode(Fault.OperatorDoubleVote, a.taskId, operator));
+        _settle(faultId);
+        uint256 active = _stake[operator].latest();
+        uint256 amount = active + _pending[operator].amount;
+        if (amount == 0) revert NothingToSlash(operator);
+        if (active != 0) _setStake(operator, active, 0);
+        delete _pending[operator];
+        uint256 reward = (amount * challengerRewardBps) / 10_000;
+        totalBurned += amount - reward;
+        emit FaultSlashed(faultId, Fault.OperatorDoubleVote, operator, msg.sender, amount);
+        if (reward > 0) Address.sendValue(payable(msg.sender), reward);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice The id of the task of (rollupId, height).
+    function taskIdOf(uint64 rollupId, uint64 height) public pure returns (bytes32) {
+        return keccak256(abi.encode(rollupId, height));
+    }
+
+    /// @notice A task's record.
+    function getTask(bytes32 taskId) external view returns (Task memory) {
+        return _tasks[taskId];
+    }
+
+    /// @notice An operator's current active stake.
+    function stakeOf(address operator) external view returns (uint256) {
+        return _stake[operator].latest();
+    }
+
+    /// @notice An operator's active stake at the end of `blockNumber` (a past block).
+    function stakeAt(address operator, uint48 blockNumber) external view returns (uint256) {
+        return _stake[operator].upperLookupRecent(blockNumber);
+    }
+
+    /// @notice Total active stake now.
+    function totalStake() external view returns (uint256) {
+        return _totalStake.latest();
+    }
+
+    /// @notice Total active stake at the end of `blockNumber`.
+    function totalStakeAt(uint48 blockNumber) external view returns (uint256) {
+        return _totalStake.upperLookupRecent(blockNumber);
+    }
+
+    /// @notice An operator's pending withdrawal.
+    function pendingWithdrawal(address operator) external view returns (PendingWithdrawal memory) {
+        return _pending[operator];
+    }
+
+    /// @notice Whether the fault with this id was already slashed.
+    function isFaultSettled(bytes32 faultId) external view returns (bool) {
+        return _faultSettled[faultId];
+    }
+
+    /// @notice The EIP-712 digest this contract verifies for a struct hash (for off-chain tooling).
+    function hashTypedData(bytes32 structHash) external view returns (bytes32) {
+        return _hashTypedDataV4(structHash);
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _setStake(address operator, uint256 previous, uint256 next) private {
+        _stake[operator].push(uint48(block.number), uint208(next));
+        uint256 total = _totalStake.latest();
+        _totalStake.push(uint48(block.number), uint208(total + next - previous));
+        emit OperatorStakeUpdated(operator, next);
+    }
+
+    function _emitTaskCreated(
+        bytes32 taskId,
+        BlockCommitment calldata c,
+        address leader,
+        uint32 viewNumber,
+        bytes32 commitmentHash
+    ) private {
+        emit TaskCreated(
+            taskId,
+            c.rollupId,
+            c.height,
+            leader,
+            viewNumber,
+            commitmentHash,
+            c.txCount,
+            c.encRoot,
+            c.rawRoot
+        );
+    }
+
+    function _requirePending(bytes32 taskId, TaskStatus status) private pure {
+        if (status == TaskStatus.None) revert UnknownTask(taskId);
+        if (status != TaskStatus.Pending) revert TaskNotPending(taskId, status);
+    }
+
+    function _sameSigner(
+        bytes32 hashA,
+        bytes calldata signatureA,
+        bytes32 hashB,
+        bytes calldata signatureB
+    ) private view returns (address signer) {
+        signer = ECDSA.recover(_hashTypedDataV4(hashA), signatureA);
+        address other = ECDSA.recover(_hashTypedDataV4(hashB), signatureB);
+        if (signer != other) revert SignersDiffer(signer, other);
+    }
+
+    function _settle(bytes32 faultId) private {
+        if (_faultSettled[faultId]) revert FaultAlreadySlashed(faultId);
+        _faultSettled[faultId] = true;
+    }
+
+    function _slashMember(bytes32 faultId, Fault fault, uint64 rollupId, address member) private {
+        _settle(faultId);
+        uint64 clusterId = registry.clusterOfRollup(rollupId);
+        uint256 amount = registry.slash(clusterId, member, payable(msg.sender), challengerRewardBps, faultId);
+        emit FaultSlashed(faultId, fault, member, msg.sender, amount);
+    }
+}

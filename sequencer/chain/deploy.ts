@@ -1,0 +1,67 @@
+/**
+ * Deploys and wires Veil's core contracts (ClusterRegistry, ValidationServiceManager) through TypeChain.
+ * Used by scripts/deploy.ts, the contract tests and the gas benchmark, so that all three deploy the same way.
+ */
+import type { Signer } from "ethers";
+import { parseEther } from "ethers";
+import {
+  ClusterRegistry__factory,
+  ValidationServiceManager__factory,
+  type ClusterRegistry,
+  type ValidationServiceManager,
+} from "../../typechain-types";
+
+/** Deployment parameters. Windows and delays are in L1 blocks. */
+export interface CoreParams {
+  /** Least bond any cluster may require of a member (wei). */
+  readonly minimumBond: bigint;
+  /** Blocks a leaving member's bond stays slashable; must exceed `challengeWindow`. */
+  readonly memberWithdrawalDelay: bigint;
+  /** Share of stake one answer needs, basis points in 5001..10000. */
+  readonly quorumBps: bigint;
+  readonly responseWindow: bigint;
+  /** Blocks after a task during which a broken order commitment can be proven; >= responseWindow. */
+  readonly challengeWindow: bigint;
+  /** Blocks withdrawn operator stake stays slashable; must exceed `challengeWindow`. */
+  readonly operatorWithdrawalDelay: bigint;
+  readonly minOperatorStake: bigint;
+  /** Challenger's share of a slash, basis points. */
+  readonly challengerRewardBps: bigint;
+}
+
+/** Development defaults: 12 s blocks give a 1 h response window, a 1 day challenge window, 2 day exits. */
+export const DEFAULT_CORE_PARAMS: CoreParams = {
+  minimumBond: parseEther("1"),
+  memberWithdrawalDelay: 14_400n,
+  quorumBps: 6_667n,
+  responseWindow: 300n,
+  challengeWindow: 7_200n,
+  operatorWithdrawalDelay: 14_400n,
+  minOperatorStake: parseEther("1"),
+  challengerRewardBps: 1_000n,
+};
+
+export interface CoreContracts {
+  readonly registry: ClusterRegistry;
+  readonly vsm: ValidationServiceManager;
+}
+
+export async function deployCore(deployer: Signer, params: CoreParams = DEFAULT_CORE_PARAMS): Promise<CoreContracts> {
+  const registry = await new ClusterRegistry__factory(deployer).deploy(
+    params.minimumBond,
+    params.memberWithdrawalDelay,
+  );
+  await registry.waitForDeployment();
+  const vsm = await new ValidationServiceManager__factory(deployer).deploy(
+    await registry.getAddress(),
+    params.quorumBps,
+    params.responseWindow,
+    params.challengeWindow,
+    params.operatorWithdrawalDelay,
+    params.minOperatorStake,
+    params.challengerRewardBps,
+  );
+  await vsm.waitForDeployment();
+  await (await registry.setSlasher(await vsm.getAddress())).wait();
+  return { registry, vsm };
+}

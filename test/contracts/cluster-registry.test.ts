@@ -1,0 +1,310 @@
+import { expect } from "chai";
+import fc from "fast-check";
+import { ethers } from "hardhat";
+import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
+import { ZeroAddress, parseEther } from "ethers";
+import { CLUSTER_BOND, PARAMS, ROLLUP_ID, deployedCore, rollupConfig, world } from "./fixture";
+import { ClusterRegistry__factory } from "../../typechain-types";
+
+describe("ClusterRegistry", () => {
+  describe("slasher", () => {
+    it("lets only the deployer set the slasher, once, to a non-zero address", async () => {
+      const [deployer, other] = await ethers.getSigners();
+      const registry = await new ClusterRegistry__factory(deployer).deploy(1n, 10n);
+      await expect(registry.connect(other!).setSlasher(other!.address))
+        .to.be.revertedWithCustomError(registry, "Unauthorized")
+        .withArgs(other!.address);
+      await expect(registry.setSlasher(ZeroAddress)).to.be.revertedWithCustomError(registry, "ZeroAddress");
+      await expect(registry.setSlasher(other!.address)).to.emit(registry, "SlasherSet").withArgs(other!.address);
+      expect(await registry.slasher()).to.equal(other!.address);
+      await expect(registry.setSlasher(deployer!.address)).to.be.revertedWithCustomError(registry, "SlasherAlreadySet");
+    });
+
+    it("lets only the slasher slash, with a sane reward, and only members with a bond", async () => {
+      const [deployer, slasher, member, challenger] = await ethers.getSigners();
+      const registry = await new ClusterRegistry__factory(deployer).deploy(1n, 10n);
+      await registry.setSlasher(slasher!.address);
+      await registry.createCluster(100n, 4);
+      await registry.connect(member!).join(1, { value: 1000n });
+      await expect(registry.slash(1, member!.address, challenger!.address, 0, ethers.ZeroHash))
+        .to.be.revertedWithCustomError(registry, "Unauthorized")
+        .withArgs(deployer!.address);
+      await expect(
+        registry.connect(slasher!).slash(1, member!.address, challenger!.address, 10_001, ethers.ZeroHash),
+      ).to.be.revertedWithCustomError(registry, "InvalidRewardBps");
+      await expect(registry.connect(slasher!).slash(1, challenger!.address, challenger!.address, 0, ethers.ZeroHash))
+        .to.be.revertedWithCustomError(registry, "NothingToSlash")
+        .withArgs(1, challenger!.address);
+      // No reward: everything is burned and no transfer happens.
+      await expect(registry.connect(slasher!).slash(1, member!.address, challenger!.address, 0, ethers.ZeroHash))
+        .to.emit(registry, "MemberSlashed")
+        .withArgs(1, member!.address, ethers.ZeroHash, 1000n, challenger!.address, 0n);
+      expect(await registry.totalBurned()).to.equal(1000n);
+      expect(await registry.membersOf(1)).to.deep.equal([]);
+    });
+  });
+
+  describe("clusters and members", () => {
+    it("creates clusters with increasing ids and checks the bond floor and size", async () => {
+      const { registry } = await loadFixture(deployedCore);
+      const [, owner] = await ethers.getSigners();
+      await expect(registry.connect(owner!).createCluster(PARAMS.minimumBond - 1n, 4))
+        .to.be.revertedWithCustomError(registry, "BondBelowMinimum")
+        .withArgs(PARAMS.minimumBond - 1n, PARAMS.minimumBond);
+      await expect(registry.connect(owner!).createCluster(PARAMS.minimumBond, 0)).to.be.revertedWithCustomError(
+        registry,
+        "InvalidMaxMembers",
+      );
+      await expect(registry.connect(owner!).createCluster(PARAMS.minimumBond, 4))
+        .to.emit(registry, "ClusterCreated")
+        .withArgs(1, owner!.address, PARAMS.minimumBond, 4);
+      await registry.connect(owner!).createCluster(PARAMS.minimumBond, 4);
+      expect(await registry.nextClusterId()).to.equal(3n);
+      expect(await registry.clusterInfo(1)).to.deep.equal([owner!.address, PARAMS.minimumBond, 4n, 0n]);
+      await expect(registry.clusterInfo(9)).to.be.revertedWithCustomError(registry, "UnknownCluster").withArgs(9);
+    });
+
+    it("lets nodes join with a bond, in order, and refuses unknown clusters, low bonds, duplicates and full clusters", async () => {
+      const { registry } = await loadFixture(deployedCore);
+      const [, owner, a, b, c] = await ethers.getSigners();
+      await registry.connect(owner!).createCluster(CLUSTER_BOND, 2);
+      await expect(registry.connect(a!).join(7, { value: CLUSTER_BOND }))
+        .to.be.revertedWithCustomError(registry, "UnknownCluster")
+        .withArgs(7);
+      await expect(registry.connect(a!).join(1, { value: CLUSTER_BOND - 1n }))
+        .to.be.revertedWithCustomError(registry, "BondBelowMinimum")
+        .withArgs(CLUSTER_BOND - 1n, CLUSTER_BOND);
+      await expect(registry.connect(a!).join(1, { value: CLUSTER_BOND }))
+        .to.emit(registry, "MemberJoined")
+        .withArgs(1, a!.address, CLUSTER_BOND);
+      await expect(registry.connect(a!).join(1, { value: CLUSTER_BOND }))
+        .to.be.revertedWithCustomError(registry, "AlreadyMember")
+        .withArgs(1, a!.address);
+      await registry.connect(b!).join(1, { value: CLUSTER_BOND + 5n });
+      await expect(registry.connect(c!).join(1, { value: CLUSTER_BOND }))
+        .to.be.revertedWithCustomError(registry, "ClusterFull")
+        .withArgs(1);
+      expect(await registry.membersOf(1)).to.deep.equal([a!.address, b!.address]);
+      const info = await registry.memberInfo(1, b!.address);
+      expect(info.bond).to.equal(CLUSTER_BOND + 5n);
+      expect(info.status).to.equal(1n);
+    });
+
+    it("takes a leaving member out of the schedule at once and returns its bond only after the delay", async () => {
+      const w = await loadFixture(world);
+      const [m0, m1, m2, m3] = w.members as [
+        typeof w.outsider,
+        typeof w.outsider,
+        typeof w.outsider,
+        typeof w.outsider,
+      ];
+      await expect(w.registry.connect(w.outsider).requestExit(w.clusterId))
+        .to.be.revertedWithCustomError(w.registry, "NotActiveMember")
+        .withArgs(w.clusterId, w.outsider.address);
+      const tx = w.registry.connect(m1).requestExit(w.clusterId);
+      const unlock = BigInt((await ethers.provider.getBlockNumber()) + 1) + PARAMS.memberWithdrawalDelay;
+      await expect(tx).to.emit(w.registry, "MemberExitRequested").withArgs(w.clusterId, m1.address, unlock);
+      expect(await w.registry.membersOf(w.clusterId)).to.deep.equal([m0.address, m2.address, m3.address]);
+      await expect(w.registry.connect(m1).requestExit(w.clusterId)).to.be.revertedWithCustomError(
+        w.registry,
+        "NotActiveMember",
+      );
+      await expect(w.registry.connect(m2).withdrawBond(w.clusterId))
+        .to.be.revertedWithCustomError(w.registry, "NotExiting")
+        .withArgs(w.clusterId, m2.address);
+      await expect(w.registry.connect(m1).withdrawBond(w.clusterId))
+        .to.be.revertedWithCustomError(w.registry, "BondLocked")
+        .withArgs(unlock);
+      await mine(PARAMS.memberWithdrawalDelay);
+      const withdrawal = w.registry.connect(m1).withdrawBond(w.clusterId);
+      await expect(withdrawal).to.emit(w.registry, "BondWithdrawn").withArgs(w.clusterId, m1.address, CLUSTER_BOND);
+      await expect(withdrawal).to.changeEtherBalance(m1, CLUSTER_BOND);
+      expect((await w.registry.memberInfo(w.clusterId, m1.address)).status).to.equal(0n);
+      // Having left, it may join again (at the end of the order).
+      await w.registry.connect(m1).join(w.clusterId, { value: CLUSTER_BOND });
+      expect(await w.registry.membersOf(w.clusterId)).to.deep.equal([m0.address, m2.address, m3.address, m1.address]);
+      // The last member leaving leaves the list in order too.
+      await w.registry.connect(m1).requestExit(w.clusterId);
+      expect(await w.registry.membersOf(w.clusterId)).to.deep.equal([m0.address, m2.address, m3.address]);
+    });
+  });
+
+  describe("leader schedule", () => {
+    it("rotates through members in join order, view v being the v-th fallback (property)", async () => {
+      const w = await loadFixture(world);
+      const addresses = w.members.map((m) => m.address);
+      await fc.assert(
+        fc.asyncProperty(
+          fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+          fc.nat({ max: 2 ** 32 - 1 }),
+          async (height, view) => {
+            const expected = addresses[Number((height + BigInt(view)) % 4n)];
+            expect(await w.registry.leaderOf(w.clusterId, height, view)).to.equal(expected);
+            const [leader, clusterId] = await w.registry.leaderOfRollup(ROLLUP_ID, height, view);
+            expect(leader).to.equal(expected);
+            expect(clusterId).to.equal(w.clusterId);
+          },
+        ),
+        { numRuns: 30 },
+      );
+    });
+
+    it("has no leader in a cluster without members or for an unknown rollup", async () => {
+      const w = await loadFixture(world);
+      await w.registry.connect(w.clusterOwner).createCluster(CLUSTER_BOND, 3);
+      await expect(w.registry.leaderOf(2, 0, 0))
+        .to.be.revertedWithCustomError(w.registry, "NoMembers")
+        .withArgs(2);
+      await expect(w.registry.leaderOfRollup(1, 0, 0))
+        .to.be.revertedWithCustomError(w.registry, "UnknownRollup")
+        .withArgs(1);
+    });
+  });
+
+  describe("rollups", () => {
+    it("registers a rollup with its cluster, executors, committee and parameters", async () => {
+      const w = await loadFixture(world);
+      const [owner, config] = await w.registry.rollupInfo(ROLLUP_ID);
+      expect(owner).to.equal(w.rollupOwner.address);
+      expect(config.clusterId).to.equal(w.clusterId);
+      expect(config.maxTxsPerBlock).to.equal(4096n);
+      expect(config.timeLockModulus).to.equal(rollupConfig(w.clusterId).timeLockModulus);
+      expect(await w.registry.executorsOf(ROLLUP_ID)).to.deep.equal([w.executor.address]);
+      expect(await w.registry.isExecutor(ROLLUP_ID, w.executor.address)).to.equal(true);
+      expect(await w.registry.isExecutor(ROLLUP_ID, w.outsider.address)).to.equal(false);
+      expect(await w.registry.keyGeneratorsOf(ROLLUP_ID)).to.deep.equal(w.keyGenerators);
+      expect(await w.registry.clusterOfRollup(ROLLUP_ID)).to.equal(w.clusterId);
+      await expect(w.registry.rollupInfo(5)).to.be.revertedWithCustomError(w.registry, "UnknownRollup");
+      await expect(w.registry.clusterOfRollup(5)).to.be.revertedWithCustomError(w.registry, "UnknownRollup");
+    });
+
+    it("emits the registration events", async () => {
+      const w = await loadFixture(world);
+      const tx = w.registry.registerRollup(7, rollupConfig(w.clusterId), [w.executor.address], w.keyGenerators);
+      await expect(tx).to.emit(w.registry, "RollupRegistered").withArgs(7, w.clusterId, w.deployer.address);
+      await expect(tx).to.emit(w.registry, "ExecutorSet").withArgs(7, w.executor.address, true);
+      await expect(tx).to.emit(w.registry, "KeyGeneratorsSet").withArgs(7, w.keyGenerators);
+    });
+
+    it("refuses bad registrations", async () => {
+      const w = await loadFixture(world);
+      const ok = rollupConfig(w.clusterId);
+      const ex = [w.executor.address];
+      const kg = w.keyGenerators;
+      const r = w.registry;
+      await expect(r.registerRollup(0, ok, ex, kg)).to.be.revertedWithCustomError(r, "InvalidRollupId");
+      await expect(r.registerRollup(ROLLUP_ID, ok, ex, kg))
+        .to.be.revertedWithCustomError(r, "RollupExists")
+        .withArgs(ROLLUP_ID);
+      await expect(r.registerRollup(9, { ...ok, clusterId: 5n }, ex, kg))
+        .to.be.revertedWithCustomError(r, "UnknownCluster")
+        .withArgs(5);
+      for (const bad of [
+        { maxTxsPerBlock: 0 },
+        { maxTxsPerBlock: 65_537 },
+        { blockGasLimit: 0n },
+        { timeLockSquarings: 0n },
+        { timeLockModulus: "0x" },
+        { timeLockModulus: "0x00ff" },
+      ]) {
+        await expect(r.registerRollup(9, { ...ok, ...bad }, ex, kg)).to.be.revertedWithCustomError(
+          r,
+          "InvalidRollupConfig",
+        );
+      }
+      await expect(r.registerRollup(9, ok, [], kg)).to.be.revertedWithCustomError(r, "NoExecutors");
+      await expect(r.registerRollup(9, ok, [ZeroAddress], kg)).to.be.revertedWithCustomError(r, "ZeroAddress");
+      await expect(r.registerRollup(9, ok, [w.executor.address, w.executor.address], kg))
+        .to.be.revertedWithCustomError(r, "ExecutorUnchanged")
+        .withArgs(w.executor.address);
+      await expect(r.registerRollup(9, ok, ex, [])).to.be.revertedWithCustomError(r, "KeyGeneratorsNotSorted");
+      await expect(r.registerRollup(9, ok, ex, [...kg].reverse())).to.be.revertedWithCustomError(
+        r,
+        "KeyGeneratorsNotSorted",
+      );
+      await expect(r.registerRollup(9, ok, ex, [ZeroAddress])).to.be.revertedWithCustomError(
+        r,
+        "KeyGeneratorsNotSorted",
+      );
+    });
+
+    it("lets only the owner update parameters (never the cluster), executors, committee and ownership", async () => {
+      const w = await loadFixture(world);
+      const r = w.registry.connect(w.rollupOwner);
+      const other = w.registry.connect(w.outsider);
+      const cfg = { ...rollupConfig(w.clusterId), maxTxsPerBlock: 100 };
+      await expect(other.updateRollupConfig(ROLLUP_ID, cfg))
+        .to.be.revertedWithCustomError(w.registry, "Unauthorized")
+        .withArgs(w.outsider.address);
+      await expect(r.updateRollupConfig(99, cfg))
+        .to.be.revertedWithCustomError(w.registry, "UnknownRollup")
+        .withArgs(99);
+      await expect(r.updateRollupConfig(ROLLUP_ID, { ...cfg, clusterId: 2n })).to.be.revertedWithCustomError(
+        w.registry,
+        "InvalidRollupConfig",
+      );
+      await expect(r.updateRollupConfig(ROLLUP_ID, { ...cfg, blockGasLimit: 0n })).to.be.revertedWithCustomError(
+        w.registry,
+        "InvalidRollupConfig",
+      );
+      await expect(r.updateRollupConfig(ROLLUP_ID, cfg)).to.emit(w.registry, "RollupConfigUpdated").withArgs(ROLLUP_ID);
+      expect((await w.registry.rollupInfo(ROLLUP_ID))[1].maxTxsPerBlock).to.equal(100n);
+
+      await expect(other.setExecutor(ROLLUP_ID, w.outsider.address, true)).to.be.revertedWithCustomError(
+        w.registry,
+        "Unauthorized",
+      );
+      await expect(r.setExecutor(ROLLUP_ID, ZeroAddress, true)).to.be.revertedWithCustomError(
+        w.registry,
+        "ZeroAddress",
+      );
+      await expect(r.setExecutor(ROLLUP_ID, w.executor.address, true))
+        .to.be.revertedWithCustomError(w.registry, "ExecutorUnchanged")
+        .withArgs(w.executor.address);
+      await expect(r.setExecutor(ROLLUP_ID, w.executor.address, false)).to.be.revertedWithCustomError(
+        w.registry,
+        "NoExecutors",
+      );
+      await expect(r.setExecutor(ROLLUP_ID, w.outsider.address, false)).to.be.revertedWithCustomError(
+        w.registry,
+        "ExecutorUnchanged",
+      );
+      await expect(r.setExecutor(ROLLUP_ID, w.outsider.address, true))
+        .to.emit(w.registry, "ExecutorSet")
+        .withArgs(ROLLUP_ID, w.outsider.address, true);
+      await expect(r.setExecutor(ROLLUP_ID, w.executor.address, false))
+        .to.emit(w.registry, "ExecutorSet")
+        .withArgs(ROLLUP_ID, w.executor.address, false);
+      expect(await w.registry.executorsOf(ROLLUP_ID)).to.deep.equal([w.outsider.address]);
+
+      const committee = [w.outsider.address];
+      await expect(other.setKeyGenerators(ROLLUP_ID, committee)).to.be.revertedWithCustomError(
+        w.registry,
+        "Unauthorized",
+      );
+      await expect(r.setKeyGenerators(ROLLUP_ID, [])).to.be.revertedWithCustomError(
+        w.registry,
+        "KeyGeneratorsNotSorted",
+      );
+      await expect(r.setKeyGenerators(ROLLUP_ID, committee))
+        .to.emit(w.registry, "KeyGeneratorsSet")
+        .withArgs(ROLLUP_ID, committee);
+      expect(await w.registry.keyGeneratorsOf(ROLLUP_ID)).to.deep.equal(committee);
+
+      await expect(other.transferRollupOwnership(ROLLUP_ID, w.outsider.address)).to.be.revertedWithCustomError(
+        w.registry,
+        "Unauthorized",
+      );
+      await expect(r.transferRollupOwnership(ROLLUP_ID, ZeroAddress)).to.be.revertedWithCustomError(
+        w.registry,
+        "ZeroAddress",
+      );
+      await expect(r.transferRollupOwnership(ROLLUP_ID, w.outsider.address))
+        .to.emit(w.registry, "RollupOwnershipTransferred")
+        .withArgs(ROLLUP_ID, w.rollupOwner.address, w.outsider.address);
+      expect((await w.registry.rollupInfo(ROLLUP_ID))[0]).to.equal(w.outsider.address);
+      await expect(r.setKeyGenerators(ROLLUP_ID, committee)).to.be.revertedWithCustomError(w.registry, "Unauthorized");
+      expect(parseEther("1")).to.equal(PARAMS.minimumBond);
+    });
+  });
+});

@@ -1,0 +1,131 @@
+/** Shared deployment for the contract suites: a cluster of 4 members serving one rollup, 4 operators. */
+import { ethers } from "hardhat";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import { keccak256, parseEther, toUtf8Bytes } from "ethers";
+import { deployCore, type CoreParams } from "../../sequencer/chain/deploy";
+import {
+  signMessage,
+  structHash,
+  veilDomain,
+  type BlockCommitment,
+  type VeilDomain,
+} from "../../sequencer/chain/eip712";
+import type { ClusterRegistry, ValidationServiceManager } from "../../typechain-types";
+
+export const PARAMS: CoreParams = {
+  minimumBond: parseEther("1"),
+  memberWithdrawalDelay: 200n,
+  quorumBps: 6_667n,
+  responseWindow: 50n,
+  challengeWindow: 100n,
+  operatorWithdrawalDelay: 150n,
+  minOperatorStake: parseEther("1"),
+  challengerRewardBps: 1_000n,
+};
+
+export const ROLLUP_ID = 4242n;
+export const CLUSTER_BOND = parseEther("2");
+export const OPERATOR_STAKE = parseEther("10");
+export const MODULUS = `0xc5${"3b".repeat(255)}`;
+
+export const rollupConfig = (clusterId: bigint) => ({
+  clusterId,
+  maxTxsPerBlock: 4096,
+  blockGasLimit: 30_000_000n,
+  timeLockSquarings: 1_000_000n,
+  timeLockModulus: MODULUS,
+});
+
+export const h = (label: string): string => keccak256(toUtf8Bytes(label));
+
+export interface World {
+  registry: ClusterRegistry;
+  vsm: ValidationServiceManager;
+  domain: VeilDomain;
+  deployer: HardhatEthersSigner;
+  clusterOwner: HardhatEthersSigner;
+  rollupOwner: HardhatEthersSigner;
+  executor: HardhatEthersSigner;
+  members: HardhatEthersSigner[];
+  operators: HardhatEthersSigner[];
+  keyGenerators: string[];
+  outsider: HardhatEthersSigner;
+  clusterId: bigint;
+}
+
+/** Deploys the core contracts only (no cluster, rollup or operators). */
+export async function deployedCore(): Promise<Pick<World, "registry" | "vsm" | "domain">> {
+  const [deployer] = await ethers.getSigners();
+  const { registry, vsm } = await deployCore(deployer!, PARAMS);
+  const { chainId } = await ethers.provider.getNetwork();
+  return { registry, vsm, domain: veilDomain(chainId, await vsm.getAddress()) };
+}
+
+export async function world(): Promise<World> {
+  const signers = await ethers.getSigners();
+  const [deployer, clusterOwner, rollupOwner, executor, outsider] = signers as [
+    HardhatEthersSigner,
+    HardhatEthersSigner,
+    HardhatEthersSigner,
+    HardhatEthersSigner,
+    HardhatEthersSigner,
+  ];
+  const members = signers.slice(5, 9);
+  const operators = signers.slice(9, 13);
+  const keyGenerators = signers
+    .slice(13, 16)
+    .map((s) => s.address)
+    .sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+  const { registry, vsm, domain } = await deployedCore();
+  await registry.connect(clusterOwner).createCluster(CLUSTER_BOND, 8);
+  const clusterId = 1n;
+  for (const m of members) await registry.connect(m).join(clusterId, { value: CLUSTER_BOND });
+  await registry
+    .connect(rollupOwner)
+    .registerRollup(ROLLUP_ID, rollupConfig(clusterId), [executor.address], keyGenerators);
+  for (const o of operators) await vsm.connect(o).registerOperator({ value: OPERATOR_STAKE });
+  return {
+    registry,
+    vsm,
+    domain,
+    deployer,
+    clusterOwner,
+    rollupOwner,
+    executor,
+    members,
+    operators,
+    keyGenerators,
+    outsider,
+    clusterId,
+  };
+}
+
+/** The member that leads `height` at `view` (members joined in order, so members[(height + view) % 4]). */
+export function leaderSigner(w: World, height: bigint, view = 0): HardhatEthersSigner {
+  return w.members[Number((height + BigInt(view)) % BigInt(w.members.length))]!;
+}
+
+export function blockCommitment(height: bigint, overrides: Partial<BlockCommitment> = {}): BlockCommitment {
+  return { rollupId: ROLLUP_ID, height, txCount: 3, encRoot: h("enc"), rawRoot: h("raw"), ...overrides };
+}
+
+/** Creates the task of `commitment`, signed by the leader of its height at `view`. */
+export async function createTask(w: World, commitment: BlockCommitment, view = 0): Promise<string> {
+  const leader = leaderSigner(w, commitment.height, view);
+  const sig = await signMessage(leader, w.domain, "BlockCommitment", commitment);
+  await w.vsm.connect(leader).createNewTask(commitment, view, sig);
+  return w.vsm.taskIdOf(commitment.rollupId, commitment.height);
+}
+
+/** Operator response signatures over the task's commitment, sorted by signer address. */
+export async function responses(
+  w: World,
+  taskId: string,
+  commitment: BlockCommitment,
+  approve: boolean,
+  signers: HardhatEthersSigner[],
+): Promise<string[]> {
+  const sorted = [...signers].sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
+  const response = { taskId, commitmentHash: structHash("BlockCommitment", commitment), approve };
+  return Promise.all(sorted.map((s) => signMessage(s, w.domain, "OperatorResponse", response)));
+}

@@ -11,7 +11,7 @@ describe("ClusterRegistry", () => {
     it("lets only the deployer set the slasher, once, to a non-zero address", async () => {
       const [deployer, other] = await ethers.getSigners();
       const registry = await new ClusterRegistry__factory(deployer).deploy(1n, 10n);
-      await expect(registry.connect(other!).setSlasher(other!.address))
+      await expect(registry.connect(other).setSlasher(other!.address))
         .to.be.revertedWithCustomError(registry, "Unauthorized")
         .withArgs(other!.address);
       await expect(registry.setSlasher(ZeroAddress)).to.be.revertedWithCustomError(registry, "ZeroAddress");
@@ -25,18 +25,18 @@ describe("ClusterRegistry", () => {
       const registry = await new ClusterRegistry__factory(deployer).deploy(1n, 10n);
       await registry.setSlasher(slasher!.address);
       await registry.createCluster(100n, 4);
-      await registry.connect(member!).join(1, { value: 1000n });
+      await registry.connect(member).join(1, { value: 1000n });
       await expect(registry.slash(1, member!.address, challenger!.address, 0, ethers.ZeroHash))
         .to.be.revertedWithCustomError(registry, "Unauthorized")
         .withArgs(deployer!.address);
       await expect(
-        registry.connect(slasher!).slash(1, member!.address, challenger!.address, 10_001, ethers.ZeroHash),
+        registry.connect(slasher).slash(1, member!.address, challenger!.address, 10_001, ethers.ZeroHash),
       ).to.be.revertedWithCustomError(registry, "InvalidRewardBps");
-      await expect(registry.connect(slasher!).slash(1, challenger!.address, challenger!.address, 0, ethers.ZeroHash))
+      await expect(registry.connect(slasher).slash(1, challenger!.address, challenger!.address, 0, ethers.ZeroHash))
         .to.be.revertedWithCustomError(registry, "NothingToSlash")
         .withArgs(1, challenger!.address);
       // No reward: everything is burned and no transfer happens.
-      await expect(registry.connect(slasher!).slash(1, member!.address, challenger!.address, 0, ethers.ZeroHash))
+      await expect(registry.connect(slasher).slash(1, member!.address, challenger!.address, 0, ethers.ZeroHash))
         .to.emit(registry, "MemberSlashed")
         .withArgs(1, member!.address, ethers.ZeroHash, 1000n, challenger!.address, 0n);
       expect(await registry.totalBurned()).to.equal(1000n);
@@ -48,17 +48,17 @@ describe("ClusterRegistry", () => {
     it("creates clusters with increasing ids and checks the bond floor and size", async () => {
       const { registry } = await loadFixture(deployedCore);
       const [, owner] = await ethers.getSigners();
-      await expect(registry.connect(owner!).createCluster(PARAMS.minimumBond - 1n, 4))
+      await expect(registry.connect(owner).createCluster(PARAMS.minimumBond - 1n, 4))
         .to.be.revertedWithCustomError(registry, "BondBelowMinimum")
         .withArgs(PARAMS.minimumBond - 1n, PARAMS.minimumBond);
-      await expect(registry.connect(owner!).createCluster(PARAMS.minimumBond, 0)).to.be.revertedWithCustomError(
+      await expect(registry.connect(owner).createCluster(PARAMS.minimumBond, 0)).to.be.revertedWithCustomError(
         registry,
         "InvalidMaxMembers",
       );
-      await expect(registry.connect(owner!).createCluster(PARAMS.minimumBond, 4))
+      await expect(registry.connect(owner).createCluster(PARAMS.minimumBond, 4))
         .to.emit(registry, "ClusterCreated")
         .withArgs(1, owner!.address, PARAMS.minimumBond, 4);
-      await registry.connect(owner!).createCluster(PARAMS.minimumBond, 4);
+      await registry.connect(owner).createCluster(PARAMS.minimumBond, 4);
       expect(await registry.nextClusterId()).to.equal(3n);
       expect(await registry.clusterInfo(1)).to.deep.equal([owner!.address, PARAMS.minimumBond, 4n, 0n]);
       await expect(registry.clusterInfo(9)).to.be.revertedWithCustomError(registry, "UnknownCluster").withArgs(9);
@@ -67,21 +67,21 @@ describe("ClusterRegistry", () => {
     it("lets nodes join with a bond, in order, and refuses unknown clusters, low bonds, duplicates and full clusters", async () => {
       const { registry } = await loadFixture(deployedCore);
       const [, owner, a, b, c] = await ethers.getSigners();
-      await registry.connect(owner!).createCluster(CLUSTER_BOND, 2);
-      await expect(registry.connect(a!).join(7, { value: CLUSTER_BOND }))
+      await registry.connect(owner).createCluster(CLUSTER_BOND, 2);
+      await expect(registry.connect(a).join(7, { value: CLUSTER_BOND }))
         .to.be.revertedWithCustomError(registry, "UnknownCluster")
         .withArgs(7);
-      await expect(registry.connect(a!).join(1, { value: CLUSTER_BOND - 1n }))
+      await expect(registry.connect(a).join(1, { value: CLUSTER_BOND - 1n }))
         .to.be.revertedWithCustomError(registry, "BondBelowMinimum")
         .withArgs(CLUSTER_BOND - 1n, CLUSTER_BOND);
-      await expect(registry.connect(a!).join(1, { value: CLUSTER_BOND }))
+      await expect(registry.connect(a).join(1, { value: CLUSTER_BOND }))
         .to.emit(registry, "MemberJoined")
         .withArgs(1, a!.address, CLUSTER_BOND);
-      await expect(registry.connect(a!).join(1, { value: CLUSTER_BOND }))
+      await expect(registry.connect(a).join(1, { value: CLUSTER_BOND }))
         .to.be.revertedWithCustomError(registry, "AlreadyMember")
         .withArgs(1, a!.address);
-      await registry.connect(b!).join(1, { value: CLUSTER_BOND + 5n });
-      await expect(registry.connect(c!).join(1, { value: CLUSTER_BOND }))
+      await registry.connect(b).join(1, { value: CLUSTER_BOND + 5n });
+      await expect(registry.connect(c).join(1, { value: CLUSTER_BOND }))
         .to.be.revertedWithCustomError(registry, "ClusterFull")
         .withArgs(1);
       expect(await registry.membersOf(1)).to.deep.equal([a!.address, b!.address]);

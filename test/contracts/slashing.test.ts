@@ -1,0 +1,405 @@
+import { expect } from "chai";
+import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
+import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import { keccak256, toUtf8Bytes } from "ethers";
+import {
+  signMessage,
+  structHash,
+  type BlockCommitment,
+  type OrderCommitment,
+  type Seal,
+} from "../../sequencer/chain/eip712";
+import { brokenCommitmentEvidence } from "../../sequencer/chain/evidence";
+import {
+  IncrementalMerkleTree,
+  ZERO_HASHES,
+  MERKLE_DEPTH,
+  hashLeaf,
+  type AppendReceipt,
+} from "../../sequencer/chain/merkle";
+import {
+  CLUSTER_BOND,
+  OPERATOR_STAKE,
+  PARAMS,
+  ROLLUP_ID,
+  blockCommitment,
+  createTask,
+  h,
+  leaderSigner,
+  responses,
+  world,
+  type World,
+} from "./fixture";
+
+const HEIGHT = 30n;
+const REWARD = (CLUSTER_BOND * PARAMS.challengerRewardBps) / 10_000n;
+const EMPTY_PATH = ZERO_HASHES.slice(0, MERKLE_DEPTH);
+
+/** A block of `n` encrypted txs as the leader built it: the tree, each tx's receipt and signed order commitment. */
+async function orderedBlock(w: World, leader: HardhatEthersSigner, n: number) {
+  const tree = new IncrementalMerkleTree();
+  const orders: { order: OrderCommitment; receipt: AppendReceipt; signature: string }[] = [];
+  for (let i = 0; i < n; i++) {
+    const encTxHash = keccak256(toUtf8Bytes(`encrypted tx ${i}`));
+    const receipt = tree.append(encTxHash);
+    const order: OrderCommitment = {
+      rollupId: ROLLUP_ID,
+      blockHeight: HEIGHT,
+      txIndex: i,
+      encTxHash,
+      preRoot: receipt.preRoot,
+    };
+    orders.push({ order, receipt, signature: await signMessage(leader, w.domain, "OrderCommitment", order) });
+  }
+  return { tree, orders };
+}
+
+function commitmentOf(tree: IncrementalMerkleTree): BlockCommitment {
+  return blockCommitment(HEIGHT, { txCount: tree.size, encRoot: tree.root });
+}
+
+describe("Slashing", () => {
+  describe("broken order commitment", () => {
+    it("end to end: a leader promises index 2, commits a block with another tx there, and loses its bond", async () => {
+      const w = await loadFixture(world);
+      const leader = leaderSigner(w, HEIGHT);
+      const { orders } = await orderedBlock(w, leader, 4);
+      const victim = orders[2]!;
+      // The leader drops tx 2 and puts a different one in its place.
+      const sealed = new IncrementalMerkleTree();
+      for (const [i, o] of orders.entries()) sealed.append(i === 2 ? h("front-runner") : o.order.encTxHash);
+      const commitment = commitmentOf(sealed);
+      await createTask(w, commitment);
+      // Operators approve (they cannot know the user's commitment); the user still proves the fault.
+      const taskId = await w.vsm.taskIdOf(ROLLUP_ID, HEIGHT);
+      await w.vsm.respondToTask(taskId, true, await responses(w, taskId, commitment, true, w.operators.slice(0, 3)));
+      const evidence = brokenCommitmentEvidence(victim.order, victim.receipt.preProof, commitment, {
+        leafHash: sealed.leafHash(2),
+        siblings: sealed.proof(2),
+      });
+      expect(evidence?.kind).to.equal("other-leaf");
+      const tx = w.vsm
+        .connect(w.outsider)
+        .slashBrokenOrderCommitment(
+          victim.order,
+          victim.signature,
+          commitment,
+          evidence!.postLeafHash,
+          evidence!.postSiblings,
+          evidence!.preSiblings,
+        );
+      await expect(tx).to.emit(w.vsm, "FaultSlashed");
+      await expect(tx).to.emit(w.registry, "MemberSlashed");
+      await expect(tx).to.changeEtherBalances([w.outsider, w.registry], [REWARD, -REWARD]);
+      expect((await w.registry.memberInfo(w.clusterId, leader.address)).bond).to.equal(0n);
+      expect(await w.registry.membersOf(w.clusterId)).to.not.include(leader.address);
+      expect(await w.registry.totalBurned()).to.equal(CLUSTER_BOND - REWARD);
+      // Once only, even with other evidence for the same promise.
+      await expect(
+        w.vsm.slashBrokenOrderCommitment(
+          victim.order,
+          victim.signature,
+          commitment,
+          evidence!.postLeafHash,
+          evidence!.postSiblings,
+          evidence!.preSiblings,
+        ),
+      ).to.be.revertedWithCustomError(w.vsm, "FaultAlreadySlashed");
+      // The leader's other broken promises find no bond left.
+      const dropped = { ...orders[3]!.order, txIndex: 9 };
+      const droppedSig = await signMessage(leader, w.domain, "OrderCommitment", dropped);
+      await expect(
+        w.vsm.slashBrokenOrderCommitment(dropped, droppedSig, commitment, EMPTY_PATH[0]!, EMPTY_PATH, EMPTY_PATH),
+      ).to.be.revertedWithCustomError(w.registry, "NothingToSlash");
+    });
+
+    it("slashes when the promised index is beyond the committed block", async () => {
+      const w = await loadFixture(world);
+      const leader = leaderSigner(w, HEIGHT);
+      const { tree, orders } = await orderedBlock(w, leader, 3);
+      const truncated = blockCommitment(HEIGHT, { txCount: 2, encRoot: tree.root });
+      await createTask(w, truncated);
+      const o = orders[2]!;
+      const evidence = brokenCommitmentEvidence(o.order, o.receipt.preProof, truncated)!;
+      expect(evidence.kind).to.equal("index-beyond-block");
+      await expect(
+        w.vsm.slashBrokenOrderCommitment(
+          o.order,
+          o.signature,
+          truncated,
+          evidence.postLeafHash,
+          evidence.postSiblings,
+          evidence.preSiblings,
+        ),
+      )
+        .to.emit(w.registry, "MemberSlashed")
+        .withArgs(w.clusterId, leader.address, anyValue, CLUSTER_BOND, w.deployer.address, REWARD);
+      expect((await w.registry.memberInfo(w.clusterId, leader.address)).bond).to.equal(0n);
+    });
+
+    it("slashes when the tx is at its index but the prefix before it was rewritten (PRE frontier disagrees)", async () => {
+      const w = await loadFixture(world);
+      const leader = leaderSigner(w, HEIGHT);
+      const { orders } = await orderedBlock(w, leader, 4);
+      const o = orders[3]!; // index 3: left siblings at levels 0 and 1
+      const sealed = new IncrementalMerkleTree();
+      sealed.append(orders[1]!.order.encTxHash); // txs 0 and 1 swapped
+      sealed.append(orders[0]!.order.encTxHash);
+      sealed.append(orders[2]!.order.encTxHash);
+      sealed.append(o.order.encTxHash);
+      const commitment = commitmentOf(sealed);
+      await createTask(w, commitment);
+      const evidence = brokenCommitmentEvidence(o.order, o.receipt.preProof, commitment, {
+        leafHash: sealed.leafHash(3),
+        siblings: sealed.proof(3),
+      })!;
+      expect(evidence.kind).to.equal("prefix-rewritten");
+      await expect(
+        w.vsm.slashBrokenOrderCommitment(
+          o.order,
+          o.signature,
+          commitment,
+          evidence.postLeafHash,
+          evidence.postSiblings,
+          evidence.preSiblings,
+        ),
+      ).to.emit(w.vsm, "FaultSlashed");
+    });
+
+    it("does not slash a leader that kept its promise, nor accept proofs that do not open the roots", async () => {
+      const w = await loadFixture(world);
+      const leader = leaderSigner(w, HEIGHT);
+      const { tree, orders } = await orderedBlock(w, leader, 5);
+      const commitment = commitmentOf(tree);
+      await createTask(w, commitment);
+      const o = orders[4]!;
+      const post = tree.proof(4);
+      expect(
+        brokenCommitmentEvidence(o.order, o.receipt.preProof, commitment, {
+          leafHash: o.receipt.leafHash,
+          siblings: post,
+        }),
+      ).to.equal(undefined);
+      const slash = (leafHash: string, postSiblings: string[], pre: readonly string[]) =>
+        w.vsm.slashBrokenOrderCommitment(o.order, o.signature, commitment, leafHash, postSiblings, [...pre]);
+      await expect(slash(o.receipt.leafHash, post, o.receipt.preProof)).to.be.revertedWithCustomError(w.vsm, "NoFault");
+      await expect(slash(h("x"), post, o.receipt.preProof)).to.be.revertedWithCustomError(w.vsm, "InvalidProof");
+      await expect(slash(o.receipt.leafHash, post, EMPTY_PATH)).to.be.revertedWithCustomError(w.vsm, "InvalidProof");
+      // Wrong block commitment, wrong signer, unknown task, closed window.
+      await expect(
+        w.vsm.slashBrokenOrderCommitment(
+          o.order,
+          o.signature,
+          { ...commitment, rawRoot: h("other") },
+          o.receipt.leafHash,
+          post,
+          [...o.receipt.preProof],
+        ),
+      ).to.be.revertedWithCustomError(w.vsm, "CommitmentMismatch");
+      const forged = await signMessage(w.outsider, w.domain, "OrderCommitment", o.order);
+      await expect(
+        w.vsm.slashBrokenOrderCommitment(o.order, forged, commitment, o.receipt.leafHash, post, [
+          ...o.receipt.preProof,
+        ]),
+      )
+        .to.be.revertedWithCustomError(w.vsm, "InvalidSigner")
+        .withArgs(w.outsider.address, leader.address);
+      const elsewhere = { ...o.order, blockHeight: HEIGHT + 1n };
+      await expect(
+        w.vsm.slashBrokenOrderCommitment(elsewhere, o.signature, commitment, o.receipt.leafHash, post, [
+          ...o.receipt.preProof,
+        ]),
+      ).to.be.revertedWithCustomError(w.vsm, "UnknownTask");
+      await mine(PARAMS.challengeWindow);
+      await expect(slash(o.receipt.leafHash, post, o.receipt.preProof)).to.be.revertedWithCustomError(
+        w.vsm,
+        "ChallengeWindowClosed",
+      );
+    });
+
+    it("throws off-chain on evidence that does not open its roots", () => {
+      const tree = new IncrementalMerkleTree();
+      const r = tree.append(h("a"));
+      tree.append(h("b"));
+      const order: OrderCommitment = {
+        rollupId: 1n,
+        blockHeight: 1n,
+        txIndex: 0,
+        encTxHash: h("a"),
+        preRoot: r.preRoot,
+      };
+      const block = blockCommitment(1n, { txCount: 2, encRoot: tree.root });
+      expect(() => brokenCommitmentEvidence(order, r.preProof, block)).to.throw(/POST proof is needed/);
+      expect(() =>
+        brokenCommitmentEvidence(order, r.preProof, block, { leafHash: h("z"), siblings: tree.proof(0) }),
+      ).to.throw(/POST proof/);
+      expect(() =>
+        brokenCommitmentEvidence({ ...order, preRoot: h("bad") }, r.preProof, block, {
+          leafHash: hashLeaf(h("a")),
+          siblings: tree.proof(0),
+        }),
+      ).to.throw(/PRE proof/);
+    });
+  });
+
+  describe("equivocation", () => {
+    it("slashes a member that signed two order commitments for one index, once", async () => {
+      const w = await loadFixture(world);
+      const leader = leaderSigner(w, HEIGHT);
+      const a: OrderCommitment = {
+        rollupId: ROLLUP_ID,
+        blockHeight: HEIGHT,
+        txIndex: 0,
+        encTxHash: h("a"),
+        preRoot: h("ra"),
+      };
+      const b: OrderCommitment = { ...a, encTxHash: h("b") };
+      const sa = await signMessage(leader, w.domain, "OrderCommitment", a);
+      const sb = await signMessage(leader, w.domain, "OrderCommitment", b);
+      await expect(w.vsm.slashOrderEquivocation(a, sa, a, sa)).to.be.revertedWithCustomError(w.vsm, "NotConflicting");
+      for (const other of [{ txIndex: 1 }, { blockHeight: HEIGHT + 1n }, { rollupId: 1n }]) {
+        const c = { ...b, ...other };
+        await expect(w.vsm.slashOrderEquivocation(a, sa, c, sb)).to.be.revertedWithCustomError(w.vsm, "NotConflicting");
+      }
+      const byOther = await signMessage(w.members[3]!, w.domain, "OrderCommitment", b);
+      await expect(w.vsm.slashOrderEquivocation(a, sa, b, byOther))
+        .to.be.revertedWithCustomError(w.vsm, "SignersDiffer")
+        .withArgs(leader.address, w.members[3]!.address);
+      const tx = w.vsm
+        .connect(w.outsider)
+        .slashOrderEquivocation(
+          a,
+          sa,
+          { ...a, preRoot: h("rb") },
+          await signMessage(leader, w.domain, "OrderCommitment", { ...a, preRoot: h("rb") }),
+        );
+      await expect(tx).to.changeEtherBalance(w.outsider, REWARD);
+      await expect(w.vsm.slashOrderEquivocation(a, sa, b, sb)).to.be.revertedWithCustomError(
+        w.vsm,
+        "FaultAlreadySlashed",
+      );
+      // An outsider without a bond cannot be slashed (only the faulty bonded party is).
+      const oa = await signMessage(w.outsider, w.domain, "OrderCommitment", a);
+      const ob = await signMessage(w.outsider, w.domain, "OrderCommitment", b);
+      await expect(w.vsm.slashOrderEquivocation(a, oa, b, ob)).to.be.revertedWithCustomError(
+        w.registry,
+        "NothingToSlash",
+      );
+    });
+
+    it("slashes a member that signed two block commitments for one height", async () => {
+      const w = await loadFixture(world);
+      const leader = leaderSigner(w, HEIGHT);
+      const a = blockCommitment(HEIGHT);
+      const b = blockCommitment(HEIGHT, { rawRoot: h("raw2") });
+      const sa = await signMessage(leader, w.domain, "BlockCommitment", a);
+      const sb = await signMessage(leader, w.domain, "BlockCommitment", b);
+      await expect(w.vsm.slashBlockEquivocation(a, sa, a, sa)).to.be.revertedWithCustomError(w.vsm, "NotConflicting");
+      await expect(w.vsm.slashBlockEquivocation(a, sa, { ...b, height: 1n }, sb)).to.be.revertedWithCustomError(
+        w.vsm,
+        "NotConflicting",
+      );
+      await expect(w.vsm.slashBlockEquivocation(a, sa, { ...b, rollupId: 1n }, sb)).to.be.revertedWithCustomError(
+        w.vsm,
+        "NotConflicting",
+      );
+      await expect(w.vsm.slashBlockEquivocation(a, sa, b, sb)).to.emit(w.vsm, "FaultSlashed");
+      await expect(w.vsm.slashBlockEquivocation(b, sb, a, sa)).to.be.revertedWithCustomError(
+        w.vsm,
+        "FaultAlreadySlashed",
+      );
+    });
+
+    it("slashes a member that signed two seals for one height and view, not across views", async () => {
+      const w = await loadFixture(world);
+      const leader = leaderSigner(w, HEIGHT);
+      const a: Seal = { rollupId: ROLLUP_ID, height: HEIGHT, txCount: 3, encRoot: h("e1"), viewNumber: 0 };
+      const b: Seal = { ...a, encRoot: h("e2") };
+      const sa = await signMessage(leader, w.domain, "Seal", a);
+      const sb = await signMessage(leader, w.domain, "Seal", b);
+      const nextView = { ...b, viewNumber: 1 };
+      await expect(
+        w.vsm.slashSealEquivocation(a, sa, nextView, await signMessage(leader, w.domain, "Seal", nextView)),
+      ).to.be.revertedWithCustomError(w.vsm, "NotConflicting");
+      await expect(w.vsm.slashSealEquivocation(a, sa, a, sa)).to.be.revertedWithCustomError(w.vsm, "NotConflicting");
+      await expect(w.vsm.slashSealEquivocation(a, sa, { ...b, height: 1n }, sb)).to.be.revertedWithCustomError(
+        w.vsm,
+        "NotConflicting",
+      );
+      await expect(w.vsm.slashSealEquivocation(a, sa, { ...b, rollupId: 1n }, sb)).to.be.revertedWithCustomError(
+        w.vsm,
+        "NotConflicting",
+      );
+      await expect(w.vsm.slashSealEquivocation(a, sa, b, sb)).to.emit(w.registry, "MemberSlashed");
+      await expect(w.vsm.slashSealEquivocation(a, sa, b, sb)).to.be.revertedWithCustomError(
+        w.vsm,
+        "FaultAlreadySlashed",
+      );
+    });
+  });
+
+  describe("operator double vote", () => {
+    it("slashes an operator's active and pending stake for two answers to one task, once, and no one else", async () => {
+      const w = await loadFixture(world);
+      const c = blockCommitment(HEIGHT);
+      const taskId = await createTask(w, c);
+      const op = w.operators[1]!;
+      const yes = { taskId, commitmentHash: structHash("BlockCommitment", c), approve: true };
+      const no = { ...yes, approve: false };
+      const sy = await signMessage(op, w.domain, "OperatorResponse", yes);
+      const sn = await signMessage(op, w.domain, "OperatorResponse", no);
+      await expect(w.vsm.slashOperatorDoubleVote(yes, sy, yes, sy)).to.be.revertedWithCustomError(
+        w.vsm,
+        "NotConflicting",
+      );
+      await expect(w.vsm.slashOperatorDoubleVote(yes, sy, { ...no, taskId: h("t") }, sn)).to.be.revertedWithCustomError(
+        w.vsm,
+        "NotConflicting",
+      );
+      const other = await signMessage(w.operators[2]!, w.domain, "OperatorResponse", no);
+      await expect(w.vsm.slashOperatorDoubleVote(yes, sy, no, other)).to.be.revertedWithCustomError(
+        w.vsm,
+        "SignersDiffer",
+      );
+      await w.vsm.connect(op).requestWithdrawal(OPERATOR_STAKE / 2n); // cannot escape by withdrawing
+      const tx = w.vsm.connect(w.outsider).slashOperatorDoubleVote(yes, sy, no, sn);
+      const reward = (OPERATOR_STAKE * PARAMS.challengerRewardBps) / 10_000n;
+      await expect(tx).to.emit(w.vsm, "FaultSlashed");
+      await expect(tx).to.changeEtherBalance(w.outsider, reward);
+      expect(await w.vsm.stakeOf(op.address)).to.equal(0n);
+      expect((await w.vsm.pendingWithdrawal(op.address)).amount).to.equal(0n);
+      expect(await w.vsm.totalBurned()).to.equal(OPERATOR_STAKE - reward);
+      expect(await w.vsm.stakeOf(w.operators[2]!.address)).to.equal(OPERATOR_STAKE);
+      await expect(w.vsm.slashOperatorDoubleVote(yes, sy, no, sn)).to.be.revertedWithCustomError(
+        w.vsm,
+        "FaultAlreadySlashed",
+      );
+      // A signer with no stake at all has nothing to slash.
+      const ny = await signMessage(w.outsider, w.domain, "OperatorResponse", yes);
+      const nn = await signMessage(w.outsider, w.domain, "OperatorResponse", no);
+      await expect(w.vsm.slashOperatorDoubleVote(yes, ny, no, nn)).to.be.revertedWithCustomError(
+        w.vsm,
+        "NothingToSlash",
+      );
+    });
+
+    it("slashes a fully withdrawn operator's pending stake (no reward when the reward is zero is covered by the registry suite)", async () => {
+      const w = await loadFixture(world);
+      const c = blockCommitment(HEIGHT);
+      const taskId = await createTask(w, c);
+      const op = w.operators[0]!;
+      const yes = { taskId, commitmentHash: structHash("BlockCommitment", c), approve: true };
+      const no = { ...yes, commitmentHash: h("other block") };
+      await w.vsm.connect(op).requestWithdrawal(OPERATOR_STAKE);
+      await w.vsm.slashOperatorDoubleVote(
+        yes,
+        await signMessage(op, w.domain, "OperatorResponse", yes),
+        no,
+        await signMessage(op, w.domain, "OperatorResponse", no),
+      );
+      expect((await w.vsm.pendingWithdrawal(op.address)).amount).to.equal(0n);
+      await expect(w.vsm.connect(op).withdraw()).to.be.revertedWithCustomError(w.vsm, "NothingToWithdraw");
+    });
+  });
+});

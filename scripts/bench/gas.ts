@@ -1,0 +1,213 @@
+/**
+ * Gas of every on-chain path, one JSON line each (`npm run bench:gas`). Runs on the in-process Hardhat
+ * network with the default parameters: a 4-member cluster, one rollup, 4 operators of equal stake.
+ * Targets: createNewTask <= 100k, 3-of-4 aggregate <= 150k, slash by order-commitment proof <= 200k,
+ * member join <= 120k (all including the 21k transaction base cost).
+ */
+import { ethers } from "hardhat";
+import { keccak256, parseEther, toUtf8Bytes, type ContractTransactionResponse } from "ethers";
+import { DEFAULT_CORE_PARAMS, deployCore } from "../../sequencer/chain/deploy";
+import {
+  signMessage,
+  structHash,
+  veilDomain,
+  type BlockCommitment,
+  type OrderCommitment,
+} from "../../sequencer/chain/eip712";
+import { IncrementalMerkleTree } from "../../sequencer/chain/merkle";
+import { emit, progress } from "./report";
+
+const TARGETS: Record<string, number> = {
+  createNewTask: 100_000,
+  respondToTask_3_of_4: 150_000,
+  slashBrokenOrderCommitment_other_leaf: 200_000,
+  slashBrokenOrderCommitment_prefix_rewritten: 200_000,
+  join: 120_000,
+  join_first_member: 120_000,
+};
+
+async function gasOf(
+  name: string,
+  sent: Promise<ContractTransactionResponse>,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
+  const receipt = await (await sent).wait();
+  if (!receipt) throw new Error(`${name}: no receipt`);
+  const target = TARGETS[name];
+  emit(
+    `gas_${name}`,
+    Number(receipt.gasUsed),
+    "gas",
+    target === undefined ? extra : { ...extra, target, within_target: receipt.gasUsed <= BigInt(target) },
+  );
+}
+
+async function main(): Promise<void> {
+  const signers = await ethers.getSigners();
+  const [deployer, clusterOwner, rollupOwner, executor, challenger] = signers;
+  const members = signers.slice(5, 9);
+  const operators = signers.slice(9, 13).sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
+  if (!deployer || !clusterOwner || !rollupOwner || !executor || !challenger) throw new Error("need 16 accounts");
+  const { registry, vsm } = await deployCore(deployer, DEFAULT_CORE_PARAMS);
+  const domain = veilDomain((await ethers.provider.getNetwork()).chainId, await vsm.getAddress());
+  const rollupId = 777n;
+  const leaderFor = async (h: bigint) => {
+    const [address] = await registry.leaderOfRollup(rollupId, h, 0);
+    const signer = signers.find((x) => x.address === address);
+    if (!signer) throw new Error(`leader ${address} is not a local account`);
+    return signer;
+  };
+  const bond = parseEther("2");
+  progress("cluster, members, rollup, operators");
+  await gasOf("createCluster", registry.connect(clusterOwner).createCluster(bond, 16));
+  for (const [i, m] of members.entries())
+    await gasOf(i === 0 ? "join_first_member" : "join", registry.connect(m).join(1, { value: bond }), {
+      members_before: i,
+    });
+  await gasOf(
+    "registerRollup",
+    registry.connect(rollupOwner).registerRollup(
+      rollupId,
+      {
+        clusterId: 1n,
+        maxTxsPerBlock: 4096,
+        blockGasLimit: 30_000_000n,
+        timeLockSquarings: 1n << 24n,
+        timeLockModulus: `0xc5${"3b".repeat(255)}`,
+      },
+      [executor.address],
+      [signers[13]!.address].sort(),
+    ),
+    { modulus_bits: 2048 },
+  );
+  for (const [i, o] of operators.entries())
+    await gasOf(
+      i === 0 ? "registerOperator_first" : "registerOperator",
+      vsm.connect(o).registerOperator({ value: parseEther("10") }),
+    );
+
+  // A block of 1,000 txs in which the leader promised index 999 then moved another tx there.
+  const height = 40n;
+  const leader = await leaderFor(height);
+  progress("building a 1,000-tx block");
+  const honest = new IncrementalMerkleTree();
+  const data = Array.from({ length: 1000 }, (_, i) => keccak256(toUtf8Bytes(`tx ${i}`)));
+  const receipts = data.map((d) => honest.append(d));
+  const index = 999;
+  const order: OrderCommitment = {
+    rollupId,
+    blockHeight: height,
+    txIndex: index,
+    encTxHash: data[index]!,
+    preRoot: receipts[index]!.preRoot,
+  };
+  const orderSig = await signMessage(leader, domain, "OrderCommitment", order);
+  const sealed = new IncrementalMerkleTree();
+  data.forEach((d, i) => sealed.append(i === index ? keccak256(toUtf8Bytes("front-runner")) : d));
+  const commitment: BlockCommitment = {
+    rollupId,
+    height,
+    txCount: 1000,
+    encRoot: sealed.root,
+    rawRoot: keccak256(toUtf8Bytes("raw")),
+  };
+  await gasOf(
+    "createNewTask",
+    vsm.connect(leader).createNewTask(commitment, 0, await signMessage(leader, domain, "BlockCommitment", commitment)),
+  );
+  const taskId = await vsm.taskIdOf(rollupId, height);
+  const response = { taskId, commitmentHash: structHash("BlockCommitment", commitment), approve: true };
+  const sigs = await Promise.all(
+    operators.slice(0, 3).map((o) => signMessage(o, domain, "OperatorResponse", response)),
+  );
+  await gasOf("respondToTask_3_of_4", vsm.respondToTask(taskId, true, sigs));
+  await gasOf(
+    "slashBrokenOrderCommitment_other_leaf",
+    vsm
+      .connect(challenger)
+      .slashBrokenOrderCommitment(order, orderSig, commitment, sealed.leafHash(index), sealed.proof(index), [
+        ...receipts[index]!.preProof,
+      ]),
+    { tree_leaves: 1000, index },
+  );
+
+  // Prefix rewritten: same leaf at its index, an earlier tx replaced (needs both PRE and POST proofs).
+  const height2 = 41n;
+  const leader2 = await leaderFor(height2);
+  const order2 = { ...order, blockHeight: height2 };
+  const rewritten = new IncrementalMerkleTree();
+  data.forEach((d, i) => rewritten.append(i === 3 ? keccak256(toUtf8Bytes("censored")) : d));
+  const commitment2 = { ...commitment, height: height2, encRoot: rewritten.root };
+  await vsm
+    .connect(leader2)
+    .createNewTask(commitment2, 0, await signMessage(leader2, domain, "BlockCommitment", commitment2));
+  await gasOf(
+    "slashBrokenOrderCommitment_prefix_rewritten",
+    vsm.slashBrokenOrderCommitment(
+      order2,
+      await signMessage(leader2, domain, "OrderCommitment", order2),
+      commitment2,
+      rewritten.leafHash(index),
+      rewritten.proof(index),
+      [...receipts[index]!.preProof],
+    ),
+    { tree_leaves: 1000, index },
+  );
+
+  progress("equivocations, double vote, exits");
+  const leader3 = await leaderFor(42n);
+  const a: OrderCommitment = { ...order, blockHeight: 42n };
+  const b: OrderCommitment = { ...a, encTxHash: keccak256(toUtf8Bytes("other")) };
+  await gasOf(
+    "slashOrderEquivocation",
+    vsm.slashOrderEquivocation(
+      a,
+      await signMessage(leader3, domain, "OrderCommitment", a),
+      b,
+      await signMessage(leader3, domain, "OrderCommitment", b),
+    ),
+  );
+  const leader4 = await leaderFor(43n);
+  await registry.connect(signers[16]).join(1, { value: bond });
+  const ba = { ...commitment, height: 43n };
+  const bb = { ...ba, rawRoot: keccak256(toUtf8Bytes("other raw")) };
+  await gasOf(
+    "slashBlockEquivocation",
+    vsm.slashBlockEquivocation(
+      ba,
+      await signMessage(leader4, domain, "BlockCommitment", ba),
+      bb,
+      await signMessage(leader4, domain, "BlockCommitment", bb),
+    ),
+  );
+  const op = operators[3]!;
+  const no = { ...response, approve: false };
+  await gasOf(
+    "slashOperatorDoubleVote",
+    vsm.slashOperatorDoubleVote(
+      response,
+      await signMessage(op, domain, "OperatorResponse", response),
+      no,
+      await signMessage(op, domain, "OperatorResponse", no),
+    ),
+  );
+
+  const height5 = 50n;
+  const signer5 = await leaderFor(height5);
+  const c5 = { ...commitment, height: height5 };
+  await vsm.connect(signer5).createNewTask(c5, 0, await signMessage(signer5, domain, "BlockCommitment", c5));
+  await ethers.provider.send("hardhat_mine", [`0x${(DEFAULT_CORE_PARAMS.responseWindow + 1n).toString(16)}`]);
+  await gasOf("expireTask", vsm.expireTask(await vsm.taskIdOf(rollupId, height5)));
+  await gasOf("addStake", vsm.connect(operators[0]).addStake({ value: parseEther("1") }));
+  await gasOf("requestWithdrawal", vsm.connect(operators[0]).requestWithdrawal(parseEther("1")));
+  await gasOf("requestExit", registry.connect(signers[16]).requestExit(1));
+  await ethers.provider.send("hardhat_mine", [`0x${DEFAULT_CORE_PARAMS.memberWithdrawalDelay.toString(16)}`]);
+  await gasOf("withdraw", vsm.connect(operators[0]).withdraw());
+  await gasOf("withdrawBond", registry.connect(signers[16]).withdrawBond(1));
+  await gasOf("setExecutor", registry.connect(rollupOwner).setExecutor(rollupId, challenger.address, true));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

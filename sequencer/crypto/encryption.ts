@@ -141,3 +141,24 @@ export function decryptTransaction(
   }
   return { bytes, plaintext: plaintext as unknown as PackedPlaintext };
 }
+
+/** One slot of a block to decrypt: the stored ciphertext and its public commitment. */
+export interface BlockItem {
+  readonly tx: EncryptedTransaction;
+  readonly txCommitment: bigint;
+}
+
+/** The outcome of one slot: its bytes, or why it is invalid (the slot stays, marked invalid). */
+export type DecryptOutcome =
+  { readonly ok: true; readonly bytes: Uint8Array } | { readonly ok: false; readonly error: string };
+
+/** Decrypts every slot of a block with the one round secret, in order, on this thread. */
+export function decryptBlock(items: readonly BlockItem[], roundSecret: bigint): DecryptOutcome[] {
+  return items.map((item) => {
+    try {
+      return { ok: true, bytes: decryptTransaction(item.tx, roundSecret, item.txCommitment).bytes };
+    } catch (err) {
+      return { ok: false, error: err instanceof Error ? err.message : String(err) };
+    }
+  });
+}

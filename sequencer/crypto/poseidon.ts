@@ -63,11 +63,11 @@ function constants(t: number): Constants {
   return c;
 }
 
-/** x^5, the S-box, left unreduced (below p²) because a linear step and a reduction follow it. */
+/** x^5 mod p, the S-box (x may exceed p by a small multiple: the first squaring reduces it). */
 function sbox(x: bigint): bigint {
   const x2 = (x * x) % FIELD;
   const x4 = (x2 * x2) % FIELD;
-  return x4 * x;
+  return (x4 * x) % FIELD;
 }
 
 /** out[i] = Σ_j m[j][i]·state[j] (circomlib's Mix), one reduction per output. */

@@ -22,6 +22,7 @@ import {
   type TxValidityProof,
 } from "../../sequencer/zk/prover";
 import type { TxValidityVerifier } from "../../typechain-types";
+import type { Groth16ProofStruct } from "../../typechain-types/contracts/zk/TxValidityVerifier";
 import { TxValidityGroth16Verifier__factory, TxValidityVerifier__factory } from "../../typechain-types";
 import { calculateWitness, satisfies, tamper } from "./harness";
 
@@ -75,9 +76,11 @@ describe("circuit tx_validity (Groth16 in Node and on-chain through TxValidityVe
 
   it("passes requireValidTxProof for an honest proof and reverts with InvalidTxValidityProof otherwise", async () => {
     const s = toSolidity(proven.proof, proven.publicSignals);
-    const proof = { a: [...s.a], b: [[...s.b[0]], [...s.b[1]]], c: [...s.c] } as const;
-    await wrapper.requireValidTxProof(proof, hex32(result.encTxHash), hex32(result.txCommitment), [...PK]);
-    await expect(wrapper.requireValidTxProof(proof, hex32(result.encTxHash), hex32(result.txCommitment + 1n), [...PK]))
+    const proof: Groth16ProofStruct = { a: [...s.a], b: [[...s.b[0]], [...s.b[1]]], c: [...s.c] };
+    await wrapper.requireValidTxProof(proof, hex32(result.encTxHash), hex32(result.txCommitment), [PK[0], PK[1]]);
+    await expect(
+      wrapper.requireValidTxProof(proof, hex32(result.encTxHash), hex32(result.txCommitment + 1n), [PK[0], PK[1]]),
+    )
       .to.be.revertedWithCustomError(wrapper, "InvalidTxValidityProof")
       .withArgs(hex32(result.encTxHash));
   });

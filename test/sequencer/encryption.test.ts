@@ -3,14 +3,17 @@ import fc from "fast-check";
 import { Base8, mulPointEscalar } from "@zk-kit/baby-jubjub";
 import { poseidonDecrypt as zkKitDecrypt, poseidonEncrypt as zkKitEncrypt } from "@zk-kit/poseidon-cipher";
 import { FIELD, mulBase, randomScalar } from "../../sequencer/crypto/babyjub";
+import { DecryptionPool } from "../../sequencer/crypto/decrypt-pool";
 import {
   CIPHERTEXT_ELEMENTS,
   blockHeight,
+  decryptBlock,
   decryptTransaction,
   encTxHash,
   encryptTransaction,
   rollupId,
   txCommitment,
+  type BlockItem,
   type EncryptedTransaction,
 } from "../../sequencer/crypto/encryption";
 import {
@@ -136,5 +139,32 @@ describe("transaction encryption to a round key", () => {
     expect(() => encTxHash({ ...encryptTransaction(TX, TARGET).encrypted, height: (1n << 64n) as never })).to.throw(
       /uint64/,
     );
+  });
+
+  describe("decrypting a block", () => {
+    const items: BlockItem[] = Array.from({ length: 9 }, (_, i) => {
+      const r = encryptTransaction(Uint8Array.from([i + 1, 2, 3]), TARGET);
+      return { tx: r.encrypted, txCommitment: r.txCommitment };
+    });
+    // Slot 4 is tampered, slot 6 carries a wrong commitment: both stay in place, marked invalid.
+    items[4] = { ...items[4]!, tx: { ...items[4]!.tx, nonce: items[4]!.tx.nonce + 1n } };
+    items[6] = { ...items[6]!, txCommitment: 1n };
+
+    it("keeps every slot in order and marks the invalid ones", () => {
+      const outcomes = decryptBlock(items, SK);
+      expect(outcomes.map((o) => o.ok)).to.deep.equal([true, true, true, true, false, true, false, true, true]);
+      expect(outcomes.map((o) => (o.ok ? o.bytes[0] : -1))).to.deep.equal([1, 2, 3, 4, -1, 6, -1, 8, 9]);
+      expect(outcomes[6]).to.deep.include({ ok: false, error: "decrypted plaintext does not match its txCommitment" });
+    });
+
+    it("gives the same outcomes on worker threads", async () => {
+      const pool = new DecryptionPool({ threads: 2 });
+      try {
+        expect(await pool.decryptBlock(items, SK)).to.deep.equal(decryptBlock(items, SK));
+        expect(await pool.decryptBlock([], SK)).to.deep.equal([]);
+      } finally {
+        await pool.close();
+      }
+    });
   });
 });

@@ -2,7 +2,6 @@
 pragma solidity ^0.8.28;
 
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 import {VeilMerkle} from "./libraries/VeilMerkle.sol";
 
@@ -13,9 +12,10 @@ import {VeilMerkle} from "./libraries/VeilMerkle.sol";
  * each cluster's ordered member list.
  * @dev Bonds can only be slashed by the slasher (the ValidationServiceManager), which proves faults. A member
  * that leaves keeps its bond locked for `memberWithdrawalDelay` blocks, longer than every challenge window,
- * so that it cannot escape a slash by leaving.
+ * so that it cannot escape a slash by leaving. Every ETH transfer is the last step of its function, after
+ * the bond record is deleted (checks-effects-interactions).
  */
-contract ClusterRegistry is ReentrancyGuard {
+contract ClusterRegistry {
     using EnumerableSet for EnumerableSet.AddressSet;
 
     /// @notice Lifecycle of a member's bond in one cluster.
@@ -164,7 +164,7 @@ contract ClusterRegistry is ReentrancyGuard {
         address payable challenger,
         uint256 rewardBps,
         bytes32 faultId
-    ) external nonReentrant returns (uint256 amount) {
+    ) external returns (uint256 amount) {
         if (msg.sender != slasher) revert Unauthorized(msg.sender);
         if (rewardBps > 10_000) revert InvalidRewardBps(rewardBps);
         Member storage m = _members[clusterId][member];
@@ -221,7 +221,7 @@ contract ClusterRegistry is ReentrancyGuard {
     }
 
     /// @notice Takes back the bond once the exit delay has passed.
-    function withdrawBond(uint64 clusterId) external nonReentrant {
+    function withdrawBond(uint64 clusterId) external {
         Member storage m = _members[clusterId][msg.sender];
         if (m.status != MemberStatus.Exiting) revert NotExiting(clusterId, msg.sender);
         if (block.number < m.unlockBlock) revert BondLocked(m.unlockBlock);

@@ -2,7 +2,6 @@
 pragma solidity ^0.8.28;
 
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
@@ -17,8 +16,10 @@ import {VeilTypes, OrderCommitment, BlockCommitment, Seal, OperatorResponse} fro
  * @dev This contract is the `verifyingContract` of Veil's one EIP-712 domain ("Veil", "1"). Stake history is
  * kept in OpenZeppelin Checkpoints by block number, so a task's quorum is measured at the block before it was
  * created. Leader bonds live in the ClusterRegistry, which lets only this contract slash them.
+ * Checks-effects-interactions throughout: every ETH transfer or registry call is the last step, after all
+ * state (fault replay guards, stake, pending withdrawals) is written, so re-entry finds nothing to exploit.
  */
-contract ValidationServiceManager is EIP712, ReentrancyGuard {
+contract ValidationServiceManager is EIP712 {
     using Checkpoints for Checkpoints.Trace208;
 
     /// @notice Lifecycle of a task. Pending until an answer reaches quorum or the response window passes.
@@ -205,7 +206,7 @@ contract ValidationServiceManager is EIP712, ReentrancyGuard {
     }
 
     /// @notice Pays out the caller's pending withdrawal once unlocked.
-    function withdraw() external nonReentrant {
+    function withdraw() external {
         PendingWithdrawal memory p = _pending[msg.sender];
         if (p.amount == 0) revert NothingToWithdraw();
         if (block.number < p.unlockBlock) revert WithdrawalLocked(p.unlockBlock);
@@ -302,7 +303,7 @@ contract ValidationServiceManager is EIP712, ReentrancyGuard {
         bytes32 postLeafHash,
         bytes32[MERKLE_DEPTH] calldata postSiblings,
         bytes32[MERKLE_DEPTH] calldata preSiblings
-    ) external nonReentrant {
+    ) external {
         bytes32 taskId = taskIdOf(order.rollupId, order.blockHeight);
         Task storage t = _tasks[taskId];
         if (t.status == TaskStatus.None) revert UnknownTask(taskId);
@@ -335,7 +336,7 @@ contract ValidationServiceManager is EIP712, ReentrancyGuard {
         bytes calldata signatureA,
         OrderCommitment calldata b,
         bytes calldata signatureB
-    ) external nonReentrant {
+    ) external {
         if (
             a.rollupId != b.rollupId ||
             a.blockHeight != b.blockHeight ||
@@ -353,7 +354,7 @@ contract ValidationServiceManager is EIP712, ReentrancyGuard {
         bytes calldata signatureA,
         BlockCommitment calldata b,
         bytes calldata signatureB
-    ) external nonReentrant {
+    ) external {
         bytes32 hashA = VeilTypes.hash(a);
         bytes32 hashB = VeilTypes.hash(b);
         if (a.rollupId != b.rollupId || a.height != b.height || hashA == hashB) revert NotConflicting();
@@ -368,7 +369,7 @@ contract ValidationServiceManager is EIP712, ReentrancyGuard {
         bytes calldata signatureA,
         Seal calldata b,
         bytes calldata signatureB
-    ) external nonReentrant {
+    ) external {
         bytes32 hashA = VeilTypes.hash(a);
         bytes32 hashB = VeilTypes.hash(b);
         if (a.rollupId != b.rollupId || a.height != b.height || a.viewNumber != b.viewNumber || hashA == hashB) {
@@ -386,7 +387,7 @@ contract ValidationServiceManager is EIP712, ReentrancyGuard {
         bytes calldata signatureA,
         OperatorResponse calldata b,
         bytes calldata signatureB
-    ) external nonReentrant {
+    ) external {
         bytes32 hashA = VeilTypes.hash(a);
         bytes32 hashB = VeilTypes.hash(b);
         if (a.taskId != b.taskId || hashA == hashB) revert NotConflicting();

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { keccak256, toUtf8Bytes } from "ethers";
+import { AbiCoder, keccak256, toUtf8Bytes } from "ethers";
 import {
   signMessage,
   structHash,
@@ -304,7 +304,24 @@ describe("Slashing", () => {
         w.vsm,
         "NotConflicting",
       );
-      await expect(w.vsm.slashBlockEquivocation(a, sa, b, sb)).to.emit(w.vsm, "FaultSlashed");
+      // Leaving the schedule does not protect an exiting member's bond.
+      await w.registry.connect(leader).requestExit(w.clusterId);
+      const faultId = keccak256(
+        AbiCoder.defaultAbiCoder().encode(
+          ["uint8", "uint64", "uint64", "uint32", "address"],
+          [2, ROLLUP_ID, HEIGHT, 0, leader.address],
+        ),
+      );
+      expect(await w.vsm.isFaultSettled(faultId)).to.equal(false);
+      await expect(w.vsm.slashBlockEquivocation(a, sa, b, sb))
+        .to.emit(w.vsm, "FaultSlashed")
+        .withArgs(faultId, 2, leader.address, w.deployer.address, CLUSTER_BOND);
+      expect(await w.vsm.isFaultSettled(faultId)).to.equal(true);
+      await mine(PARAMS.memberWithdrawalDelay);
+      await expect(w.registry.connect(leader).withdrawBond(w.clusterId)).to.be.revertedWithCustomError(
+        w.registry,
+        "NotExiting",
+      );
       await expect(w.vsm.slashBlockEquivocation(b, sb, a, sa)).to.be.revertedWithCustomError(
         w.vsm,
         "FaultAlreadySlashed",

@@ -11,6 +11,7 @@ import * as snarkjs from "snarkjs";
 import { circuitArtifacts } from "../../circuits/manifest";
 import { mul, mulBase, randomScalar } from "../../sequencer/crypto/babyjub";
 import { DecryptionPool } from "../../sequencer/crypto/decrypt-pool";
+import { poseidonPermutationWasm, scalarMulWasm } from "../../sequencer/crypto/decrypt-wasm";
 import {
   blockHeight,
   decryptBlock,
@@ -69,25 +70,33 @@ export async function runEncryptionBench(): Promise<void> {
       includes: "K = sk·R, Poseidon decryption, unpacking, txCommitment check",
     },
   );
-  const key = mul(result.encrypted.ephemeralKey, sk);
-  emit("decrypt_part_scalar_mul_ms", await perCall(5, 50, () => mul(result.encrypted.ephemeralKey, sk)), "ms");
+  // The parts of one decryption: the path it takes (WebAssembly field) beside the BigInt reference.
+  const R = result.encrypted.ephemeralKey;
+  const key = mul(R, sk);
+  const state4 = [1n, 2n, 3n, 4n];
+  const state17 = Array.from({ length: 17 }, (_, i) => BigInt(i));
+  const wasm = { implementation: "wasm field (decryption path)" };
+  const bigint = { implementation: "BigInt reference (client side)" };
+  emit("decrypt_part_scalar_mul_ms", await perCall(5, 50, () => scalarMulWasm(R, sk)), "ms", wasm);
+  emit("decrypt_part_scalar_mul_ms", await perCall(5, 50, () => mul(R, sk)), "ms", bigint);
+  emit("poseidon_permutation_t4_us", 1000 * (await perCall(5, 200, () => poseidonPermutationWasm(state4))), "us", wasm);
+  emit("poseidon_permutation_t4_us", 1000 * (await perCall(5, 200, () => poseidonPermutation(state4))), "us", bigint);
   emit(
-    "decrypt_part_poseidon_permutation_us",
-    1000 * (await perCall(5, 200, () => poseidonPermutation([1n, 2n, 3n, 4n]))),
+    "poseidon_permutation_t17_us",
+    1000 * (await perCall(5, 50, () => poseidonPermutationWasm(state17))),
     "us",
-    {
-      width: 4,
-    },
+    wasm,
   );
+  emit("poseidon_permutation_t17_us", 1000 * (await perCall(5, 50, () => poseidonPermutation(state17))), "us", bigint);
   emit(
     "decrypt_part_poseidon_cipher_ms",
     await perCall(5, 50, () =>
       poseidonDecrypt(result.encrypted.ciphertext, key, result.encrypted.nonce, PLAINTEXT_ELEMENTS),
     ),
     "ms",
-    { permutations: 7 },
+    { ...bigint, permutations: 7 },
   );
-  emit("decrypt_part_commitment_ms", await perCall(5, 50, () => txCommitment(result.secrets.plaintext)), "ms");
+  emit("decrypt_part_commitment_ms", await perCall(5, 50, () => txCommitment(result.secrets.plaintext)), "ms", bigint);
 
   progress(`encrypting a block of ${BLOCK_SIZE} transactions`);
   const items: BlockItem[] = Array.from({ length: BLOCK_SIZE }, () => {

@@ -9,7 +9,8 @@
  */
 import type { Point } from "./babyjub";
 import { FIELD, SUBGROUP_ORDER, assertPublicKey, isOnCurve, mul, mulBase, randomScalar } from "./babyjub";
-import { NONCE_LIMIT, ciphertextLength, poseidonDecrypt, poseidonEncrypt } from "./poseidon-cipher";
+import { decryptInWasm, prepareScalar, type PreparedScalar } from "./decrypt-wasm";
+import { DecryptionError, NONCE_LIMIT, ciphertextLength, poseidonEncrypt } from "./poseidon-cipher";
 import { PLAINTEXT_ELEMENTS, packBytes, unpackBytes, type PackedPlaintext } from "./packing";
 import { poseidonChain } from "./poseidon";
 import { randomBytes } from "node:crypto";
@@ -124,22 +125,33 @@ export interface DecryptedTransaction {
 /**
  * Decrypts with the round secret sk (K = sk·R), authenticates the ciphertext, checks that the
  * plaintext is a canonical packing and that it matches the public txCommitment. Throws otherwise.
+ * The arithmetic runs in WebAssembly (decrypt-wasm.ts); pass a scalar prepared once per block.
  */
 export function decryptTransaction(
   tx: EncryptedTransaction,
-  roundSecret: bigint,
+  roundSecret: bigint | PreparedRoundSecret,
   expectedCommitment: bigint,
 ): DecryptedTransaction {
-  if (roundSecret <= 0n || roundSecret >= SUBGROUP_ORDER) throw new Error("round secret must be in [1, ℓ)");
+  const secret = typeof roundSecret === "bigint" ? prepareRoundSecret(roundSecret) : roundSecret;
   if (!isOnCurve(tx.ephemeralKey)) throw new Error("ephemeral key is not on BabyJubJub");
+  if (tx.ciphertext.length !== CIPHERTEXT_ELEMENTS)
+    throw new Error(`ciphertext must have ${CIPHERTEXT_ELEMENTS} elements`);
   if (tx.ciphertext.some((c) => c < 0n || c >= FIELD)) throw new Error("ciphertext element is not a field element");
-  const sharedKey = mul(tx.ephemeralKey, roundSecret);
-  const plaintext = poseidonDecrypt(tx.ciphertext, sharedKey, tx.nonce, PLAINTEXT_ELEMENTS);
-  const bytes = unpackBytes(plaintext);
-  if (txCommitment(plaintext) !== expectedCommitment) {
-    throw new Error("decrypted plaintext does not match its txCommitment");
-  }
-  return { bytes, plaintext: plaintext as unknown as PackedPlaintext };
+  const result = decryptInWasm(tx.ephemeralKey, secret.scalar, tx.nonce, tx.ciphertext, PLAINTEXT_ELEMENTS);
+  if (!result.ok) throw new DecryptionError(result.reason);
+  const bytes = unpackBytes(result.message);
+  if (result.commitment !== expectedCommitment) throw new Error("decrypted plaintext does not match its txCommitment");
+  return { bytes, plaintext: result.message as unknown as PackedPlaintext };
+}
+
+/** A round secret checked and prepared once for the many decryptions of its block. */
+export interface PreparedRoundSecret {
+  readonly scalar: PreparedScalar;
+}
+
+export function prepareRoundSecret(roundSecret: bigint): PreparedRoundSecret {
+  if (roundSecret <= 0n || roundSecret >= SUBGROUP_ORDER) throw new Error("round secret must be in [1, ℓ)");
+  return { scalar: prepareScalar(roundSecret) };
 }
 
 /** One slot of a block to decrypt: the stored ciphertext and its public commitment. */
@@ -154,9 +166,10 @@ export type DecryptOutcome =
 
 /** Decrypts every slot of a block with the one round secret, in order, on this thread. */
 export function decryptBlock(items: readonly BlockItem[], roundSecret: bigint): DecryptOutcome[] {
+  const secret = prepareRoundSecret(roundSecret);
   return items.map((item) => {
     try {
-      return { ok: true, bytes: decryptTransaction(item.tx, roundSecret, item.txCommitment).bytes };
+      return { ok: true, bytes: decryptTransaction(item.tx, secret, item.txCommitment).bytes };
     } catch (err) {
       return { ok: false, error: err instanceof Error ? err.message : String(err) };
     }

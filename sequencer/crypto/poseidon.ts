@@ -11,11 +11,13 @@ import { readFileSync } from "node:fs";
 import { FIELD } from "./babyjub";
 
 const N_ROUNDS_F = 8;
+/** Full rounds of every width (half before, half after the partial rounds). */
+export const POSEIDON_FULL_ROUNDS = N_ROUNDS_F;
 const N_ROUNDS_P = [56, 57, 56, 60, 60, 63, 64, 63, 60, 66, 60, 65, 70, 60, 64, 68] as const;
 /** Largest state width circomlib has constants for (Poseidon of 16 inputs). */
 export const MAX_WIDTH = 17;
 
-interface Constants {
+export interface PoseidonConstants {
   readonly t: number;
   readonly nRoundsP: number;
   readonly C: readonly bigint[];
@@ -26,7 +28,7 @@ interface Constants {
 }
 
 let constantsSource: string | undefined;
-const constantsByWidth = new Map<number, Constants>();
+const constantsByWidth = new Map<number, PoseidonConstants>();
 
 /** The hex constants of `function NAME(t)` for one width t, in file order. */
 function extract(name: string, t: number): bigint[] {
@@ -48,7 +50,8 @@ function square(flat: bigint[], t: number, what: string): bigint[][] {
   return Array.from({ length: t }, (_, j) => flat.slice(j * t, (j + 1) * t));
 }
 
-function constants(t: number): Constants {
+/** circomlib's optimised constants (C, S, M, P) for state width t, read once per width. */
+export function poseidonConstants(t: number): PoseidonConstants {
   let c = constantsByWidth.get(t);
   if (c) return c;
   if (!Number.isInteger(t) || t < 2 || t > MAX_WIDTH)
@@ -87,7 +90,7 @@ function mix(state: bigint[], m: readonly (readonly bigint[])[]): bigint[] {
  * output state: circomlib's `PoseidonEx(t - 1, t)` with `initialState = state[0]`.
  */
 export function poseidonPermutation(state: readonly bigint[]): bigint[] {
-  const { t, nRoundsP, C, S, M, P } = constants(state.length);
+  const { t, nRoundsP, C, S, M, P } = poseidonConstants(state.length);
   const half = N_ROUNDS_F / 2;
   // Values below a small multiple of p are fine as S-box inputs: its first squaring reduces them.
   let s = state.map((x, i) => {

@@ -6,7 +6,8 @@
  */
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import * as snarkjs from "snarkjs";
@@ -72,10 +73,21 @@ export function readSymbols(symFile: string): Map<string, number> {
 }
 
 let counter = 0;
+let witnessDir: string | undefined;
+
+/** Witness files go to one temporary folder per process, removed when the process exits. */
+function witnessFile(): string {
+  if (witnessDir === undefined) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "veil-wtns-"));
+    process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+    witnessDir = dir;
+  }
+  return path.join(witnessDir, `w${counter++}.wtns`);
+}
 
 /** Computes a witness file; rejects when an assertion of the circuit fails. */
-export async function calculateWitness(circuit: { wasm: string; dir: string }, input: CircuitInput): Promise<string> {
-  const file = path.join(circuit.dir, `w${process.pid}_${counter++}.wtns`);
+export async function calculateWitness(circuit: { wasm: string }, input: CircuitInput): Promise<string> {
+  const file = witnessFile();
   const stringified = Object.fromEntries(
     Object.entries(input).map(([k, v]) => [k, Array.isArray(v) ? v.map(String) : String(v)]),
   );
@@ -103,7 +115,7 @@ export function tamper(wtns: string, index: number, value: bigint): string {
   if (buf.readUInt32LE(valuesStart - 12) !== 2) throw new Error("unexpected wtns section order");
   const offset = valuesStart + index * n8;
   for (let i = 0, v = value; i < n8; i++, v >>= 8n) buf[offset + i] = Number(v & 0xffn);
-  const out = wtns.replace(/\.wtns$/, `_t${counter++}.wtns`);
+  const out = witnessFile();
   writeFileSync(out, buf);
   return out;
 }

@@ -31,7 +31,7 @@ const PK = mulBase(SK);
 const TARGET = { rollupId: rollupId(3), height: blockHeight(500), roundKey: PK };
 const TX = Uint8Array.from({ length: MAX_PLAINTEXT_BYTES - 20 }, (_, i) => (i * 131 + 7) & 0xff);
 const art = circuitArtifacts(TX_VALIDITY_CIRCUIT);
-const production = { wasm: art.wasm, dir: art.dir };
+const production = { wasm: art.wasm };
 
 const hex32 = (v: bigint): string => ethers.toBeHex(v, 32);
 

@@ -28,7 +28,10 @@ function hashFile(file: string): string {
   return sha256(readFileSync(file));
 }
 
-/** Every .circom file the circuits may include: ours and circomlib's (by its version). */
+/**
+ * Every .circom file a production circuit may include: our templates and entry points, and
+ * circomlib's (by its version). Test-only mains in circuits/test/ are not part of any build.
+ */
 function circuitSourcesHash(): string {
   const files: string[] = [];
   const walk = (dir: string): void => {
@@ -38,7 +41,8 @@ function circuitSourcesHash(): string {
       else if (entry.endsWith(".circom")) files.push(full);
     }
   };
-  walk(path.join(REPO_ROOT, "circuits"));
+  walk(path.join(REPO_ROOT, "circuits", "src"));
+  walk(path.join(REPO_ROOT, "circuits", "main"));
   const circomlib = JSON.parse(readFileSync(require.resolve("circomlib/package.json"), "utf8")) as { version: string };
   const circom2 = JSON.parse(readFileSync(require.resolve("circom2/package.json"), "utf8")) as { version: string };
   return sha256(

@@ -26,6 +26,8 @@ library VeilMerkle {
 
     /// @notice Leaf hash of one slot's data (for Veil, the keccak-256 hash of an encrypted transaction).
     function hashLeaf(bytes32 data) internal pure returns (bytes32 leaf) {
+        // Hashing in scratch space avoids abi.encodePacked's memory allocation on every level.
+        // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             mstore(0x00, 0)
             mstore(0x01, data)
@@ -35,6 +37,7 @@ library VeilMerkle {
 
     /// @notice Hash of an inner node.
     function hashNode(bytes32 left, bytes32 right) internal pure returns (bytes32 node) {
+        // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             let free := mload(0x40)
             mstore8(free, 1)

@@ -80,9 +80,7 @@ export async function verifyEachWithSnarkjs(task: unknown): Promise<boolean[]> {
   const out: boolean[] = [];
   for (const it of items) {
     try {
-      out.push(
-        await snarkjs.groth16.verify(config?.vkey, it.publicSignals as string[], it.proof as Groth16Proof),
-      );
+      out.push(await snarkjs.groth16.verify(config?.vkey, it.publicSignals as string[], it.proof as Groth16Proof));
     } catch {
       out.push(false);
     }

@@ -1,0 +1,102 @@
+/**
+ * JSON encodings of the values that cross Veil's external JSON-RPC API, shared by the node (which
+ * parses requests), the SDK and the encrypting RPC (which build them). Field elements and 64-bit
+ * integers travel as decimal strings (JSON numbers lose precision past 2^53); hashes and byte strings
+ * as 0x-hex. Every schema parses untrusted input into typed values and rejects anything else with a
+ * message that names the field.
+ */
+import { z } from "zod";
+import { FIELD, type Point } from "../crypto/babyjub";
+import { CIPHERTEXT_ELEMENTS } from "../crypto/encryption";
+import { schemas } from "../chain/eip712";
+
+const DECIMAL = /^(0|[1-9][0-9]{0,77})$/;
+
+/** A non-negative integer below `bound`, as a decimal string (or a safe JSON integer). */
+function boundedInteger(bound: bigint, what: string) {
+  return z
+    .union([z.string().regex(DECIMAL, `${what} must be a decimal string`), z.number().int().nonnegative().safe()])
+    .transform((v) => BigInt(v))
+    .refine((v) => v < bound, `${what} is out of range`);
+}
+
+export const uint64 = boundedInteger(1n << 64n, "a uint64");
+export const fieldElement = boundedInteger(FIELD, "a BN254 field element");
+export const uint32 = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 32 - 1);
+export const bytes32 = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{64}$/, "must be 32 bytes of 0x-hex")
+  .transform((v) => v.toLowerCase());
+export const hexBytes = z
+  .string()
+  .regex(/^0x([0-9a-fA-F]{2})*$/, "must be 0x-hex bytes")
+  .transform((v) => v.toLowerCase());
+export const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 20-byte 0x-hex address");
+
+export const point = z.tuple([fieldElement, fieldElement]).transform((p): Point => [p[0], p[1]]);
+
+/** A snarkjs Groth16 proof as JSON (decimal coordinates). Curve checks happen in the verifier. */
+export const groth16Proof = z.strictObject({
+  pi_a: z.array(z.string().max(80)).min(2).max(3),
+  pi_b: z
+    .array(z.array(z.string().max(80)).length(2))
+    .min(2)
+    .max(3),
+  pi_c: z.array(z.string().max(80)).min(2).max(3),
+  protocol: z.literal("groth16"),
+  curve: z.literal("bn128"),
+});
+
+/** Everything public about one encrypted transaction (see EncryptedTransaction). */
+export const encryptedTransaction = z.strictObject({
+  rollupId: uint64,
+  height: uint64,
+  ephemeralKey: point,
+  nonce: boundedInteger(1n << 128n, "the nonce"),
+  ciphertext: z.array(fieldElement).length(CIPHERTEXT_ELEMENTS, `must hold ${CIPHERTEXT_ELEMENTS} field elements`),
+});
+
+/** The body of `send_encrypted_transaction`. */
+export const encryptedSubmission = z.strictObject({
+  tx: encryptedTransaction,
+  txCommitment: fieldElement,
+  proof: groth16Proof,
+});
+
+export type EncryptedSubmission = z.output<typeof encryptedSubmission>;
+export type EncryptedSubmissionJson = z.input<typeof encryptedSubmission>;
+
+/** Encodes a submission for the wire (the inverse of `encryptedSubmission.parse`). */
+export function encryptedSubmissionToJson(s: EncryptedSubmission): EncryptedSubmissionJson {
+  return {
+    tx: {
+      rollupId: s.tx.rollupId.toString(),
+      height: s.tx.height.toString(),
+      ephemeralKey: [s.tx.ephemeralKey[0].toString(), s.tx.ephemeralKey[1].toString()],
+      nonce: s.tx.nonce.toString(),
+      ciphertext: s.tx.ciphertext.map(String),
+    },
+    txCommitment: s.txCommitment.toString(),
+    proof: s.proof,
+  };
+}
+
+/** What the leader returns for an ordered transaction: its promise, signed, with the PRE proof. */
+export const orderReceipt = z.strictObject({
+  /** The EIP-712 OrderCommitment message (see sequencer/chain/eip712.ts). */
+  commitment: schemas.OrderCommitment,
+  /** The leader's EIP-712 signature over `commitment` (65 bytes, 0x-hex). */
+  signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/, "must be a 65-byte signature"),
+  /** Address of the leader that signed, and the view it led. */
+  leader: address,
+  viewNumber: uint32,
+  /** The left frontier at insertion: DEPTH sibling hashes from the leaf up. */
+  preProof: z.array(bytes32),
+});
+
+export type OrderReceipt = z.output<typeof orderReceipt>;
+export type OrderReceiptJson = z.input<typeof orderReceipt>;

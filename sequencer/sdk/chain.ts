@@ -1,0 +1,135 @@
+/**
+ * What the SDK reads from (and submits to) L1: the registry's leader schedule, key-generator committee and
+ * time-lock parameters, the block commitments posted as VSM tasks, and the slashing call. Everything goes
+ * through the TypeChain bindings; the EIP-712 domain is derived from the chain id and the VSM's address so
+ * that the SDK verifies exactly the bytes the contracts verify.
+ */
+import { getAddress, type ContractRunner, type ContractTransactionResponse, type Provider } from "ethers";
+import {
+  ClusterRegistry__factory,
+  ValidationServiceManager__factory,
+  type ClusterRegistry,
+  type ValidationServiceManager,
+} from "../../typechain-types";
+import { structHash, taskIdOf, veilDomain, type BlockCommitment, type VeilDomain } from "../chain/eip712";
+import type { BrokenCommitmentEvidence } from "../chain/evidence";
+import type { VerifiedReceipt } from "./receipt";
+
+/** The on-chain block commitment of (rollupId, height): the VSM task the leader created, re-hashed. */
+export interface CommittedBlock {
+  readonly commitment: BlockCommitment;
+  readonly leader: string;
+  readonly viewNumber: number;
+  readonly taskId: string;
+}
+
+/** The time-lock parameters of a rollup's round-key puzzles, as registered. */
+export interface TimelockConfig {
+  readonly N: bigint;
+  readonly T: number;
+}
+
+/** The L1 reads the SDK needs. */
+export interface ChainView {
+  readonly domain: VeilDomain;
+  leaderOf(rollupId: bigint, height: bigint, viewNumber: number): Promise<string>;
+  keyGeneratorsOf(rollupId: bigint): Promise<string[]>;
+  timelockConfig(rollupId: bigint): Promise<TimelockConfig>;
+  /** The block commitment posted for (rollupId, height), or undefined while there is none. */
+  committedBlock(rollupId: bigint, height: bigint): Promise<CommittedBlock | undefined>;
+  /** Submits slashing evidence, paid (and rewarded) by `signer`. */
+  slashBrokenOrderCommitment(
+    signer: ContractRunner,
+    receipt: VerifiedReceipt,
+    block: BlockCommitment,
+    evidence: BrokenCommitmentEvidence,
+  ): Promise<ContractTransactionResponse>;
+}
+
+export interface L1Addresses {
+  readonly registry: string;
+  readonly validationServiceManager: string;
+}
+
+/** A ChainView over the deployed contracts. `fromBlock` bounds the event search (the deployment block). */
+export class ContractChainView implements ChainView {
+  readonly registry: ClusterRegistry;
+  readonly vsm: ValidationServiceManager;
+
+  private constructor(
+    readonly domain: VeilDomain,
+    runner: ContractRunner,
+    addresses: L1Addresses,
+    private readonly fromBlock: number,
+  ) {
+    this.registry = ClusterRegistry__factory.connect(addresses.registry, runner);
+    this.vsm = ValidationServiceManager__factory.connect(addresses.validationServiceManager, runner);
+  }
+
+  static async connect(provider: Provider, addresses: L1Addresses, fromBlock = 0): Promise<ContractChainView> {
+    const { chainId } = await provider.getNetwork();
+    return new ContractChainView(
+      veilDomain(chainId, addresses.validationServiceManager),
+      provider,
+      addresses,
+      fromBlock,
+    );
+  }
+
+  async leaderOf(rollupId: bigint, height: bigint, viewNumber: number): Promise<string> {
+    const [leader] = await this.registry.leaderOfRollup(rollupId, height, viewNumber);
+    return getAddress(leader);
+  }
+
+  async keyGeneratorsOf(rollupId: bigint): Promise<string[]> {
+    return (await this.registry.keyGeneratorsOf(rollupId)).map((a) => getAddress(a));
+  }
+
+  async timelockConfig(rollupId: bigint): Promise<TimelockConfig> {
+    const [, config] = await this.registry.rollupInfo(rollupId);
+    const T = config.timeLockSquarings;
+    if (T < 1n || T > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`registered T = ${T} is not usable`);
+    return { N: BigInt(config.timeLockModulus), T: Number(T) };
+  }
+
+  async committedBlock(rollupId: bigint, height: bigint): Promise<CommittedBlock | undefined> {
+    const taskId = taskIdOf(rollupId, height);
+    const task = await this.vsm.getTask(taskId);
+    if (task.status === 0n) return undefined;
+    const logs = await this.vsm.queryFilter(this.vsm.filters.TaskCreated(taskId), this.fromBlock);
+    const log = logs[0];
+    if (log === undefined) throw new Error(`task ${taskId} exists but its TaskCreated event was not found`);
+    const e = log.args;
+    const commitment: BlockCommitment = {
+      rollupId: e.rollupId,
+      height: e.height,
+      txCount: Number(e.txCount),
+      encRoot: e.encRoot.toLowerCase(),
+      rawRoot: e.rawRoot.toLowerCase(),
+    };
+    // The event is only a convenience; the stored hash is what the contract checks evidence against.
+    if (structHash("BlockCommitment", commitment) !== task.commitmentHash) {
+      throw new Error(`TaskCreated event of ${taskId} does not hash to the stored commitment`);
+    }
+    return { commitment, leader: getAddress(task.leader), viewNumber: Number(task.viewNumber), taskId };
+  }
+
+  /** Submits the evidence that the leader broke `receipt`'s promise; the caller's signer pays and is rewarded. */
+  async slashBrokenOrderCommitment(
+    signer: ContractRunner,
+    receipt: VerifiedReceipt,
+    block: BlockCommitment,
+    evidence: BrokenCommitmentEvidence,
+  ): Promise<ContractTransactionResponse> {
+    return this.vsm
+      .connect(signer)
+      .slashBrokenOrderCommitment(
+        receipt.commitment,
+        receipt.signature,
+        block,
+        evidence.postLeafHash,
+        evidence.postSiblings,
+        evidence.preSiblings,
+      );
+  }
+}

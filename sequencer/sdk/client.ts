@@ -1,0 +1,211 @@
+/**
+ * VeilClient: what an application uses to send a rollup transaction through Veil and hold the leader to
+ * its promise.
+ *
+ *   send(signedTx)       key for the target height (verified against the registry's committee), encrypt and
+ *                        prove in this process, submit, verify the receipt (leader's EIP-712 signature per the
+ *                        registry schedule, PRE proof, our encTxHash)
+ *   checkInclusion(sent) once the block commitment is on L1: POST proof against its encRoot, PRE/POST agreement,
+ *                        or the slashing evidence when the promise was broken
+ *   slash(verdict)       submits that evidence to the ValidationServiceManager
+ *
+ * The plaintext and the proof's witness never leave the process: only the ciphertext, its commitment and
+ * the proof are sent.
+ */
+import type { ContractRunner, ContractTransactionResponse } from "ethers";
+import { encryptedSubmissionToJson, groth16Proof, type EncryptedSubmission } from "../api/wire";
+import { blockHeight, encryptTransaction, rollupId as toRollupId, type EncryptionResult } from "../crypto/encryption";
+import type { RoundKey } from "../crypto/roundkey";
+import { timelockParams } from "../crypto/timelock/params";
+import { RpcCallError, RpcClient } from "../rpc/client";
+import { proveTxValidity, type TxValidityProof } from "../zk/prover";
+import type { ChainView } from "./chain";
+import { InclusionError, SubmissionError } from "./errors";
+import { fieldToBytes32, type Hash } from "./hashes";
+import { checkInclusion, type InclusionVerdict } from "./inclusion";
+import { LookAhead, type LookAheadOptions } from "./look-ahead";
+import { NodeApi } from "./node-api";
+import { verifyReceipt, type VerifiedReceipt } from "./receipt";
+import { verifyEncryptionKey, type RoundKeyPolicy } from "./round-key";
+
+/** Published time-lock parameters h = g^(2^T) with their Wesolowski proof (checked in milliseconds). */
+export interface PublishedTimelock {
+  readonly h: bigint;
+  readonly hProof: bigint;
+}
+
+export interface VeilClientOptions {
+  /** A node's JSON-RPC URL (any node: followers forward to the leader), or a configured client. */
+  readonly node: string | RpcClient;
+  readonly chain: ChainView;
+  readonly rollupId: bigint;
+  readonly lookAhead: LookAheadOptions;
+  readonly roundKeyPolicy?: RoundKeyPolicy;
+  /**
+   * The rollup's published h and proof. Without them the client computes h itself: T sequential squarings,
+   * once per process, which is only sensible for small development T.
+   */
+  readonly timelock?: PublishedTimelock;
+  /** Attempts when the target height closes before the transaction reaches the leader (default 3). */
+  readonly maxAttempts?: number;
+  /** The prover (default: Groth16 tx-validity in this process). */
+  readonly prove?: (encryption: EncryptionResult) => Promise<TxValidityProof>;
+}
+
+/** A transaction Veil ordered: everything needed to check it later and, if need be, to slash. */
+export interface SentTransaction {
+  readonly receipt: VerifiedReceipt;
+  readonly height: bigint;
+  readonly encTxHash: Hash;
+  readonly txCommitment: bigint;
+  readonly provingMs: number;
+}
+
+/** An encrypted, proven transaction ready to submit. */
+export interface PreparedSubmission {
+  readonly submission: EncryptedSubmission;
+  readonly height: bigint;
+  readonly encTxHash: Hash;
+  readonly provingMs: number;
+}
+
+/** Node errors after which the transaction is re-encrypted for a later height. */
+const RETRYABLE = new Set(["HEIGHT_SEALED", "WRONG_HEIGHT"]);
+
+export class VeilClient {
+  readonly rollupId: bigint;
+  readonly node: NodeApi;
+  readonly lookAhead: LookAhead;
+  readonly #chain: ChainView;
+  readonly #options: VeilClientOptions;
+  readonly #keys = new Map<bigint, Promise<RoundKey>>();
+
+  constructor(options: VeilClientOptions) {
+    this.rollupId = toRollupId(options.rollupId);
+    this.node = new NodeApi(typeof options.node === "string" ? new RpcClient(options.node) : options.node);
+    this.lookAhead = new LookAhead(options.lookAhead);
+    this.#chain = options.chain;
+    this.#options = options;
+  }
+
+  get chain(): ChainView {
+    return this.#chain;
+  }
+
+  /** The height a transaction prepared now should target. */
+  async targetHeight(): Promise<bigint> {
+    return this.lookAhead.target(await this.node.openHeight(this.rollupId));
+  }
+
+  /** The round key of `height`, verified against the registry's committee (cached once verified). */
+  roundKey(height: bigint): Promise<RoundKey> {
+    let key = this.#keys.get(height);
+    if (key === undefined) {
+      key = this.#fetchRoundKey(height);
+      key.catch(() => this.#keys.delete(height));
+      this.#keys.set(height, key);
+    }
+    return key;
+  }
+
+  async #fetchRoundKey(height: bigint): Promise<RoundKey> {
+    const [raw, committee, config] = await Promise.all([
+      this.node.encryptionKey(this.rollupId, height),
+      this.#chain.keyGeneratorsOf(this.rollupId),
+      this.#chain.timelockConfig(this.rollupId),
+    ]);
+    const params = await timelockParams({ ...config, ...this.#options.timelock });
+    return verifyEncryptionKey(
+      raw,
+      { rollupId: this.rollupId, height },
+      committee,
+      params,
+      this.#options.roundKeyPolicy,
+    );
+  }
+
+  /** Encrypts `signedTx` to the round key of `height` and proves the ciphertext well formed. */
+  async prepare(signedTx: Uint8Array, height: bigint): Promise<PreparedSubmission> {
+    const key = await this.roundKey(height);
+    const encryption = encryptTransaction(signedTx, {
+      rollupId: toRollupId(this.rollupId),
+      height: blockHeight(height),
+      roundKey: key.publicKey,
+    });
+    const started = performance.now();
+    const { proof } = await (this.#options.prove ?? proveTxValidity)(encryption);
+    const provingMs = performance.now() - started;
+    this.lookAhead.observe(provingMs);
+    const submission: EncryptedSubmission = {
+      tx: { ...encryption.encrypted, ciphertext: [...encryption.encrypted.ciphertext] },
+      txCommitment: encryption.txCommitment,
+      proof: groth16Proof.parse(proof),
+    };
+    return { submission, height, encTxHash: fieldToBytes32(encryption.encTxHash), provingMs };
+  }
+
+  /** Submits a prepared transaction and verifies the receipt the leader returns. */
+  async submit(prepared: PreparedSubmission): Promise<SentTransaction> {
+    const raw = await this.node.sendEncrypted(encryptedSubmissionToJson(prepared.submission));
+    const receipt = await verifyReceipt(
+      raw,
+      { rollupId: this.rollupId, height: prepared.height, encTxHash: prepared.encTxHash },
+      this.#chain.domain,
+      (r, h, v) => this.#chain.leaderOf(r, h, v),
+    );
+    return {
+      receipt,
+      height: prepared.height,
+      encTxHash: prepared.encTxHash,
+      txCommitment: prepared.submission.txCommitment,
+      provingMs: prepared.provingMs,
+    };
+  }
+
+  /**
+   * Encrypts, proves, submits and verifies the receipt. When the target height closes first (the node
+   * answers HEIGHT_SEALED or WRONG_HEIGHT), starts over for a later height, up to `maxAttempts` times.
+   */
+  async send(signedTx: Uint8Array): Promise<SentTransaction> {
+    const attempts = this.#options.maxAttempts ?? 3;
+    let last: unknown;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const prepared = await this.prepare(signedTx, await this.targetHeight());
+      try {
+        return await this.submit(prepared);
+      } catch (error) {
+        if (!(error instanceof RpcCallError && error.errorName !== undefined && RETRYABLE.has(error.errorName))) {
+          throw error;
+        }
+        last = error;
+      }
+    }
+    throw new SubmissionError(`no height accepted the transaction in ${attempts} attempts`, attempts, {
+      cause: last,
+    });
+  }
+
+  /**
+   * Once the block commitment of the receipt's height is on L1: whether the leader kept its promise (POST
+   * proof from the node against the on-chain encRoot, PRE and POST agree), or the evidence that it did not.
+   */
+  async checkInclusion(sent: Pick<SentTransaction, "receipt">): Promise<InclusionVerdict> {
+    const { rollupId, blockHeight: height, txIndex } = sent.receipt.commitment;
+    const committed = await this.#chain.committedBlock(rollupId, height);
+    if (committed === undefined) {
+      throw new InclusionError("not-committed", `no block commitment for rollup ${rollupId} height ${height} yet`);
+    }
+    const post =
+      txIndex < committed.commitment.txCount ? await this.node.postProof(rollupId, height, txIndex) : undefined;
+    return checkInclusion(sent.receipt, committed.commitment, post);
+  }
+
+  /** Submits the evidence of a broken promise; `signer` pays the gas and receives the challenger's reward. */
+  async slash(
+    sent: Pick<SentTransaction, "receipt">,
+    verdict: Extract<InclusionVerdict, { kept: false }>,
+    signer: ContractRunner,
+  ): Promise<ContractTransactionResponse> {
+    return this.#chain.slashBrokenOrderCommitment(signer, sent.receipt, verdict.block, verdict.evidence);
+  }
+}

@@ -1,0 +1,9 @@
+/** Veil's client SDK: see client.ts for the flow and docs/sdk.md for the checks and their reasons. */
+export { VeilClient, type VeilClientOptions, type SentTransaction, type PreparedSubmission } from "./client";
+export { ContractChainView, type ChainView, type CommittedBlock, type L1Addresses } from "./chain";
+export { verifyReceipt, type VerifiedReceipt, type ExpectedOrder } from "./receipt";
+export { verifyEncryptionKey, type RoundKeyPolicy } from "./round-key";
+export { checkInclusion, type InclusionVerdict, type PostProof } from "./inclusion";
+export { decodeSignedTransaction, type SignedTransaction } from "./raw-tx";
+export { LookAhead, type LookAheadOptions } from "./look-ahead";
+export * from "./errors";

@@ -1,0 +1,574 @@
+/**
+ * One committee member's logic, independent of HTTP: publish round keys ahead, exchange and verify
+ * contributions, aggregate in registry order, reveal after a valid seal, recover the round secret.
+ *
+ * Window. For each served rollup the member keeps `base`, the first height not known to be sealed
+ * (it moves when a valid seal arrives), and publishes heights base .. base + lookahead. Contributions
+ * are created for no height past that window, on a timer or when a peer or node asks, so puzzles
+ * become public as late as the look-ahead allows (docs/round-keys.md: the delay T buys runs from
+ * publication to seal).
+ *
+ * Aggregation. Every member reads the committee from the registry (ascending addresses) and
+ * aggregates in that order, so members that saw the same contributions serve the same key. A round
+ * key is final once every member's contribution is in hand (verified) or was rejected; after
+ * `aggregationTimeoutMs` a member first adopts a final key of a peer if that peer's key re-aggregates
+ * from verified contributions, else finalises with what it has. Once final, a key never changes.
+ */
+import { getAddress } from "ethers";
+import type { Logger } from "pino";
+import { z } from "zod";
+import {
+  aggregateRoundKey,
+  contributionFromJson,
+  contributionToJson,
+  createContribution,
+  revealShare,
+  roundKeyFromJson,
+  roundKeyToJson,
+  verifyContribution,
+  type Contribution,
+  type ContributionJson,
+  type Round,
+  type RoundKey,
+  type RoundKeyJson,
+  type ShareReveal,
+  type ShareSecret,
+} from "../crypto/roundkey";
+import { loadBigMath } from "../crypto/timelock/bigmath";
+import { timelockParams, type TimelockParams } from "../crypto/timelock/params";
+import { toHex } from "../crypto/timelock/wire";
+import { isSignedBy, type Seal } from "../chain/eip712";
+import type { RpcClient } from "../rpc/client";
+import { RpcError, veilError } from "../rpc/errors";
+import { describeIssues } from "../rpc/registry";
+import { UnknownRollupError, type RegistryView } from "./chain";
+import type { KeygenConfig } from "./config";
+import type { KeygenMetrics } from "./metrics";
+import {
+  recoverRoundSecret,
+  roundSecretFromJson,
+  roundSecretToJson,
+  verifyRoundSecret,
+  type RoundSecret,
+  type RoundSecretJson,
+} from "./round-secret";
+import type { KeygenStore } from "./store";
+
+/** What `get_round_key` answers: the key and the contributions it aggregates, in committee order. */
+export interface PublishedRoundKeyJson {
+  readonly roundKey: RoundKeyJson;
+  readonly contributions: ContributionJson[];
+}
+export const publishedRoundKeySchema = z.strictObject({
+  roundKey: z.unknown(),
+  contributions: z.array(z.unknown()).max(1024),
+});
+
+interface OwnRecord {
+  readonly contribution: ContributionJson;
+  readonly secret: { readonly secretShare: string; readonly randomness: string };
+}
+interface SealRecord {
+  readonly seal: { rollupId: string; height: string; txCount: number; encRoot: string; viewNumber: number };
+  readonly signature: string;
+}
+
+const roundLabel = (r: Round): string => `${r.rollupId}/${r.height}`;
+const sealToRecord = (seal: Seal, signature: string): SealRecord => ({
+  seal: {
+    rollupId: seal.rollupId.toString(),
+    height: seal.height.toString(),
+    txCount: seal.txCount,
+    encRoot: seal.encRoot,
+    viewNumber: seal.viewNumber,
+  },
+  signature,
+});
+
+export interface KeygenServiceDeps {
+  readonly config: KeygenConfig;
+  readonly store: KeygenStore;
+  readonly registry: RegistryView;
+  readonly log: Logger;
+  /** This generator's checksummed address. */
+  readonly address: string;
+  readonly metrics: KeygenMetrics;
+  /** JSON-RPC clients of the other members, by lower-case address. */
+  readonly peers: ReadonlyMap<string, RpcClient>;
+}
+
+export class KeygenService {
+  private readonly params = new Map<bigint, Promise<TimelockParams>>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly firstAttempt = new Map<string, number>();
+  private readonly recoveries = new Map<string, Promise<void>>();
+  private readonly abort = new AbortController();
+  private readonly served: ReadonlySet<bigint>;
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+
+  constructor(private readonly deps: KeygenServiceDeps) {
+    this.served = new Set(deps.config.rollups);
+  }
+
+  get address(): string {
+    return this.deps.address;
+  }
+
+  /** Starts the publisher: every tick, every height of every window gets its round key. */
+  start(): void {
+    const loop = (): void => {
+      this.ticking = this.tick()
+        .catch((error: unknown) => this.deps.log.error({ err: error }, "publisher tick failed"))
+        .finally(() => {
+          if (!this.abort.signal.aborted) this.timer = setTimeout(loop, this.deps.config.schedule.tickMs);
+        });
+    };
+    loop();
+  }
+
+  /** Stops the publisher and cancels any solver run; waits for work in flight. */
+  async stop(): Promise<void> {
+    this.abort.abort(new Error("key generator stopping"));
+    clearTimeout(this.timer);
+    await this.ticking;
+    await Promise.allSettled([...this.recoveries.values(), ...this.locks.values()]);
+  }
+
+  /** One pass of the publisher over every served rollup's window. */
+  async tick(): Promise<void> {
+    for (const rollupId of this.served) {
+      const { from, to } = await this.window(rollupId);
+      for (let height = from; height <= to && !this.abort.signal.aborted; height++) {
+        const round = { rollupId, height };
+        if (await this.deps.store.getRoundKey(round)) continue;
+        await this.ownContribution(round);
+        await this.tryAggregate(round);
+      }
+    }
+  }
+
+  // ---- parameters and window ------------------------------------------------------------------
+
+  assertServed(rollupId: bigint): void {
+    if (!this.served.has(rollupId)) throw veilError.unknownRollup(rollupId.toString());
+  }
+
+  /** The rollup's time-lock parameters from the registry; h is computed once and kept in the store. */
+  timelock(rollupId: bigint): Promise<TimelockParams> {
+    let params = this.params.get(rollupId);
+    if (!params) {
+      params = (async () => {
+        const { N, T } = await this.deps.registry.timelockOf(rollupId);
+        const cached = await this.deps.store.getH(N, T);
+        if (cached) return timelockParams({ N, T, ...cached });
+        this.deps.log.info({ rollupId: rollupId.toString(), T }, "computing h = g^(2^T) once for this rollup");
+        const computed = await timelockParams({ N, T, signal: this.abort.signal });
+        await this.deps.store.putH(N, T, computed.h, computed.hProof);
+        return computed;
+      })();
+      params.catch(() => this.params.delete(rollupId));
+      this.params.set(rollupId, params);
+    }
+    return params;
+  }
+
+  async window(rollupId: bigint): Promise<{ from: bigint; to: bigint }> {
+    const from = (await this.deps.store.getBase(rollupId)) ?? BigInt(this.deps.config.schedule.startHeight);
+    return { from, to: from + BigInt(this.deps.config.schedule.lookahead) };
+  }
+
+  /** Committee in registry order; this member must be in it. */
+  async committee(rollupId: bigint): Promise<string[]> {
+    let committee: string[];
+    try {
+      committee = await this.deps.registry.committeeOf(rollupId);
+    } catch (error) {
+      if (error instanceof UnknownRollupError) throw veilError.unknownRollup(rollupId.toString());
+      throw error;
+    }
+    if (!committee.includes(this.address)) {
+      throw veilError.unauthorized(`${this.address} is not in the key-generator committee of rollup ${rollupId}`);
+    }
+    return committee;
+  }
+
+  private withLock<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(name) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.catch(() => undefined);
+    this.locks.set(name, settled);
+    void settled.then(() => {
+      if (this.locks.get(name) === settled) this.locks.delete(name);
+    });
+    return next;
+  }
+
+  // ---- contributions -------------------------------------------------------------------------
+
+  /**
+   * This member's contribution for `round`: the stored one, or (inside the window only) a new one
+   * whose secret is synced to disk before the contribution leaves this function.
+   */
+  async ownContribution(round: Round): Promise<{ contribution: Contribution; secret: ShareSecret } | undefined> {
+    this.assertServed(round.rollupId);
+    return this.withLock(`own:${roundLabel(round)}`, async () => {
+      const stored = await this.deps.store.getOwn<OwnRecord>(round);
+      if (stored) {
+        return {
+          contribution: contributionFromJson(stored.contribution),
+          secret: { secretShare: BigInt(stored.secret.secretShare), randomness: BigInt(stored.secret.randomness) },
+        };
+      }
+      const { from, to } = await this.window(round.rollupId);
+      if (round.height < from || round.height > to) return undefined;
+      await this.committee(round.rollupId);
+      const params = await this.timelock(round.rollupId);
+      const created = await createContribution(params, round, this.address);
+      const record: OwnRecord = {
+        contribution: contributionToJson(created.contribution),
+        secret: { secretShare: toHex(created.secret.secretShare), randomness: toHex(created.secret.randomness) },
+      };
+      await this.deps.store.putOwn(round, record);
+      this.deps.metrics.contributionsCreated.inc();
+      this.deps.log.info({ round: roundLabel(round) }, "contribution created");
+      return created;
+    });
+  }
+
+  /** `get_contribution`: this member's contribution, created on demand inside the window. */
+  async getContribution(round: Round): Promise<ContributionJson> {
+    const own = await this.ownContribution(round);
+    if (!own) {
+      const { from, to } = await this.window(round.rollupId);
+      throw veilError.wrongHeight(
+        Number(round.height),
+        round.height < from
+          ? `no contribution was made for it (the window starts at ${from})`
+          : `beyond the publication window (up to ${to})`,
+      );
+    }
+    return contributionToJson(own.contribution);
+  }
+
+  /** A peer's contribution: from the store, else fetched and verified; undefined if unavailable. */
+  private async peerContribution(
+    params: TimelockParams,
+    round: Round,
+    generator: string,
+  ): Promise<{ contribution?: Contribution; rejected?: string }> {
+    const stored = await this.deps.store.getPeer<ContributionJson>(round, generator);
+    if (stored) return { contribution: contributionFromJson(stored) };
+    const client = this.deps.peers.get(generator.toLowerCase());
+    if (!client) return {};
+    let json: unknown;
+    try {
+      json = await client.call(
+        "get_contribution",
+        { rollupId: round.rollupId.toString(), height: round.height.toString() },
+        undefined,
+        { timeoutMs: this.deps.config.timeouts.peerRequestMs, signal: this.abort.signal },
+      );
+    } catch (error) {
+      this.deps.log.debug({ generator, round: roundLabel(round), err: (error as Error).message }, "peer unavailable");
+      return {};
+    }
+    let contribution: Contribution;
+    try {
+      contribution = contributionFromJson(json);
+    } catch {
+      return { rejected: "malformed contribution" };
+    }
+    if (getAddress(contribution.generator) !== generator) return { rejected: "contribution names another generator" };
+    const verdict = await verifyContribution(params, contribution, round);
+    if (!verdict.ok) return { rejected: verdict.reason };
+    await this.deps.store.putPeer(round, generator, contributionToJson(contribution));
+    return { contribution };
+  }
+
+  // ---- round keys ----------------------------------------------------------------------------
+
+  /**
+   * Aggregates the round key if it can be final now (every member settled, or the timeout passed).
+   * Returns the stored key, or undefined while it waits for members.
+   */
+  tryAggregate(round: Round): Promise<PublishedRoundKeyJson | undefined> {
+    return this.withLock(`key:${roundLabel(round)}`, async () => {
+      const stored = await this.deps.store.getRoundKey<PublishedRoundKeyJson>(round);
+      if (stored) return stored;
+      const own = await this.ownContribution(round);
+      if (!own) return undefined;
+      const params = await this.timelock(round.rollupId);
+      const committee = await this.committee(round.rollupId);
+      const label = roundLabel(round);
+      const first = this.firstAttempt.get(label) ?? Date.now();
+      this.firstAttempt.set(label, first);
+
+      const gathered: Contribution[] = [];
+      let settled = 0;
+      for (const generator of committee) {
+        if (generator === this.address) {
+          gathered.push(own.contribution);
+          settled += 1;
+          continue;
+        }
+        const { contribution, rejected } = await this.peerContribution(params, round, generator);
+        if (contribution) {
+          gathered.push(contribution);
+          settled += 1;
+        } else if (rejected !== undefined) {
+          settled += 1;
+          this.deps.metrics.contributionsRejected.inc();
+          this.deps.log.warn({ round: label, generator, reason: rejected }, "contribution rejected and excluded");
+        }
+      }
+      const timedOut = Date.now() - first >= this.deps.config.schedule.aggregationTimeoutMs;
+      if (settled < committee.length && !timedOut) return undefined;
+
+      let published: PublishedRoundKeyJson | undefined;
+      if (settled < committee.length) published = await this.adoptPeerKey(params, round, committee, gathered.length);
+      if (!published) {
+        const { key, rejected } = await aggregateRoundKey(params, round, gathered);
+        for (const r of rejected) this.deps.log.warn({ round: label, ...r }, "contribution excluded at aggregation");
+        const accepted = new Set(key.generators);
+        published = {
+          roundKey: roundKeyToJson(key),
+          contributions: gathered.filter((c) => accepted.has(getAddress(c.generator))).map(contributionToJson),
+        };
+      }
+      await this.deps.store.putRoundKey(round, published);
+      this.firstAttempt.delete(label);
+      this.deps.metrics.roundKeysPublished.inc();
+      this.deps.log.info(
+        {
+          round: label,
+          generators: published.roundKey.generators.length,
+          committee: committee.length,
+          publicKey: published.roundKey.publicKey,
+        },
+        "round key published",
+      );
+      return published;
+    });
+  }
+
+  /**
+   * After the timeout: a peer's final key that is at least as complete as ours and re-aggregates
+   * from contributions of committee members that verify. Keeps the committee on one key when a
+   * member missed a contribution the others saw.
+   */
+  private async adoptPeerKey(
+    params: TimelockParams,
+    round: Round,
+    committee: readonly string[],
+    have: number,
+  ): Promise<PublishedRoundKeyJson | undefined> {
+    for (const generator of committee) {
+      const client = this.deps.peers.get(generator.toLowerCase());
+      if (generator === this.address || !client) continue;
+      try {
+        const answer = await client.call(
+          "get_round_key",
+          { rollupId: round.rollupId.toString(), height: round.height.toString() },
+          publishedRoundKeySchema,
+          { timeoutMs: this.deps.config.timeouts.peerRequestMs, signal: this.abort.signal },
+        );
+        const contributions = answer.contributions.map((c) => contributionFromJson(c));
+        if (contributions.length < have) continue;
+        if (contributions.some((c) => !committee.includes(getAddress(c.generator)))) continue;
+        const claimed = roundKeyFromJson(answer.roundKey);
+        const { key, rejected } = await aggregateRoundKey(params, round, contributions);
+        if (rejected.length > 0 || !sameKey(key, claimed)) continue;
+        this.deps.log.info({ round: roundLabel(round), from: generator }, "adopted a peer's round key");
+        return { roundKey: roundKeyToJson(key), contributions: contributions.map(contributionToJson) };
+      } catch {
+        // That peer has no final key (or is down): try the next.
+      }
+    }
+    return undefined;
+  }
+
+  /** `get_round_key`: the final key of a height, aggregating now if it can be final. */
+  async getRoundKey(round: Round): Promise<PublishedRoundKeyJson> {
+    this.assertServed(round.rollupId);
+    const stored = await this.deps.store.getRoundKey<PublishedRoundKeyJson>(round);
+    if (stored) return stored;
+    const { from, to } = await this.window(round.rollupId);
+    if (round.height > to)
+      throw veilError.wrongHeight(Number(round.height), `beyond the publication window (up to ${to})`);
+    if (round.height < from) throw veilError.notFound(`round key of rollup ${round.rollupId} height ${round.height}`);
+    // While an aggregation runs (it may be asking peers, who may be asking us), answer at once.
+    if (this.locks.has(`key:${roundLabel(round)}`)) {
+      throw veilError.unavailable(`the round key of height ${round.height} is being aggregated, retry shortly`);
+    }
+    const published = await this.tryAggregate(round);
+    if (!published) throw veilError.unavailable(`the round key of height ${round.height} is still being aggregated`);
+    return published;
+  }
+
+  private async roundKeyOf(round: Round): Promise<{ key: RoundKey; contributions: Contribution[] } | undefined> {
+    const stored = await this.deps.store.getRoundKey<PublishedRoundKeyJson>(round);
+    if (!stored) return undefined;
+    return {
+      key: roundKeyFromJson(stored.roundKey),
+      contributions: stored.contributions.map((c) => contributionFromJson(c)),
+    };
+  }
+
+  // ---- seal, reveal, round secret --------------------------------------------------------------
+
+  /** Checks that `seal` is signed by the registry's leader of its height and view. */
+  async checkSeal(seal: Seal, signature: string): Promise<void> {
+    this.assertServed(seal.rollupId);
+    let clusterId: bigint;
+    try {
+      clusterId = await this.deps.registry.clusterOf(seal.rollupId);
+    } catch (error) {
+      if (error instanceof UnknownRollupError) throw veilError.unknownRollup(seal.rollupId.toString());
+      throw error;
+    }
+    const leader = await this.deps.registry.leaderOf(clusterId, seal.height, seal.viewNumber);
+    const domain = await this.deps.registry.domain();
+    if (!isSignedBy(domain, "Seal", seal, signature, leader)) {
+      throw veilError.invalidSignature(
+        `the seal is not signed by ${leader}, the leader of height ${seal.height} at view ${seal.viewNumber}`,
+      );
+    }
+  }
+
+  /**
+   * `reveal_share`: (sk_i, r_i) of the sealed height, only against a seal signed by its leader.
+   * Idempotent: the same reveal every time. The seal also moves the window past the height and,
+   * with the solver on, starts recovering the round secret.
+   */
+  async revealShare(seal: Seal, signature: string): Promise<{ reveal: ShareReveal; contribution: Contribution }> {
+    await this.checkSeal(seal, signature);
+    const round = { rollupId: seal.rollupId, height: seal.height };
+    const own = await this.deps.store.getOwn<OwnRecord>(round);
+    if (!own) {
+      throw veilError.notFound(`a contribution of ${this.address} for rollup ${round.rollupId} height ${round.height}`);
+    }
+    await this.recordSeal(round, seal, signature);
+    const contribution = contributionFromJson(own.contribution);
+    const secret = { secretShare: BigInt(own.secret.secretShare), randomness: BigInt(own.secret.randomness) };
+    this.deps.metrics.revealsServed.inc();
+    this.deps.log.info({ round: roundLabel(round), view: seal.viewNumber }, "share revealed against a valid seal");
+    return { reveal: revealShare(contribution, secret), contribution };
+  }
+
+  private async recordSeal(round: Round, seal: Seal, signature: string): Promise<void> {
+    await this.withLock(`seal:${round.rollupId}`, async () => {
+      if (!(await this.deps.store.getSeal(round))) await this.deps.store.putSeal(round, sealToRecord(seal, signature));
+      const base = (await this.deps.store.getBase(round.rollupId)) ?? 0n;
+      if (round.height + 1n > base) await this.deps.store.putBase(round.rollupId, round.height + 1n);
+    });
+    if (this.deps.config.solver.enabled) this.startRecovery(round, seal, signature);
+  }
+
+  /** Background recovery of the round secret after a seal (one run per round). */
+  private startRecovery(round: Round, seal: Seal, signature: string): void {
+    const label = roundLabel(round);
+    if (this.recoveries.has(label) || this.abort.signal.aborted) return;
+    const run = (async () => {
+      if (await this.deps.store.getRoundSecret(round)) return;
+      const known = await this.roundKeyOf(round);
+      if (!known) return;
+      const own = await this.ownContribution(round);
+      const params = await this.timelock(round.rollupId);
+      this.deps.metrics.recoveriesStarted.inc();
+      const secret = await recoverRoundSecret({
+        params,
+        key: known.key,
+        contributions: known.contributions,
+        clients: this.deps.peers,
+        known: own ? [revealShare(own.contribution, own.secret)] : [],
+        seal,
+        signature,
+        revealTimeoutMs: this.deps.config.solver.revealTimeoutMs,
+        solve: true,
+        signal: this.abort.signal,
+        log: this.deps.log.child({ round: label }),
+      });
+      await this.deps.store.putRoundSecret(round, roundSecretToJson(secret));
+      this.deps.metrics.roundSecretsKnown.inc({ path: secret.evidence.kind });
+      this.deps.log.info({ round: label, path: secret.evidence.kind }, "round secret recovered");
+    })()
+      .catch((error: unknown) => {
+        if (!this.abort.signal.aborted) this.deps.log.error({ round: label, err: error }, "recovery failed");
+      })
+      .finally(() => this.recoveries.delete(label));
+    this.recoveries.set(label, run);
+  }
+
+  /** Waits for a background recovery of `round`, if one runs (tests, shutdown). */
+  async recovery(round: Round): Promise<void> {
+    await this.recoveries.get(roundLabel(round));
+  }
+
+  /** `get_round_secret`: the secret with its evidence once known. */
+  async getRoundSecret(round: Round): Promise<{ roundKey: RoundKeyJson } & RoundSecretJson> {
+    this.assertServed(round.rollupId);
+    const [secret, published] = await Promise.all([
+      this.deps.store.getRoundSecret<RoundSecretJson>(round),
+      this.deps.store.getRoundKey<PublishedRoundKeyJson>(round),
+    ]);
+    if (!secret || !published) {
+      throw veilError.notFound(`the round secret of rollup ${round.rollupId} height ${round.height} (not known yet)`);
+    }
+    return { roundKey: published.roundKey, ...secret };
+  }
+
+  /**
+   * `publish_round_secret`: accepts a secret recovered elsewhere (the `keygen solve` CLI) once its
+   * evidence verifies against this member's round key; idempotent.
+   */
+  async acceptRoundSecret(
+    round: Round,
+    json: unknown,
+  ): Promise<{ accepted: true; path: RoundSecret["evidence"]["kind"] }> {
+    this.assertServed(round.rollupId);
+    const known = await this.roundKeyOf(round);
+    if (!known) throw veilError.notFound(`round key of rollup ${round.rollupId} height ${round.height}`);
+    let secret: RoundSecret;
+    try {
+      secret = roundSecretFromJson(json);
+    } catch (error) {
+      const issues = error instanceof z.ZodError ? describeIssues(error, (p) => `roundSecret.${p.join(".")}`) : "";
+      throw new RpcError("INVALID_PARAMS", `invalid params: ${issues || "roundSecret is malformed"}`);
+    }
+    const params = await this.timelock(round.rollupId);
+    const verdict = await verifyRoundSecret(params, known.key, known.contributions, secret);
+    if (!verdict.ok) throw veilError.invalidProof(verdict.reason);
+    if (!(await this.deps.store.getRoundSecret(round))) {
+      await this.deps.store.putRoundSecret(round, roundSecretToJson(secret));
+      this.deps.metrics.roundSecretsKnown.inc({ path: secret.evidence.kind });
+    }
+    return { accepted: true, path: secret.evidence.kind };
+  }
+
+  /** Parameters a solver needs to check h and the contributions (`get_timelock_params`). */
+  async timelockJson(rollupId: bigint): Promise<{ N: string; T: number; h: string; hProof: string }> {
+    this.assertServed(rollupId);
+    await loadBigMath();
+    const p = await this.timelock(rollupId);
+    return { N: toHex(p.N), T: p.T, h: toHex(p.h), hProof: toHex(p.hProof) };
+  }
+
+  /** Members and their URLs as this generator knows them (`get_committee`). */
+  async committeeJson(rollupId: bigint): Promise<{ address: string; url: string | null }[]> {
+    this.assertServed(rollupId);
+    const committee = await this.committee(rollupId);
+    const urls = new Map(this.deps.config.committee.map((m) => [m.address, m.url]));
+    return committee.map((address) => ({ address, url: urls.get(address) ?? null }));
+  }
+}
+
+function sameKey(a: RoundKey, b: RoundKey): boolean {
+  return (
+    a.publicKey[0] === b.publicKey[0] &&
+    a.publicKey[1] === b.publicKey[1] &&
+    a.puzzle.u === b.puzzle.u &&
+    a.puzzle.v === b.puzzle.v &&
+    a.generators.join() === b.generators.join()
+  );
+}

@@ -1,0 +1,426 @@
+/**
+ * Key generator service: a committee of real processes' worth of services in this process, each with
+ * its own LevelDB and JSON-RPC on loopback, reading a ClusterRegistry deployed on Hardhat's
+ * in-process network. Small T and a test-only 1024-bit modulus keep the puzzles fast.
+ */
+import { expect } from "chai";
+import { Wallet, getAddress, toBeHex } from "ethers";
+import { ethers } from "hardhat";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import pino from "pino";
+import { uint64 } from "../../sequencer/api/wire";
+import { deployCore } from "../../sequencer/chain/deploy";
+import { signMessage, veilDomain, type Seal, type VeilDomain } from "../../sequencer/chain/eip712";
+import {
+  aggregateRoundKey,
+  contributionFromJson,
+  contributionToJson,
+  createContribution,
+  isRoundSecret,
+  roundKeyFromJson,
+  roundKeyToJson,
+  shareRevealFromJson,
+  verifyContribution,
+  verifyReveal,
+  verifySolution,
+} from "../../sequencer/crypto/roundkey";
+import { loadBigMath } from "../../sequencer/crypto/timelock/bigmath";
+import { timelockParams, type TimelockParams } from "../../sequencer/crypto/timelock/params";
+import { generateTestOnlyModulus } from "../../sequencer/crypto/timelock/test-modulus";
+import { toHex } from "../../sequencer/crypto/timelock/wire";
+import { parseKeygenConfig } from "../../sequencer/keygen/config";
+import { startKeygen, type RunningKeygen } from "../../sequencer/keygen/keygen";
+import { roundSecretFromJson, roundSecretToJson } from "../../sequencer/keygen/round-secret";
+import { RpcCallError, RpcClient } from "../../sequencer/rpc/client";
+import { Health } from "../../sequencer/node/health";
+import { createRegistry } from "../../sequencer/node/metrics";
+import { MethodRegistry } from "../../sequencer/rpc/registry";
+import { RpcServer } from "../../sequencer/rpc/server";
+import type { ClusterRegistry } from "../../typechain-types";
+
+const ROLLUP = 77n;
+const OTHER_ROLLUP = 78n;
+const T = 96;
+const silent = pino({ level: "silent" });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function until<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const value = await attempt();
+      if (value !== undefined) return value;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function rpcError(promise: Promise<unknown>): Promise<RpcCallError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof RpcCallError) return error;
+    throw error;
+  }
+  throw new Error("expected a JSON-RPC error");
+}
+
+const sealJson = (seal: Seal) => ({ ...seal, rollupId: seal.rollupId.toString(), height: seal.height.toString() });
+const round = (height: bigint) => ({ rollupId: ROLLUP.toString(), height: height.toString() });
+
+describe("key generator service", function () {
+  let dir: string;
+  let registry: ClusterRegistry;
+  let registryAddress = "";
+  let domain: VeilDomain;
+  let members: HardhatEthersSigner[];
+  let outsider: HardhatEthersSigner;
+  let params: TimelockParams;
+  let wallets: Wallet[];
+  let ports: number[];
+  let liar: { wallet: Wallet; server: RpcServer; url: string };
+  let committee: string[];
+  const running = new Map<number, RunningKeygen>();
+  const clients: RpcClient[] = [];
+
+  const leaderOf = async (height: bigint, view = 0): Promise<HardhatEthersSigner> => {
+    const address = await registry.leaderOf(1n, height, view);
+    return members.find((m) => m.address === address)!;
+  };
+  const seal = (height: bigint, viewNumber = 0, rollupId = ROLLUP): Seal => ({
+    rollupId,
+    height,
+    txCount: 3,
+    encRoot: toBeHex(height + 1000n, 32),
+    viewNumber,
+  });
+  const signedSeal = async (s: Seal, signer?: HardhatEthersSigner, d: VeilDomain = domain) => ({
+    seal: sealJson(s),
+    signature: await signMessage(signer ?? (await leaderOf(s.height, s.viewNumber)), d, "Seal", s),
+  });
+
+  function configFor(i: number, overrides: { solver?: boolean; startHeight?: number } = {}) {
+    return parseKeygenConfig({
+      keygen: { signingKey: wallets[i]!.privateKey },
+      rollups: [ROLLUP.toString()],
+      committee: [
+        ...wallets.map((w, j) => ({ address: w.address, url: `http://127.0.0.1:${ports[j]}` })),
+        { address: liar.wallet.address, url: liar.url },
+      ],
+      schedule: { lookahead: 2, startHeight: overrides.startHeight ?? 1, tickMs: 50, aggregationTimeoutMs: 3_000 },
+      solver: { enabled: overrides.solver ?? true, revealTimeoutMs: 2_000 },
+      rpc: { port: ports[i], rateLimit: { enabled: false } },
+      storage: { path: path.join(dir, `keygen-${i}`) },
+      l1: {
+        rpcUrl: "http://127.0.0.1:1",
+        contracts: { clusterRegistry: registryAddress, validationServiceManager: domain.verifyingContract },
+      },
+      timeouts: { peerRequestMs: 2_000, shutdownGraceMs: 100 },
+      log: { level: "silent" },
+    });
+  }
+
+  async function start(i: number, overrides: { solver?: boolean } = {}): Promise<RunningKeygen> {
+    const keygen = await startKeygen(configFor(i, overrides), silent, { runner: ethers.provider });
+    running.set(i, keygen);
+    return keygen;
+  }
+  async function stop(i: number): Promise<void> {
+    await running.get(i)?.stop();
+    running.delete(i);
+  }
+  const client = (i: number): RpcClient => clients[i]!;
+
+  before(async function () {
+    dir = mkdtempSync(path.join(os.tmpdir(), "veil-keygen-"));
+    const signers = await ethers.getSigners();
+    const [deployer, clusterOwner, rollupOwner, executor] = signers;
+    members = signers.slice(5, 9);
+    outsider = signers[10]!;
+    const core = await deployCore(deployer!);
+    registry = core.registry;
+    registryAddress = await registry.getAddress();
+    const { chainId } = await ethers.provider.getNetwork();
+    domain = veilDomain(chainId, await core.vsm.getAddress());
+
+    const math = await loadBigMath();
+    const { N } = generateTestOnlyModulus(math, 1024);
+    params = await timelockParams({ N, T });
+
+    wallets = [0, 1, 2].map(() => Wallet.createRandom() as unknown as Wallet);
+    const liarWallet = Wallet.createRandom() as unknown as Wallet;
+    committee = [...wallets.map((w) => w.address), liarWallet.address].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+    await registry.connect(clusterOwner).createCluster(ethers.parseEther("1"), 8);
+    for (const m of members) await registry.connect(m).join(1n, { value: ethers.parseEther("1") });
+    const config = {
+      clusterId: 1n,
+      maxTxsPerBlock: 1024,
+      blockGasLimit: 30_000_000n,
+      timeLockSquarings: BigInt(T),
+      timeLockModulus: toBeHex(N),
+    };
+    await registry.connect(rollupOwner).registerRollup(ROLLUP, config, [executor!.address], committee);
+    await registry.connect(rollupOwner).registerRollup(OTHER_ROLLUP, config, [executor!.address], committee);
+
+    // The fourth member serves contributions whose proof was tampered with.
+    const liarMethods = new MethodRegistry().register("get_contribution", {
+      params: { rollupId: uint64, height: uint64 },
+      handler: async ({ rollupId, height }) => {
+        const { contribution } = await createContribution(params, { rollupId, height }, liarWallet.address);
+        return contributionToJson({
+          ...contribution,
+          proof: { ...contribution.proof, zs: contribution.proof.zs + 1n },
+        });
+      },
+    });
+    const liarServer = new RpcServer({
+      methods: liarMethods,
+      log: silent,
+      metricsRegistry: createRegistry({ processMetrics: false }),
+      health: new Health(),
+      maxBodyBytes: 1 << 20,
+      maxBatchSize: 10,
+      requestTimeoutMs: 10_000,
+    });
+    const listening = await liarServer.listen(0, "127.0.0.1");
+    liar = { wallet: liarWallet, server: liarServer, url: listening.url };
+
+    ports = [await freePort(), await freePort(), await freePort()];
+    for (const i of [0, 1, 2]) {
+      await start(i);
+      clients.push(new RpcClient(`http://127.0.0.1:${ports[i]}`, { timeoutMs: 30_000 }));
+    }
+  });
+
+  after(async () => {
+    for (const i of [...running.keys()]) await stop(i);
+    await liar?.server.close(100);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const roundKeyOf = (i: number, height: bigint) =>
+    until(`round key ${height} from member ${i}`, () => client(i).call("get_round_key", round(height)));
+
+  it("publishes the same round key ahead on every member, in registry order, without the forged contribution", async () => {
+    for (const height of [1n, 2n, 3n]) {
+      const keys = await Promise.all([0, 1, 2].map((i) => roundKeyOf(i, height)));
+      expect(keys[1]).to.deep.equal(keys[0]);
+      expect(keys[2]).to.deep.equal(keys[0]);
+      const published = keys[0] as { roundKey: unknown; contributions: unknown[] };
+      const key = roundKeyFromJson(published.roundKey);
+      const honest = committee.filter((a) => a !== liar.wallet.address);
+      expect(key.generators).to.deep.equal(honest);
+      const contributions = published.contributions.map((c) => contributionFromJson(c));
+      for (const c of contributions) expect((await verifyContribution(params, c, key.round)).ok).to.equal(true);
+      const { key: recomputed } = await aggregateRoundKey(params, key.round, contributions);
+      expect(roundKeyToJson(recomputed)).to.deep.equal(published.roundKey);
+    }
+    const alias = await client(1).call("get_encryption_key", round(2n));
+    expect(alias).to.deep.equal(await client(0).call("get_round_key", round(2n)));
+  });
+
+  it("refuses heights beyond the publication window and rollups it does not serve", async () => {
+    const beyond = await rpcError(client(0).call("get_round_key", round(50n)));
+    expect(beyond.errorName).to.equal("WRONG_HEIGHT");
+    const contribution = await rpcError(client(0).call("get_contribution", round(50n)));
+    expect(contribution.errorName).to.equal("WRONG_HEIGHT");
+    const other = await rpcError(client(0).call("get_round_key", { rollupId: "78", height: "1" }));
+    expect(other.errorName).to.equal("UNKNOWN_ROLLUP");
+  });
+
+  it("keeps its secrets across a restart and serves the same key and contribution", async () => {
+    const before = await client(0).call("get_round_key", round(2n));
+    const ownBefore = await client(0).call("get_contribution", round(2n));
+    await stop(0);
+    await start(0);
+    expect(await client(0).call("get_round_key", round(2n))).to.deep.equal(before);
+    expect(await client(0).call("get_contribution", round(2n))).to.deep.equal(ownBefore);
+    // The secret survived too: the reveal opens the contribution published before the restart.
+    const { reveal } = (await client(0).call("reveal_share", await signedSeal(seal(1n)))) as { reveal: unknown };
+    const published = (await client(0).call("get_round_key", round(1n))) as { contributions: unknown[] };
+    const own = published.contributions
+      .map((c) => contributionFromJson(c))
+      .find((c) => c.generator === running.get(0)!.generator)!;
+    expect((await verifyReveal(params, own, shareRevealFromJson(reveal))).ok).to.equal(true);
+  });
+
+  describe("reveal_share", () => {
+    it("refuses a call without a seal or signature", async () => {
+      const none = await rpcError(client(1).call("reveal_share", {}));
+      expect(none.errorName).to.equal("INVALID_PARAMS");
+      expect(none.message).to.match(/seal/);
+      const { seal: s } = await signedSeal(seal(1n));
+      const unsigned = await rpcError(client(1).call("reveal_share", { seal: s }));
+      expect(unsigned.message).to.match(/signature/);
+    });
+
+    it("refuses a seal signed by a member who does not lead that height and view", async () => {
+      const s = seal(1n);
+      const leader = await leaderOf(1n);
+      const notLeader = members.find((m) => m.address !== leader.address)!;
+      const error = await rpcError(client(1).call("reveal_share", await signedSeal(s, notLeader)));
+      expect(error.errorName).to.equal("INVALID_SIGNATURE");
+      const stranger = await rpcError(client(1).call("reveal_share", await signedSeal(s, outsider)));
+      expect(stranger.errorName).to.equal("INVALID_SIGNATURE");
+    });
+
+    it("refuses a seal whose signature was made for another height, rollup or deployment", async () => {
+      const signed = await signedSeal(seal(1n));
+      const otherHeight = await rpcError(
+        client(1).call("reveal_share", { seal: { ...signed.seal, height: "2" }, signature: signed.signature }),
+      );
+      expect(otherHeight.errorName).to.equal("INVALID_SIGNATURE");
+      const otherRoot = await rpcError(
+        client(1).call("reveal_share", {
+          seal: { ...signed.seal, encRoot: toBeHex(9n, 32) },
+          signature: signed.signature,
+        }),
+      );
+      expect(otherRoot.errorName).to.equal("INVALID_SIGNATURE");
+      const foreignDomain = veilDomain(domain.chainId + 1n, domain.verifyingContract);
+      const elsewhere = await rpcError(
+        client(1).call("reveal_share", await signedSeal(seal(1n), undefined, foreignDomain)),
+      );
+      expect(elsewhere.errorName).to.equal("INVALID_SIGNATURE");
+      const otherRollup = await rpcError(client(1).call("reveal_share", await signedSeal(seal(1n, 0, OTHER_ROLLUP))));
+      expect(otherRollup.errorName).to.equal("UNKNOWN_ROLLUP");
+    });
+
+    it("refuses a malformed or forged signature", async () => {
+      const signed = await signedSeal(seal(1n));
+      const garbage = await rpcError(client(1).call("reveal_share", { ...signed, signature: `0x${"ab".repeat(65)}` }));
+      expect(garbage.errorName).to.equal("INVALID_SIGNATURE");
+      const short = await rpcError(client(1).call("reveal_share", { ...signed, signature: "0x1234" }));
+      expect(short.errorName).to.equal("INVALID_PARAMS");
+    });
+
+    it("refuses a height it never contributed to, even with a valid seal", async () => {
+      const error = await rpcError(client(1).call("reveal_share", await signedSeal(seal(40n))));
+      expect(error.errorName).to.equal("NOT_FOUND");
+    });
+
+    it("reveals against the leader's seal (any view), idempotently, and the share opens its contribution", async () => {
+      const signed = await signedSeal(seal(2n, 1));
+      const first = (await client(1).call("reveal_share", signed)) as { reveal: unknown; contribution: unknown };
+      const again = await client(1).call("reveal_share", signed);
+      expect(again).to.deep.equal(first);
+      const published = (await client(1).call("get_round_key", round(2n))) as { contributions: unknown[] };
+      const own = published.contributions
+        .map((c) => contributionFromJson(c))
+        .find((c) => c.generator === running.get(1)!.generator)!;
+      expect(contributionToJson(own)).to.deep.equal(first.contribution);
+      expect((await verifyReveal(params, own, shareRevealFromJson(first.reveal))).ok).to.equal(true);
+    });
+  });
+
+  it("recovers the round secret from the reveals when every member answers", async () => {
+    const signed = await signedSeal(seal(1n));
+    await client(2).call("reveal_share", signed);
+    await running.get(2)!.service.recovery({ rollupId: ROLLUP, height: 1n });
+    const answer = (await until("round secret 1", () => client(2).call("get_round_secret", round(1n)))) as {
+      roundKey: unknown;
+      secretKey: string;
+      evidence: { kind: string };
+    };
+    expect(answer.evidence.kind).to.equal("reveals");
+    expect(isRoundSecret(roundKeyFromJson(answer.roundKey), BigInt(answer.secretKey))).to.equal(true);
+  });
+
+  it("with one member down, solves the puzzle and publishes a key whose Wesolowski proof verifies", async () => {
+    const published = (await roundKeyOf(0, 3n)) as { roundKey: unknown };
+    const key = roundKeyFromJson(published.roundKey);
+    const unknown = await rpcError(client(0).call("get_round_secret", round(3n)));
+    expect(unknown.errorName).to.equal("NOT_FOUND");
+    await stop(2);
+    await client(0).call("reveal_share", await signedSeal(seal(3n)));
+    await running.get(0)!.service.recovery({ rollupId: ROLLUP, height: 3n });
+    const answer = (await client(0).call("get_round_secret", round(3n))) as { secretKey: string; evidence: unknown };
+    const secret = roundSecretFromJson({ secretKey: answer.secretKey, evidence: answer.evidence });
+    expect(secret.evidence.kind).to.equal("solution");
+    if (secret.evidence.kind !== "solution") return;
+    expect((await verifySolution(params, key, secret.evidence.solution)).ok).to.equal(true);
+    expect(isRoundSecret(key, secret.secretKey)).to.equal(true);
+
+    // Member 1 had no solver: it accepts the published solution after checking it, and refuses a forgery.
+    const forged = roundSecretToJson({
+      secretKey: secret.secretKey,
+      evidence: { kind: "solution", solution: { ...secret.evidence.solution, w: secret.evidence.solution.w + 1n } },
+    });
+    const refused = await rpcError(client(1).call("publish_round_secret", { ...round(3n), roundSecret: forged }));
+    expect(refused.errorName).to.equal("INVALID_PROOF");
+    const wrongKey = roundSecretToJson({ ...secret, secretKey: secret.secretKey + 1n });
+    const refusedKey = await rpcError(client(1).call("publish_round_secret", { ...round(3n), roundSecret: wrongKey }));
+    expect(refusedKey.errorName).to.equal("INVALID_PROOF");
+    const accepted = await client(1).call("publish_round_secret", {
+      ...round(3n),
+      roundSecret: roundSecretToJson(secret),
+    });
+    expect(accepted).to.deep.equal({ accepted: true, path: "solution" });
+    expect(((await client(1).call("get_round_secret", round(3n))) as { secretKey: string }).secretKey).to.equal(
+      toHex(secret.secretKey),
+    );
+    await start(2);
+  });
+
+  describe("bad JSON-RPC input", () => {
+    it("names the bad field of a malformed round", async () => {
+      const error = await rpcError(client(0).call("get_round_key", { rollupId: "abc", height: "1" }));
+      expect(error.errorName).to.equal("INVALID_PARAMS");
+      expect(error.message).to.match(/rollupId/);
+      const extra = await rpcError(client(0).call("get_round_key", { ...round(1n), junk: 1 }));
+      expect(extra.message).to.match(/junk/);
+      const negative = await rpcError(client(0).call("get_contribution", { rollupId: "77", height: -1 }));
+      expect(negative.errorName).to.equal("INVALID_PARAMS");
+    });
+
+    it("answers malformed JSON, unknown methods and a malformed round secret with typed errors", async () => {
+      const response = await fetch(`http://127.0.0.1:${ports[0]}/`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{not json",
+      });
+      const body = (await response.json()) as { error: { code: number } };
+      expect(body.error.code).to.equal(-32700);
+      const unknown = await rpcError(client(0).call("get_everything", {}));
+      expect(unknown.errorName).to.equal("METHOD_NOT_FOUND");
+      const secret = await rpcError(
+        client(0).call("publish_round_secret", {
+          ...round(1n),
+          roundSecret: { secretKey: "0x1", evidence: { kind: "magic" } },
+        }),
+      );
+      expect(secret.errorName).to.equal("INVALID_PARAMS");
+      expect(secret.message).to.match(/roundSecret/);
+    });
+
+    it("serves /health and /metrics", async () => {
+      const health = await fetch(`http://127.0.0.1:${ports[0]}/health`);
+      expect(health.status).to.equal(200);
+      const metrics = await (await fetch(`http://127.0.0.1:${ports[0]}/metrics`)).text();
+      expect(metrics).to.match(/veil_keygen_round_keys_published_total/);
+      expect(metrics).to.match(/veil_keygen_reveals_served_total/);
+    });
+  });
+
+  it("lists its committee in registry order with the URLs it uses", async () => {
+    const listed = (await client(0).call("get_committee", { rollupId: "77" })) as { address: string }[];
+    expect(listed.map((m) => m.address)).to.deep.equal(committee.map((a) => getAddress(a)));
+  });
+});

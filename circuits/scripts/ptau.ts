@@ -4,15 +4,18 @@ import { getCurveFromName } from "ffjavascript";
 import * as snarkjs from "snarkjs";
 import { BUILD_DIR } from "../manifest";
 import { snarkjsLogger, step, timed } from "./log";
-
-/**
- * Entropy of the development powers of tau. It is public on purpose: whoever knows it can forge
- * proofs for every circuit set up against the resulting file. Development and tests only.
- */
-const DEV_ENTROPY = "veil development powers of tau: known entropy, NOT a trusted setup ceremony";
+import { asBn128 } from "./ptau-curve";
+import { preparePhase2WithSecrets } from "./ptau-fast";
+import { DEV_BEACON, deriveSecrets } from "./ptau-secrets";
 
 /** Environment variable naming a real ceremony file (prepared for phase 2) to use instead. */
 export const PTAU_ENV = "VEIL_PTAU";
+
+/**
+ * `VEIL_PTAU_PREPARE=snarkjs` prepares phase 2 with snarkjs's group FFTs (minutes) instead of from the
+ * known secrets (about a minute); both write the same bytes.
+ */
+export const PTAU_PREPARE_ENV = "VEIL_PTAU_PREPARE";
 
 const WARNING = [
   "****************************************************************************************",
@@ -45,27 +48,55 @@ export async function ensurePtau(power: number): Promise<string> {
   }
 
   mkdirSync(dir, { recursive: true });
-  const fresh = path.join(dir, `dev_pot${power}_0000.ptau.tmp`);
-  const contributed = path.join(dir, `dev_pot${power}_0001.ptau.tmp`);
   const prepared = `${final}.tmp`;
-  step(`generating the development powers of tau 2^${power} (a few minutes on 2 cores, done once)`);
+  await generateDevPtau(power, dir, prepared);
+  // Only a complete file gets the final name, so an interrupted run never leaves a bad cache.
+  renameSync(prepared, final);
+  return final;
+}
+
+/**
+ * Writes the development powers of tau of `power` to `output`: a fresh accumulator, one beacon
+ * contribution whose beacon is derived from the public entropy, and the phase-2 Lagrange sections.
+ */
+export async function generateDevPtau(power: number, workDir: string, output: string): Promise<void> {
+  const fresh = path.join(workDir, `dev_pot${power}_0000.ptau.tmp`);
+  const contributed = path.join(workDir, `dev_pot${power}_0001.ptau.tmp`);
+  const useSnarkjs = process.env[PTAU_PREPARE_ENV] === "snarkjs";
+  step(
+    `generating the development powers of tau 2^${power} ` +
+      (useSnarkjs ? "(snarkjs prepare: minutes on 2 cores, done once)" : "(about a minute on 2 cores, done once)"),
+  );
   const curve = await getCurveFromName("bn128");
   try {
     await timed("powers of tau: new", () =>
       snarkjs.powersOfTau.newAccumulator(curve, power, fresh, snarkjsLogger("ptau new")),
     );
+    const accepted: unknown = await timed("powers of tau: beacon contribution", () =>
+      (snarkjs.powersOfTau.beacon as (...args: unknown[]) => Promise<unknown>)(
+        fresh,
+        contributed,
+        "veil-dev (public beacon: development only)",
+        DEV_BEACON.hashHex,
+        DEV_BEACON.iterationsExp,
+        snarkjsLogger("ptau beacon"),
+      ),
+    );
+    if (!accepted) throw new Error("snarkjs rejected the development beacon");
+    if (useSnarkjs) {
+      await timed("powers of tau: prepare phase 2 (snarkjs)", () =>
+        snarkjs.powersOfTau.preparePhase2(contributed, output, snarkjsLogger("ptau prepare")),
+      );
+    } else {
+      const secrets = deriveSecrets(asBn128(curve), DEV_BEACON);
+      const progress = snarkjsLogger("ptau prepare").info;
+      await timed("powers of tau: prepare phase 2 (from the known secrets)", () =>
+        preparePhase2WithSecrets(asBn128(curve), contributed, output, secrets, progress),
+      );
+    }
   } finally {
     await curve.terminate();
+    rmSync(fresh, { force: true });
+    rmSync(contributed, { force: true });
   }
-  await timed("powers of tau: contribute", () =>
-    snarkjs.powersOfTau.contribute(fresh, contributed, "veil-dev", DEV_ENTROPY, snarkjsLogger("ptau contribute")),
-  );
-  await timed("powers of tau: prepare phase 2", () =>
-    snarkjs.powersOfTau.preparePhase2(contributed, prepared, snarkjsLogger("ptau prepare")),
-  );
-  // Only a complete file gets the final name, so an interrupted run never leaves a bad cache.
-  renameSync(prepared, final);
-  rmSync(fresh, { force: true });
-  rmSync(contributed, { force: true });
-  return final;
 }

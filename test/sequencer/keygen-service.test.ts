@@ -34,6 +34,7 @@ import { generateTestOnlyModulus } from "../../sequencer/crypto/timelock/test-mo
 import { toHex } from "../../sequencer/crypto/timelock/wire";
 import { parseKeygenConfig } from "../../sequencer/keygen/config";
 import { startKeygen, type RunningKeygen } from "../../sequencer/keygen/keygen";
+import { sealFileSchema, solveRound } from "../../sequencer/keygen/solve";
 import { roundSecretFromJson, roundSecretToJson } from "../../sequencer/keygen/round-secret";
 import { RpcCallError, RpcClient } from "../../sequencer/rpc/client";
 import { Health } from "../../sequencer/node/health";
@@ -80,6 +81,16 @@ async function rpcError(promise: Promise<unknown>): Promise<RpcCallError> {
     throw error;
   }
   throw new Error("expected a JSON-RPC error");
+}
+
+async function expectRejection(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
+  try {
+    await promise;
+  } catch (error) {
+    expect((error as Error).message).to.match(pattern);
+    return;
+  }
+  throw new Error("expected a rejection");
 }
 
 const sealJson = (seal: Seal) => ({ ...seal, rollupId: seal.rollupId.toString(), height: seal.height.toString() });
@@ -375,6 +386,47 @@ describe("key generator service", function () {
     expect(accepted).to.deep.equal({ accepted: true, path: "solution" });
     expect(((await client(1).call("get_round_secret", round(3n))) as { secretKey: string }).secretKey).to.equal(
       toHex(secret.secretKey),
+    );
+    await start(2);
+  });
+
+  it("the solve command recovers a sealed round from outside the committee and publishes it", async () => {
+    const height = await until("a published height past the seals", async () => {
+      const { from } = await running.get(0)!.service.window(ROLLUP);
+      await client(0).call("get_round_key", round(from));
+      await client(1).call("get_round_key", round(from));
+      return from;
+    });
+    await stop(2);
+    const signed = await signedSeal(seal(height));
+    const sealFile = sealFileSchema.parse(signed);
+    const result = await solveRound({
+      url: `http://127.0.0.1:${ports[1]}`,
+      seal: sealFile.seal,
+      signature: sealFile.signature,
+      solve: true,
+      publish: true,
+      revealTimeoutMs: 2_000,
+      log: silent,
+    });
+    expect(result.roundSecret.evidence.kind).to.equal("solution");
+    expect(result.publishedTo).to.have.length(2);
+    const key = roundKeyFromJson(
+      ((await client(0).call("get_round_key", round(height))) as { roundKey: unknown }).roundKey,
+    );
+    expect(isRoundSecret(key, BigInt(result.roundSecret.secretKey))).to.equal(true);
+    const served = (await client(1).call("get_round_secret", round(height))) as { secretKey: string };
+    expect(served.secretKey).to.equal(result.roundSecret.secretKey);
+    await expectRejection(
+      solveRound({
+        url: `http://127.0.0.1:${ports[1]}`,
+        ...sealFile,
+        solve: false,
+        publish: false,
+        revealTimeoutMs: 500,
+        log: silent,
+      }),
+      /solver is off/,
     );
     await start(2);
   });

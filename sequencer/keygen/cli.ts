@@ -1,0 +1,99 @@
+/**
+ * `veil keygen start --config <file>`: run one committee member until SIGINT/SIGTERM.
+ * `veil keygen solve --url <rpc> --seal <file>`: recover a sealed round's secret (reveals, else the
+ * solver) and print it as JSON; `--publish` hands it to every member.
+ */
+import { InvalidArgumentError, type Command } from "commander";
+import { readFileSync } from "node:fs";
+import { createLogger } from "../node/logger";
+import { loadKeygenConfig } from "./config";
+import { startKeygen } from "./keygen";
+import { sealFileSchema, solveRound } from "./solve";
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("expected a positive integer");
+  return n;
+}
+
+async function keygenStart(options: { config?: string }): Promise<void> {
+  const config = loadKeygenConfig(options.config);
+  const log = createLogger({ level: config.log.level, name: "veil-keygen" });
+  const keygen = await startKeygen(config, log);
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals > 1) process.exit(130);
+    log.info({ signal }, "shutting down");
+    keygen.stop().then(
+      () => log.flush(() => process.exit(0)),
+      (error: unknown) => {
+        log.error({ err: error }, "shutdown failed");
+        log.flush(() => process.exit(1));
+      },
+    );
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+}
+
+async function keygenSolve(options: {
+  url: string;
+  seal: string;
+  solve: boolean;
+  publish: boolean;
+  revealTimeout: number;
+  logLevel: "info" | "debug" | "warn" | "error" | "silent";
+}): Promise<void> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(options.seal, "utf8"));
+  } catch (error) {
+    throw new InvalidArgumentError(`--seal ${options.seal}: ${(error as Error).message}`);
+  }
+  const parsed = sealFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new InvalidArgumentError(`--seal ${options.seal}: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
+  }
+  // Progress goes to stderr so that stdout carries only the result.
+  const log = createLogger({ level: options.logLevel, name: "veil-keygen-solve", destination: process.stderr });
+  const controller = new AbortController();
+  process.once("SIGINT", () => controller.abort(new Error("cancelled by SIGINT")));
+  const result = await solveRound({
+    url: options.url,
+    seal: parsed.data.seal,
+    signature: parsed.data.signature,
+    solve: options.solve,
+    publish: options.publish,
+    revealTimeoutMs: options.revealTimeout,
+    signal: controller.signal,
+    log,
+  });
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+}
+
+/** Adds `keygen start` and `keygen solve` to the `veil` program. */
+export function registerKeygenCommands(program: Command): void {
+  const keygen = program.command("keygen").description("run a round-key generator, or recover a round's secret");
+  keygen
+    .command("start")
+    .description("run one key-generator committee member: publish round keys ahead, reveal against seals")
+    .option(
+      "-c, --config <file>",
+      "YAML or JSON config file; VEIL_KEYGEN__<SECTION>__<FIELD> variables override it (see docs/key-generators.md)",
+    )
+    .action(keygenStart);
+  keygen
+    .command("solve")
+    .description("recover a sealed round's secret: gather reveals, solve the puzzle if one is missing, print JSON")
+    .requiredOption("-u, --url <url>", "JSON-RPC URL of any key generator of the rollup's committee")
+    .requiredOption(
+      "-s, --seal <file>",
+      'JSON file {"seal": {rollupId, height, txCount, encRoot, viewNumber}, "signature"}',
+    )
+    .option("--no-solve", "fail instead of solving when a reveal is missing")
+    .option("-p, --publish", "send the result to every committee member (publish_round_secret)", false)
+    .option("--reveal-timeout <ms>", "how long to wait for each member's reveal", positiveInt, 5_000)
+    .option("--log-level <level>", "progress log level on stderr", "info")
+    .action(keygenSolve);
+}

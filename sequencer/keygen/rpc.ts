@@ -1,10 +1,28 @@
 /** The key generator's JSON-RPC methods (snake_case), each a thin, validated wrapper over the service. */
 import { z } from "zod";
-import { schemas } from "../chain/eip712";
+import { schemas, type Seal } from "../chain/eip712";
 import { uint64 } from "../api/wire";
 import { contributionToJson, shareRevealToJson } from "../crypto/roundkey";
+import { RpcError, veilError } from "../rpc/errors";
 import type { MethodRegistry } from "../rpc/registry";
 import type { KeygenService } from "./service";
+
+const L1_FAILURES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "NETWORK_ERROR", "TIMEOUT", "SERVER_ERROR"]);
+
+/** A handler whose L1 reads fail answers UNAVAILABLE (retry later), not an internal error. */
+function l1Guard<P, R>(handler: (params: P) => Promise<R>): (params: P) => Promise<R> {
+  return async (params) => {
+    try {
+      return await handler(params);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (!(error instanceof RpcError) && typeof code === "string" && L1_FAILURES.has(code)) {
+        throw veilError.unavailable(`L1 is unreachable (${code})`);
+      }
+      throw error;
+    }
+  };
+}
 
 const signature = z.string().regex(/^0x[0-9a-fA-F]{130}$/, "must be a 65-byte 0x-hex signature");
 const roundParams = { rollupId: uint64, height: uint64 } as const;
@@ -13,22 +31,24 @@ export function registerKeygenMethods(methods: MethodRegistry, service: KeygenSe
   methods.register("get_contribution", {
     description: "this generator's contribution (pk_i, puzzle, proof) for a height of its publication window",
     params: roundParams,
-    handler: ({ rollupId, height }) => service.getContribution({ rollupId, height }),
+    handler: l1Guard(({ rollupId, height }) => service.getContribution({ rollupId, height })),
   });
   const getRoundKey = {
     description: "the round key of (rollupId, height) with the contributions it aggregates, in committee order",
     params: roundParams,
-    handler: ({ rollupId, height }: { rollupId: bigint; height: bigint }) => service.getRoundKey({ rollupId, height }),
+    handler: l1Guard(({ rollupId, height }: { rollupId: bigint; height: bigint }) =>
+      service.getRoundKey({ rollupId, height }),
+    ),
   };
   methods.register("get_round_key", getRoundKey);
   methods.register("get_encryption_key", { ...getRoundKey, description: "alias of get_round_key" });
   methods.register("reveal_share", {
     description: "reveals (sk_i, r_i) of a height against its seal signed by the registry's leader",
     params: { seal: schemas.Seal, signature },
-    handler: async ({ seal, signature: sig }) => {
+    handler: l1Guard(async ({ seal, signature: sig }: { seal: Seal; signature: string }) => {
       const { reveal, contribution } = await service.revealShare(seal, sig);
       return { reveal: shareRevealToJson(reveal), contribution: contributionToJson(contribution) };
-    },
+    }),
   });
   methods.register("get_round_secret", {
     description: "the round secret of a sealed height with its evidence (reveals or a solved puzzle)",
@@ -43,12 +63,12 @@ export function registerKeygenMethods(methods: MethodRegistry, service: KeygenSe
   methods.register("get_timelock_params", {
     description: "the rollup's time-lock parameters N, T and h = g^(2^T) with its Wesolowski proof",
     params: { rollupId: uint64 },
-    handler: ({ rollupId }) => service.timelockJson(rollupId),
+    handler: l1Guard(({ rollupId }: { rollupId: bigint }) => service.timelockJson(rollupId)),
   });
   methods.register("get_committee", {
     description: "the rollup's key-generator committee (registry order) with the URLs this generator uses",
     params: { rollupId: uint64 },
-    handler: ({ rollupId }) => service.committeeJson(rollupId),
+    handler: l1Guard(({ rollupId }: { rollupId: bigint }) => service.committeeJson(rollupId)),
   });
   methods.register("rpc_methods", {
     description: "the methods this key generator serves, with their param names in positional order",

@@ -100,3 +100,85 @@ export const orderReceipt = z.strictObject({
 
 export type OrderReceipt = z.output<typeof orderReceipt>;
 export type OrderReceiptJson = z.input<typeof orderReceipt>;
+
+// ---- params and results of every external method --------------------------------------------------
+
+/** A 65-byte secp256k1 signature as 0x-hex. */
+export const signature65 = z.string().regex(/^0x[0-9a-fA-F]{130}$/, "must be a 65-byte signature");
+
+/** (rollupId, height): the coordinates of one block. */
+export const blockRef = { rollupId: uint64, height: uint64 } as const;
+/** (rollupId, height, index): the coordinates of one ordered transaction. */
+export const entryRef = { ...blockRef, index: uint32 } as const;
+
+/** The body of `send_raw_transaction`: a signed rollup transaction that needs no protection. */
+export const rawSubmission = z.strictObject({
+  ...blockRef,
+  /** The raw signed transaction; its Merkle leaf is keccak-256 of these bytes (its Ethereum hash). */
+  rawTx: hexBytes.refine((v) => v.length > 2, "must not be empty"),
+});
+export type RawSubmission = z.output<typeof rawSubmission>;
+export type RawSubmissionJson = z.input<typeof rawSubmission>;
+
+/** What one index of a block holds: an encrypted submission or a raw transaction. */
+export const orderedTransaction = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("encrypted"), submission: encryptedSubmission }),
+  z.strictObject({ kind: z.literal("raw"), rawTx: hexBytes }),
+]);
+export type OrderedTransactionJson = z.input<typeof orderedTransaction>;
+
+/** Result of `get_encryption_key`: the round key of (rollupId, height) as the key generators published it. */
+export const encryptionKeyResult = z.strictObject({
+  rollupId: uint64,
+  height: uint64,
+  /** PK_h = Σ pk_i as decimal coordinates: what a client encrypts to. */
+  publicKey: point,
+  /** The full RoundKeyJson (round, publicKey, puzzle, generators) of sequencer/crypto/roundkey.ts. */
+  roundKey: z.unknown(),
+});
+export type EncryptionKeyResultJson = z.input<typeof encryptionKeyResult>;
+
+/** The leader's seal of a height (see the EIP-712 Seal type). */
+export const sealResult = z.strictObject({
+  seal: schemas.Seal,
+  signature: signature65,
+  leader: address,
+});
+export type SealResultJson = z.input<typeof sealResult>;
+
+/** Result of `get_block`. `seal` is present once the height is sealed. */
+export const blockResult = z.strictObject({
+  rollupId: uint64,
+  height: uint64,
+  status: z.enum(["open", "sealed", "finalized"]),
+  txCount: uint32,
+  /** The root of the entries ordered so far (the final encRoot once sealed). */
+  encRoot: bytes32,
+  seal: sealResult.optional(),
+});
+export type BlockResultJson = z.input<typeof blockResult>;
+
+/** Result of `get_post_merkle_proof` (sealed heights only): the leaf's path in the sealed tree. */
+export const postProofResult = z.strictObject({
+  index: uint32,
+  leafHash: bytes32,
+  encRoot: bytes32,
+  proof: z.array(bytes32),
+});
+export type PostProofResultJson = z.input<typeof postProofResult>;
+
+/** Result of `get_block_height`: the heights this cluster accepts transactions for. */
+export const blockHeightResult = z.strictObject({
+  rollupId: uint64,
+  /** The lowest height that is not sealed: the block being filled now. */
+  openHeight: uint64,
+  /** The highest height accepted now (openHeight + the node's look-ahead). */
+  maxHeight: uint64,
+});
+export type BlockHeightResultJson = z.input<typeof blockHeightResult>;
+
+/** The body of `finalize_block`: a FinalizeRequest signed (EIP-712) by a registered executor of the rollup. */
+export const finalizeParams = {
+  request: schemas.FinalizeRequest,
+  signature: signature65,
+} as const;

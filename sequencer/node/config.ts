@@ -123,6 +123,18 @@ export const configSchema = z.strictObject({
       shutdownGraceMs: int(0, 600_000).default(5_000),
     })
     .prefault({}),
+  ordering: z
+    .strictObject({
+      /** Share of replicated proofs a follower re-verifies (1: all of them). */
+      followerProofSampleRate: fromEnvNumber(z.number().min(0).max(1)).default(1),
+    })
+    .prefault({}),
+  keyGenerator: z
+    .strictObject({
+      /** JSON-RPC URL of the key-generator service (serves get_round_key). */
+      url: httpUrl.optional(),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -3,7 +3,18 @@
  * with /health and /metrics, the status method registered. The ordering methods register on
  * `node.methods` as they are built.
  */
-import { computeAddress } from "ethers";
+import { JsonRpcProvider, Wallet, computeAddress } from "ethers";
+import { registerApi } from "../api/methods";
+import { veilDomain } from "../chain/eip712";
+import { MicroBatcher } from "../zk/micro-batcher";
+import { Groth16VerifierPool } from "../zk/verifier";
+import { TX_VALIDITY_CIRCUIT } from "../zk/prover";
+import { ClusterRegistry__factory, type ClusterRegistry } from "../../typechain-types";
+import { ChainView } from "./chain-view";
+import { Peers } from "./cluster/peers";
+import { createOrderingMetrics } from "./ordering-metrics";
+import { MemoryRoundKeySource, RoundKeys, RpcRoundKeySource, type RoundKeySource } from "./round-keys";
+import { Sequencer } from "./sequencer";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { z } from "zod";
@@ -33,6 +44,19 @@ export const clusterStatusSchema = z.object({
 });
 export type ClusterStatus = z.infer<typeof clusterStatusSchema>;
 
+/** What an embedding process (tests, the benchmark) may supply instead of the defaults. */
+export interface NodeDeps {
+  /** ClusterRegistry binding (default: connect to `l1.rpcUrl`). */
+  readonly registry?: ClusterRegistry;
+  /** Chain id of the domain (default: asked from the registry's provider). */
+  readonly chainId?: bigint;
+  /** Round-key contributions (default: the key-generator service at `keyGenerator.url`). */
+  readonly roundKeySource?: RoundKeySource;
+  /** Proof verification (default: a worker-thread pool behind a micro-batcher, owned by the node). */
+  readonly verifier?: Pick<MicroBatcher, "verify">;
+  readonly now?: () => number;
+}
+
 export interface RunningNode {
   readonly address: ListenAddress;
   readonly nodeAddress: string;
@@ -41,20 +65,53 @@ export interface RunningNode {
   readonly health: Health;
   readonly metricsRegistry: Registry;
   readonly log: Logger;
+  /** Ordering, once the cluster was read from L1. */
+  readonly sequencer: Sequencer | undefined;
+  readonly chain: ChainView;
   /** Stops serving (draining requests in flight), then closes the store. Idempotent. */
   stop(): Promise<void>;
 }
 
-export async function startNode(config: NodeConfig, log: Logger): Promise<RunningNode> {
+export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps = {}): Promise<RunningNode> {
   const startedAt = performance.now();
   const nodeAddress = computeAddress(config.node.signingKey.reveal());
+  const provider = deps.registry === undefined ? new JsonRpcProvider(config.l1.rpcUrl) : undefined;
+  const registry = deps.registry ?? ClusterRegistry__factory.connect(config.l1.contracts.clusterRegistry, provider);
+  const chain = new ChainView(registry, config.cluster.id);
   const store = await NodeStore.open(config.storage.path);
   const metricsRegistry = createRegistry({ processMetrics: true, labels: { node: nodeAddress } });
   const health = new Health().addReadinessCheck("storage", () =>
     store.isOpen ? { ok: true } : { ok: false, detail: "the database is not open" },
   );
+  health.addReadinessCheck("cluster", () =>
+    chain.size > 0 ? { ok: true } : { ok: false, detail: "the cluster's member list is not loaded" },
+  );
   const methods = new MethodRegistry();
-
+  let ownedPool: Groth16VerifierPool | undefined;
+  let ownedBatcher: MicroBatcher | undefined;
+  if (deps.verifier === undefined) {
+    ownedPool = Groth16VerifierPool.forCircuit(TX_VALIDITY_CIRCUIT);
+    ownedBatcher = new MicroBatcher(ownedPool);
+  }
+  const source =
+    deps.roundKeySource ??
+    (config.keyGenerator.url !== undefined
+      ? new RpcRoundKeySource(config.keyGenerator.url)
+      : new MemoryRoundKeySource());
+  const roundKeys = new RoundKeys(source);
+  const peers = new Peers(config.cluster.peers, config.timeouts.peerRequestMs);
+  const server = new RpcServer({
+    methods,
+    log,
+    metricsRegistry,
+    health,
+    maxBodyBytes: config.rpc.maxBodyBytes,
+    maxBatchSize: config.rpc.maxBatchSize,
+    requestTimeoutMs: config.rpc.requestTimeoutMs,
+    ...(config.rpc.rateLimit.enabled
+      ? { rateLimit: { ratePerSecond: config.rpc.rateLimit.ratePerSecond, burst: config.rpc.rateLimit.burst } }
+      : {}),
+  });
   methods.register("get_cluster_status", {
     description: "the node's identity, view, peers, uptime and storage statistics",
     params: {},
@@ -81,19 +138,46 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     params: {},
     handler: () => methods.list(),
   });
-
-  const server = new RpcServer({
-    methods,
-    log,
-    metricsRegistry,
-    health,
-    maxBodyBytes: config.rpc.maxBodyBytes,
-    maxBatchSize: config.rpc.maxBatchSize,
-    requestTimeoutMs: config.rpc.requestTimeoutMs,
-    ...(config.rpc.rateLimit.enabled
-      ? { rateLimit: { ratePerSecond: config.rpc.rateLimit.ratePerSecond, burst: config.rpc.rateLimit.burst } }
-      : {}),
-  });
+  /** Reads the cluster from L1, then serves ordering; until then the node is live but not ready. */
+  let sequencer: Sequencer | undefined;
+  const attachOrdering = async (): Promise<void> => {
+    const withTimeout = <T>(p: Promise<T>): Promise<T> =>
+      Promise.race([
+        p,
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error("L1 did not answer")), config.timeouts.l1RequestMs).unref(),
+        ),
+      ]);
+    await withTimeout(chain.refresh());
+    if (!chain.isMember(nodeAddress)) log.warn({ nodeAddress }, "this node is not a member of its cluster");
+    const chainId = deps.chainId ?? (await withTimeout(registry.runner!.provider!.getNetwork())).chainId;
+    const domain = veilDomain(chainId, config.l1.contracts.validationServiceManager);
+    sequencer = new Sequencer({
+      wallet: new Wallet(config.node.signingKey.reveal()),
+      domain,
+      chain,
+      store,
+      peers,
+      roundKeys,
+      verifier: deps.verifier ?? ownedBatcher!,
+      metrics: createOrderingMetrics(metricsRegistry),
+      log,
+      lookahead: config.limits.maxLookaheadHeights,
+      followerProofSampleRate: config.ordering.followerProofSampleRate,
+      peerTimeoutMs: config.timeouts.peerRequestMs,
+    });
+    registerApi({
+      methods,
+      sequencer,
+      chain,
+      peers,
+      roundKeys,
+      domain,
+      lookahead: config.limits.maxLookaheadHeights,
+      maxSubmissionBytes: config.limits.maxCiphertextBytes,
+      ...(deps.now === undefined ? {} : { now: deps.now }),
+    });
+  };
   let address: ListenAddress;
   try {
     address = await server.listen(config.rpc.port, config.rpc.host);
@@ -106,15 +190,46 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     "node started",
   );
 
+  let retry: NodeJS.Timeout | undefined;
+  const connect = async (): Promise<void> => {
+    try {
+      await attachOrdering();
+      log.info({ members: chain.memberList }, "cluster loaded from L1; ordering enabled");
+    } catch (error) {
+      log.warn({ err: error }, "cannot read the cluster from L1 yet; retrying");
+      retry = setTimeout(() => void connect(), 2_000);
+    }
+  };
+  // In-process callers hand in a live registry and want ordering on return; a process reaches L1 in the background.
+  if (deps.registry !== undefined) await connect();
+  else void connect();
+
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       health.markShuttingDown();
       log.info("node stopping");
+      if (retry !== undefined) clearTimeout(retry);
+      provider?.destroy();
       await server.close(config.timeouts.shutdownGraceMs);
+      await ownedBatcher?.close();
+      await ownedPool?.close();
       await store.close();
       log.info("node stopped");
     })());
 
-  return { address, nodeAddress, methods, store, health, metricsRegistry, log, stop };
+  return {
+    address,
+    nodeAddress,
+    methods,
+    store,
+    health,
+    metricsRegistry,
+    log,
+    get sequencer() {
+      return sequencer;
+    },
+    chain,
+    stop,
+  };
 }

@@ -103,8 +103,10 @@ describe("veil CLI", () => {
       expect(parsed.clusterId).to.equal("5");
       expect(parsed.storage.entries).to.equal(0);
 
+      // Live, but not ready: there is no L1 here, so the node cannot know its cluster.
       const health = await fetch(`${node.url}/health`);
-      expect(health.status).to.equal(200);
+      expect(health.status).to.equal(503);
+      expect(await health.text()).to.include("member list is not loaded");
       expect(await (await fetch(`${node.url}/metrics`)).text()).to.include("veil_rpc_calls_total");
     } finally {
       node.child.kill("SIGTERM");

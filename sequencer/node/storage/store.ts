@@ -20,6 +20,7 @@ import {
   encodeValue,
   entryKey,
   metaKey,
+  parseRollupHeight,
   prefixEnd,
   stateKey,
   type StoredValue,
@@ -256,6 +257,22 @@ export class NodeStore {
     });
   }
 
+  /** The view a height's log is in (0 until a view change moves it). */
+  async getHeightView(rollupId: bigint, height: number): Promise<number> {
+    const value = await this.db.get(metaKey(`view:${rollupId}:${height}`));
+    return value === undefined ? 0 : decodeValue<number>(value);
+  }
+
+  /** Moves a height to `view`, durably; views only go forward. */
+  setHeightView(rollupId: bigint, height: number, view: number): Promise<void> {
+    assertHeight(view);
+    return this.withLock(rollupId, async () => {
+      const current = await this.getHeightView(rollupId, height);
+      if (view < current) throw veilError.outOfOrder(`view ${view} is older than height ${height}'s view ${current}`);
+      await this.db.put(metaKey(`view:${rollupId}:${height}`), encodeValue(view), SYNC);
+    });
+  }
+
   async recordHeartbeat(heartbeat: Heartbeat): Promise<void> {
     // A heartbeat only feeds the failover timer; losing the last one in a crash is harmless.
     await this.db.put(metaKey("lastHeartbeat"), encodeValue(heartbeat), { sync: false });
@@ -264,6 +281,16 @@ export class NodeStore {
   async lastHeartbeat(): Promise<Heartbeat | undefined> {
     const value = await this.db.get(metaKey("lastHeartbeat"));
     return value === undefined ? undefined : decodeValue<Heartbeat>(value);
+  }
+
+  /** The highest sealed (or finalized) height of a rollup, or undefined if none is sealed yet. */
+  async highestSealedHeight(rollupId: bigint): Promise<number | undefined> {
+    const start = stateKey(rollupId, 0);
+    const end = prefixEnd(start.subarray(0, 33));
+    for await (const [key, value] of this.db.iterator({ gte: start, lt: end, reverse: true })) {
+      if (decodeValue<BlockState>(value).status !== "open") return parseRollupHeight(key).height;
+    }
+    return undefined;
   }
 
   /** Counts from the block states (one small record per block, not one per entry). */

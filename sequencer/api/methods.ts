@@ -1,0 +1,242 @@
+/**
+ * The external JSON-RPC API and the cluster RPC of a node. Writes on a follower are forwarded to the
+ * height's leader and its answer relayed; reads are served from the local replica.
+ */
+import { recoverSigner } from "../chain/eip712";
+import type { VeilDomain } from "../chain/eip712";
+import { roundKeyToJson } from "../crypto/roundkey";
+import { RpcCallError, RpcTimeoutError, RpcTransportError, type Params } from "../rpc/client";
+import { RpcError, veilError } from "../rpc/errors";
+import type { MethodRegistry } from "../rpc/registry";
+import type { ChainView, RollupInfo } from "../node/chain-view";
+import { envelopeParams, type Envelope } from "../node/cluster/envelope";
+import type { Peers } from "../node/cluster/peers";
+import { RoundKeyUnavailable, type RoundKeys } from "../node/round-keys";
+import { heightNumber, type Sequencer } from "../node/sequencer";
+import {
+  blockRef,
+  encryptedSubmission,
+  encryptedSubmissionToJson,
+  entryRef,
+  finalizeParams,
+  rawSubmission,
+  uint64,
+  type BlockHeightResultJson,
+  type BlockResultJson,
+  type EncryptionKeyResultJson,
+  type PostProofResultJson,
+} from "./wire";
+
+export interface ApiDeps {
+  readonly methods: MethodRegistry;
+  readonly sequencer: Sequencer;
+  readonly chain: ChainView;
+  readonly peers: Peers;
+  readonly roundKeys: RoundKeys;
+  readonly domain: VeilDomain;
+  readonly lookahead: number;
+  readonly maxSubmissionBytes: number;
+  /** Seconds since the epoch, for FinalizeRequest deadlines (L1 time in production is close enough). */
+  readonly now?: () => number;
+}
+
+export function registerApi(d: ApiDeps): void {
+  const { methods, sequencer, chain } = d;
+
+  const knownRollup = async (rollupId: bigint): Promise<RollupInfo> => {
+    const rollup = await chain.rollup(rollupId);
+    if (rollup === undefined) throw veilError.unknownRollup(rollupId.toString());
+    return rollup;
+  };
+
+  /** Runs `local` when this node leads the height, otherwise relays the call to the leader. */
+  const leaderOrForward = async <T>(
+    rollupId: bigint,
+    height: number,
+    method: string,
+    params: Params,
+    local: () => Promise<T>,
+  ): Promise<unknown> => {
+    const view = await sequencer.viewOf(rollupId, height);
+    const leader = sequencer.leaderOf(height, view);
+    if (leader === sequencer.address) return local();
+    const peer = await d.peers.byAddress(leader);
+    if (peer === undefined) throw veilError.unavailable(`the leader ${leader} of height ${height} is not reachable`);
+    try {
+      return await peer.client.call(method, params);
+    } catch (error) {
+      if (error instanceof RpcCallError) {
+        throw new RpcError(error.errorName ?? "INTERNAL_ERROR", error.message, error.data as Record<string, unknown>);
+      }
+      if (error instanceof RpcTimeoutError) throw veilError.upstreamTimeout(`the leader ${leader}`, error.timeoutMs);
+      if (error instanceof RpcTransportError) throw veilError.unavailable(`the leader ${leader} is unreachable`);
+      throw error;
+    }
+  };
+
+  methods.register("send_encrypted_transaction", {
+    description: "order an encrypted transaction with its tx-validity proof; answers with the signed order receipt",
+    params: encryptedSubmission.shape,
+    handler: async (s) => {
+      const rollup = await knownRollup(s.tx.rollupId);
+      const height = heightNumber(s.tx.height);
+      await sequencer.assertWritable(rollup.rollupId, height);
+      const json = encryptedSubmissionToJson(s);
+      const size = JSON.stringify(json).length;
+      if (size > d.maxSubmissionBytes) throw veilError.payloadTooLarge("the submission", d.maxSubmissionBytes);
+      return leaderOrForward(rollup.rollupId, height, "send_encrypted_transaction", json, () =>
+        sequencer.orderEncrypted(rollup, s),
+      );
+    },
+  });
+
+  methods.register("send_raw_transaction", {
+    description: "order an unencrypted signed transaction (leaf: its keccak-256 hash); no proof",
+    params: rawSubmission.shape,
+    handler: async (s) => {
+      const rollup = await knownRollup(s.rollupId);
+      const height = heightNumber(s.height);
+      await sequencer.assertWritable(rollup.rollupId, height);
+      if ((s.rawTx.length - 2) / 2 > d.maxSubmissionBytes) {
+        throw veilError.payloadTooLarge("the raw transaction", d.maxSubmissionBytes);
+      }
+      const params = { rollupId: s.rollupId.toString(), height: s.height.toString(), rawTx: s.rawTx };
+      return leaderOrForward(rollup.rollupId, height, "send_raw_transaction", params, () =>
+        sequencer.orderRaw(rollup.rollupId, height, s.rawTx),
+      );
+    },
+  });
+
+  methods.register("get_encryption_key", {
+    description: "the round key of (rollupId, height), verified against the key generators' contributions",
+    params: blockRef,
+    handler: async ({ rollupId, height }): Promise<EncryptionKeyResultJson> => {
+      const rollup = await knownRollup(rollupId);
+      try {
+        const key = await d.roundKeys.get(rollup, height);
+        return {
+          rollupId: rollupId.toString(),
+          height: height.toString(),
+          publicKey: [key.publicKey[0].toString(), key.publicKey[1].toString()],
+          roundKey: roundKeyToJson(key),
+        };
+      } catch (error) {
+        if (error instanceof RoundKeyUnavailable) throw veilError.notFound(`the round key of height ${height}`);
+        throw error;
+      }
+    },
+  });
+
+  methods.register("get_order_commitment", {
+    description: "the signed order receipt at (rollupId, height, index)",
+    params: entryRef,
+    handler: async ({ rollupId, height, index }) => {
+      await knownRollup(rollupId);
+      return (await sequencer.entry(rollupId, heightNumber(height), index)).orderCommitment;
+    },
+  });
+
+  methods.register("get_encrypted_transaction", {
+    description: "the transaction ordered at (rollupId, height, index): encrypted submission or raw bytes",
+    params: entryRef,
+    handler: async ({ rollupId, height, index }) => {
+      await knownRollup(rollupId);
+      return (await sequencer.entry(rollupId, heightNumber(height), index)).encryptedTx;
+    },
+  });
+
+  methods.register("get_raw_transaction_list", {
+    description: "the decrypted, built block's raw transactions (available once the block is built)",
+    params: blockRef,
+    handler: async ({ rollupId, height }) => {
+      await knownRollup(rollupId);
+      const block = await sequencer.block(rollupId, heightNumber(height));
+      if (block.status !== "finalized") {
+        throw veilError.notFound(
+          `the raw transaction list of height ${height} (the block is ${block.status}, not built yet)`,
+        );
+      }
+      throw veilError.notFound(`the raw transaction list of height ${height} (block building is not available yet)`);
+    },
+  });
+
+  methods.register("get_block", {
+    description: "a block's status, count, current encrypted-tx root and seal",
+    params: blockRef,
+    handler: async ({ rollupId, height }): Promise<BlockResultJson> => {
+      await knownRollup(rollupId);
+      const b = await sequencer.block(rollupId, heightNumber(height));
+      return {
+        rollupId: rollupId.toString(),
+        height: height.toString(),
+        status: b.status === "sealing" ? "open" : b.status,
+        txCount: b.count,
+        encRoot: b.root,
+        ...(b.seal === undefined ? {} : { seal: b.seal }),
+      };
+    },
+  });
+
+  methods.register("get_post_merkle_proof", {
+    description: "the POST Merkle proof of (rollupId, height, index) in the sealed tree",
+    params: entryRef,
+    handler: async ({ rollupId, height, index }): Promise<PostProofResultJson> => {
+      await knownRollup(rollupId);
+      const p = await sequencer.postProof(rollupId, heightNumber(height), index);
+      return { index, leafHash: p.leafHash, encRoot: p.root, proof: p.proof };
+    },
+  });
+
+  methods.register("get_block_height", {
+    description: "the lowest unsealed height of a rollup and the highest height accepted now",
+    params: { rollupId: uint64 },
+    handler: async ({ rollupId }): Promise<BlockHeightResultJson> => {
+      await knownRollup(rollupId);
+      const open = await sequencer.openHeight(rollupId);
+      return { rollupId: rollupId.toString(), openHeight: open.toString(), maxHeight: (open + d.lookahead).toString() };
+    },
+  });
+
+  methods.register("finalize_block", {
+    description: "seal a height (rollup executors only, FinalizeRequest signed with EIP-712); answers with the seal",
+    params: finalizeParams,
+    handler: async ({ request, signature }) => {
+      const rollup = await knownRollup(request.rollupId);
+      let signer: string;
+      try {
+        signer = recoverSigner(d.domain, "FinalizeRequest", request, signature);
+      } catch {
+        throw veilError.invalidSignature("the FinalizeRequest signature is malformed");
+      }
+      if (!(await chain.isExecutor(rollup.rollupId, signer))) {
+        throw veilError.unauthorized(`${signer} is not an executor of rollup ${rollup.rollupId}`);
+      }
+      const now = BigInt(Math.floor((d.now ?? (() => Date.now() / 1000))()));
+      if (request.deadline < now) throw veilError.unauthorized(`the request expired at ${request.deadline}`);
+      const height = heightNumber(request.height);
+      const params = {
+        request: {
+          rollupId: request.rollupId.toString(),
+          height: request.height.toString(),
+          deadline: request.deadline.toString(),
+        },
+        signature,
+      };
+      return leaderOrForward(rollup.rollupId, height, "finalize_block", params, () =>
+        sequencer.seal(rollup.rollupId, height),
+      );
+    },
+  });
+
+  // ---- cluster RPC (members only: every call is a signed ClusterMessage) ---------------------------
+  methods.register("cluster_replicate", {
+    description: "cluster only: the leader's replicated entries of one height",
+    params: envelopeParams,
+    handler: (envelope) => sequencer.onReplicate(envelope as Envelope),
+  });
+  methods.register("cluster_seal", {
+    description: "cluster only: the leader's seal of one height",
+    params: envelopeParams,
+    handler: (envelope) => sequencer.onSeal(envelope as Envelope),
+  });
+}

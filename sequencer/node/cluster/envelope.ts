@@ -1,0 +1,101 @@
+/**
+ * Cluster messages between members: the payload travels as JSON next to an EIP-712 ClusterMessage
+ * {clusterId, viewNumber, sender, kind, payloadHash} signed by the sender, where payloadHash is the
+ * keccak-256 of the payload's canonical JSON (keys sorted). The receiver recomputes the hash from the
+ * payload it got, so payload and signature cannot be separated.
+ */
+import { keccak256, toUtf8Bytes, type Wallet } from "ethers";
+import { z } from "zod";
+import type { ClusterMessageKind } from "../../chain/eip712";
+import { isSignedBy, schemas, signMessage, type ClusterMessage, type VeilDomain } from "../../chain/eip712";
+import { RpcError, veilError } from "../../rpc/errors";
+import { encodeValue } from "../storage/codec";
+
+export type ClusterKind = (typeof ClusterMessageKind)[keyof typeof ClusterMessageKind];
+
+/** JSON with sorted keys (bigints as {$big}), so both sides hash the same bytes. */
+export function canonicalJson(value: unknown): string {
+  const sort = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sort);
+    if (v !== null && typeof v === "object" && !(v instanceof Uint8Array)) {
+      return Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
+      );
+    }
+    return v;
+  };
+  return encodeValue(sort(value));
+}
+
+export const payloadHash = (payload: unknown): string => keccak256(toUtf8Bytes(canonicalJson(payload)));
+
+/** What goes over the wire. */
+export const envelopeParams = {
+  message: schemas.ClusterMessage,
+  signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/),
+  payload: z.unknown(),
+} as const;
+
+export interface Envelope {
+  readonly message: ClusterMessage;
+  readonly signature: string;
+  readonly payload: unknown;
+}
+
+export type EnvelopeJson = {
+  readonly message: Record<string, unknown>;
+  readonly signature: string;
+  readonly payload: unknown;
+};
+
+export async function sealEnvelope(
+  wallet: Wallet,
+  domain: VeilDomain,
+  clusterId: bigint,
+  view: number,
+  kind: ClusterKind,
+  payload: unknown,
+): Promise<EnvelopeJson> {
+  const message: ClusterMessage = {
+    clusterId,
+    viewNumber: view,
+    sender: wallet.address,
+    kind,
+    payloadHash: payloadHash(payload),
+  };
+  const signature = await signMessage(wallet, domain, "ClusterMessage", message);
+  return { message: { ...message, clusterId: clusterId.toString() }, signature, payload };
+}
+
+/**
+ * Checks an envelope: our cluster, the expected kind, a member as sender, the payload hash and the
+ * signature. View checks are the caller's (they depend on the height). Throws RpcError.
+ */
+export function openEnvelope<T>(
+  envelope: Envelope,
+  expect: {
+    readonly domain: VeilDomain;
+    readonly clusterId: bigint;
+    readonly kind: ClusterKind;
+    readonly isMember: (a: string) => boolean;
+    readonly schema: z.ZodType<T>;
+  },
+): T {
+  const { message } = envelope;
+  if (message.clusterId !== expect.clusterId)
+    throw veilError.unauthorized(`message is for cluster ${message.clusterId}`);
+  if (message.kind !== expect.kind) throw veilError.unauthorized(`message kind ${message.kind} on the wrong method`);
+  if (!expect.isMember(message.sender)) throw veilError.unauthorized(`${message.sender} is not a cluster member`);
+  if (payloadHash(envelope.payload) !== message.payloadHash) {
+    throw veilError.invalidSignature("the payload does not match the signed payloadHash");
+  }
+  if (!isSignedBy(expect.domain, "ClusterMessage", message, envelope.signature, message.sender)) {
+    throw veilError.invalidSignature("the cluster message is not signed by its sender");
+  }
+  const parsed = expect.schema.safeParse(envelope.payload);
+  if (!parsed.success)
+    throw new RpcError("INVALID_PARAMS", `invalid cluster payload: ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
+}

@@ -1,0 +1,49 @@
+/** Prometheus metrics of ordering and replication (registered on the node's own registry). */
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+
+export interface OrderingMetrics {
+  readonly commitSeconds: Histogram;
+  readonly queueDepth: Gauge;
+  readonly proofs: Counter<"role" | "verdict">;
+  readonly catchUps: Counter;
+  readonly viewChanges: Counter;
+  readonly replicationLag: Gauge<"peer">;
+}
+
+export function createOrderingMetrics(registry: Registry): OrderingMetrics {
+  return {
+    commitSeconds: new Histogram({
+      name: "veil_order_commitment_seconds",
+      help: "Time from an admitted transaction to its majority-durable order commitment (leader)",
+      buckets: [0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: "veil_sequencing_queue_depth",
+      help: "Admitted transactions waiting for their group commit",
+      registers: [registry],
+    }),
+    proofs: new Counter({
+      name: "veil_proofs_total",
+      help: "tx-validity proofs verified, by role (leader, follower) and verdict (valid, invalid)",
+      labelNames: ["role", "verdict"] as const,
+      registers: [registry],
+    }),
+    catchUps: new Counter({
+      name: "veil_replication_catch_ups_total",
+      help: "Times the leader re-sent missing entries to a lagging follower",
+      registers: [registry],
+    }),
+    viewChanges: new Counter({
+      name: "veil_view_changes_total",
+      help: "View changes this node took part in",
+      registers: [registry],
+    }),
+    replicationLag: new Gauge({
+      name: "veil_replication_lag_entries",
+      help: "Entries a follower was missing when it last acknowledged",
+      labelNames: ["peer"] as const,
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * Round keys as the node trusts them: fetched from a source (the key-generator service, or in-process
+ * contributions in tests), every contribution verified, its generators checked against the rollup's
+ * committee in the registry, and the key re-aggregated here. A key is never taken on a source's word.
+ */
+import { z } from "zod";
+import {
+  aggregateRoundKey,
+  contributionFromJson,
+  contributionSchema,
+  roundKeySchema,
+  type Contribution,
+  type RoundKey,
+} from "../crypto/roundkey";
+import { timelockParams, type TimelockParams } from "../crypto/timelock/params";
+import { RpcClient } from "../rpc/client";
+import type { RollupInfo } from "./chain-view";
+
+/** Where the contributions of a round come from. Undefined: not published (yet). */
+export interface RoundKeySource {
+  contributions(rollupId: bigint, height: bigint): Promise<readonly Contribution[] | undefined>;
+}
+
+/** The key-generator service's answer to `get_round_key({rollupId, height})`. */
+const roundKeyAnswer = z.object({ roundKey: roundKeySchema, contributions: z.array(contributionSchema).min(1) });
+
+/** The key-generator service over JSON-RPC. */
+export class RpcRoundKeySource implements RoundKeySource {
+  private readonly client: RpcClient;
+
+  constructor(url: string, timeoutMs = 5_000) {
+    this.client = new RpcClient(url, { timeoutMs });
+  }
+
+  async contributions(rollupId: bigint, height: bigint): Promise<readonly Contribution[] | undefined> {
+    try {
+      const answer = await this.client.call(
+        "get_round_key",
+        { rollupId: rollupId.toString(), height: height.toString() },
+        roundKeyAnswer,
+      );
+      return answer.contributions;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** Contributions held in memory (tests, benchmarks, a single-operator devnet). */
+export class MemoryRoundKeySource implements RoundKeySource {
+  private readonly byRound = new Map<string, Contribution[]>();
+
+  add(contribution: Contribution): this {
+    const k = `${contribution.round.rollupId}:${contribution.round.height}`;
+    this.byRound.set(k, [...(this.byRound.get(k) ?? []), contribution]);
+    return this;
+  }
+
+  addJson(json: unknown): this {
+    return this.add(contributionFromJson(json));
+  }
+
+  contributions(rollupId: bigint, height: bigint): Promise<readonly Contribution[] | undefined> {
+    return Promise.resolve(this.byRound.get(`${rollupId}:${height}`));
+  }
+}
+
+/** Why a round has no usable key. */
+export class RoundKeyUnavailable extends Error {}
+
+/** Verified round keys, cached per (rollup, height) once accepted (a published key never changes). */
+export class RoundKeys {
+  private readonly keys = new Map<string, Promise<RoundKey>>();
+  private readonly params = new Map<string, Promise<TimelockParams>>();
+
+  constructor(private readonly source: RoundKeySource) {}
+
+  /** The round key of (rollup, height), or RoundKeyUnavailable. Failures are not cached. */
+  get(rollup: RollupInfo, height: bigint): Promise<RoundKey> {
+    const k = `${rollup.rollupId}:${height}`;
+    let key = this.keys.get(k);
+    if (key === undefined) {
+      key = this.load(rollup, height);
+      this.keys.set(k, key);
+      key.catch(() => this.keys.delete(k));
+    }
+    return key;
+  }
+
+  private async load(rollup: RollupInfo, height: bigint): Promise<RoundKey> {
+    const contributions = await this.source.contributions(rollup.rollupId, height);
+    if (contributions === undefined || contributions.length === 0) {
+      throw new RoundKeyUnavailable(`no round key is published for rollup ${rollup.rollupId} height ${height}`);
+    }
+    const committee = new Set(rollup.keyGenerators.map((g) => g.toLowerCase()));
+    const fromCommittee = contributions.filter((c) => committee.has(c.generator.toLowerCase()));
+    if (fromCommittee.length !== contributions.length) {
+      throw new RoundKeyUnavailable(`a contribution for height ${height} is from outside the rollup's committee`);
+    }
+    const params = await this.paramsOf(rollup);
+    const round = { rollupId: rollup.rollupId, height };
+    const { key, rejected } = await aggregateRoundKey(params, round, fromCommittee).catch((e: unknown) => {
+      throw new RoundKeyUnavailable(`round key of height ${height}: ${(e as Error).message}`);
+    });
+    if (rejected.length > 0) {
+      throw new RoundKeyUnavailable(
+        `round key of height ${height}: contribution of ${rejected[0]!.generator} rejected (${rejected[0]!.reason})`,
+      );
+    }
+    return key;
+  }
+
+  private paramsOf(rollup: RollupInfo): Promise<TimelockParams> {
+    const k = `${rollup.timeLockModulus.toString(16)}:${rollup.timeLockSquarings}`;
+    let p = this.params.get(k);
+    if (p === undefined) {
+      p = timelockParams({ N: rollup.timeLockModulus, T: rollup.timeLockSquarings });
+      this.params.set(k, p);
+    }
+    return p;
+  }
+}

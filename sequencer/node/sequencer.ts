@@ -1,0 +1,750 @@
+/**
+ * Ordering and replication (docs/ordering.md). Every (rollupId, height) is its own log with its own
+ * view; its leader is `leaderOf(cluster, height, view)`. The leader admits a transaction, appends it
+ * to the height's Merkle tree in a group commit (all pending at once), signs each OrderCommitment,
+ * writes the batch in one synced write, replicates it in one signed ClusterMessage and answers the
+ * callers only after a majority (itself included) stored it durably. Followers check everything they
+ * are sent against their own copy before they store and acknowledge it.
+ */
+import type { Wallet } from "ethers";
+import { getAddress, keccak256 } from "ethers";
+import type { Logger } from "pino";
+import { z } from "zod";
+import {
+  encryptedSubmissionToJson,
+  orderReceipt,
+  orderedTransaction,
+  type EncryptedSubmission,
+  type OrderReceiptJson,
+  type OrderedTransactionJson,
+  type SealResultJson,
+} from "../api/wire";
+import {
+  ClusterMessageKind,
+  isSignedBy,
+  parseMessage,
+  schemas,
+  signMessage,
+  type OrderCommitment,
+  type Seal,
+  type VeilDomain,
+} from "../chain/eip712";
+import { IncrementalMerkleTree, toBytes32 } from "../chain/merkle";
+import { blockHeight, encTxHash, rollupId as rollupIdOf, type EncryptedTransaction } from "../crypto/encryption";
+import { RpcCallError } from "../rpc/client";
+import { RpcError, veilError } from "../rpc/errors";
+import { txValidityPublicSignals } from "../zk/prover";
+import type { MicroBatcher } from "../zk/micro-batcher";
+import type { ChainView, RollupInfo } from "./chain-view";
+import { openEnvelope, sealEnvelope, type Envelope, type EnvelopeJson } from "./cluster/envelope";
+import type { Peer, Peers } from "./cluster/peers";
+import type { OrderingMetrics } from "./ordering-metrics";
+import { RoundKeyUnavailable, type RoundKeys } from "./round-keys";
+import type { NodeStore } from "./storage/store";
+
+export interface SequencerOptions {
+  readonly wallet: Wallet;
+  readonly domain: VeilDomain;
+  readonly chain: ChainView;
+  readonly store: NodeStore;
+  readonly peers: Peers;
+  readonly roundKeys: RoundKeys;
+  readonly verifier: Pick<MicroBatcher, "verify">;
+  readonly metrics: OrderingMetrics;
+  readonly log: Logger;
+  /** Heights accepted beyond the lowest unsealed one. */
+  readonly lookahead: number;
+  /** Share of replicated proofs a follower re-verifies, in [0, 1]. */
+  readonly followerProofSampleRate: number;
+  readonly peerTimeoutMs: number;
+}
+
+/** An entry as stored and replicated: the leaf data, the transaction and the leader's signed receipt. */
+interface Entry {
+  readonly encTxHash: string;
+  readonly encryptedTx: OrderedTransactionJson;
+  readonly orderCommitment: OrderReceiptJson;
+}
+
+interface Pending {
+  readonly leaf: string;
+  readonly tx: OrderedTransactionJson;
+  readonly startedAt: number;
+  readonly resolve: (r: OrderReceiptJson) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/** One height's replicated log as this node holds it. */
+interface HeightLog {
+  readonly rollupId: bigint;
+  readonly height: number;
+  readonly tree: IncrementalMerkleTree;
+  status: "open" | "sealing" | "sealed" | "finalized";
+  view: number;
+  seal: SealResultJson | undefined;
+  queue: Pending[];
+  draining: Promise<void> | undefined;
+  /** Serialises follower-side writes to this log. */
+  lock: Promise<unknown>;
+}
+
+const entrySchema = z.strictObject({
+  encTxHash: z.string().regex(/^0x[0-9a-f]{64}$/),
+  encryptedTx: orderedTransaction,
+  orderCommitment: orderReceipt,
+});
+const replicatePayload = z.strictObject({
+  rollupId: z.string().regex(/^[0-9]{1,20}$/),
+  height: z.number().int().nonnegative().safe(),
+  view: z.number().int().nonnegative(),
+  firstIndex: z.number().int().nonnegative(),
+  entries: z.array(z.unknown()).max(65_536),
+});
+const sealPayload = z.strictObject({
+  rollupId: z.string().regex(/^[0-9]{1,20}$/),
+  height: z.number().int().nonnegative().safe(),
+  seal: z.unknown(),
+  signature: z.string(),
+});
+const ackPayload = z.strictObject({
+  rollupId: z.string(),
+  height: z.number(),
+  count: z.number().int().nonnegative(),
+});
+
+/** The Merkle leaf data of an encrypted transaction: its Poseidon encTxHash as bytes32. */
+export const leafOfEncrypted = (tx: EncryptedTransaction): string => toBytes32(encTxHash(tx));
+/** The Merkle leaf data of a raw transaction: its Ethereum hash. */
+export const leafOfRaw = (rawTx: string): string => keccak256(rawTx).toLowerCase();
+
+/** A wire-parsed transaction with the branded id types of the crypto library. */
+const typedTx = (tx: EncryptedSubmission["tx"]): EncryptedTransaction => ({
+  ...tx,
+  rollupId: rollupIdOf(tx.rollupId),
+  height: blockHeight(tx.height),
+});
+
+const logKey = (rollupId: bigint, height: number): string => `${rollupId}:${height}`;
+
+export function heightNumber(height: bigint): number {
+  if (height > BigInt(Number.MAX_SAFE_INTEGER)) throw veilError.wrongHeight(Number.MAX_SAFE_INTEGER, "beyond 2^53");
+  return Number(height);
+}
+
+export class Sequencer {
+  private readonly logs = new Map<string, Promise<HeightLog>>();
+  private readonly openHeights = new Map<bigint, Promise<number>>();
+  /** Leaves admitted but not yet in the store: duplicates in flight are refused at once. */
+  private readonly inFlight = new Set<string>();
+  readonly address: string;
+
+  constructor(private readonly o: SequencerOptions) {
+    this.address = o.wallet.address;
+  }
+
+  // ---- heights -------------------------------------------------------------------------------------
+
+  /** The lowest unsealed height of a rollup (heights start at 0). */
+  openHeight(rollupId: bigint): Promise<number> {
+    let h = this.openHeights.get(rollupId);
+    if (h === undefined) {
+      h = this.o.store.highestSealedHeight(rollupId).then((s) => (s === undefined ? 0 : s + 1));
+      this.openHeights.set(rollupId, h);
+    }
+    return h;
+  }
+
+  private async advanceOpenHeight(rollupId: bigint, sealedHeight: number): Promise<void> {
+    const current = await this.openHeight(rollupId);
+    if (sealedHeight + 1 > current) this.openHeights.set(rollupId, Promise.resolve(sealedHeight + 1));
+  }
+
+  /** Fails unless `height` is open for new transactions: not sealed, not beyond the look-ahead. */
+  async assertWritable(rollupId: bigint, height: number): Promise<void> {
+    const open = await this.openHeight(rollupId);
+    if (height < open) throw veilError.heightSealed(height);
+    if (height > open + this.o.lookahead) {
+      throw veilError.wrongHeight(
+        height,
+        `the open height is ${open} and at most ${this.o.lookahead} ahead are accepted`,
+      );
+    }
+  }
+
+  leaderOf(height: number, view: number): string {
+    return this.o.chain.leaderOf(height, view);
+  }
+
+  async viewOf(rollupId: bigint, height: number): Promise<number> {
+    return (await this.logOf(rollupId, height)).view;
+  }
+
+  async isLeader(rollupId: bigint, height: number): Promise<boolean> {
+    return this.leaderOf(height, await this.viewOf(rollupId, height)) === this.address;
+  }
+
+  /** The height's log, loaded from the store once and then kept in memory. */
+  logOf(rollupId: bigint, height: number): Promise<HeightLog> {
+    const k = logKey(rollupId, height);
+    let log = this.logs.get(k);
+    if (log === undefined) {
+      log = this.loadLog(rollupId, height);
+      this.logs.set(k, log);
+      log.catch(() => this.logs.delete(k));
+    }
+    return log;
+  }
+
+  private async loadLog(rollupId: bigint, height: number): Promise<HeightLog> {
+    const [state, entries, sealRecord, view] = await Promise.all([
+      this.o.store.blockState(rollupId, height),
+      this.o.store.getEntries(rollupId, height),
+      this.o.store.getSeal(rollupId, height),
+      this.o.store.getHeightView(rollupId, height),
+    ]);
+    const tree = new IncrementalMerkleTree();
+    for (const e of entries) tree.append(e.encTxHash);
+    return {
+      rollupId,
+      height,
+      tree,
+      status: state.status,
+      view,
+      seal: sealRecord === undefined ? undefined : (sealRecord.seal as unknown as SealResultJson),
+      queue: [],
+      draining: undefined,
+      lock: Promise.resolve(),
+    };
+  }
+
+  /** Drops the in-memory copy so the next use reloads it from the store (after a failed write). */
+  private forget(log: HeightLog): void {
+    this.logs.delete(logKey(log.rollupId, log.height));
+  }
+
+  // ---- leader: admission ---------------------------------------------------------------------------
+
+  /** Orders an encrypted submission (the caller already checked rollup and height window). */
+  async orderEncrypted(rollup: RollupInfo, s: EncryptedSubmission): Promise<OrderReceiptJson> {
+    const height = heightNumber(s.tx.height);
+    const leafBig = encTxHash(typedTx(s.tx));
+    const leaf = toBytes32(leafBig);
+    return this.admit(rollup.rollupId, height, leaf, async () => {
+      let key;
+      try {
+        key = await this.o.roundKeys.get(rollup, s.tx.height);
+      } catch (e) {
+        if (e instanceof RoundKeyUnavailable) throw veilError.wrongHeight(height, e.message);
+        throw e;
+      }
+      const signals = txValidityPublicSignals({
+        encTxHash: leafBig,
+        txCommitment: s.txCommitment,
+        roundKey: key.publicKey,
+      });
+      const ok = await this.o.verifier.verify(s.proof, signals);
+      this.o.metrics.proofs.inc({ role: "leader", verdict: ok ? "valid" : "invalid" });
+      if (!ok) {
+        throw veilError.invalidProof(
+          `the proof does not verify for this ciphertext, its txCommitment and the round key of height ${height}`,
+        );
+      }
+      return { kind: "encrypted", submission: encryptedSubmissionToJson(s) };
+    });
+  }
+
+  async orderRaw(rollupId: bigint, height: number, rawTx: string): Promise<OrderReceiptJson> {
+    return this.admit(rollupId, height, leafOfRaw(rawTx), () => Promise.resolve({ kind: "raw" as const, rawTx }));
+  }
+
+  private async admit(
+    rollupId: bigint,
+    height: number,
+    leaf: string,
+    check: () => Promise<OrderedTransactionJson>,
+  ): Promise<OrderReceiptJson> {
+    const dedup = `${rollupId}:${leaf}`;
+    if (this.inFlight.has(dedup)) throw veilError.duplicateCiphertext(leaf);
+    this.inFlight.add(dedup);
+    try {
+      if ((await this.o.store.findCiphertext(rollupId, leaf)) !== undefined) throw veilError.duplicateCiphertext(leaf);
+      const tx = await check();
+      const log = await this.logOf(rollupId, height);
+      if (log.status !== "open") throw veilError.heightSealed(height);
+      if (this.leaderOf(height, log.view) !== this.address) throw veilError.notLeader(this.leaderOf(height, log.view));
+      const startedAt = performance.now();
+      const receipt = await new Promise<OrderReceiptJson>((resolve, reject) => {
+        log.queue.push({ leaf, tx, startedAt, resolve, reject });
+        this.o.metrics.queueDepth.inc();
+        this.kick(log);
+      });
+      this.o.metrics.commitSeconds.observe((performance.now() - startedAt) / 1000);
+      return receipt;
+    } finally {
+      this.inFlight.delete(dedup);
+    }
+  }
+
+  private kick(log: HeightLog): void {
+    if (log.draining !== undefined) return;
+    log.draining = this.drain(log).finally(() => {
+      log.draining = undefined;
+      if (log.queue.length > 0) this.kick(log);
+    });
+  }
+
+  /** Group commit: everything pending becomes one batch, one synced write, one replication round. */
+  private async drain(log: HeightLog): Promise<void> {
+    while (log.queue.length > 0) {
+      const batch = log.queue.splice(0);
+      this.o.metrics.queueDepth.dec(batch.length);
+      if (log.status !== "open") {
+        for (const p of batch) p.reject(veilError.heightSealed(log.height));
+        continue;
+      }
+      const room = log.tree.maxLeaves - log.tree.size;
+      for (const p of batch.splice(Math.max(0, room))) p.reject(veilError.wrongHeight(log.height, "the block is full"));
+      if (batch.length === 0) continue;
+      try {
+        const firstIndex = log.tree.size;
+        const entries = await this.signBatch(log, batch);
+        try {
+          await this.o.store.appendEntries(log.rollupId, log.height, firstIndex, entries);
+        } catch (error) {
+          this.forget(log);
+          throw error;
+        }
+        const acks = await this.replicate(log, firstIndex, entries);
+        if (acks + 1 < this.o.chain.majority) {
+          throw veilError.unavailable(
+            `only ${acks + 1} of ${this.o.chain.size} members stored the transaction (a majority is ${this.o.chain.majority})`,
+          );
+        }
+        batch.forEach((p, i) => p.resolve(entries[i]!.orderCommitment));
+      } catch (error) {
+        this.o.log.warn({ err: error, height: log.height }, "batch not committed");
+        for (const p of batch) p.reject(error);
+      }
+    }
+  }
+
+  private async signBatch(log: HeightLog, batch: readonly Pending[]): Promise<Entry[]> {
+    const appended = batch.map((p) => log.tree.append(p.leaf));
+    const commitments: OrderCommitment[] = appended.map((a, i) => ({
+      rollupId: log.rollupId,
+      blockHeight: BigInt(log.height),
+      txIndex: a.index,
+      encTxHash: batch[i]!.leaf,
+      preRoot: a.preRoot,
+    }));
+    const signatures = await Promise.all(
+      commitments.map((c) => signMessage(this.o.wallet, this.o.domain, "OrderCommitment", c)),
+    );
+    return commitments.map((c, i) => ({
+      encTxHash: c.encTxHash,
+      encryptedTx: batch[i]!.tx,
+      orderCommitment: {
+        commitment: { ...c, rollupId: c.rollupId.toString(), blockHeight: c.blockHeight.toString() },
+        signature: signatures[i]!,
+        leader: this.address,
+        viewNumber: log.view,
+        preProof: [...appended[i]!.preProof],
+      },
+    }));
+  }
+
+  // ---- leader: replication -------------------------------------------------------------------------
+
+  /** Sends entries to every follower; resolves with the number of distinct members that acked. */
+  private async replicate(log: HeightLog, firstIndex: number, entries: readonly Entry[]): Promise<number> {
+    const envelope = await this.replicateEnvelope(log, firstIndex, entries);
+    const followers = this.o.peers.all;
+    const needed = this.o.chain.majority - 1;
+    if (needed <= 0) return 0;
+    return new Promise<number>((resolve) => {
+      const ackers = new Set<string>();
+      let settled = 0;
+      const done = (): void => {
+        if (ackers.size >= needed || settled === followers.length) resolve(ackers.size);
+      };
+      for (const peer of followers) {
+        this.sendReplicate(peer, log, envelope, firstIndex + entries.length)
+          .then((acker) => {
+            if (acker !== undefined) ackers.add(acker);
+          })
+          .catch((error: unknown) => this.o.log.debug({ err: error, peer: peer.url }, "replication failed"))
+          .finally(() => {
+            settled += 1;
+            done();
+          });
+      }
+      if (followers.length === 0) resolve(0);
+    });
+  }
+
+  private replicateEnvelope(log: HeightLog, firstIndex: number, entries: readonly Entry[]): Promise<EnvelopeJson> {
+    return sealEnvelope(this.o.wallet, this.o.domain, this.o.chain.clusterId, log.view, ClusterMessageKind.Replicate, {
+      rollupId: log.rollupId.toString(),
+      height: log.height,
+      view: log.view,
+      firstIndex,
+      entries,
+    });
+  }
+
+  /** One follower: send, and if it lags behind, send it what it misses from the store, then retry. */
+  private async sendReplicate(
+    peer: Peer,
+    log: HeightLog,
+    envelope: EnvelopeJson,
+    endIndex: number,
+  ): Promise<string | undefined> {
+    try {
+      return this.checkAck(await peer.client.call("cluster_replicate", envelope), log, endIndex);
+    } catch (error) {
+      const behind = this.lagOf(error);
+      if (behind === undefined) throw error;
+      this.o.metrics.catchUps.inc();
+      const missing = (await this.o.store.getEntries(log.rollupId, log.height, {
+        from: behind,
+        to: endIndex,
+      })) as unknown as Entry[];
+      const catchUp = await this.replicateEnvelope(log, behind, missing);
+      return this.checkAck(await peer.client.call("cluster_replicate", catchUp), log, endIndex);
+    }
+  }
+
+  /** The follower's count when it refused an append because it lacks earlier entries. */
+  private lagOf(error: unknown): number | undefined {
+    if (!(error instanceof RpcCallError) || error.errorName !== "OUT_OF_ORDER") return undefined;
+    const count = (error.data as { count?: unknown } | undefined)?.count;
+    return typeof count === "number" && Number.isInteger(count) && count >= 0 ? count : undefined;
+  }
+
+  /** An ack counts when it is a signed Ack envelope of a member (not us) that holds the whole prefix. */
+  private checkAck(answer: unknown, log: HeightLog, endIndex: number): string | undefined {
+    const parsed = z.object(ENVELOPE_SHAPE).safeParse(answer);
+    if (!parsed.success) return undefined;
+    try {
+      const ack = openEnvelope(parsed.data as Envelope, {
+        domain: this.o.domain,
+        clusterId: this.o.chain.clusterId,
+        kind: ClusterMessageKind.Ack,
+        isMember: (a) => this.o.chain.isMember(a) && getAddress(a) !== this.address,
+        schema: ackPayload,
+      });
+      if (ack.rollupId !== log.rollupId.toString() || ack.height !== log.height || ack.count < endIndex)
+        return undefined;
+      return parsed.data.message.sender;
+    } catch {
+      return undefined;
+    }
+  }
+
+  // ---- follower ------------------------------------------------------------------------------------
+
+  /** Handles `cluster_replicate`: checks the envelope and every entry, stores them, signs an ack. */
+  async onReplicate(envelope: Envelope): Promise<EnvelopeJson> {
+    const payload = openEnvelope(envelope, {
+      domain: this.o.domain,
+      clusterId: this.o.chain.clusterId,
+      kind: ClusterMessageKind.Replicate,
+      isMember: (a) => this.o.chain.isMember(a),
+      schema: replicatePayload,
+    });
+    const rollupId = BigInt(payload.rollupId);
+    const { height, view, firstIndex } = payload;
+    if (view !== envelope.message.viewNumber) throw veilError.unauthorized("payload view differs from the envelope's");
+    if (this.leaderOf(height, view) !== envelope.message.sender) {
+      throw veilError.notLeader(this.leaderOf(height, view));
+    }
+    const rollup = await this.o.chain.rollup(rollupId);
+    if (rollup === undefined) throw veilError.unknownRollup(payload.rollupId);
+    const log = await this.logOf(rollupId, height);
+    if (view < log.view) throw veilError.staleView(view, log.view);
+    const run = log.lock.then(() => this.appendReplicated(rollup, log, firstIndex, payload.entries));
+    log.lock = run.catch(() => undefined);
+    const count = await run;
+    return sealEnvelope(this.o.wallet, this.o.domain, this.o.chain.clusterId, view, ClusterMessageKind.Ack, {
+      rollupId: payload.rollupId,
+      height,
+      count,
+    });
+  }
+
+  private async appendReplicated(
+    rollup: RollupInfo,
+    log: HeightLog,
+    firstIndex: number,
+    raw: readonly unknown[],
+  ): Promise<number> {
+    if (log.status !== "open") throw veilError.heightSealed(log.height);
+    const have = log.tree.size;
+    if (firstIndex > have) {
+      throw new RpcError("OUT_OF_ORDER", `out of order: this node holds ${have} entries of height ${log.height}`, {
+        count: have,
+      });
+    }
+    const entries = raw.map((e, i) => {
+      const parsed = entrySchema.safeParse(e);
+      if (!parsed.success)
+        throw new RpcError("INVALID_PARAMS", `entry ${firstIndex + i}: ${parsed.error.issues[0]?.message}`);
+      return { json: e as Entry, parsed: parsed.data };
+    });
+    // Entries we already hold must be the same ones (a re-sent batch); a different one is a conflict.
+    const overlap = Math.min(have - firstIndex, entries.length);
+    for (let i = 0; i < overlap; i++) {
+      if (log.tree.leafHash(firstIndex + i) !== (await this.leafHashOf(entries[i]!.parsed.encTxHash))) {
+        throw veilError.indexTaken(log.height, firstIndex + i);
+      }
+    }
+    const fresh = entries.slice(Math.max(0, overlap));
+    if (fresh.length === 0) return have;
+    const proofChecks: Promise<void>[] = [];
+    try {
+      for (const [i, { parsed }] of fresh.entries()) {
+        const index = have + i;
+        proofChecks.push(this.checkEntry(rollup, log, index, parsed));
+      }
+      await Promise.all(proofChecks);
+      await this.o.store.appendEntries(
+        log.rollupId,
+        log.height,
+        have,
+        fresh.map((f) => f.json),
+      );
+    } catch (error) {
+      this.forget(log); // the in-memory tree may hold appends that were not stored
+      throw error;
+    }
+    return log.tree.size;
+  }
+
+  private leafHashOf(data: string): Promise<string> {
+    const t = new IncrementalMerkleTree(1);
+    return Promise.resolve(t.append(data).leafHash);
+  }
+
+  /** Checks one replicated entry at `index` and appends it to the in-memory tree. */
+  private async checkEntry(
+    rollup: RollupInfo,
+    log: HeightLog,
+    index: number,
+    entry: z.output<typeof entrySchema>,
+  ): Promise<void> {
+    const { commitment, signature, leader, viewNumber } = entry.orderCommitment;
+    const where = `entry ${index} of height ${log.height}`;
+    if (
+      commitment.rollupId !== log.rollupId ||
+      commitment.blockHeight !== BigInt(log.height) ||
+      commitment.txIndex !== index
+    ) {
+      throw veilError.outOfOrder(`${where}: its commitment is for another position`);
+    }
+    const tx = entry.encryptedTx;
+    const leaf = tx.kind === "raw" ? leafOfRaw(tx.rawTx) : leafOfEncrypted(typedTx(tx.submission.tx));
+    if (leaf !== commitment.encTxHash || leaf !== entry.encTxHash) {
+      throw veilError.invalidSignature(`${where}: the transaction does not hash to the committed leaf`);
+    }
+    if (
+      tx.kind === "encrypted" &&
+      (tx.submission.tx.rollupId !== log.rollupId || tx.submission.tx.height !== BigInt(log.height))
+    ) {
+      throw veilError.outOfOrder(`${where}: the transaction is for another block`);
+    }
+    if (this.leaderOf(log.height, viewNumber) !== leader) {
+      throw veilError.invalidSignature(`${where}: ${leader} did not lead view ${viewNumber}`);
+    }
+    if (!isSignedBy(this.o.domain, "OrderCommitment", commitment, signature, leader)) {
+      throw veilError.invalidSignature(`${where}: the order commitment is not signed by ${leader}`);
+    }
+    const appended = log.tree.append(leaf);
+    if (appended.preRoot !== commitment.preRoot) {
+      throw veilError.invalidSignature(`${where}: its preRoot differs from this node's tree`);
+    }
+    if (tx.kind === "encrypted" && Math.random() < this.o.followerProofSampleRate) {
+      const key = await this.o.roundKeys.get(rollup, BigInt(log.height));
+      const ok = await this.o.verifier.verify(
+        tx.submission.proof,
+        txValidityPublicSignals({
+          encTxHash: encTxHash(typedTx(tx.submission.tx)),
+          txCommitment: tx.submission.txCommitment,
+          roundKey: key.publicKey,
+        }),
+      );
+      this.o.metrics.proofs.inc({ role: "follower", verdict: ok ? "valid" : "invalid" });
+      if (!ok) throw veilError.invalidProof(`${where}: the proof does not verify`);
+    }
+  }
+
+  // ---- sealing -------------------------------------------------------------------------------------
+
+  /**
+   * Seals `height` at its current count (leader only): no more appends, the Seal is signed, stored,
+   * and replicated; resolves once a majority holds it. A sealed height answers with its seal.
+   */
+  async seal(rollupId: bigint, height: number): Promise<SealResultJson> {
+    const log = await this.logOf(rollupId, height);
+    if (log.seal !== undefined) return log.seal;
+    if (this.leaderOf(height, log.view) !== this.address) throw veilError.notLeader(this.leaderOf(height, log.view));
+    const open = await this.openHeight(rollupId);
+    if (height !== open) throw veilError.outOfOrder(`heights are sealed in order; the open height is ${open}`);
+    if (log.status === "sealing") throw veilError.unavailable(`height ${height} is being sealed`);
+    log.status = "sealing";
+    try {
+      while (log.draining !== undefined) await log.draining;
+      const seal: Seal = {
+        rollupId,
+        height: BigInt(height),
+        txCount: log.tree.size,
+        encRoot: log.tree.root,
+        viewNumber: log.view,
+      };
+      const signature = await signMessage(this.o.wallet, this.o.domain, "Seal", seal);
+      const result: SealResultJson = {
+        seal: { ...seal, rollupId: rollupId.toString(), height: height.toString() },
+        signature,
+        leader: this.address,
+      };
+      await this.o.store.seal(rollupId, height, {
+        txCount: seal.txCount,
+        encRoot: seal.encRoot,
+        seal: result,
+      });
+      log.status = "sealed";
+      log.seal = result;
+      await this.advanceOpenHeight(rollupId, height);
+      const acks = await this.replicateSeal(log, result);
+      if (acks + 1 < this.o.chain.majority) {
+        throw veilError.unavailable(`the seal of height ${height} reached only ${acks + 1} members`);
+      }
+      return result;
+    } catch (error) {
+      if (log.status === "sealing") log.status = "open";
+      throw error;
+    }
+  }
+
+  private async replicateSeal(log: HeightLog, result: SealResultJson): Promise<number> {
+    const envelope = await sealEnvelope(
+      this.o.wallet,
+      this.o.domain,
+      this.o.chain.clusterId,
+      log.view,
+      ClusterMessageKind.Seal,
+      {
+        rollupId: log.rollupId.toString(),
+        height: log.height,
+        seal: result.seal,
+        signature: result.signature,
+      },
+    );
+    const count = result.seal.txCount;
+    const results = await Promise.allSettled(
+      this.o.peers.all.map(async (peer) => {
+        try {
+          return this.checkAck(await peer.client.call("cluster_seal", envelope), log, count);
+        } catch (error) {
+          const behind = this.lagOf(error);
+          if (behind === undefined) throw error;
+          const missing = (await this.o.store.getEntries(log.rollupId, log.height, {
+            from: behind,
+          })) as unknown as Entry[];
+          await peer.client.call("cluster_replicate", await this.replicateEnvelope(log, behind, missing));
+          return this.checkAck(await peer.client.call("cluster_seal", envelope), log, count);
+        }
+      }),
+    );
+    return new Set(results.flatMap((r) => (r.status === "fulfilled" && r.value !== undefined ? [r.value] : []))).size;
+  }
+
+  /** Handles `cluster_seal`: the seal must be the leader's and cover exactly the entries we hold. */
+  async onSeal(envelope: Envelope): Promise<EnvelopeJson> {
+    const payload = openEnvelope(envelope, {
+      domain: this.o.domain,
+      clusterId: this.o.chain.clusterId,
+      kind: ClusterMessageKind.Seal,
+      isMember: (a) => this.o.chain.isMember(a),
+      schema: sealPayload,
+    });
+    const seal = parseMessage("Seal", payload.seal);
+    const rollupId = BigInt(payload.rollupId);
+    if (seal.rollupId !== rollupId || seal.height !== BigInt(payload.height)) {
+      throw veilError.unauthorized("the seal is for another block than the payload names");
+    }
+    const leader = this.leaderOf(payload.height, seal.viewNumber);
+    if (envelope.message.sender !== leader) throw veilError.notLeader(leader);
+    if (!isSignedBy(this.o.domain, "Seal", seal, payload.signature, leader)) {
+      throw veilError.invalidSignature("the seal is not signed by the height's leader");
+    }
+    const log = await this.logOf(rollupId, payload.height);
+    if (seal.viewNumber < log.view) throw veilError.staleView(seal.viewNumber, log.view);
+    const run = log.lock.then(async () => {
+      if (log.seal === undefined) {
+        if (log.tree.size < seal.txCount) {
+          throw new RpcError("OUT_OF_ORDER", `out of order: this node holds ${log.tree.size} entries`, {
+            count: log.tree.size,
+          });
+        }
+        if (log.tree.size > seal.txCount || log.tree.root !== seal.encRoot) {
+          throw veilError.invalidSignature("the seal's count or root differs from this node's log");
+        }
+        const result: SealResultJson = {
+          seal: schemas.Seal.parse(payload.seal) && (payload.seal as SealResultJson["seal"]),
+          signature: payload.signature,
+          leader,
+        };
+        await this.o.store.seal(rollupId, payload.height, {
+          txCount: seal.txCount,
+          encRoot: seal.encRoot,
+          seal: result,
+        });
+        log.status = "sealed";
+        log.seal = result;
+        await this.advanceOpenHeight(rollupId, payload.height);
+      }
+    });
+    log.lock = run.catch(() => undefined);
+    await run;
+    return sealEnvelope(this.o.wallet, this.o.domain, this.o.chain.clusterId, seal.viewNumber, ClusterMessageKind.Ack, {
+      rollupId: payload.rollupId,
+      height: payload.height,
+      count: seal.txCount,
+    });
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------------
+
+  async entry(rollupId: bigint, height: number, index: number): Promise<Entry> {
+    const e = await this.o.store.getEntry(rollupId, height, index);
+    if (e === undefined) throw veilError.notFound(`entry ${index} of height ${height}`);
+    return e as unknown as Entry;
+  }
+
+  async block(
+    rollupId: bigint,
+    height: number,
+  ): Promise<{ status: HeightLog["status"]; count: number; root: string; seal: SealResultJson | undefined }> {
+    const log = await this.logOf(rollupId, height);
+    return { status: log.status, count: log.tree.size, root: log.tree.root, seal: log.seal };
+  }
+
+  /** The POST proof of an entry: its path in the sealed tree. */
+  async postProof(
+    rollupId: bigint,
+    height: number,
+    index: number,
+  ): Promise<{ leafHash: string; root: string; proof: string[] }> {
+    const log = await this.logOf(rollupId, height);
+    if (log.seal === undefined)
+      throw veilError.notFound(`a POST proof of height ${height} (the height is not sealed yet)`);
+    if (index >= log.tree.size) throw veilError.notFound(`entry ${index} of height ${height}`);
+    return { leafHash: log.tree.leafHash(index), root: log.tree.root, proof: log.tree.proof(index) };
+  }
+}
+
+export const ENVELOPE_SHAPE = {
+  message: schemas.ClusterMessage,
+  signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/),
+  payload: z.unknown(),
+};

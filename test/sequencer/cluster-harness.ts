@@ -1,0 +1,161 @@
+/**
+ * An in-process Veil world for cluster tests: core contracts on the Hardhat network, a cluster of
+ * three members (fresh wallets that posted their bond), one rollup with a two-member key-generator
+ * committee, real round-key contributions (TEST-ONLY 1024-bit modulus, T = 64) and nodes on loopback
+ * HTTP with real LevelDB stores and one shared worker-thread verifier.
+ */
+import { ethers } from "hardhat";
+import { Wallet, toBeHex } from "ethers";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pino from "pino";
+import { deployCore } from "../../sequencer/chain/deploy";
+import { veilDomain, type VeilDomain } from "../../sequencer/chain/eip712";
+import { createContribution, type Contribution } from "../../sequencer/crypto/roundkey";
+import { loadBigMath } from "../../sequencer/crypto/timelock/bigmath";
+import { timelockParams } from "../../sequencer/crypto/timelock/params";
+import { generateTestOnlyModulus } from "../../sequencer/crypto/timelock/test-modulus";
+import { configSchema } from "../../sequencer/node/config";
+import { startNode, type RunningNode } from "../../sequencer/node/node";
+import { MemoryRoundKeySource } from "../../sequencer/node/round-keys";
+import { RpcClient } from "../../sequencer/rpc/client";
+import { MicroBatcher } from "../../sequencer/zk/micro-batcher";
+import { Groth16VerifierPool } from "../../sequencer/zk/verifier";
+import type { ClusterRegistry } from "../../typechain-types";
+import { PARAMS } from "../contracts/fixture";
+
+export const ROLLUP = 7n;
+export const SQUARINGS = 64;
+
+export interface ClusterWorld {
+  registry: ClusterRegistry;
+  domain: VeilDomain;
+  chainId: bigint;
+  clusterId: bigint;
+  members: Wallet[];
+  executor: Wallet;
+  outsider: Wallet;
+  keySource: MemoryRoundKeySource;
+  contributions: Map<number, Contribution[]>;
+  ports: number[];
+  dirs: string[];
+  pool: Groth16VerifierPool;
+  batcher: MicroBatcher;
+  nodes: (RunningNode | undefined)[];
+  clients: RpcClient[];
+}
+
+export async function deployWorld(heightsWithKeys: readonly number[]): Promise<ClusterWorld> {
+  const [deployer] = await ethers.getSigners();
+  const { registry, vsm } = await deployCore(deployer!, PARAMS);
+  const { chainId } = await ethers.provider.getNetwork();
+  const domain = veilDomain(chainId, await vsm.getAddress());
+  const members = [0, 1, 2].map(() => Wallet.createRandom().connect(ethers.provider)) as unknown as Wallet[];
+  for (const m of members) {
+    await (await deployer!.sendTransaction({ to: m.address, value: ethers.parseEther("10") })).wait();
+  }
+  await (await registry.createCluster(ethers.parseEther("1"), 8)).wait();
+  const clusterId = (await registry.nextClusterId()) - 1n;
+  for (const m of members) await (await registry.connect(m).join(clusterId, { value: ethers.parseEther("1") })).wait();
+  const generators = [Wallet.createRandom().address, Wallet.createRandom().address].sort((a, b) =>
+    BigInt(a) < BigInt(b) ? -1 : 1,
+  );
+  const executor = Wallet.createRandom() as unknown as Wallet;
+  const math = await loadBigMath();
+  const N = generateTestOnlyModulus(math, 1024).N;
+  await (
+    await registry.registerRollup(
+      ROLLUP,
+      {
+        clusterId,
+        maxTxsPerBlock: 4096,
+        blockGasLimit: 30_000_000n,
+        timeLockSquarings: SQUARINGS,
+        timeLockModulus: toBeHex(N),
+      },
+      [executor.address],
+      generators,
+    )
+  ).wait();
+  const params = await timelockParams({ N, T: SQUARINGS });
+  const keySource = new MemoryRoundKeySource();
+  const contributions = new Map<number, Contribution[]>();
+  for (const height of heightsWithKeys) {
+    const list: Contribution[] = [];
+    for (const g of generators) {
+      const { contribution } = await createContribution(params, { rollupId: ROLLUP, height: BigInt(height) }, g);
+      keySource.add(contribution);
+      list.push(contribution);
+    }
+    contributions.set(height, list);
+  }
+  const base = 20_000 + Math.floor(Math.random() * 20_000);
+  const ports = [base, base + 1, base + 2];
+  const dirs = members.map(() => mkdtempSync(path.join(os.tmpdir(), "veil-cluster-")));
+  const pool = Groth16VerifierPool.forCircuit("tx_validity", { threads: 1 });
+  const batcher = new MicroBatcher(pool);
+  return {
+    registry,
+    domain,
+    chainId,
+    clusterId,
+    members,
+    executor,
+    outsider: Wallet.createRandom() as unknown as Wallet,
+    keySource,
+    contributions,
+    ports,
+    dirs,
+    pool,
+    batcher,
+    nodes: [undefined, undefined, undefined],
+    clients: ports.map((p) => new RpcClient(`http://127.0.0.1:${p}`, { timeoutMs: 20_000 })),
+  };
+}
+
+export async function startMember(
+  w: ClusterWorld,
+  i: number,
+  overrides: Record<string, unknown> = {},
+): Promise<RunningNode> {
+  const config = configSchema.parse({
+    node: { signingKey: w.members[i]!.privateKey },
+    cluster: {
+      id: w.clusterId.toString(),
+      peers: w.ports.filter((_, j) => j !== i).map((p) => `http://127.0.0.1:${p}`),
+    },
+    rpc: { port: w.ports[i], rateLimit: { enabled: false } },
+    storage: { path: w.dirs[i] },
+    l1: {
+      rpcUrl: "http://127.0.0.1:1",
+      contracts: {
+        clusterRegistry: await w.registry.getAddress(),
+        validationServiceManager: w.domain.verifyingContract,
+      },
+    },
+    timeouts: { peerRequestMs: 3_000 },
+    ...overrides,
+  });
+  const node = await startNode(config, pino({ level: "silent" }), {
+    registry: w.registry,
+    chainId: w.chainId,
+    roundKeySource: w.keySource,
+    verifier: w.batcher,
+  });
+  w.nodes[i] = node;
+  return node;
+}
+
+export async function stopMember(w: ClusterWorld, i: number): Promise<void> {
+  await w.nodes[i]?.stop();
+  w.nodes[i] = undefined;
+}
+
+export async function teardown(w: ClusterWorld | undefined): Promise<void> {
+  if (w === undefined) return;
+  for (let i = 0; i < w.nodes.length; i++) await stopMember(w, i);
+  await w.batcher.close();
+  await w.pool.close();
+  for (const d of w.dirs) rmSync(d, { recursive: true, force: true });
+}

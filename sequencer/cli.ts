@@ -1,11 +1,14 @@
 /**
- * The `veil` command line: `veil node start --config <file>`, `veil node status --url <rpc>`.
- * Run with `npx tsx sequencer/cli.ts <command>`; every command has `--help`.
+ * The `veil` command line, one program for every role: `veil node …` (sequencer node),
+ * `veil keygen …` (key generator), `veil proxy …` (the user's encrypting RPC).
+ * Run with `npm run veil -- <command>`; every command has `--help`.
  */
 import { Command, InvalidArgumentError } from "commander";
+import { registerKeygenCommands } from "./keygen/cli";
 import { ConfigError, loadConfig } from "./node/config";
 import { createLogger } from "./node/logger";
 import { VERSION, clusterStatusSchema, startNode } from "./node/node";
+import { registerProxyCommands } from "./proxy/cli";
 import { RpcCallError, RpcClient, RpcTimeoutError, RpcTransportError } from "./rpc/client";
 
 function positiveInt(value: string): number {
@@ -64,6 +67,8 @@ export function buildCli(): Command {
     .requiredOption("-u, --url <url>", "the node's JSON-RPC URL, e.g. http://127.0.0.1:8550")
     .option("-t, --timeout <ms>", "how long to wait for the answer", positiveInt, 5_000)
     .action(nodeStatus);
+  registerKeygenCommands(program);
+  registerProxyCommands(program);
   return program;
 }
 

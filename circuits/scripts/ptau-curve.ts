@@ -7,8 +7,17 @@ export interface WasmGroup {
   /** Base field of the group's coordinates: `n8` bytes per coordinate (F2 for G2). */
   readonly F: { readonly n8: number };
   timesFr(point: Uint8Array, scalar: Uint8Array): Uint8Array;
+  /** Multiplies by a plain (not Montgomery) integer. */
+  timesScalar(point: Uint8Array, scalar: bigint): Uint8Array;
   toAffine(point: Uint8Array): Uint8Array;
   toRprLEM(buffer: Uint8Array, offset: number, point: Uint8Array): void;
+  /** Big-endian x‖y, the form snarkjs hashes for challenges and public keys. */
+  toUncompressed(point: Uint8Array): Uint8Array;
+  /** A uniformly random point drawn from `rng` (snarkjs's public-key base points). */
+  fromRng(rng: unknown): Uint8Array;
+  /** LEM points → compressed / uncompressed encodings, on the worker pool. */
+  batchLEMtoC(points: Uint8Array): Promise<Uint8Array>;
+  batchLEMtoU(points: Uint8Array): Promise<Uint8Array>;
 }
 
 /** One step of a task run by ffjavascript's wasm worker pool (the curve's thread manager). */
@@ -22,6 +31,8 @@ export type WasmTaskStep =
 export interface Bn128 {
   /** Order of G1/G2, the scalar field modulus r. */
   readonly r: bigint;
+  /** Modulus of the base field. */
+  readonly q: bigint;
   readonly G1: WasmGroup;
   readonly G2: WasmGroup;
   readonly Fr: {

@@ -96,32 +96,46 @@ export async function preparePhase2WithSecrets(
       for (let id = SECTION.header; id <= SECTION.contributions; id++) {
         await binFile.copySection(input, sections, output, id);
       }
-      const r = curve.r;
-      const domainScalars = new Map<number, bigint[]>();
-      const scalarsFor = (p: number): bigint[] => {
-        let scalars = domainScalars.get(p);
-        if (!scalars) {
-          const omega = curve.Fr.toObject(curve.Fr.w[p]!);
-          scalars = lagrangeScalars(secrets.tau, 2 ** p, omega, r, p === power + 1);
-          domainScalars.set(p, scalars);
-        }
-        return scalars;
-      };
-      for (const section of LAGRANGE_SECTIONS) {
-        await binFile.startWriteSection(output, section.id);
-        const factor = section.factor(secrets);
-        const lastPower = section.extraPower ? power + 1 : power;
-        for (let p = 0; p <= lastPower; p++) {
-          const scalars = factor === 1n ? scalarsFor(p) : scalarsFor(p).map((s) => (s * factor) % r);
-          await output.write(await multiplyGenerator(curve, section.group, scalars));
-          progress(`lagrange ${section.name}: domain 2^${p} (${scalars.length} points)`);
-        }
-        await binFile.endWriteSection(output);
-      }
+      await writeLagrangeSections(curve, output, power, secrets, progress);
     } finally {
       await output.close();
     }
   } finally {
     await input.close();
+  }
+}
+
+/**
+ * Appends sections 12–15: for every domain size 2^0 … 2^power (and 2^(power+1) for tauG1), the points
+ * L_i(τ)·G (times α or β for sections 14 and 15), in the order snarkjs's `prepare phase2` writes them.
+ */
+export async function writeLagrangeSections(
+  curve: Bn128,
+  output: binFile.BinFile,
+  power: number,
+  secrets: PtauSecrets,
+  progress: Progress,
+): Promise<void> {
+  const r = curve.r;
+  const domainScalars = new Map<number, bigint[]>();
+  const scalarsFor = (p: number): bigint[] => {
+    let scalars = domainScalars.get(p);
+    if (!scalars) {
+      const omega = curve.Fr.toObject(curve.Fr.w[p]!);
+      scalars = lagrangeScalars(secrets.tau, 2 ** p, omega, r, p === power + 1);
+      domainScalars.set(p, scalars);
+    }
+    return scalars;
+  };
+  for (const section of LAGRANGE_SECTIONS) {
+    await binFile.startWriteSection(output, section.id);
+    const factor = section.factor(secrets);
+    const lastPower = section.extraPower ? power + 1 : power;
+    for (let p = 0; p <= lastPower; p++) {
+      const scalars = factor === 1n ? scalarsFor(p) : scalarsFor(p).map((s) => (s * factor) % r);
+      await output.write(await multiplyGenerator(curve, section.group, scalars));
+      progress(`lagrange ${section.name}: domain 2^${p} (${scalars.length} points)`);
+    }
+    await binFile.endWriteSection(output);
   }
 }

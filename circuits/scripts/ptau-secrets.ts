@@ -39,6 +39,20 @@ export interface PtauSecrets {
  * then τ, α, β drawn in that order with the scalar field's `fromRng`.
  */
 export function deriveSecrets(curve: Bn128, beacon: Beacon): PtauSecrets {
+  return drawSecrets(curve, beaconRng(beacon));
+}
+
+/** τ, α, β: the first three draws of the beacon's RNG (the public key continues from the same RNG). */
+export function drawSecrets(curve: Bn128, rng: ChaCha): PtauSecrets {
+  const draw = (): bigint => curve.Fr.toObject(curve.Fr.fromRng(rng));
+  const tau = draw();
+  const alpha = draw();
+  const beta = draw();
+  return { tau, alpha, beta };
+}
+
+/** ChaCha20 seeded from SHA-256^(2^iterationsExp)(beacon), as snarkjs seeds a beacon contribution. */
+export function beaconRng(beacon: Beacon): ChaCha {
   if (!/^([0-9a-f]{2})+$/i.test(beacon.hashHex)) throw new Error("beacon hash must be non-empty hex");
   if (!Number.isInteger(beacon.iterationsExp) || beacon.iterationsExp < 10 || beacon.iterationsExp > 30) {
     throw new Error("beacon iterationsExp must be an integer in [10, 30]");
@@ -46,10 +60,5 @@ export function deriveSecrets(curve: Bn128, beacon: Beacon): PtauSecrets {
   let digest: Buffer = Buffer.from(beacon.hashHex, "hex");
   for (let i = 0; i < 2 ** beacon.iterationsExp; i++) digest = createHash("sha256").update(digest).digest();
   const seed = Array.from({ length: 8 }, (_, i) => digest.readUInt32BE(i * 4));
-  const rng = new ChaCha(seed);
-  const draw = (): bigint => curve.Fr.toObject(curve.Fr.fromRng(rng));
-  const tau = draw();
-  const alpha = draw();
-  const beta = draw();
-  return { tau, alpha, beta };
+  return new ChaCha(seed);
 }

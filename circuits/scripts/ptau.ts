@@ -1,19 +1,19 @@
 import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import path from "node:path";
-import { getCurveFromName } from "ffjavascript";
+import { getCurveFromName, type BnCurve } from "ffjavascript";
 import * as snarkjs from "snarkjs";
 import { BUILD_DIR } from "../manifest";
 import { snarkjsLogger, step, timed } from "./log";
+import { writeBeaconPtau } from "./ptau-accumulator";
 import { asBn128 } from "./ptau-curve";
-import { preparePhase2WithSecrets } from "./ptau-fast";
-import { DEV_BEACON, deriveSecrets } from "./ptau-secrets";
+import { DEV_BEACON } from "./ptau-secrets";
 
 /** Environment variable naming a real ceremony file (prepared for phase 2) to use instead. */
 export const PTAU_ENV = "VEIL_PTAU";
 
 /**
- * `VEIL_PTAU_PREPARE=snarkjs` prepares phase 2 with snarkjs's group FFTs (minutes) instead of from the
- * known secrets (about a minute); both write the same bytes.
+ * `VEIL_PTAU_PREPARE=snarkjs` generates the development file with snarkjs's own commands (minutes,
+ * mostly the group FFTs of `prepare phase2`) instead of from the known secrets; both write the same bytes.
  */
 export const PTAU_PREPARE_ENV = "VEIL_PTAU_PREPARE";
 
@@ -55,19 +55,39 @@ export async function ensurePtau(power: number): Promise<string> {
   return final;
 }
 
+/** Name recorded for the development contribution in the file (section 7). */
+const DEV_CONTRIBUTION_NAME = "veil-dev (public beacon: development only)";
+
 /**
- * Writes the development powers of tau of `power` to `output`: a fresh accumulator, one beacon
- * contribution whose beacon is derived from the public entropy, and the phase-2 Lagrange sections.
+ * Writes the development powers of tau of `power` to `output`: what `snarkjs powersoftau new`, one
+ * `beacon` contribution (the beacon derived from the public entropy) and `prepare phase2` produce.
+ * By default it is computed directly from the beacon's known secrets (about a minute);
+ * `VEIL_PTAU_PREPARE=snarkjs` runs those three snarkjs commands instead (minutes), with the same bytes.
  */
 export async function generateDevPtau(power: number, workDir: string, output: string): Promise<void> {
-  const fresh = path.join(workDir, `dev_pot${power}_0000.ptau.tmp`);
-  const contributed = path.join(workDir, `dev_pot${power}_0001.ptau.tmp`);
   const useSnarkjs = process.env[PTAU_PREPARE_ENV] === "snarkjs";
   step(
     `generating the development powers of tau 2^${power} ` +
-      (useSnarkjs ? "(snarkjs prepare: minutes on 2 cores, done once)" : "(about a minute on 2 cores, done once)"),
+      (useSnarkjs
+        ? "with snarkjs (minutes on 2 cores, done once)"
+        : "from the public beacon (about a minute, done once)"),
   );
   const curve = await getCurveFromName("bn128");
+  try {
+    if (useSnarkjs) await generateWithSnarkjs(curve, power, workDir, output);
+    else {
+      await timed("powers of tau: accumulator, contribution record and Lagrange sections", () =>
+        writeBeaconPtau(asBn128(curve), power, DEV_BEACON, DEV_CONTRIBUTION_NAME, output, snarkjsLogger("ptau").info),
+      );
+    }
+  } finally {
+    await curve.terminate();
+  }
+}
+
+async function generateWithSnarkjs(curve: BnCurve, power: number, workDir: string, output: string): Promise<void> {
+  const fresh = path.join(workDir, `dev_pot${power}_0000.ptau.tmp`);
+  const contributed = path.join(workDir, `dev_pot${power}_0001.ptau.tmp`);
   try {
     await timed("powers of tau: new", () =>
       snarkjs.powersOfTau.newAccumulator(curve, power, fresh, snarkjsLogger("ptau new")),
@@ -76,26 +96,17 @@ export async function generateDevPtau(power: number, workDir: string, output: st
       (snarkjs.powersOfTau.beacon as (...args: unknown[]) => Promise<unknown>)(
         fresh,
         contributed,
-        "veil-dev (public beacon: development only)",
+        DEV_CONTRIBUTION_NAME,
         DEV_BEACON.hashHex,
         DEV_BEACON.iterationsExp,
         snarkjsLogger("ptau beacon"),
       ),
     );
     if (!accepted) throw new Error("snarkjs rejected the development beacon");
-    if (useSnarkjs) {
-      await timed("powers of tau: prepare phase 2 (snarkjs)", () =>
-        snarkjs.powersOfTau.preparePhase2(contributed, output, snarkjsLogger("ptau prepare")),
-      );
-    } else {
-      const secrets = deriveSecrets(asBn128(curve), DEV_BEACON);
-      const progress = snarkjsLogger("ptau prepare").info;
-      await timed("powers of tau: prepare phase 2 (from the known secrets)", () =>
-        preparePhase2WithSecrets(asBn128(curve), contributed, output, secrets, progress),
-      );
-    }
+    await timed("powers of tau: prepare phase 2", () =>
+      snarkjs.powersOfTau.preparePhase2(contributed, output, snarkjsLogger("ptau prepare")),
+    );
   } finally {
-    await curve.terminate();
     rmSync(fresh, { force: true });
     rmSync(contributed, { force: true });
   }

@@ -28,17 +28,10 @@ const R = 2188824287183927522224640574525727508854836440041603434369820418657580
 const verifyPtau = snarkjs.powersOfTau.verify as unknown as (file: string, logger?: unknown) => Promise<boolean>;
 
 /** Affine LEM bytes of k·G computed on the main thread with the plain-integer scalar path (not our worker code). */
-function referenceMultiple(
-  group: WasmGroup & { timesScalar(p: Uint8Array, s: bigint): Uint8Array },
-  k: bigint,
-): Buffer {
+function referenceMultiple(group: WasmGroup, k: bigint): Buffer {
   const out = new Uint8Array(group.F.n8 * 2);
   group.toRprLEM(out, 0, group.toAffine(group.timesScalar(group.oneAffine, k)));
   return Buffer.from(out);
-}
-
-function withTimesScalar(group: WasmGroup): WasmGroup & { timesScalar(p: Uint8Array, s: bigint): Uint8Array } {
-  return group as WasmGroup & { timesScalar(p: Uint8Array, s: bigint): Uint8Array };
 }
 
 async function readSections(file: string, ids: readonly number[]): Promise<Map<number, Buffer>> {
@@ -84,7 +77,7 @@ describe("development powers of tau: phase 2 prepared from the known secrets", f
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("writes the Lagrange sections 12–15 byte for byte as snarkjs's prepare phase2 does", async () => {
+  it("writes the file of snarkjs's new + beacon + prepare phase2, byte for byte (sections 12–15 checked first)", async () => {
     const lagrange = [
       SECTION.lagrangeTauG1,
       SECTION.lagrangeTauG2,
@@ -104,10 +97,10 @@ describe("development powers of tau: phase 2 prepared from the known secrets", f
   it("holds in sections 2–6 the powers of the derived τ, α, β (checked with an independent multiplication)", async () => {
     const { tauG1, tauG2, alphaTauG1, betaTauG1, betaG2 } = SECTION;
     const s = await readSections(fastFile, [tauG1, tauG2, alphaTauG1, betaTauG1, betaG2]);
-    const G1 = withTimesScalar(curve.G1);
-    const G2 = withTimesScalar(curve.G2);
+    const G1 = curve.G1;
+    const G2 = curve.G2;
     const n = 2 ** POWER;
-    const expectSection = (id: number, group: typeof G1, scalars: bigint[]): void => {
+    const expectSection = (id: number, group: WasmGroup, scalars: bigint[]): void => {
       const expected = Buffer.concat(scalars.map((k) => referenceMultiple(group, k)));
       expect(s.get(id)?.equals(expected), `section ${id}`).to.equal(true);
     };
@@ -146,6 +139,26 @@ describe("development powers of tau: phase 2 prepared from the known secrets", f
     a.copy(bytes, first + 64);
     writeFileSync(tampered, bytes);
     expect(await verifyPtau(tampered)).to.equal(false);
+  });
+
+  it("is rejected by `snarkjs powersoftau verify` once the recorded beacon differs from the one used", async () => {
+    const tampered = path.join(dir, "tampered-beacon.ptau");
+    const bytes = Buffer.from(readFileSync(fastFile));
+    const { fd, sections } = await binFile.readBinFile(fastFile, "ptau", 1);
+    const section = sections[SECTION.contributions]?.[0];
+    await fd.close();
+    if (!section) throw new Error("no section 7");
+    // The beacon hash is the last 32 bytes of the contribution record.
+    const last = section.p + section.size - 1;
+    bytes.writeUInt8(bytes.readUInt8(last) ^ 1, last);
+    writeFileSync(tampered, bytes);
+    let verdict: unknown;
+    try {
+      verdict = await verifyPtau(tampered);
+    } catch (e) {
+      verdict = e;
+    }
+    expect(verdict).to.not.equal(true);
   });
 
   it("reproduces its own file when re-prepared from it with the same secrets", async () => {
@@ -194,8 +207,8 @@ describe("development powers of tau: phase 2 prepared from the known secrets", f
         fc.array(fc.bigInt({ min: 1n, max: R - 1n }), { minLength: 1, maxLength: 5 }),
         async (scalars) => {
           for (const [name, group] of [
-            ["G1", withTimesScalar(curve.G1)],
-            ["G2", withTimesScalar(curve.G2)],
+            ["G1", curve.G1],
+            ["G2", curve.G2],
           ] as const) {
             const ours = Buffer.from(await multiplyGenerator(curve, name, scalars));
             const expected = Buffer.concat(scalars.map((k) => referenceMultiple(group, k)));

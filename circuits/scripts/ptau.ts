@@ -28,7 +28,7 @@ const WARNING = [
 
 /**
  * Returns the path of a phase-2-prepared powers-of-tau file of at least `power`, generating the
- * development one into the build cache the first time (minutes: progress is printed).
+ * development one into the build cache the first time (under a minute on 2 cores; progress is printed).
  */
 export async function ensurePtau(power: number): Promise<string> {
   const external = process.env[PTAU_ENV];
@@ -70,7 +70,7 @@ export async function generateDevPtau(power: number, workDir: string, output: st
     `generating the development powers of tau 2^${power} ` +
       (useSnarkjs
         ? "with snarkjs (minutes on 2 cores, done once)"
-        : "from the public beacon (about a minute, done once)"),
+        : "from the public beacon (under a minute, done once)"),
   );
   const curve = await getCurveFromName("bn128");
   try {

@@ -1,17 +1,18 @@
+import { COMB_DIGITS, COMB_WINDOWS, combFunction } from "./ptau-comb-curve";
 import type { Bn128, WasmTaskStep } from "./ptau-curve";
 
 export type GroupName = "G1" | "G2";
 
 /** Points per worker task: small enough to balance both cores and report progress, large enough to amortise. */
-const POINTS_PER_TASK = 1024;
+const POINTS_PER_TASK = 2048;
 
 /**
  * Fixed-base multiplication by a comb of byte-sized windows: the table holds d·256^j·G for every
  * window j < 32 and digit d in 1..255, so s·G is the sum of one table entry per non-zero byte of s
  * (at most 32 mixed additions instead of ~254 doublings and ~127 additions of a generic multiplication).
  */
-const WINDOWS = 32;
-const DIGITS = 255;
+const WINDOWS = COMB_WINDOWS;
+const DIGITS = COMB_DIGITS;
 
 const tableCache = new WeakMap<Bn128, Map<GroupName, Promise<Uint8Array>>>();
 
@@ -72,9 +73,20 @@ function combTable(curve: Bn128, group: GroupName): Promise<Uint8Array> {
   return table;
 }
 
+function scalarBytes(scalars: readonly bigint[], r: bigint): Uint8Array {
+  const out = new Uint8Array(scalars.length * 32);
+  scalars.forEach((scalar, i) => {
+    if (scalar < 0n || scalar >= r) throw new Error("scalar out of range");
+    let s = scalar;
+    for (let b = 0; b < 32 && s > 0n; b++, s >>= 8n) out[i * 32 + b] = Number(s & 0xffn);
+  });
+  return out;
+}
+
 /**
  * Computes s_i·G for every scalar (G the group's generator) on the curve's wasm worker pool and returns
- * the points affine, in the Montgomery little-endian form snarkjs writes into ptau files.
+ * the points affine, in the Montgomery little-endian form snarkjs writes into ptau files. The curve must
+ * come from `withCombCurve` (it carries the comb function).
  */
 export async function multiplyGenerator(
   curve: Bn128,
@@ -86,32 +98,21 @@ export async function multiplyGenerator(
   const affineSize = G.F.n8 * 2;
   const jacobianSize = G.F.n8 * 3;
   const table = await combTable(curve, group);
+  const encoded = scalarBytes(scalars, curve.r);
   const tasks: Promise<Uint8Array[]>[] = [];
   for (let start = 0; start < scalars.length; start += POINTS_PER_TASK) {
     const n = Math.min(POINTS_PER_TASK, scalars.length - start);
-    const task: WasmTaskStep[] = [
-      { cmd: "ALLOCSET", var: 0, buff: table },
-      { cmd: "ALLOC", var: 1, len: n * jacobianSize },
-    ];
-    for (let i = 0; i < n; i++) {
-      const accumulator = { var: 1, offset: i * jacobianSize };
-      task.push({ cmd: "CALL", fnName: `${prefix}_zero`, params: [accumulator] });
-      let s = scalars[start + i]!;
-      if (s < 0n || s >= curve.r) throw new Error("scalar out of range");
-      for (let j = 0; s > 0n; j++, s >>= 8n) {
-        const digit = Number(s & 0xffn);
-        if (digit === 0) continue;
-        task.push({
-          cmd: "CALL",
-          fnName: `${prefix}_addMixed`,
-          params: [accumulator, { var: 0, offset: (j * DIGITS + digit - 1) * affineSize }, accumulator],
-        });
-      }
-    }
-    // One field inversion for the whole chunk, in place (the output is smaller than the input).
-    task.push({ cmd: "CALL", fnName: `${prefix}_batchToAffine`, params: [{ var: 1 }, { val: n }, { var: 1 }] });
-    task.push({ cmd: "GET", out: 0, var: 1, len: n * affineSize });
-    tasks.push(curve.tm.queueAction(task));
+    tasks.push(
+      curve.tm.queueAction([
+        { cmd: "ALLOCSET", var: 0, buff: table },
+        { cmd: "ALLOCSET", var: 1, buff: encoded.slice(start * 32, (start + n) * 32) },
+        { cmd: "ALLOC", var: 2, len: n * jacobianSize },
+        { cmd: "CALL", fnName: combFunction(prefix), params: [{ var: 0 }, { var: 1 }, { val: n }, { var: 2 }] },
+        // One field inversion for the whole chunk, in place (the output is smaller than the input).
+        { cmd: "CALL", fnName: `${prefix}_batchToAffine`, params: [{ var: 2 }, { val: n }, { var: 2 }] },
+        { cmd: "GET", out: 0, var: 2, len: n * affineSize },
+      ]),
+    );
   }
   const chunks = await Promise.all(tasks);
   const out = new Uint8Array(scalars.length * affineSize);

@@ -5,6 +5,7 @@ import * as snarkjs from "snarkjs";
 import { BUILD_DIR } from "../manifest";
 import { snarkjsLogger, step, timed } from "./log";
 import { writeBeaconPtau } from "./ptau-accumulator";
+import { withCombCurve } from "./ptau-comb-curve";
 import { asBn128 } from "./ptau-curve";
 import { DEV_BEACON } from "./ptau-secrets";
 
@@ -72,17 +73,20 @@ export async function generateDevPtau(power: number, workDir: string, output: st
         ? "with snarkjs (minutes on 2 cores, done once)"
         : "from the public beacon (under a minute, done once)"),
   );
-  const curve = await getCurveFromName("bn128");
-  try {
-    if (useSnarkjs) await generateWithSnarkjs(curve, power, workDir, output);
-    else {
-      await timed("powers of tau: accumulator, contribution record and Lagrange sections", () =>
-        writeBeaconPtau(asBn128(curve), power, DEV_BEACON, DEV_CONTRIBUTION_NAME, output, snarkjsLogger("ptau").info),
-      );
+  if (useSnarkjs) {
+    const curve = await getCurveFromName("bn128");
+    try {
+      await generateWithSnarkjs(curve, power, workDir, output);
+    } finally {
+      await curve.terminate();
     }
-  } finally {
-    await curve.terminate();
+    return;
   }
+  await withCombCurve((curve) =>
+    timed("powers of tau: accumulator, contribution record and Lagrange sections", () =>
+      writeBeaconPtau(asBn128(curve), power, DEV_BEACON, DEV_CONTRIBUTION_NAME, output, snarkjsLogger("ptau").info),
+    ),
+  );
 }
 
 async function generateWithSnarkjs(curve: BnCurve, power: number, workDir: string, output: string): Promise<void> {

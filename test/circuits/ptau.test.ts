@@ -8,6 +8,7 @@ import fc from "fast-check";
 import { getCurveFromName } from "ffjavascript";
 import * as snarkjs from "snarkjs";
 import { ensurePtau, generateDevPtau, PTAU_ENV, PTAU_PREPARE_ENV } from "../../circuits/scripts/ptau";
+import { openCombCurve, type CombCurve } from "../../circuits/scripts/ptau-comb-curve";
 import { asBn128, type Bn128, type WasmGroup } from "../../circuits/scripts/ptau-curve";
 import { preparePhase2WithSecrets, SECTION } from "../../circuits/scripts/ptau-fast";
 import { multiplyGenerator } from "../../circuits/scripts/ptau-generator";
@@ -50,6 +51,7 @@ describe("development powers of tau: phase 2 prepared from the known secrets", f
   let dir: string;
   let fastFile: string;
   let snarkjsFile: string;
+  let comb: CombCurve;
   let curve: Bn128;
   let secrets: PtauSecrets;
 
@@ -67,13 +69,14 @@ describe("development powers of tau: phase 2 prepared from the known secrets", f
       if (previous === undefined) delete process.env[PTAU_PREPARE_ENV];
       else process.env[PTAU_PREPARE_ENV] = previous;
     }
-    // generateDevPtau releases the shared curve when done, so take a fresh one afterwards.
-    curve = asBn128(await getCurveFromName("bn128"));
+    comb = await openCombCurve();
+    curve = asBn128(comb.curve);
     expect(curve.r).to.equal(R);
     secrets = deriveSecrets(curve, DEV_BEACON);
   });
 
-  after(() => {
+  after(async () => {
+    await comb.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -218,6 +221,32 @@ describe("development powers of tau: phase 2 prepared from the known secrets", f
       ),
       { numRuns: 10 },
     );
+  });
+
+  it("multiplies edge-case scalars (zero bytes, the largest scalar) like the main-thread multiplication", async () => {
+    const edges = [1n, 255n, 256n, 1n << 200n, (1n << 248n) + 1n, R - 1n];
+    for (const name of ["G1", "G2"] as const) {
+      const ours = Buffer.from(await multiplyGenerator(curve, name, edges));
+      const expected = Buffer.concat(edges.map((k) => referenceMultiple(curve[name], k)));
+      expect(ours.equals(expected)).to.equal(true);
+    }
+    let error: unknown;
+    try {
+      await multiplyGenerator(curve, "G1", [R]);
+    } catch (e) {
+      error = e;
+    }
+    expect(String(error)).to.match(/out of range/);
+  });
+
+  it("leaves snarkjs's shared curve in place while a comb curve comes and goes", async () => {
+    const g = globalThis as { curve_bn128?: unknown };
+    const shared = await getCurveFromName("bn128");
+    const other = await openCombCurve();
+    expect(g.curve_bn128).to.equal(shared);
+    expect(other.curve).to.not.equal(shared);
+    await other.close();
+    expect(g.curve_bn128).to.equal(shared);
   });
 
   it("uses a real ceremony file named by VEIL_PTAU and refuses a missing one", async () => {

@@ -1,0 +1,98 @@
+/**
+ * The on-chain world of a devnet, deployed through an ethers JsonRpcProvider and TypeChain: the core
+ * contracts, a cluster of bonded members (fresh wallets funded by the L1's first account), and one
+ * rollup with an executor and a key-generator committee over a TEST-ONLY time-lock modulus.
+ *
+ * Wallets derive from a seed, and a fresh Hardhat node deploys to the same addresses every time, so a
+ * given (seed, modulus) yields the same world on every run: the benchmark relies on this to reuse its
+ * cached proofs.
+ */
+import { JsonRpcProvider, NonceManager, Wallet, keccak256, parseEther, toBeHex, toUtf8Bytes } from "ethers";
+import { DEFAULT_CORE_PARAMS, deployCore } from "../../sequencer/chain/deploy";
+import { loadBigMath } from "../../sequencer/crypto/timelock/bigmath";
+import { generateTestOnlyModulus } from "../../sequencer/crypto/timelock/test-modulus";
+
+export interface WorldOptions {
+  /** Derives every wallet; the same seed gives the same addresses. Default: random. */
+  readonly seed?: string;
+  readonly members?: number;
+  readonly keyGenerators?: number;
+  readonly rollupId?: bigint;
+  /** Time-lock squarings T (small: the solver is only the fallback). */
+  readonly squarings?: number;
+  /** Time-lock modulus; default a fresh TEST-ONLY 1024-bit one (its factors are discarded). */
+  readonly modulus?: bigint;
+}
+
+export interface World {
+  readonly chainId: bigint;
+  readonly clusterRegistry: string;
+  readonly validationServiceManager: string;
+  readonly clusterId: bigint;
+  readonly rollupId: bigint;
+  /** In join order, which is the registry's member order (the leader schedule). */
+  readonly members: readonly Wallet[];
+  /** In the registry's committee order (ascending address). */
+  readonly keyGenerators: readonly Wallet[];
+  readonly executor: Wallet;
+  readonly modulus: bigint;
+  readonly squarings: number;
+}
+
+const walletFor = (seed: string, role: string, i: number): Wallet =>
+  new Wallet(keccak256(toUtf8Bytes(`veil-devnet/${seed}/${role}/${i}`)));
+
+export async function deployWorld(l1Url: string, options: WorldOptions = {}): Promise<World> {
+  const seed = options.seed ?? Wallet.createRandom().privateKey;
+  const provider = new JsonRpcProvider(l1Url, undefined, { staticNetwork: true, pollingInterval: 100 });
+  try {
+    const deployer = new NonceManager(await provider.getSigner(0));
+    const { chainId } = await provider.getNetwork();
+    const { registry, vsm } = await deployCore(deployer, DEFAULT_CORE_PARAMS);
+    const members = Array.from({ length: options.members ?? 3 }, (_, i) => walletFor(seed, "member", i));
+    const keyGenerators = Array.from({ length: options.keyGenerators ?? 2 }, (_, i) =>
+      walletFor(seed, "keygen", i),
+    ).sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
+    const executor = walletFor(seed, "executor", 0);
+    const bond = DEFAULT_CORE_PARAMS.minimumBond;
+    for (const m of members) {
+      await (await deployer.sendTransaction({ to: m.address, value: bond + parseEther("1") })).wait();
+    }
+    await (await registry.createCluster(bond, 8)).wait();
+    const clusterId = (await registry.nextClusterId()) - 1n;
+    for (const m of members) {
+      await (await registry.connect(m.connect(provider)).join(clusterId, { value: bond })).wait();
+    }
+    const modulus = options.modulus ?? generateTestOnlyModulus(await loadBigMath(), 1024).N;
+    const squarings = options.squarings ?? 64;
+    const rollupId = options.rollupId ?? 7n;
+    await (
+      await registry.registerRollup(
+        rollupId,
+        {
+          clusterId,
+          maxTxsPerBlock: 65_536,
+          blockGasLimit: 30_000_000n,
+          timeLockSquarings: squarings,
+          timeLockModulus: toBeHex(modulus),
+        },
+        [executor.address],
+        keyGenerators.map((g) => g.address),
+      )
+    ).wait();
+    return {
+      chainId,
+      clusterRegistry: await registry.getAddress(),
+      validationServiceManager: await vsm.getAddress(),
+      clusterId,
+      rollupId,
+      members,
+      keyGenerators,
+      executor,
+      modulus,
+      squarings,
+    };
+  } finally {
+    provider.destroy();
+  }
+}

@@ -1,0 +1,5 @@
+/** Block building shared by the leader and the validators (docs/blocks.md). */
+export * from "./build";
+export * from "./decode";
+export * from "./entries";
+export * from "./raw-root";

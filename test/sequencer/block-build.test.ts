@@ -1,0 +1,240 @@
+import { expect } from "chai";
+import fc from "fast-check";
+import { Transaction, Wallet, getBytes, hexlify, keccak256, parseEther, toUtf8Bytes } from "ethers";
+import { mulBase, randomScalar } from "../../sequencer/crypto/babyjub";
+import { blockHeight, encryptTransaction, rollupId, type EncryptionResult } from "../../sequencer/crypto/encryption";
+import { DecryptionPool } from "../../sequencer/crypto/decrypt-pool";
+import { IncrementalMerkleTree, hashLeaf, rootOfLeafHashes, toBytes32 } from "../../sequencer/chain/merkle";
+import { structHash } from "../../sequencer/chain/eip712";
+import {
+  INVALID_SLOT_LEAF,
+  RoundSecretMismatch,
+  buildBlock,
+  encRootOf,
+  entryFromWire,
+  rawTransactionsOf,
+  type SealedEntry,
+} from "../../sequencer/block";
+
+const ROLLUP = 4242n;
+const HEIGHT = 7n;
+const SECRET = randomScalar();
+const ROUND_KEY = mulBase(SECRET);
+const sender = new Wallet(`0x${"42".repeat(32)}`);
+
+async function signedTx(nonce: number, chainId = ROLLUP): Promise<string> {
+  return sender.signTransaction({
+    type: 2,
+    chainId,
+    nonce,
+    to: `0x${"22".repeat(20)}`,
+    value: parseEther("0.01"),
+    gasLimit: 21_000n,
+    maxFeePerGas: 2_000_000_000n,
+    maxPriorityFeePerGas: 1_000_000_000n,
+  });
+}
+
+function encrypt(bytes: Uint8Array, height = HEIGHT): EncryptionResult {
+  return encryptTransaction(bytes, { rollupId: rollupId(ROLLUP), height: blockHeight(height), roundKey: ROUND_KEY });
+}
+
+const encryptedEntry = (r: EncryptionResult, txCommitment = r.txCommitment): SealedEntry => ({
+  kind: "encrypted",
+  tx: r.encrypted,
+  txCommitment,
+});
+
+const build = (entries: readonly SealedEntry[], extra: { chainId?: bigint } = { chainId: ROLLUP }) =>
+  buildBlock({ rollupId: ROLLUP, height: HEIGHT, entries, roundKey: ROUND_KEY, secretKey: SECRET, ...extra });
+
+describe("block builder", function () {
+  this.timeout(60_000);
+
+  it("decrypts encrypted slots and keeps raw slots, with encRoot equal to the node's append-only tree", async () => {
+    const txs = await Promise.all([0, 1, 2].map((n) => signedTx(n)));
+    const enc0 = encrypt(getBytes(txs[0]!));
+    const enc2 = encrypt(getBytes(txs[2]!));
+    const entries: SealedEntry[] = [encryptedEntry(enc0), { kind: "raw", rawTx: txs[1]! }, encryptedEntry(enc2)];
+    const block = await build(entries);
+
+    const tree = new IncrementalMerkleTree();
+    tree.append(toBytes32(enc0.encTxHash));
+    tree.append(keccak256(txs[1]!));
+    tree.append(toBytes32(enc2.encTxHash));
+    expect(block.encRoot).to.equal(tree.root);
+    expect(encRootOf(entries)).to.equal(tree.root);
+    expect(block.slots.map((s) => s.status)).to.deep.equal(["valid", "valid", "valid"]);
+    expect(rawTransactionsOf(block)).to.deep.equal(txs.map((t) => t.toLowerCase()));
+    expect(block.slots.map((s) => (s.status === "valid" ? s.txHash : ""))).to.deep.equal(txs.map((t) => keccak256(t)));
+    expect(block.rawRoot).to.equal(rootOfLeafHashes(txs.map((t) => hashLeaf(keccak256(t)))));
+    expect(block.commitment).to.deep.equal({
+      rollupId: ROLLUP,
+      height: HEIGHT,
+      txCount: 3,
+      encRoot: block.encRoot,
+      rawRoot: block.rawRoot,
+    });
+    expect(block.commitmentHash).to.equal(structHash("BlockCommitment", block.commitment));
+  });
+
+  it("marks every kind of bad slot invalid in place, and commits the invalid-slot constant for it", async () => {
+    const good = await signedTx(0);
+    const otherTx = await signedTx(1);
+    const unsigned = Transaction.from(await signedTx(2)).unsignedSerialized;
+    const tampered = encrypt(getBytes(await signedTx(3)));
+    const tamperedTx = {
+      ...tampered.encrypted,
+      ciphertext: tampered.encrypted.ciphertext.map((c, i) => (i === 0 ? c + 1n : c)),
+    };
+    const entries: SealedEntry[] = [
+      encryptedEntry(encrypt(getBytes(good))),
+      encryptedEntry(encrypt(getBytes(otherTx)), encrypt(getBytes(good)).txCommitment),
+      encryptedEntry(encrypt(toUtf8Bytes("not a transaction at all"))),
+      encryptedEntry(encrypt(getBytes(await signedTx(4, 1n)))),
+      encryptedEntry(encrypt(getBytes(unsigned))),
+      { kind: "encrypted", tx: tamperedTx, txCommitment: tampered.txCommitment },
+      encryptedEntry(encrypt(getBytes(await signedTx(5)), HEIGHT + 1n)),
+      { kind: "raw", rawTx: "0xdeadbeef" },
+      { kind: "raw", rawTx: await signedTx(6) },
+    ];
+    const block = await build(entries);
+    const summary = block.slots.map((s) => [s.index, s.status === "valid" ? "valid" : s.reason]);
+    expect(summary).to.deep.equal([
+      [0, "valid"],
+      [1, "commitment-mismatch"],
+      [2, "malformed-tx"],
+      [3, "wrong-chain-id"],
+      [4, "unsigned"],
+      [5, "undecryptable"],
+      [6, "wrong-round"],
+      [7, "malformed-tx"],
+      [8, "valid"],
+    ]);
+    const leafData = block.slots.map((s) => (s.status === "valid" ? keccak256(s.rawTx) : INVALID_SLOT_LEAF));
+    expect(block.rawRoot).to.equal(rootOfLeafHashes(leafData.map(hashLeaf)));
+    expect(block.encRoot).to.equal(encRootOf(entries));
+    expect(INVALID_SLOT_LEAF).to.equal(keccak256(toUtf8Bytes("veil.block.invalid-slot.v1")));
+  });
+
+  it("accepts any chain id when the rollup has none configured", async () => {
+    const block = await build([encryptedEntry(encrypt(getBytes(await signedTx(0, 1n))))], {});
+    expect(block.slots[0]!.status).to.equal("valid");
+  });
+
+  it("refuses a round secret that does not open the round key", async () => {
+    const entries: SealedEntry[] = [{ kind: "raw", rawTx: await signedTx(0) }];
+    for (const secretKey of [SECRET + 1n, 0n]) {
+      let error: unknown;
+      try {
+        await buildBlock({ rollupId: ROLLUP, height: HEIGHT, entries, roundKey: ROUND_KEY, secretKey });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).to.be.instanceOf(RoundSecretMismatch);
+    }
+  });
+
+  it("gives the same block on worker threads as on this thread", async () => {
+    const entries: SealedEntry[] = [];
+    for (let i = 0; i < 12; i++) {
+      const tx = await signedTx(i);
+      if (i % 4 === 3) entries.push({ kind: "raw", rawTx: tx });
+      else if (i % 5 === 4) entries.push(encryptedEntry(encrypt(getBytes(tx)), 1n));
+      else entries.push(encryptedEntry(encrypt(getBytes(tx))));
+    }
+    const pool = new DecryptionPool({ threads: 2 });
+    try {
+      const onPool = await buildBlock({
+        rollupId: ROLLUP,
+        height: HEIGHT,
+        entries,
+        roundKey: ROUND_KEY,
+        secretKey: SECRET,
+        chainId: ROLLUP,
+        decrypter: pool,
+        poolThreshold: 1,
+      });
+      const local = await build(entries);
+      expect(onPool).to.deep.equal(local);
+      expect(local.slots.filter((s) => s.status === "invalid").length).to.equal(2);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("reads the node's wire format of both entry kinds", async () => {
+    const tx = await signedTx(0);
+    const r = encrypt(getBytes(tx));
+    const wire = {
+      kind: "encrypted",
+      submission: {
+        tx: {
+          rollupId: ROLLUP.toString(),
+          height: HEIGHT.toString(),
+          ephemeralKey: r.encrypted.ephemeralKey.map(String),
+          nonce: r.encrypted.nonce.toString(),
+          ciphertext: r.encrypted.ciphertext.map(String),
+        },
+        txCommitment: r.txCommitment.toString(),
+        proof: {
+          pi_a: ["1", "2"],
+          pi_b: [
+            ["1", "2"],
+            ["3", "4"],
+          ],
+          pi_c: ["1", "2"],
+          protocol: "groth16",
+          curve: "bn128",
+        },
+      },
+    };
+    const entry = entryFromWire(wire);
+    expect(entry).to.deep.equal(encryptedEntry(r));
+    expect(entryFromWire({ kind: "raw", rawTx: tx.toUpperCase().replace("0X", "0x") })).to.deep.equal({
+      kind: "raw",
+      rawTx: tx,
+    });
+    expect(() => entryFromWire({ kind: "raw", rawTx: "0x1" })).to.throw();
+    expect(() => entryFromWire({ ...wire, kind: "other" })).to.throw();
+  });
+
+  it("is deterministic and index-preserving for any mix of valid and invalid slots (property)", async () => {
+    const pool = await Promise.all(Array.from({ length: 6 }, (_, i) => signedTx(i)));
+    const variants = pool.map((tx) => {
+      const r = encrypt(getBytes(tx));
+      return {
+        valid: encryptedEntry(r),
+        badCommitment: encryptedEntry(r, r.txCommitment ^ 1n),
+        raw: { kind: "raw", rawTx: tx },
+        garbage: { kind: "raw", rawTx: hexlify(getBytes(keccak256(tx))) },
+      };
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            tx: fc.integer({ min: 0, max: 5 }),
+            kind: fc.constantFrom("valid", "badCommitment", "raw", "garbage"),
+          }),
+          { minLength: 0, maxLength: 10 },
+        ),
+        async (picks) => {
+          const entries = picks.map((p) => variants[p.tx]![p.kind as "valid"]);
+          const a = await build(entries);
+          const b = await build(entries);
+          expect(a).to.deep.equal(b);
+          expect(a.slots.map((s) => s.index)).to.deep.equal(entries.map((_, i) => i));
+          picks.forEach((p, i) => {
+            const slot = a.slots[i]!;
+            expect(slot.status).to.equal(p.kind === "valid" || p.kind === "raw" ? "valid" : "invalid");
+            if (slot.status === "valid") expect(slot.rawTx).to.equal(pool[p.tx]!.toLowerCase());
+          });
+          expect(a.commitment.txCount).to.equal(entries.length);
+          expect(a.encRoot).to.equal(encRootOf(entries));
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+});

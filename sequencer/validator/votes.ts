@@ -1,0 +1,62 @@
+/**
+ * The validator's own votes, one per task, written to disk (synced) BEFORE the signature leaves the
+ * process: after a crash it answers with the vote it already gave and never signs the other answer
+ * (signing both is slashable with slashOperatorDoubleVote).
+ */
+import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, existsSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+
+export interface Vote {
+  readonly taskId: string;
+  readonly commitmentHash: string;
+  readonly approve: boolean;
+  readonly signature: string;
+  readonly reason: string;
+}
+
+const voteSchema = z.strictObject({
+  taskId: z.string(),
+  commitmentHash: z.string(),
+  approve: z.boolean(),
+  signature: z.string(),
+  reason: z.string(),
+});
+
+export class VoteStore {
+  private readonly votes = new Map<string, Vote>();
+
+  /** `file` (JSON lines) persists votes across restarts; without it votes live in memory only (tests). */
+  constructor(private readonly file?: string) {
+    if (file === undefined || !existsSync(file)) return;
+    for (const line of readFileSync(file, "utf8").split("\n")) {
+      if (line.trim() === "") continue;
+      const vote = voteSchema.parse(JSON.parse(line));
+      this.votes.set(vote.taskId, vote);
+    }
+  }
+
+  get(taskId: string): Vote | undefined {
+    return this.votes.get(taskId.toLowerCase());
+  }
+
+  /** Records the first vote of a task and returns it; a later, different vote is refused (the first stays). */
+  record(vote: Vote): Vote {
+    const key = vote.taskId.toLowerCase();
+    const existing = this.votes.get(key);
+    if (existing !== undefined) return existing;
+    const stored = { ...vote, taskId: key };
+    if (this.file !== undefined) {
+      mkdirSync(path.dirname(this.file), { recursive: true });
+      appendFileSync(this.file, `${JSON.stringify(stored)}\n`);
+      const fd = openSync(this.file, "r");
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    this.votes.set(key, stored);
+    return stored;
+  }
+}

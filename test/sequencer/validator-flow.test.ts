@@ -1,0 +1,314 @@
+/**
+ * Validators against a deployed VSM on Hardhat's in-process chain (4 staked operators, quorum 66.67%):
+ * tasks created by the registry's leader with a signed BlockCommitment; entries served over JSON-RPC in
+ * the node's wire format (real encryptions, real tree); round secrets from real key-generator reveals.
+ */
+import { expect } from "chai";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pino from "pino";
+import { getBytes, parseEther, Wallet } from "ethers";
+import { z } from "zod";
+import { buildBlock, type SealedEntry } from "../../sequencer/block";
+import type { BlockCommitment } from "../../sequencer/chain/eip712";
+import { blockHeight, encryptTransaction, rollupId, type EncryptionResult } from "../../sequencer/crypto/encryption";
+import {
+  aggregateRoundKey,
+  createContribution,
+  revealShare,
+  roundKeyToJson,
+  secretFromReveals,
+  type RoundKey,
+} from "../../sequencer/crypto/roundkey";
+import { loadBigMath } from "../../sequencer/crypto/timelock/bigmath";
+import { timelockParams, type TimelockParams } from "../../sequencer/crypto/timelock/params";
+import { generateTestOnlyModulus } from "../../sequencer/crypto/timelock/test-modulus";
+import { roundSecretToJson } from "../../sequencer/keygen/round-secret";
+import { Health } from "../../sequencer/node/health";
+import { createRegistry } from "../../sequencer/node/metrics";
+import { RpcClient } from "../../sequencer/rpc/client";
+import { veilError } from "../../sequencer/rpc/errors";
+import { MethodRegistry } from "../../sequencer/rpc/registry";
+import { RpcServer } from "../../sequencer/rpc/server";
+import { Validator } from "../../sequencer/validator/validator";
+import { VoteStore } from "../../sequencer/validator/votes";
+import { ROLLUP_ID, createTask, world, type World } from "../contracts/fixture";
+
+const silent = pino({ level: "silent" });
+const PENDING = 1n;
+const VALIDATED = 2n;
+const REJECTED = 3n;
+
+interface Round {
+  key: RoundKey;
+  secretKey: bigint;
+  secretJson: ReturnType<typeof roundSecretToJson>;
+  entries: SealedEntry[];
+  wire: unknown[];
+}
+
+const u = (v: bigint): string => v.toString();
+
+function wireOf(r: EncryptionResult): unknown {
+  const t = r.encrypted;
+  return {
+    kind: "encrypted",
+    submission: {
+      tx: {
+        rollupId: u(t.rollupId),
+        height: u(t.height),
+        ephemeralKey: [u(t.ephemeralKey[0]), u(t.ephemeralKey[1])],
+        nonce: u(t.nonce),
+        ciphertext: t.ciphertext.map(u),
+      },
+      txCommitment: u(r.txCommitment),
+      // The node stores the submission's proof; block building does not look at it.
+      proof: {
+        pi_a: ["1", "2", "1"],
+        pi_b: [
+          ["1", "0"],
+          ["2", "0"],
+          ["1", "0"],
+        ],
+        pi_c: ["1", "2", "1"],
+        protocol: "groth16",
+        curve: "bn128",
+      },
+    },
+  };
+}
+
+async function serve(methods: MethodRegistry): Promise<{ server: RpcServer; url: string }> {
+  const server = new RpcServer({
+    methods,
+    log: silent,
+    metricsRegistry: createRegistry({ processMetrics: false }),
+    health: new Health(),
+    maxBodyBytes: 4_000_000,
+    maxBatchSize: 1_000,
+    requestTimeoutMs: 10_000,
+  });
+  const { url } = await server.listen(0, "127.0.0.1");
+  return { server, url };
+}
+
+describe("validators", function () {
+  this.timeout(300_000);
+  let w: World;
+  let params: TimelockParams;
+  const rounds = new Map<bigint, Round>();
+  const servers: RpcServer[] = [];
+  let validators: Validator[];
+  let tmp: string;
+  const sender = new Wallet(`0x${"33".repeat(32)}`);
+
+  async function makeRound(height: bigint): Promise<Round> {
+    const made = [];
+    for (const g of w.keyGenerators) made.push(await createContribution(params, { rollupId: ROLLUP_ID, height }, g));
+    const { key } = await aggregateRoundKey(
+      params,
+      { rollupId: ROLLUP_ID, height },
+      made.map((m) => m.contribution),
+    );
+    const reveals = made.map((m) => revealShare(m.contribution, m.secret));
+    const secretKey = secretFromReveals(key, reveals);
+    const entries: SealedEntry[] = [];
+    const wire: unknown[] = [];
+    for (let i = 0; i < 5; i++) {
+      const raw = await sender.signTransaction({
+        type: 2,
+        chainId: ROLLUP_ID,
+        nonce: Number(height) * 10 + i,
+        to: `0x${"44".repeat(20)}`,
+        value: parseEther("0.001"),
+        gasLimit: 21_000n,
+        maxFeePerGas: 10n ** 9n,
+        maxPriorityFeePerGas: 10n ** 9n,
+      });
+      if (i === 2) {
+        entries.push({ kind: "raw", rawTx: raw });
+        wire.push({ kind: "raw", rawTx: raw });
+        continue;
+      }
+      // Slot 3 carries garbage: it must stay, marked invalid, in both roots.
+      const bytes = i === 3 ? new Uint8Array([1, 2, 3, 4]) : getBytes(raw);
+      const r = encryptTransaction(bytes, {
+        rollupId: rollupId(ROLLUP_ID),
+        height: blockHeight(height),
+        roundKey: key.publicKey,
+      });
+      entries.push({ kind: "encrypted", tx: r.encrypted, txCommitment: r.txCommitment });
+      wire.push(wireOf(r));
+    }
+    const round = {
+      key,
+      secretKey,
+      secretJson: roundSecretToJson({ secretKey, evidence: { kind: "reveals", reveals } }),
+      entries,
+      wire,
+    };
+    rounds.set(height, round);
+    return round;
+  }
+
+  const roundOf = (height: bigint): Round => {
+    const r = rounds.get(height);
+    if (r === undefined) throw veilError.notFound(`height ${height}`);
+    return r;
+  };
+
+  async function honestCommitment(height: bigint): Promise<BlockCommitment> {
+    const r = roundOf(height);
+    const block = await buildBlock({
+      rollupId: ROLLUP_ID,
+      height,
+      entries: r.entries,
+      roundKey: r.key.publicKey,
+      secretKey: r.secretKey,
+      chainId: ROLLUP_ID,
+    });
+    expect(block.slots.map((s) => s.status)).to.deep.equal(["valid", "valid", "valid", "invalid", "valid"]);
+    return block.commitment;
+  }
+
+  const pollAll = async (): Promise<void> => {
+    for (const v of validators) await v.poll();
+  };
+
+  before(async () => {
+    w = await world();
+    params = await timelockParams({ N: generateTestOnlyModulus(await loadBigMath(), 1024).N, T: 64 });
+    tmp = mkdtempSync(path.join(os.tmpdir(), "veil-validator-"));
+
+    const ref = { rollupId: z.string(), height: z.string() };
+    const node = new MethodRegistry()
+      .register("get_block", {
+        params: ref,
+        handler: ({ rollupId: id, height }) => {
+          const r = roundOf(BigInt(height));
+          return { rollupId: id, height, status: "sealed", txCount: r.entries.length, encRoot: `0x${"00".repeat(32)}` };
+        },
+      })
+      .register("get_encrypted_transaction", {
+        params: { ...ref, index: z.number().int() },
+        handler: ({ height, index }) => {
+          const e = roundOf(BigInt(height)).wire[index];
+          if (e === undefined) throw veilError.notFound(`index ${index}`);
+          return e;
+        },
+      })
+      .register("get_encryption_key", {
+        params: ref,
+        handler: ({ rollupId: id, height }) => {
+          const r = roundOf(BigInt(height));
+          return { rollupId: id, height, publicKey: r.key.publicKey.map(u), roundKey: roundKeyToJson(r.key) };
+        },
+      });
+    const keygen = new MethodRegistry().register("get_round_secret", {
+      params: ref,
+      handler: ({ height }) => {
+        const r = roundOf(BigInt(height));
+        return { roundKey: roundKeyToJson(r.key), ...r.secretJson };
+      },
+    });
+    const nodeServer = await serve(node);
+    const keygenServer = await serve(keygen);
+    servers.push(nodeServer.server, keygenServer.server);
+
+    const methods = w.operators.map(() => new MethodRegistry());
+    const urls: string[] = [];
+    for (const m of methods) {
+      const s = await serve(m);
+      servers.push(s.server);
+      urls.push(s.url);
+    }
+    const fromBlock = await w.vsm.runner!.provider!.getBlockNumber();
+    validators = w.operators.map((op, i) => {
+      const v = new Validator({
+        signer: op,
+        vsm: w.vsm.connect(op),
+        domain: w.domain,
+        node: new RpcClient(nodeServer.url),
+        keyGenerators: [new RpcClient(keygenServer.url)],
+        peers: urls.filter((_, j) => j !== i).map((url) => new RpcClient(url)),
+        chainIds: new Map([[ROLLUP_ID, ROLLUP_ID]]),
+        votes: new VoteStore(path.join(tmp, `votes-${i}.jsonl`)),
+        log: silent,
+        metrics: createRegistry({ processMetrics: false }),
+        fromBlock,
+      });
+      v.registerMethods(methods[i]!);
+      return v;
+    });
+  });
+
+  after(async () => {
+    await Promise.all(servers.map((s) => s.close(100)));
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("approves an honest block commitment and the aggregate reaches quorum on-chain", async () => {
+    await makeRound(40n);
+    const taskId = await createTask(w, await honestCommitment(40n));
+    expect((await w.vsm.getTask(taskId)).status).to.equal(PENDING);
+    await pollAll();
+    expect((await w.vsm.getTask(taskId)).status).to.equal(VALIDATED);
+    const commitment = await honestCommitment(40n);
+    const forged = { taskId, leader: "", viewNumber: 0, commitmentHash: taskId, commitment };
+    expect(await validators[0]!.check(forged)).to.have.property("approve", false);
+  });
+
+  it("rejects a commitment whose rawRoot was not built from the released key", async () => {
+    await makeRound(41n);
+    const honest = await honestCommitment(41n);
+    const taskId = await createTask(w, { ...honest, rawRoot: honest.encRoot });
+    await pollAll();
+    expect((await w.vsm.getTask(taskId)).status).to.equal(REJECTED);
+  });
+
+  it("rejects a commitment whose encRoot differs from the sealed entries", async () => {
+    await makeRound(42n);
+    const honest = await honestCommitment(42n);
+    const taskId = await createTask(w, { ...honest, encRoot: honest.rawRoot });
+    await pollAll();
+    expect((await w.vsm.getTask(taskId)).status).to.equal(REJECTED);
+  });
+
+  it("rejects a commitment with another txCount", async () => {
+    await makeRound(43n);
+    const honest = await honestCommitment(43n);
+    const taskId = await createTask(w, { ...honest, txCount: honest.txCount - 1 });
+    await pollAll();
+    expect((await w.vsm.getTask(taskId)).status).to.equal(REJECTED);
+  });
+
+  it("never votes twice on a task: the recorded vote survives a restart and wins over a new answer", async () => {
+    const file = path.join(tmp, "votes-0.jsonl");
+    const taskId = (await w.vsm.taskIdOf(ROLLUP_ID, 41n)).toLowerCase();
+    const first = new VoteStore(file).get(taskId);
+    expect(first).to.include({ approve: false });
+    const reopened = new VoteStore(file);
+    const again = reopened.record({
+      ...first!,
+      approve: true,
+      signature: `0x${"ab".repeat(65)}`,
+      reason: "changed my mind",
+    });
+    expect(again).to.deep.equal(first);
+    expect(new VoteStore(file).get(taskId)).to.deep.equal(first);
+  });
+
+  it("leaves a task unvoted while the round secret is not released, and votes once it is", async () => {
+    await makeRound(44n);
+    const honest = await honestCommitment(44n);
+    const saved = rounds.get(44n)!;
+    rounds.set(44n, { ...saved, secretJson: { ...saved.secretJson, secretKey: "0x01" } });
+    const taskId = await createTask(w, honest);
+    await pollAll();
+    expect((await w.vsm.getTask(taskId)).status).to.equal(PENDING);
+    rounds.set(44n, saved);
+    await pollAll();
+    expect((await w.vsm.getTask(taskId)).status).to.equal(VALIDATED);
+  });
+});

@@ -33,7 +33,6 @@ export function decodeSignedTransaction(bytes: Uint8Array | string, chainId: big
     if (tx.serialized.toLowerCase() !== rawTx) {
       return { ok: false, reason: "malformed-tx", detail: "not the canonical serialization" };
     }
-    void tx.from; // recovers the sender: throws on a signature that recovers no key
     return { ok: true, rawTx, txHash: tx.hash!.toLowerCase() };
   } catch (error) {
     return { ok: false, reason: "malformed-tx", detail: (error as Error).message.slice(0, 200) };

@@ -12,7 +12,9 @@ import type { ChainView, RollupInfo } from "../node/chain-view";
 import { envelopeParams, type Envelope } from "../node/cluster/envelope";
 import type { Peers } from "../node/cluster/peers";
 import { RoundKeyUnavailable, type RoundKeys } from "../node/round-keys";
-import { heightNumber, type Sequencer } from "../node/sequencer";
+import { MAX_FORWARD_HOPS, heightNumber, type Sequencer } from "../node/sequencer";
+import type { CallContext } from "../rpc/registry";
+import { FORWARD_HOPS_HEADER } from "../rpc/server";
 import {
   blockRef,
   encryptedSubmission,
@@ -55,16 +57,30 @@ export function registerApi(d: ApiDeps): void {
     height: number,
     method: string,
     params: Params,
+    ctx: CallContext,
     local: () => Promise<T>,
   ): Promise<unknown> => {
     const view = await sequencer.viewOf(rollupId, height);
     const leader = sequencer.leaderOf(height, view);
     if (leader === sequencer.address) return local();
+    // Members disagreeing on the view could bounce a call between them: a few hops, then an error.
+    const hops = ctx.forwardHops ?? 0;
+    if (hops >= MAX_FORWARD_HOPS) {
+      throw veilError.unavailable(`forwarded ${hops} times without reaching the leader of height ${height}`);
+    }
     const peer = await d.peers.byAddress(leader);
-    if (peer === undefined) throw veilError.unavailable(`the leader ${leader} of height ${height} is not reachable`);
+    if (peer === undefined) {
+      await sequencer.suspectLeader(rollupId, height);
+      throw veilError.unavailable(`the leader ${leader} of height ${height} is not reachable`);
+    }
     try {
-      return await peer.client.call(method, params);
+      return await peer.client.call(method, params, undefined, {
+        headers: { [FORWARD_HOPS_HEADER]: String(hops + 1) },
+      });
     } catch (error) {
+      if (error instanceof RpcTimeoutError || error instanceof RpcTransportError) {
+        await sequencer.suspectLeader(rollupId, height);
+      }
       if (error instanceof RpcCallError) {
         throw new RpcError(error.errorName ?? "INTERNAL_ERROR", error.message, error.data as Record<string, unknown>);
       }
@@ -77,14 +93,14 @@ export function registerApi(d: ApiDeps): void {
   methods.register("send_encrypted_transaction", {
     description: "order an encrypted transaction with its tx-validity proof; answers with the signed order receipt",
     params: encryptedSubmission.shape,
-    handler: async (s) => {
+    handler: async (s, ctx) => {
       const rollup = await knownRollup(s.tx.rollupId);
       const height = heightNumber(s.tx.height);
       await sequencer.assertWritable(rollup.rollupId, height);
       const json = encryptedSubmissionToJson(s);
       const size = JSON.stringify(json).length;
       if (size > d.maxSubmissionBytes) throw veilError.payloadTooLarge("the submission", d.maxSubmissionBytes);
-      return leaderOrForward(rollup.rollupId, height, "send_encrypted_transaction", json, () =>
+      return leaderOrForward(rollup.rollupId, height, "send_encrypted_transaction", json, ctx, () =>
         sequencer.orderEncrypted(rollup, s),
       );
     },
@@ -93,7 +109,7 @@ export function registerApi(d: ApiDeps): void {
   methods.register("send_raw_transaction", {
     description: "order an unencrypted signed transaction (leaf: its keccak-256 hash); no proof",
     params: rawSubmission.shape,
-    handler: async (s) => {
+    handler: async (s, ctx) => {
       const rollup = await knownRollup(s.rollupId);
       const height = heightNumber(s.height);
       await sequencer.assertWritable(rollup.rollupId, height);
@@ -101,7 +117,7 @@ export function registerApi(d: ApiDeps): void {
         throw veilError.payloadTooLarge("the raw transaction", d.maxSubmissionBytes);
       }
       const params = { rollupId: s.rollupId.toString(), height: s.height.toString(), rawTx: s.rawTx };
-      return leaderOrForward(rollup.rollupId, height, "send_raw_transaction", params, () =>
+      return leaderOrForward(rollup.rollupId, height, "send_raw_transaction", params, ctx, () =>
         sequencer.orderRaw(rollup.rollupId, height, s.rawTx),
       );
     },
@@ -200,7 +216,7 @@ export function registerApi(d: ApiDeps): void {
   methods.register("finalize_block", {
     description: "seal a height (rollup executors only, FinalizeRequest signed with EIP-712); answers with the seal",
     params: finalizeParams,
-    handler: async ({ request, signature }) => {
+    handler: async ({ request, signature }, ctx) => {
       const rollup = await knownRollup(request.rollupId);
       let signer: string;
       try {
@@ -222,7 +238,7 @@ export function registerApi(d: ApiDeps): void {
         },
         signature,
       };
-      return leaderOrForward(rollup.rollupId, height, "finalize_block", params, () =>
+      return leaderOrForward(rollup.rollupId, height, "finalize_block", params, ctx, () =>
         sequencer.seal(rollup.rollupId, height),
       );
     },
@@ -238,5 +254,25 @@ export function registerApi(d: ApiDeps): void {
     description: "cluster only: the leader's seal of one height",
     params: envelopeParams,
     handler: (envelope) => sequencer.onSeal(envelope as Envelope),
+  });
+  methods.register("cluster_heartbeat", {
+    description: "cluster only: the leader of an open height is alive in its view",
+    params: envelopeParams,
+    handler: (envelope) => sequencer.onHeartbeat(envelope as Envelope),
+  });
+  methods.register("cluster_start_view_change", {
+    description: "cluster only: a member moves a height to a new view (its leader went silent)",
+    params: envelopeParams,
+    handler: (envelope) => sequencer.onStartViewChange(envelope as Envelope),
+  });
+  methods.register("cluster_do_view_change", {
+    description: "cluster only: a member's log of a height, sent to the leader of the new view",
+    params: envelopeParams,
+    handler: (envelope) => sequencer.onDoViewChange(envelope as Envelope),
+  });
+  methods.register("cluster_start_view", {
+    description: "cluster only: the new leader's log of a height, installed by every member",
+    params: envelopeParams,
+    handler: (envelope) => sequencer.onStartView(envelope as Envelope),
   });
 }

@@ -140,6 +140,7 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
   });
   /** Reads the cluster from L1, then serves ordering; until then the node is live but not ready. */
   let sequencer: Sequencer | undefined;
+  let stopFailover: (() => void) | undefined;
   const attachOrdering = async (): Promise<void> => {
     const withTimeout = <T>(p: Promise<T>): Promise<T> =>
       Promise.race([
@@ -165,6 +166,10 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
       lookahead: config.limits.maxLookaheadHeights,
       followerProofSampleRate: config.ordering.followerProofSampleRate,
       peerTimeoutMs: config.timeouts.peerRequestMs,
+    });
+    stopFailover = sequencer.startFailover({
+      heartbeatIntervalMs: config.timeouts.heartbeatIntervalMs,
+      leaderTimeoutMs: config.timeouts.leaderTimeoutMs,
     });
     registerApi({
       methods,
@@ -210,6 +215,7 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
       health.markShuttingDown();
       log.info("node stopping");
       if (retry !== undefined) clearTimeout(retry);
+      stopFailover?.();
       provider?.destroy();
       await server.close(config.timeouts.shutdownGraceMs);
       await ownedBatcher?.close();

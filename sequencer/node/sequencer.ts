@@ -59,6 +59,13 @@ export interface SequencerOptions {
   readonly peerTimeoutMs: number;
 }
 
+/** Failover timing: how often a leader heartbeats an open height, and how long followers wait. */
+export interface FailoverOptions {
+  readonly heartbeatIntervalMs: number;
+  /** Silence after which a follower starts a view change (randomised up to +50%). */
+  readonly leaderTimeoutMs: number;
+}
+
 /** An entry as stored and replicated: the leaf data, the transaction and the leader's signed receipt. */
 interface Entry {
   readonly encTxHash: string;
@@ -78,9 +85,23 @@ interface Pending {
 interface HeightLog {
   readonly rollupId: bigint;
   readonly height: number;
-  readonly tree: IncrementalMerkleTree;
+  tree: IncrementalMerkleTree;
   status: "open" | "sealing" | "sealed" | "finalized";
+  /** The view this node is in for the height (persisted before it acts in it). */
   view: number;
+  /** The last view in which this node operated normally; below `view` while a view change runs. */
+  normalView: number;
+  /** Whether this node watches the height's leader (it heard from a leader or a view change). */
+  watched: boolean;
+  /** When (performance.now()) the leader counts as silent. */
+  deadline: number;
+  /** StartViewChange senders per view, and DoViewChange payloads per view (new leader only). */
+  readonly votes: Map<number, Set<string>>;
+  readonly dvcs: Map<number, Map<string, DoViewChange>>;
+  /** The highest view this node sent its DoViewChange for / finished as the new leader. */
+  dvcSentFor: number;
+  finishing: number;
+  heartbeating: boolean;
   seal: SealResultJson | undefined;
   queue: Pending[];
   draining: Promise<void> | undefined;
@@ -106,6 +127,42 @@ const sealPayload = z.strictObject({
   seal: z.unknown(),
   signature: z.string(),
 });
+const viewRef = {
+  rollupId: z.string().regex(/^[0-9]{1,20}$/),
+  height: z.number().int().nonnegative().safe(),
+  view: z.number().int().nonnegative().safe(),
+};
+const heartbeatPayload = z.strictObject({ ...viewRef, count: z.number().int().nonnegative() });
+const startViewChangePayload = z.strictObject(viewRef);
+/** A member's log for the new leader: its entries, its seal if any, and the last view it was normal in. */
+const doViewChangePayload = z.strictObject({
+  ...viewRef,
+  normalView: z.number().int().nonnegative().safe(),
+  entries: z.array(z.unknown()).max(65_536),
+  seal: z.unknown().nullable(),
+});
+const startViewPayload = z.strictObject({
+  ...viewRef,
+  entries: z.array(z.unknown()).max(65_536),
+  seal: z.unknown().nullable(),
+});
+type DoViewChange = z.output<typeof doViewChangePayload>;
+const sealResultSchema = z.strictObject({ seal: z.unknown(), signature: z.string(), leader: z.string() });
+
+/**
+ * The order in which a new leader tries the logs it gathered: the latest normal view first, then the
+ * longest (a seal counts as one more element: in one normal view the seal ends the leader's log).
+ */
+export function rankLogs<T extends { normalView: number; entries: readonly unknown[]; seal: unknown }>(
+  logs: readonly T[],
+): T[] {
+  const length = (l: T): number => l.entries.length + (l.seal === null || l.seal === undefined ? 0 : 1);
+  return [...logs].sort((a, b) => b.normalView - a.normalView || length(b) - length(a));
+}
+
+/** Forwarding of external writes between members stops after this many hops. */
+export const MAX_FORWARD_HOPS = 2;
+
 const ackPayload = z.strictObject({
   rollupId: z.string(),
   height: z.number(),
@@ -136,6 +193,9 @@ export class Sequencer {
   private readonly openHeights = new Map<bigint, Promise<number>>();
   /** Leaves admitted but not yet in the store: duplicates in flight are refused at once. */
   private readonly inFlight = new Set<string>();
+  /** Logs in memory, for the failover timer. */
+  private readonly loaded = new Map<string, HeightLog>();
+  private failover: FailoverOptions = { heartbeatIntervalMs: 500, leaderTimeoutMs: 3_000 };
   readonly address: string;
 
   constructor(private readonly o: SequencerOptions) {
@@ -179,6 +239,12 @@ export class Sequencer {
     return (await this.logOf(rollupId, height)).view;
   }
 
+  /** The height's view and the last view it operated normally in (equal when no view change runs). */
+  async viewStateOf(rollupId: bigint, height: number): Promise<{ view: number; normalView: number }> {
+    const log = await this.logOf(rollupId, height);
+    return { view: log.view, normalView: log.normalView };
+  }
+
   async isLeader(rollupId: bigint, height: number): Promise<boolean> {
     return this.leaderOf(height, await this.viewOf(rollupId, height)) === this.address;
   }
@@ -190,17 +256,20 @@ export class Sequencer {
     if (log === undefined) {
       log = this.loadLog(rollupId, height);
       this.logs.set(k, log);
-      log.catch(() => this.logs.delete(k));
+      log.then(
+        (l) => this.loaded.set(k, l),
+        () => this.logs.delete(k),
+      );
     }
     return log;
   }
 
   private async loadLog(rollupId: bigint, height: number): Promise<HeightLog> {
-    const [state, entries, sealRecord, view] = await Promise.all([
+    const [state, entries, sealRecord, viewState] = await Promise.all([
       this.o.store.blockState(rollupId, height),
       this.o.store.getEntries(rollupId, height),
       this.o.store.getSeal(rollupId, height),
-      this.o.store.getHeightView(rollupId, height),
+      this.o.store.getViewState(rollupId, height),
     ]);
     const tree = new IncrementalMerkleTree();
     for (const e of entries) tree.append(e.encTxHash);
@@ -209,7 +278,16 @@ export class Sequencer {
       height,
       tree,
       status: state.status,
-      view,
+      view: viewState.view,
+      normalView: viewState.normalView,
+      // A height left in a view change keeps being watched: the change must finish or move on.
+      watched: viewState.view > viewState.normalView,
+      deadline: performance.now() + this.leaderTimeout(),
+      votes: new Map(),
+      dvcs: new Map(),
+      dvcSentFor: -1,
+      finishing: -1,
+      heartbeating: false,
       seal: sealRecord === undefined ? undefined : (sealRecord.seal as unknown as SealResultJson),
       queue: [],
       draining: undefined,
@@ -220,6 +298,14 @@ export class Sequencer {
   /** Drops the in-memory copy so the next use reloads it from the store (after a failed write). */
   private forget(log: HeightLog): void {
     this.logs.delete(logKey(log.rollupId, log.height));
+    this.loaded.delete(logKey(log.rollupId, log.height));
+  }
+
+  /** Runs `fn` after every earlier locked step of this log (follower writes, leader appends, installs). */
+  private locked<T>(log: HeightLog, fn: () => Promise<T>): Promise<T> {
+    const run = log.lock.then(fn);
+    log.lock = run.catch(() => undefined);
+    return run;
   }
 
   // ---- leader: admission ---------------------------------------------------------------------------
@@ -272,6 +358,7 @@ export class Sequencer {
       const log = await this.logOf(rollupId, height);
       if (log.status !== "open") throw veilError.heightSealed(height);
       if (this.leaderOf(height, log.view) !== this.address) throw veilError.notLeader(this.leaderOf(height, log.view));
+      if (log.normalView !== log.view) throw veilError.unavailable(`height ${height} is changing to view ${log.view}`);
       const startedAt = performance.now();
       const receipt = await new Promise<OrderReceiptJson>((resolve, reject) => {
         log.queue.push({ leaf, tx, startedAt, resolve, reject });
@@ -306,15 +393,23 @@ export class Sequencer {
       for (const p of batch.splice(Math.max(0, room))) p.reject(veilError.wrongHeight(log.height, "the block is full"));
       if (batch.length === 0) continue;
       try {
-        const firstIndex = log.tree.size;
-        const entries = await this.signBatch(log, batch);
-        try {
-          await this.o.store.appendEntries(log.rollupId, log.height, firstIndex, entries);
-        } catch (error) {
-          this.forget(log);
-          throw error;
-        }
-        const acks = await this.replicate(log, firstIndex, entries);
+        // Under the log's lock, so that a view change installed meanwhile is seen before anything is signed.
+        const { firstIndex, entries, view } = await this.locked(log, async () => {
+          if (log.status !== "open") throw veilError.heightSealed(log.height);
+          if (this.leaderOf(log.height, log.view) !== this.address || log.normalView !== log.view) {
+            throw veilError.unavailable(`this node no longer leads height ${log.height} (view ${log.view})`);
+          }
+          const at = log.tree.size;
+          const signed = await this.signBatch(log, batch);
+          try {
+            await this.o.store.appendEntries(log.rollupId, log.height, at, signed);
+          } catch (error) {
+            this.forget(log);
+            throw error;
+          }
+          return { firstIndex: at, entries: signed, view: log.view };
+        });
+        const acks = await this.replicate(log, firstIndex, entries, view);
         if (acks + 1 < this.o.chain.majority) {
           throw veilError.unavailable(
             `only ${acks + 1} of ${this.o.chain.size} members stored the transaction (a majority is ${this.o.chain.majority})`,
@@ -356,8 +451,13 @@ export class Sequencer {
   // ---- leader: replication -------------------------------------------------------------------------
 
   /** Sends entries to every follower; resolves with the number of distinct members that acked. */
-  private async replicate(log: HeightLog, firstIndex: number, entries: readonly Entry[]): Promise<number> {
-    const envelope = await this.replicateEnvelope(log, firstIndex, entries);
+  private async replicate(
+    log: HeightLog,
+    firstIndex: number,
+    entries: readonly Entry[],
+    view: number,
+  ): Promise<number> {
+    const envelope = await this.replicateEnvelope(log, firstIndex, entries, view);
     const followers = this.o.peers.all;
     const needed = this.o.chain.majority - 1;
     if (needed <= 0) return 0;
@@ -382,11 +482,16 @@ export class Sequencer {
     });
   }
 
-  private replicateEnvelope(log: HeightLog, firstIndex: number, entries: readonly Entry[]): Promise<EnvelopeJson> {
-    return sealEnvelope(this.o.wallet, this.o.domain, this.o.chain.clusterId, log.view, ClusterMessageKind.Replicate, {
+  private replicateEnvelope(
+    log: HeightLog,
+    firstIndex: number,
+    entries: readonly Entry[],
+    view = log.view,
+  ): Promise<EnvelopeJson> {
+    return sealEnvelope(this.o.wallet, this.o.domain, this.o.chain.clusterId, view, ClusterMessageKind.Replicate, {
       rollupId: log.rollupId.toString(),
       height: log.height,
-      view: log.view,
+      view,
       firstIndex,
       entries,
     });
@@ -402,6 +507,11 @@ export class Sequencer {
     try {
       return this.checkAck(await peer.client.call("cluster_replicate", envelope), log, endIndex);
     } catch (error) {
+      if (this.isBehindView(error)) {
+        // The follower has not installed this view yet: send it the view's log, then the batch again.
+        await this.sendStartView(peer, log);
+        return this.checkAck(await peer.client.call("cluster_replicate", envelope), log, endIndex);
+      }
       const behind = this.lagOf(error);
       if (behind === undefined) throw error;
       this.o.metrics.catchUps.inc();
@@ -412,6 +522,13 @@ export class Sequencer {
       const catchUp = await this.replicateEnvelope(log, behind, missing);
       return this.checkAck(await peer.client.call("cluster_replicate", catchUp), log, endIndex);
     }
+  }
+
+  /** Whether a peer refused a message because it has not installed the message's (newer) view yet. */
+  private isBehindView(error: unknown): boolean {
+    if (!(error instanceof RpcCallError) || error.errorName !== "STALE_VIEW") return false;
+    const d = error.data as { got?: unknown; current?: unknown } | undefined;
+    return typeof d?.got === "number" && typeof d.current === "number" && d.current < d.got;
   }
 
   /** The follower's count when it refused an append because it lacks earlier entries. */
@@ -461,10 +578,13 @@ export class Sequencer {
     const rollup = await this.o.chain.rollup(rollupId);
     if (rollup === undefined) throw veilError.unknownRollup(payload.rollupId);
     const log = await this.logOf(rollupId, height);
-    if (view < log.view) throw veilError.staleView(view, log.view);
-    const run = log.lock.then(() => this.appendReplicated(rollup, log, firstIndex, payload.entries));
-    log.lock = run.catch(() => undefined);
-    const count = await run;
+    const count = await this.locked(log, () => {
+      // Fencing: an older view is refused; a newer one must be installed (StartView) before its entries.
+      if (view < log.view) throw veilError.staleView(view, log.view);
+      if (view > log.normalView) throw veilError.staleView(view, log.normalView);
+      this.heardFromLeader(log);
+      return this.appendReplicated(rollup, log, firstIndex, payload.entries);
+    });
     return sealEnvelope(this.o.wallet, this.o.domain, this.o.chain.clusterId, view, ClusterMessageKind.Ack, {
       rollupId: payload.rollupId,
       height,
@@ -528,7 +648,7 @@ export class Sequencer {
   /** Checks one replicated entry at `index` and appends it to the in-memory tree. */
   private async checkEntry(
     rollup: RollupInfo,
-    log: HeightLog,
+    log: Pick<HeightLog, "rollupId" | "height" | "tree">,
     index: number,
     entry: z.output<typeof entrySchema>,
   ): Promise<void> {
@@ -587,6 +707,7 @@ export class Sequencer {
     const log = await this.logOf(rollupId, height);
     if (log.seal !== undefined) return log.seal;
     if (this.leaderOf(height, log.view) !== this.address) throw veilError.notLeader(this.leaderOf(height, log.view));
+    if (log.normalView !== log.view) throw veilError.unavailable(`height ${height} is changing to view ${log.view}`);
     const open = await this.openHeight(rollupId);
     if (height !== open) throw veilError.outOfOrder(`heights are sealed in order; the open height is ${open}`);
     if (log.status === "sealing") throw veilError.unavailable(`height ${height} is being sealed`);
@@ -645,6 +766,10 @@ export class Sequencer {
         try {
           return this.checkAck(await peer.client.call("cluster_seal", envelope), log, count);
         } catch (error) {
+          if (this.isBehindView(error)) {
+            await this.sendStartView(peer, log); // carries the seal
+            return this.checkAck(await peer.client.call("cluster_seal", envelope), log, count);
+          }
           const behind = this.lagOf(error);
           if (behind === undefined) throw error;
           const missing = (await this.o.store.getEntries(log.rollupId, log.height, {
@@ -678,8 +803,9 @@ export class Sequencer {
       throw veilError.invalidSignature("the seal is not signed by the height's leader");
     }
     const log = await this.logOf(rollupId, payload.height);
-    if (seal.viewNumber < log.view) throw veilError.staleView(seal.viewNumber, log.view);
     const run = log.lock.then(async () => {
+      if (seal.viewNumber < log.view) throw veilError.staleView(seal.viewNumber, log.view);
+      if (seal.viewNumber > log.normalView) throw veilError.staleView(seal.viewNumber, log.normalView);
       if (log.seal === undefined) {
         if (log.tree.size < seal.txCount) {
           throw new RpcError("OUT_OF_ORDER", `out of order: this node holds ${log.tree.size} entries`, {
@@ -711,6 +837,374 @@ export class Sequencer {
       height: payload.height,
       count: seal.txCount,
     });
+  }
+
+  // ---- failover: heartbeats and view change (docs/ordering.md, "View change") ----------------------
+
+  /** Starts the heartbeat / leader-timeout timer; returns a function that stops it. */
+  startFailover(options: FailoverOptions): () => void {
+    this.failover = options;
+    const timer = setInterval(() => this.tick(), options.heartbeatIntervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  private leaderTimeout(): number {
+    return this.failover.leaderTimeoutMs * (1 + Math.random() * 0.5);
+  }
+
+  private heardFromLeader(log: HeightLog): void {
+    log.watched = true;
+    log.deadline = performance.now() + this.leaderTimeout();
+  }
+
+  /** A follower could not reach the height's leader: watch it, so that silence leads to a view change. */
+  async suspectLeader(rollupId: bigint, height: number): Promise<void> {
+    const log = await this.logOf(rollupId, height);
+    if (!log.watched) this.heardFromLeader(log);
+  }
+
+  private tick(): void {
+    const now = performance.now();
+    for (const log of this.loaded.values()) {
+      if (log.status === "sealed" || log.status === "finalized") continue;
+      const leading = this.leaderOf(log.height, log.view) === this.address;
+      if (leading && log.normalView === log.view) {
+        if (!log.heartbeating) {
+          log.heartbeating = true;
+          void this.heartbeat(log).finally(() => (log.heartbeating = false));
+        }
+      } else if (log.watched && now > log.deadline) {
+        this.heardFromLeader(log); // the next attempt waits a full (randomised) timeout again
+        this.startViewChange(log, log.view + 1).catch((error: unknown) =>
+          this.o.log.warn({ err: error, height: log.height }, "view change step failed"),
+        );
+      }
+    }
+  }
+
+  private async heartbeat(log: HeightLog): Promise<void> {
+    const view = log.view;
+    const envelope = await sealEnvelope(
+      this.o.wallet,
+      this.o.domain,
+      this.o.chain.clusterId,
+      view,
+      ClusterMessageKind.Heartbeat,
+      { rollupId: log.rollupId.toString(), height: log.height, view, count: log.tree.size },
+    );
+    await Promise.allSettled(
+      this.o.peers.all.map(async (peer) => {
+        try {
+          await peer.client.call("cluster_heartbeat", envelope, undefined, {
+            timeoutMs: this.failover.heartbeatIntervalMs * 2,
+          });
+        } catch (error) {
+          if (this.isBehindView(error)) await this.sendStartView(peer, log);
+        }
+      }),
+    );
+  }
+
+  private async openViewMessage<T extends { rollupId: string; height: number; view: number }>(
+    envelope: Envelope,
+    kind: (typeof ClusterMessageKind)[keyof typeof ClusterMessageKind],
+    schema: z.ZodType<T>,
+  ): Promise<{ payload: T; rollup: RollupInfo; log: HeightLog }> {
+    const payload = openEnvelope(envelope, {
+      domain: this.o.domain,
+      clusterId: this.o.chain.clusterId,
+      kind,
+      isMember: (a) => this.o.chain.isMember(a),
+      schema,
+    });
+    if (payload.view !== envelope.message.viewNumber)
+      throw veilError.unauthorized("payload view differs from the envelope's");
+    const rollup = await this.o.chain.rollup(BigInt(payload.rollupId));
+    if (rollup === undefined) throw veilError.unknownRollup(payload.rollupId);
+    return { payload, rollup, log: await this.logOf(rollup.rollupId, payload.height) };
+  }
+
+  private ack(log: HeightLog, view: number): Promise<EnvelopeJson> {
+    return sealEnvelope(this.o.wallet, this.o.domain, this.o.chain.clusterId, view, ClusterMessageKind.Ack, {
+      rollupId: log.rollupId.toString(),
+      height: log.height,
+      count: log.tree.size,
+    });
+  }
+
+  /** Handles `cluster_heartbeat`: the current leader is alive (older views are fenced off). */
+  async onHeartbeat(envelope: Envelope): Promise<EnvelopeJson> {
+    const { payload, log } = await this.openViewMessage(envelope, ClusterMessageKind.Heartbeat, heartbeatPayload);
+    const leader = this.leaderOf(payload.height, payload.view);
+    if (envelope.message.sender !== leader) throw veilError.notLeader(leader);
+    if (payload.view < log.view) throw veilError.staleView(payload.view, log.view);
+    if (payload.view > log.normalView) throw veilError.staleView(payload.view, log.normalView);
+    this.heardFromLeader(log);
+    return this.ack(log, payload.view);
+  }
+
+  /**
+   * Moves this node to view `view` of the height (durably, before it says so to anyone) and tells every
+   * member; with a majority of StartViewChange for the view it sends its log to the view's leader.
+   */
+  private async startViewChange(log: HeightLog, view: number): Promise<void> {
+    const moved = await this.locked(log, async () => {
+      if (view <= log.view) return false;
+      if (log.status === "finalized") return false;
+      await this.o.store.setViewState(log.rollupId, log.height, { view, normalView: log.normalView });
+      log.view = view;
+      return true;
+    });
+    if (!moved) return;
+    this.o.metrics.viewChanges.inc();
+    this.heardFromLeader(log);
+    this.o.log.info({ rollupId: log.rollupId.toString(), height: log.height, view }, "view change started");
+    this.voteOf(log, view).add(this.address);
+    const envelope = await sealEnvelope(
+      this.o.wallet,
+      this.o.domain,
+      this.o.chain.clusterId,
+      view,
+      ClusterMessageKind.StartViewChange,
+      { rollupId: log.rollupId.toString(), height: log.height, view },
+    );
+    for (const peer of this.o.peers.all) {
+      peer.client.call("cluster_start_view_change", envelope).catch((error: unknown) => {
+        this.o.log.debug({ err: error, peer: peer.url }, "StartViewChange not delivered");
+      });
+    }
+    await this.maybeDoViewChange(log, view);
+  }
+
+  private voteOf(log: HeightLog, view: number): Set<string> {
+    let votes = log.votes.get(view);
+    if (votes === undefined) log.votes.set(view, (votes = new Set()));
+    return votes;
+  }
+
+  /** Handles `cluster_start_view_change`: joins the view change and counts the sender's vote. */
+  async onStartViewChange(envelope: Envelope): Promise<EnvelopeJson> {
+    const { payload, log } = await this.openViewMessage(
+      envelope,
+      ClusterMessageKind.StartViewChange,
+      startViewChangePayload,
+    );
+    if (payload.view < log.view) throw veilError.staleView(payload.view, log.view);
+    if (payload.view === log.normalView) return this.ack(log, payload.view); // already installed
+    this.voteOf(log, payload.view).add(getAddress(envelope.message.sender));
+    if (payload.view > log.view) await this.startViewChange(log, payload.view);
+    else await this.maybeDoViewChange(log, payload.view);
+    return this.ack(log, payload.view);
+  }
+
+  /** With a majority for `view` (itself included), sends this node's log to the view's leader, once. */
+  private async maybeDoViewChange(log: HeightLog, view: number): Promise<void> {
+    if (log.view !== view || log.normalView === view || log.dvcSentFor >= view) return;
+    if (this.voteOf(log, view).size < this.o.chain.majority) return;
+    log.dvcSentFor = view;
+    const payload = await this.locked(log, async () => ({
+      rollupId: log.rollupId.toString(),
+      height: log.height,
+      view,
+      normalView: log.normalView,
+      entries: await this.o.store.getEntries(log.rollupId, log.height),
+      seal: log.seal ?? null,
+    }));
+    const leader = this.leaderOf(log.height, view);
+    if (leader === this.address) {
+      await this.acceptDoViewChange(log, this.address, payload);
+      return;
+    }
+    const envelope = await sealEnvelope(
+      this.o.wallet,
+      this.o.domain,
+      this.o.chain.clusterId,
+      view,
+      ClusterMessageKind.DoViewChange,
+      payload,
+    );
+    const peer = await this.o.peers.byAddress(leader);
+    if (peer === undefined) return; // the timeout moves on to the next view
+    try {
+      await peer.client.call("cluster_do_view_change", envelope);
+    } catch (error) {
+      this.o.log.debug({ err: error, leader }, "DoViewChange not delivered");
+    }
+  }
+
+  /** Handles `cluster_do_view_change` (the new leader only): collects a member's log. */
+  async onDoViewChange(envelope: Envelope): Promise<EnvelopeJson> {
+    const { payload, log } = await this.openViewMessage(envelope, ClusterMessageKind.DoViewChange, doViewChangePayload);
+    const leader = this.leaderOf(payload.height, payload.view);
+    if (leader !== this.address) throw veilError.notLeader(leader);
+    if (payload.normalView >= payload.view)
+      throw veilError.outOfOrder("a DoViewChange's normal view must precede its view");
+    if (payload.view < log.view) throw veilError.staleView(payload.view, log.view);
+    const sender = getAddress(envelope.message.sender);
+    this.voteOf(log, payload.view).add(sender);
+    if (payload.view > log.view) await this.startViewChange(log, payload.view);
+    await this.acceptDoViewChange(log, sender, payload);
+    return this.ack(log, payload.view);
+  }
+
+  private async acceptDoViewChange(log: HeightLog, sender: string, payload: DoViewChange): Promise<void> {
+    const view = payload.view;
+    if (log.view !== view || log.normalView === view) return;
+    let received = log.dvcs.get(view);
+    if (received === undefined) log.dvcs.set(view, (received = new Map<string, DoViewChange>()));
+    received.set(sender, payload);
+    if (received.size < this.o.chain.majority || !received.has(this.address) || log.finishing >= view) return;
+    log.finishing = view;
+    try {
+      await this.finishViewChange(log, view, [...received.values()]);
+    } catch (error) {
+      log.finishing = -1;
+      throw error;
+    }
+  }
+
+  /**
+   * The new leader: adopts the first log (latest normal view, then longest) whose every entry checks
+   * against its signed commitment, installs it durably, and sends it to every member (StartView).
+   */
+  private async finishViewChange(log: HeightLog, view: number, logs: readonly DoViewChange[]): Promise<void> {
+    const rollup = await this.o.chain.rollup(log.rollupId);
+    if (rollup === undefined) throw veilError.unknownRollup(log.rollupId.toString());
+    for (const candidate of rankLogs(logs)) {
+      let verified: { entries: Entry[]; seal: SealResultJson | undefined };
+      try {
+        verified = await this.verifyLog(rollup, log.height, candidate.entries, candidate.seal);
+      } catch (error) {
+        this.o.log.warn({ err: error, height: log.height, view }, "a DoViewChange log failed its checks");
+        continue;
+      }
+      await this.locked(log, () => this.install(log, view, verified.entries, verified.seal));
+      this.o.log.info({ height: log.height, view, count: log.tree.size }, "view change done: leading");
+      await Promise.allSettled(this.o.peers.all.map((peer) => this.sendStartView(peer, log)));
+      return;
+    }
+    throw veilError.unavailable(`no log gathered for view ${view} of height ${log.height} passed its checks`);
+  }
+
+  /** Checks a whole log from scratch: every entry against its signed commitment and the rebuilt tree. */
+  private async verifyLog(
+    rollup: RollupInfo,
+    height: number,
+    rawEntries: readonly unknown[],
+    rawSeal: unknown,
+  ): Promise<{ entries: Entry[]; seal: SealResultJson | undefined }> {
+    const scratch = { rollupId: rollup.rollupId, height, tree: new IncrementalMerkleTree() };
+    const entries = rawEntries.map((e, i) => {
+      const parsed = entrySchema.safeParse(e);
+      if (!parsed.success) throw new RpcError("INVALID_PARAMS", `entry ${i}: ${parsed.error.issues[0]?.message}`);
+      return parsed.data;
+    });
+    await Promise.all(entries.map((e, i) => this.checkEntry(rollup, scratch, i, e)));
+    if (rawSeal === null || rawSeal === undefined) return { entries: rawEntries as Entry[], seal: undefined };
+    const result = sealResultSchema.parse(rawSeal);
+    const seal = parseMessage("Seal", result.seal);
+    const leader = this.leaderOf(height, seal.viewNumber);
+    if (seal.rollupId !== rollup.rollupId || seal.height !== BigInt(height) || getAddress(result.leader) !== leader) {
+      throw veilError.invalidSignature("the seal is for another block or leader");
+    }
+    if (!isSignedBy(this.o.domain, "Seal", seal, result.signature, leader)) {
+      throw veilError.invalidSignature("the seal is not signed by the leader of its view");
+    }
+    if (seal.txCount !== entries.length || seal.encRoot !== scratch.tree.root) {
+      throw veilError.invalidSignature("the seal does not cover exactly this log");
+    }
+    return { entries: rawEntries as Entry[], seal: result as SealResultJson };
+  }
+
+  /** Installs a verified log as the height's log in `view` (call under the log's lock). */
+  private async install(log: HeightLog, view: number, entries: readonly Entry[], seal: SealResultJson | undefined) {
+    if (view < log.view) throw veilError.staleView(view, log.view);
+    const own = (await this.o.store.getEntries(log.rollupId, log.height)) as unknown as Entry[];
+    let keep = 0;
+    while (
+      keep < Math.min(own.length, entries.length) &&
+      own[keep]!.encTxHash === entries[keep]!.encTxHash &&
+      own[keep]!.orderCommitment.signature === entries[keep]!.orderCommitment.signature
+    ) {
+      keep += 1;
+    }
+    const sealRecord =
+      seal === undefined
+        ? undefined
+        : {
+            txCount: entries.length,
+            encRoot: String(seal.seal.encRoot),
+            seal: seal as unknown as Record<string, never>,
+          };
+    try {
+      await this.o.store.installLog(
+        log.rollupId,
+        log.height,
+        keep,
+        entries.slice(keep),
+        { view, normalView: view },
+        sealRecord,
+      );
+    } catch (error) {
+      this.forget(log);
+      throw error;
+    }
+    const tree = new IncrementalMerkleTree();
+    for (const e of entries) tree.append(e.encTxHash);
+    log.tree = tree;
+    log.view = view;
+    log.normalView = view;
+    log.seal = seal;
+    log.status = seal === undefined ? "open" : "sealed";
+    this.openHeights.delete(log.rollupId); // a superseded minority seal may reopen the height
+    this.heardFromLeader(log);
+  }
+
+  /** Sends a member the height's log as installed in the current view (StartView). */
+  private async sendStartView(peer: Peer, log: HeightLog): Promise<void> {
+    const view = log.view;
+    if (log.normalView !== view || this.leaderOf(log.height, view) !== this.address) return;
+    const payload = await this.locked(log, async () => ({
+      rollupId: log.rollupId.toString(),
+      height: log.height,
+      view,
+      entries: await this.o.store.getEntries(log.rollupId, log.height),
+      seal: log.seal ?? null,
+    }));
+    const envelope = await sealEnvelope(
+      this.o.wallet,
+      this.o.domain,
+      this.o.chain.clusterId,
+      view,
+      ClusterMessageKind.StartView,
+      payload,
+    );
+    try {
+      await peer.client.call("cluster_start_view", envelope);
+    } catch (error) {
+      this.o.log.debug({ err: error, peer: peer.url }, "StartView not delivered");
+    }
+  }
+
+  /** Handles `cluster_start_view`: installs the new leader's log (checked entry by entry) and view. */
+  async onStartView(envelope: Envelope): Promise<EnvelopeJson> {
+    const { payload, rollup, log } = await this.openViewMessage(
+      envelope,
+      ClusterMessageKind.StartView,
+      startViewPayload,
+    );
+    const leader = this.leaderOf(payload.height, payload.view);
+    if (envelope.message.sender !== leader) throw veilError.notLeader(leader);
+    if (payload.view < log.view) throw veilError.staleView(payload.view, log.view);
+    const verified = await this.verifyLog(rollup, payload.height, payload.entries, payload.seal);
+    await this.locked(log, async () => {
+      if (payload.view < log.view) throw veilError.staleView(payload.view, log.view);
+      if (payload.view === log.normalView && log.tree.size >= verified.entries.length) return; // installed
+      await this.install(log, payload.view, verified.entries, verified.seal);
+    });
+    if (verified.seal !== undefined) await this.advanceOpenHeight(log.rollupId, log.height);
+    return this.ack(log, payload.view);
   }
 
   // ---- reads ---------------------------------------------------------------------------------------

@@ -57,6 +57,8 @@ export interface RpcClientOptions {
 export interface CallOptions {
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  /** Extra HTTP headers for this call (e.g. the forwarding hop count between members). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export type Params = readonly unknown[] | Readonly<Record<string, unknown>>;
@@ -158,7 +160,7 @@ export class RpcClient {
     try {
       response = await fetch(this.url, {
         method: "POST",
-        headers: { "content-type": "application/json", ...this.options.headers },
+        headers: { "content-type": "application/json", ...this.options.headers, ...options.headers },
         body: stringifyJson(payload),
         signal,
       });

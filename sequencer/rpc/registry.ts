@@ -12,6 +12,8 @@ export interface CallContext {
   /** The client's identity for rate limiting and logs (its remote address). */
   readonly clientId: string;
   readonly log: Logger;
+  /** How many members already forwarded this call (header `x-veil-forward-hops`; 0 from clients). */
+  readonly forwardHops?: number;
 }
 
 type Shape = Record<string, z.ZodType>;

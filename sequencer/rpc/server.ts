@@ -17,6 +17,9 @@ import { idOf, requestSchema, stringifyJson, type JsonRpcId, type JsonRpcRespons
 import { TokenBucketLimiter, type RateLimitSettings } from "./rate-limit";
 import { describeIssues, type CallContext, type MethodRegistry } from "./registry";
 
+/** The HTTP header in which members count how often an external write was forwarded. */
+export const FORWARD_HOPS_HEADER = "x-veil-forward-hops";
+
 export interface RpcServerOptions {
   readonly methods: MethodRegistry;
   readonly log: Logger;
@@ -147,7 +150,9 @@ export class RpcServer {
     res.setHeader("x-request-id", requestId);
     const started = performance.now();
     try {
-      await this.route(req, res, { requestId, clientId, log });
+      const hops = Number(req.headers[FORWARD_HOPS_HEADER]);
+      const forwardHops = Number.isSafeInteger(hops) && hops > 0 ? hops : 0;
+      await this.route(req, res, { requestId, clientId, log, forwardHops });
     } finally {
       this.metrics.httpRequests.inc({ status: String(res.statusCode) });
       log.debug(

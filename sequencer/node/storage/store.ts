@@ -61,6 +61,18 @@ export interface Heartbeat {
   readonly atMs: number;
 }
 
+/** A height's view (VR's view number) and the last view it operated normally in. */
+export interface ViewState {
+  readonly view: number;
+  readonly normalView: number;
+}
+
+function assertViewState(state: ViewState): void {
+  assertHeight(state.view);
+  assertHeight(state.normalView);
+  if (state.normalView > state.view) throw new RangeError("normalView cannot be ahead of view");
+}
+
 export interface StoreStats {
   readonly entries: number;
   readonly blocks: Readonly<Record<BlockStatus, number>>;
@@ -269,8 +281,84 @@ export class NodeStore {
     return this.withLock(rollupId, async () => {
       const current = await this.getHeightView(rollupId, height);
       if (view < current) throw veilError.outOfOrder(`view ${view} is older than height ${height}'s view ${current}`);
-      await this.db.put(metaKey(`view:${rollupId}:${height}`), encodeValue(view), SYNC);
+      await this.db.batch(this.viewOps(rollupId, height, { view, normalView: view }), SYNC);
     });
+  }
+
+  /**
+   * A height's view state: the view it is in and the last view in which it was in normal operation
+   * (view === normalView means normal; view > normalView means a view change is in progress).
+   */
+  async getViewState(rollupId: bigint, height: number): Promise<ViewState> {
+    const value = await this.db.get(metaKey(`vs:${rollupId}:${height}`));
+    if (value !== undefined) return decodeValue<ViewState>(value);
+    const view = await this.getHeightView(rollupId, height);
+    return { view, normalView: view };
+  }
+
+  /** Moves a height to a view change for `state.view`, durably; views only go forward. */
+  setViewState(rollupId: bigint, height: number, state: ViewState): Promise<void> {
+    assertViewState(state);
+    return this.withLock(rollupId, async () => {
+      const current = await this.getViewState(rollupId, height);
+      if (state.view < current.view || state.normalView < current.normalView) {
+        throw veilError.outOfOrder(`view ${state.view} is older than height ${height}'s view ${current.view}`);
+      }
+      await this.db.batch(this.viewOps(rollupId, height, state), SYNC);
+    });
+  }
+
+  /**
+   * Installs the log a view change settled on, in one synced batch: keeps the first `keep` entries,
+   * replaces the rest with `suffix`, records the seal (or removes a seal that only a minority held and a
+   * later view superseded) and the new view state. The only write that may shorten or reseal a block.
+   */
+  installLog(
+    rollupId: bigint,
+    height: number,
+    keep: number,
+    suffix: readonly EntryRecord[],
+    state: ViewState,
+    seal: SealRecord | undefined,
+  ): Promise<void> {
+    assertIndex(keep);
+    assertViewState(state);
+    return this.withLock(rollupId, async () => {
+      const current = await this.getViewState(rollupId, height);
+      if (state.view < current.view) throw veilError.staleView(state.view, current.view);
+      const block = await this.blockState(rollupId, height);
+      if (block.status === "finalized") throw veilError.heightSealed(height);
+      if (keep > block.count) throw veilError.outOfOrder(`cannot keep ${keep} of ${block.count} entries`);
+      const removed = await this.getEntries(rollupId, height, { from: keep });
+      const ops: BatchOp[] = removed.flatMap((e, i) => [
+        { type: "del" as const, key: entryKey(rollupId, height, keep + i) },
+        { type: "del" as const, key: dedupKey(rollupId, e.encTxHash) },
+      ]);
+      suffix.forEach((e, i) => {
+        ops.push({ type: "put", key: entryKey(rollupId, height, keep + i), value: encodeValue(e) });
+        ops.push({
+          type: "put",
+          key: dedupKey(rollupId, e.encTxHash),
+          value: encodeValue({ height, index: keep + i }),
+        });
+      });
+      const count = keep + suffix.length;
+      if (seal !== undefined && seal.txCount !== count) {
+        throw veilError.outOfOrder(`the seal covers ${seal.txCount} entries but the log holds ${count}`);
+      }
+      if (seal === undefined) ops.push({ type: "del", key: blockKey(rollupId, height, "seal") });
+      else ops.push({ type: "put", key: blockKey(rollupId, height, "seal"), value: encodeValue(seal) });
+      ops.push(this.putBlockState(rollupId, height, { status: seal === undefined ? "open" : "sealed", count }));
+      ops.push(...this.viewOps(rollupId, height, state));
+      await this.db.batch(ops, SYNC);
+    });
+  }
+
+  private viewOps(rollupId: bigint, height: number, state: ViewState): BatchOp[] {
+    return [
+      { type: "put", key: metaKey(`vs:${rollupId}:${height}`), value: encodeValue(state) },
+      { type: "put", key: metaKey(`view:${rollupId}:${height}`), value: encodeValue(state.view) },
+    ];
   }
 
   async recordHeartbeat(heartbeat: Heartbeat): Promise<void> {

@@ -1,0 +1,258 @@
+/**
+ * `npm run bench:sequencer`: a 3-node cluster of real processes on loopback (devnet launcher), driven
+ * by concurrent clients with pre-generated valid encrypted transactions (proving is not measured) and
+ * with raw transactions; plus the machine's proof-verification ceiling, batched and plain snarkjs.
+ *
+ * One deterministic world (fixed seed, cached TEST-ONLY modulus, key-generator databases kept under
+ * build/bench/) gives the same round key on every run, so the proofs are made once and cached. Each
+ * phase restarts the three nodes on empty databases (same L1, same key generators): the same
+ * encrypted set is valid again, and no phase inherits another's block.
+ *
+ * Env: BENCH_TXS (encrypted pool, default 200), BENCH_RAW_SECONDS (per raw phase, default 4).
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import * as snarkjs from "snarkjs";
+import { encryptedSubmission, encryptionKeyResult, type EncryptedSubmissionJson } from "../../sequencer/api/wire";
+import type { Point } from "../../sequencer/crypto/babyjub";
+import { encTxHash, type EncryptedTransaction } from "../../sequencer/crypto/encryption";
+import { loadBigMath } from "../../sequencer/crypto/timelock/bigmath";
+import { generateTestOnlyModulus } from "../../sequencer/crypto/timelock/test-modulus";
+import type { RpcClient } from "../../sequencer/rpc/client";
+import { verificationKey } from "../../sequencer/zk/groth16";
+import { TX_VALIDITY_CIRCUIT, txValidityPublicSignals } from "../../sequencer/zk/prover";
+import { Groth16VerifierPool } from "../../sequencer/zk/verifier";
+import { Devnet } from "../devnet";
+import { emit, median, percentile, progress } from "./report";
+import { encryptedFixtures } from "./tx-fixtures";
+
+const BENCH_DIR = path.join(__dirname, "..", "..", "build", "bench");
+const POOL = Number(process.env.BENCH_TXS ?? 200);
+const WARMUP = 8;
+const RAW_SECONDS = Number(process.env.BENCH_RAW_SECONDS ?? 4);
+const LOADS = [50, 100, 200];
+const SATURATION_CLIENTS = 32;
+const NOTE = "machine shared with other engineers' builds and tests during this run";
+
+/** The TEST-ONLY time-lock modulus of the bench world, made once and kept, so the world repeats. */
+async function benchModulus(): Promise<bigint> {
+  const file = path.join(BENCH_DIR, "world.json");
+  if (existsSync(file)) return BigInt((JSON.parse(readFileSync(file, "utf8")) as { modulus: string }).modulus);
+  const N = generateTestOnlyModulus(await loadBigMath(), 1024).N;
+  writeFileSync(file, JSON.stringify({ modulus: `0x${N.toString(16)}` }));
+  return N;
+}
+
+type Send = (client: RpcClient, i: number) => Promise<unknown>;
+
+interface PhaseResult {
+  latencies: number[];
+  errors: number;
+  seconds: number;
+}
+
+/** Open loop: request i leaves at start + i/rate, whatever happened to the others. */
+async function offeredLoad(client: RpcClient, send: Send, rate: number, count: number): Promise<PhaseResult> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const start = performance.now();
+  const all: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const t = performance.now();
+    all.push(
+      send(client, i).then(
+        () => void latencies.push(performance.now() - t),
+        () => void (errors += 1),
+      ),
+    );
+  }
+  await Promise.all(all);
+  return { latencies, errors, seconds: (performance.now() - start) / 1000 };
+}
+
+/** Closed loop: `clients` callers, each sending its next request when the previous answer arrives. */
+async function saturation(
+  client: RpcClient,
+  send: Send,
+  clients: number,
+  limit: { count?: number; seconds?: number },
+): Promise<PhaseResult> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let next = 0;
+  const start = performance.now();
+  const more = (): boolean =>
+    (limit.count === undefined || next < limit.count) &&
+    (limit.seconds === undefined || performance.now() - start < limit.seconds * 1000);
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (more()) {
+        const i = next++;
+        const t = performance.now();
+        try {
+          await send(client, i);
+          latencies.push(performance.now() - t);
+        } catch {
+          errors += 1;
+        }
+      }
+    }),
+  );
+  return { latencies, errors, seconds: (performance.now() - start) / 1000 };
+}
+
+function report(path_: "encrypted" | "raw", load: string, r: PhaseResult): number {
+  const extra = { path: path_, load, requests: r.latencies.length, errors: r.errors, via: "leader", note: NOTE };
+  const throughput = r.latencies.length / r.seconds;
+  if (r.latencies.length > 0) {
+    emit(`order_commitment_latency_p50_${path_}_${load}`, median(r.latencies), "ms", extra);
+    emit(`order_commitment_latency_p90_${path_}_${load}`, percentile(r.latencies, 90), "ms", extra);
+    emit(`order_commitment_latency_p99_${path_}_${load}`, percentile(r.latencies, 99), "ms", extra);
+  }
+  emit(`throughput_${path_}_${load}`, throughput, "per_s", extra);
+  return throughput;
+}
+
+/** Restarts the three nodes on empty databases and warms the verifier pool of the leader. */
+async function freshCluster(devnet: Devnet, warmup: readonly EncryptedSubmissionJson[]): Promise<void> {
+  await Promise.all(devnet.nodes.map((n) => devnet.wipeNode(n.index)));
+  await Promise.all(devnet.nodes.map((n) => devnet.startNode(n.index)));
+  const leader = devnet.nodes[0]!.client;
+  await Promise.all(warmup.map((s) => leader.call("send_encrypted_transaction", s)));
+  for (let i = 0; i < 20; i++) await leader.call("send_raw_transaction", rawParams(`warm ${i}`));
+}
+
+let rawSeq = 0;
+function rawParams(tag: string): { rollupId: string; height: string; rawTx: string } {
+  // About the size of a signed ERC-20 transfer.
+  const body = Buffer.concat([Buffer.from(`${tag} ${rawSeq++} `), Buffer.alloc(100, 7)]);
+  return { rollupId: "7", height: "0", rawTx: `0x${body.toString("hex")}` };
+}
+
+async function verificationCeiling(items: readonly { proof: unknown; publicSignals: unknown }[]): Promise<number> {
+  const pool = Groth16VerifierPool.forCircuit(TX_VALIDITY_CIRCUIT, { threads: 2 });
+  try {
+    await pool.ready();
+    const batch = Array.from({ length: 512 }, (_, i) => items[i % items.length]!);
+    await pool.verifyBatch(batch.slice(0, 64));
+    const rates: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const t = performance.now();
+      const ok = await pool.verifyBatch(batch);
+      if (!ok.every(Boolean)) throw new Error("a cached proof does not verify");
+      rates.push(batch.length / ((performance.now() - t) / 1000));
+    }
+    const ceiling = median(rates);
+    emit("verify_ceiling_batched_2_threads", ceiling, "per_s", {
+      circuit: TX_VALIDITY_CIRCUIT,
+      items: 512,
+      note: NOTE,
+    });
+    const vk = verificationKey(TX_VALIDITY_CIRCUIT);
+    const n = 24;
+    const t = performance.now();
+    for (let i = 0; i < n; i++) {
+      const item = items[i % items.length]!;
+      await snarkjs.groth16.verify(
+        vk as Parameters<typeof snarkjs.groth16.verify>[0],
+        item.publicSignals as string[],
+        item.proof as Parameters<typeof snarkjs.groth16.verify>[2],
+      );
+    }
+    emit("verify_ceiling_snarkjs_plain_1_process", n / ((performance.now() - t) / 1000), "per_s", {
+      circuit: TX_VALIDITY_CIRCUIT,
+      proofs: n,
+      note: `${NOTE}; snarkjs's own thread pool`,
+    });
+    return ceiling;
+  } finally {
+    await pool.close();
+  }
+}
+
+async function main(): Promise<void> {
+  mkdirSync(BENCH_DIR, { recursive: true });
+  const workDir = mkdtempSync(path.join(os.tmpdir(), "veil-bench-"));
+  progress(`starting the devnet (work folder ${workDir})`);
+  const devnet = await Devnet.start({
+    workDir,
+    keepWorkDir: false,
+    seed: "veil-bench",
+    modulus: await benchModulus(),
+    keygenDbDirs: [0, 1].map((i) => path.join(BENCH_DIR, `keygen-${i}`)),
+    logLevel: "warn",
+  });
+  try {
+    const key = encryptionKeyResult.parse(
+      await devnet.nodes[0]!.client.call("get_encryption_key", { rollupId: "7", height: "0" }),
+    );
+    progress(`encrypted pool: ${POOL + WARMUP} transactions (cached under build/bench/ once proven)`);
+    let last = 0;
+    const all = await encryptedFixtures({ rollupId: 7n, height: 0n, roundKey: key.publicKey }, POOL + WARMUP, {
+      cacheDir: BENCH_DIR,
+      onProgress: (done, total) => {
+        if (performance.now() - last > 2_000 || done === total) {
+          last = performance.now();
+          progress(`proving: ${done}/${total}`);
+        }
+      },
+    });
+    const warmup = all.slice(POOL);
+    const pool = all.slice(0, POOL);
+
+    await Promise.all(devnet.nodes.map((n) => devnet.killNode(n.index)));
+    progress("verification ceiling (nodes stopped)");
+    const ceiling = await verificationCeiling(
+      pool.slice(0, 16).map((s) => ({ proof: s.proof, publicSignals: publicSignalsOf(s, key.publicKey) })),
+    );
+
+    const sendEncrypted: Send = (c, i) => c.call("send_encrypted_transaction", pool[i]);
+    const sendRaw: Send = (c) => c.call("send_raw_transaction", rawParams("bench"));
+    for (const rate of LOADS) {
+      const count = Math.min(pool.length, rate * 4);
+      progress(`encrypted at ${rate} tx/s (${count} txs)`);
+      await freshCluster(devnet, warmup);
+      report("encrypted", `${rate}_per_s`, await offeredLoad(devnet.nodes[0]!.client, sendEncrypted, rate, count));
+    }
+    progress(`encrypted at saturation (${SATURATION_CLIENTS} clients)`);
+    await freshCluster(devnet, warmup);
+    const sat = report(
+      "encrypted",
+      "saturation",
+      await saturation(devnet.nodes[0]!.client, sendEncrypted, SATURATION_CLIENTS, { count: pool.length }),
+    );
+    emit("encrypted_saturation_share_of_batch_ceiling", sat / ceiling, "ratio", { note: NOTE });
+
+    for (const rate of LOADS) {
+      progress(`raw at ${rate} tx/s`);
+      await freshCluster(devnet, []);
+      report("raw", `${rate}_per_s`, await offeredLoad(devnet.nodes[0]!.client, sendRaw, rate, rate * RAW_SECONDS));
+    }
+    progress(`raw at saturation (64 clients, ${RAW_SECONDS} s)`);
+    await freshCluster(devnet, []);
+    report("raw", "saturation", await saturation(devnet.nodes[0]!.client, sendRaw, 64, { seconds: RAW_SECONDS }));
+  } finally {
+    await devnet.stop();
+    const curve = (globalThis as { curve_bn128?: { terminate(): Promise<void> } }).curve_bn128;
+    if (curve) await curve.terminate();
+  }
+}
+
+/** The public signals the node derives for a submission (recomputed encTxHash, the registered key). */
+function publicSignalsOf(s: EncryptedSubmissionJson, roundKey: Point): string[] {
+  const parsed = encryptedSubmission.parse(s);
+  return txValidityPublicSignals({
+    encTxHash: encTxHash(parsed.tx as unknown as EncryptedTransaction),
+    txCommitment: parsed.txCommitment,
+    roundKey,
+  });
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`[bench] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -270,6 +270,11 @@ export function registerApi(d: ApiDeps): void {
     params: envelopeParams,
     handler: (envelope) => sequencer.onDoViewChange(envelope as Envelope),
   });
+  methods.register("cluster_get_log", {
+    description: "cluster only: a member's signed report of its log and views of a height (state transfer)",
+    params: envelopeParams,
+    handler: (envelope) => sequencer.onGetLog(envelope as Envelope),
+  });
   methods.register("cluster_start_view", {
     description: "cluster only: the new leader's log of a height, installed by every member",
     params: envelopeParams,

@@ -36,7 +36,14 @@ import { RpcError, veilError } from "../rpc/errors";
 import { txValidityPublicSignals } from "../zk/prover";
 import type { MicroBatcher } from "../zk/micro-batcher";
 import type { ChainView, RollupInfo } from "./chain-view";
-import { openEnvelope, sealEnvelope, type Envelope, type EnvelopeJson } from "./cluster/envelope";
+import {
+  NodeMessageKind,
+  openEnvelope,
+  sealEnvelope,
+  type ClusterKind,
+  type Envelope,
+  type EnvelopeJson,
+} from "./cluster/envelope";
 import type { Peer, Peers } from "./cluster/peers";
 import type { OrderingMetrics } from "./ordering-metrics";
 import { RoundKeyUnavailable, type RoundKeys } from "./round-keys";
@@ -147,6 +154,12 @@ const startViewPayload = z.strictObject({
   seal: z.unknown().nullable(),
 });
 type DoViewChange = z.output<typeof doViewChangePayload>;
+/** A member asks a peer for its log of a height; the peer answers with a signed report of it. */
+const logRequestPayload = z.strictObject({
+  rollupId: z.string().regex(/^[0-9]{1,20}$/),
+  height: z.number().int().nonnegative().safe(),
+});
+const logReportPayload = doViewChangePayload;
 const sealResultSchema = z.strictObject({ seal: z.unknown(), signature: z.string(), leader: z.string() });
 
 /**
@@ -531,6 +544,13 @@ export class Sequencer {
     return typeof d?.got === "number" && typeof d.current === "number" && d.current < d.got;
   }
 
+  /** Whether a peer refused a message because it is already in a later view (this node was deposed). */
+  private isAheadView(error: unknown): boolean {
+    if (!(error instanceof RpcCallError) || error.errorName !== "STALE_VIEW") return false;
+    const d = error.data as { got?: unknown; current?: unknown } | undefined;
+    return typeof d?.got === "number" && typeof d.current === "number" && d.current > d.got;
+  }
+
   /** The follower's count when it refused an append because it lacks earlier entries. */
   private lagOf(error: unknown): number | undefined {
     if (!(error instanceof RpcCallError) || error.errorName !== "OUT_OF_ORDER") return undefined;
@@ -706,34 +726,37 @@ export class Sequencer {
   async seal(rollupId: bigint, height: number): Promise<SealResultJson> {
     const log = await this.logOf(rollupId, height);
     if (log.seal !== undefined) return log.seal;
-    if (this.leaderOf(height, log.view) !== this.address) throw veilError.notLeader(this.leaderOf(height, log.view));
-    if (log.normalView !== log.view) throw veilError.unavailable(`height ${height} is changing to view ${log.view}`);
+    this.assertLeadsNormally(log);
+    await this.learnEarlierSeals(rollupId, height);
     const open = await this.openHeight(rollupId);
     if (height !== open) throw veilError.outOfOrder(`heights are sealed in order; the open height is ${open}`);
     if (log.status === "sealing") throw veilError.unavailable(`height ${height} is being sealed`);
-    log.status = "sealing";
+    if (log.status !== "open") throw veilError.heightSealed(height);
+    log.status = "sealing"; // admission and group commit refuse new entries from here on
     try {
       while (log.draining !== undefined) await log.draining;
-      const seal: Seal = {
-        rollupId,
-        height: BigInt(height),
-        txCount: log.tree.size,
-        encRoot: log.tree.root,
-        viewNumber: log.view,
-      };
-      const signature = await signMessage(this.o.wallet, this.o.domain, "Seal", seal);
-      const result: SealResultJson = {
-        seal: { ...seal, rollupId: rollupId.toString(), height: height.toString() },
-        signature,
-        leader: this.address,
-      };
-      await this.o.store.seal(rollupId, height, {
-        txCount: seal.txCount,
-        encRoot: seal.encRoot,
-        seal: result,
+      // Under the log's lock: a view change installed meanwhile (which deposes this node) is seen first.
+      const result = await this.locked(log, async () => {
+        if (log.status !== "sealing") throw veilError.unavailable(`height ${height} changed while being sealed`);
+        this.assertLeadsNormally(log);
+        const seal: Seal = {
+          rollupId,
+          height: BigInt(height),
+          txCount: log.tree.size,
+          encRoot: log.tree.root,
+          viewNumber: log.view,
+        };
+        const signature = await signMessage(this.o.wallet, this.o.domain, "Seal", seal);
+        const sealed: SealResultJson = {
+          seal: { ...seal, rollupId: rollupId.toString(), height: height.toString() },
+          signature,
+          leader: this.address,
+        };
+        await this.o.store.seal(rollupId, height, { txCount: seal.txCount, encRoot: seal.encRoot, seal: sealed });
+        log.status = "sealed";
+        log.seal = sealed;
+        return sealed;
       });
-      log.status = "sealed";
-      log.seal = result;
       await this.advanceOpenHeight(rollupId, height);
       const acks = await this.replicateSeal(log, result);
       if (acks + 1 < this.o.chain.majority) {
@@ -746,12 +769,37 @@ export class Sequencer {
     }
   }
 
+  /** Fails unless this node leads the height in a view it operates normally in. */
+  private assertLeadsNormally(log: HeightLog): void {
+    const leader = this.leaderOf(log.height, log.view);
+    if (leader !== this.address) throw veilError.notLeader(leader);
+    if (log.normalView !== log.view) {
+      throw veilError.unavailable(`height ${log.height} is changing to view ${log.view}`);
+    }
+  }
+
+  /**
+   * Before sealing `height`, learns the seals of lower heights this node missed (it was down or cut off
+   * while they were sealed) by state transfer, so that heights stay sealed in order.
+   */
+  private async learnEarlierSeals(rollupId: bigint, height: number): Promise<void> {
+    for (let open = await this.openHeight(rollupId); open < height;) {
+      const earlier = await this.logOf(rollupId, open);
+      if (earlier.seal === undefined) await this.catchUp(earlier);
+      if (earlier.seal === undefined) return; // not sealed at a majority either: the caller refuses
+      await this.advanceOpenHeight(rollupId, open);
+      const next = await this.openHeight(rollupId);
+      if (next <= open) return;
+      open = next;
+    }
+  }
+
   private async replicateSeal(log: HeightLog, result: SealResultJson): Promise<number> {
     const envelope = await sealEnvelope(
       this.o.wallet,
       this.o.domain,
       this.o.chain.clusterId,
-      log.view,
+      result.seal.viewNumber,
       ClusterMessageKind.Seal,
       {
         rollupId: log.rollupId.toString(),
@@ -846,6 +894,7 @@ export class Sequencer {
     this.failover = options;
     const timer = setInterval(() => this.tick(), options.heartbeatIntervalMs);
     timer.unref();
+    this.resumeViews().catch((error: unknown) => this.o.log.warn({ err: error }, "could not resume view changes"));
     return () => clearInterval(timer);
   }
 
@@ -893,6 +942,7 @@ export class Sequencer {
       ClusterMessageKind.Heartbeat,
       { rollupId: log.rollupId.toString(), height: log.height, view, count: log.tree.size },
     );
+    let deposed = false;
     await Promise.allSettled(
       this.o.peers.all.map(async (peer) => {
         try {
@@ -901,14 +951,17 @@ export class Sequencer {
           });
         } catch (error) {
           if (this.isBehindView(error)) await this.sendStartView(peer, log);
+          else if (this.isAheadView(error)) deposed = true;
         }
       }),
     );
+    // A peer is in a later view: this node was deposed while it was away; learn the height's new state.
+    if (deposed) await this.catchUp(log);
   }
 
   private async openViewMessage<T extends { rollupId: string; height: number; view: number }>(
     envelope: Envelope,
-    kind: (typeof ClusterMessageKind)[keyof typeof ClusterMessageKind],
+    kind: ClusterKind,
     schema: z.ZodType<T>,
   ): Promise<{ payload: T; rollup: RollupInfo; log: HeightLog }> {
     const payload = openEnvelope(envelope, {
@@ -1205,6 +1258,123 @@ export class Sequencer {
     });
     if (verified.seal !== undefined) await this.advanceOpenHeight(log.rollupId, log.height);
     return this.ack(log, payload.view);
+  }
+
+  // ---- state transfer: a member that missed a view or a seal learns it from its peers ---------------
+
+  /** Handles `cluster_get_log`: a signed report of this node's log of a height and its views. */
+  async onGetLog(envelope: Envelope): Promise<EnvelopeJson> {
+    const payload = openEnvelope(envelope, {
+      domain: this.o.domain,
+      clusterId: this.o.chain.clusterId,
+      kind: NodeMessageKind.LogRequest,
+      isMember: (a) => this.o.chain.isMember(a),
+      schema: logRequestPayload,
+    });
+    const rollup = await this.o.chain.rollup(BigInt(payload.rollupId));
+    if (rollup === undefined) throw veilError.unknownRollup(payload.rollupId);
+    const log = await this.logOf(rollup.rollupId, payload.height);
+    const report = await this.locked(log, async () => ({
+      rollupId: payload.rollupId,
+      height: payload.height,
+      view: log.view,
+      normalView: log.normalView,
+      entries: await this.o.store.getEntries(log.rollupId, log.height),
+      seal: log.seal ?? null,
+    }));
+    return sealEnvelope(
+      this.o.wallet,
+      this.o.domain,
+      this.o.chain.clusterId,
+      report.view,
+      NodeMessageKind.LogReport,
+      report,
+    );
+  }
+
+  /** A peer's answer to a log request, if it is a member's signed report of this very height. */
+  private openLogReport(answer: unknown, log: HeightLog): DoViewChange | undefined {
+    const parsed = z.object(ENVELOPE_SHAPE).safeParse(answer);
+    if (!parsed.success) return undefined;
+    try {
+      const report = openEnvelope(parsed.data as Envelope, {
+        domain: this.o.domain,
+        clusterId: this.o.chain.clusterId,
+        kind: NodeMessageKind.LogReport,
+        isMember: (a) => this.o.chain.isMember(a) && getAddress(a) !== this.address,
+        schema: logReportPayload,
+      });
+      const consistent =
+        report.rollupId === log.rollupId.toString() &&
+        report.height === log.height &&
+        report.view === parsed.data.message.viewNumber &&
+        report.normalView <= report.view;
+      return consistent ? report : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * State transfer (VR's recovery of a replica that fell behind): gathers the peers' logs of the height
+   * and, once they and this node make a majority, ranks them with this node's own by the rule a new
+   * leader uses (latest normal view, then longest, a seal counting as one more) and installs the best
+   * one that passes every check, in the view it was normal in. Only ever moves the height forward; a
+   * node in a later view change than the best report keeps its state (the view change decides).
+   */
+  private async catchUp(log: HeightLog): Promise<void> {
+    const request = await sealEnvelope(
+      this.o.wallet,
+      this.o.domain,
+      this.o.chain.clusterId,
+      log.view,
+      NodeMessageKind.LogRequest,
+      { rollupId: log.rollupId.toString(), height: log.height },
+    );
+    const answers = await Promise.allSettled(
+      this.o.peers.all.map((peer) => peer.client.call("cluster_get_log", request)),
+    );
+    const reports = answers.flatMap((a) => {
+      const r = a.status === "fulfilled" ? this.openLogReport(a.value, log) : undefined;
+      return r === undefined ? [] : [r];
+    });
+    if (reports.length + 1 < this.o.chain.majority) return;
+    const own = { own: true, normalView: log.normalView, entries: new Array<unknown>(log.tree.size), seal: log.seal };
+    const rollup = await this.o.chain.rollup(log.rollupId);
+    if (rollup === undefined) return;
+    for (const candidate of rankLogs<{ normalView: number; entries: readonly unknown[]; seal: unknown }>([
+      own,
+      ...reports,
+    ])) {
+      if (candidate === own) return; // nothing newer than what this node holds
+      let verified: { entries: Entry[]; seal: SealResultJson | undefined };
+      try {
+        verified = await this.verifyLog(rollup, log.height, candidate.entries, candidate.seal);
+      } catch (error) {
+        this.o.log.warn({ err: error, height: log.height }, "a peer's log report failed its checks");
+        continue;
+      }
+      const view = candidate.normalView;
+      const installed = await this.locked(log, async () => {
+        if (view < log.view) return false; // this node moved on to a later view meanwhile
+        await this.install(log, view, verified.entries, verified.seal);
+        return true;
+      });
+      if (installed) {
+        this.o.metrics.catchUps.inc();
+        this.o.log.info({ height: log.height, view, count: log.tree.size }, "caught up from peers");
+        if (verified.seal !== undefined) await this.advanceOpenHeight(log.rollupId, log.height);
+      }
+      return;
+    }
+  }
+
+  /** Loads the heights a view change touched before a restart, so their view changes go on. */
+  private async resumeViews(): Promise<void> {
+    for (const { rollupId, height } of await this.o.store.viewStateHeights()) {
+      const state = await this.o.store.blockState(rollupId, height);
+      if (state.status === "open") await this.logOf(rollupId, height);
+    }
   }
 
   // ---- reads ---------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ import { keccak256 } from "ethers";
 import { ClusterMessageKind, isSignedBy, parseMessage, signMessage } from "../../sequencer/chain/eip712";
 import { hashLeaf, preAndPostAgree, verifyProof } from "../../sequencer/chain/merkle";
 import type { OrderReceiptJson } from "../../sequencer/api/wire";
-import { sealEnvelope } from "../../sequencer/node/cluster/envelope";
+import { NodeMessageKind, sealEnvelope } from "../../sequencer/node/cluster/envelope";
 import { rankLogs } from "../../sequencer/node/sequencer";
 import { RpcCallError, RpcClient } from "../../sequencer/rpc/client";
 import type { RpcErrorName } from "../../sequencer/rpc/errors";
@@ -192,7 +192,11 @@ describe("sequencer cluster: failover by per-height view change (3 nodes, loopba
     const v2 = await load(w.clients[2]!, 2, ["h2 c0"]);
     expect(v2[0]!.leader).to.not.equal(w.members[0]!.address);
     expect(v2[0]!.viewNumber).to.be.at.least(2);
+    // Member 1 was cut off when height 1 was sealed: it learns that seal from its peers (as a deposed
+    // leader, or at the latest before it seals height 2), so heights stay sealed in order.
     await sealAndCheck(1, 2, [...missed, ...v1, ...v2]);
+    expect((await w.nodes[1]!.store.blockState(ROLLUP, 1)).status).to.equal("sealed");
+    expect((await w.nodes[1]!.sequencer!.block(ROLLUP, 1)).seal?.leader).to.equal(w.members[2]!.address);
     await startMember(w, 0, FAST);
   });
 
@@ -226,6 +230,27 @@ describe("sequencer cluster: failover by per-height view change (3 nodes, loopba
         count: 0,
       });
       await rejects(w.clients[2]!.call("cluster_heartbeat", hb), "STALE_VIEW");
+    });
+    it("a log request (state transfer) from a non-member, of another kind or for an unknown rollup", async () => {
+      const req = { rollupId: "7", height: 3 };
+      const outsider = await sealEnvelope(w.outsider, w.domain, w.clusterId, 0, NodeMessageKind.LogRequest, req);
+      await rejects(w.clients[0]!.call("cluster_get_log", outsider), "UNAUTHORIZED", /not a cluster member/);
+      const wrongKind = await sealEnvelope(w.members[1]!, w.domain, w.clusterId, 0, ClusterMessageKind.Heartbeat, req);
+      await rejects(w.clients[0]!.call("cluster_get_log", wrongKind), "UNAUTHORIZED", /kind/);
+      const unknown = await sealEnvelope(w.members[1]!, w.domain, w.clusterId, 0, NodeMessageKind.LogRequest, {
+        rollupId: "999",
+        height: 3,
+      });
+      await rejects(w.clients[0]!.call("cluster_get_log", unknown), "UNKNOWN_ROLLUP");
+      // A member gets a report signed by the node it asked, of exactly that height.
+      const ok = await sealEnvelope(w.members[1]!, w.domain, w.clusterId, 0, NodeMessageKind.LogRequest, req);
+      const report = (await w.clients[0]!.call("cluster_get_log", ok)) as {
+        message: { sender: string; kind: number };
+        payload: { height: number; entries: unknown[] };
+      };
+      expect(report.message.sender).to.equal(w.members[0]!.address);
+      expect(report.message.kind).to.equal(NodeMessageKind.LogRequest + 1);
+      expect(report.payload.height).to.equal(3);
     });
     it("a DoViewChange sent to a member that does not lead the view", async () => {
       const dvc = { ...vc, normalView: 0, entries: [], seal: null };

@@ -296,6 +296,18 @@ export class NodeStore {
     return { view, normalView: view };
   }
 
+  /** Every height with a persisted view state (a view change touched it), for resuming at start. */
+  async viewStateHeights(): Promise<{ rollupId: bigint; height: number }[]> {
+    const start = metaKey("vs:");
+    const out: { rollupId: bigint; height: number }[] = [];
+    for await (const key of this.db.keys({ gte: start, lt: prefixEnd(start) })) {
+      const [rollupId, height] = key.subarray(start.length).toString("utf8").split(":");
+      if (rollupId === undefined || height === undefined) continue;
+      out.push({ rollupId: BigInt(rollupId), height: Number(height) });
+    }
+    return out;
+  }
+
   /** Moves a height to a view change for `state.view`, durably; views only go forward. */
   setViewState(rollupId: bigint, height: number, state: ViewState): Promise<void> {
     assertViewState(state);

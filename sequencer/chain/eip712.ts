@@ -144,6 +144,9 @@ export const ClusterMessageKind = {
   DoViewChange: 5,
   StartView: 6,
   Heartbeat: 7,
+  /** State transfer: a member asks a peer for its log of a height, and the peer's signed report. */
+  LogRequest: 8,
+  LogReport: 9,
 } as const;
 
 function typesOf<T extends MessageType>(type: T): Record<string, TypedDataField[]> {

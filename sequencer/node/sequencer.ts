@@ -36,14 +36,7 @@ import { RpcError, veilError } from "../rpc/errors";
 import { txValidityPublicSignals } from "../zk/prover";
 import type { MicroBatcher } from "../zk/micro-batcher";
 import type { ChainView, RollupInfo } from "./chain-view";
-import {
-  NodeMessageKind,
-  openEnvelope,
-  sealEnvelope,
-  type ClusterKind,
-  type Envelope,
-  type EnvelopeJson,
-} from "./cluster/envelope";
+import { openEnvelope, sealEnvelope, type ClusterKind, type Envelope, type EnvelopeJson } from "./cluster/envelope";
 import type { Peer, Peers } from "./cluster/peers";
 import type { OrderingMetrics } from "./ordering-metrics";
 import { RoundKeyUnavailable, type RoundKeys } from "./round-keys";
@@ -1267,7 +1260,7 @@ export class Sequencer {
     const payload = openEnvelope(envelope, {
       domain: this.o.domain,
       clusterId: this.o.chain.clusterId,
-      kind: NodeMessageKind.LogRequest,
+      kind: ClusterMessageKind.LogRequest,
       isMember: (a) => this.o.chain.isMember(a),
       schema: logRequestPayload,
     });
@@ -1287,7 +1280,7 @@ export class Sequencer {
       this.o.domain,
       this.o.chain.clusterId,
       report.view,
-      NodeMessageKind.LogReport,
+      ClusterMessageKind.LogReport,
       report,
     );
   }
@@ -1300,7 +1293,7 @@ export class Sequencer {
       const report = openEnvelope(parsed.data as Envelope, {
         domain: this.o.domain,
         clusterId: this.o.chain.clusterId,
-        kind: NodeMessageKind.LogReport,
+        kind: ClusterMessageKind.LogReport,
         isMember: (a) => this.o.chain.isMember(a) && getAddress(a) !== this.address,
         schema: logReportPayload,
       });
@@ -1328,7 +1321,7 @@ export class Sequencer {
       this.o.domain,
       this.o.chain.clusterId,
       log.view,
-      NodeMessageKind.LogRequest,
+      ClusterMessageKind.LogRequest,
       { rollupId: log.rollupId.toString(), height: log.height },
     );
     const answers = await Promise.allSettled(

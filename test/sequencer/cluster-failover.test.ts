@@ -3,7 +3,7 @@ import { keccak256 } from "ethers";
 import { ClusterMessageKind, isSignedBy, parseMessage, signMessage } from "../../sequencer/chain/eip712";
 import { hashLeaf, preAndPostAgree, verifyProof } from "../../sequencer/chain/merkle";
 import type { OrderReceiptJson } from "../../sequencer/api/wire";
-import { NodeMessageKind, sealEnvelope } from "../../sequencer/node/cluster/envelope";
+import { sealEnvelope } from "../../sequencer/node/cluster/envelope";
 import { rankLogs } from "../../sequencer/node/sequencer";
 import { RpcCallError, RpcClient } from "../../sequencer/rpc/client";
 import type { RpcErrorName } from "../../sequencer/rpc/errors";
@@ -233,23 +233,23 @@ describe("sequencer cluster: failover by per-height view change (3 nodes, loopba
     });
     it("a log request (state transfer) from a non-member, of another kind or for an unknown rollup", async () => {
       const req = { rollupId: "7", height: 3 };
-      const outsider = await sealEnvelope(w.outsider, w.domain, w.clusterId, 0, NodeMessageKind.LogRequest, req);
+      const outsider = await sealEnvelope(w.outsider, w.domain, w.clusterId, 0, ClusterMessageKind.LogRequest, req);
       await rejects(w.clients[0]!.call("cluster_get_log", outsider), "UNAUTHORIZED", /not a cluster member/);
       const wrongKind = await sealEnvelope(w.members[1]!, w.domain, w.clusterId, 0, ClusterMessageKind.Heartbeat, req);
       await rejects(w.clients[0]!.call("cluster_get_log", wrongKind), "UNAUTHORIZED", /kind/);
-      const unknown = await sealEnvelope(w.members[1]!, w.domain, w.clusterId, 0, NodeMessageKind.LogRequest, {
+      const unknown = await sealEnvelope(w.members[1]!, w.domain, w.clusterId, 0, ClusterMessageKind.LogRequest, {
         rollupId: "999",
         height: 3,
       });
       await rejects(w.clients[0]!.call("cluster_get_log", unknown), "UNKNOWN_ROLLUP");
       // A member gets a report signed by the node it asked, of exactly that height.
-      const ok = await sealEnvelope(w.members[1]!, w.domain, w.clusterId, 0, NodeMessageKind.LogRequest, req);
+      const ok = await sealEnvelope(w.members[1]!, w.domain, w.clusterId, 0, ClusterMessageKind.LogRequest, req);
       const report = (await w.clients[0]!.call("cluster_get_log", ok)) as {
         message: { sender: string; kind: number };
         payload: { height: number; entries: unknown[] };
       };
       expect(report.message.sender).to.equal(w.members[0]!.address);
-      expect(report.message.kind).to.equal(NodeMessageKind.LogRequest + 1);
+      expect(report.message.kind).to.equal(ClusterMessageKind.LogRequest + 1);
       expect(report.payload.height).to.equal(3);
     });
     it("a DoViewChange sent to a member that does not lead the view", async () => {

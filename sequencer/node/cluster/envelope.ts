@@ -11,14 +11,7 @@ import { isSignedBy, schemas, signMessage, type ClusterMessage, type VeilDomain 
 import { RpcError, veilError } from "../../rpc/errors";
 import { encodeValue } from "../storage/codec";
 
-/**
- * Kinds the node adds to the shared ClusterMessageKind list (kind is a uint8 in the signed message):
- * a member asking a peer for its log of a height, and the peer's signed report of it (state transfer).
- */
-export const NodeMessageKind = { LogRequest: 8, LogReport: 9 } as const;
-
-export type ClusterKind =
-  (typeof ClusterMessageKind)[keyof typeof ClusterMessageKind] | (typeof NodeMessageKind)[keyof typeof NodeMessageKind];
+export type ClusterKind = (typeof ClusterMessageKind)[keyof typeof ClusterMessageKind];
 
 /** JSON with sorted keys (bigints as {$big}), so both sides hash the same bytes. */
 export function canonicalJson(value: unknown): string {

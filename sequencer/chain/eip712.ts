@@ -80,6 +80,13 @@ export const TYPES = {
     { name: "kind", type: "uint8" },
     { name: "payloadHash", type: "bytes32" },
   ],
+  /** A key generator's round-key contribution; contributionHash is defined by sequencer/crypto/roundkey.ts. */
+  Contribution: [
+    { name: "rollupId", type: "uint64" },
+    { name: "height", type: "uint64" },
+    { name: "generator", type: "address" },
+    { name: "contributionHash", type: "bytes32" },
+  ],
 } as const satisfies Record<string, readonly TypedDataField[]>;
 
 export type MessageType = keyof typeof TYPES;
@@ -117,6 +124,7 @@ export const schemas = {
   OperatorResponse: z.strictObject({ taskId: bytes32, commitmentHash: bytes32, approve: z.boolean() }),
   FinalizeRequest: z.strictObject({ rollupId: u64, height: u64, deadline: u64 }),
   ClusterMessage: z.strictObject({ clusterId: u64, viewNumber: u32, sender: address, kind: u8, payloadHash: bytes32 }),
+  Contribution: z.strictObject({ rollupId: u64, height: u64, generator: address, contributionHash: bytes32 }),
 } as const;
 
 export type OrderCommitment = z.output<typeof schemas.OrderCommitment>;
@@ -125,6 +133,7 @@ export type Seal = z.output<typeof schemas.Seal>;
 export type OperatorResponse = z.output<typeof schemas.OperatorResponse>;
 export type FinalizeRequest = z.output<typeof schemas.FinalizeRequest>;
 export type ClusterMessage = z.output<typeof schemas.ClusterMessage>;
+export type ContributionMessage = z.output<typeof schemas.Contribution>;
 
 export interface Messages {
   OrderCommitment: OrderCommitment;
@@ -133,6 +142,7 @@ export interface Messages {
   OperatorResponse: OperatorResponse;
   FinalizeRequest: FinalizeRequest;
   ClusterMessage: ClusterMessage;
+  Contribution: ContributionMessage;
 }
 
 /** Kinds of ClusterMessage (the `kind` field); the payload encoding of each is owned by the node. */

@@ -11,7 +11,14 @@
  * Everything that travels between generators and nodes has a JSON form (hex strings) and a zod
  * schema. See docs/round-keys.md for the protocol and why it is sound.
  */
-import { getAddress } from "ethers";
+import { AbiCoder, getAddress, keccak256, toBeArray } from "ethers";
+import {
+  isSignedBy,
+  signMessage,
+  type ContributionMessage,
+  type TypedDataSigner,
+  type VeilDomain,
+} from "../chain/eip712";
 import { z } from "zod";
 import { IDENTITY, SUBGROUP_ORDER, add, assertPublicKey, equals, mulBase, randomScalar, type Point } from "./babyjub";
 import { loadBigMath } from "./timelock/bigmath";
@@ -49,14 +56,23 @@ export interface Round {
   readonly height: bigint;
 }
 
-/** What a key generator publishes for a round. */
-export interface Contribution {
+/** The body of a contribution: the share's public key and puzzle with the proof that they agree. */
+export interface ContributionBody {
   readonly round: Round;
   /** Checksummed address of the key generator. */
   readonly generator: string;
   readonly publicKey: Point;
   readonly puzzle: Puzzle;
   readonly proof: ShareProof;
+}
+
+/**
+ * What a key generator publishes for a round: the body signed by the generator's Ethereum key
+ * (EIP-712 `Contribution` in the Veil domain). The proof binds the address but anyone can compute
+ * a proof for any address; only the signature shows the generator made it.
+ */
+export interface Contribution extends ContributionBody {
+  readonly signature: string;
 }
 
 /** What a key generator keeps until the round is sealed. */
@@ -104,7 +120,7 @@ export async function createContribution(
   round: Round,
   generator: string,
   secretShare: bigint = randomScalar(),
-): Promise<{ contribution: Contribution; secret: ShareSecret }> {
+): Promise<{ contribution: ContributionBody; secret: ShareSecret }> {
   assertRound(round);
   const math = await loadBigMath();
   const address = getAddress(generator);
@@ -122,10 +138,124 @@ export async function createContribution(
   return { contribution: { round, generator: address, publicKey, puzzle, proof }, secret: { secretShare, randomness } };
 }
 
-/** Checks a contribution's proof (and that it is for `round` when given). */
+// ---- signatures ------------------------------------------------------------------------------
+
+// Every integer of the body as minimal big-endian bytes (none is negative; BabyJubJub coordinates
+// are below 2^254), behind a domain tag, in one fixed order: the canonical encoding.
+const CONTRIBUTION_TAG = "veil/contribution/v1";
+const CONTRIBUTION_LAYOUT = [
+  "string",
+  "uint64",
+  "uint64",
+  "address",
+  "uint256[2]",
+  "bytes",
+  "bytes",
+  "bytes",
+  "bytes",
+  "bytes",
+  "uint256[2]",
+  "bytes",
+  "bytes",
+  "bytes",
+  "bytes",
+] as const;
+
+/** keccak256 of the canonical encoding of a contribution body: what the generator's signature covers. */
+export function contributionHash(c: ContributionBody): string {
+  const { puzzle, proof } = c;
+  const bytes = (x: bigint): Uint8Array => toBeArray(x);
+  return keccak256(
+    AbiCoder.defaultAbiCoder().encode(
+      [...CONTRIBUTION_LAYOUT],
+      [
+        CONTRIBUTION_TAG,
+        c.round.rollupId,
+        c.round.height,
+        getAddress(c.generator),
+        [c.publicKey[0], c.publicKey[1]],
+        bytes(puzzle.u),
+        bytes(puzzle.v),
+        bytes(proof.c),
+        bytes(proof.A),
+        bytes(proof.B),
+        [proof.C[0], proof.C[1]],
+        bytes(proof.D),
+        bytes(proof.zr),
+        bytes(proof.zs),
+        bytes(proof.zt),
+      ],
+    ),
+  );
+}
+
+/** The EIP-712 message a generator signs for its contribution. */
+export function contributionMessage(c: ContributionBody): ContributionMessage {
+  return {
+    rollupId: c.round.rollupId,
+    height: c.round.height,
+    generator: getAddress(c.generator),
+    contributionHash: contributionHash(c),
+  };
+}
+
+/** Signs a contribution body; the signer must be the body's generator. */
+export async function signContribution(
+  signer: TypedDataSigner & { readonly address: string },
+  domain: VeilDomain,
+  body: ContributionBody,
+): Promise<Contribution> {
+  if (getAddress(signer.address) !== getAddress(body.generator)) {
+    throw new Error(`${signer.address} cannot sign the contribution of ${body.generator}`);
+  }
+  const { round, generator, publicKey, puzzle, proof } = body;
+  const signature = await signMessage(signer, domain, "Contribution", contributionMessage(body));
+  return { round, generator, publicKey, puzzle, proof, signature };
+}
+
+/** Whether the contribution's signature recovers to its generator (false for anything malformed). */
+export function verifyContributionSignature(domain: VeilDomain, c: Contribution): Verdict {
+  let message: ContributionMessage;
+  try {
+    message = contributionMessage(c);
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+  if (typeof c.signature !== "string" || c.signature.length === 0) return fail("contribution is not signed");
+  if (!isSignedBy(domain, "Contribution", message, c.signature, message.generator)) {
+    return fail("contribution is not signed by its generator");
+  }
+  return { ok: true };
+}
+
+/** Signature first (cheap), then the proof (and the round when given). */
+export async function verifySignedContribution(
+  params: TimelockParams,
+  domain: VeilDomain,
+  contribution: Contribution,
+  round?: Round,
+): Promise<Verdict> {
+  const signed = verifyContributionSignature(domain, contribution);
+  if (!signed.ok) return signed;
+  return verifyContribution(params, contribution, round);
+}
+
+/** A key generator's signed contribution for `round` (sk_i drawn at random unless given, for tests). */
+export async function createSignedContribution(
+  params: TimelockParams,
+  domain: VeilDomain,
+  round: Round,
+  signer: TypedDataSigner & { readonly address: string },
+  secretShare?: bigint,
+): Promise<{ contribution: Contribution; secret: ShareSecret }> {
+  const created = await createContribution(params, round, signer.address, secretShare);
+  return { contribution: await signContribution(signer, domain, created.contribution), secret: created.secret };
+}
+
+/** Checks a contribution's proof (and that it is for `round` when given); not its signature. */
 export async function verifyContribution(
   params: TimelockParams,
-  contribution: Contribution,
+  contribution: ContributionBody,
   round?: Round,
 ): Promise<Verdict> {
   if (round && !sameRound(round, contribution.round)) return fail("contribution is for another round");
@@ -153,10 +283,10 @@ export async function verifyContribution(
 export async function aggregateRoundKey(
   params: TimelockParams,
   round: Round,
-  contributions: readonly Contribution[],
+  contributions: readonly ContributionBody[],
 ): Promise<{ key: RoundKey; rejected: { generator: string; reason: string }[] }> {
   assertRound(round);
-  const accepted: Contribution[] = [];
+  const accepted: ContributionBody[] = [];
   const rejected: { generator: string; reason: string }[] = [];
   const seen = new Set<string>();
   for (const contribution of contributions) {
@@ -184,8 +314,30 @@ export async function aggregateRoundKey(
   return { key, rejected };
 }
 
+/**
+ * What every consumer of published contributions uses: a contribution whose signature does not
+ * recover to its generator is rejected and excluded like one whose proof fails.
+ */
+export async function aggregateSignedRoundKey(
+  params: TimelockParams,
+  domain: VeilDomain,
+  round: Round,
+  contributions: readonly Contribution[],
+): Promise<{ key: RoundKey; rejected: { generator: string; reason: string }[] }> {
+  const signed: Contribution[] = [];
+  const rejected: { generator: string; reason: string }[] = [];
+  for (const c of contributions) {
+    const verdict = verifyContributionSignature(domain, c);
+    if (verdict.ok) signed.push(c);
+    else rejected.push({ generator: c.generator, reason: verdict.reason });
+  }
+  if (signed.length === 0) throw new Error("no validly signed contribution for the round");
+  const aggregated = await aggregateRoundKey(params, round, signed);
+  return { key: aggregated.key, rejected: [...rejected, ...aggregated.rejected] };
+}
+
 /** The reveal a generator sends on the fast path. */
-export function revealShare(contribution: Contribution, secret: ShareSecret): ShareReveal {
+export function revealShare(contribution: ContributionBody, secret: ShareSecret): ShareReveal {
   return {
     round: contribution.round,
     generator: contribution.generator,
@@ -197,7 +349,7 @@ export function revealShare(contribution: Contribution, secret: ShareSecret): Sh
 /** Checks a revealed share against its contribution: sk_i·B8 = pk_i and (sk_i, r_i) opens the puzzle. */
 export async function verifyReveal(
   params: TimelockParams,
-  contribution: Contribution,
+  contribution: ContributionBody,
   reveal: ShareReveal,
 ): Promise<Verdict> {
   if (!sameRound(contribution.round, reveal.round)) return fail("reveal is for another round");
@@ -292,6 +444,7 @@ export const contributionSchema = z
     publicKey: pointSchema,
     puzzle: puzzleSchema,
     proof: shareProofSchema,
+    signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/, "must be a 65-byte signature"),
   })
   .strict();
 export type ContributionJson = z.input<typeof contributionSchema>;
@@ -302,6 +455,7 @@ export const contributionToJson = (c: Contribution): ContributionJson => ({
   publicKey: pointToJson(c.publicKey),
   puzzle: puzzleToJson(c.puzzle),
   proof: shareProofToJson(c.proof),
+  signature: c.signature,
 });
 export const contributionFromJson = (json: unknown): Contribution => contributionSchema.parse(json);
 

@@ -18,14 +18,14 @@ import { getAddress } from "ethers";
 import type { Logger } from "pino";
 import { z } from "zod";
 import {
-  aggregateRoundKey,
+  aggregateSignedRoundKey,
   contributionFromJson,
   contributionToJson,
-  createContribution,
+  createSignedContribution,
   revealShare,
   roundKeyFromJson,
   roundKeyToJson,
-  verifyContribution,
+  verifySignedContribution,
   type Contribution,
   type ContributionJson,
   type Round,
@@ -37,7 +37,7 @@ import {
 import { loadBigMath } from "../crypto/timelock/bigmath";
 import { timelockParams, type TimelockParams } from "../crypto/timelock/params";
 import { toHex } from "../crypto/timelock/wire";
-import { isSignedBy, type Seal } from "../chain/eip712";
+import { isSignedBy, type Seal, type TypedDataSigner } from "../chain/eip712";
 import type { RpcClient } from "../rpc/client";
 import { RpcError, veilError } from "../rpc/errors";
 import { describeIssues } from "../rpc/registry";
@@ -92,6 +92,8 @@ export interface KeygenServiceDeps {
   readonly log: Logger;
   /** This generator's checksummed address. */
   readonly address: string;
+  /** This generator's Ethereum key: it signs every contribution (EIP-712 `Contribution`). */
+  readonly signer: TypedDataSigner & { readonly address: string };
   readonly metrics: KeygenMetrics;
   /** JSON-RPC clients of the other members, by lower-case address. */
   readonly peers: ReadonlyMap<string, RpcClient>;
@@ -108,6 +110,9 @@ export class KeygenService {
   private ticking: Promise<void> | undefined;
 
   constructor(private readonly deps: KeygenServiceDeps) {
+    if (getAddress(deps.signer.address) !== getAddress(deps.address)) {
+      throw new Error(`the signing key is ${deps.signer.address}, not the generator ${deps.address}`);
+    }
     this.served = new Set(deps.config.rollups);
   }
 
@@ -224,7 +229,8 @@ export class KeygenService {
       if (round.height < from || round.height > to) return undefined;
       await this.committee(round.rollupId);
       const params = await this.timelock(round.rollupId);
-      const created = await createContribution(params, round, this.address);
+      const domain = await this.deps.registry.domain();
+      const created = await createSignedContribution(params, domain, round, this.deps.signer);
       const record: OwnRecord = {
         contribution: contributionToJson(created.contribution),
         secret: { secretShare: toHex(created.secret.secretShare), randomness: toHex(created.secret.randomness) },
@@ -280,7 +286,7 @@ export class KeygenService {
       return { rejected: "malformed contribution" };
     }
     if (getAddress(contribution.generator) !== generator) return { rejected: "contribution names another generator" };
-    const verdict = await verifyContribution(params, contribution, round);
+    const verdict = await verifySignedContribution(params, await this.deps.registry.domain(), contribution, round);
     if (!verdict.ok) return { rejected: verdict.reason };
     await this.deps.store.putPeer(round, generator, contributionToJson(contribution));
     return { contribution };
@@ -328,7 +334,8 @@ export class KeygenService {
       let published: PublishedRoundKeyJson | undefined;
       if (settled < committee.length) published = await this.adoptPeerKey(params, round, committee, gathered.length);
       if (!published) {
-        const { key, rejected } = await aggregateRoundKey(params, round, gathered);
+        const domain = await this.deps.registry.domain();
+        const { key, rejected } = await aggregateSignedRoundKey(params, domain, round, gathered);
         for (const r of rejected) this.deps.log.warn({ round: label, ...r }, "contribution excluded at aggregation");
         const accepted = new Set(key.generators);
         published = {
@@ -377,7 +384,8 @@ export class KeygenService {
         if (contributions.length < have) continue;
         if (contributions.some((c) => !committee.includes(getAddress(c.generator)))) continue;
         const claimed = roundKeyFromJson(answer.roundKey);
-        const { key, rejected } = await aggregateRoundKey(params, round, contributions);
+        const domain = await this.deps.registry.domain();
+        const { key, rejected } = await aggregateSignedRoundKey(params, domain, round, contributions);
         if (rejected.length > 0 || !sameKey(key, claimed)) continue;
         this.deps.log.info({ round: roundLabel(round), from: generator }, "adopted a peer's round key");
         return { roundKey: roundKeyToJson(key), contributions: contributions.map(contributionToJson) };

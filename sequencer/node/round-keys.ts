@@ -1,11 +1,15 @@
 /**
  * Round keys as the node trusts them: fetched from a source (the key-generator service, or in-process
  * contributions in tests), every contribution verified, its generators checked against the rollup's
- * committee in the registry, and the key re-aggregated here. A key is never taken on a source's word.
+ * committee in the registry, its EIP-712 signature checked to recover to its generator, and the key
+ * re-aggregated here. A key is never taken on a source's word: without the signatures one generator
+ * serving `get_round_key` could fabricate the other members' contributions and know the round secret.
  */
 import { z } from "zod";
+import type { VeilDomain } from "../chain/eip712";
 import {
   aggregateRoundKey,
+  aggregateSignedRoundKey,
   contributionFromJson,
   contributionSchema,
   roundKeySchema,
@@ -73,7 +77,15 @@ export class RoundKeys {
   private readonly keys = new Map<string, Promise<RoundKey>>();
   private readonly params = new Map<string, Promise<TimelockParams>>();
 
-  constructor(private readonly source: RoundKeySource) {}
+  /**
+   * `domain` is the deployment's EIP-712 domain, in which every contribution must be signed by its
+   * generator. Without it only proofs and committee membership are checked (legacy wiring; the node
+   * passes its domain).
+   */
+  constructor(
+    private readonly source: RoundKeySource,
+    private readonly domain?: VeilDomain,
+  ) {}
 
   /** The round key of (rollup, height), or RoundKeyUnavailable. Failures are not cached. */
   get(rollup: RollupInfo, height: bigint): Promise<RoundKey> {
@@ -99,7 +111,10 @@ export class RoundKeys {
     }
     const params = await this.paramsOf(rollup);
     const round = { rollupId: rollup.rollupId, height };
-    const { key, rejected } = await aggregateRoundKey(params, round, fromCommittee).catch((e: unknown) => {
+    const aggregated = this.domain
+      ? aggregateSignedRoundKey(params, this.domain, round, fromCommittee)
+      : aggregateRoundKey(params, round, fromCommittee);
+    const { key, rejected } = await aggregated.catch((e: unknown) => {
       throw new RoundKeyUnavailable(`round key of height ${height}: ${(e as Error).message}`);
     });
     if (rejected.length > 0) {

@@ -120,6 +120,7 @@ export class VeilClient {
       { rollupId: this.rollupId, height },
       committee,
       params,
+      this.#chain.domain,
       this.#options.roundKeyPolicy,
     );
   }

@@ -1,15 +1,18 @@
 /**
  * Verifies what `get_encryption_key` serves before anything is encrypted to it: every contribution is from
- * a member of the rollup's registered key-generator committee and carries a valid proof binding its puzzle
- * to its public key for this round, and the served round key is exactly their aggregate. Encrypting to a
+ * a member of the rollup's registered key-generator committee, is signed by that member's Ethereum key
+ * (EIP-712 `Contribution` in the deployment's domain), and carries a valid proof binding its puzzle to its
+ * public key for this round; and the served round key is exactly their aggregate. The signature is what
+ * stops the serving node or a single generator from fabricating the other members' contributions. Encrypting to a
  * key that passes this check is safe as long as one contributing generator is honest: nobody else knows
  * its share, and the time-lock puzzle covers the case where it disappears.
  */
 import { getAddress } from "ethers";
 import { z } from "zod";
 import { equals } from "../crypto/babyjub";
+import type { VeilDomain } from "../chain/eip712";
 import {
-  aggregateRoundKey,
+  aggregateSignedRoundKey,
   contributionSchema,
   roundKeySchema,
   type Contribution,
@@ -37,6 +40,7 @@ export async function verifyEncryptionKey(
   round: Round,
   committee: readonly string[],
   params: TimelockParams,
+  domain: VeilDomain,
   policy: RoundKeyPolicy = {},
 ): Promise<RoundKey> {
   const parsed = encryptionKeyResult.safeParse(raw);
@@ -52,7 +56,9 @@ export async function verifyEncryptionKey(
   const members = new Set(committee.map((a) => getAddress(a)));
   const outsider = contributions.find((c) => !members.has(getAddress(c.generator)));
   if (outsider) throw new RoundKeyError("not-in-committee", `${outsider.generator} is not a registered key generator`);
-  const { key, rejected } = await aggregateRoundKey(params, round, contributions);
+  const { key, rejected } = await aggregateSignedRoundKey(params, domain, round, contributions).catch((e: unknown) => {
+    throw new RoundKeyError("contribution-invalid", (e as Error).message);
+  });
   const first = rejected[0];
   if (first) throw new RoundKeyError("contribution-invalid", `${first.generator}: ${first.reason}`);
   const needed = policy.minContributors ?? members.size;

@@ -74,7 +74,10 @@ describe("EIP-712 messages (sequencer/chain/eip712.ts against VeilTypes.sol)", (
     expect(encodeType("ClusterMessage")).to.equal(
       "ClusterMessage(uint64 clusterId,uint32 viewNumber,address sender,uint8 kind,bytes32 payloadHash)",
     );
-    expect(Object.keys(TYPES)).to.have.length(6);
+    expect(encodeType("Contribution")).to.equal(
+      "Contribution(uint64 rollupId,uint64 height,address generator,bytes32 contributionHash)",
+    );
+    expect(Object.keys(TYPES)).to.have.length(7);
   });
 
   it("signs every message type in TypeScript and Solidity recovers the same signer", async () => {

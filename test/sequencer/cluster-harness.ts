@@ -12,7 +12,7 @@ import path from "node:path";
 import pino from "pino";
 import { deployCore } from "../../sequencer/chain/deploy";
 import { veilDomain, type VeilDomain } from "../../sequencer/chain/eip712";
-import { createContribution, type Contribution } from "../../sequencer/crypto/roundkey";
+import { createSignedContribution, type Contribution } from "../../sequencer/crypto/roundkey";
 import { loadBigMath } from "../../sequencer/crypto/timelock/bigmath";
 import { timelockParams } from "../../sequencer/crypto/timelock/params";
 import { generateTestOnlyModulus } from "../../sequencer/crypto/timelock/test-modulus";
@@ -58,9 +58,10 @@ export async function deployWorld(heightsWithKeys: readonly number[]): Promise<C
   await (await registry.createCluster(ethers.parseEther("1"), 8)).wait();
   const clusterId = (await registry.nextClusterId()) - 1n;
   for (const m of members) await (await registry.connect(m).join(clusterId, { value: ethers.parseEther("1") })).wait();
-  const generators = [Wallet.createRandom().address, Wallet.createRandom().address].sort((a, b) =>
-    BigInt(a) < BigInt(b) ? -1 : 1,
+  const generatorKeys = [Wallet.createRandom(), Wallet.createRandom()].sort((a, b) =>
+    BigInt(a.address) < BigInt(b.address) ? -1 : 1,
   );
+  const generators = generatorKeys.map((g) => g.address);
   const executor = Wallet.createRandom() as unknown as Wallet;
   const math = await loadBigMath();
   const N = generateTestOnlyModulus(math, 1024).N;
@@ -83,8 +84,9 @@ export async function deployWorld(heightsWithKeys: readonly number[]): Promise<C
   const contributions = new Map<number, Contribution[]>();
   for (const height of heightsWithKeys) {
     const list: Contribution[] = [];
-    for (const g of generators) {
-      const { contribution } = await createContribution(params, { rollupId: ROLLUP, height: BigInt(height) }, g);
+    for (const g of generatorKeys) {
+      const round = { rollupId: ROLLUP, height: BigInt(height) };
+      const { contribution } = await createSignedContribution(params, domain, round, g);
       keySource.add(contribution);
       list.push(contribution);
     }

@@ -19,8 +19,10 @@ import {
   aggregateRoundKey,
   contributionFromJson,
   contributionToJson,
-  createContribution,
+  createSignedContribution,
   isRoundSecret,
+  signContribution,
+  verifyContributionSignature,
   roundKeyFromJson,
   roundKeyToJson,
   shareRevealFromJson,
@@ -47,6 +49,12 @@ const ROLLUP = 77n;
 const OTHER_ROLLUP = 78n;
 const T = 96;
 const silent = pino({ level: "silent" });
+/** Warnings of the members (rejected contributions and why), as parsed log lines. */
+const warnings: { generator?: string; reason?: string; msg?: string }[] = [];
+const warningLog = pino(
+  { level: "warn" },
+  { write: (line: string) => void warnings.push(JSON.parse(line) as (typeof warnings)[number]) },
+);
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -149,7 +157,7 @@ describe("key generator service", function () {
   }
 
   async function start(i: number, overrides: { solver?: boolean } = {}): Promise<RunningKeygen> {
-    const keygen = await startKeygen(configFor(i, overrides), silent, { runner: ethers.provider });
+    const keygen = await startKeygen(configFor(i, overrides), warningLog, { runner: ethers.provider });
     running.set(i, keygen);
     return keygen;
   }
@@ -190,15 +198,33 @@ describe("key generator service", function () {
     await registry.connect(rollupOwner).registerRollup(ROLLUP, config, [executor!.address], committee);
     await registry.connect(rollupOwner).registerRollup(OTHER_ROLLUP, config, [executor!.address], committee);
 
-    // The fourth member serves contributions whose proof was tampered with.
+    // The fourth member serves a bad contribution, a different fault by height: no signature; a valid
+    // proof signed by another key; a signature made over another of its contributions; a tampered proof
+    // (correctly signed).
     const liarMethods = new MethodRegistry().register("get_contribution", {
       params: { rollupId: uint64, height: uint64 },
       handler: async ({ rollupId, height }) => {
-        const { contribution } = await createContribution(params, { rollupId, height }, liarWallet.address);
-        return contributionToJson({
-          ...contribution,
-          proof: { ...contribution.proof, zs: contribution.proof.zs + 1n },
-        });
+        const r = { rollupId, height };
+        const { contribution } = await createSignedContribution(params, domain, r, liarWallet);
+        switch (height % 4n) {
+          case 1n: {
+            const { signature: _dropped, ...unsigned } = contributionToJson(contribution);
+            return unsigned;
+          }
+          case 2n: {
+            const stranger = Wallet.createRandom();
+            const signed = await signContribution(stranger, domain, { ...contribution, generator: stranger.address });
+            return contributionToJson({ ...contribution, signature: signed.signature });
+          }
+          case 3n: {
+            const other = (await createSignedContribution(params, domain, r, liarWallet)).contribution;
+            return contributionToJson({ ...contribution, signature: other.signature });
+          }
+          default: {
+            const tampered = { ...contribution, proof: { ...contribution.proof, zs: contribution.proof.zs + 1n } };
+            return contributionToJson(await signContribution(liarWallet, domain, tampered));
+          }
+        }
       },
     });
     const liarServer = new RpcServer({
@@ -239,10 +265,21 @@ describe("key generator service", function () {
       const honest = committee.filter((a) => a !== liar.wallet.address);
       expect(key.generators).to.deep.equal(honest);
       const contributions = published.contributions.map((c) => contributionFromJson(c));
-      for (const c of contributions) expect((await verifyContribution(params, c, key.round)).ok).to.equal(true);
+      for (const c of contributions) {
+        expect((await verifyContribution(params, c, key.round)).ok).to.equal(true);
+        expect(verifyContributionSignature(domain, c)).to.deep.equal({ ok: true });
+      }
       const { key: recomputed } = await aggregateRoundKey(params, key.round, contributions);
       expect(roundKeyToJson(recomputed)).to.deep.equal(published.roundKey);
     }
+    const liarReasons = (height: bigint): (string | undefined)[] =>
+      warnings
+        .filter((w) => w.generator === liar.wallet.address && w.msg === "contribution rejected and excluded")
+        .filter((w) => (w as { round?: string }).round === `${ROLLUP}/${height}`)
+        .map((w) => w.reason);
+    expect(liarReasons(1n)).to.include("malformed contribution");
+    expect(liarReasons(2n)).to.include("contribution is not signed by its generator");
+    expect(liarReasons(3n)).to.include("contribution is not signed by its generator");
     const alias = await client(1).call("get_encryption_key", round(2n));
     expect(alias).to.deep.equal(await client(0).call("get_round_key", round(2n)));
   });

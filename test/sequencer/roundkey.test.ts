@@ -1,11 +1,16 @@
 import { expect } from "chai";
+import { Wallet } from "ethers";
 import fc from "fast-check";
+import { veilDomain } from "../../sequencer/chain/eip712";
 import { SUBGROUP_ORDER, add, equals, mul, mulBase, negate, type Point } from "../../sequencer/crypto/babyjub";
 import {
   aggregateRoundKey,
+  aggregateSignedRoundKey,
   contributionFromJson,
+  contributionHash,
   contributionToJson,
   createContribution,
+  createSignedContribution,
   isRoundSecret,
   puzzleSolutionFromJson,
   puzzleSolutionToJson,
@@ -15,8 +20,11 @@ import {
   secretFromReveals,
   shareRevealFromJson,
   shareRevealToJson,
+  signContribution,
   solveRoundKey,
   verifyContribution,
+  verifyContributionSignature,
+  verifySignedContribution,
   verifyReveal,
   verifySolution,
   type Contribution,
@@ -30,11 +38,12 @@ import { lockInteger, onePlusNPow, puzzleRandomnessBits, randomBits } from "../.
 import { MASK_S_BITS, shareChallenge, verifyShare, type ShareProof } from "../../sequencer/crypto/timelock/share-proof";
 import { generateTestOnlyModulus } from "../../sequencer/crypto/timelock/test-modulus";
 
-const GENERATORS = [
-  "0x1111111111111111111111111111111111111111",
-  "0x2222222222222222222222222222222222222222",
-  "0x3333333333333333333333333333333333333333",
-];
+// Fixed keys (test only), ordered by address.
+const KEYS = [1, 2, 3]
+  .map((i) => new Wallet(`0x${i.toString(16).padStart(64, "0")}`))
+  .sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
+const GENERATORS = KEYS.map((k) => k.address);
+const DOMAIN = veilDomain(31337n, "0x00000000000000000000000000000000000000aa");
 const reasonOf = (verdict: Verdict): string => (verdict.ok ? "accepted" : verdict.reason);
 const ROUND: Round = { rollupId: 7n, height: 1234n };
 
@@ -48,7 +57,7 @@ describe("round keys", function () {
     math = await loadBigMath();
     params = await timelockParams({ N: generateTestOnlyModulus(math, 1024).N, T: 128 });
     made = [];
-    for (const generator of GENERATORS) made.push(await createContribution(params, ROUND, generator));
+    for (const key of KEYS) made.push(await createSignedContribution(params, DOMAIN, ROUND, key));
   });
 
   const contributions = (): Contribution[] => made.map((m) => m.contribution);
@@ -86,7 +95,7 @@ describe("round keys", function () {
   it("with one generator withholding its share, the solver still recovers the key", async () => {
     const { key } = await aggregateRoundKey(params, ROUND, contributions());
     const partial = made.slice(0, 2).map((m) => revealShare(m.contribution, m.secret));
-    expect(() => secretFromReveals(key, partial)).to.throw(/no reveal from 0x3333/);
+    expect(() => secretFromReveals(key, partial)).to.throw(`no reveal from ${GENERATORS[2]}`);
     let last = 0;
     const solution = await solveRoundKey(params, key, { chunk: 16, onProgress: (done) => (last = done) });
     expect(last).to.equal(params.T);
@@ -350,6 +359,116 @@ describe("round keys", function () {
         reason: "secret key fails sk·B8 = PK",
       });
       expect(isRoundSecret({ ...key, publicKey: negate(key.publicKey) }, solution.secretKey)).to.equal(false);
+    });
+  });
+
+  describe("contribution signatures", () => {
+    it("an honest contribution is signed by its generator and verifies after a JSON round trip", async () => {
+      for (const c of contributions()) {
+        expect(verifyContributionSignature(DOMAIN, c)).to.deep.equal({ ok: true });
+        const back = contributionFromJson(JSON.parse(JSON.stringify(contributionToJson(c))));
+        expect(await verifySignedContribution(params, DOMAIN, back, ROUND)).to.deep.equal({ ok: true });
+      }
+    });
+
+    it("rejects a contribution with a missing signature", async () => {
+      const c = contributions()[0]!;
+      const { signature: _dropped, ...unsigned } = contributionToJson(c);
+      expect(() => contributionFromJson(unsigned)).to.throw(/signature/);
+      expect(() => contributionFromJson({ ...unsigned, signature: "0x" })).to.throw(/signature/);
+      expect(reasonOf(await verifySignedContribution(params, DOMAIN, { ...c, signature: "" }))).to.match(/not signed/);
+    });
+
+    it("rejects a contribution signed by another key, even with a valid proof for the claimed generator", async () => {
+      // The attack: a generator fabricates another member's contribution (it can prove any address).
+      const [victim, attacker] = [KEYS[0]!, KEYS[1]!];
+      const fabricated = (await createContribution(params, ROUND, victim.address)).contribution;
+      expect(await verifyContribution(params, fabricated, ROUND)).to.deep.equal({ ok: true });
+      const signature = (await signContribution(attacker, DOMAIN, { ...fabricated, generator: attacker.address }))
+        .signature;
+      const forged = { ...fabricated, signature };
+      expect(reasonOf(await verifySignedContribution(params, DOMAIN, forged, ROUND))).to.equal(
+        "contribution is not signed by its generator",
+      );
+      await signContribution(attacker, DOMAIN, fabricated).then(
+        () => expect.fail("signed another generator's contribution"),
+        (e: Error) => expect(e.message).to.match(/cannot sign the contribution of/),
+      );
+    });
+
+    it("rejects a signature over another contribution, another round, or in another domain", async () => {
+      const [a] = contributions();
+      const again = (await createSignedContribution(params, DOMAIN, ROUND, KEYS[0]!)).contribution;
+      const later = (await createSignedContribution(params, DOMAIN, { ...ROUND, height: ROUND.height + 1n }, KEYS[0]!))
+        .contribution;
+      const elsewhere = await signContribution(KEYS[0]!, veilDomain(1n, DOMAIN.verifyingContract), a!);
+      for (const signature of [again.signature, later.signature, elsewhere.signature]) {
+        expect(reasonOf(verifyContributionSignature(DOMAIN, { ...a!, signature }))).to.equal(
+          "contribution is not signed by its generator",
+        );
+      }
+      expect(reasonOf(verifyContributionSignature(DOMAIN, { ...a!, signature: `0x${"00".repeat(65)}` }))).to.equal(
+        "contribution is not signed by its generator",
+      );
+    });
+
+    it("binds every field of the body in the contribution hash", () => {
+      const c = contributions()[0]!;
+      const bump = (x: bigint): bigint => x + 1n;
+      const variants = [
+        { ...c, round: { ...c.round, rollupId: bump(c.round.rollupId) } },
+        { ...c, round: { ...c.round, height: bump(c.round.height) } },
+        { ...c, generator: GENERATORS[1]! },
+        { ...c, publicKey: [c.publicKey[0], bump(c.publicKey[1])] as Point },
+        { ...c, puzzle: { ...c.puzzle, u: bump(c.puzzle.u) } },
+        { ...c, puzzle: { ...c.puzzle, v: bump(c.puzzle.v) } },
+        ...(["c", "A", "B", "D", "zr", "zs", "zt"] as const).map((f) => ({
+          ...c,
+          proof: { ...c.proof, [f]: bump(c.proof[f]) },
+        })),
+        { ...c, proof: { ...c.proof, C: [bump(c.proof.C[0]), c.proof.C[1]] as Point } },
+      ];
+      const hashes = new Set([contributionHash(c), ...variants.map((v) => contributionHash(v))]);
+      expect(hashes.size).to.equal(variants.length + 1);
+      for (const v of variants) expect(verifyContributionSignature(DOMAIN, v).ok).to.equal(false);
+    });
+
+    it("has an unambiguous encoding: the same bytes split differently between two integers hash differently", () => {
+      const c = contributions()[0]!;
+      fc.assert(
+        fc.property(
+          fc.bigInt({ min: 1n, max: (1n << 64n) - 1n }),
+          fc.bigInt({ min: 1n << 8n, max: (1n << 64n) - 1n }),
+          fc.nat(),
+          (x, y, pick) => {
+            const yBytes = Math.ceil(y.toString(16).length / 2);
+            const moved = BigInt(8 * (1 + (pick % (yBytes - 1)))); // 1 .. yBytes-1 bytes of y move to x
+            const kept = BigInt(8 * yBytes) - moved;
+            const a = { ...c, proof: { ...c.proof, zr: x, zs: y } };
+            const b = { ...c, proof: { ...c.proof, zr: (x << moved) | (y >> kept), zs: y & ((1n << kept) - 1n) } };
+            expect(contributionHash(a)).to.not.equal(contributionHash(b));
+          },
+        ),
+        { numRuns: 100 },
+      );
+    });
+
+    it("excludes unsigned and forged contributions from the signed aggregation", async () => {
+      const [a, b, c] = contributions();
+      const fabricated = (await createContribution(params, ROUND, c!.generator)).contribution;
+      const forged = { ...fabricated, signature: b!.signature };
+      const { key, rejected } = await aggregateSignedRoundKey(params, DOMAIN, ROUND, [a!, b!, forged]);
+      expect(key.generators).to.deep.equal([a!.generator, b!.generator]);
+      expect(rejected).to.deep.equal([
+        { generator: c!.generator, reason: "contribution is not signed by its generator" },
+      ]);
+      await aggregateSignedRoundKey(params, DOMAIN, ROUND, [forged]).then(
+        () => expect.fail("aggregated a forged contribution"),
+        (e: Error) => expect(e.message).to.match(/no validly signed contribution/),
+      );
+      const all = await aggregateSignedRoundKey(params, DOMAIN, ROUND, contributions());
+      expect(all.rejected).to.deep.equal([]);
+      expect(all.key.generators).to.deep.equal(GENERATORS);
     });
   });
 

@@ -1,12 +1,16 @@
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { toBeHex } from "ethers";
+import { ethers } from "hardhat";
+import { veilDomain } from "../../sequencer/chain/eip712";
 import { mulBase, randomScalar } from "../../sequencer/crypto/babyjub";
 import { blockHeight, encryptTransaction, rollupId } from "../../sequencer/crypto/encryption";
 import {
   aggregateRoundKey,
   contributionToJson,
   createContribution,
+  createSignedContribution,
+  signContribution,
   roundKeyToJson,
   type Contribution,
   type Round,
@@ -49,7 +53,10 @@ describe("SDK: round-key verification against the registered committee", functio
     committee = await w.chain.keyGeneratorsOf(ROLLUP_ID);
     expect(committee).to.have.length(3);
     contributions = [];
-    for (const g of committee) contributions.push((await createContribution(params, ROUND, g)).contribution);
+    for (const g of committee) {
+      const signer = await ethers.getSigner(g);
+      contributions.push((await createSignedContribution(params, w.domain, ROUND, signer)).contribution);
+    }
   });
 
   /** What an honest node serves for a set of contributions: their aggregate and the contributions. */
@@ -59,6 +66,7 @@ describe("SDK: round-key verification against the registered committee", functio
       ROUND,
       committee,
       params,
+      w.domain,
       { minContributors: 1 },
     );
     return { roundKey: roundKeyToJson(key), contributions: list.map(contributionToJson) };
@@ -74,6 +82,7 @@ describe("SDK: round-key verification against the registered committee", functio
         round,
         committee,
         params,
+        w.domain,
         minContributors === undefined ? {} : { minContributors },
       );
     } catch (error) {
@@ -84,7 +93,7 @@ describe("SDK: round-key verification against the registered committee", functio
   }
 
   it("accepts the aggregate of the whole committee; a transaction encrypted to it proves and verifies", async () => {
-    const key = await verifyEncryptionKey(await served(contributions), ROUND, committee, params);
+    const key = await verifyEncryptionKey(await served(contributions), ROUND, committee, params, w.domain);
     expect(key.generators).to.deep.equal(committee);
     const enc = encryptTransaction(Buffer.from((await signedTransfer()).slice(2), "hex"), {
       rollupId: rollupId(ROLLUP_ID),
@@ -99,12 +108,12 @@ describe("SDK: round-key verification against the registered committee", functio
     const partial = await served(contributions.slice(0, 2));
     expect(await failure(partial)).to.equal("committee-incomplete");
     expect(
-      (await verifyEncryptionKey(partial, ROUND, committee, params, { minContributors: 2 })).generators,
+      (await verifyEncryptionKey(partial, ROUND, committee, params, w.domain, { minContributors: 2 })).generators,
     ).to.have.length(2);
   });
 
   it("rejects a contribution from an address outside the registered committee", async () => {
-    const outsider = (await createContribution(params, ROUND, w.outsider.address)).contribution;
+    const outsider = (await createSignedContribution(params, w.domain, ROUND, w.outsider)).contribution;
     const list = [...contributions.slice(0, 2), outsider];
     const raw = { roundKey: roundKeyToJson(await aggregate(list)), contributions: list.map(contributionToJson) };
     expect(await failure(raw)).to.equal("not-in-committee");
@@ -116,6 +125,57 @@ describe("SDK: round-key verification against the registered committee", functio
     list[1] = { ...list[1]!, publicKey: [toBeHex(other[0]), toBeHex(other[1])] };
     const raw = { roundKey: roundKeyToJson(await aggregate(contributions)), contributions: list };
     expect(await failure(raw)).to.equal("contribution-invalid");
+  });
+
+  it("rejects a contribution without a signature", async () => {
+    const list = contributions.map(contributionToJson);
+    const { signature: _dropped, ...unsigned } = list[1]!;
+    const raw = {
+      roundKey: roundKeyToJson(await aggregate(contributions)),
+      contributions: [list[0], unsigned, list[2]],
+    };
+    let caught: unknown;
+    try {
+      await verifyEncryptionKey(raw, ROUND, committee, params, w.domain);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).to.be.instanceOf(NodeAnswerError);
+    expect((caught as Error).message).to.match(/signature/);
+  });
+
+  it("rejects a member's contribution fabricated and signed by another member (one generator knowing the secret)", async () => {
+    // The serving generator (committee[0]) makes every other member's contribution itself: valid proofs
+    // for their addresses, signed with its own key.
+    const liar = await ethers.getSigner(committee[0]!);
+    const list: Contribution[] = [contributions[0]!];
+    for (const g of committee.slice(1)) {
+      const body = (await createContribution(params, ROUND, g)).contribution;
+      const { signature } = await signContribution(liar, w.domain, { ...body, generator: liar.address });
+      list.push({ ...body, signature });
+    }
+    const raw = { roundKey: roundKeyToJson(await aggregate(list)), contributions: list.map(contributionToJson) };
+    expect(await failure(raw)).to.equal("contribution-invalid");
+  });
+
+  it("rejects a signature over another contribution or in another deployment's domain", async () => {
+    const signer = await ethers.getSigner(committee[1]!);
+    const replacement = (await createSignedContribution(params, w.domain, ROUND, signer)).contribution;
+    const moved = [...contributions];
+    moved[1] = { ...contributions[1]!, signature: replacement.signature };
+    const raw = {
+      roundKey: roundKeyToJson(await aggregate(contributions)),
+      contributions: moved.map(contributionToJson),
+    };
+    expect(await failure(raw)).to.equal("contribution-invalid");
+    const elsewhere = veilDomain(w.domain.chainId + 1n, w.domain.verifyingContract);
+    const foreign = [...contributions];
+    foreign[1] = await signContribution(signer, elsewhere, contributions[1]!);
+    const raw2 = {
+      roundKey: roundKeyToJson(await aggregate(contributions)),
+      contributions: foreign.map(contributionToJson),
+    };
+    expect(await failure(raw2)).to.equal("contribution-invalid");
   });
 
   it("rejects a served key that is not the aggregate (a key the node knows the secret of)", async () => {
@@ -134,7 +194,7 @@ describe("SDK: round-key verification against the registered committee", functio
     expect(await failure(await served(contributions), { ...ROUND, height: ROUND.height + 1n })).to.equal("wrong-round");
     let caught: unknown;
     try {
-      await verifyEncryptionKey({ roundKey: {} }, ROUND, committee, params);
+      await verifyEncryptionKey({ roundKey: {} }, ROUND, committee, params, w.domain);
     } catch (error) {
       caught = error;
     }

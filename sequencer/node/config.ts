@@ -127,6 +127,12 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Share of replicated proofs a follower re-verifies (1: all of them). */
       followerProofSampleRate: fromEnvNumber(z.number().min(0).max(1)).default(1),
+      /**
+       * Share of replicated entries whose own OrderCommitment signature a follower recovers on the
+       * append path (the leader's envelope signature covers every entry; see docs/ordering-performance.md).
+       * View changes and state transfer always check every entry's signature.
+       */
+      followerSignatureSampleRate: fromEnvNumber(z.number().min(0).max(1)).default(0.05),
     })
     .prefault({}),
   keyGenerator: z

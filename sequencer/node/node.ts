@@ -165,6 +165,7 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
       log,
       lookahead: config.limits.maxLookaheadHeights,
       followerProofSampleRate: config.ordering.followerProofSampleRate,
+      followerSignatureSampleRate: config.ordering.followerSignatureSampleRate,
       peerTimeoutMs: config.timeouts.peerRequestMs,
     });
     stopFailover = sequencer.startFailover({

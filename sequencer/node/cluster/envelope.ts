@@ -4,7 +4,7 @@
  * keccak-256 of the payload's canonical JSON (keys sorted). The receiver recomputes the hash from the
  * payload it got, so payload and signature cannot be separated.
  */
-import { keccak256, toUtf8Bytes, type Wallet } from "ethers";
+import { keccak256, type Wallet } from "ethers";
 import { z } from "zod";
 import type { ClusterMessageKind } from "../../chain/eip712";
 import { isSignedBy, schemas, signMessage, type ClusterMessage, type VeilDomain } from "../../chain/eip712";
@@ -29,7 +29,8 @@ export function canonicalJson(value: unknown): string {
   return encodeValue(sort(value));
 }
 
-export const payloadHash = (payload: unknown): string => keccak256(toUtf8Bytes(canonicalJson(payload)));
+/** Node's native UTF-8 encoder gives the same bytes as ethers' toUtf8Bytes, several times faster on big batches. */
+export const payloadHash = (payload: unknown): string => keccak256(Buffer.from(canonicalJson(payload), "utf8"));
 
 /** What goes over the wire. */
 export const envelopeParams = {

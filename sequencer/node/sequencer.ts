@@ -928,7 +928,11 @@ export class Sequencer {
       if (leading && log.normalView === log.view) {
         if (!log.heartbeating) {
           log.heartbeating = true;
-          void this.heartbeat(log).finally(() => (log.heartbeating = false));
+          // A heartbeat may turn into state transfer (a deposed leader catching up); it runs in the
+          // background, so its failures (a peer down, the store closing at shutdown) are logged here.
+          this.heartbeat(log)
+            .catch((error: unknown) => this.o.log.warn({ err: error, height: log.height }, "heartbeat step failed"))
+            .finally(() => (log.heartbeating = false));
         }
       } else if (log.watched && now > log.deadline) {
         this.heardFromLeader(log); // the next attempt waits a full (randomised) timeout again

@@ -27,13 +27,19 @@ import { Devnet } from "../devnet";
 import { emit, median, percentile, progress } from "./report";
 import { encryptedFixtures } from "./tx-fixtures";
 
-const BENCH_DIR = path.join(__dirname, "..", "..", "build", "bench");
+/**
+ * The bench world's state (time-lock modulus, key-generator databases, proven transactions). The
+ * version segment changes whenever stored formats change (v2: signed key-generator contributions), so
+ * a stale world is never reused.
+ */
+const BENCH_DIR = path.join(__dirname, "..", "..", "build", "bench", "v2");
 const POOL = Number(process.env.BENCH_TXS ?? 200);
 const WARMUP = 8;
 const RAW_SECONDS = Number(process.env.BENCH_RAW_SECONDS ?? 4);
 const LOADS = [50, 100, 200];
 const SATURATION_CLIENTS = 32;
-const NOTE = "machine shared with other engineers' builds and tests during this run";
+/** A remark on the run's conditions for every line (e.g. "machine shared with other work"); BENCH_NOTE. */
+const NOTE = process.env.BENCH_NOTE ?? "";
 
 /** The TEST-ONLY time-lock modulus of the bench world, made once and kept, so the world repeats. */
 async function benchModulus(): Promise<bigint> {

@@ -98,7 +98,6 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
     (config.keyGenerator.url !== undefined
       ? new RpcRoundKeySource(config.keyGenerator.url)
       : new MemoryRoundKeySource());
-  const roundKeys = new RoundKeys(source);
   const peers = new Peers(config.cluster.peers, config.timeouts.peerRequestMs);
   const server = new RpcServer({
     methods,
@@ -153,6 +152,9 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
     if (!chain.isMember(nodeAddress)) log.warn({ nodeAddress }, "this node is not a member of its cluster");
     const chainId = deps.chainId ?? (await withTimeout(registry.runner!.provider!.getNetwork())).chainId;
     const domain = veilDomain(chainId, config.l1.contracts.validationServiceManager);
+    // Every contribution must be signed by its generator in this deployment's domain: otherwise one key
+    // generator could serve contributions it made up for the others and know the round secret.
+    const roundKeys = new RoundKeys(source, domain);
     sequencer = new Sequencer({
       wallet: new Wallet(config.node.signingKey.reveal()),
       domain,

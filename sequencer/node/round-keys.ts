@@ -8,7 +8,6 @@
 import { z } from "zod";
 import type { VeilDomain } from "../chain/eip712";
 import {
-  aggregateRoundKey,
   aggregateSignedRoundKey,
   contributionFromJson,
   contributionSchema,
@@ -77,14 +76,10 @@ export class RoundKeys {
   private readonly keys = new Map<string, Promise<RoundKey>>();
   private readonly params = new Map<string, Promise<TimelockParams>>();
 
-  /**
-   * `domain` is the deployment's EIP-712 domain, in which every contribution must be signed by its
-   * generator. Without it only proofs and committee membership are checked (legacy wiring; the node
-   * passes its domain).
-   */
+  /** `domain` is the deployment's EIP-712 domain, in which every contribution must be signed by its generator. */
   constructor(
     private readonly source: RoundKeySource,
-    private readonly domain?: VeilDomain,
+    private readonly domain: VeilDomain,
   ) {}
 
   /** The round key of (rollup, height), or RoundKeyUnavailable. Failures are not cached. */
@@ -111,12 +106,11 @@ export class RoundKeys {
     }
     const params = await this.paramsOf(rollup);
     const round = { rollupId: rollup.rollupId, height };
-    const aggregated = this.domain
-      ? aggregateSignedRoundKey(params, this.domain, round, fromCommittee)
-      : aggregateRoundKey(params, round, fromCommittee);
-    const { key, rejected } = await aggregated.catch((e: unknown) => {
-      throw new RoundKeyUnavailable(`round key of height ${height}: ${(e as Error).message}`);
-    });
+    const { key, rejected } = await aggregateSignedRoundKey(params, this.domain, round, fromCommittee).catch(
+      (e: unknown) => {
+        throw new RoundKeyUnavailable(`round key of height ${height}: ${(e as Error).message}`);
+      },
+    );
     if (rejected.length > 0) {
       throw new RoundKeyUnavailable(
         `round key of height ${height}: contribution of ${rejected[0]!.generator} rejected (${rejected[0]!.reason})`,

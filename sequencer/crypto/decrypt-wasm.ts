@@ -25,6 +25,8 @@ interface WasmPoseidon {
 }
 
 /** Per-thread state: the field, Poseidon constants per width, curve constants and scratch space. */
+type Scratch = readonly [number, number, number, number, number, number, number, number];
+
 class Engine {
   readonly f: WasmField;
   private readonly widths = new Map<number, WasmPoseidon>();
@@ -34,6 +36,8 @@ class Engine {
   readonly d: number;
   /** Scratch elements for curve arithmetic. */
   readonly e: number;
+  /** Addresses of the eight temporaries of point addition and doubling, computed once (hot path). */
+  private readonly scratch: Scratch;
 
   constructor() {
     this.f = wasmField();
@@ -44,6 +48,7 @@ class Engine {
     this.f.write(this.a, A);
     this.f.write(this.d, D);
     this.e = this.f.alloc(16);
+    this.scratch = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => this.e + i * N8) as unknown as Scratch;
   }
 
   poseidon(t: number): WasmPoseidon {
@@ -137,16 +142,7 @@ class Engine {
   /** r ← p + q in extended coordinates (X, Y, Z, T at 4 consecutive elements); r may alias p or q. */
   addExt(p: number, q: number, r: number): void {
     const o = this.f.ops;
-    const [a, b, c, d, e, f, g, h] = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => this.e + i * N8) as [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
+    const [a, b, c, d, e, f, g, h] = this.scratch;
     o.mul(p, q, a);
     o.mul(p + N8, q + N8, b);
     o.mul(p + 3 * N8, q + 3 * N8, c);
@@ -170,16 +166,7 @@ class Engine {
   /** r ← 2p in extended coordinates; r may alias p. */
   doubleExt(p: number, r: number): void {
     const o = this.f.ops;
-    const [a, b, c, d, e, f, g, h] = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => this.e + i * N8) as [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
+    const [a, b, c, d, e, f, g, h] = this.scratch;
     o.square(p, a);
     o.square(p + N8, b);
     o.square(p + 2 * N8, c);

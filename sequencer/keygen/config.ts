@@ -6,11 +6,8 @@
  * never echoed.
  */
 import { getAddress, isAddress } from "ethers";
-import { readFileSync } from "node:fs";
-import path from "node:path";
-import YAML from "yaml";
 import { z } from "zod";
-import { ConfigError, envVarPath } from "../node/config";
+import { ENV_PREFIXES, loadConfigWith, parseConfigWith } from "../config/layered";
 import { Secret } from "../node/secret";
 
 const number = (schema: z.ZodNumber) =>
@@ -118,71 +115,12 @@ export const keygenConfigSchema = z.strictObject({
 export type KeygenConfig = z.infer<typeof keygenConfigSchema>;
 export type KeygenConfigInput = z.input<typeof keygenConfigSchema>;
 
-function readFile(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (error) {
-    throw new ConfigError(`config file ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? "error"})`);
-  }
-  const json = path.extname(file).toLowerCase() === ".json";
-  let parsed: unknown;
-  try {
-    parsed = json ? JSON.parse(text) : YAML.parse(text);
-  } catch (error) {
-    throw new ConfigError(`config file ${file}: not valid ${json ? "JSON" : "YAML"}: ${(error as Error).message}`);
-  }
-  if (parsed === null || parsed === undefined) return {};
-  if (typeof parsed !== "object" || Array.isArray(parsed)) {
-    throw new ConfigError(`config file ${file}: the top level must be a mapping of sections`);
-  }
-  return parsed as Record<string, unknown>;
+/** Parses an already-assembled config object (tests, embedding). Throws ConfigError naming each bad field. */
+export function parseKeygenConfig(raw: unknown): KeygenConfig {
+  return parseConfigWith(keygenConfigSchema, raw, "key generator");
 }
 
-/** Writes `VEIL_KEYGEN__*` variables into `raw`; returns which variable set which field. */
-function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Map<string, string> {
-  const sources = new Map<string, string>();
-  for (const [variable, value] of Object.entries(env)) {
-    const full = envVarPath(variable);
-    if (full === undefined || full[0] !== "keygen" || full.length < 2 || value === undefined) continue;
-    // VEIL_KEYGEN__KEYGEN__SIGNING_KEY sets keygen.signingKey; VEIL_KEYGEN__RPC__PORT sets rpc.port.
-    const fieldPath = full.slice(1);
-    let node = raw;
-    for (const key of fieldPath.slice(0, -1)) {
-      const next = Object.hasOwn(node, key) ? node[key] : undefined;
-      if (typeof next !== "object" || next === null || Array.isArray(next)) node[key] = {};
-      node = node[key] as Record<string, unknown>;
-    }
-    node[fieldPath[fieldPath.length - 1]!] = value;
-    sources.set(fieldPath.join("."), variable);
-  }
-  return sources;
-}
-
-/** Parses an already-assembled config object (tests, embedding). */
-export function parseKeygenConfig(raw: unknown, describeSource: (field: string) => string = () => ""): KeygenConfig {
-  const result = keygenConfigSchema.safeParse(raw);
-  if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => {
-    const field = issue.path.map(String).join(".") || "(top level)";
-    const problem =
-      issue.code === "unrecognized_keys"
-        ? `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`
-        : issue.code === "invalid_type" && /received undefined$/.test(issue.message)
-          ? "required"
-          : issue.message;
-    const source = describeSource(field);
-    return `  ${field}: ${problem}${source === "" ? "" : ` (${source})`}`;
-  });
-  throw new ConfigError(`invalid key generator configuration:\n${lines.join("\n")}`);
-}
-
-/** Loads the file (if any), applies the environment, validates. Throws ConfigError naming each bad field. */
+/** Loads the file (if any), applies the `VEIL_KEYGEN__*` variables, validates. Throws ConfigError naming each bad field. */
 export function loadKeygenConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): KeygenConfig {
-  const raw = file === undefined ? {} : readFile(file);
-  const fromEnv = applyEnv(raw, env);
-  return parseKeygenConfig(raw, (field) => {
-    for (const [set, variable] of fromEnv) if (field === set || field.startsWith(`${set}.`)) return `from ${variable}`;
-    return file === undefined ? "not set" : `in ${file}`;
-  });
+  return loadConfigWith(keygenConfigSchema, { file, env, prefix: ENV_PREFIXES.keygen, what: "key generator" });
 }

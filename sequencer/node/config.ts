@@ -5,18 +5,11 @@
  * Errors name the field and where its value came from; they never echo the signing key.
  */
 import { getAddress, isAddress } from "ethers";
-import { readFileSync } from "node:fs";
-import path from "node:path";
-import YAML from "yaml";
 import { z } from "zod";
+import { ConfigError, ENV_PREFIXES, envFieldPath, loadConfigWith } from "../config/layered";
 import { Secret } from "./secret";
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
+export { ConfigError };
 
 /** Environment values are strings; numeric fields accept them when they spell a number. */
 function fromEnvNumber<T extends z.ZodType>(schema: T) {
@@ -150,94 +143,13 @@ export const configSchema = z.strictObject({
 
 export type NodeConfig = z.infer<typeof configSchema>;
 
-const ENV_PREFIX = "VEIL_";
-
 /** Maps `VEIL_RPC__RATE_LIMIT__BURST` to ["rpc", "rateLimit", "burst"]; other variables to undefined. */
-export function envVarPath(name: string): string[] | undefined {
-  if (!name.startsWith(ENV_PREFIX) || !name.includes("__")) return undefined;
-  const segments = name.slice(ENV_PREFIX.length).split("__");
-  if (segments.some((s) => !/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/.test(s))) return undefined;
-  return segments.map((s) => s.toLowerCase().replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase()));
-}
-
-interface Override {
-  readonly variable: string;
-  readonly path: readonly string[];
-}
-
-function applyOverrides(base: Record<string, unknown>, env: NodeJS.ProcessEnv): Override[] {
-  const applied: Override[] = [];
-  for (const [variable, value] of Object.entries(env)) {
-    const fieldPath = envVarPath(variable);
-    if (fieldPath === undefined || value === undefined) continue;
-    let node: Record<string, unknown> = base;
-    for (const key of fieldPath.slice(0, -1)) {
-      const next = Object.hasOwn(node, key) ? node[key] : undefined;
-      if (typeof next !== "object" || next === null || Array.isArray(next)) {
-        node[key] = {};
-      }
-      node = node[key] as Record<string, unknown>;
-    }
-    node[fieldPath[fieldPath.length - 1]!] = value;
-    applied.push({ variable, path: fieldPath });
-  }
-  return applied;
-}
-
-function readConfigFile(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (error) {
-    throw new ConfigError(`config file ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? "error"})`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = path.extname(file).toLowerCase() === ".json" ? JSON.parse(text) : YAML.parse(text);
-  } catch (error) {
-    const kind = path.extname(file).toLowerCase() === ".json" ? "JSON" : "YAML";
-    throw new ConfigError(`config file ${file}: not valid ${kind}: ${(error as Error).message.split("\n")[0]}`);
-  }
-  if (parsed === null || parsed === undefined) return {};
-  if (typeof parsed !== "object" || Array.isArray(parsed)) {
-    throw new ConfigError(`config file ${file}: the top level must be a mapping of sections`);
-  }
-  return parsed as Record<string, unknown>;
-}
+export const envVarPath = (name: string): string[] | undefined => envFieldPath(ENV_PREFIXES.node, name);
 
 /**
  * Loads and validates the configuration. `file` may be omitted to configure from the environment
  * alone. Throws ConfigError listing every bad field as `path: problem (source)`.
  */
 export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): NodeConfig {
-  const raw = file === undefined ? {} : readConfigFile(file);
-  const overrides = applyOverrides(raw, env);
-  return parseConfig(raw, { file, overrides });
-}
-
-function parseConfig(raw: unknown, sources: { file: string | undefined; overrides: readonly Override[] }): NodeConfig {
-  const result = configSchema.safeParse(raw);
-  if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => {
-    const fieldPath = issue.path.map(String);
-    const keys = issue.code === "unrecognized_keys" ? issue.keys.map((k) => [...fieldPath, k]) : [fieldPath];
-    const fromEnv = sources.overrides.find((o) =>
-      keys.some((k) => k.slice(0, o.path.length).every((seg, i) => o.path[i] === seg)),
-    );
-    const source =
-      fromEnv !== undefined
-        ? `from ${fromEnv.variable}`
-        : sources.file !== undefined
-          ? `in ${sources.file}`
-          : "not set";
-    const where = fieldPath.length === 0 ? "(top level)" : fieldPath.join(".");
-    const problem =
-      issue.code === "unrecognized_keys"
-        ? `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`
-        : issue.code === "invalid_type" && /received undefined$/.test(issue.message)
-          ? "required"
-          : issue.message;
-    return `  ${where}: ${problem} (${source})`;
-  });
-  throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+  return loadConfigWith(configSchema, { file, env, prefix: ENV_PREFIXES.node, what: "node" });
 }

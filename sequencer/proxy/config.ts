@@ -4,17 +4,8 @@
  * `VEIL_PROXY__ROLLUP_ID`), validated with zod. Errors name the field and where its value came from.
  */
 import { getAddress, isAddress } from "ethers";
-import { readFileSync } from "node:fs";
-import path from "node:path";
-import YAML from "yaml";
 import { z } from "zod";
-
-export class ProxyConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ProxyConfigError";
-  }
-}
+import { ENV_PREFIXES, envFieldPath, loadConfigWith } from "../config/layered";
 
 const fromEnvNumber = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (typeof v === "string" && /^\s*\d+\s*$/.test(v) ? Number(v) : v), schema);
@@ -79,62 +70,12 @@ export const proxyConfigSchema = z.strictObject({
 
 export type ProxyConfig = z.output<typeof proxyConfigSchema>;
 
-const ENV_PREFIX = "VEIL_PROXY__";
-
 /** Maps `VEIL_PROXY__L2__RPC_URL` to ["l2", "rpcUrl"]; other variables to undefined. */
-export function proxyEnvPath(name: string): string[] | undefined {
-  if (!name.startsWith(ENV_PREFIX)) return undefined;
-  const segments = name.slice(ENV_PREFIX.length).split("__");
-  if (segments.some((s) => !/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/.test(s))) return undefined;
-  return segments.map((s) => s.toLowerCase().replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase()));
-}
+export const proxyEnvPath = (name: string): string[] | undefined => envFieldPath(ENV_PREFIXES.proxy, name);
 
-function readFile(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (error) {
-    throw new ProxyConfigError(
-      `config file ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? "error"})`,
-    );
-  }
-  let parsed: unknown;
-  try {
-    parsed = path.extname(file).toLowerCase() === ".json" ? JSON.parse(text) : YAML.parse(text);
-  } catch (error) {
-    throw new ProxyConfigError(`config file ${file}: does not parse: ${(error as Error).message.split("\n")[0]}`);
-  }
-  if (parsed === null || parsed === undefined) return {};
-  if (typeof parsed !== "object" || Array.isArray(parsed)) {
-    throw new ProxyConfigError(`config file ${file}: the top level must be a mapping`);
-  }
-  return parsed as Record<string, unknown>;
-}
-
-/** Loads the file (if any), applies the environment, validates. Throws ProxyConfigError listing every bad field. */
+/** Loads the file (if any), applies the `VEIL_PROXY__*` variables, validates. Throws ConfigError listing every bad field. */
 export function loadProxyConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): ProxyConfig {
-  const raw = file === undefined ? {} : readFile(file);
-  const fromEnv = new Map<string, string>();
-  for (const [variable, value] of Object.entries(env)) {
-    const fieldPath = proxyEnvPath(variable);
-    if (fieldPath === undefined || value === undefined) continue;
-    let node: Record<string, unknown> = raw;
-    for (const key of fieldPath.slice(0, -1)) {
-      const next = Object.hasOwn(node, key) ? node[key] : undefined;
-      if (typeof next !== "object" || next === null || Array.isArray(next)) node[key] = {};
-      node = node[key] as Record<string, unknown>;
-    }
-    node[fieldPath[fieldPath.length - 1]!] = value;
-    fromEnv.set(fieldPath.join("."), variable);
-  }
-  const parsed = proxyConfigSchema.safeParse(raw);
-  if (parsed.success) return parsed.data;
-  const lines = parsed.error.issues.map((issue) => {
-    const field = issue.path.join(".") || "(top level)";
-    const source = fromEnv.get(field) ?? file ?? "defaults";
-    return `  ${field}: ${issue.message} (${source})`;
-  });
-  throw new ProxyConfigError(`invalid encrypting-RPC configuration:\n${lines.join("\n")}`);
+  return loadConfigWith(proxyConfigSchema, { file, env, prefix: ENV_PREFIXES.proxy, what: "encrypting-RPC" });
 }
 
 /** The L2 chain id transactions must carry. */

@@ -92,6 +92,11 @@ describe("node configuration", () => {
     expect(envVarPath("NOT_VEIL__X")).to.equal(undefined);
   });
 
+  it("leaves the key generator's and the encrypting RPC's variables to them", () => {
+    expect(envVarPath("VEIL_KEYGEN__RPC__PORT")).to.equal(undefined);
+    expect(envVarPath("VEIL_PROXY__L2__RPC_URL")).to.equal(undefined);
+  });
+
   it("names every bad field and where its value came from", () => {
     const bad = validConfig();
     bad.rpc = { port: 70_000, extra: true };

@@ -3,7 +3,8 @@ import { Command } from "commander";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ProxyConfigError, l2ChainIdOf, loadProxyConfig, proxyEnvPath } from "../../sequencer/proxy/config";
+import { ConfigError } from "../../sequencer/config/layered";
+import { l2ChainIdOf, loadProxyConfig, proxyEnvPath } from "../../sequencer/proxy/config";
 import { registerProxyCommands } from "../../sequencer/proxy/cli";
 
 const REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
@@ -67,21 +68,18 @@ l1: { rpcUrl: "http://127.0.0.1:8545", registry: "${REGISTRY.toLowerCase()}", va
         VEIL_PROXY__LISTEN__PORT: "70000",
         VEIL_PROXY__L1__REGISTRY: "0x1234",
       });
-    expect(bad).to.throw(ProxyConfigError);
+    expect(bad).to.throw(ConfigError);
     try {
       bad();
     } catch (error) {
       const message = (error as Error).message;
       expect(message).to.match(/rollupId: must be non-zero \(.*c\.yaml\)/);
-      expect(message).to.match(/listen\.port: .*\(VEIL_PROXY__LISTEN__PORT\)/);
-      expect(message).to.match(/l1\.registry: expected a 20-byte hex address \(VEIL_PROXY__L1__REGISTRY\)/);
+      expect(message).to.match(/listen\.port: .*\(from VEIL_PROXY__LISTEN__PORT\)/);
+      expect(message).to.match(/l1\.registry: expected a 20-byte hex address \(from VEIL_PROXY__L1__REGISTRY\)/);
     }
-    expect(() => loadProxyConfig(file("d.yaml", "rollupId: [1"), {})).to.throw(ProxyConfigError, /does not parse/);
-    expect(() => loadProxyConfig(path.join(dir, "missing.yaml"), {})).to.throw(ProxyConfigError, /cannot read/);
-    expect(() => loadProxyConfig(file("e.yaml", `${yaml}extra: 1\n`), {})).to.throw(
-      ProxyConfigError,
-      /extra|Unrecognized/,
-    );
+    expect(() => loadProxyConfig(file("d.yaml", "rollupId: [1"), {})).to.throw(ConfigError, /not valid YAML/);
+    expect(() => loadProxyConfig(path.join(dir, "missing.yaml"), {})).to.throw(ConfigError, /cannot read/);
+    expect(() => loadProxyConfig(file("e.yaml", `${yaml}extra: 1\n`), {})).to.throw(ConfigError, /extra|Unrecognized/);
   });
 
   it("registers `proxy start` with --config and a --help that explains it", () => {

@@ -10,7 +10,7 @@ import { Health } from "../node/health";
 import { createRegistry } from "../node/metrics";
 import { RpcClient } from "../rpc/client";
 import { MethodRegistry } from "../rpc/registry";
-import { RpcServer, type ListenAddress } from "../rpc/server";
+import { RpcServer, serverLimits, type ListenAddress } from "../rpc/server";
 import { ChainRegistryView, type RegistryView } from "./chain";
 import type { KeygenConfig } from "./config";
 import { createKeygenMetrics } from "./metrics";
@@ -81,12 +81,7 @@ export async function startKeygen(
     log,
     metricsRegistry,
     health,
-    maxBodyBytes: config.rpc.maxBodyBytes,
-    maxBatchSize: config.rpc.maxBatchSize,
-    requestTimeoutMs: config.rpc.requestTimeoutMs,
-    ...(config.rpc.rateLimit.enabled
-      ? { rateLimit: { ratePerSecond: config.rpc.rateLimit.ratePerSecond, burst: config.rpc.rateLimit.burst } }
-      : {}),
+    ...serverLimits(config.rpc),
   });
   let listen: ListenAddress;
   try {

@@ -19,7 +19,7 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { z } from "zod";
 import { MethodRegistry } from "../rpc/registry";
-import { RpcServer, type ListenAddress } from "../rpc/server";
+import { RpcServer, serverLimits, type ListenAddress } from "../rpc/server";
 import type { NodeConfig } from "./config";
 import { Health } from "./health";
 import { createRegistry } from "./metrics";
@@ -104,12 +104,7 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
     log,
     metricsRegistry,
     health,
-    maxBodyBytes: config.rpc.maxBodyBytes,
-    maxBatchSize: config.rpc.maxBatchSize,
-    requestTimeoutMs: config.rpc.requestTimeoutMs,
-    ...(config.rpc.rateLimit.enabled
-      ? { rateLimit: { ratePerSecond: config.rpc.rateLimit.ratePerSecond, burst: config.rpc.rateLimit.burst } }
-      : {}),
+    ...serverLimits(config.rpc),
   });
   methods.register("get_cluster_status", {
     description: "the node's identity, view, peers, uptime and storage statistics",

@@ -33,6 +33,28 @@ export interface RpcServerOptions {
   readonly requestTimeoutMs: number;
 }
 
+/** The `rpc` section every Veil process's config has (see sequencer/config/layered.ts). */
+export interface RpcSettings {
+  readonly maxBodyBytes: number;
+  readonly maxBatchSize: number;
+  readonly requestTimeoutMs: number;
+  readonly rateLimit: { readonly enabled: boolean; readonly ratePerSecond: number; readonly burst: number };
+}
+
+/** The server's limits from a process's `rpc` config section. */
+export function serverLimits(
+  rpc: RpcSettings,
+): Pick<RpcServerOptions, "maxBodyBytes" | "maxBatchSize" | "requestTimeoutMs" | "rateLimit"> {
+  return {
+    maxBodyBytes: rpc.maxBodyBytes,
+    maxBatchSize: rpc.maxBatchSize,
+    requestTimeoutMs: rpc.requestTimeoutMs,
+    ...(rpc.rateLimit.enabled
+      ? { rateLimit: { ratePerSecond: rpc.rateLimit.ratePerSecond, burst: rpc.rateLimit.burst } }
+      : {}),
+  };
+}
+
 /** Where the server listens, once it does. */
 export interface ListenAddress {
   readonly host: string;

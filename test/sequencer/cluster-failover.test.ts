@@ -6,24 +6,10 @@ import type { OrderReceiptJson } from "../../sequencer/api/wire";
 import { sealEnvelope } from "../../sequencer/node/cluster/envelope";
 import { rankLogs } from "../../sequencer/node/sequencer";
 import { RpcCallError, RpcClient } from "../../sequencer/rpc/client";
-import type { RpcErrorName } from "../../sequencer/rpc/errors";
-import { ROLLUP, deployWorld, startMember, stopMember, teardown, type ClusterWorld } from "./cluster-harness";
+import { ROLLUP, deployWorld, rejects, startMember, stopMember, teardown, type ClusterWorld } from "./cluster-harness";
 
 /** Fast failover for tests: heartbeats every 100 ms, a silent leader is replaced after 600-900 ms. */
 const FAST = { timeouts: { peerRequestMs: 8_000, heartbeatIntervalMs: 100, leaderTimeoutMs: 600 } };
-
-async function rejects(p: Promise<unknown>, name: RpcErrorName, pattern?: RegExp): Promise<RpcCallError> {
-  try {
-    await p;
-  } catch (error) {
-    expect(error, String(error)).to.be.instanceOf(RpcCallError);
-    const e = error as RpcCallError;
-    expect(e.errorName, e.message).to.equal(name);
-    if (pattern) expect(e.message).to.match(pattern);
-    return e;
-  }
-  throw new Error(`expected ${name}`);
-}
 
 const raw = (tag: string): string => `0x${Buffer.from(tag).toString("hex")}`;
 

@@ -4,6 +4,7 @@
  * committee, real round-key contributions (TEST-ONLY 1024-bit modulus, T = 64) and nodes on loopback
  * HTTP with real LevelDB stores and one shared worker-thread verifier.
  */
+import { expect } from "chai";
 import { ethers } from "hardhat";
 import { Wallet, toBeHex } from "ethers";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -19,7 +20,8 @@ import { generateTestOnlyModulus } from "../../sequencer/crypto/timelock/test-mo
 import { configSchema } from "../../sequencer/node/config";
 import { startNode, type RunningNode } from "../../sequencer/node/node";
 import { MemoryRoundKeySource } from "../../sequencer/node/round-keys";
-import { RpcClient } from "../../sequencer/rpc/client";
+import { RpcCallError, RpcClient } from "../../sequencer/rpc/client";
+import type { RpcErrorName } from "../../sequencer/rpc/errors";
 import { MicroBatcher } from "../../sequencer/zk/micro-batcher";
 import { Groth16VerifierPool } from "../../sequencer/zk/verifier";
 import type { ClusterRegistry } from "../../typechain-types";
@@ -160,4 +162,18 @@ export async function teardown(w: ClusterWorld | undefined): Promise<void> {
   await w.batcher.close();
   await w.pool.close();
   for (const d of w.dirs) rmSync(d, { recursive: true, force: true });
+}
+
+/** Awaits `p` and checks it fails with the Veil JSON-RPC error `name` (and a message matching `pattern`). */
+export async function rejects(p: Promise<unknown>, name: RpcErrorName, pattern?: RegExp): Promise<RpcCallError> {
+  try {
+    await p;
+  } catch (error) {
+    expect(error, String(error)).to.be.instanceOf(RpcCallError);
+    const e = error as RpcCallError;
+    expect(e.errorName, e.message).to.equal(name);
+    if (pattern) expect(e.message).to.match(pattern);
+    return e;
+  }
+  throw new Error(`expected ${name}`);
 }

@@ -12,23 +12,9 @@ import {
   type OrderReceiptJson,
 } from "../../sequencer/api/wire";
 import { sealEnvelope } from "../../sequencer/node/cluster/envelope";
-import { RpcCallError, type RpcClient } from "../../sequencer/rpc/client";
-import type { RpcErrorName } from "../../sequencer/rpc/errors";
+import type { RpcClient } from "../../sequencer/rpc/client";
 import { proveTxValidity } from "../../sequencer/zk/prover";
-import { ROLLUP, deployWorld, startMember, stopMember, teardown, type ClusterWorld } from "./cluster-harness";
-
-async function rejects(p: Promise<unknown>, name: RpcErrorName, pattern?: RegExp): Promise<RpcCallError> {
-  try {
-    await p;
-  } catch (error) {
-    expect(error, String(error)).to.be.instanceOf(RpcCallError);
-    const e = error as RpcCallError;
-    expect(e.errorName, e.message).to.equal(name);
-    if (pattern) expect(e.message).to.match(pattern);
-    return e;
-  }
-  throw new Error(`expected ${name}`);
-}
+import { ROLLUP, deployWorld, rejects, startMember, stopMember, teardown, type ClusterWorld } from "./cluster-harness";
 
 /** Encrypts `text` to the round key the node serves for (ROLLUP, height) and proves it. */
 async function submission(client: RpcClient, height: number, text: string): Promise<EncryptedSubmissionJson> {

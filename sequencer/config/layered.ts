@@ -17,7 +17,13 @@ export class ConfigError extends Error {
 }
 
 /** Every process's variable prefix. The node's "VEIL_" must not swallow the others' variables. */
-export const ENV_PREFIXES = { node: "VEIL_", keygen: "VEIL_KEYGEN__", proxy: "VEIL_PROXY__" } as const;
+export const ENV_PREFIXES = {
+  node: "VEIL_",
+  keygen: "VEIL_KEYGEN__",
+  proxy: "VEIL_PROXY__",
+  validator: "VEIL_VALIDATOR__",
+  operator: "VEIL_OPERATOR__",
+} as const;
 
 const SEGMENT = /^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/;
 

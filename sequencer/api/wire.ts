@@ -182,3 +182,73 @@ export const finalizeParams = {
   request: schemas.FinalizeRequest,
   signature: signature65,
 } as const;
+
+// ---- built blocks: the answer of `finalize_block` and `get_raw_transaction_list` --------------------
+
+/** One slot of a built block, by index; an invalid slot keeps its index (indices never shift). */
+export const builtSlotJson = z.discriminatedUnion("status", [
+  z.strictObject({
+    index: z.number().int().nonnegative(),
+    status: z.literal("valid"),
+    encTxHash: bytes32,
+    rawTx: hexBytes,
+    txHash: bytes32,
+  }),
+  z.strictObject({
+    index: z.number().int().nonnegative(),
+    status: z.literal("invalid"),
+    encTxHash: bytes32,
+    reason: z.string(),
+    detail: z.string(),
+  }),
+]);
+export type BuiltSlotJson = z.output<typeof builtSlotJson>;
+
+/** A decrypted, built block with its signed commitment and the VSM task that carries it. */
+export const builtBlockJson = z.strictObject({
+  /** The EIP-712 BlockCommitment (rollupId and height as decimal strings on the wire). */
+  commitment: z.strictObject({
+    rollupId: uint64,
+    height: uint64,
+    txCount: uint32,
+    encRoot: bytes32,
+    rawRoot: bytes32,
+  }),
+  /** hashStruct(commitment): the VSM task's commitmentHash. */
+  commitmentHash: bytes32,
+  /** The view whose leader signed. */
+  viewNumber: uint32,
+  leader: address,
+  /** EIP-712 BlockCommitment signature by `leader`. */
+  signature: signature65,
+  /** VSM taskIdOf(rollupId, height); the task exists on L1 when this is answered. */
+  taskId: bytes32,
+  /** Every slot, in index order. */
+  transactions: z.array(builtSlotJson),
+});
+export type BuiltBlockJson = z.output<typeof builtBlockJson>;
+export type BuiltBlockWire = z.input<typeof builtBlockJson>;
+
+/** The answer of `finalize_block`: the seal and the built block. */
+export const finalizeResult = z.strictObject({ seal: sealResult, block: builtBlockJson });
+export type FinalizeResultJson = z.output<typeof finalizeResult>;
+export type FinalizeResultWire = z.input<typeof finalizeResult>;
+
+/** Most entries `get_sealed_entries` answers per call. */
+export const MAX_SEALED_ENTRIES_PER_CALL = 1024;
+
+/** The params of `get_sealed_entries`: a window of a sealed height's entries. */
+export const sealedEntriesParams = {
+  ...blockRef,
+  from: uint32,
+  count: z.number().int().min(1).max(MAX_SEALED_ENTRIES_PER_CALL),
+} as const;
+
+/** The answer of `get_sealed_entries`: the seal's size and root, and entries from `from` in index order. */
+export const sealedEntriesResult = z.strictObject({
+  txCount: uint32,
+  encRoot: bytes32,
+  from: uint32,
+  entries: z.array(orderedTransaction),
+});
+export type SealedEntriesResultWire = z.input<typeof sealedEntriesResult>;

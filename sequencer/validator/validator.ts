@@ -105,6 +105,16 @@ export class Validator {
     return this.d.signer.address;
   }
 
+  /** The last L1 block whose TaskCreated logs were read (fromBlock - 1 before the first poll). */
+  get scannedThrough(): number {
+    return this.nextBlock - 1;
+  }
+
+  /** Tasks seen and not yet known to be settled on-chain. */
+  get openTasks(): number {
+    return this.open.size;
+  }
+
   registerMethods(methods: MethodRegistry): void {
     methods.register("get_task_response", {
       description: "this operator's signed response (OperatorResponse, EIP-712) to a VSM task",

@@ -36,6 +36,11 @@ export class VoteStore {
     }
   }
 
+  /** How many tasks this operator has voted on. */
+  get size(): number {
+    return this.votes.size;
+  }
+
   get(taskId: string): Vote | undefined {
     return this.votes.get(taskId.toLowerCase());
   }

@@ -1,6 +1,7 @@
 /**
  * The `veil` command line, one program for every role: `veil node …` (sequencer node),
- * `veil keygen …` (key generator), `veil proxy …` (the user's encrypting RPC).
+ * `veil keygen …` (key generator), `veil proxy …` (the user's encrypting RPC), `veil validator …`
+ * (a VSM operator's validator).
  * Run with `npm run veil -- <command>`; every command has `--help`.
  */
 import { Command, InvalidArgumentError } from "commander";
@@ -10,6 +11,7 @@ import { createLogger } from "./node/logger";
 import { VERSION, clusterStatusSchema, startNode } from "./node/node";
 import { registerProxyCommands } from "./proxy/cli";
 import { RpcCallError, RpcClient, RpcTimeoutError, RpcTransportError } from "./rpc/client";
+import { registerValidatorCommands } from "./validator/cli";
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -69,6 +71,7 @@ export function buildCli(): Command {
     .action(nodeStatus);
   registerKeygenCommands(program);
   registerProxyCommands(program);
+  registerValidatorCommands(program);
   return program;
 }
 

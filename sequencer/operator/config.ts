@@ -1,0 +1,108 @@
+/**
+ * The rollup operator's configuration: a YAML or JSON file, overridden field by field by environment
+ * variables named `VEIL_OPERATOR__<SECTION>__<FIELD>` (e.g. `VEIL_OPERATOR__L2__RPC_URL`), validated
+ * with zod through the shared layered loader. Errors name the field and its source; the signing key
+ * is never echoed.
+ */
+import { getAddress, isAddress } from "ethers";
+import { z } from "zod";
+import { ENV_PREFIXES, loadConfigWith, parseConfigWith } from "../config/layered";
+import { Secret } from "../node/secret";
+
+const number = (schema: z.ZodNumber) =>
+  z.preprocess((v) => (typeof v === "string" && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v), schema);
+const int = (min: number, max: number) => number(z.number().int().min(min).max(max));
+const httpUrl = z.url({ protocol: /^https?$/, error: "expected an http(s) URL" });
+const address = z
+  .string()
+  .refine((v) => isAddress(v), { error: "expected a 20-byte hex address" })
+  .transform((v) => getAddress(v));
+const rollupId = z
+  .union([z.string().regex(/^(0|[1-9]\d*|0x[0-9a-fA-F]+)$/), z.number().int().nonnegative()])
+  .transform((v) => BigInt(v))
+  .refine((v) => v > 0n && v < 1n << 64n, { error: "expected a rollup id in [1, 2^64)" });
+
+const SECP256K1_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+const signingKey = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{64}$/, { error: "expected a 32-byte hex private key", abort: true })
+  .refine((v) => BigInt(v) > 0n && BigInt(v) < SECP256K1_ORDER, { error: "not a valid secp256k1 private key" })
+  .transform((v) => new Secret(v));
+
+/** A list arrives from the environment as JSON (`["http://…"]`) or comma-separated. */
+const urlList = z.preprocess(
+  (v) => {
+    if (typeof v !== "string") return v;
+    const text = v.trim();
+    if (text.startsWith("[")) {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        return v;
+      }
+    }
+    return text
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s !== "");
+  },
+  z.array(httpUrl).min(1, { error: "list at least one sequencer node" }),
+);
+
+export const operatorConfigSchema = z.strictObject({
+  operator: z.strictObject({
+    /** A registered executor of the rollup: it signs every FinalizeRequest. */
+    signingKey,
+    rollupId,
+    /** Where progress is kept (written atomically); the operator resumes from it after a restart. */
+    stateFile: z.string().min(1),
+    /** One sequencer block, and one L2 block, per this many milliseconds. */
+    blockTimeMs: int(100, 3_600_000).default(2_000),
+    /** How long a FinalizeRequest signature stays valid (its EIP-712 deadline is now + this). */
+    requestDeadlineSeconds: int(5, 86_400).default(120),
+    /** The height to start from when there is no state file (default: the cluster's open height). */
+    startHeight: int(0, Number.MAX_SAFE_INTEGER).optional(),
+  }),
+  sequencer: z.strictObject({
+    /** Any members of the cluster: followers forward finalize_block to the leader. */
+    urls: urlList,
+    /** One finalize_block may wait for the round key and the decryption of the whole block. */
+    requestTimeoutMs: int(100, 600_000).default(60_000),
+    /** Pause before the next attempt after every node failed. */
+    retryDelayMs: int(10, 600_000).default(1_000),
+  }),
+  l2: z.strictObject({
+    rpcUrl: httpUrl,
+    requestTimeoutMs: int(100, 600_000).default(10_000),
+  }),
+  l1: z.strictObject({
+    /** Read for the chain id (the EIP-712 domain) and the leader schedule. */
+    rpcUrl: httpUrl,
+    contracts: z.strictObject({ clusterRegistry: address, validationServiceManager: address }),
+  }),
+  rpc: z
+    .strictObject({
+      /** /health, /metrics and the operator_status JSON-RPC method. */
+      host: z.string().min(1).default("127.0.0.1"),
+      port: int(0, 65_535).default(8570),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    })
+    .prefault({}),
+});
+
+export type OperatorConfig = z.infer<typeof operatorConfigSchema>;
+export type OperatorConfigInput = z.input<typeof operatorConfigSchema>;
+
+/** Parses an already-assembled config object (tests, embedding). Throws ConfigError naming each bad field. */
+export function parseOperatorConfig(raw: unknown): OperatorConfig {
+  return parseConfigWith(operatorConfigSchema, raw, "rollup operator");
+}
+
+/** Loads the file (if any), applies the `VEIL_OPERATOR__*` variables, validates. Throws ConfigError. */
+export function loadOperatorConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): OperatorConfig {
+  return loadConfigWith(operatorConfigSchema, { file, env, prefix: ENV_PREFIXES.operator, what: "rollup operator" });
+}

@@ -17,6 +17,8 @@ export interface WorldOptions {
   readonly seed?: string;
   readonly members?: number;
   readonly keyGenerators?: number;
+  /** VSM operators (validators), each registered with the minimum stake. Default 0. */
+  readonly operators?: number;
   readonly rollupId?: bigint;
   /** Time-lock squarings T (small: the solver is only the fallback). */
   readonly squarings?: number;
@@ -35,6 +37,10 @@ export interface World {
   /** In the registry's committee order (ascending address). */
   readonly keyGenerators: readonly Wallet[];
   readonly executor: Wallet;
+  /** Registered VSM operators, funded for their gas (respondToTask). */
+  readonly operators: readonly Wallet[];
+  /** The block of the deployment: where log scans start. */
+  readonly deployBlock: number;
   readonly modulus: bigint;
   readonly squarings: number;
 }
@@ -48,15 +54,22 @@ export async function deployWorld(l1Url: string, options: WorldOptions = {}): Pr
   try {
     const deployer = new NonceManager(await provider.getSigner(0));
     const { chainId } = await provider.getNetwork();
+    const deployBlock = await provider.getBlockNumber();
     const { registry, vsm } = await deployCore(deployer, DEFAULT_CORE_PARAMS);
     const members = Array.from({ length: options.members ?? 3 }, (_, i) => walletFor(seed, "member", i));
     const keyGenerators = Array.from({ length: options.keyGenerators ?? 2 }, (_, i) =>
       walletFor(seed, "keygen", i),
     ).sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
     const executor = walletFor(seed, "executor", 0);
+    const operators = Array.from({ length: options.operators ?? 0 }, (_, i) => walletFor(seed, "operator", i));
     const bond = DEFAULT_CORE_PARAMS.minimumBond;
+    const stake = DEFAULT_CORE_PARAMS.minOperatorStake;
     for (const m of members) {
       await (await deployer.sendTransaction({ to: m.address, value: bond + parseEther("1") })).wait();
+    }
+    for (const op of operators) {
+      await (await deployer.sendTransaction({ to: op.address, value: stake + parseEther("1") })).wait();
+      await (await vsm.connect(op.connect(provider)).registerOperator({ value: stake })).wait();
     }
     await (await registry.createCluster(bond, 8)).wait();
     const clusterId = (await registry.nextClusterId()) - 1n;
@@ -89,6 +102,8 @@ export async function deployWorld(l1Url: string, options: WorldOptions = {}): Pr
       members,
       keyGenerators,
       executor,
+      operators,
+      deployBlock,
       modulus,
       squarings,
     };

@@ -130,6 +130,10 @@ export class EncryptingProxy {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method === "GET" && req.url === "/health") {
+      await this.#health(res);
+      return;
+    }
     if (req.method !== "POST") {
       res.writeHead(405, { allow: "POST" }).end();
       return;
@@ -171,6 +175,28 @@ export class EncryptingProxy {
     const [response] = await this.#batch([payload]);
     if (response === undefined) res.writeHead(204).end();
     else this.#reply(res, 200, response);
+  }
+
+  /** `GET /health`: 200 while the L2 answers with the configured chain id (wallets' reads go there), else 503. */
+  async #health(res: ServerResponse): Promise<void> {
+    let problem: string | undefined;
+    try {
+      const reply = await fetch(this.#options.l2RpcUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+        signal: AbortSignal.timeout(Math.min(this.#options.l2TimeoutMs, 2_000)),
+      });
+      const { result } = (await reply.json()) as { result?: unknown };
+      if (typeof result !== "string" || BigInt(result) !== this.#options.l2ChainId) {
+        problem = `the L2 answers chain id ${String(result)}, not ${this.#options.l2ChainId}`;
+      }
+    } catch (error) {
+      problem = `the L2 is unreachable: ${(error as Error).message}`;
+    }
+    const body = problem === undefined ? { status: "ok" } : { status: "unavailable", problem };
+    res.writeHead(problem === undefined ? 200 : 503, { "content-type": "application/json" });
+    res.end(JSON.stringify(body));
   }
 
   /** Answers every request; forwards the passthrough ones to the L2 as one batch. Notifications get no answer. */

@@ -120,6 +120,14 @@ describe("encrypting RPC: eth_sendRawTransaction input errors and JSON-RPC frami
     expect((await fetch(p.url)).status).to.equal(405);
   });
 
+  it("reports unavailable on GET /health when the L2 does not answer", async () => {
+    const res = await fetch(`${p.url}/health`);
+    expect(res.status).to.equal(503);
+    const body = (await res.json()) as { status: string; problem: string };
+    expect(body.status).to.equal("unavailable");
+    expect(body.problem).to.match(/L2 is unreachable/);
+  });
+
   it("gives notifications no answer", async () => {
     const { status, json } = await post(p.url, { jsonrpc: "2.0", method: "eth_sendRawTransaction", params: ["0x00"] });
     expect(status).to.equal(204);

@@ -52,6 +52,12 @@ describe("encrypting RPC: passthrough to a real L2 node, and an unmodified ether
     }
   });
 
+  it("reports ready on GET /health while the L2 answers with its chain id", async () => {
+    const res = await fetch(`${p.url}/health`);
+    expect(res.status).to.equal(200);
+    expect(await res.json()).to.deep.equal({ status: "ok" });
+  });
+
   it("relays the L2's errors unchanged", async () => {
     const viaProxy = await call(p.url, "eth_noSuchMethod");
     expect(viaProxy.error?.code).to.equal((await call(l2.url, "eth_noSuchMethod")).error?.code);

@@ -1,7 +1,7 @@
 /**
  * The `veil` command line, one program for every role: `veil node …` (sequencer node),
  * `veil keygen …` (key generator), `veil proxy …` (the user's encrypting RPC), `veil validator …`
- * (a VSM operator's validator).
+ * (a VSM operator's validator), `veil operator …` (a rollup's block producer and L2 executor).
  * Run with `npm run veil -- <command>`; every command has `--help`.
  */
 import { Command, InvalidArgumentError } from "commander";
@@ -9,6 +9,7 @@ import { registerKeygenCommands } from "./keygen/cli";
 import { ConfigError, loadConfig } from "./node/config";
 import { createLogger } from "./node/logger";
 import { VERSION, clusterStatusSchema, startNode } from "./node/node";
+import { registerOperatorCommands } from "./operator/cli";
 import { registerProxyCommands } from "./proxy/cli";
 import { RpcCallError, RpcClient, RpcTimeoutError, RpcTransportError } from "./rpc/client";
 import { registerValidatorCommands } from "./validator/cli";
@@ -72,6 +73,7 @@ export function buildCli(): Command {
   registerKeygenCommands(program);
   registerProxyCommands(program);
   registerValidatorCommands(program);
+  registerOperatorCommands(program);
   return program;
 }
 

@@ -47,14 +47,14 @@ describe("rollup operator: verification of the finalize_block answer", function 
     const verified = await verify(answer);
     expect(verified.block.transactions).to.have.length(4);
     expect(verified.block.transactions.map((s) => s.index)).to.deep.equal([0, 1, 2, 3]);
-    const afterFailover = await signedAnswer(w, H, answer.block.transactions as never, { view: 1 });
+    const afterFailover = await signedAnswer(w, H, answer.block.transactions, { view: 1 });
     expect((await verify(afterFailover)).block.viewNumber).to.equal(1);
     await verify(await signedAnswer(w, 9n, []), 9n); // an empty block
   });
 
   it("rejects a forged BlockCommitment signature (another member, or the right leader over other roots)", async () => {
     const notLeader = w.members.find((m) => m.address !== answer.block.leader)!;
-    const forged = await signedAnswer(w, H, answer.block.transactions as never, { signer: notLeader });
+    const forged = await signedAnswer(w, H, answer.block.transactions, { signer: notLeader });
     await rejects(forged, /is not the leader of view 0/);
     const claimed = clone();
     claimed.block.signature = forged.block.signature; // claims the leader, signed by someone else
@@ -62,7 +62,7 @@ describe("rollup operator: verification of the finalize_block answer", function 
     const garbage = clone();
     garbage.block.signature = `0x${"11".repeat(65)}`;
     await rejects(garbage, /BlockCommitment signature is not by the leader/);
-    const outsider = await signedAnswer(w, H, answer.block.transactions as never, {
+    const outsider = await signedAnswer(w, H, answer.block.transactions, {
       signer: Wallet.createRandom() as never,
     });
     await rejects(outsider, /is not the leader/);
@@ -75,11 +75,11 @@ describe("rollup operator: verification of the finalize_block answer", function 
       rollupId: OPERATOR_ROLLUP,
       height: H,
       txCount: 3,
-      encRoot: answer.block.commitment.encRoot as string,
+      encRoot: answer.block.commitment.encRoot,
       viewNumber: 0,
     });
     await rejects(a, /seal signature is not by/);
-    const b = await signedAnswer(w, H, answer.block.transactions.slice(0, 3) as never);
+    const b = await signedAnswer(w, H, answer.block.transactions.slice(0, 3));
     const mixed = clone();
     mixed.seal = b.seal;
     await rejects(mixed, /differs from the seal/);

@@ -8,11 +8,13 @@ import { roundKeyToJson } from "../crypto/roundkey";
 import { RpcCallError, RpcTimeoutError, RpcTransportError, type Params } from "../rpc/client";
 import { RpcError, veilError } from "../rpc/errors";
 import type { MethodRegistry } from "../rpc/registry";
+import type { BlockPipeline } from "../node/block-pipeline";
 import type { ChainView, RollupInfo } from "../node/chain-view";
 import { envelopeParams, type Envelope } from "../node/cluster/envelope";
 import type { Peers } from "../node/cluster/peers";
 import { RoundKeyUnavailable, type RoundKeys } from "../node/round-keys";
 import { MAX_FORWARD_HOPS, heightNumber, type Sequencer } from "../node/sequencer";
+import type { NodeStore } from "../node/storage/store";
 import type { CallContext } from "../rpc/registry";
 import { FORWARD_HOPS_HEADER } from "../rpc/server";
 import {
@@ -22,7 +24,12 @@ import {
   entryRef,
   finalizeParams,
   rawSubmission,
+  sealedEntriesParams,
   uint64,
+  type BuiltBlockWire,
+  type FinalizeResultWire,
+  type OrderedTransactionJson,
+  type SealedEntriesResultWire,
   type BlockHeightResultJson,
   type BlockResultJson,
   type EncryptionKeyResultJson,
@@ -32,6 +39,8 @@ import {
 export interface ApiDeps {
   readonly methods: MethodRegistry;
   readonly sequencer: Sequencer;
+  readonly blocks: BlockPipeline;
+  readonly store: NodeStore;
   readonly chain: ChainView;
   readonly peers: Peers;
   readonly roundKeys: RoundKeys;
@@ -162,17 +171,15 @@ export function registerApi(d: ApiDeps): void {
   });
 
   methods.register("get_raw_transaction_list", {
-    description: "the decrypted, built block's raw transactions (available once the block is built)",
+    description: "the built block of a height: every slot at its index, raw txs of valid ones, the signed commitment",
     params: blockRef,
-    handler: async ({ rollupId, height }) => {
+    handler: async ({ rollupId, height }): Promise<BuiltBlockWire> => {
       await knownRollup(rollupId);
+      const built = await d.blocks.stored(rollupId, heightNumber(height));
+      if (built !== undefined) return built;
       const block = await sequencer.block(rollupId, heightNumber(height));
-      if (block.status !== "finalized") {
-        throw veilError.notFound(
-          `the raw transaction list of height ${height} (the block is ${block.status}, not built yet)`,
-        );
-      }
-      throw veilError.notFound(`the raw transaction list of height ${height} (block building is not available yet)`);
+      const status = block.status === "sealing" ? "open" : block.status;
+      throw veilError.notFound(`the raw transaction list of height ${height} (the block is ${status}, not built yet)`);
     },
   });
 
@@ -182,10 +189,13 @@ export function registerApi(d: ApiDeps): void {
     handler: async ({ rollupId, height }): Promise<BlockResultJson> => {
       await knownRollup(rollupId);
       const b = await sequencer.block(rollupId, heightNumber(height));
+      // The sequencer's in-memory status stops at "sealed"; the block pipeline's store says "finalized".
+      const finalized =
+        b.status === "sealed" && (await d.store.blockState(rollupId, heightNumber(height))).status === "finalized";
       return {
         rollupId: rollupId.toString(),
         height: height.toString(),
-        status: b.status === "sealing" ? "open" : b.status,
+        status: finalized ? "finalized" : b.status === "sealing" ? "open" : b.status,
         txCount: b.count,
         encRoot: b.root,
         ...(b.seal === undefined ? {} : { seal: b.seal }),
@@ -203,6 +213,31 @@ export function registerApi(d: ApiDeps): void {
     },
   });
 
+  methods.register("get_sealed_entries", {
+    description: `up to ${sealedEntriesParams.count.maxValue} entries of a sealed height from index \`from\`, with its count and encRoot`,
+    params: sealedEntriesParams,
+    handler: async ({ rollupId, height, from, count }): Promise<SealedEntriesResultWire> => {
+      await knownRollup(rollupId);
+      const h = heightNumber(height);
+      const seal = await d.store.getSeal(rollupId, h);
+      if (seal === undefined) throw veilError.notFound(`the sealed entries of height ${height} (it is not sealed)`);
+      if (from > seal.txCount) {
+        throw new RpcError(
+          "INVALID_PARAMS",
+          `invalid params: from ${from} is beyond the ${seal.txCount} sealed entries`,
+        );
+      }
+      const to = Math.min(seal.txCount, from + count);
+      const records = from === to ? [] : await d.store.getEntries(rollupId, h, { from, to });
+      return {
+        txCount: seal.txCount,
+        encRoot: seal.encRoot,
+        from,
+        entries: records.map((r) => r.encryptedTx as unknown as OrderedTransactionJson),
+      };
+    },
+  });
+
   methods.register("get_block_height", {
     description: "the lowest unsealed height of a rollup and the highest height accepted now",
     params: { rollupId: uint64 },
@@ -214,7 +249,8 @@ export function registerApi(d: ApiDeps): void {
   });
 
   methods.register("finalize_block", {
-    description: "seal a height (rollup executors only, FinalizeRequest signed with EIP-712); answers with the seal",
+    description:
+      "seal, decrypt and build a height (rollup executors only, FinalizeRequest signed with EIP-712); answers with the seal and the block",
     params: finalizeParams,
     handler: async ({ request, signature }, ctx) => {
       const rollup = await knownRollup(request.rollupId);
@@ -238,8 +274,18 @@ export function registerApi(d: ApiDeps): void {
         },
         signature,
       };
-      return leaderOrForward(rollup.rollupId, height, "finalize_block", params, ctx, () =>
-        sequencer.seal(rollup.rollupId, height),
+      return leaderOrForward(
+        rollup.rollupId,
+        height,
+        "finalize_block",
+        params,
+        ctx,
+        async (): Promise<FinalizeResultWire> => {
+          const seal = await sequencer.seal(rollup.rollupId, height);
+          const view = await sequencer.viewOf(rollup.rollupId, height);
+          const block = await d.blocks.finalize(rollup, height, seal, view);
+          return { seal, block };
+        },
       );
     },
   });
@@ -254,6 +300,11 @@ export function registerApi(d: ApiDeps): void {
     description: "cluster only: the leader's seal of one height",
     params: envelopeParams,
     handler: (envelope) => sequencer.onSeal(envelope as Envelope),
+  });
+  methods.register("cluster_block_built", {
+    description: "cluster only: the leader's built block of a sealed height, rebuilt and checked before it is stored",
+    params: envelopeParams,
+    handler: (envelope) => d.blocks.onBlockBuilt(envelope as Envelope),
   });
   methods.register("cluster_heartbeat", {
     description: "cluster only: the leader of an open height is alive in its view",

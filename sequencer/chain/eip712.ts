@@ -157,6 +157,8 @@ export const ClusterMessageKind = {
   /** State transfer: a member asks a peer for its log of a height, and the peer's signed report. */
   LogRequest: 8,
   LogReport: 9,
+  /** The leader's built block of a sealed height (BlockCommitment signature and round secret) for followers. */
+  BlockBuilt: 10,
 } as const;
 
 function typesOf<T extends MessageType>(type: T): Record<string, TypedDataField[]> {

@@ -132,6 +132,26 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** JSON-RPC URL of the key-generator service (serves get_round_key). */
       url: httpUrl.optional(),
+      /**
+       * More key generators to ask for reveals and round secrets; the committee's URLs are also learnt
+       * from `get_committee` of every configured one.
+       */
+      urls: fromEnvList(z.array(httpUrl)).default([]),
+      /** How long each generator has to answer `reveal_share`. */
+      revealTimeoutMs: int(1, 600_000).default(5_000),
+      /** How long to wait for the round secret (a generator's solver may be running) before giving up. */
+      secretWaitMs: int(0, 3_600_000).default(120_000),
+    })
+    .prefault({}),
+  blocks: z
+    .strictObject({
+      /**
+       * L2 chain id per rollup (decimal rollup id → chain id): transactions signed for another chain are
+       * invalid slots. Validators must use the same map, or their rawRoot differs.
+       */
+      chainIds: z.record(z.string().regex(/^[0-9]{1,20}$/), uint256).default({}),
+      /** Worker threads that decrypt large blocks (started on the first block that needs them). */
+      decryptThreads: int(1, 64).default(2),
     })
     .prefault({}),
   log: z

@@ -53,3 +53,58 @@ export function createRpcMetrics(registry: Registry): RpcMetrics {
     }),
   };
 }
+
+export interface BlockMetrics {
+  /** Seconds from the start of building (round secret in hand) to the block stored, by role. */
+  readonly buildSeconds: Histogram<"role">;
+  /** Seconds spent obtaining the round secret, by path (reveals or the key generators' round secret). */
+  readonly secretSeconds: Histogram<"path">;
+  readonly blocksFinalized: Counter<"role">;
+  readonly invalidSlots: Counter<"reason">;
+  readonly vsmTaskFailures: Counter<"cause">;
+  /** BlockBuilt messages a follower refused, by error name. */
+  readonly blocksRefused: Counter<"error">;
+}
+
+export function createBlockMetrics(registry: Registry): BlockMetrics {
+  return {
+    buildSeconds: new Histogram({
+      name: "veil_block_build_seconds",
+      help: "Decrypt-and-build time of a block (leader: to the answer; follower: the rebuild), by role",
+      labelNames: ["role"] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    secretSeconds: new Histogram({
+      name: "veil_round_secret_seconds",
+      help: "Time to obtain a round secret from the key generators, by path",
+      labelNames: ["path"] as const,
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 120],
+      registers: [registry],
+    }),
+    blocksFinalized: new Counter({
+      name: "veil_blocks_finalized_total",
+      help: "Blocks built and stored, by role (leader or follower)",
+      labelNames: ["role"] as const,
+      registers: [registry],
+    }),
+    invalidSlots: new Counter({
+      name: "veil_block_invalid_slots_total",
+      help: "Slots of blocks built by this node as leader that are invalid, by reason",
+      labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
+    vsmTaskFailures: new Counter({
+      name: "veil_vsm_task_failures_total",
+      help: "VSM createNewTask attempts that failed, by cause (conflict: a task with another commitment)",
+      labelNames: ["cause"] as const,
+      registers: [registry],
+    }),
+    blocksRefused: new Counter({
+      name: "veil_block_built_refused_total",
+      help: "BlockBuilt messages this node refused as a follower, by error name",
+      labelNames: ["error"] as const,
+      registers: [registry],
+    }),
+  };
+}

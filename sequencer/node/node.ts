@@ -9,7 +9,12 @@ import { veilDomain } from "../chain/eip712";
 import { MicroBatcher } from "../zk/micro-batcher";
 import { Groth16VerifierPool } from "../zk/verifier";
 import { TX_VALIDITY_CIRCUIT } from "../zk/prover";
-import { ClusterRegistry__factory, type ClusterRegistry } from "../../typechain-types";
+import {
+  ClusterRegistry__factory,
+  ValidationServiceManager__factory,
+  type ClusterRegistry,
+} from "../../typechain-types";
+import { BlockPipeline } from "./block-pipeline";
 import { ChainView } from "./chain-view";
 import { Peers } from "./cluster/peers";
 import { createOrderingMetrics } from "./ordering-metrics";
@@ -22,7 +27,10 @@ import { MethodRegistry } from "../rpc/registry";
 import { RpcServer, serverLimits, type ListenAddress } from "../rpc/server";
 import type { NodeConfig } from "./config";
 import { Health } from "./health";
-import { createRegistry } from "./metrics";
+import { createBlockMetrics, createRegistry } from "./metrics";
+import { LazyDecrypter } from "./lazy-decrypter";
+import { KeyGeneratorSecrets, type RoundSecretSource } from "./round-secrets";
+import { VsmTaskSubmitter, type VsmTasks } from "./vsm-tasks";
 import { NodeStore, type StoreStats } from "./storage/store";
 
 export const VERSION = "0.1.0";
@@ -54,6 +62,10 @@ export interface NodeDeps {
   readonly roundKeySource?: RoundKeySource;
   /** Proof verification (default: a worker-thread pool behind a micro-batcher, owned by the node). */
   readonly verifier?: Pick<MicroBatcher, "verify">;
+  /** Round secrets of sealed heights (default: the key generators at `keyGenerator.url(s)`). */
+  readonly roundSecretSource?: RoundSecretSource;
+  /** VSM task creation (default: the ValidationServiceManager, sent with the node's key). */
+  readonly vsmTasks?: VsmTasks;
   readonly now?: () => number;
 }
 
@@ -67,6 +79,8 @@ export interface RunningNode {
   readonly log: Logger;
   /** Ordering, once the cluster was read from L1. */
   readonly sequencer: Sequencer | undefined;
+  /** Block building and publishing, once the cluster was read from L1. */
+  readonly blocks: BlockPipeline | undefined;
   readonly chain: ChainView;
   /** Stops serving (draining requests in flight), then closes the store. Idempotent. */
   stop(): Promise<void>;
@@ -134,6 +148,8 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
   });
   /** Reads the cluster from L1, then serves ordering; until then the node is live but not ready. */
   let sequencer: Sequencer | undefined;
+  let blocks: BlockPipeline | undefined;
+  const decrypter = new LazyDecrypter(config.blocks.decryptThreads);
   let stopFailover: (() => void) | undefined;
   const attachOrdering = async (): Promise<void> => {
     const withTimeout = <T>(p: Promise<T>): Promise<T> =>
@@ -169,8 +185,40 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
       heartbeatIntervalMs: config.timeouts.heartbeatIntervalMs,
       leaderTimeoutMs: config.timeouts.leaderTimeoutMs,
     });
+    const keyGeneratorUrls = [
+      ...(config.keyGenerator.url === undefined ? [] : [config.keyGenerator.url]),
+      ...config.keyGenerator.urls,
+    ];
+    const l1Signer = new Wallet(config.node.signingKey.reveal(), registry.runner!.provider);
+    blocks = new BlockPipeline({
+      wallet: new Wallet(config.node.signingKey.reveal()),
+      domain,
+      chain,
+      store,
+      peers,
+      roundKeys,
+      secrets:
+        deps.roundSecretSource ??
+        new KeyGeneratorSecrets({
+          urls: keyGeneratorUrls,
+          revealTimeoutMs: config.keyGenerator.revealTimeoutMs,
+          secretWaitMs: config.keyGenerator.secretWaitMs,
+          log,
+        }),
+      tasks:
+        deps.vsmTasks ??
+        new VsmTaskSubmitter(
+          ValidationServiceManager__factory.connect(config.l1.contracts.validationServiceManager, l1Signer),
+        ),
+      chainIds: new Map(Object.entries(config.blocks.chainIds).map(([r, c]) => [BigInt(r), c])),
+      decrypter,
+      metrics: createBlockMetrics(metricsRegistry),
+      log,
+    });
     registerApi({
       methods,
+      store,
+      blocks,
       sequencer,
       chain,
       peers,
@@ -214,8 +262,10 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
       log.info("node stopping");
       if (retry !== undefined) clearTimeout(retry);
       stopFailover?.();
-      provider?.destroy();
       await server.close(config.timeouts.shutdownGraceMs);
+      await blocks?.settled();
+      provider?.destroy();
+      await decrypter.close();
       await ownedBatcher?.close();
       await ownedPool?.close();
       await store.close();
@@ -232,6 +282,9 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
     log,
     get sequencer() {
       return sequencer;
+    },
+    get blocks() {
+      return blocks;
     },
     chain,
     stop,

@@ -1,19 +1,27 @@
 /**
  * What a validator reads from others: the sealed entries of a height from its sequencer node (the
- * node's external JSON-RPC: `get_block`, then `get_encrypted_transaction` for every index, batched),
+ * node's external JSON-RPC `get_sealed_entries`, up to 1,024 entries a call; nodes without it are read
+ * with `get_block` and `get_encrypted_transaction` per index, batched),
  * the round key the node verified (`get_encryption_key`), and the round secret from the key generators
  * (`get_round_secret`), checked before use.
  */
 import { z } from "zod";
-import { blockResult, encryptionKeyResult } from "../api/wire";
+import { MAX_SEALED_ENTRIES_PER_CALL, blockResult, encryptionKeyResult } from "../api/wire";
 import { entryFromWire, type SealedEntry } from "../block/entries";
 import { equals, type Point } from "../crypto/babyjub";
 import { isRoundSecret, roundKeyFromJson, secretFromReveals } from "../crypto/roundkey";
 import { roundSecretFromJson } from "../keygen/round-secret";
-import type { RpcClient } from "../rpc/client";
+import { RpcCallError, type RpcClient } from "../rpc/client";
 
-/** Entries fetched per JSON-RPC batch request. */
+/** Entries fetched per JSON-RPC batch request (nodes without `get_sealed_entries`). */
 const BATCH = 256;
+
+const sealedWindow = z.object({
+  txCount: z.number().int().nonnegative(),
+  encRoot: z.string(),
+  from: z.number().int().nonnegative(),
+  entries: z.array(z.unknown()),
+});
 
 export interface SealedHeight {
   readonly txCount: number;
@@ -24,6 +32,41 @@ export interface SealedHeight {
 /** The sealed entries of (rollupId, height) from `node`; throws while the height is still open. */
 export async function fetchSealedHeight(node: RpcClient, rollupId: bigint, height: bigint): Promise<SealedHeight> {
   const ref = { rollupId: rollupId.toString(), height: height.toString() };
+  const entries: SealedEntry[] = [];
+  let sealed: { txCount: number; encRoot: string } | undefined;
+  try {
+    do {
+      const window = await node.call(
+        "get_sealed_entries",
+        { ...ref, from: entries.length, count: MAX_SEALED_ENTRIES_PER_CALL },
+        sealedWindow,
+      );
+      if (sealed !== undefined && (window.txCount !== sealed.txCount || window.encRoot !== sealed.encRoot)) {
+        throw new Error(`height ${height} changed its seal while being read`);
+      }
+      if (window.from !== entries.length || (window.entries.length === 0 && entries.length < window.txCount)) {
+        throw new Error(`the node answered entries from ${window.from}, not ${entries.length}`);
+      }
+      sealed = window;
+      for (const e of window.entries) entries.push(entryFromWire(e));
+    } while (entries.length < sealed.txCount);
+    if (entries.length !== sealed.txCount) throw new Error(`the node answered more than ${sealed.txCount} entries`);
+    return { txCount: sealed.txCount, encRoot: sealed.encRoot, entries };
+  } catch (error) {
+    if (error instanceof RpcCallError && error.errorName === "NOT_FOUND") {
+      throw new Error(`height ${height} of rollup ${rollupId} is not sealed yet`);
+    }
+    if (!(error instanceof RpcCallError && error.errorName === "METHOD_NOT_FOUND")) throw error;
+  }
+  return fetchSealedHeightPerIndex(node, ref);
+}
+
+/** The older read path: `get_block`, then one batched `get_encrypted_transaction` per index. */
+async function fetchSealedHeightPerIndex(
+  node: RpcClient,
+  ref: { rollupId: string; height: string },
+): Promise<SealedHeight> {
+  const { rollupId, height } = ref;
   const block = await node.call("get_block", ref, blockResult);
   if (block.status === "open") throw new Error(`height ${height} of rollup ${rollupId} is not sealed yet`);
   const entries: SealedEntry[] = [];

@@ -18,7 +18,8 @@ import { loadBigMath } from "../../sequencer/crypto/timelock/bigmath";
 import { timelockParams } from "../../sequencer/crypto/timelock/params";
 import { generateTestOnlyModulus } from "../../sequencer/crypto/timelock/test-modulus";
 import { configSchema } from "../../sequencer/node/config";
-import { startNode, type RunningNode } from "../../sequencer/node/node";
+import { startNode, type NodeDeps, type RunningNode } from "../../sequencer/node/node";
+import { MemoryRoundSecrets } from "../../sequencer/node/round-secrets";
 import { MemoryRoundKeySource } from "../../sequencer/node/round-keys";
 import { RpcCallError, RpcClient } from "../../sequencer/rpc/client";
 import type { RpcErrorName } from "../../sequencer/rpc/errors";
@@ -39,6 +40,11 @@ export interface ClusterWorld {
   executor: Wallet;
   outsider: Wallet;
   keySource: MemoryRoundKeySource;
+  /** The share secrets behind `keySource`'s contributions: what finalize_block's round secret comes from. */
+  roundSecrets: MemoryRoundSecrets;
+  /** The key generators' wallets (registry order) and the rollup's time-lock modulus, to run real ones. */
+  generators: Wallet[];
+  timeLockModulus: bigint;
   contributions: Map<number, Contribution[]>;
   ports: number[];
   dirs: string[];
@@ -83,13 +89,15 @@ export async function deployWorld(heightsWithKeys: readonly number[]): Promise<C
   ).wait();
   const params = await timelockParams({ N, T: SQUARINGS });
   const keySource = new MemoryRoundKeySource();
+  const roundSecrets = new MemoryRoundSecrets();
   const contributions = new Map<number, Contribution[]>();
   for (const height of heightsWithKeys) {
     const list: Contribution[] = [];
     for (const g of generatorKeys) {
       const round = { rollupId: ROLLUP, height: BigInt(height) };
-      const { contribution } = await createSignedContribution(params, domain, round, g);
+      const { contribution, secret } = await createSignedContribution(params, domain, round, g);
       keySource.add(contribution);
+      roundSecrets.add(contribution, secret);
       list.push(contribution);
     }
     contributions.set(height, list);
@@ -108,6 +116,9 @@ export async function deployWorld(heightsWithKeys: readonly number[]): Promise<C
     executor,
     outsider: Wallet.createRandom() as unknown as Wallet,
     keySource,
+    roundSecrets,
+    generators: generatorKeys as unknown as Wallet[],
+    timeLockModulus: N,
     contributions,
     ports,
     dirs,
@@ -122,6 +133,7 @@ export async function startMember(
   w: ClusterWorld,
   i: number,
   overrides: Record<string, unknown> = {},
+  deps: Partial<NodeDeps> = {},
 ): Promise<RunningNode> {
   const config = configSchema.parse({
     node: { signingKey: w.members[i]!.privateKey },
@@ -145,7 +157,9 @@ export async function startMember(
     registry: w.registry,
     chainId: w.chainId,
     roundKeySource: w.keySource,
+    roundSecretSource: w.roundSecrets,
     verifier: w.batcher,
+    ...deps,
   });
   w.nodes[i] = node;
   return node;

@@ -1,0 +1,346 @@
+/**
+ * After the seal, produce and publish the block (DESIGN.md steps 6–8, docs/blocks.md "Pipeline").
+ *
+ * Leader: obtain the round secret, build the block from this node's sealed entries with the one
+ * builder the validators share, sign the BlockCommitment, create the VSM task (the same commitment
+ * already there counts as success), store the block, and send it to the followers in a signed
+ * BlockBuilt cluster message. Follower: check the envelope and the commitment signature against the
+ * height's leader, the round secret against the round key it verified itself, REBUILD the block from
+ * its own replica and compare, then store it. Nothing a peer sends is stored on its word.
+ */
+import { getAddress, type Wallet } from "ethers";
+import type { Logger } from "pino";
+import { z } from "zod";
+import { builtBlockJson, type BuiltBlockWire, type SealResultJson } from "../api/wire";
+import { buildBlock, type BlockDecrypter, type BuiltBlock as Built } from "../block/build";
+import { entryFromWire } from "../block/entries";
+import {
+  ClusterMessageKind,
+  isSignedBy,
+  signMessage,
+  structHash,
+  taskIdOf,
+  type BlockCommitment,
+  type VeilDomain,
+} from "../chain/eip712";
+import { isRoundSecret, type RoundKey } from "../crypto/roundkey";
+import { RpcCallError } from "../rpc/client";
+import { RpcError, veilError } from "../rpc/errors";
+import type { ChainView, RollupInfo } from "./chain-view";
+import { openEnvelope, sealEnvelope, type Envelope, type EnvelopeJson } from "./cluster/envelope";
+import type { Peers } from "./cluster/peers";
+import type { BlockMetrics } from "./metrics";
+import type { RoundKeys } from "./round-keys";
+import type { RoundSecretSource } from "./round-secrets";
+import type { NodeStore, SealRecord } from "./storage/store";
+import type { StoredValue } from "./storage/codec";
+import { TaskConflict, type VsmTasks } from "./vsm-tasks";
+
+export interface BlockPipelineOptions {
+  readonly wallet: Wallet;
+  readonly domain: VeilDomain;
+  readonly chain: ChainView;
+  readonly store: NodeStore;
+  readonly peers: Peers;
+  readonly roundKeys: RoundKeys;
+  readonly secrets: RoundSecretSource;
+  readonly tasks: VsmTasks;
+  /** L2 chain id per rollup; a rollup without one has its chain id unchecked. */
+  readonly chainIds: ReadonlyMap<bigint, bigint>;
+  readonly decrypter?: BlockDecrypter;
+  readonly metrics: BlockMetrics;
+  readonly log: Logger;
+}
+
+/** What the store keeps per finalized height: the block as answered, and the secret that opened it. */
+interface StoredBlock {
+  readonly built: BuiltBlockWire;
+  readonly roundSecret: string;
+}
+
+const blockBuiltPayload = z.strictObject({
+  rollupId: z.string().regex(/^[0-9]{1,20}$/),
+  height: z.number().int().nonnegative().safe(),
+  block: z.unknown(),
+  roundSecret: z.string().regex(/^0x[0-9a-f]{1,64}$/),
+});
+type BlockBuiltPayload = z.output<typeof blockBuiltPayload>;
+
+const hex = (v: bigint): string => `0x${v.toString(16)}`;
+
+/** The wire form of a built block signed by `leader` at `viewNumber`. */
+function toWire(block: Built, viewNumber: number, leader: string, signature: string): BuiltBlockWire {
+  const c = block.commitment;
+  return {
+    commitment: {
+      rollupId: c.rollupId.toString(),
+      height: c.height.toString(),
+      txCount: c.txCount,
+      encRoot: c.encRoot,
+      rawRoot: c.rawRoot,
+    },
+    commitmentHash: block.commitmentHash.toLowerCase(),
+    viewNumber,
+    leader,
+    signature,
+    taskId: taskIdOf(c.rollupId, c.height),
+    transactions: block.slots.map((s) =>
+      s.status === "valid"
+        ? { index: s.index, status: "valid", encTxHash: s.encTxHash, rawTx: s.rawTx, txHash: s.txHash }
+        : { index: s.index, status: "invalid", encTxHash: s.encTxHash, reason: s.reason, detail: s.detail },
+    ),
+  };
+}
+
+export class BlockPipeline {
+  private readonly inFlight = new Map<string, Promise<BuiltBlockWire>>();
+  private readonly broadcasts = new Set<Promise<void>>();
+
+  constructor(private readonly o: BlockPipelineOptions) {}
+
+  /** The stored block of a finalized height, or undefined. */
+  async stored(rollupId: bigint, height: number): Promise<BuiltBlockWire | undefined> {
+    const record = await this.o.store.getBuiltBlock(rollupId, height);
+    return record === undefined ? undefined : (record.block as unknown as StoredBlock).built;
+  }
+
+  /**
+   * Leader: builds, commits and publishes the block of a sealed height, signing in `view` (the view
+   * this node leads the height in). A finalized height answers its stored block; concurrent calls share one run.
+   */
+  finalize(rollup: RollupInfo, height: number, seal: SealResultJson, view: number): Promise<BuiltBlockWire> {
+    const key = `${rollup.rollupId}:${height}`;
+    let run = this.inFlight.get(key);
+    if (run === undefined) {
+      run = this.produce(rollup, height, seal, view).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, run);
+    }
+    return run;
+  }
+
+  /** Waits for the BlockBuilt messages in flight (shutdown, tests). */
+  async settled(): Promise<void> {
+    while (this.broadcasts.size > 0) await Promise.allSettled([...this.broadcasts]);
+  }
+
+  private async produce(
+    rollup: RollupInfo,
+    height: number,
+    seal: SealResultJson,
+    view: number,
+  ): Promise<BuiltBlockWire> {
+    const { rollupId } = rollup;
+    const done = await this.stored(rollupId, height);
+    if (done !== undefined) return done;
+    const leader = this.o.chain.leaderOf(height, view);
+    if (leader !== this.o.wallet.address) throw veilError.notLeader(leader);
+    const log = this.o.log.child({ rollupId: rollupId.toString(), height });
+
+    const roundKey = await this.o.roundKeys.get(rollup, BigInt(height));
+    const secretStarted = performance.now();
+    const secret = await this.o.secrets.obtain(roundKey, seal).catch((error: unknown) => {
+      log.error({ err: error }, "no round secret");
+      throw veilError.unavailable(`the round secret of height ${height}: ${(error as Error).message}`);
+    });
+    this.o.metrics.secretSeconds.observe({ path: secret.path }, (performance.now() - secretStarted) / 1000);
+
+    const sealRecord = await this.o.store.getSeal(rollupId, height);
+    if (sealRecord === undefined) throw veilError.outOfOrder(`height ${height} is not sealed on this node`);
+    const block = await this.build(rollup, height, sealRecord, roundKey, secret.secretKey, "leader");
+    for (const s of block.slots) if (s.status === "invalid") this.o.metrics.invalidSlots.inc({ reason: s.reason });
+
+    const signature = await signMessage(this.o.wallet, this.o.domain, "BlockCommitment", block.commitment);
+    try {
+      const outcome = await this.o.tasks.submit(block.commitment, view, signature);
+      log.info({ taskId: taskIdOf(rollupId, BigInt(height)), outcome }, "VSM task in place");
+    } catch (error) {
+      if (error instanceof TaskConflict) {
+        this.o.metrics.vsmTaskFailures.inc({ cause: "conflict" });
+        log.fatal({ err: error }, "the VSM holds ANOTHER block commitment for this height");
+        throw new RpcError("INTERNAL_ERROR", `conflicting block commitment on-chain: ${error.message}`);
+      }
+      this.o.metrics.vsmTaskFailures.inc({ cause: "l1" });
+      log.error({ err: error }, "createNewTask failed");
+      throw veilError.unavailable(`the VSM task of height ${height} could not be created`);
+    }
+
+    const wire = toWire(block, view, this.o.wallet.address, signature);
+    const roundSecret = hex(secret.secretKey);
+    await this.persist(rollupId, height, wire, roundSecret);
+    this.o.metrics.blocksFinalized.inc({ role: "leader" });
+    log.info(
+      { txCount: block.commitment.txCount, invalid: block.slots.filter((s) => s.status === "invalid").length },
+      "block finalized",
+    );
+    this.broadcast({ rollupId: rollupId.toString(), height, block: wire, roundSecret }, view, log);
+    return (await this.stored(rollupId, height)) ?? wire;
+  }
+
+  /** Builds from this node's sealed entries; the result must reproduce the seal's count and encRoot. */
+  private async build(
+    rollup: RollupInfo,
+    height: number,
+    seal: SealRecord,
+    roundKey: RoundKey,
+    secretKey: bigint,
+    role: "leader" | "follower",
+  ): Promise<Built> {
+    const started = performance.now();
+    const records = await this.o.store.getEntries(rollup.rollupId, height);
+    if (records.length !== seal.txCount) {
+      throw veilError.outOfOrder(`height ${height} holds ${records.length} entries, its seal ${seal.txCount}`);
+    }
+    const chainId = this.o.chainIds.get(rollup.rollupId);
+    const block = await buildBlock({
+      rollupId: rollup.rollupId,
+      height: BigInt(height),
+      entries: records.map((r) => entryFromWire(r.encryptedTx)),
+      roundKey: roundKey.publicKey,
+      secretKey,
+      ...(chainId === undefined ? {} : { chainId }),
+      ...(this.o.decrypter === undefined ? {} : { decrypter: this.o.decrypter }),
+    });
+    if (block.encRoot.toLowerCase() !== seal.encRoot.toLowerCase()) {
+      throw new Error(`the rebuilt encRoot ${block.encRoot} differs from the sealed ${seal.encRoot}`);
+    }
+    this.o.metrics.buildSeconds.observe({ role }, (performance.now() - started) / 1000);
+    return block;
+  }
+
+  /** Stores a block; a block stored meanwhile with the same commitment is fine, another is an error. */
+  private async persist(rollupId: bigint, height: number, wire: BuiltBlockWire, roundSecret: string): Promise<void> {
+    const record: StoredBlock = { built: wire, roundSecret };
+    try {
+      await this.o.store.finalize(rollupId, height, {
+        rawRoot: wire.commitment.rawRoot,
+        block: record as unknown as StoredValue,
+      });
+    } catch (error) {
+      const existing = await this.stored(rollupId, height);
+      if (existing === undefined) throw error;
+      if (existing.commitmentHash !== wire.commitmentHash) {
+        throw veilError.invalidProof(`height ${height} is already finalized with another block commitment`);
+      }
+    }
+  }
+
+  private broadcast(payload: BlockBuiltPayload & { block: BuiltBlockWire }, view: number, log: Logger): void {
+    const run = (async () => {
+      const envelope = await sealEnvelope(
+        this.o.wallet,
+        this.o.domain,
+        this.o.chain.clusterId,
+        view,
+        ClusterMessageKind.BlockBuilt,
+        payload,
+      );
+      await Promise.all(
+        this.o.peers.all.map(async (peer) => {
+          try {
+            await peer.client.call("cluster_block_built", envelope);
+          } catch (error) {
+            const name = error instanceof RpcCallError ? error.errorName : undefined;
+            // A follower without the seal learns the height by catch-up later; anything else is worth a look.
+            const level = name === "OUT_OF_ORDER" ? "info" : "warn";
+            log[level]({ peer: peer.url, err: (error as Error).message }, "a follower did not take the block");
+          }
+        }),
+      );
+    })().finally(() => this.broadcasts.delete(run));
+    this.broadcasts.add(run);
+  }
+
+  // ---- follower ------------------------------------------------------------------------------------
+
+  /** Handles `cluster_block_built`: checks, rebuilds from this node's replica, compares, stores. */
+  async onBlockBuilt(envelope: Envelope): Promise<EnvelopeJson> {
+    try {
+      return await this.acceptBlock(envelope);
+    } catch (error) {
+      const name = error instanceof RpcError ? error.errorName : "INTERNAL_ERROR";
+      this.o.metrics.blocksRefused.inc({ error: name });
+      throw error;
+    }
+  }
+
+  private async acceptBlock(envelope: Envelope): Promise<EnvelopeJson> {
+    const payload = openEnvelope(envelope, {
+      domain: this.o.domain,
+      clusterId: this.o.chain.clusterId,
+      kind: ClusterMessageKind.BlockBuilt,
+      isMember: (a) => this.o.chain.isMember(a),
+      schema: blockBuiltPayload,
+    });
+    const parsed = builtBlockJson.safeParse(payload.block);
+    if (!parsed.success) {
+      throw new RpcError("INVALID_PARAMS", `invalid block: ${parsed.error.issues[0]?.message ?? "malformed"}`);
+    }
+    const block = parsed.data;
+    const rollupId = BigInt(payload.rollupId);
+    const { height } = payload;
+    const commitment: BlockCommitment = block.commitment;
+    if (commitment.rollupId !== rollupId || commitment.height !== BigInt(height)) {
+      throw veilError.unauthorized("the block commitment is for another height than the message names");
+    }
+    const sender = envelope.message.sender;
+    const leader = this.o.chain.leaderOf(height, envelope.message.viewNumber);
+    if (sender !== leader) throw veilError.notLeader(leader);
+    if (block.viewNumber !== envelope.message.viewNumber || getAddress(block.leader) !== sender) {
+      throw veilError.unauthorized("the block names another leader or view than its message");
+    }
+    if (!isSignedBy(this.o.domain, "BlockCommitment", commitment, block.signature, sender)) {
+      throw veilError.invalidSignature("the block commitment is not signed by the height's leader");
+    }
+    if (block.commitmentHash !== structHash("BlockCommitment", commitment).toLowerCase()) {
+      throw new RpcError("INVALID_PARAMS", "invalid params: commitmentHash is not hashStruct(commitment)");
+    }
+    if (block.taskId !== taskIdOf(rollupId, BigInt(height)).toLowerCase()) {
+      throw new RpcError("INVALID_PARAMS", "invalid params: taskId is not taskIdOf(rollupId, height)");
+    }
+
+    const ack = (): Promise<EnvelopeJson> =>
+      sealEnvelope(this.o.wallet, this.o.domain, this.o.chain.clusterId, block.viewNumber, ClusterMessageKind.Ack, {
+        rollupId: payload.rollupId,
+        height,
+        commitmentHash: block.commitmentHash,
+      });
+    const existing = await this.stored(rollupId, height);
+    if (existing !== undefined) {
+      if (existing.commitmentHash === block.commitmentHash) return ack();
+      throw veilError.invalidProof(`height ${height} is finalized here with another block commitment`);
+    }
+
+    const rollup = await this.o.chain.rollup(rollupId);
+    if (rollup === undefined) throw veilError.unknownRollup(payload.rollupId);
+    const seal = await this.o.store.getSeal(rollupId, height);
+    if (seal === undefined) {
+      throw veilError.outOfOrder(`this node lacks the seal of height ${height} (it will catch up)`);
+    }
+    if (seal.txCount !== commitment.txCount || seal.encRoot.toLowerCase() !== commitment.encRoot) {
+      throw veilError.invalidProof("the block commitment's count or encRoot differs from the seal this node holds");
+    }
+    const roundKey = await this.o.roundKeys.get(rollup, BigInt(height));
+    const secretKey = BigInt(payload.roundSecret);
+    if (!isRoundSecret(roundKey, secretKey)) {
+      throw new RpcError("WRONG_ROUND_KEY", `the round secret does not open the round key of height ${height}`);
+    }
+    const rebuilt = await this.build(rollup, height, seal, roundKey, secretKey, "follower");
+    if (
+      rebuilt.rawRoot.toLowerCase() !== commitment.rawRoot ||
+      rebuilt.commitmentHash.toLowerCase() !== block.commitmentHash
+    ) {
+      throw veilError.invalidProof(
+        `this node's rebuild gives rawRoot ${rebuilt.rawRoot}, the leader's is ${commitment.rawRoot}`,
+      );
+    }
+    await this.persist(
+      rollupId,
+      height,
+      toWire(rebuilt, block.viewNumber, sender, block.signature),
+      payload.roundSecret,
+    );
+    this.o.metrics.blocksFinalized.inc({ role: "follower" });
+    this.o.log.info({ rollupId: payload.rollupId, height }, "block from the leader rebuilt and stored");
+    return ack();
+  }
+}

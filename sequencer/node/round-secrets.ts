@@ -1,0 +1,169 @@
+/**
+ * How a leader obtains the round secret of a sealed height (DESIGN.md step 6). Fast path: every key
+ * generator reveals its share against the leader-signed seal, and the shares must add up to the round
+ * key the node verified itself (Σ sk_i · B8 = PK). Otherwise the key generators recover it (they
+ * collect the reveals among themselves or solve the puzzle) and serve it with its evidence through
+ * `get_round_secret`, checked exactly as validators check it (`fetchRoundSecret`).
+ */
+import type { Logger } from "pino";
+import { z } from "zod";
+import { sealResult, type SealResultJson } from "../api/wire";
+import {
+  revealShare,
+  secretFromReveals,
+  shareRevealFromJson,
+  type ContributionBody,
+  type RoundKey,
+  type ShareReveal,
+  type ShareSecret,
+} from "../crypto/roundkey";
+import { RpcClient } from "../rpc/client";
+import { fetchRoundSecret } from "../validator/sources";
+
+export type SecretPath = "reveals" | "round-secret";
+
+export interface ObtainedSecret {
+  readonly secretKey: bigint;
+  readonly path: SecretPath;
+}
+
+/** Something that gives the round secret of a sealed height, checked against `roundKey`. */
+export interface RoundSecretSource {
+  obtain(roundKey: RoundKey, seal: SealResultJson): Promise<ObtainedSecret>;
+}
+
+export interface KeyGeneratorSecretsOptions {
+  /** Key-generator URLs from the node's config; their committees' URLs are added from `get_committee`. */
+  readonly urls: readonly string[];
+  readonly revealTimeoutMs: number;
+  /** How long to keep asking `get_round_secret` after the fast path failed. */
+  readonly secretWaitMs: number;
+  readonly pollMs?: number;
+  readonly log: Logger;
+}
+
+const committeeAnswer = z.array(z.object({ address: z.string(), url: z.string().nullable() }).loose()).max(1024);
+const revealAnswer = z.object({ reveal: z.unknown() }).loose();
+
+/** The committee's key generators over JSON-RPC. */
+export class KeyGeneratorSecrets implements RoundSecretSource {
+  private readonly clients = new Map<string, RpcClient>();
+  private readonly discovered = new Set<bigint>();
+
+  constructor(private readonly o: KeyGeneratorSecretsOptions) {
+    for (const url of o.urls) this.clientOf(url);
+  }
+
+  private clientOf(url: string): RpcClient {
+    const key = url.replace(/\/+$/, "");
+    let client = this.clients.get(key);
+    if (client === undefined) {
+      client = new RpcClient(key, { timeoutMs: this.o.revealTimeoutMs });
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
+  /** Adds the URLs the configured generators know for their committee (once per rollup that answers). */
+  private async discover(rollupId: bigint): Promise<RpcClient[]> {
+    if (!this.discovered.has(rollupId)) {
+      const answers = await Promise.allSettled(
+        [...this.clients.values()].map((c) =>
+          c.call("get_committee", { rollupId: rollupId.toString() }, committeeAnswer),
+        ),
+      );
+      let any = false;
+      for (const a of answers) {
+        if (a.status !== "fulfilled") continue;
+        any = true;
+        for (const member of a.value)
+          if (member.url !== null && /^https?:\/\//.test(member.url)) this.clientOf(member.url);
+      }
+      if (any) this.discovered.add(rollupId);
+    }
+    return [...this.clients.values()];
+  }
+
+  async obtain(roundKey: RoundKey, seal: SealResultJson): Promise<ObtainedSecret> {
+    const { rollupId, height } = roundKey.round;
+    const parsedSeal = sealResult.parse(seal).seal;
+    if (parsedSeal.rollupId !== rollupId || parsedSeal.height !== height) {
+      throw new Error("the seal is for another round than the round key");
+    }
+    const clients = await this.discover(rollupId);
+    if (clients.length === 0) throw new Error("no key generator is configured");
+    const reveals = await this.collectReveals(clients, roundKey, seal);
+    if (roundKey.generators.every((g) => reveals.has(g.toLowerCase()))) {
+      try {
+        return { secretKey: secretFromReveals(roundKey, [...reveals.values()]), path: "reveals" };
+      } catch (error) {
+        this.o.log.warn({ height: height.toString(), err: (error as Error).message }, "revealed shares rejected");
+      }
+    }
+    // A generator that saw the seal recovers the secret (reveals among the committee, or its solver).
+    const deadline = performance.now() + this.o.secretWaitMs;
+    for (;;) {
+      try {
+        const secretKey = await fetchRoundSecret(clients, rollupId, height, roundKey.publicKey);
+        return { secretKey, path: "round-secret" };
+      } catch (error) {
+        if (performance.now() >= deadline) throw error;
+      }
+      await new Promise((r) => setTimeout(r, this.o.pollMs ?? 250));
+    }
+  }
+
+  /** Asks every generator for its share; keeps one reveal per generator of the key, for its round. */
+  private async collectReveals(
+    clients: readonly RpcClient[],
+    key: RoundKey,
+    seal: SealResultJson,
+  ): Promise<Map<string, ShareReveal>> {
+    const members = new Set(key.generators.map((g) => g.toLowerCase()));
+    const out = new Map<string, ShareReveal>();
+    const params = { seal: seal.seal, signature: seal.signature };
+    await Promise.all(
+      clients.map(async (client) => {
+        try {
+          const answer = await client.call("reveal_share", params, revealAnswer);
+          const reveal = shareRevealFromJson(answer.reveal);
+          const id = reveal.generator.toLowerCase();
+          const sameRound = reveal.round.rollupId === key.round.rollupId && reveal.round.height === key.round.height;
+          if (sameRound && members.has(id)) out.set(id, reveal);
+        } catch (error) {
+          this.o.log.debug({ url: client.url, err: (error as Error).message }, "no reveal");
+        }
+      }),
+    );
+    return out;
+  }
+}
+
+/**
+ * Share secrets held in memory, revealed as a key generator would (tests, benchmarks, a
+ * single-operator devnet whose contributions come from a MemoryRoundKeySource). The result is
+ * checked like any reveals: the shares must add up to the round key (Σ sk_i · B8 = PK).
+ */
+export class MemoryRoundSecrets implements RoundSecretSource {
+  private readonly byRound = new Map<string, ShareReveal[]>();
+
+  add(contribution: ContributionBody, secret: ShareSecret): this {
+    const k = `${contribution.round.rollupId}:${contribution.round.height}`;
+    this.byRound.set(k, [...(this.byRound.get(k) ?? []), revealShare(contribution, secret)]);
+    return this;
+  }
+
+  obtain(roundKey: RoundKey, seal: SealResultJson): Promise<ObtainedSecret> {
+    const parsedSeal = sealResult.parse(seal).seal;
+    const { rollupId, height } = roundKey.round;
+    if (parsedSeal.rollupId !== rollupId || parsedSeal.height !== height) {
+      return Promise.reject(new Error("the seal is for another round than the round key"));
+    }
+    try {
+      const secretKey = secretFromReveals(roundKey, this.byRound.get(`${rollupId}:${height}`) ?? []);
+      return Promise.resolve({ secretKey, path: "reveals" });
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Creating the on-chain task of a block commitment (DESIGN.md step 8). A task per (rollupId, height)
+ * can exist only once: after a failover the new leader finalizes the same height again, and the task
+ * its predecessor created with the SAME commitment counts as success. A task with ANOTHER commitment
+ * means two leaders built different blocks for one height: an error that must never pass silently.
+ */
+import type { ValidationServiceManager } from "../../typechain-types";
+import { structHash, taskIdOf, type BlockCommitment } from "../chain/eip712";
+
+export type TaskOutcome = "created" | "exists";
+
+export interface VsmTasks {
+  /** Creates the task, or finds it already there with this commitment; throws TaskConflict otherwise. */
+  submit(commitment: BlockCommitment, viewNumber: number, signature: string): Promise<TaskOutcome>;
+}
+
+export class TaskConflict extends Error {
+  constructor(
+    readonly taskId: string,
+    readonly onChain: string,
+    readonly ours: string,
+  ) {
+    super(`the VSM task ${taskId} holds commitment ${onChain}, this block's is ${ours}`);
+    this.name = "TaskConflict";
+  }
+}
+
+const TASK_NONE = 0n;
+
+/** The ValidationServiceManager through TypeChain; transactions are sent one at a time (one nonce sequence). */
+export class VsmTaskSubmitter implements VsmTasks {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly vsm: ValidationServiceManager) {}
+
+  submit(commitment: BlockCommitment, viewNumber: number, signature: string): Promise<TaskOutcome> {
+    const run = this.queue.then(() => this.create(commitment, viewNumber, signature));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async create(commitment: BlockCommitment, viewNumber: number, signature: string): Promise<TaskOutcome> {
+    const ours = structHash("BlockCommitment", commitment).toLowerCase();
+    const taskId = taskIdOf(commitment.rollupId, commitment.height);
+    if ((await this.existing(taskId, ours)) === "exists") return "exists";
+    try {
+      const tx = await this.vsm.createNewTask(commitment, viewNumber, signature);
+      const receipt = await tx.wait();
+      if (receipt === null || receipt.status !== 1) throw new Error(`createNewTask reverted (tx ${tx.hash})`);
+      return "created";
+    } catch (error) {
+      // Another leader's transaction may have landed first (TaskExists): what counts is what is on-chain.
+      if ((await this.existing(taskId, ours)) === "exists") return "exists";
+      throw error;
+    }
+  }
+
+  private async existing(taskId: string, ours: string): Promise<TaskOutcome | undefined> {
+    const task = await this.vsm.getTask(taskId);
+    if (task.status === TASK_NONE) return undefined;
+    const onChain = task.commitmentHash.toLowerCase();
+    if (onChain !== ours) throw new TaskConflict(taskId, onChain, ours);
+    return "exists";
+  }
+}

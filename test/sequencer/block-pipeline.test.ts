@@ -1,0 +1,352 @@
+/**
+ * The block pipeline on an in-process 3-node cluster (loopback HTTP, LevelDB, Hardhat's chain with the
+ * deployed VSM): finalize_block seals, obtains the round secret, decrypts and builds, signs the
+ * BlockCommitment, creates the VSM task, stores the block and hands it to the followers, which rebuild
+ * it from their own replica before storing it. Real encryptions and proofs, real signed transactions.
+ */
+import { expect } from "chai";
+import fc from "fast-check";
+import { ethers } from "hardhat";
+import { Wallet, parseEther } from "ethers";
+import {
+  builtBlockJson,
+  encryptedSubmissionToJson,
+  encryptionKeyResult,
+  finalizeResult,
+  sealResult,
+  type BuiltBlockWire,
+  type EncryptedSubmission,
+  type FinalizeResultJson,
+  type SealResultJson,
+} from "../../sequencer/api/wire";
+import { buildBlock, entryFromWire } from "../../sequencer/block";
+import {
+  ClusterMessageKind,
+  isSignedBy,
+  signMessage,
+  structHash,
+  taskIdOf,
+  type BlockCommitment,
+} from "../../sequencer/chain/eip712";
+import { blockHeight, encryptTransaction, rollupId } from "../../sequencer/crypto/encryption";
+import { roundKeyFromJson, type RoundKey } from "../../sequencer/crypto/roundkey";
+import { sealEnvelope } from "../../sequencer/node/cluster/envelope";
+import type { RpcClient } from "../../sequencer/rpc/client";
+import { fetchSealedHeight } from "../../sequencer/validator/sources";
+import { proveTxValidity } from "../../sequencer/zk/prover";
+import { ValidationServiceManager__factory } from "../../typechain-types";
+import { ROLLUP, deployWorld, rejects, startMember, teardown, type ClusterWorld } from "./cluster-harness";
+
+const R = ROLLUP.toString();
+const sender = new Wallet(`0x${"5a".repeat(32)}`);
+const TASK_PENDING = 1n;
+
+function signedTx(nonce: number): Promise<string> {
+  return sender.signTransaction({
+    type: 2,
+    chainId: 31337n,
+    nonce,
+    to: `0x${"22".repeat(20)}`,
+    value: parseEther("0.01"),
+    gasLimit: 21_000n,
+    maxFeePerGas: 2_000_000_000n,
+    maxPriorityFeePerGas: 1_000_000_000n,
+  });
+}
+
+/** Encrypts `bytes` to the round key `client` serves for (ROLLUP, height) and proves it. */
+async function submission(client: RpcClient, height: number, bytes: Uint8Array) {
+  const key = await client.call("get_encryption_key", { rollupId: R, height }, encryptionKeyResult);
+  const enc = encryptTransaction(bytes, {
+    rollupId: rollupId(ROLLUP),
+    height: blockHeight(BigInt(height)),
+    roundKey: key.publicKey,
+  });
+  const { proof } = await proveTxValidity(enc);
+  return encryptedSubmissionToJson({
+    tx: enc.encrypted,
+    txCommitment: enc.txCommitment,
+    proof,
+  } as unknown as EncryptedSubmission);
+}
+
+async function until<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await attempt().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function counter(w: ClusterWorld, node: number, name: string, labels: Record<string, string>): Promise<number> {
+  const metric = w.nodes[node]!.metricsRegistry.getSingleMetric(name);
+  if (metric === undefined) throw new Error(`no metric ${name}`);
+  const { values } = await metric.get();
+  return values
+    .filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))
+    .reduce((sum, v) => sum + v.value, 0);
+}
+
+describe("block pipeline: finalize_block builds, commits on-chain and replicates the block (3 nodes)", function () {
+  this.timeout(300_000);
+  let w: ClusterWorld;
+  let txs: string[];
+  let answer: FinalizeResultJson;
+  let answerWire: unknown;
+
+  const finalizeCall = async (height: number) => {
+    const request = { rollupId: ROLLUP, height: BigInt(height), deadline: BigInt(Math.floor(Date.now() / 1000) + 600) };
+    return {
+      request: { rollupId: R, height: String(height), deadline: request.deadline.toString() },
+      signature: await signMessage(w.executor, w.domain, "FinalizeRequest", request),
+    };
+  };
+
+  before(async () => {
+    w = await deployWorld([0, 1, 2]);
+    for (let i = 0; i < 3; i++) await startMember(w, i);
+    txs = [await signedTx(0), await signedTx(1), await signedTx(2)];
+    const client = w.clients[0]!;
+    // Height 0 (leader: member 0): valid encrypted, raw garbage, valid raw, encrypted non-transaction.
+    await client.call("send_encrypted_transaction", await submission(client, 0, ethers.getBytes(txs[0]!)));
+    await client.call("send_raw_transaction", { rollupId: R, height: "0", rawTx: "0xdeadbeef" });
+    await client.call("send_raw_transaction", { rollupId: R, height: "0", rawTx: txs[1] });
+    const text = new TextEncoder().encode("not a transaction");
+    await client.call("send_encrypted_transaction", await submission(client, 0, text));
+  });
+  after(() => teardown(w));
+
+  it("answers every slot at its committed index: raw txs for valid ones, invalid slots kept in place", async () => {
+    answerWire = await w.clients[2]!.call("finalize_block", await finalizeCall(0)); // a follower forwards it
+    answer = finalizeResult.parse(answerWire);
+    const { block, seal } = answer;
+    expect(block.transactions.map((t) => t.index)).to.deep.equal([0, 1, 2, 3]);
+    expect(block.transactions.map((t) => t.status)).to.deep.equal(["valid", "invalid", "valid", "invalid"]);
+    const [first, second, third, fourth] = block.transactions;
+    expect(first!.status === "valid" && first!.rawTx).to.equal(txs[0]!.toLowerCase());
+    expect(third!.status === "valid" && third!.rawTx).to.equal(txs[1]!.toLowerCase());
+    expect(second!.status === "invalid" && second!.reason).to.equal("malformed-tx");
+    expect(fourth!.status === "invalid" && fourth!.reason).to.equal("malformed-tx");
+    // Each slot's encTxHash is the leaf the order commitment promised at that index.
+    for (const t of block.transactions) {
+      const receipt = (await w.clients[1]!.call("get_order_commitment", {
+        rollupId: R,
+        height: "0",
+        index: t.index,
+      })) as {
+        commitment: { encTxHash: string };
+      };
+      expect(t.encTxHash).to.equal(receipt.commitment.encTxHash);
+    }
+    expect(block.commitment.txCount).to.equal(seal.seal.txCount);
+    expect(block.commitment.encRoot).to.equal(seal.seal.encRoot);
+    expect(block.leader).to.equal(w.members[0]!.address);
+    expect(isSignedBy(w.domain, "BlockCommitment", block.commitment, block.signature, block.leader)).to.equal(true);
+    expect(block.commitmentHash).to.equal(structHash("BlockCommitment", block.commitment).toLowerCase());
+    expect(await counter(w, 0, "veil_block_invalid_slots_total", { reason: "malformed-tx" })).to.equal(2);
+  });
+
+  it("the VSM task exists on-chain with hashStruct(commitment), signed by the height's leader", async () => {
+    const vsm = ValidationServiceManager__factory.connect(w.domain.verifyingContract, ethers.provider);
+    const task = await vsm.getTask(answer.block.taskId);
+    expect(answer.block.taskId).to.equal(taskIdOf(ROLLUP, 0n).toLowerCase());
+    expect(task.commitmentHash.toLowerCase()).to.equal(
+      structHash("BlockCommitment", answer.block.commitment).toLowerCase(),
+    );
+    expect(task.status).to.equal(TASK_PENDING);
+    expect(task.leader).to.equal(w.members[0]!.address);
+  });
+
+  it("every follower rebuilds and stores the same block; get_block reports finalized on every member", async () => {
+    const leaders = await w.clients[0]!.call("get_raw_transaction_list", { rollupId: R, height: "0" });
+    expect(leaders).to.deep.equal((answerWire as { block: unknown }).block);
+    for (const i of [1, 2]) {
+      const theirs = await until(`the block on member ${i}`, () =>
+        w.clients[i]!.call("get_raw_transaction_list", { rollupId: R, height: "0" }),
+      );
+      expect(theirs).to.deep.equal(leaders);
+      const status = (await w.clients[i]!.call("get_block", { rollupId: R, height: "0" })) as { status: string };
+      expect(status.status).to.equal("finalized");
+      expect(await counter(w, i, "veil_blocks_finalized_total", { role: "follower" })).to.equal(1);
+    }
+  });
+
+  it("re-finalizing a finalized height answers the same result and creates nothing new", async () => {
+    const again = await w.clients[0]!.call("finalize_block", await finalizeCall(0));
+    expect(again).to.deep.equal(answerWire);
+    expect(await counter(w, 0, "veil_blocks_finalized_total", { role: "leader" })).to.equal(1);
+    expect(await counter(w, 0, "veil_vsm_task_failures_total", {})).to.equal(0);
+  });
+
+  it("get_raw_transaction_list answers NOT_FOUND for a height that is not built", async () => {
+    await rejects(w.clients[1]!.call("get_raw_transaction_list", { rollupId: R, height: "1" }), "NOT_FOUND", /open/);
+  });
+
+  describe("get_sealed_entries", () => {
+    it("serves any window of a sealed height in index order, equal to the per-index reads", async () => {
+      const all: unknown[] = [];
+      for (let index = 0; index < 4; index++) {
+        all.push(await w.clients[1]!.call("get_encrypted_transaction", { rollupId: R, height: "0", index }));
+      }
+      await fc.assert(
+        fc.asyncProperty(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 1, max: 1024 }), async (from, count) => {
+          const got = (await w.clients[1]!.call("get_sealed_entries", { rollupId: R, height: "0", from, count })) as {
+            txCount: number;
+            encRoot: string;
+            from: number;
+            entries: unknown[];
+          };
+          expect(got.txCount).to.equal(4);
+          expect(got.encRoot).to.equal(answer.seal.seal.encRoot);
+          expect(got.from).to.equal(from);
+          expect(got.entries).to.deep.equal(all.slice(from, from + count));
+        }),
+        { numRuns: 25 },
+      );
+    });
+
+    it("is what a validator's fetchSealedHeight reads", async () => {
+      const sealed = await fetchSealedHeight(w.clients[2]!, ROLLUP, 0n);
+      expect(sealed.txCount).to.equal(4);
+      expect(sealed.encRoot).to.equal(answer.seal.seal.encRoot);
+      const direct = await w.clients[2]!.call("get_sealed_entries", { rollupId: R, height: "0", from: 0, count: 4 });
+      expect(sealed.entries).to.deep.equal((direct as { entries: unknown[] }).entries.map(entryFromWire));
+    });
+
+    it("bounds count to 1..1024 and from to the sealed count", async () => {
+      const call = (from: number, count: number) =>
+        w.clients[0]!.call("get_sealed_entries", { rollupId: R, height: "0", from, count });
+      await rejects(call(0, 1025), "INVALID_PARAMS", /count/);
+      await rejects(call(0, 0), "INVALID_PARAMS", /count/);
+      await rejects(call(-1, 1), "INVALID_PARAMS", /from/);
+      await rejects(call(5, 1), "INVALID_PARAMS", /beyond the 4 sealed entries/);
+    });
+
+    it("answers NOT_FOUND for a height that is not sealed and UNKNOWN_ROLLUP for another rollup", async () => {
+      await rejects(
+        w.clients[0]!.call("get_sealed_entries", { rollupId: R, height: "1", from: 0, count: 1 }),
+        "NOT_FOUND",
+        /not sealed/,
+      );
+      await rejects(
+        w.clients[0]!.call("get_sealed_entries", { rollupId: "99", height: "0", from: 0, count: 1 }),
+        "UNKNOWN_ROLLUP",
+      );
+    });
+  });
+
+  describe("a follower checks a BlockBuilt before it stores it", () => {
+    // Height 1 is led by member 1; it is sealed (not built) so that members 0 and 2 hold the seal only.
+    const HEIGHT = 1;
+    let seal: SealResultJson;
+    let roundKey: RoundKey;
+    let secretKey: bigint;
+    let genuine: BuiltBlockWire;
+
+    const leader = () => w.members[1]!;
+    const send = async (to: number, block: unknown, secret: bigint, from = leader(), height = HEIGHT) =>
+      w.clients[to]!.call(
+        "cluster_block_built",
+        await sealEnvelope(from, w.domain, w.clusterId, 0, ClusterMessageKind.BlockBuilt, {
+          rollupId: R,
+          height,
+          block,
+          roundSecret: `0x${secret.toString(16)}`,
+        }),
+      );
+    /** The genuine block with its commitment changed by `edit` and signed again by `signer`. */
+    const tampered = async (edit: (c: BlockCommitment) => BlockCommitment, signer = leader()) => {
+      const commitment = edit(builtBlockJson.parse(genuine).commitment);
+      return {
+        ...genuine,
+        commitment: { ...commitment, rollupId: R, height: String(HEIGHT) },
+        commitmentHash: structHash("BlockCommitment", commitment).toLowerCase(),
+        signature: await signMessage(signer, w.domain, "BlockCommitment", commitment),
+      };
+    };
+
+    before(async () => {
+      await w.clients[1]!.call("send_raw_transaction", { rollupId: R, height: "1", rawTx: txs[2] });
+      await w.clients[1]!.call("send_raw_transaction", { rollupId: R, height: "1", rawTx: "0x01" });
+      seal = await w.nodes[1]!.sequencer!.seal(ROLLUP, HEIGHT);
+      const key = await w.clients[0]!.call("get_encryption_key", { rollupId: R, height: HEIGHT }, encryptionKeyResult);
+      roundKey = roundKeyFromJson(key.roundKey);
+      secretKey = (await w.roundSecrets.obtain(roundKey, seal)).secretKey;
+      const records = await w.nodes[1]!.store.getEntries(ROLLUP, HEIGHT);
+      const built = await buildBlock({
+        rollupId: ROLLUP,
+        height: BigInt(HEIGHT),
+        entries: records.map((r) => entryFromWire(r.encryptedTx)),
+        roundKey: roundKey.publicKey,
+        secretKey,
+      });
+      const signature = await signMessage(leader(), w.domain, "BlockCommitment", built.commitment);
+      genuine = {
+        commitment: { ...built.commitment, rollupId: R, height: String(HEIGHT) },
+        commitmentHash: built.commitmentHash.toLowerCase(),
+        viewNumber: 0,
+        leader: leader().address,
+        signature,
+        taskId: taskIdOf(ROLLUP, BigInt(HEIGHT)).toLowerCase(),
+        transactions: built.slots.map((s) => ({ ...s })),
+      };
+      sealResult.parse(seal);
+    });
+
+    it("rejects a commitment not signed by the height's leader", async () => {
+      const forged = await tampered((c) => c, w.members[2]);
+      await rejects(send(0, forged, secretKey), "INVALID_SIGNATURE", /not signed by the height's leader/);
+    });
+
+    it("rejects a BlockBuilt from a member that does not lead the height", async () => {
+      await rejects(send(0, genuine, secretKey, w.members[2]), "NOT_LEADER");
+    });
+
+    it("rejects a round secret that does not open the round key it verified itself", async () => {
+      await rejects(send(0, genuine, secretKey + 1n), "WRONG_ROUND_KEY", /does not open the round key/);
+    });
+
+    it("rejects a rawRoot its own rebuild contradicts", async () => {
+      const lying = await tampered((c) => ({ ...c, rawRoot: `0x${"ab".repeat(32)}` }));
+      await rejects(send(2, lying, secretKey), "INVALID_PROOF", /rebuild gives rawRoot/);
+    });
+
+    it("rejects a commitment whose count or encRoot differs from the seal it holds", async () => {
+      const lying = await tampered((c) => ({ ...c, encRoot: `0x${"cd".repeat(32)}` }));
+      await rejects(send(2, lying, secretKey), "INVALID_PROOF", /differs from the seal/);
+    });
+
+    it("answers OUT_OF_ORDER when it lacks the seal (it learns the height by catch-up later)", async () => {
+      // Height 2 is led by member 2 and not sealed anywhere.
+      const block = { ...genuine, commitment: { ...genuine.commitment, height: "2" } };
+      const commitment = { ...builtBlockJson.parse(genuine).commitment, height: 2n };
+      const signed = {
+        ...block,
+        leader: w.members[2]!.address,
+        commitmentHash: structHash("BlockCommitment", commitment).toLowerCase(),
+        taskId: taskIdOf(ROLLUP, 2n).toLowerCase(),
+        signature: await signMessage(w.members[2]!, w.domain, "BlockCommitment", commitment),
+      };
+      await rejects(send(0, signed, secretKey, w.members[2], 2), "OUT_OF_ORDER", /lacks the seal/);
+    });
+
+    it("stores nothing after any rejection, then takes the genuine block and acknowledges it twice", async () => {
+      for (const i of [0, 2]) {
+        await rejects(w.clients[i]!.call("get_raw_transaction_list", { rollupId: R, height: "1" }), "NOT_FOUND");
+      }
+      expect(await counter(w, 0, "veil_block_built_refused_total", {})).to.be.greaterThanOrEqual(4);
+      await send(0, genuine, secretKey);
+      await send(0, genuine, secretKey); // idempotent
+      const stored = (await w.clients[0]!.call("get_raw_transaction_list", {
+        rollupId: R,
+        height: "1",
+      })) as BuiltBlockWire;
+      expect(stored.commitmentHash).to.equal(genuine.commitmentHash);
+      expect(stored.transactions.map((t) => t.status)).to.deep.equal(["valid", "invalid"]);
+      const other = await tampered((c) => ({ ...c, rawRoot: `0x${"ef".repeat(32)}` }));
+      await rejects(send(0, other, secretKey), "INVALID_PROOF", /another block commitment/);
+    });
+  });
+});

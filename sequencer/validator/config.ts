@@ -98,6 +98,8 @@ export const validatorConfigSchema = z.strictObject({
       intervalMs: int(10, 3_600_000).default(2_000),
       /** First L1 block scanned for TaskCreated (the VSM's deployment block is enough). */
       fromBlock: int(0, Number.MAX_SAFE_INTEGER).default(0),
+      /** Most L1 blocks per TaskCreated log query (providers cap the range of eth_getLogs). */
+      maxBlockRange: int(1, 1_000_000).default(2_000),
     })
     .prefault({}),
   timeouts: z

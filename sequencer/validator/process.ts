@@ -144,6 +144,7 @@ export async function startValidator(
     log,
     metrics: metricsRegistry,
     fromBlock: config.poll.fromBlock,
+    maxBlockRange: config.poll.maxBlockRange,
     ...(options.decrypter === undefined ? {} : { decrypter: options.decrypter }),
   });
 

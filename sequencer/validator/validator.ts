@@ -49,8 +49,10 @@ export interface ValidatorDeps {
   readonly log: Logger;
   readonly metrics: Registry;
   readonly decrypter?: BlockDecrypter;
-  /** First L1 block to scan for tasks. */
+  /** First L1 block to scan for tasks (the scan never starts more than the VSM's response window back). */
   readonly fromBlock: number;
+  /** Most L1 blocks per TaskCreated log query (RPC providers cap the range); default 2,000. */
+  readonly maxBlockRange?: number;
 }
 
 const responseSchema = z.strictObject({
@@ -66,6 +68,10 @@ const TASK_PENDING = 1n;
 
 export class Validator {
   private nextBlock: number;
+  /** The VSM's response window in blocks, read once (an immutable of the contract). */
+  private responseWindow: number | undefined;
+  /** The L1 block of each open task's TaskCreated log. */
+  private readonly createdAt = new Map<string, number>();
   /** Tasks voted on and not yet seen resolved: the aggregation work list. */
   private readonly open = new Map<string, TaskInfo>();
   private readonly seen = new Set<string>();
@@ -136,8 +142,15 @@ export class Validator {
   /** One round of work: new tasks are validated, open tasks aggregated. Safe to call repeatedly. */
   async poll(): Promise<void> {
     const latest = await this.d.vsm.runner!.provider!.getBlockNumber();
-    if (latest >= this.nextBlock) {
-      const logs = await this.d.vsm.queryFilter(this.d.vsm.filters.TaskCreated(), this.nextBlock, latest);
+    if (this.responseWindow === undefined) {
+      this.responseWindow = Number(await this.d.vsm.responseWindow());
+      // A task created more than a response window ago can no longer be answered: no need to read it.
+      this.nextBlock = Math.max(this.nextBlock, latest - this.responseWindow);
+    }
+    const range = this.d.maxBlockRange ?? 2_000;
+    while (latest >= this.nextBlock) {
+      const to = Math.min(latest, this.nextBlock + range - 1);
+      const logs = await this.d.vsm.queryFilter(this.d.vsm.filters.TaskCreated(), this.nextBlock, to);
       for (const log of logs) {
         const a = log.args;
         const task: TaskInfo = {
@@ -156,11 +169,19 @@ export class Validator {
         if (!this.seen.has(task.taskId)) {
           this.seen.add(task.taskId);
           this.open.set(task.taskId, task);
+          this.createdAt.set(task.taskId, log.blockNumber);
         }
       }
-      this.nextBlock = latest + 1;
+      this.nextBlock = to + 1;
     }
     for (const task of [...this.open.values()]) {
+      const created = this.createdAt.get(task.taskId) ?? latest;
+      if (latest > created + this.responseWindow) {
+        // respondToTask reverts from here on (the task can only expire): neither a vote nor an aggregate helps.
+        this.forget(task.taskId);
+        this.d.log.warn({ taskId: task.taskId }, "response window closed before the task was settled");
+        continue;
+      }
       try {
         if (this.d.votes.get(task.taskId) === undefined) await this.vote(task);
         await this.aggregate(task);
@@ -240,9 +261,10 @@ export class Validator {
     const { vsm } = this.d;
     const onChain = await vsm.getTask(task.taskId);
     if (onChain.status !== TASK_PENDING) {
-      this.open.delete(task.taskId);
+      this.forget(task.taskId);
       return true;
     }
+
     const own = this.d.votes.get(task.taskId);
     const collected = new Map<string, { approve: boolean; signature: string }>();
     if (own !== undefined) collected.set(this.address.toLowerCase(), own);
@@ -299,10 +321,15 @@ export class Validator {
         this.d.log.info({ taskId: task.taskId, err: (error as Error).message }, "aggregate not accepted");
         return false;
       }
-      this.open.delete(task.taskId);
+      this.forget(task.taskId);
       return true;
     }
     return false;
+  }
+
+  private forget(taskId: string): void {
+    this.open.delete(taskId);
+    this.createdAt.delete(taskId);
   }
 
   private async stage<T>(stage: string, run: () => Promise<T>): Promise<T> {

@@ -62,7 +62,7 @@ describe("validator configuration and CLI", () => {
     expect(chainIdsOf(config)).to.deep.equal(new Map([[7n, 1007n]]));
     expect(config.rpc.port).to.equal(8570);
     expect(config.rpc.rateLimit.enabled).to.equal(true);
-    expect(config.poll).to.deep.equal({ intervalMs: 2_000, fromBlock: 0 });
+    expect(config.poll).to.deep.equal({ intervalMs: 2_000, fromBlock: 0, maxBlockRange: 2_000 });
     expect(config.log.level).to.equal("info");
     expect(JSON.stringify(config.validator)).not.to.contain(KEY.slice(2));
     expect(config.validator.signingKey.reveal()).to.equal(KEY);
@@ -88,7 +88,7 @@ describe("validator configuration and CLI", () => {
     });
     expect(config.rpc.port).to.equal(9100);
     expect(config.rpc.rateLimit.enabled).to.equal(false);
-    expect(config.poll).to.deep.equal({ intervalMs: 250, fromBlock: 12 });
+    expect(config.poll).to.deep.equal({ intervalMs: 250, fromBlock: 12, maxBlockRange: 2_000 });
     expect(config.peers).to.deep.equal(["http://10.0.0.1:1", "http://10.0.0.2:2"]);
     expect(chainIdsOf(config)).to.deep.equal(new Map([[16n, 5n]]));
     expect(config.l1.chainId).to.equal(31337n);

@@ -292,10 +292,10 @@ describe("validator processes: a VSM task reaches quorum through the JSON-RPC vo
     registerValidatorCommands(program);
     let out = "";
     const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: string) => {
+    process.stdout.write = (chunk: string) => {
       out += chunk;
       return true;
-    });
+    };
     try {
       await program.parseAsync(["validator", "status", "--url", validators[1]!.url], { from: "user" });
     } finally {
@@ -380,6 +380,50 @@ describe("validator processes: a VSM task reaches quorum through the JSON-RPC vo
     } finally {
       await orphan.stop();
     }
+  });
+
+  it("scans TaskCreated logs in windows of poll.maxBlockRange without skipping a block", async () => {
+    const latest = await ethers.provider.getBlockNumber();
+    const config = validatorConfig(1, {
+      rpc: { port: 0, rateLimit: { enabled: false } },
+      storage: { votesPath: path.join(dir, "votes-narrow.jsonl") },
+      poll: { intervalMs: 50, fromBlock: 0, maxBlockRange: 1 },
+    });
+    const narrow = await startValidator(config, silent, { provider: ethers.provider });
+    try {
+      const status = await waitFor("the scan to reach the head", async () => {
+        const s = await new RpcClient(narrow.url).call("get_validator_status", undefined, validatorStatusSchema);
+        return s.scannedThrough >= latest && s.votes === 1 ? s : undefined;
+      });
+      expect(status.openTasks).to.equal(0);
+      expect(await new RpcClient(narrow.url).call("get_task_response", { taskId })).to.include({ approve: true });
+    } finally {
+      await narrow.stop();
+    }
+  });
+
+  it("retries a task it cannot check yet, and forgets it once the response window closed", async () => {
+    const height = 3n;
+    const [leaderAddress] = await registry.leaderOfRollup(ROLLUP, height, 0);
+    const leader = members.find((m) => m.address === leaderAddress)!;
+    const commitment = { rollupId: ROLLUP, height, txCount: 1, encRoot: toBeHex(1, 32), rawRoot: toBeHex(2, 32) };
+    const signature = await signMessage(leader, domain, "BlockCommitment", commitment);
+    await (await vsm.connect(leader).createNewTask(commitment, 0, signature)).wait();
+    const open = await vsm.taskIdOf(ROLLUP, height);
+    const v = validators[2]!;
+    const status = () => new RpcClient(v.url).call("get_validator_status", undefined, validatorStatusSchema);
+    // Height 3 is not sealed: no vote (a fetch failure is not an answer), the task stays open.
+    await waitFor("a failed fetch", async () =>
+      /veil_validator_failures_total\{stage="fetch"[^}]*\} [1-9]/.test(await v.metricsRegistry.metrics())
+        ? true
+        : undefined,
+    );
+    expect((await status()).openTasks).to.equal(1);
+    await rejects(new RpcClient(v.url).call("get_task_response", { taskId: open }), "NOT_FOUND");
+    await ethers.provider.send("hardhat_mine", [toBeHex(PARAMS.responseWindow + 1n)]);
+    await waitFor("the task to be forgotten", async () => ((await status()).openTasks === 0 ? true : undefined));
+    expect((await vsm.getTask(open)).status).to.equal(PENDING);
+    await rejects(new RpcClient(v.url).call("get_task_response", { taskId: open }), "NOT_FOUND");
   });
 
   it("refuses to start against a VSM of another registry", async () => {

@@ -8,6 +8,11 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { ethers } from "hardhat";
 import { Wallet, parseEther } from "ethers";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import pino from "pino";
 import {
   builtBlockJson,
   encryptedSubmissionToJson,
@@ -30,7 +35,10 @@ import {
 } from "../../sequencer/chain/eip712";
 import { blockHeight, encryptTransaction, rollupId } from "../../sequencer/crypto/encryption";
 import { roundKeyFromJson, type RoundKey } from "../../sequencer/crypto/roundkey";
+import { parseKeygenConfig } from "../../sequencer/keygen/config";
+import { startKeygen, type RunningKeygen } from "../../sequencer/keygen/keygen";
 import { sealEnvelope } from "../../sequencer/node/cluster/envelope";
+import { RpcRoundKeySource } from "../../sequencer/node/round-keys";
 import type { RpcClient } from "../../sequencer/rpc/client";
 import { fetchSealedHeight } from "../../sequencer/validator/sources";
 import { proveTxValidity } from "../../sequencer/zk/prover";
@@ -68,6 +76,17 @@ async function submission(client: RpcClient, height: number, bytes: Uint8Array) 
     txCommitment: enc.txCommitment,
     proof,
   } as unknown as EncryptedSubmission);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 async function until<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
@@ -348,5 +367,95 @@ describe("block pipeline: finalize_block builds, commits on-chain and replicates
       const other = await tampered((c) => ({ ...c, rawRoot: `0x${"ef".repeat(32)}` }));
       await rejects(send(0, other, secretKey), "INVALID_PROOF", /another block commitment/);
     });
+  });
+});
+
+describe("block pipeline with real key generators: reveals first, the committee's recovered secret as fallback", function () {
+  this.timeout(300_000);
+  let w: ClusterWorld;
+  let dir: string;
+  const keygens: (RunningKeygen | undefined)[] = [];
+  let keygenUrls: string[];
+
+  const finalize = async (height: number) => {
+    const request = { rollupId: ROLLUP, height: BigInt(height), deadline: BigInt(Math.floor(Date.now() / 1000) + 600) };
+    const answer = await w.clients[0]!.call("finalize_block", {
+      request: { rollupId: R, height: String(height), deadline: request.deadline.toString() },
+      signature: await signMessage(w.executor, w.domain, "FinalizeRequest", request),
+    });
+    return finalizeResult.parse(answer);
+  };
+
+  before(async () => {
+    w = await deployWorld([]);
+    dir = mkdtempSync(path.join(os.tmpdir(), "veil-pipeline-keygen-"));
+    const ports = [await freePort(), await freePort()];
+    keygenUrls = ports.map((p) => `http://127.0.0.1:${p}`);
+    const contracts = {
+      clusterRegistry: await w.registry.getAddress(),
+      validationServiceManager: w.domain.verifyingContract,
+    };
+    for (let i = 0; i < w.generators.length; i++) {
+      const config = parseKeygenConfig({
+        keygen: { signingKey: w.generators[i]!.privateKey },
+        rollups: [R],
+        committee: w.generators.map((g, j) => ({ address: g.address, url: keygenUrls[j] })),
+        schedule: { lookahead: 2, startHeight: 0, tickMs: 50, aggregationTimeoutMs: 5_000 },
+        solver: { enabled: true, revealTimeoutMs: 1_000 },
+        rpc: { port: ports[i], rateLimit: { enabled: false } },
+        storage: { path: path.join(dir, `keygen-${i}`) },
+        l1: { rpcUrl: "http://127.0.0.1:1", contracts },
+        timeouts: { peerRequestMs: 1_000, shutdownGraceMs: 100 },
+        log: { level: "silent" },
+      });
+      keygens.push(await startKeygen(config, pino({ level: "silent" }), { runner: ethers.provider }));
+    }
+    for (let i = 0; i < 3; i++) {
+      // Only the first generator is configured: the node learns the other's URL from get_committee.
+      await startMember(
+        w,
+        i,
+        { keyGenerator: { url: keygenUrls[0], revealTimeoutMs: 1_000, secretWaitMs: 60_000 } },
+        { roundKeySource: new RpcRoundKeySource(keygenUrls[0]!), roundSecretSource: undefined },
+      );
+    }
+    for (const height of [0, 1]) {
+      await until(`the round key of height ${height}`, () =>
+        w.clients[0]!.call("get_encryption_key", { rollupId: R, height }),
+      );
+    }
+  });
+  after(async () => {
+    await teardown(w);
+    for (const k of keygens) await k?.stop();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("obtains the round secret from every generator's reveal against the seal and builds the block", async () => {
+    await w.clients[0]!.call(
+      "send_encrypted_transaction",
+      await submission(w.clients[0]!, 0, ethers.getBytes(await signedTx(0))),
+    );
+    const { block } = await finalize(0);
+    expect(block.transactions.map((t) => t.status)).to.deep.equal(["valid"]);
+    expect(await counter(w, 0, "veil_round_secret_seconds", { path: "reveals" })).to.be.greaterThan(0);
+  });
+
+  it("falls back to the committee's recovered secret (solver evidence) when a generator is down", async () => {
+    await keygens[1]!.stop();
+    keygens[1] = undefined;
+    await w.clients[1]!.call(
+      "send_encrypted_transaction",
+      await submission(w.clients[1]!, 1, ethers.getBytes(await signedTx(1))),
+    );
+    const { block } = await finalize(1);
+    expect(block.transactions.map((t) => t.status)).to.deep.equal(["valid"]);
+    // Height 1 is led by member 1: its secret came through get_round_secret, not reveals.
+    expect(await counter(w, 1, "veil_round_secret_seconds", { path: "round-secret" })).to.be.greaterThan(0);
+    expect(await counter(w, 1, "veil_round_secret_seconds", { path: "reveals" })).to.equal(0);
+    const follower = await until("the block on member 2", () =>
+      w.clients[2]!.call("get_raw_transaction_list", { rollupId: R, height: "1" }),
+    );
+    expect((follower as BuiltBlockWire).commitmentHash).to.equal(block.commitmentHash);
   });
 });

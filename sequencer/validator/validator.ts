@@ -74,7 +74,8 @@ export class Validator {
   private readonly createdAt = new Map<string, number>();
   /** Tasks voted on and not yet seen resolved: the aggregation work list. */
   private readonly open = new Map<string, TaskInfo>();
-  private readonly seen = new Set<string>();
+  /** The VSM's quorum in basis points, read once (an immutable of the contract). */
+  private quorumBps: bigint | undefined;
   private readonly answers: Counter<"answer">;
   private readonly failures: Counter<"stage">;
   private readonly submitted: Counter;
@@ -166,8 +167,9 @@ export class Validator {
             rawRoot: a.rawRoot.toLowerCase(),
           },
         };
-        if (!this.seen.has(task.taskId)) {
-          this.seen.add(task.taskId);
+        // Each block is scanned once, so a forgotten (settled or expired) task is never read again:
+        // nothing but the open tasks needs remembering, and memory stays bounded on a long run.
+        if (!this.open.has(task.taskId)) {
           this.open.set(task.taskId, task);
           this.createdAt.set(task.taskId, log.blockNumber);
         }
@@ -290,7 +292,7 @@ export class Validator {
     }
     const reference = Number(onChain.createdBlock) - 1;
     const total = await vsm.totalStakeAt(reference);
-    const quorumBps = await vsm.quorumBps();
+    const quorumBps = (this.quorumBps ??= await vsm.quorumBps());
     for (const approve of [true, false]) {
       const signers = [...collected.entries()].filter(([, v]) => v.approve === approve);
       let stake = 0n;

@@ -124,7 +124,7 @@ describe("block pipeline: finalize_block builds, commits on-chain and replicates
   };
 
   before(async () => {
-    w = await deployWorld([0, 1, 2]);
+    w = await deployWorld([0, 1, 2, 3]);
     for (let i = 0; i < 3; i++) await startMember(w, i);
     txs = [await signedTx(0), await signedTx(1), await signedTx(2)];
     const client = w.clients[0]!;
@@ -366,6 +366,56 @@ describe("block pipeline: finalize_block builds, commits on-chain and replicates
       expect(stored.transactions.map((t) => t.status)).to.deep.equal(["valid", "invalid"]);
       const other = await tampered((c) => ({ ...c, rawRoot: `0x${"ef".repeat(32)}` }));
       await rejects(send(0, other, secretKey), "INVALID_PROOF", /another block commitment/);
+    });
+  });
+
+  describe("the VSM task of a height that already has one", () => {
+    /** Seals `height` on its leader `member` and returns the block the pipeline will build for it. */
+    const sealAndBuild = async (height: number, member: number) => {
+      await w.clients[member]!.call("send_raw_transaction", {
+        rollupId: R,
+        height: String(height),
+        rawTx: await signedTx(10 + height),
+      });
+      const seal = await w.nodes[member]!.sequencer!.seal(ROLLUP, height);
+      const key = await w.clients[member]!.call("get_encryption_key", { rollupId: R, height }, encryptionKeyResult);
+      const roundKey = roundKeyFromJson(key.roundKey);
+      const records = await w.nodes[member]!.store.getEntries(ROLLUP, height);
+      return buildBlock({
+        rollupId: ROLLUP,
+        height: BigInt(height),
+        entries: records.map((r) => entryFromWire(r.encryptedTx)),
+        roundKey: roundKey.publicKey,
+        secretKey: (await w.roundSecrets.obtain(roundKey, seal)).secretKey,
+      });
+    };
+    const createTask = async (commitment: BlockCommitment, leader: Wallet) => {
+      const vsm = ValidationServiceManager__factory.connect(w.domain.verifyingContract, w.members[0]);
+      const signature = await signMessage(leader, w.domain, "BlockCommitment", commitment);
+      await (await vsm.createNewTask(commitment, 0, signature)).wait();
+    };
+
+    it("counts a task with the same commitment (a predecessor's, before a failover) as success", async () => {
+      const built = await sealAndBuild(2, 2); // height 2 is led by member 2
+      await createTask(built.commitment, w.members[2]!);
+      const { block } = finalizeResult.parse(await w.clients[0]!.call("finalize_block", await finalizeCall(2)));
+      expect(block.commitmentHash).to.equal(built.commitmentHash.toLowerCase());
+      expect(await counter(w, 2, "veil_vsm_task_failures_total", {})).to.equal(0);
+      expect(await counter(w, 2, "veil_blocks_finalized_total", { role: "leader" })).to.equal(1);
+    });
+
+    it("refuses to answer a block when the task holds another commitment, and stores nothing", async () => {
+      const built = await sealAndBuild(3, 0); // height 3 is led by member 0
+      await createTask({ ...built.commitment, rawRoot: `0x${"77".repeat(32)}` }, w.members[0]!);
+      await rejects(
+        w.clients[1]!.call("finalize_block", await finalizeCall(3)),
+        "INTERNAL_ERROR",
+        /conflicting block commitment on-chain/,
+      );
+      expect(await counter(w, 0, "veil_vsm_task_failures_total", { cause: "conflict" })).to.equal(1);
+      await rejects(w.clients[0]!.call("get_raw_transaction_list", { rollupId: R, height: "3" }), "NOT_FOUND");
+      const status = (await w.clients[0]!.call("get_block", { rollupId: R, height: "3" })) as { status: string };
+      expect(status.status).to.equal("sealed");
     });
   });
 });

@@ -71,9 +71,15 @@ export class MemoryRoundKeySource implements RoundKeySource {
 /** Why a round has no usable key. */
 export class RoundKeyUnavailable extends Error {}
 
+/** A round key with the signed contributions it aggregates: what a client needs to verify it again itself. */
+export interface VerifiedRoundKey {
+  readonly key: RoundKey;
+  readonly contributions: readonly Contribution[];
+}
+
 /** Verified round keys, cached per (rollup, height) once accepted (a published key never changes). */
 export class RoundKeys {
-  private readonly keys = new Map<string, Promise<RoundKey>>();
+  private readonly keys = new Map<string, Promise<VerifiedRoundKey>>();
   private readonly params = new Map<string, Promise<TimelockParams>>();
 
   /** `domain` is the deployment's EIP-712 domain, in which every contribution must be signed by its generator. */
@@ -83,7 +89,12 @@ export class RoundKeys {
   ) {}
 
   /** The round key of (rollup, height), or RoundKeyUnavailable. Failures are not cached. */
-  get(rollup: RollupInfo, height: bigint): Promise<RoundKey> {
+  async get(rollup: RollupInfo, height: bigint): Promise<RoundKey> {
+    return (await this.getVerified(rollup, height)).key;
+  }
+
+  /** The round key of (rollup, height) with its contributions, or RoundKeyUnavailable. */
+  getVerified(rollup: RollupInfo, height: bigint): Promise<VerifiedRoundKey> {
     const k = `${rollup.rollupId}:${height}`;
     let key = this.keys.get(k);
     if (key === undefined) {
@@ -94,7 +105,7 @@ export class RoundKeys {
     return key;
   }
 
-  private async load(rollup: RollupInfo, height: bigint): Promise<RoundKey> {
+  private async load(rollup: RollupInfo, height: bigint): Promise<VerifiedRoundKey> {
     const contributions = await this.source.contributions(rollup.rollupId, height);
     if (contributions === undefined || contributions.length === 0) {
       throw new RoundKeyUnavailable(`no round key is published for rollup ${rollup.rollupId} height ${height}`);
@@ -116,7 +127,7 @@ export class RoundKeys {
         `round key of height ${height}: contribution of ${rejected[0]!.generator} rejected (${rejected[0]!.reason})`,
       );
     }
-    return key;
+    return { key, contributions: fromCommittee };
   }
 
   private paramsOf(rollup: RollupInfo): Promise<TimelockParams> {

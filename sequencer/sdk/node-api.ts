@@ -2,21 +2,12 @@
  * The node methods the SDK calls, with the result schemas it validates answers against (a node's answer is
  * untrusted input like any other). Parameters are named, as the node's API is.
  */
-import { z } from "zod";
-import { bytes32, uint64, type EncryptedSubmissionJson } from "../api/wire";
+import type { z } from "zod";
+import { blockHeightResult, postProofResult, type EncryptedSubmissionJson } from "../api/wire";
 import { MERKLE_DEPTH } from "../chain/merkle";
 import type { RpcClient } from "../rpc/client";
 import { NodeAnswerError } from "./errors";
 import type { PostProof } from "./inclusion";
-
-/** `get_block_height({rollupId})`: the open height (the one accepting transactions), bare or as `{height}`. */
-export const blockHeightResult = z.union([uint64, z.object({ height: uint64 }).transform((r) => r.height)]);
-
-/** `get_post_merkle_proof({rollupId, height, index})`: the sealed leaf and its path. */
-export const postProofResult = z.object({
-  leafHash: bytes32,
-  siblings: z.array(bytes32).length(MERKLE_DEPTH),
-});
 
 async function call<S extends z.ZodType>(
   rpc: RpcClient,
@@ -36,8 +27,9 @@ async function call<S extends z.ZodType>(
 export class NodeApi {
   constructor(readonly rpc: RpcClient) {}
 
-  openHeight(rollupId: bigint): Promise<bigint> {
-    return call(this.rpc, "get_block_height", { rollupId: rollupId.toString() }, blockHeightResult);
+  /** The open height: the lowest unsealed one, accepting transactions now. */
+  async openHeight(rollupId: bigint): Promise<bigint> {
+    return (await call(this.rpc, "get_block_height", { rollupId: rollupId.toString() }, blockHeightResult)).openHeight;
   }
 
   /** The raw (unverified) answer of `get_encryption_key`; round-key.ts verifies it. */
@@ -47,15 +39,18 @@ export class NodeApi {
 
   /** The raw (unverified) receipt; receipt.ts verifies it. */
   sendEncrypted(submission: EncryptedSubmissionJson): Promise<unknown> {
-    return this.rpc.call("send_encrypted_transaction", { submission });
+    return this.rpc.call("send_encrypted_transaction", { ...submission });
   }
 
-  postProof(rollupId: bigint, height: bigint, index: number): Promise<PostProof> {
-    return call(
-      this.rpc,
-      "get_post_merkle_proof",
-      { rollupId: rollupId.toString(), height: height.toString(), index },
-      postProofResult,
-    );
+  /** The sealed leaf at `index` and its path; checked for shape here, against the block commitment by inclusion.ts. */
+  async postProof(rollupId: bigint, height: bigint, index: number): Promise<PostProof> {
+    const method = "get_post_merkle_proof";
+    const ref = { rollupId: rollupId.toString(), height: height.toString(), index };
+    const answer = await call(this.rpc, method, ref, postProofResult);
+    if (answer.index !== index) throw new NodeAnswerError(method, `answers index ${answer.index}, not ${index}`);
+    if (answer.proof.length !== MERKLE_DEPTH) {
+      throw new NodeAnswerError(method, `proof has ${answer.proof.length} siblings, not ${MERKLE_DEPTH}`);
+    }
+    return { leafHash: answer.leafHash, siblings: answer.proof };
   }
 }

@@ -1,97 +1,258 @@
 /**
- * `npm start`: boots a local L1 (Hardhat node), deploys Veil's contracts to it and keeps it
- * running until Ctrl-C. `--once` stops after the deployment (used to smoke-test the command).
+ * `npm start`: the whole of Veil on this machine. Boots an L1 and an L2 (Hardhat nodes), deploys the
+ * contracts, starts 3 sequencer nodes, 3 key generators, 3 validators, the rollup operator and the
+ * encrypting RPC (scripts/devnet/), then runs a demo: a few L2 accounts send transfers through the
+ * encrypting RPC with an unmodified ethers Wallet. Prints a summary and keeps everything running until
+ * Ctrl-C; `--once` exits after the demo, with status 1 if any part of it failed.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { createInterface } from "node:readline";
+import {
+  HDNodeWallet,
+  JsonRpcProvider,
+  NonceManager,
+  Wallet,
+  formatEther,
+  parseEther,
+  type TransactionResponse,
+} from "ethers";
+import { ValidationServiceManager__factory } from "../typechain-types";
+import { Devnet } from "./devnet";
 
 const ROOT = path.join(__dirname, "..");
-const HARDHAT = path.join(ROOT, "node_modules", "hardhat", "internal", "cli", "bootstrap.js");
-const HELP = `Usage: npm start [-- --once] [-- --port N]
+const WORK_DIR = path.join(ROOT, "build", "devnet");
+const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
+const TASK_STATUS = ["None", "Pending", "Validated", "Rejected", "Expired"] as const;
 
-Boots a local Hardhat chain on 127.0.0.1 and deploys Veil's contracts to it
-(addresses in deployments/localhost.json), then keeps the chain running until Ctrl-C.
+const HELP = `Usage: npm start [-- --once] [-- --senders N] [-- --transfers N] [-- --block-time MS]
 
-  --once     exit after the deployment
-  --port N   L1 RPC port (default 8545, or $VEIL_L1_PORT)
-  --help     this text`;
+Starts a complete local Veil (L1 and L2 Hardhat nodes, contracts, 3 sequencer nodes, 3 key
+generators, 3 validators, the rollup operator and the encrypting RPC), runs a demo of encrypted
+transfers sent with ethers through the encrypting RPC, prints a summary, and keeps running with
+its URLs printed until Ctrl-C (which stops every process it started).
 
-function parseArgs(argv: string[]): { once: boolean; port: number } {
+  --once           exit after the demo (status 1 if anything failed)
+  --senders N      demo accounts sending transfers (default 3)
+  --transfers N    transfers per account (default 2)
+  --block-time MS  the rollup's block time (default 2000)
+  --help           this text
+
+Logs, configs and databases: build/devnet/ (replaced at every start).`;
+
+interface Args {
+  readonly once: boolean;
+  readonly senders: number;
+  readonly transfers: number;
+  readonly blockTimeMs: number;
+}
+
+function parseArgs(argv: readonly string[]): Args {
   if (argv.includes("--help") || argv.includes("-h")) {
     console.log(HELP);
     process.exit(0);
   }
-  const portIndex = argv.indexOf("--port");
-  const rawPort = portIndex >= 0 ? argv[portIndex + 1] : (process.env.VEIL_L1_PORT ?? "8545");
-  const port = Number(rawPort);
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`invalid port: ${rawPort}`);
-  const known = new Set(["--once", "--port", String(rawPort)]);
-  const unknown = argv.filter((a) => !known.has(a));
-  if (unknown.length > 0) throw new Error(`unknown argument ${unknown.join(" ")}; see --help`);
-  return { once: argv.includes("--once"), port };
-}
-
-function run(args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
-  return spawn(process.execPath, [HARDHAT, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "inherit"] });
-}
-
-async function waitForChain(url: string, child: ChildProcess): Promise<void> {
-  const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] });
-  for (let attempt = 0; attempt < 120; attempt++) {
-    if (child.exitCode !== null) throw new Error(`the Hardhat node exited with status ${child.exitCode}`);
-    try {
-      const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body });
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 500));
+  const values = new Map<string, number>();
+  let once = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--once") once = true;
+    else if (["--senders", "--transfers", "--block-time"].includes(arg)) {
+      const value = Number(argv[++i]);
+      if (!Number.isInteger(value) || value <= 0) throw new Error(`${arg} expects a positive integer`);
+      values.set(arg, value);
+    } else throw new Error(`unknown argument ${arg}; see --help`);
   }
-  throw new Error(`the Hardhat node did not answer at ${url} within 60 s`);
+  const senders = values.get("--senders") ?? 3;
+  if (senders > 10) throw new Error("--senders is at most 10 (the L2's funded accounts after the first)");
+  return {
+    once,
+    senders,
+    transfers: values.get("--transfers") ?? 2,
+    blockTimeMs: values.get("--block-time") ?? 2_000,
+  };
+}
+
+const say = (message: string): void => console.log(`[veil] ${message}`);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The L2's funded development accounts (Hardhat's default mnemonic), account 0 excepted. */
+function l2Account(i: number): Wallet {
+  const hd = HDNodeWallet.fromPhrase(HARDHAT_MNEMONIC, undefined, `m/44'/60'/0'/0/${i + 1}`);
+  return new Wallet(hd.privateKey);
+}
+
+interface DemoResult {
+  readonly sent: number;
+  readonly included: number;
+  readonly failures: string[];
+  readonly l2Blocks: Set<number>;
+}
+
+/** Every sender sends `transfers` transfers to one recipient through the encrypting RPC, then waits for each. */
+async function runDemo(devnet: Devnet, args: Args, recipient: string): Promise<DemoResult> {
+  const flow = devnet.flow!;
+  const wallets = new JsonRpcProvider(flow.proxyUrl, undefined, { staticNetwork: true, pollingInterval: 250 });
+  const failures: string[] = [];
+  const l2Blocks = new Set<number>();
+  let sent = 0;
+  let included = 0;
+  try {
+    const senders = Array.from({ length: args.senders }, (_, i) => new NonceManager(l2Account(i).connect(wallets)));
+    const responses: { from: string; tx: TransactionResponse }[] = [];
+    // Each round sends one transfer per sender at once: they are encrypted, proven and ordered concurrently.
+    for (let round = 0; round < args.transfers; round++) {
+      const results = await Promise.allSettled(
+        senders.map((s) => s.sendTransaction({ to: recipient, value: parseEther("1") })),
+      );
+      results.forEach((r, i) => {
+        if (r.status === "fulfilled") {
+          sent += 1;
+          responses.push({ from: `account ${i + 1}`, tx: r.value });
+          say(`  ${r.value.hash} from account ${i + 1}: order commitment verified, encrypted on the wire`);
+        } else failures.push(`account ${i + 1} could not send: ${(r.reason as Error).message}`);
+      });
+    }
+    say(`waiting for the rollup operator to execute ${responses.length} transfers on the L2`);
+    await Promise.all(
+      responses.map(async ({ from, tx }) => {
+        const receipt = await wallets.waitForTransaction(tx.hash, 1, 120_000).catch((e: unknown) => {
+          failures.push(`${tx.hash} (${from}) was not included: ${(e as Error).message}`);
+          return null;
+        });
+        if (receipt === null) return;
+        if (receipt.status !== 1) failures.push(`${tx.hash} (${from}) reverted on the L2`);
+        included += 1;
+        l2Blocks.add(receipt.blockNumber);
+      }),
+    );
+  } finally {
+    wallets.destroy();
+  }
+  return { sent, included, failures, l2Blocks };
+}
+
+interface TaskSummary {
+  readonly created: number;
+  readonly byStatus: Record<string, number>;
+}
+
+/** The VSM's tasks so far and their status; waits (bounded) until none is pending. */
+async function vsmTasks(devnet: Devnet, timeoutMs: number): Promise<TaskSummary> {
+  const provider = new JsonRpcProvider(devnet.l1.url, undefined, { staticNetwork: true });
+  try {
+    const vsm = ValidationServiceManager__factory.connect(devnet.world.validationServiceManager, provider);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const created = await vsm.queryFilter(vsm.filters.TaskCreated(), devnet.world.deployBlock);
+      const byStatus: Record<string, number> = {};
+      for (const event of created) {
+        const status = TASK_STATUS[Number((await vsm.getTask(event.args.taskId)).status)] ?? "Unknown";
+        byStatus[status] = (byStatus[status] ?? 0) + 1;
+      }
+      if ((byStatus.Pending ?? 0) === 0 || Date.now() > deadline) return { created: created.length, byStatus };
+      await sleep(1_000);
+    }
+  } finally {
+    provider.destroy();
+  }
 }
 
 async function main(): Promise<void> {
-  const { once, port } = parseArgs(process.argv.slice(2));
-  const url = `http://127.0.0.1:${port}`;
-  console.log(`[veil] starting the L1 chain (Hardhat node) at ${url}`);
-  const node = run(["node", "--hostname", "127.0.0.1", "--port", String(port)]);
-  node.stdout?.resume();
-  const stop = (): void => {
-    if (node.exitCode === null) node.kill("SIGTERM");
+  const args = parseArgs(process.argv.slice(2));
+  rmSync(WORK_DIR, { recursive: true, force: true });
+  mkdirSync(WORK_DIR, { recursive: true });
+  const started = Date.now();
+  const devnet = await Devnet.start({
+    full: true,
+    workDir: WORK_DIR,
+    keepWorkDir: true,
+    members: 3,
+    keyGenerators: 3,
+    operators: 3,
+    blockTimeMs: args.blockTimeMs,
+    logLevel: "info",
+    progress: say,
+  });
+  let stopping = false;
+  const stop = async (status: number): Promise<never> => {
+    if (!stopping) {
+      stopping = true;
+      say("stopping every process");
+      await devnet.stop();
+    }
+    process.exit(status);
   };
-  process.on("SIGINT", () => {
-    console.log("\n[veil] stopping");
-    stop();
-    process.exit(0);
-  });
-  process.on("SIGTERM", () => {
-    stop();
-    process.exit(0);
-  });
-  try {
-    await waitForChain(url, node);
-    console.log("[veil] deploying contracts");
-    const deployer = run(["run", "--no-compile", "--network", "localhost", "scripts/deploy.ts"], {
-      ...process.env,
-      L1_RPC_URL: url,
-    });
-    if (deployer.stdout) createInterface({ input: deployer.stdout }).on("line", (l) => console.log(`[deploy] ${l}`));
-    const status = await new Promise<number | null>((resolve) => deployer.on("exit", resolve));
-    if (status !== 0) throw new Error(`deployment failed with status ${status}`);
-  } catch (err) {
-    stop();
-    throw err;
-  }
-  if (once) {
-    console.log("[veil] --once: deployment done, stopping the chain");
-    stop();
-    return;
-  }
-  console.log(`[veil] running. L1 JSON-RPC: ${url} (chain id 31337). Ctrl-C stops everything.`);
+  process.on("SIGINT", () => void stop(0));
+  process.on("SIGTERM", () => void stop(0));
+
+  const flow = devnet.flow!;
+  const urls = {
+    "encrypting RPC (point wallets here)": flow.proxyUrl,
+    "L2 (Hardhat, chain id)": `${flow.l2.url} (${flow.l2ChainId})`,
+    L1: devnet.l1.url,
+    "sequencer nodes": devnet.nodes.map((n) => n.url).join(" "),
+    "key generators": devnet.keygenUrls.join(" "),
+    validators: flow.validatorUrls.join(" "),
+    "rollup operator": flow.operatorUrl,
+  };
+  writeFileSync(
+    path.join(WORK_DIR, "devnet.json"),
+    JSON.stringify(
+      { urls, rollupId: devnet.world.rollupId.toString(), contracts: devnet.world },
+      (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v instanceof Wallet ? v.address : v),
+      2,
+    ),
+  );
+  say(`everything is up after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  const recipient = Wallet.createRandom().address;
+  say(`demo: ${args.senders} accounts send ${args.transfers} transfers of 1 ETH each to ${recipient} (encrypted)`);
+  const demo = await runDemo(devnet, args, recipient);
+  say("waiting for the validators to settle the block commitments on the L1");
+  const tasks = await vsmTasks(devnet, 60_000);
+  const l2 = new JsonRpcProvider(flow.l2.url, undefined, { staticNetwork: true });
+  const operator = await fetch(flow.operatorUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "operator_status", params: {} }),
+  }).then(async (r) => ((await r.json()) as { result?: { nextHeight?: string } }).result);
+  const balances = await Promise.all(
+    [recipient, ...Array.from({ length: args.senders }, (_, i) => l2Account(i).address)].map(async (a) =>
+      formatEther(await l2.getBalance(a)),
+    ),
+  );
+  l2.destroy();
+
+  const failures = [...demo.failures];
+  if (demo.included !== args.senders * args.transfers) failures.push("not every transfer reached the L2");
+  if ((tasks.byStatus.Validated ?? 0) === 0) failures.push("no VSM task was validated");
+  if ((tasks.byStatus.Pending ?? 0) > 0) failures.push(`${tasks.byStatus.Pending} VSM tasks are still pending`);
+  if ((tasks.byStatus.Rejected ?? 0) > 0) failures.push(`${tasks.byStatus.Rejected} VSM tasks were rejected`);
+
+  console.log("");
+  say("summary");
+  say(`  order commitments returned:   ${demo.sent} of ${args.senders * args.transfers} transfers`);
+  say(
+    `  transfers included on the L2: ${demo.included} in L2 blocks ${[...demo.l2Blocks].sort((a, b) => a - b).join(", ")}`,
+  );
+  say(`  sequencer blocks built:       ${operator?.nextHeight ?? "?"} (every one executed as one L2 block)`);
+  say(
+    `  VSM tasks on the L1:          ${tasks.created} (${Object.entries(tasks.byStatus)
+      .map(([s, n]) => `${n} ${s}`)
+      .join(", ")})`,
+  );
+  say(`  L2 balance of the recipient:  ${balances[0]} ETH`);
+  balances.slice(1).forEach((b, i) => say(`  L2 balance of account ${i + 1}:     ${b} ETH`));
+  for (const f of failures) say(`  FAILED: ${f}`);
+  console.log("");
+
+  if (args.once) await stop(failures.length === 0 ? 0 : 1);
+  for (const [name, url] of Object.entries(urls)) say(`${name}: ${url}`);
+  say(`logs: ${path.relative(ROOT, path.join(WORK_DIR, "logs"))}/; addresses: build/devnet/devnet.json`);
+  say("running; Ctrl-C stops every process");
 }
 
-main().catch((err: unknown) => {
-  console.error(`[veil] ${err instanceof Error ? err.message : String(err)}`);
+main().catch((error: unknown) => {
+  console.error(`[veil] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   process.exit(1);
 });

@@ -1,7 +1,10 @@
 /**
  * A Veil devnet of real processes on loopback: the L1 (`hardhat node`), the on-chain world, one
  * `veil keygen start` process per committee member and one `veil node start` process per cluster
- * member. Each process gets its own config file, database folder and log file under the work folder.
+ * member. With `full`, the rest of the flow as well: the rollup's L2 (a second `hardhat node`), one
+ * `veil validator start` per VSM operator, the rollup operator (`veil operator start`) and the
+ * encrypting RPC (`veil proxy start`). Each process gets its own config file, database folder and log
+ * file under the work folder.
  *
  * Used by the multi-process tests and the sequencer benchmark:
  *
@@ -13,7 +16,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { RpcClient } from "../../sequencer/rpc/client";
-import { ROOT, startL1, type L1 } from "./l1";
+import { ROOT, startL1, startL2, type Chain, type L1 } from "./l1";
 import { freePorts, isHealthy, waitUntil } from "./net";
 import { ManagedProcess } from "./process";
 import { deployWorld, type World, type WorldOptions } from "./world";
@@ -38,6 +41,30 @@ export interface DevnetOptions extends WorldOptions {
   readonly nodeConfig?: Record<string, unknown>;
   /** How long a process may take to become ready. */
   readonly readyTimeoutMs?: number;
+  /**
+   * The whole flow of DESIGN.md: adds the L2, a validator per VSM operator (`operators`, default 3 here),
+   * the rollup operator and the encrypting RPC. Default false (the cluster alone).
+   */
+  readonly full?: boolean;
+  /** The L2's chain id (full devnets). Default 31338. */
+  readonly l2ChainId?: bigint;
+  /** The rollup operator's block time (full devnets). Default 2,000 ms. */
+  readonly blockTimeMs?: number;
+  /** Called with a line for each step of the start-up (e.g. `npm start` prints them). */
+  readonly progress?: (message: string) => void;
+}
+
+/** The processes a full devnet adds around the cluster. */
+export interface FlowHandles {
+  readonly l2: Chain;
+  readonly l2ChainId: bigint;
+  readonly validatorUrls: readonly string[];
+  readonly validators: ManagedProcess[];
+  readonly operatorUrl: string;
+  operator: ManagedProcess | undefined;
+  /** The encrypting RPC wallets talk to. */
+  readonly proxyUrl: string;
+  proxy: ManagedProcess | undefined;
 }
 
 export interface NodeHandle {
@@ -64,6 +91,8 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
 
 export class Devnet {
   readonly keygens: ManagedProcess[] = [];
+  /** Present in full devnets. */
+  flow: FlowHandles | undefined;
   private stopped = false;
 
   private constructor(
@@ -82,15 +111,22 @@ export class Devnet {
     mkdirSync(workDir, { recursive: true });
     const removeWorkDir = !(options.keepWorkDir ?? options.workDir !== undefined);
     const readyTimeoutMs = options.readyTimeoutMs ?? 90_000;
+    const full = options.full ?? false;
     const memberCount = options.members ?? 3;
     const generatorCount = options.keyGenerators ?? 2;
-    const [l1Port, ...ports] = await freePorts(1 + memberCount + generatorCount);
+    const operatorCount = options.operators ?? (full ? 3 : 0);
+    const flowPortCount = full ? 3 + operatorCount : 0; // L2, operator, proxy, validators
+    const [l1Port, ...ports] = await freePorts(1 + memberCount + generatorCount + flowPortCount);
+    const say = options.progress ?? ((): void => undefined);
+    say(`starting the L1 (hardhat node) on port ${l1Port}`);
     const l1 = await startL1(l1Port!, path.join(workDir, "logs", "l1.log"), readyTimeoutMs);
     let devnet: Devnet | undefined;
     try {
-      const world = await deployWorld(l1.url, options);
+      say("deploying the contracts, bonding the cluster, registering the rollup and the VSM operators");
+      const world = await deployWorld(l1.url, { ...options, operators: operatorCount });
       const nodePorts = ports.slice(0, memberCount);
-      const keygenPorts = ports.slice(memberCount);
+      const keygenPorts = ports.slice(memberCount, memberCount + generatorCount);
+      const flowPorts = ports.slice(memberCount + generatorCount);
       const keygenUrls = keygenPorts.map((p) => `http://127.0.0.1:${p}`);
       const nodeUrls = nodePorts.map((p) => `http://127.0.0.1:${p}`);
       const nodes = nodeUrls.map((url, index): NodeHandle => ({
@@ -104,8 +140,11 @@ export class Devnet {
       }));
       devnet = new Devnet(workDir, removeWorkDir, l1, world, nodes, keygenUrls, readyTimeoutMs);
       devnet.writeConfigs(options, nodePorts, keygenPorts);
+      say(`starting ${generatorCount} key generators`);
       await Promise.all(world.keyGenerators.map((_, i) => devnet!.startKeygen(i)));
+      say(`starting ${memberCount} sequencer nodes`);
       await Promise.all(nodes.map((n) => devnet!.startNode(n.index)));
+      if (full) await devnet.startFlow(options, flowPorts, say);
       return devnet;
     } catch (error) {
       if (devnet !== undefined) await devnet.stop();
@@ -173,7 +212,8 @@ export class Devnet {
     });
   }
 
-  private async startKeygen(i: number): Promise<void> {
+  /** Starts (or restarts, on its database) key generator `i` and resolves once its /health is ready. */
+  async startKeygen(i: number): Promise<void> {
     const child = this.spawnCli(`keygen-${i}`, [
       "keygen",
       "start",
@@ -215,13 +255,156 @@ export class Devnet {
     if (n !== undefined) rmSync(n.dbDir, { recursive: true, force: true });
   }
 
-  /** Stops every process this devnet started (nodes first, then key generators, then L1). Idempotent. */
+  /** Starts the L2, the validators, the rollup operator and the encrypting RPC (full devnets). */
+  private async startFlow(options: DevnetOptions, ports: number[], say: (message: string) => void): Promise<void> {
+    const [l2Port, operatorPort, proxyPort, ...validatorPorts] = ports;
+    const l2ChainId = options.l2ChainId ?? 31_338n;
+    say(`starting the L2 (hardhat node, chain id ${l2ChainId}, automine off) on port ${l2Port}`);
+    const l2 = await startL2(l2Port!, path.join(this.workDir, "logs", "l2.log"), l2ChainId, this.readyTimeoutMs);
+    const url = (port: number | undefined): string => `http://127.0.0.1:${port}`;
+    this.flow = {
+      l2,
+      l2ChainId,
+      validatorUrls: validatorPorts.map(url),
+      validators: [],
+      operatorUrl: url(operatorPort),
+      operator: undefined,
+      proxyUrl: url(proxyPort),
+      proxy: undefined,
+    };
+    this.writeFlowConfigs(options, operatorPort!, proxyPort!, validatorPorts);
+    say(`starting ${this.world.operators.length} validators`);
+    await Promise.all(this.world.operators.map((_, i) => this.startValidator(i)));
+    say("starting the rollup operator and the encrypting RPC");
+    await Promise.all([this.startOperator(), this.startProxy()]);
+  }
+
+  private writeFlowConfigs(
+    options: DevnetOptions,
+    operatorPort: number,
+    proxyPort: number,
+    validatorPorts: number[],
+  ): void {
+    const w = this.world;
+    const flow = this.flow!;
+    const logLevel = options.logLevel ?? "info";
+    const contracts = {
+      clusterRegistry: w.clusterRegistry,
+      validationServiceManager: w.validationServiceManager,
+    };
+    const write = (name: string, config: unknown): void => {
+      const dir = path.join(this.workDir, name);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, "config.json"), JSON.stringify(config, null, 2), { mode: 0o600 });
+    };
+    w.operators.forEach((op, i) => {
+      write(`validator-${i}`, {
+        validator: { signingKey: op.privateKey },
+        l1: { rpcUrl: this.l1.url, contracts },
+        // Validator i reads the replicated data of its own node (operator i runs alongside member i).
+        node: { url: this.nodes[i % this.nodes.length]!.url },
+        keyGenerators: [...this.keygenUrls],
+        peers: flow.validatorUrls.filter((_, j) => j !== i),
+        rollups: [{ rollupId: w.rollupId.toString(), chainId: flow.l2ChainId.toString() }],
+        rpc: { host: "127.0.0.1", port: validatorPorts[i], rateLimit: { enabled: false } },
+        storage: { votesPath: path.join(this.workDir, `validator-${i}`, "votes.jsonl") },
+        poll: { intervalMs: 500, fromBlock: w.deployBlock },
+        log: { level: logLevel },
+      });
+    });
+    write("operator", {
+      operator: {
+        signingKey: w.executor.privateKey,
+        rollupId: w.rollupId.toString(),
+        stateFile: path.join(this.workDir, "operator", "state.json"),
+        blockTimeMs: options.blockTimeMs ?? 2_000,
+      },
+      sequencer: { urls: this.nodes.map((n) => n.url) },
+      l2: { rpcUrl: flow.l2.url },
+      l1: { rpcUrl: this.l1.url, contracts },
+      rpc: { host: "127.0.0.1", port: operatorPort },
+      log: { level: logLevel },
+    });
+    write("proxy", {
+      listen: { host: "127.0.0.1", port: proxyPort },
+      rollupId: w.rollupId.toString(),
+      l2: { rpcUrl: flow.l2.url, chainId: flow.l2ChainId.toString() },
+      node: { rpcUrl: this.nodes[0]!.url },
+      l1: {
+        rpcUrl: this.l1.url,
+        registry: contracts.clusterRegistry,
+        validationServiceManager: contracts.validationServiceManager,
+        fromBlock: w.deployBlock,
+      },
+      sequencing: { blockTimeMs: options.blockTimeMs ?? 2_000 },
+      log: { level: logLevel },
+    });
+  }
+
+  private configOf(name: string): string {
+    return path.join(this.workDir, name, "config.json");
+  }
+
+  /** Starts (or restarts) validator `i` and resolves once its /health is ready. */
+  async startValidator(i: number): Promise<void> {
+    const flow = this.requireFlow();
+    const child = this.spawnCli(`validator-${i}`, ["validator", "start", "--config", this.configOf(`validator-${i}`)]);
+    flow.validators[i] = child;
+    await waitUntil(`validator ${i}`, () => isHealthy(flow.validatorUrls[i]!), {
+      timeoutMs: this.readyTimeoutMs,
+      process: child,
+    });
+  }
+
+  /** Starts (or restarts, resuming from its state file) the rollup operator. */
+  async startOperator(): Promise<void> {
+    const flow = this.requireFlow();
+    const child = this.spawnCli("operator", ["operator", "start", "--config", this.configOf("operator")]);
+    flow.operator = child;
+    await waitUntil("rollup operator", () => isHealthy(flow.operatorUrl), {
+      timeoutMs: this.readyTimeoutMs,
+      process: child,
+    });
+  }
+
+  async stopOperator(graceMs = 5_000): Promise<void> {
+    await this.flow?.operator?.stop(graceMs);
+  }
+
+  private async startProxy(): Promise<void> {
+    const flow = this.requireFlow();
+    const child = this.spawnCli("proxy", ["proxy", "start", "--config", this.configOf("proxy")]);
+    flow.proxy = child;
+    await waitUntil("encrypting RPC", () => isHealthy(flow.proxyUrl), {
+      timeoutMs: this.readyTimeoutMs,
+      process: child,
+    });
+  }
+
+  /** Kills key generator `i` (kill -9); `startKeygen(i)` restarts it on its database. */
+  async killKeygen(i: number): Promise<void> {
+    await this.keygens[i]?.kill();
+  }
+
+  private requireFlow(): FlowHandles {
+    if (this.flow === undefined) throw new Error("not a full devnet (start it with `full: true`)");
+    return this.flow;
+  }
+
+  /**
+   * Stops every process this devnet started (the flow's processes first, then nodes, key generators
+   * and the chains). Idempotent.
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    const flow = this.flow;
+    if (flow !== undefined) {
+      await Promise.all([flow.proxy, flow.operator, ...flow.validators].map((p) => p?.stop() ?? Promise.resolve()));
+    }
     await Promise.all(this.nodes.map((n) => n.process?.stop() ?? Promise.resolve()));
     await Promise.all(this.keygens.map((k) => k.stop()));
-    await this.l1.process.stop();
+    await Promise.all([this.l1.process.stop(), flow?.l2.process.stop()]);
     if (this.removeWorkDir) rmSync(this.workDir, { recursive: true, force: true });
   }
 }

@@ -47,6 +47,8 @@ export interface ApiDeps {
   readonly domain: VeilDomain;
   readonly lookahead: number;
   readonly maxSubmissionBytes: number;
+  /** How long a follower waits for the leader's finalize_block (round secret, decryption, L1 task). */
+  readonly finalizeTimeoutMs?: number;
   /** Seconds since the epoch, for FinalizeRequest deadlines (L1 time in production is close enough). */
   readonly now?: () => number;
 }
@@ -68,6 +70,7 @@ export function registerApi(d: ApiDeps): void {
     params: Params,
     ctx: CallContext,
     local: () => Promise<T>,
+    timeoutMs?: number,
   ): Promise<unknown> => {
     const view = await sequencer.viewOf(rollupId, height);
     const leader = sequencer.leaderOf(height, view);
@@ -85,6 +88,7 @@ export function registerApi(d: ApiDeps): void {
     try {
       return await peer.client.call(method, params, undefined, {
         headers: { [FORWARD_HOPS_HEADER]: String(hops + 1) },
+        ...(timeoutMs === undefined ? {} : { timeoutMs }),
       });
     } catch (error) {
       if (error instanceof RpcTimeoutError || error instanceof RpcTransportError) {
@@ -286,6 +290,7 @@ export function registerApi(d: ApiDeps): void {
           const block = await d.blocks.finalize(rollup, height, seal, view);
           return { seal, block };
         },
+        d.finalizeTimeoutMs,
       );
     },
   });

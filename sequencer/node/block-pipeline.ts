@@ -30,7 +30,7 @@ import type { ChainView, RollupInfo } from "./chain-view";
 import { openEnvelope, sealEnvelope, type Envelope, type EnvelopeJson } from "./cluster/envelope";
 import type { Peers } from "./cluster/peers";
 import type { BlockMetrics } from "./metrics";
-import type { RoundKeys } from "./round-keys";
+import { RoundKeyUnavailable, type RoundKeys } from "./round-keys";
 import type { RoundSecretSource } from "./round-secrets";
 import type { NodeStore, SealRecord } from "./storage/store";
 import type { StoredValue } from "./storage/codec";
@@ -131,12 +131,16 @@ export class BlockPipeline {
   ): Promise<BuiltBlockWire> {
     const { rollupId } = rollup;
     const done = await this.stored(rollupId, height);
-    if (done !== undefined) return done;
+    if (done !== undefined) {
+      // A retry (operator timeout, failover) also re-offers the block to followers that missed it.
+      if (done.leader === this.o.wallet.address) void this.rebroadcast(rollupId, height, done);
+      return done;
+    }
     const leader = this.o.chain.leaderOf(height, view);
     if (leader !== this.o.wallet.address) throw veilError.notLeader(leader);
     const log = this.o.log.child({ rollupId: rollupId.toString(), height });
 
-    const roundKey = await this.o.roundKeys.get(rollup, BigInt(height));
+    const roundKey = await this.roundKeyOf(rollup, height);
     const secretStarted = performance.now();
     const secret = await this.o.secrets.obtain(roundKey, seal).catch((error: unknown) => {
       log.error({ err: error }, "no round secret");
@@ -174,6 +178,24 @@ export class BlockPipeline {
     );
     this.broadcast({ rollupId: rollupId.toString(), height, block: wire, roundSecret }, view, log);
     return (await this.stored(rollupId, height)) ?? wire;
+  }
+
+  private async roundKeyOf(rollup: RollupInfo, height: number): Promise<RoundKey> {
+    try {
+      return await this.o.roundKeys.get(rollup, BigInt(height));
+    } catch (error) {
+      if (error instanceof RoundKeyUnavailable) throw veilError.unavailable(error.message);
+      throw error;
+    }
+  }
+
+  /** Sends a stored block again (followers that hold it acknowledge without rebuilding). */
+  private async rebroadcast(rollupId: bigint, height: number, block: BuiltBlockWire): Promise<void> {
+    const record = await this.o.store.getBuiltBlock(rollupId, height);
+    if (record === undefined) return;
+    const { roundSecret } = record.block as unknown as StoredBlock;
+    const log = this.o.log.child({ rollupId: rollupId.toString(), height });
+    this.broadcast({ rollupId: rollupId.toString(), height, block, roundSecret }, block.viewNumber, log);
   }
 
   /** Builds from this node's sealed entries; the result must reproduce the seal's count and encRoot. */
@@ -319,7 +341,7 @@ export class BlockPipeline {
     if (seal.txCount !== commitment.txCount || seal.encRoot.toLowerCase() !== commitment.encRoot) {
       throw veilError.invalidProof("the block commitment's count or encRoot differs from the seal this node holds");
     }
-    const roundKey = await this.o.roundKeys.get(rollup, BigInt(height));
+    const roundKey = await this.roundKeyOf(rollup, height);
     const secretKey = BigInt(payload.roundSecret);
     if (!isRoundSecret(roundKey, secretKey)) {
       throw new RpcError("WRONG_ROUND_KEY", `the round secret does not open the round key of height ${height}`);

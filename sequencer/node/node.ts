@@ -226,6 +226,9 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
       domain,
       lookahead: config.limits.maxLookaheadHeights,
       maxSubmissionBytes: config.limits.maxCiphertextBytes,
+      // The leader may wait for the round secret, then decrypt and wait for L1: far longer than a peer call.
+      finalizeTimeoutMs:
+        config.keyGenerator.secretWaitMs + config.keyGenerator.revealTimeoutMs + 2 * config.timeouts.l1RequestMs,
       ...(deps.now === undefined ? {} : { now: deps.now }),
     });
   };

@@ -24,7 +24,7 @@ const WORK_DIR = path.join(ROOT, "build", "devnet");
 const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
 const TASK_STATUS = ["None", "Pending", "Validated", "Rejected", "Expired"] as const;
 
-const HELP = `Usage: npm start [-- --once] [-- --senders N] [-- --transfers N] [-- --block-time MS]
+const HELP = `Usage: npm start [-- --once] [--senders N] [--transfers N] [--block-time MS] [--port-base P]
 
 Starts a complete local Veil (L1 and L2 Hardhat nodes, contracts, 3 sequencer nodes, 3 key
 generators, 3 validators, the rollup operator and the encrypting RPC), runs a demo of encrypted
@@ -35,15 +35,22 @@ its URLs printed until Ctrl-C (which stops every process it started).
   --senders N      demo accounts sending transfers (default 3)
   --transfers N    transfers per account (default 2)
   --block-time MS  the rollup's block time (default 2000)
+  --port-base P    L1 on P, L2 on P+1, encrypting RPC on P+2, rollup operator on P+3,
+                   nodes from P+5, key generators from P+15, validators from P+25
+                   (default 8545, or $VEIL_PORT_BASE)
   --help           this text
 
 Logs, configs and databases: build/devnet/ (replaced at every start).`;
+
+/** A mistake in the command line: reported in one line, without a stack. */
+class UsageError extends Error {}
 
 interface Args {
   readonly once: boolean;
   readonly senders: number;
   readonly transfers: number;
   readonly blockTimeMs: number;
+  readonly basePort: number;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -56,19 +63,24 @@ function parseArgs(argv: readonly string[]): Args {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--once") once = true;
-    else if (["--senders", "--transfers", "--block-time"].includes(arg)) {
+    else if (["--senders", "--transfers", "--block-time", "--port-base"].includes(arg)) {
       const value = Number(argv[++i]);
-      if (!Number.isInteger(value) || value <= 0) throw new Error(`${arg} expects a positive integer`);
+      if (!Number.isInteger(value) || value <= 0) throw new UsageError(`${arg} expects a positive integer`);
       values.set(arg, value);
-    } else throw new Error(`unknown argument ${arg}; see --help`);
+    } else throw new UsageError(`unknown argument ${arg}; see --help`);
+  }
+  const basePort = values.get("--port-base") ?? Number(process.env.VEIL_PORT_BASE ?? 8545);
+  if (!Number.isInteger(basePort) || basePort < 1024 || basePort > 65_000) {
+    throw new UsageError(`the port base must be an integer in [1024, 65000], not ${basePort}`);
   }
   const senders = values.get("--senders") ?? 3;
-  if (senders > 10) throw new Error("--senders is at most 10 (the L2's funded accounts after the first)");
+  if (senders > 10) throw new UsageError("--senders is at most 10 (the L2's funded accounts after the first)");
   return {
     once,
     senders,
     transfers: values.get("--transfers") ?? 2,
     blockTimeMs: values.get("--block-time") ?? 2_000,
+    basePort,
   };
 }
 
@@ -170,6 +182,7 @@ async function main(): Promise<void> {
     keyGenerators: 3,
     operators: 3,
     blockTimeMs: args.blockTimeMs,
+    basePort: args.basePort,
     logLevel: "info",
     progress: say,
   });
@@ -253,6 +266,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(`[veil] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  const usage = error instanceof UsageError;
+  const text = error instanceof Error ? (usage ? error.message : (error.stack ?? error.message)) : String(error);
+  console.error(`[veil] ${text}`);
   process.exit(1);
 });

@@ -17,7 +17,7 @@ import os from "node:os";
 import path from "node:path";
 import { RpcClient } from "../../sequencer/rpc/client";
 import { ROOT, startL1, startL2, type Chain, type L1 } from "./l1";
-import { freePorts, isHealthy, waitUntil } from "./net";
+import { assertPortsFree, freePorts, isHealthy, waitUntil } from "./net";
 import { ManagedProcess } from "./process";
 import { deployWorld, type World, type WorldOptions } from "./world";
 
@@ -50,6 +50,11 @@ export interface DevnetOptions extends WorldOptions {
   readonly l2ChainId?: bigint;
   /** The rollup operator's block time (full devnets). Default 2,000 ms. */
   readonly blockTimeMs?: number;
+  /**
+   * Fixed ports from this base instead of free ones picked at random: L1 base, L2 +1, encrypting RPC +2,
+   * rollup operator +3, nodes +5…, key generators +15…, validators +25… (`npm start` uses 8545).
+   */
+  readonly basePort?: number;
   /** Called with a line for each step of the start-up (e.g. `npm start` prints them). */
   readonly progress?: (message: string) => void;
 }
@@ -89,6 +94,14 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
   return out;
 }
 
+/** The fixed port layout of `basePort`, in the order `start` takes ports: L1, nodes, key generators, flow. */
+function fixedPorts(base: number, members: number, generators: number, validators: number | undefined): number[] {
+  const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
+  if (members > 10 || generators > 10 || (validators ?? 0) > 10) throw new Error("basePort allows at most 10 of each");
+  const flow = validators === undefined ? [] : [base + 1, base + 3, base + 2, ...range(base + 25, validators)];
+  return [base, ...range(base + 5, members), ...range(base + 15, generators), ...flow];
+}
+
 export class Devnet {
   readonly keygens: ManagedProcess[] = [];
   /** Present in full devnets. */
@@ -116,7 +129,11 @@ export class Devnet {
     const generatorCount = options.keyGenerators ?? 2;
     const operatorCount = options.operators ?? (full ? 3 : 0);
     const flowPortCount = full ? 3 + operatorCount : 0; // L2, operator, proxy, validators
-    const [l1Port, ...ports] = await freePorts(1 + memberCount + generatorCount + flowPortCount);
+    const [l1Port, ...ports] =
+      options.basePort === undefined
+        ? await freePorts(1 + memberCount + generatorCount + flowPortCount)
+        : fixedPorts(options.basePort, memberCount, generatorCount, full ? operatorCount : undefined);
+    await assertPortsFree([l1Port!, ...ports]);
     const say = options.progress ?? ((): void => undefined);
     say(`starting the L1 (hardhat node) on port ${l1Port}`);
     const l1 = await startL1(l1Port!, path.join(workDir, "logs", "l1.log"), readyTimeoutMs);

@@ -23,6 +23,20 @@ export async function freePorts(count: number): Promise<number[]> {
   return [...ports];
 }
 
+/** Fails, naming the port, unless every one of `ports` can be bound on 127.0.0.1 now. */
+export async function assertPortsFree(ports: readonly number[]): Promise<void> {
+  for (const port of ports) {
+    await new Promise<void>((resolve, reject) => {
+      const server = createServer();
+      server.unref();
+      server.once("error", (error: Error) =>
+        reject(new Error(`port ${port} is in use (${error.message}); stop what uses it or choose other ports`)),
+      );
+      server.listen(port, "127.0.0.1", () => server.close(() => resolve()));
+    });
+  }
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**

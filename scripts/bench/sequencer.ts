@@ -8,31 +8,21 @@
  * phase restarts the three nodes on empty databases (same L1, same key generators): the same
  * encrypted set is valid again, and no phase inherits another's block.
  *
- * Env: BENCH_TXS (encrypted pool, default 200), BENCH_RAW_SECONDS (per raw phase, default 4).
+ * Env: BENCH_TXS (encrypted pool, default 200), BENCH_RAW_SECONDS (per raw phase, default 4),
+ * BENCH_FOLLOWER_PROOF_RATE (the nodes' ordering.followerProofSampleRate; default: the node's default).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import * as snarkjs from "snarkjs";
-import { encryptedSubmission, encryptionKeyResult, type EncryptedSubmissionJson } from "../../sequencer/api/wire";
+import { encryptedSubmission, type EncryptedSubmissionJson } from "../../sequencer/api/wire";
 import type { Point } from "../../sequencer/crypto/babyjub";
 import { encTxHash, type EncryptedTransaction } from "../../sequencer/crypto/encryption";
-import { loadBigMath } from "../../sequencer/crypto/timelock/bigmath";
-import { generateTestOnlyModulus } from "../../sequencer/crypto/timelock/test-modulus";
 import type { RpcClient } from "../../sequencer/rpc/client";
 import { verificationKey } from "../../sequencer/zk/groth16";
 import { TX_VALIDITY_CIRCUIT, txValidityPublicSignals } from "../../sequencer/zk/prover";
 import { Groth16VerifierPool } from "../../sequencer/zk/verifier";
-import { Devnet } from "../devnet";
+import type { Devnet } from "../devnet";
 import { emit, median, percentile, progress } from "./report";
-import { encryptedFixtures } from "./tx-fixtures";
+import { benchFixtures, startBenchDevnet } from "./sequencer-world";
 
-/**
- * The bench world's state (time-lock modulus, key-generator databases, proven transactions). The
- * version segment changes whenever stored formats change (v2: signed key-generator contributions), so
- * a stale world is never reused.
- */
-const BENCH_DIR = path.join(__dirname, "..", "..", "build", "bench", "v2");
 const POOL = Number(process.env.BENCH_TXS ?? 200);
 const WARMUP = 8;
 const RAW_SECONDS = Number(process.env.BENCH_RAW_SECONDS ?? 4);
@@ -40,15 +30,9 @@ const LOADS = [50, 100, 200];
 const SATURATION_CLIENTS = 32;
 /** A remark on the run's conditions for every line (e.g. "machine shared with other work"); BENCH_NOTE. */
 const NOTE = process.env.BENCH_NOTE ?? "";
-
-/** The TEST-ONLY time-lock modulus of the bench world, made once and kept, so the world repeats. */
-async function benchModulus(): Promise<bigint> {
-  const file = path.join(BENCH_DIR, "world.json");
-  if (existsSync(file)) return BigInt((JSON.parse(readFileSync(file, "utf8")) as { modulus: string }).modulus);
-  const N = generateTestOnlyModulus(await loadBigMath(), 1024).N;
-  writeFileSync(file, JSON.stringify({ modulus: `0x${N.toString(16)}` }));
-  return N;
-}
+const FOLLOWER_PROOF_RATE = process.env.BENCH_FOLLOWER_PROOF_RATE;
+/** Printed with every figure, so that a run with a non-default node setting says so. */
+const SETTINGS = { followerProofSampleRate: FOLLOWER_PROOF_RATE ?? "node default" };
 
 type Send = (client: RpcClient, i: number) => Promise<unknown>;
 
@@ -112,7 +96,15 @@ async function saturation(
 }
 
 function report(path_: "encrypted" | "raw", load: string, r: PhaseResult): number {
-  const extra = { path: path_, load, requests: r.latencies.length, errors: r.errors, via: "leader", note: NOTE };
+  const extra = {
+    path: path_,
+    load,
+    requests: r.latencies.length,
+    errors: r.errors,
+    via: "leader",
+    ...SETTINGS,
+    note: NOTE,
+  };
   const throughput = r.latencies.length / r.seconds;
   if (r.latencies.length > 0) {
     emit(`order_commitment_latency_p50_${path_}_${load}`, median(r.latencies), "ms", extra);
@@ -181,39 +173,20 @@ async function verificationCeiling(items: readonly { proof: unknown; publicSigna
 }
 
 async function main(): Promise<void> {
-  mkdirSync(BENCH_DIR, { recursive: true });
-  const workDir = mkdtempSync(path.join(os.tmpdir(), "veil-bench-"));
-  progress(`starting the devnet (work folder ${workDir})`);
-  const devnet = await Devnet.start({
-    workDir,
-    keepWorkDir: false,
-    seed: "veil-bench",
-    modulus: await benchModulus(),
-    keygenDbDirs: [0, 1].map((i) => path.join(BENCH_DIR, `keygen-${i}`)),
-    logLevel: "warn",
-  });
+  const devnet = await startBenchDevnet(
+    FOLLOWER_PROOF_RATE === undefined
+      ? {}
+      : { nodeConfig: { ordering: { followerProofSampleRate: Number(FOLLOWER_PROOF_RATE) } } },
+  );
   try {
-    const key = encryptionKeyResult.parse(
-      await devnet.nodes[0]!.client.call("get_encryption_key", { rollupId: "7", height: "0" }),
-    );
-    progress(`encrypted pool: ${POOL + WARMUP} transactions (cached under build/bench/ once proven)`);
-    let last = 0;
-    const all = await encryptedFixtures({ rollupId: 7n, height: 0n, roundKey: key.publicKey }, POOL + WARMUP, {
-      cacheDir: BENCH_DIR,
-      onProgress: (done, total) => {
-        if (performance.now() - last > 2_000 || done === total) {
-          last = performance.now();
-          progress(`proving: ${done}/${total}`);
-        }
-      },
-    });
+    const { roundKey, txs: all } = await benchFixtures(devnet, POOL + WARMUP);
     const warmup = all.slice(POOL);
     const pool = all.slice(0, POOL);
 
     await Promise.all(devnet.nodes.map((n) => devnet.killNode(n.index)));
     progress("verification ceiling (nodes stopped)");
     const ceiling = await verificationCeiling(
-      pool.slice(0, 16).map((s) => ({ proof: s.proof, publicSignals: publicSignalsOf(s, key.publicKey) })),
+      pool.slice(0, 16).map((s) => ({ proof: s.proof, publicSignals: publicSignalsOf(s, roundKey) })),
     );
 
     const sendEncrypted: Send = (c, i) => c.call("send_encrypted_transaction", pool[i]);
@@ -231,7 +204,7 @@ async function main(): Promise<void> {
       "saturation",
       await saturation(devnet.nodes[0]!.client, sendEncrypted, SATURATION_CLIENTS, { count: pool.length }),
     );
-    emit("encrypted_saturation_share_of_batch_ceiling", sat / ceiling, "ratio", { note: NOTE });
+    emit("encrypted_saturation_share_of_batch_ceiling", sat / ceiling, "ratio", { ...SETTINGS, note: NOTE });
 
     for (const rate of LOADS) {
       progress(`raw at ${rate} tx/s`);

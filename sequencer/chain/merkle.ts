@@ -12,6 +12,7 @@
  *   gives both the same left siblings; `preAndPostAgree` checks exactly that.
  */
 import { concat, keccak256, toBeHex, zeroPadValue } from "ethers";
+import { keccak256Bytes } from "./keccak";
 
 export const MERKLE_DEPTH = 16;
 export const MERKLE_CAPACITY = 2 ** MERKLE_DEPTH;
@@ -20,7 +21,6 @@ export const MERKLE_CAPACITY = 2 ** MERKLE_DEPTH;
 export type Hash = string;
 
 export const EMPTY_LEAF: Hash = zeroPadValue("0x", 32);
-const LEAF_PREFIX = "0x00";
 const NODE_PREFIX = "0x01";
 
 const BYTES32 = /^0x[0-9a-f]{64}$/;
@@ -29,14 +29,27 @@ function assertBytes32(value: string, what: string): void {
   if (!BYTES32.test(value)) throw new Error(`${what} must be 32 bytes as lower-case 0x-hex, got ${value}`);
 }
 
+/** Any-case 32-byte hex, the shape the byte-level fast path below writes straight into its buffer. */
+const WORD = /^0x[0-9a-fA-F]{64}$/;
+/** Reused preimage buffers (0x00 ‖ data and 0x01 ‖ left ‖ right): no allocation per hash. */
+const leafInput = Buffer.alloc(33);
+const nodeInput = Buffer.alloc(65);
+
 /** The leaf hash of one slot's data (for Veil: the keccak-256 hash of the encrypted transaction). */
 export function hashLeaf(data: Hash): Hash {
   assertBytes32(data, "leaf data");
-  return keccak256(concat([LEAF_PREFIX, data]));
+  leafInput[0] = 0x00;
+  leafInput.write(data.slice(2), 1, "hex");
+  return keccak256Bytes(leafInput);
 }
 
 export function hashNode(left: Hash, right: Hash): Hash {
-  return keccak256(concat([NODE_PREFIX, left, right]));
+  // Anything that is not two 32-byte words keeps ethers' byte handling (and its errors) exactly.
+  if (!WORD.test(left) || !WORD.test(right)) return keccak256(concat([NODE_PREFIX, left, right]));
+  nodeInput[0] = 0x01;
+  nodeInput.write(left.slice(2), 1, "hex");
+  nodeInput.write(right.slice(2), 33, "hex");
+  return keccak256Bytes(nodeInput);
 }
 
 /** ZERO_HASHES[i] is the root of an empty subtree of height i; ZERO_HASHES[DEPTH] is the empty root. */

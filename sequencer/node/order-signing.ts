@@ -1,14 +1,16 @@
 /**
- * The EIP-712 digest of an OrderCommitment computed directly: the domain separator and the type hash
- * are computed once per domain (through ethers' TypedDataEncoder), and each commitment costs two
- * keccak-256 calls over fixed-width ABI words. ethers' signTypedData / verifyTypedData re-derive the
+ * EIP-712 digests of the ordering path's messages (OrderCommitment, ClusterMessage) computed directly:
+ * the domain separator and the type hash are computed once per domain (through ethers'
+ * TypedDataEncoder), and each message costs two keccak-256 calls over fixed-width ABI words. ethers' signTypedData / verifyTypedData re-derive the
  * type string, domain and field encoders on every call, which made them the ordering path's largest
  * cost per entry (docs/ordering-performance.md). The digest is byte-identical to `typedDataDigest`.
  */
-import { TypedDataEncoder, getAddress, keccak256, recoverAddress, toUtf8Bytes, type SigningKey } from "ethers";
-import { encodeType, type OrderCommitment, type VeilDomain } from "../chain/eip712";
+import { TypedDataEncoder, getAddress, recoverAddress, toUtf8Bytes, type SigningKey } from "ethers";
+import { encodeType, type ClusterMessage, type OrderCommitment, type VeilDomain } from "../chain/eip712";
+import { keccak256Bytes } from "../chain/keccak";
 
 const BYTES32 = /^0x[0-9a-f]{64}$/;
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 
 /** A 0x-free 64-digit hex word of an unsigned integer below 2^bits. */
 function uintWord(value: bigint, bits: number, what: string): string {
@@ -22,45 +24,88 @@ function bytes32Word(value: string, what: string): string {
   return lower.slice(2);
 }
 
-export class OrderCommitmentHasher {
+function addressWord(value: string, what: string): string {
+  if (!ADDRESS.test(value)) throw new RangeError(`${what} must be a 20-byte 0x-hex address`);
+  return value.slice(2).toLowerCase().padStart(64, "0");
+}
+
+const keccakHex = (hex: string): string => keccak256Bytes(Buffer.from(hex, "hex"));
+
+/**
+ * The EIP-712 digest of one struct type of a domain: keccak256(0x1901 ‖ domainSeparator ‖
+ * keccak256(typeHash ‖ the fields as 32-byte words)). Subclasses say how the fields become words.
+ */
+abstract class StructDigest<M> {
   private readonly prefix: string;
   private readonly typeHash: string;
 
-  constructor(domain: VeilDomain) {
+  protected constructor(domain: VeilDomain, type: "OrderCommitment" | "ClusterMessage") {
     // 0x1901 ‖ domainSeparator, the fixed head of every digest of this domain.
     this.prefix = `1901${TypedDataEncoder.hashDomain(domain).slice(2)}`;
-    this.typeHash = keccak256(toUtf8Bytes(encodeType("OrderCommitment"))).slice(2);
+    this.typeHash = keccak256Bytes(toUtf8Bytes(encodeType(type))).slice(2);
   }
 
-  /** hashStruct(commitment): keccak256(typeHash ‖ the five fields as 32-byte words). */
-  structHash(c: OrderCommitment): string {
+  /** The struct's fields as concatenated 32-byte hex words, in declaration order. */
+  protected abstract words(message: M): string;
+
+  /** hashStruct(message): keccak256(typeHash ‖ fields). */
+  structHash(message: M): string {
+    return keccakHex(this.typeHash + this.words(message));
+  }
+
+  /** The signed digest: keccak256(0x1901 ‖ domainSeparator ‖ hashStruct(message)). */
+  digest(message: M): string {
+    return keccakHex(this.prefix + this.structHash(message).slice(2));
+  }
+
+  /** The signature over a message, as a 65-byte 0x-hex string (r ‖ s ‖ v), RFC 6979 like signTypedData. */
+  sign(key: SigningKey, message: M): string {
+    return key.sign(this.digest(message)).serialized;
+  }
+
+  /** Whether `signature` over `message` is by `expected`; false (not a throw) for malformed input. */
+  isSignedBy(message: M, signature: string, expected: string): boolean {
+    try {
+      return recoverAddress(this.digest(message), signature) === getAddress(expected);
+    } catch {
+      return false;
+    }
+  }
+}
+
+export class OrderCommitmentHasher extends StructDigest<OrderCommitment> {
+  constructor(domain: VeilDomain) {
+    super(domain, "OrderCommitment");
+  }
+
+  protected words(c: OrderCommitment): string {
     if (!Number.isSafeInteger(c.txIndex)) throw new RangeError("txIndex must be an integer");
-    const words =
-      this.typeHash +
+    return (
       uintWord(c.rollupId, 64, "rollupId") +
       uintWord(c.blockHeight, 64, "blockHeight") +
       uintWord(BigInt(c.txIndex), 32, "txIndex") +
       bytes32Word(c.encTxHash, "encTxHash") +
-      bytes32Word(c.preRoot, "preRoot");
-    return keccak256(Buffer.from(words, "hex"));
+      bytes32Word(c.preRoot, "preRoot")
+    );
+  }
+}
+
+/** The envelope of every node-to-node message (signed once per message by its sender). */
+export class ClusterMessageHasher extends StructDigest<ClusterMessage> {
+  constructor(domain: VeilDomain) {
+    super(domain, "ClusterMessage");
   }
 
-  /** The signed digest: keccak256(0x1901 ‖ domainSeparator ‖ hashStruct(commitment)). */
-  digest(c: OrderCommitment): string {
-    return keccak256(Buffer.from(this.prefix + this.structHash(c).slice(2), "hex"));
-  }
-
-  /** The leader's signature over a commitment, as a 65-byte 0x-hex string (r ‖ s ‖ v). */
-  sign(key: SigningKey, c: OrderCommitment): string {
-    return key.sign(this.digest(c)).serialized;
-  }
-
-  /** Whether `signature` over `c` is by `expected`; false (not a throw) for malformed signatures. */
-  isSignedBy(c: OrderCommitment, signature: string, expected: string): boolean {
-    try {
-      return recoverAddress(this.digest(c), signature) === getAddress(expected);
-    } catch {
-      return false;
+  protected words(m: ClusterMessage): string {
+    if (!Number.isSafeInteger(m.viewNumber) || !Number.isSafeInteger(m.kind)) {
+      throw new RangeError("viewNumber and kind must be integers");
     }
+    return (
+      uintWord(m.clusterId, 64, "clusterId") +
+      uintWord(BigInt(m.viewNumber), 32, "viewNumber") +
+      addressWord(m.sender, "sender") +
+      uintWord(BigInt(m.kind), 8, "kind") +
+      bytes32Word(m.payloadHash, "payloadHash")
+    );
   }
 }

@@ -108,6 +108,11 @@ interface HeightLog {
   dvcSentFor: number;
   finishing: number;
   heartbeating: boolean;
+  /**
+   * When (performance.now()) every follower last acknowledged a batch of this height: it heard from
+   * the leader then, so a heartbeat within the next interval would say nothing new.
+   */
+  allAckedAt: number;
   seal: SealResultJson | undefined;
   queue: Pending[];
   draining: Promise<void> | undefined;
@@ -302,6 +307,7 @@ export class Sequencer {
       dvcSentFor: -1,
       finishing: -1,
       heartbeating: false,
+      allAckedAt: Number.NEGATIVE_INFINITY,
       seal: sealRecord === undefined ? undefined : (sealRecord.seal as unknown as SealResultJson),
       queue: [],
       draining: undefined,
@@ -477,6 +483,9 @@ export class Sequencer {
     return new Promise<number>((resolve) => {
       const ackers = new Set<string>();
       let settled = 0;
+      const everyone = (): void => {
+        if (ackers.size === followers.length) log.allAckedAt = performance.now();
+      };
       const done = (): void => {
         if (ackers.size >= needed || settled === followers.length) resolve(ackers.size);
       };
@@ -484,6 +493,7 @@ export class Sequencer {
         this.sendReplicate(peer, log, envelope, firstIndex + entries.length)
           .then((acker) => {
             if (acker !== undefined) ackers.add(acker);
+            everyone();
           })
           .catch((error: unknown) => this.o.log.debug({ err: error, peer: peer.url }, "replication failed"))
           .finally(() => {
@@ -666,13 +676,18 @@ export class Sequencer {
     return Promise.resolve(t.append(data).leafHash);
   }
 
-  /** Checks one replicated entry at `index` and appends it to the in-memory tree. */
+  /**
+   * Checks one replicated entry at `index` and appends it to the in-memory tree. On the append path
+   * (`vouchedBy`: the envelope's signer) the entry's own signature and its proof are checked for a
+   * sample; for log adoption (view change, state transfer) every signature is checked and no proof,
+   * because a proof must never decide which log is adopted (see docs/ordering-performance.md).
+   */
   private async checkEntry(
     rollup: RollupInfo,
     log: Pick<HeightLog, "rollupId" | "height" | "tree">,
     index: number,
     entry: z.output<typeof entrySchema>,
-    signatures: "all" | { readonly vouchedBy: string },
+    path: "adoption" | { readonly vouchedBy: string },
   ): Promise<void> {
     const { commitment, signature, leader, viewNumber } = entry.orderCommitment;
     const where = `entry ${index} of height ${log.height}`;
@@ -684,7 +699,12 @@ export class Sequencer {
       throw veilError.outOfOrder(`${where}: its commitment is for another position`);
     }
     const tx = entry.encryptedTx;
-    const leaf = tx.kind === "raw" ? leafOfRaw(tx.rawTx) : leafOfEncrypted(typedTx(tx.submission.tx));
+    // The encrypted leaf is a Poseidon hash (the costliest step of this check): computed once, used
+    // for the leaf comparison and as the proof's public input.
+    let encHash: bigint | undefined;
+    let leaf: string;
+    if (tx.kind === "raw") leaf = leafOfRaw(tx.rawTx);
+    else leaf = toBytes32((encHash = encTxHash(typedTx(tx.submission.tx))));
     if (leaf !== commitment.encTxHash || leaf !== entry.encTxHash) {
       throw veilError.invalidSignature(`${where}: the transaction does not hash to the committed leaf`);
     }
@@ -701,7 +721,7 @@ export class Sequencer {
     // envelope's payloadHash commits to every field of the commitment, all re-derived above and below),
     // so its own signature is recovered only for a sample; entries of other leaders, always.
     const checkSignature =
-      signatures === "all" || leader !== signatures.vouchedBy || Math.random() < this.o.followerSignatureSampleRate;
+      path === "adoption" || leader !== path.vouchedBy || Math.random() < this.o.followerSignatureSampleRate;
     if (checkSignature && !this.orderHasher.isSignedBy(commitment, signature, leader)) {
       throw veilError.invalidSignature(`${where}: the order commitment is not signed by ${leader}`);
     }
@@ -709,12 +729,17 @@ export class Sequencer {
     if (appended.preRoot !== commitment.preRoot) {
       throw veilError.invalidSignature(`${where}: its preRoot differs from this node's tree`);
     }
-    if (tx.kind === "encrypted" && Math.random() < this.o.followerProofSampleRate) {
+    if (
+      path !== "adoption" &&
+      tx.kind === "encrypted" &&
+      encHash !== undefined &&
+      Math.random() < this.o.followerProofSampleRate
+    ) {
       const key = await this.o.roundKeys.get(rollup, BigInt(log.height));
       const ok = await this.o.verifier.verify(
         tx.submission.proof,
         txValidityPublicSignals({
-          encTxHash: encTxHash(typedTx(tx.submission.tx)),
+          encTxHash: encHash,
           txCommitment: tx.submission.txCommitment,
           roundKey: key.publicKey,
         }),
@@ -926,7 +951,9 @@ export class Sequencer {
       if (log.status === "sealed" || log.status === "finalized") continue;
       const leading = this.leaderOf(log.height, log.view) === this.address;
       if (leading && log.normalView === log.view) {
-        if (!log.heartbeating) {
+        // Replication that every follower acknowledged within the interval already told them the
+        // leader is alive (they reset their timers on it), so the signed heartbeat is skipped.
+        if (!log.heartbeating && now - log.allAckedAt >= this.failover.heartbeatIntervalMs) {
           log.heartbeating = true;
           // A heartbeat may turn into state transfer (a deposed leader catching up); it runs in the
           // background, so its failures (a peer down, the store closing at shutdown) are logged here.
@@ -1164,7 +1191,7 @@ export class Sequencer {
       if (!parsed.success) throw new RpcError("INVALID_PARAMS", `entry ${i}: ${parsed.error.issues[0]?.message}`);
       return parsed.data;
     });
-    await Promise.all(entries.map((e, i) => this.checkEntry(rollup, scratch, i, e, "all")));
+    await Promise.all(entries.map((e, i) => this.checkEntry(rollup, scratch, i, e, "adoption")));
     if (rawSeal === null || rawSeal === undefined) return { entries: rawEntries as Entry[], seal: undefined };
     const result = sealResultSchema.parse(rawSeal);
     const seal = parseMessage("Seal", result.seal);
@@ -1219,6 +1246,7 @@ export class Sequencer {
     log.tree = tree;
     log.view = view;
     log.normalView = view;
+    log.allAckedAt = Number.NEGATIVE_INFINITY; // acks of an earlier view say nothing about this one
     log.seal = seal;
     log.status = seal === undefined ? "open" : "sealed";
     this.openHeights.delete(log.rollupId); // a superseded minority seal may reopen the height

@@ -1,8 +1,18 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { Wallet, hexlify } from "ethers";
-import { signMessage, typedDataDigest, veilDomain, type OrderCommitment } from "../../sequencer/chain/eip712";
-import { OrderCommitmentHasher } from "../../sequencer/node/order-signing";
+import { z } from "zod";
+import { Wallet, getAddress, hexlify } from "ethers";
+import {
+  signMessage,
+  typedDataDigest,
+  veilDomain,
+  type ClusterMessage,
+  type OrderCommitment,
+} from "../../sequencer/chain/eip712";
+import { openEnvelope, sealEnvelope } from "../../sequencer/node/cluster/envelope";
+import { ClusterMessageHasher, OrderCommitmentHasher } from "../../sequencer/node/order-signing";
+
+const countSchema = z.strictObject({ count: z.number() });
 
 const domain = veilDomain(31337n, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
 const hasher = new OrderCommitmentHasher(domain);
@@ -82,5 +92,65 @@ describe("OrderCommitmentHasher: the EIP-712 OrderCommitment digest without ethe
     expect(() => hasher.digest({ ...c, txIndex: 0.5 })).to.throw(RangeError, /txIndex/);
     expect(() => hasher.digest({ ...c, encTxHash: "0x1234" })).to.throw(RangeError, /encTxHash/);
     expect(() => hasher.digest({ ...c, preRoot: "0x" + "zz".repeat(32) })).to.throw(RangeError, /preRoot/);
+  });
+});
+
+describe("ClusterMessageHasher: the EIP-712 ClusterMessage digest of every node-to-node envelope", () => {
+  const messages = new ClusterMessageHasher(domain);
+  const message: fc.Arbitrary<ClusterMessage> = fc.record({
+    clusterId: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+    viewNumber: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+    sender: fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b) => getAddress(hexlify(b))),
+    kind: fc.integer({ min: 0, max: 255 }),
+    payloadHash: bytes32,
+  });
+
+  it("computes the same digest as ethers' TypedDataEncoder for any message", () => {
+    fc.assert(
+      fc.property(message, (m) => {
+        expect(messages.digest(m)).to.equal(typedDataDigest(domain, "ClusterMessage", m));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("signs exactly what signTypedData signs, and recognises only its signer", async () => {
+    await fc.assert(
+      fc.asyncProperty(message, async (m) => {
+        const signature = messages.sign(leader.signingKey, m);
+        expect(signature).to.equal(await signMessage(leader, domain, "ClusterMessage", m));
+        expect(messages.isSignedBy(m, signature, leader.address)).to.equal(true);
+        expect(messages.isSignedBy(m, signature, other.address)).to.equal(false);
+        expect(messages.isSignedBy({ ...m, viewNumber: m.viewNumber ^ 1 }, signature, leader.address)).to.equal(false);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it("refuses values outside their EIP-712 types", () => {
+    const m: ClusterMessage = {
+      clusterId: 1n,
+      viewNumber: 0,
+      sender: leader.address,
+      kind: 1,
+      payloadHash: "0x" + "ab".repeat(32),
+    };
+    expect(() => messages.digest({ ...m, clusterId: 1n << 64n })).to.throw(RangeError, /clusterId/);
+    expect(() => messages.digest({ ...m, viewNumber: 2 ** 32 })).to.throw(RangeError, /viewNumber/);
+    expect(() => messages.digest({ ...m, kind: 256 })).to.throw(RangeError, /kind/);
+    expect(() => messages.digest({ ...m, sender: "0x1234" })).to.throw(RangeError, /sender/);
+  });
+
+  it("an envelope sealed with it opens, and one whose payload or signer changed does not", async () => {
+    const open = (env: { message: unknown; signature: string; payload: unknown }, member = leader.address) =>
+      openEnvelope(
+        { ...env, message: { ...(env.message as ClusterMessage), clusterId: 9n } },
+        { domain, clusterId: 9n, kind: 2, isMember: (a) => a === member, schema: countSchema },
+      );
+    const env = await sealEnvelope(leader, domain, 9n, 3, 2, { count: 5 });
+    expect(open(env)).to.deep.equal({ count: 5 });
+    expect(() => open({ ...env, payload: { count: 6 } })).to.throw(/payloadHash/);
+    const forged = { ...env, message: { ...env.message, sender: other.address } };
+    expect(() => open(forged, other.address)).to.throw(/not signed by its sender/);
   });
 });

@@ -379,6 +379,54 @@ describe("node-side Groth16 verifier (batched, on worker threads)", function () 
       expect(refused).to.equal(true);
     });
 
+    it("sends nothing more while maxInFlight batches are verified, then everything that gathered at once", async () => {
+      const rec = recording();
+      // The pool answers only when the test releases it, so what is in flight is under control.
+      const gates: (() => void)[] = [];
+      const gated = {
+        verifyBatch: async (items: readonly VerifyItem[]): Promise<boolean[]> => {
+          await new Promise<void>((release) => gates.push(release));
+          return rec.verifyBatch(items);
+        },
+      };
+      const batcher = new MicroBatcher(gated, { maxItems: 64, maxDelayMs: 0, maxInFlight: 1 });
+      const first = batcher.verify(h(0).proof, h(0).publicSignals);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(batcher.batchesInFlight).to.equal(1);
+      const later = [1, 2, 3, 4].map((i) => batcher.verify(h(i).proof, i === 3 ? ["1"] : h(i).publicSignals));
+      await new Promise((r) => setTimeout(r, 20));
+      expect(batcher.pending, "requests wait while the slot is busy").to.equal(4);
+      expect(gates.length).to.equal(1);
+      gates[0]!();
+      expect(await first).to.equal(true);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(gates.length, "the gathered requests left as one batch").to.equal(2);
+      gates[1]!();
+      expect(await Promise.all(later)).to.deep.equal([true, true, false, true]);
+      expect(rec.sizes).to.deep.equal([1, 4]);
+      await batcher.close();
+    });
+
+    it("with maxInFlight 2 a second batch starts while the first is verified", async () => {
+      const gates: (() => void)[] = [];
+      const gated = {
+        verifyBatch: async (items: readonly VerifyItem[]): Promise<boolean[]> => {
+          await new Promise<void>((release) => gates.push(release));
+          return pool.verifyBatch(items);
+        },
+      };
+      const batcher = new MicroBatcher(gated, { maxItems: 64, maxDelayMs: 0, maxInFlight: 2 });
+      const a = batcher.verify(h(0).proof, h(0).publicSignals);
+      await new Promise((r) => setTimeout(r, 20));
+      const b = batcher.verify(h(1).proof, h(1).publicSignals);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(batcher.batchesInFlight).to.equal(2);
+      expect(batcher.pending).to.equal(0);
+      gates.forEach((release) => release());
+      expect(await Promise.all([a, b])).to.deep.equal([true, true]);
+      await batcher.close();
+    });
+
     it("passes a pool failure to every caller of the batch", async () => {
       const failing = { verifyBatch: () => Promise.reject(new Error("pool down")) };
       const batcher = new MicroBatcher(failing, { maxItems: 2, maxDelayMs: 1 });

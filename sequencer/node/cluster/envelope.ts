@@ -4,11 +4,13 @@
  * keccak-256 of the payload's canonical JSON (keys sorted). The receiver recomputes the hash from the
  * payload it got, so payload and signature cannot be separated.
  */
-import { keccak256, type Wallet } from "ethers";
+import type { Wallet } from "ethers";
 import { z } from "zod";
 import type { ClusterMessageKind } from "../../chain/eip712";
-import { isSignedBy, schemas, signMessage, type ClusterMessage, type VeilDomain } from "../../chain/eip712";
+import { schemas, type ClusterMessage, type VeilDomain } from "../../chain/eip712";
+import { keccak256Bytes } from "../../chain/keccak";
 import { RpcError, veilError } from "../../rpc/errors";
+import { ClusterMessageHasher } from "../order-signing";
 import { encodeValue } from "../storage/codec";
 
 export type ClusterKind = (typeof ClusterMessageKind)[keyof typeof ClusterMessageKind];
@@ -30,7 +32,15 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** Node's native UTF-8 encoder gives the same bytes as ethers' toUtf8Bytes, several times faster on big batches. */
-export const payloadHash = (payload: unknown): string => keccak256(Buffer.from(canonicalJson(payload), "utf8"));
+export const payloadHash = (payload: unknown): string => keccak256Bytes(Buffer.from(canonicalJson(payload), "utf8"));
+
+/** One digest helper per domain object (a node keeps one domain for its lifetime). */
+const hashers = new WeakMap<VeilDomain, ClusterMessageHasher>();
+function hasherFor(domain: VeilDomain): ClusterMessageHasher {
+  let h = hashers.get(domain);
+  if (h === undefined) hashers.set(domain, (h = new ClusterMessageHasher(domain)));
+  return h;
+}
 
 /** What goes over the wire. */
 export const envelopeParams = {
@@ -51,7 +61,8 @@ export type EnvelopeJson = {
   readonly payload: unknown;
 };
 
-export async function sealEnvelope(
+/** Signs `payload` as a ClusterMessage of `kind` from `wallet` (a promise, as signing used to be). */
+export function sealEnvelope(
   wallet: Wallet,
   domain: VeilDomain,
   clusterId: bigint,
@@ -59,15 +70,20 @@ export async function sealEnvelope(
   kind: ClusterKind,
   payload: unknown,
 ): Promise<EnvelopeJson> {
-  const message: ClusterMessage = {
-    clusterId,
-    viewNumber: view,
-    sender: wallet.address,
-    kind,
-    payloadHash: payloadHash(payload),
-  };
-  const signature = await signMessage(wallet, domain, "ClusterMessage", message);
-  return { message: { ...message, clusterId: clusterId.toString() }, signature, payload };
+  try {
+    const message: ClusterMessage = {
+      clusterId,
+      viewNumber: view,
+      sender: wallet.address,
+      kind,
+      payloadHash: payloadHash(payload),
+    };
+    // Byte-identical to signTypedData (RFC 6979 over the same digest), without its per-call encoder setup.
+    const signature = hasherFor(domain).sign(wallet.signingKey, message);
+    return Promise.resolve({ message: { ...message, clusterId: clusterId.toString() }, signature, payload });
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
 }
 
 /**
@@ -92,7 +108,7 @@ export function openEnvelope<T>(
   if (payloadHash(envelope.payload) !== message.payloadHash) {
     throw veilError.invalidSignature("the payload does not match the signed payloadHash");
   }
-  if (!isSignedBy(expect.domain, "ClusterMessage", message, envelope.signature, message.sender)) {
+  if (!hasherFor(expect.domain).isSignedBy(message, envelope.signature, message.sender)) {
     throw veilError.invalidSignature("the cluster message is not signed by its sender");
   }
   const parsed = expect.schema.safeParse(envelope.payload);

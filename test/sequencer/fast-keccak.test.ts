@@ -1,0 +1,48 @@
+import { expect } from "chai";
+import fc from "fast-check";
+import { concat, hexlify, keccak256 } from "ethers";
+import { keccak256Bytes, keccakImplementation } from "../../sequencer/chain/keccak";
+import { hashLeaf, hashNode } from "../../sequencer/chain/merkle";
+
+describe("keccak256Bytes: the hot-path keccak-256 (native when its binary loads)", () => {
+  it("uses the native permutation on this machine (its binary ships for linux-x64)", () => {
+    expect(keccakImplementation).to.equal("native");
+  });
+
+  it("equals ethers' keccak256 for any input, across the 136-byte rate boundary", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 700 }), (bytes) => {
+        expect(keccak256Bytes(bytes)).to.equal(keccak256(bytes));
+        expect(keccak256Bytes(Buffer.from(bytes))).to.equal(keccak256(bytes));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("hashes a view into a larger buffer by its own bytes only", () => {
+    const whole = Buffer.from("00112233445566778899", "hex");
+    const view = whole.subarray(3, 7);
+    expect(keccak256Bytes(view)).to.equal(keccak256(hexlify(view)));
+  });
+});
+
+describe("Merkle hashing through the reused buffers", () => {
+  const word = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => hexlify(b));
+
+  it("hashes a leaf and a node exactly as keccak(prefix ‖ data) through ethers does", () => {
+    fc.assert(
+      fc.property(word, word, (l, r) => {
+        expect(hashLeaf(l)).to.equal(keccak256(concat(["0x00", l])));
+        expect(hashNode(l, r)).to.equal(keccak256(concat(["0x01", l, r])));
+        expect(hashNode(l.toUpperCase().replace("0X", "0x"), r)).to.equal(keccak256(concat(["0x01", l, r])));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("keeps ethers' handling of anything that is not two 32-byte words", () => {
+    expect(hashNode("0x01", "0x02")).to.equal(keccak256("0x010102"));
+    expect(() => hashNode("0xzz", "0x" + "00".repeat(32))).to.throw();
+    expect(() => hashLeaf("0x1234")).to.throw(/32 bytes/);
+  });
+});

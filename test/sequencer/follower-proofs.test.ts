@@ -1,0 +1,146 @@
+import { expect } from "chai";
+import type { Wallet } from "ethers";
+import {
+  encryptedSubmission,
+  encryptedSubmissionToJson,
+  encryptionKeyResult,
+  type EncryptedSubmission,
+  type EncryptedSubmissionJson,
+} from "../../sequencer/api/wire";
+import { ClusterMessageKind, type OrderCommitment } from "../../sequencer/chain/eip712";
+import { IncrementalMerkleTree, toBytes32 } from "../../sequencer/chain/merkle";
+import {
+  blockHeight,
+  encTxHash,
+  encryptTransaction,
+  rollupId,
+  type EncryptedTransaction,
+} from "../../sequencer/crypto/encryption";
+import { sealEnvelope } from "../../sequencer/node/cluster/envelope";
+import { OrderCommitmentHasher } from "../../sequencer/node/order-signing";
+import { proveTxValidity } from "../../sequencer/zk/prover";
+import { ROLLUP, deployWorld, rejects, startMember, teardown, type ClusterWorld } from "./cluster-harness";
+
+/** Encrypts `text` for `height` to the round key node 1 serves; proves it, or borrows `proofOf`'s proof. */
+async function submission(
+  w: ClusterWorld,
+  height: number,
+  text: string,
+  proofOf?: EncryptedSubmission,
+): Promise<EncryptedSubmission> {
+  const key = await w.clients[1]!.call("get_encryption_key", { rollupId: "7", height }, encryptionKeyResult);
+  const enc = encryptTransaction(new TextEncoder().encode(text), {
+    rollupId: rollupId(ROLLUP),
+    height: blockHeight(BigInt(height)),
+    roundKey: key.publicKey,
+  });
+  const proof = proofOf === undefined ? (await proveTxValidity(enc)).proof : proofOf.proof;
+  return { tx: enc.encrypted, txCommitment: enc.txCommitment, proof } as unknown as EncryptedSubmission;
+}
+
+/** A submission whose proof no longer verifies: another txCommitment (the leaf does not cover it). */
+const withWrongCommitment = (s: EncryptedSubmission): EncryptedSubmission => ({
+  ...s,
+  txCommitment: s.txCommitment + 1n,
+});
+
+/** Entries 0..n-1 of `height` for `subs`, named as view 0's entries of `leader`, signed by `signer`. */
+function entries(
+  w: ClusterWorld,
+  height: number,
+  subs: readonly EncryptedSubmission[],
+  leader: Wallet,
+  signer: Wallet = leader,
+): unknown[] {
+  const hasher = new OrderCommitmentHasher(w.domain);
+  const tree = new IncrementalMerkleTree();
+  return subs.map((s) => {
+    const leaf = toBytes32(encTxHash(s.tx as unknown as EncryptedTransaction));
+    const a = tree.append(leaf);
+    const c: OrderCommitment = {
+      rollupId: ROLLUP,
+      blockHeight: BigInt(height),
+      txIndex: a.index,
+      encTxHash: leaf,
+      preRoot: a.preRoot,
+    };
+    const json: EncryptedSubmissionJson = encryptedSubmissionToJson(s);
+    return {
+      encTxHash: leaf,
+      encryptedTx: { kind: "encrypted", submission: json },
+      orderCommitment: {
+        commitment: { ...c, rollupId: c.rollupId.toString(), blockHeight: c.blockHeight.toString() },
+        signature: hasher.sign(signer.signingKey, c),
+        leader: leader.address,
+        viewNumber: 0,
+        preProof: [...a.preProof],
+      },
+    };
+  });
+}
+
+describe("follower checks of replicated proofs: sampled on the append path, never deciding log adoption", function () {
+  this.timeout(300_000);
+  let w: ClusterWorld;
+  let valid: EncryptedSubmission;
+  // leaderOf(h, v) = members[(h + v) % 3]: member 0 leads view 0 of height 0 and does not run (the
+  // test speaks for it); member 1 leads view 0 of height 1, member 2 view 1 of height 1.
+  before(async () => {
+    w = await deployWorld([0, 1]);
+    await startMember(w, 1, { ordering: { followerProofSampleRate: 1 } });
+    await startMember(w, 2, { ordering: { followerProofSampleRate: 0 } });
+    valid = await submission(w, 0, "pay carol 5");
+    expect(encryptedSubmission.safeParse(encryptedSubmissionToJson(valid)).success).to.equal(true);
+  });
+  after(() => teardown(w));
+
+  const replicate = async (to: number, list: unknown[], firstIndex = 0): Promise<unknown> => {
+    const payload = { rollupId: "7", height: 0, view: 0, firstIndex, entries: list };
+    const env = await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 0, ClusterMessageKind.Replicate, payload);
+    return w.clients[to]!.call("cluster_replicate", env);
+  };
+  const count = async (node: number, height: number): Promise<number> =>
+    (await w.nodes[node]!.store.blockState(ROLLUP, height)).count;
+
+  it("with sampling at 1 a follower refuses an entry whose proof does not verify, and stores nothing", async () => {
+    await rejects(
+      replicate(1, entries(w, 0, [withWrongCommitment(valid)], w.members[0]!)),
+      "INVALID_PROOF",
+      /does not verify/,
+    );
+    expect(await count(1, 0)).to.equal(0);
+  });
+
+  it("with sampling at 1 a follower stores an entry whose proof verifies", async () => {
+    await replicate(1, entries(w, 0, [valid], w.members[0]!));
+    expect(await count(1, 0)).to.equal(1);
+  });
+
+  it("with sampling at 0 a follower stores the entry unproven: the proof is content, not order", async () => {
+    await replicate(2, entries(w, 0, [withWrongCommitment(valid)], w.members[0]!));
+    expect(await count(2, 0)).to.equal(1);
+  });
+
+  describe("log adoption (StartView of view 1 of height 1, sent by its leader, member 2)", () => {
+    const startView = async (list: unknown[]): Promise<unknown> => {
+      const payload = { rollupId: "7", height: 1, view: 1, entries: list, seal: null };
+      const env = await sealEnvelope(w.members[2]!, w.domain, w.clusterId, 1, ClusterMessageKind.StartView, payload);
+      return w.clients[1]!.call("cluster_start_view", env);
+    };
+
+    it("refuses a log with an entry its view-0 leader did not sign, even at proof sampling 1", async () => {
+      const unproven = await submission(w, 1, "pay dave 1", valid);
+      const forged = entries(w, 1, [unproven], w.members[1]!, w.members[0]);
+      await rejects(startView(forged), "INVALID_SIGNATURE", /not signed by/);
+      expect(await count(1, 1)).to.equal(0);
+    });
+
+    it("installs a correctly signed log although an entry's proof fails: a proof never decides adoption", async () => {
+      // Height 1's ciphertext with height 0's proof: it cannot verify (the height is inside encTxHash).
+      const unproven = await submission(w, 1, "pay dave 2", valid);
+      await startView(entries(w, 1, [unproven], w.members[1]!));
+      expect(await count(1, 1)).to.equal(1);
+      expect(await w.nodes[1]!.sequencer!.viewStateOf(ROLLUP, 1)).to.deep.equal({ view: 1, normalView: 1 });
+    });
+  });
+});

@@ -16,7 +16,8 @@ import { createRegistry } from "../node/metrics";
 import { RpcClient } from "../rpc/client";
 import { MethodRegistry } from "../rpc/registry";
 import { RpcServer, serverLimits, type ListenAddress } from "../rpc/server";
-import { ValidationServiceManager__factory } from "../../typechain-types";
+import { ValidationServiceManager__factory, type ValidationServiceManager } from "../../typechain-types";
+import { ConfigError } from "../config/layered";
 import { chainIdsOf, type ValidatorConfig } from "./config";
 import { Validator } from "./validator";
 import { VoteStore } from "./votes";
@@ -95,6 +96,39 @@ function createPollMetrics(registry: Registry): PollMetrics {
   };
 }
 
+/**
+ * The EIP-712 domain of the deployment, after checking that the L1 answers and that the configured VSM
+ * is one and belongs to the configured registry. Failures are ConfigErrors naming the field to fix.
+ */
+async function checkDeployment(
+  config: ValidatorConfig,
+  provider: Provider,
+  vsm: ValidationServiceManager,
+): Promise<VeilDomain> {
+  const { rpcUrl, contracts } = config.l1;
+  const ms = config.timeouts.requestMs;
+  let chainId: bigint;
+  let registry: string;
+  try {
+    chainId = config.l1.chainId ?? (await within(provider.getNetwork(), ms, `the L1 at ${rpcUrl}`)).chainId;
+    registry = getAddress(await within(vsm.registry(), ms, `the L1 at ${rpcUrl}`));
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === "BAD_DATA" || code === "CALL_EXCEPTION") {
+      throw new ConfigError(
+        `l1.contracts.validationServiceManager: no ValidationServiceManager at ${contracts.validationServiceManager}`,
+      );
+    }
+    throw new ConfigError(`l1.rpcUrl: cannot read the deployment from ${rpcUrl}: ${(error as Error).message}`);
+  }
+  if (registry !== contracts.clusterRegistry) {
+    throw new ConfigError(
+      `l1.contracts.clusterRegistry: the VSM at ${contracts.validationServiceManager} belongs to the registry ${registry}, not to ${contracts.clusterRegistry}`,
+    );
+  }
+  return veilDomain(chainId, contracts.validationServiceManager);
+}
+
 export async function startValidator(
   config: ValidatorConfig,
   log: Logger,
@@ -112,22 +146,18 @@ export async function startValidator(
   const vsm = ValidationServiceManager__factory.connect(vsmAddress, wallet);
 
   let domain: VeilDomain;
+  let votes: VoteStore;
   try {
-    const chainId =
-      config.l1.chainId ?? (await within(provider.getNetwork(), requestMs, `L1 at ${config.l1.rpcUrl}`)).chainId;
-    const registry = getAddress(await within(vsm.registry(), requestMs, `the VSM at ${vsmAddress}`));
-    if (registry !== config.l1.contracts.clusterRegistry) {
-      throw new Error(
-        `the VSM at ${vsmAddress} belongs to the registry ${registry}, not to the configured ${config.l1.contracts.clusterRegistry}`,
-      );
+    domain = await checkDeployment(config, provider, vsm);
+    try {
+      votes = new VoteStore(config.storage.votesPath);
+    } catch (error) {
+      throw new ConfigError(`storage.votesPath: ${(error as Error).message}`);
     }
-    domain = veilDomain(chainId, vsmAddress);
   } catch (error) {
     ownedProvider?.destroy();
     throw error;
   }
-
-  const votes = new VoteStore(config.storage.votesPath);
   const metricsRegistry = createRegistry({ processMetrics: true, labels: { validator: operator } });
   const pollMetrics = createPollMetrics(metricsRegistry);
   const node = new RpcClient(config.node.url, { timeoutMs: requestMs });

@@ -3,7 +3,16 @@
  * process: after a crash it answers with the vote it already gave and never signs the other answer
  * (signing both is slashable with slashOperatorDoubleVote).
  */
-import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, existsSync } from "node:fs";
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  truncateSync,
+} from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 
@@ -29,11 +38,26 @@ export class VoteStore {
   /** `file` (JSON lines) persists votes across restarts; without it votes live in memory only (tests). */
   constructor(private readonly file?: string) {
     if (file === undefined || !existsSync(file)) return;
-    for (const line of readFileSync(file, "utf8").split("\n")) {
-      if (line.trim() === "") continue;
-      const vote = voteSchema.parse(JSON.parse(line));
-      this.votes.set(vote.taskId, vote);
+    const text = readFileSync(file, "utf8");
+    const complete = text.lastIndexOf("\n") + 1;
+    if (complete < text.length) {
+      // A crash mid-append leaves a last line without its newline. That vote was never synced, so never
+      // served: dropping it is safe, and truncating keeps the next append on a line of its own.
+      truncateSync(file, Buffer.byteLength(text.slice(0, complete)));
     }
+    text
+      .slice(0, complete)
+      .split("\n")
+      .forEach((line, i) => {
+        if (line.trim() === "") return;
+        let vote: Vote;
+        try {
+          vote = voteSchema.parse(JSON.parse(line));
+        } catch {
+          throw new Error(`vote store ${file}: line ${i + 1} is not a vote record; refusing to start on it`);
+        }
+        this.votes.set(vote.taskId, vote);
+      });
   }
 
   /** How many tasks this operator has voted on. */

@@ -11,11 +11,12 @@ import { Command } from "commander";
 import { ethers } from "hardhat";
 import { Wallet, parseEther, toBeHex } from "ethers";
 import fc from "fast-check";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { deployCore } from "../../sequencer/chain/deploy";
+import { ConfigError } from "../../sequencer/config/layered";
 import { signMessage, veilDomain, type VeilDomain } from "../../sequencer/chain/eip712";
 import { loadBigMath } from "../../sequencer/crypto/timelock/bigmath";
 import { generateTestOnlyModulus } from "../../sequencer/crypto/timelock/test-modulus";
@@ -31,6 +32,7 @@ import { startValidator, validatorStatusSchema, type RunningValidator } from "..
 import { MicroBatcher } from "../../sequencer/zk/micro-batcher";
 import { Groth16VerifierPool } from "../../sequencer/zk/verifier";
 import type { ClusterRegistry, ValidationServiceManager } from "../../typechain-types";
+import { freePorts } from "../../scripts/devnet/net";
 import { PARAMS } from "../contracts/fixture";
 import { rejects } from "./cluster-harness";
 
@@ -72,10 +74,9 @@ describe("validator processes: a VSM task reaches quorum through the JSON-RPC vo
   const nodes: RunningNode[] = [];
   const keygens: RunningKeygen[] = [];
   const validators: (RunningValidator | undefined)[] = [];
-  const base = 40_000 + Math.floor(Math.random() * 10_000);
-  const nodePorts = [base, base + 1, base + 2];
-  const keygenPorts = [base + 3, base + 4];
-  const validatorPorts = [base + 5, base + 6, base + 7];
+  let nodePorts: number[];
+  let keygenPorts: number[];
+  let validatorPorts: number[];
   const url = (port: number): string => `http://127.0.0.1:${port}`;
   let taskId: string;
 
@@ -104,6 +105,10 @@ describe("validator processes: a VSM task reaches quorum through the JSON-RPC vo
 
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), "veil-validator-process-"));
+    const ports = await freePorts(8);
+    nodePorts = ports.slice(0, 3);
+    keygenPorts = ports.slice(3, 5);
+    validatorPorts = ports.slice(5, 8);
     const [deployer] = await ethers.getSigners();
     ({ registry, vsm } = await deployCore(deployer!, PARAMS));
     const { chainId } = await ethers.provider.getNetwork();
@@ -401,16 +406,34 @@ describe("validator processes: a VSM task reaches quorum through the JSON-RPC vo
     await rejects(new RpcClient(v.url).call("get_task_response", { taskId: open }), "NOT_FOUND");
   });
 
-  it("refuses to start against a VSM of another registry", async () => {
-    const config = validatorConfig(0, {
-      l1: {
-        rpcUrl: "http://127.0.0.1:1",
-        contracts: { clusterRegistry: operators[2]!.address, validationServiceManager: domain.verifyingContract },
-      },
-      rpc: { port: 0 },
+  describe("refuses to start on a deployment or vote store that does not fit, naming the field", () => {
+    const startError = async (overrides: Partial<ValidatorConfigInput>): Promise<Error> => {
+      const config = validatorConfig(0, { rpc: { port: 0 }, ...overrides });
+      let error: unknown;
+      await startValidator(config, silent, { provider: ethers.provider }).catch((e: unknown) => (error = e));
+      expect(error).to.be.instanceOf(ConfigError);
+      return error as Error;
+    };
+    const l1 = (clusterRegistry: string, validationServiceManager: string) => ({
+      rpcUrl: "http://127.0.0.1:1",
+      contracts: { clusterRegistry, validationServiceManager },
     });
-    let error: unknown;
-    await startValidator(config, silent, { provider: ethers.provider }).catch((e: unknown) => (error = e));
-    expect((error as Error).message).to.match(/belongs to the registry .* not to the configured/);
+
+    it("a VSM of another registry", async () => {
+      const error = await startError({ l1: l1(operators[2]!.address, domain.verifyingContract) });
+      expect(error.message).to.match(/l1\.contracts\.clusterRegistry: the VSM at .* belongs to the registry/);
+    });
+
+    it("an address without a VSM", async () => {
+      const error = await startError({ l1: l1(registry.target as string, operators[2]!.address) });
+      expect(error.message).to.match(/l1\.contracts\.validationServiceManager: no ValidationServiceManager at/);
+    });
+
+    it("a vote store with a corrupt record", async () => {
+      const file = path.join(dir, "votes-corrupt.jsonl");
+      writeFileSync(file, '{"taskId":"0x01"}\n');
+      const error = await startError({ storage: { votesPath: file } });
+      expect(error.message).to.match(/storage\.votesPath: vote store .* line 1 is not a vote record/);
+    });
   });
 });

@@ -263,7 +263,11 @@ export async function startValidator(
       log.info("validator stopping");
       stopped = true;
       clearTimeout(timer);
-      await inFlight;
+      // A poll stuck on an unanswering L1 must not hold the shutdown beyond its grace period.
+      await Promise.race([
+        inFlight,
+        new Promise<void>((resolve) => setTimeout(resolve, config.timeouts.shutdownGraceMs).unref()),
+      ]);
       await server.close(config.timeouts.shutdownGraceMs);
       ownedProvider?.destroy();
       log.info("validator stopped");

@@ -43,7 +43,7 @@ import type { RpcClient } from "../../sequencer/rpc/client";
 import { fetchSealedHeight } from "../../sequencer/validator/sources";
 import { proveTxValidity } from "../../sequencer/zk/prover";
 import { ValidationServiceManager__factory } from "../../typechain-types";
-import { ROLLUP, deployWorld, rejects, startMember, teardown, type ClusterWorld } from "./cluster-harness";
+import { ROLLUP, deployWorld, rejects, startMember, stopMember, teardown, type ClusterWorld } from "./cluster-harness";
 
 const R = ROLLUP.toString();
 const sender = new Wallet(`0x${"5a".repeat(32)}`);
@@ -124,7 +124,7 @@ describe("block pipeline: finalize_block builds, commits on-chain and replicates
   };
 
   before(async () => {
-    w = await deployWorld([0, 1, 2, 3]);
+    w = await deployWorld([0, 1, 2, 3, 4]);
     for (let i = 0; i < 3; i++) await startMember(w, i);
     txs = [await signedTx(0), await signedTx(1), await signedTx(2)];
     const client = w.clients[0]!;
@@ -416,6 +416,25 @@ describe("block pipeline: finalize_block builds, commits on-chain and replicates
       await rejects(w.clients[0]!.call("get_raw_transaction_list", { rollupId: R, height: "3" }), "NOT_FOUND");
       const status = (await w.clients[0]!.call("get_block", { rollupId: R, height: "3" })) as { status: string };
       expect(status.status).to.equal("sealed");
+    });
+  });
+
+  describe("after a follower missed the block", () => {
+    it("a follower that was down when the block was sent gets it when finalize_block is retried", async () => {
+      // Height 4 is led by member 1; member 2 holds the seal, then misses the BlockBuilt.
+      await w.clients[1]!.call("send_raw_transaction", { rollupId: R, height: "4", rawTx: await signedTx(20) });
+      await w.nodes[1]!.sequencer!.seal(ROLLUP, 4);
+      await stopMember(w, 2);
+      const first = await w.clients[0]!.call("finalize_block", await finalizeCall(4));
+      await w.nodes[1]!.blocks!.settled();
+      await startMember(w, 2);
+      await rejects(w.clients[2]!.call("get_raw_transaction_list", { rollupId: R, height: "4" }), "NOT_FOUND");
+      const again = await w.clients[0]!.call("finalize_block", await finalizeCall(4));
+      expect(again).to.deep.equal(first);
+      const healed = await until("the block on member 2", () =>
+        w.clients[2]!.call("get_raw_transaction_list", { rollupId: R, height: "4" }),
+      );
+      expect(healed).to.deep.equal((first as { block: unknown }).block);
     });
   });
 });

@@ -4,7 +4,7 @@
  */
 import { recoverSigner } from "../chain/eip712";
 import type { VeilDomain } from "../chain/eip712";
-import { roundKeyToJson } from "../crypto/roundkey";
+import { contributionToJson, roundKeyToJson } from "../crypto/roundkey";
 import { RpcCallError, RpcTimeoutError, RpcTransportError, type Params } from "../rpc/client";
 import { RpcError, veilError } from "../rpc/errors";
 import type { MethodRegistry } from "../rpc/registry";
@@ -142,12 +142,13 @@ export function registerApi(d: ApiDeps): void {
     handler: async ({ rollupId, height }): Promise<EncryptionKeyResultJson> => {
       const rollup = await knownRollup(rollupId);
       try {
-        const key = await d.roundKeys.get(rollup, height);
+        const { key, contributions } = await d.roundKeys.getVerified(rollup, height);
         return {
           rollupId: rollupId.toString(),
           height: height.toString(),
           publicKey: [key.publicKey[0].toString(), key.publicKey[1].toString()],
           roundKey: roundKeyToJson(key),
+          contributions: contributions.map(contributionToJson),
         };
       } catch (error) {
         if (error instanceof RoundKeyUnavailable) throw veilError.notFound(`the round key of height ${height}`);

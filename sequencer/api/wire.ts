@@ -135,6 +135,8 @@ export const encryptionKeyResult = z.strictObject({
   publicKey: point,
   /** The full RoundKeyJson (round, publicKey, puzzle, generators) of sequencer/crypto/roundkey.ts. */
   roundKey: z.unknown(),
+  /** The generators' signed contributions it aggregates (ContributionJson): a client re-verifies the key with them. */
+  contributions: z.array(z.unknown()),
 });
 export type EncryptionKeyResultJson = z.input<typeof encryptionKeyResult>;
 

@@ -22,8 +22,11 @@ import {
 import type { TimelockParams } from "../crypto/timelock/params";
 import { NodeAnswerError, RoundKeyError } from "./errors";
 
-/** The result of `get_encryption_key`. */
-export const encryptionKeyResult = z.strictObject({
+/**
+ * What the SDK reads of `get_encryption_key` (sequencer/api/wire.ts's encryptionKeyResult): the round key and the
+ * signed contributions it verifies it against. The node's own `publicKey` summary is not trusted, so not read.
+ */
+export const encryptionKeyResult = z.object({
   roundKey: roundKeySchema,
   contributions: z.array(contributionSchema).min(1).max(1024),
 });

@@ -6,6 +6,7 @@ import { encryptTransaction, blockHeight, rollupId } from "../../sequencer/crypt
 import {
   encryptedSubmissionToJson,
   encryptionKeyResult,
+  finalizeResult,
   orderReceipt,
   type EncryptedSubmission,
   type EncryptedSubmissionJson,
@@ -13,8 +14,19 @@ import {
 } from "../../sequencer/api/wire";
 import { sealEnvelope } from "../../sequencer/node/cluster/envelope";
 import type { RpcClient } from "../../sequencer/rpc/client";
+import { timelockParams } from "../../sequencer/crypto/timelock/params";
+import { verifyEncryptionKey } from "../../sequencer/sdk/round-key";
 import { proveTxValidity } from "../../sequencer/zk/prover";
-import { ROLLUP, deployWorld, rejects, startMember, stopMember, teardown, type ClusterWorld } from "./cluster-harness";
+import {
+  ROLLUP,
+  SQUARINGS,
+  deployWorld,
+  rejects,
+  startMember,
+  stopMember,
+  teardown,
+  type ClusterWorld,
+} from "./cluster-harness";
 
 /** Encrypts `text` to the round key the node serves for (ROLLUP, height) and proves it. */
 async function submission(client: RpcClient, height: number, text: string): Promise<EncryptedSubmissionJson> {
@@ -67,6 +79,21 @@ describe("sequencer cluster: ordering, replication and the external API (3 nodes
       [1, 2].map((i) => w.nodes[i]!.store.getEntry(ROLLUP, 0, 0).then((e) => e !== undefined)),
     );
     expect(held.filter(Boolean).length).to.be.greaterThanOrEqual(1);
+  });
+
+  it("serves the round key with the signed contributions the SDK re-verifies it against", async () => {
+    const raw = await w.clients[1]!.call("get_encryption_key", { rollupId: ROLLUP.toString(), height: "1" });
+    const params = await timelockParams({ N: w.timeLockModulus, T: SQUARINGS });
+    const committee = w.generators.map((g) => g.address);
+    const key = await verifyEncryptionKey(raw, { rollupId: ROLLUP, height: 1n }, committee, params, w.domain);
+    expect(key.publicKey).to.deep.equal(encryptionKeyResult.parse(raw).publicKey);
+    // Without the contributions (what the node used to serve) the SDK cannot verify, so it refuses.
+    const { contributions: _dropped, ...bare } = raw as Record<string, unknown>;
+    let refused = false;
+    await verifyEncryptionKey(bare, { rollupId: ROLLUP, height: 1n }, committee, params, w.domain).catch(() => {
+      refused = true;
+    });
+    expect(refused).to.equal(true);
   });
 
   it("a follower forwards a write to the leader and relays its receipt; reads come from its replica", async () => {
@@ -248,11 +275,7 @@ describe("sequencer cluster: ordering, replication and the external API (3 nodes
       rejects(w.clients[0]!.call("finalize_block", await call(w.executor, request(1n))), "UNAUTHORIZED", /expired/));
 
     it("seals the height on a majority (sent to a follower), after which it takes no more writes", async () => {
-      const seal = (await w.clients[1]!.call("finalize_block", await call(w.executor))) as {
-        seal: Record<string, unknown>;
-        signature: string;
-        leader: string;
-      };
+      const { seal } = finalizeResult.parse(await w.clients[1]!.call("finalize_block", await call(w.executor)));
       const parsed = parseMessage("Seal", seal.seal);
       const count = (await w.nodes[0]!.store.blockState(ROLLUP, 0)).count;
       expect(parsed.txCount).to.equal(count);

@@ -202,7 +202,14 @@ describe("validators", function () {
         params: ref,
         handler: ({ rollupId: id, height }) => {
           const r = roundOf(BigInt(height));
-          return { rollupId: id, height, publicKey: r.key.publicKey.map(u), roundKey: roundKeyToJson(r.key) };
+          // The validator reads only the public key; the contributions are there for clients to re-verify it.
+          return {
+            rollupId: id,
+            height,
+            publicKey: r.key.publicKey.map(u),
+            roundKey: roundKeyToJson(r.key),
+            contributions: [],
+          };
         },
       });
     const keygen = new MethodRegistry().register("get_round_secret", {

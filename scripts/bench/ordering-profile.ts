@@ -14,7 +14,8 @@
  * measured phase only (open it in Chrome DevTools, or sum its self times by function).
  *
  * Env: PROFILE_SECONDS (default 5), PROFILE_CLIENTS (default 64 raw, 32 encrypted), PROFILE_TXS
- * (encrypted pool, default 200), PROFILE_FOLLOWER_PROOF_RATE (encrypted, default: the node's default).
+ * (encrypted pool, default 200), PROFILE_FOLLOWER_PROOF_RATE (encrypted, default: the node's default),
+ * PROFILE_RATE (encrypted: an open loop at this many tx/s instead of the closed loop).
  */
 import { rmSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
@@ -33,6 +34,7 @@ const MODE = process.env.PROFILE_MODE ?? "raw";
 const SECONDS = Number(process.env.PROFILE_SECONDS ?? 5);
 const CLIENTS = Number(process.env.PROFILE_CLIENTS ?? (MODE === "raw" ? 64 : 32));
 const TXS = Number(process.env.PROFILE_TXS ?? 200);
+const RATE = process.env.PROFILE_RATE === undefined ? undefined : Number(process.env.PROFILE_RATE);
 const WARMUP = 8;
 
 const CPU_PROFILE = process.env.PROFILE_CPU;
@@ -59,6 +61,27 @@ interface Run {
   latencies: number[];
   errors: number;
   seconds: number;
+}
+
+/** Open loop: call i leaves at start + i/rate, whatever happened to the others. */
+async function openLoop(rate: number, count: number, send: (i: number) => Promise<unknown>): Promise<Run> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  const all: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) {
+    const wait = started + (i * 1000) / rate - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const t = performance.now();
+    all.push(
+      send(i).then(
+        () => void latencies.push(performance.now() - t),
+        () => void (errors += 1),
+      ),
+    );
+  }
+  await Promise.all(all);
+  return { latencies, errors, seconds: (performance.now() - started) / 1000 };
 }
 
 /** `clients` closed-loop callers until `seconds` pass or `next` runs out of work. */
@@ -156,17 +179,26 @@ async function encrypted(): Promise<void> {
     const call = (s: EncryptedSubmissionJson): Promise<unknown> => client.call("send_encrypted_transaction", s);
     await Promise.all(warmup.map(call));
     for (const v of verifiers) v.sizes.length = 0;
-    progress(`encrypted saturation: ${CLIENTS} clients, ${pool.length} transactions, at most ${SECONDS} s`);
     let next = 0;
+    progress(
+      RATE === undefined
+        ? `encrypted saturation: ${CLIENTS} clients, ${pool.length} transactions, at most ${SECONDS} s`
+        : `encrypted open loop: ${pool.length} transactions at ${RATE} tx/s`,
+    );
     const run = await profiled(() =>
-      closedLoop(CLIENTS, SECONDS, () => (next < pool.length ? call(pool[next++]!) : undefined)),
+      RATE === undefined
+        ? closedLoop(CLIENTS, SECONDS, () => (next < pool.length ? call(pool[next++]!) : undefined))
+        : openLoop(RATE, pool.length, (i) => call(pool[i]!)),
     );
     const batches = verifiers.map((v) => ({
       batches: v.sizes.length,
       proofs: v.sizes.reduce((a, b) => a + b, 0),
       medianBatch: v.sizes.length === 0 ? 0 : median(v.sizes),
     }));
-    report("encrypted", run, { followerProofSampleRate: rate ?? "default", verifierBatches: batches });
+    report(RATE === undefined ? "encrypted" : `encrypted_${RATE}_per_s`, run, {
+      followerProofSampleRate: rate ?? "default",
+      verifierBatches: batches,
+    });
   } finally {
     for (const node of nodes) await node.stop();
     for (const v of verifiers) {

@@ -28,6 +28,8 @@ const WARMUP = 8;
 const RAW_SECONDS = Number(process.env.BENCH_RAW_SECONDS ?? 4);
 const LOADS = [50, 100, 200];
 const SATURATION_CLIENTS = 32;
+/** Calls per JSON-RPC batch request in the batched raw phase (the node's default rpc.maxBatchSize is larger). */
+const RAW_BATCH = 32;
 /** A remark on the run's conditions for every line (e.g. "machine shared with other work"); BENCH_NOTE. */
 const NOTE = process.env.BENCH_NOTE ?? "";
 const FOLLOWER_PROOF_RATE = process.env.BENCH_FOLLOWER_PROOF_RATE;
@@ -88,6 +90,42 @@ async function saturation(
           latencies.push(performance.now() - t);
         } catch {
           errors += 1;
+        }
+      }
+    }),
+  );
+  return { latencies, errors, seconds: (performance.now() - start) / 1000 };
+}
+
+/**
+ * Closed loop over JSON-RPC batch requests: `clients` callers, each sending `perRequest` calls in one
+ * HTTP request (as an SDK may). The server runs a batch's calls concurrently and each transaction
+ * still gets its own order commitment; a transaction's latency is its batch's round trip.
+ */
+async function batchedSaturation(
+  client: RpcClient,
+  method: string,
+  params: () => Record<string, unknown>,
+  clients: number,
+  perRequest: number,
+  seconds: number,
+): Promise<PhaseResult> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (performance.now() - start < seconds * 1000) {
+        const t = performance.now();
+        try {
+          const outcomes = await client.batch(Array.from({ length: perRequest }, () => ({ method, params: params() })));
+          const took = performance.now() - t;
+          for (const o of outcomes) {
+            if (o.ok) latencies.push(took);
+            else errors += 1;
+          }
+        } catch {
+          errors += perRequest;
         }
       }
     }),
@@ -214,6 +252,20 @@ async function main(): Promise<void> {
     progress(`raw at saturation (64 clients, ${RAW_SECONDS} s)`);
     await freshCluster(devnet, []);
     report("raw", "saturation", await saturation(devnet.nodes[0]!.client, sendRaw, 64, { seconds: RAW_SECONDS }));
+    progress(`raw at saturation over JSON-RPC batches (16 clients x ${RAW_BATCH} calls per request, ${RAW_SECONDS} s)`);
+    await freshCluster(devnet, []);
+    report(
+      "raw",
+      `saturation_batched_${RAW_BATCH}_per_request`,
+      await batchedSaturation(
+        devnet.nodes[0]!.client,
+        "send_raw_transaction",
+        () => rawParams("bench"),
+        16,
+        RAW_BATCH,
+        RAW_SECONDS,
+      ),
+    );
   } finally {
     await devnet.stop();
     const curve = (globalThis as { curve_bn128?: { terminate(): Promise<void> } }).curve_bn128;

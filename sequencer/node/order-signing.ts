@@ -5,8 +5,9 @@
  * type string, domain and field encoders on every call, which made them the ordering path's largest
  * cost per entry (docs/ordering-performance.md). The digest is byte-identical to `typedDataDigest`.
  */
-import { TypedDataEncoder, getAddress, recoverAddress, toUtf8Bytes, type SigningKey } from "ethers";
+import { TypedDataEncoder, getAddress, toUtf8Bytes, type SigningKey } from "ethers";
 import { encodeType, type ClusterMessage, type OrderCommitment, type VeilDomain } from "../chain/eip712";
+import { recoverDigest, signDigest } from "../chain/ecdsa";
 import { keccak256Bytes } from "../chain/keccak";
 
 const BYTES32 = /^0x[0-9a-f]{64}$/;
@@ -60,13 +61,13 @@ abstract class StructDigest<M> {
 
   /** The signature over a message, as a 65-byte 0x-hex string (r ‖ s ‖ v), RFC 6979 like signTypedData. */
   sign(key: SigningKey, message: M): string {
-    return key.sign(this.digest(message)).serialized;
+    return signDigest(key, this.digest(message));
   }
 
   /** Whether `signature` over `message` is by `expected`; false (not a throw) for malformed input. */
   isSignedBy(message: M, signature: string, expected: string): boolean {
     try {
-      return recoverAddress(this.digest(message), signature) === getAddress(expected);
+      return recoverDigest(this.digest(message), signature) === getAddress(expected);
     } catch {
       return false;
     }

@@ -92,9 +92,25 @@ export class VeilClient {
     return this.#chain;
   }
 
-  /** The height a transaction prepared now should target. */
+  /**
+   * The height a transaction prepared now should target: the look-ahead's choice, capped by the highest height
+   * the node accepts, and lowered to the highest height whose round key is already published (key generators
+   * publish a bounded number of heights ahead). Never below the open height.
+   */
   async targetHeight(): Promise<bigint> {
-    return this.lookAhead.target(await this.node.openHeight(this.rollupId));
+    const { openHeight, maxHeight } = await this.node.heights(this.rollupId);
+    const wanted = this.lookAhead.target(openHeight);
+    let last: RpcCallError | undefined;
+    for (let height = wanted < maxHeight ? wanted : maxHeight; height >= openHeight; height--) {
+      try {
+        await this.roundKey(height);
+        return height;
+      } catch (error) {
+        if (!(error instanceof RpcCallError && error.errorName === "NOT_FOUND")) throw error;
+        last = error;
+      }
+    }
+    throw last ?? new Error(`no height from ${openHeight} is open for transactions`);
   }
 
   /** The round key of `height`, verified against the registry's committee (cached once verified). */

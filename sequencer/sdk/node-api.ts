@@ -27,9 +27,20 @@ async function call<S extends z.ZodType>(
 export class NodeApi {
   constructor(readonly rpc: RpcClient) {}
 
-  /** The open height: the lowest unsealed one, accepting transactions now. */
+  /** The open height (the lowest unsealed one, accepting transactions now) and the highest height accepted now. */
+  async heights(rollupId: bigint): Promise<{ openHeight: bigint; maxHeight: bigint }> {
+    const { openHeight, maxHeight } = await call(
+      this.rpc,
+      "get_block_height",
+      { rollupId: rollupId.toString() },
+      blockHeightResult,
+    );
+    if (maxHeight < openHeight) throw new NodeAnswerError("get_block_height", "maxHeight is below openHeight");
+    return { openHeight, maxHeight };
+  }
+
   async openHeight(rollupId: bigint): Promise<bigint> {
-    return (await call(this.rpc, "get_block_height", { rollupId: rollupId.toString() }, blockHeightResult)).openHeight;
+    return (await this.heights(rollupId)).openHeight;
   }
 
   /** The raw (unverified) answer of `get_encryption_key`; round-key.ts verifies it. */

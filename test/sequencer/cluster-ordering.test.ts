@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { keccak256 } from "ethers";
+import { ethers } from "hardhat";
 import { signMessage, isSignedBy, parseMessage, ClusterMessageKind } from "../../sequencer/chain/eip712";
 import { hashLeaf, preAndPostAgree, verifyPreProof, verifyProof } from "../../sequencer/chain/merkle";
 import { encryptTransaction, blockHeight, rollupId } from "../../sequencer/crypto/encryption";
@@ -15,6 +16,8 @@ import {
 import { sealEnvelope } from "../../sequencer/node/cluster/envelope";
 import type { RpcClient } from "../../sequencer/rpc/client";
 import { timelockParams } from "../../sequencer/crypto/timelock/params";
+import { ContractChainView } from "../../sequencer/sdk/chain";
+import { VeilClient } from "../../sequencer/sdk/client";
 import { verifyEncryptionKey } from "../../sequencer/sdk/round-key";
 import { proveTxValidity } from "../../sequencer/zk/prover";
 import {
@@ -94,6 +97,19 @@ describe("sequencer cluster: ordering, replication and the external API (3 nodes
       refused = true;
     });
     expect(refused).to.equal(true);
+  });
+
+  it("the SDK targets the highest height with a published round key, never beyond what the node accepts", async () => {
+    const chain = await ContractChainView.connect(ethers.provider, {
+      registry: await w.registry.getAddress(),
+      validationServiceManager: w.domain.verifyingContract,
+    });
+    const client = (lookAhead: { blockTimeMs: number; initialProvingMs: number }) =>
+      new VeilClient({ node: w.clients[1]!, chain, rollupId: ROLLUP, lookAhead });
+    // A slow prover wants ~900 blocks ahead; keys exist for heights 0, 1 and 2 only.
+    expect(await client({ blockTimeMs: 100, initialProvingMs: 60_000 }).targetHeight()).to.equal(2n);
+    // A fast one wants the next height, whose key exists.
+    expect(await client({ blockTimeMs: 1_000_000, initialProvingMs: 1 }).targetHeight()).to.equal(1n);
   });
 
   it("a follower forwards a write to the leader and relays its receipt; reads come from its replica", async () => {

@@ -133,7 +133,11 @@ export class BlockPipeline {
     const done = await this.stored(rollupId, height);
     if (done !== undefined) {
       // A retry (operator timeout, failover) also re-offers the block to followers that missed it.
-      if (done.leader === this.o.wallet.address) void this.rebroadcast(rollupId, height, done);
+      if (done.leader === this.o.wallet.address) {
+        this.rebroadcast(rollupId, height, done).catch((error: unknown) =>
+          this.o.log.warn({ height, err: error }, "cannot re-offer the stored block"),
+        );
+      }
       return done;
     }
     const leader = this.o.chain.leaderOf(height, view);
@@ -151,7 +155,6 @@ export class BlockPipeline {
     const sealRecord = await this.o.store.getSeal(rollupId, height);
     if (sealRecord === undefined) throw veilError.outOfOrder(`height ${height} is not sealed on this node`);
     const block = await this.build(rollup, height, sealRecord, roundKey, secret.secretKey, "leader");
-    for (const s of block.slots) if (s.status === "invalid") this.o.metrics.invalidSlots.inc({ reason: s.reason });
 
     const signature = await signMessage(this.o.wallet, this.o.domain, "BlockCommitment", block.commitment);
     try {
@@ -172,6 +175,7 @@ export class BlockPipeline {
     const roundSecret = hex(secret.secretKey);
     await this.persist(rollupId, height, wire, roundSecret);
     this.o.metrics.blocksFinalized.inc({ role: "leader" });
+    for (const s of block.slots) if (s.status === "invalid") this.o.metrics.invalidSlots.inc({ reason: s.reason });
     log.info(
       { txCount: block.commitment.txCount, invalid: block.slots.filter((s) => s.status === "invalid").length },
       "block finalized",

@@ -12,6 +12,7 @@ import { SUBGROUP_ORDER, equals, mulBase, type Point } from "../crypto/babyjub";
 import { decryptBlock, type BlockItem, type DecryptOutcome } from "../crypto/encryption";
 import { decodeSignedTransaction, type InvalidReason } from "./decode";
 import { leafDataOf, type SealedEntry } from "./entries";
+import { classifyDecryptError, type OpenTask, type OpenTimings, type OpenedSlot, type SlotWork } from "./open-slot";
 import { rawRootOf } from "./raw-root";
 
 /** One slot of a built block. A valid slot has its raw transaction and hash; an invalid one its reason. */
@@ -42,9 +43,31 @@ export interface BuiltBlock {
   readonly commitmentHash: Hash;
 }
 
-/** Something that decrypts a block's items in order, e.g. a DecryptionPool (worker threads). */
+/**
+ * Something that decrypts a block's items in order, e.g. a DecryptionPool (worker threads). One that
+ * also has `openBlock` takes the whole per-slot work (decrypt, decode, leaf data) off the main thread.
+ */
 export interface BlockDecrypter {
   decryptBlock(items: readonly BlockItem[], roundSecret: bigint): Promise<DecryptOutcome[]>;
+  openBlock?(
+    work: readonly SlotWork[],
+    options: Omit<OpenTask, "work">,
+  ): Promise<{ slots: OpenedSlot[]; timings: OpenTimings }>;
+}
+
+/** Where buildBlock spent its time (ms): for benchmarks and metrics. */
+export interface BuildTimings {
+  /** "workers": decrypt, decode and leaf data on the decrypter's threads; "main-thread": all here. */
+  readonly path: "workers" | "main-thread";
+  /** Wall time until every slot was opened (decrypted, decoded, leaf data known). */
+  readonly openMs: number;
+  /** Thread time of each kind of work, summed over the threads that did it. */
+  readonly decryptMs: number;
+  readonly decodeMs: number;
+  readonly leafMs: number;
+  /** encRoot and rawRoot from the leaf data (main thread). */
+  readonly rootsMs: number;
+  readonly totalMs: number;
 }
 
 export interface BuildInput {
@@ -59,6 +82,16 @@ export interface BuildInput {
   /** Decrypts on worker threads when given and the block has at least `poolThreshold` encrypted slots. */
   readonly decrypter?: BlockDecrypter;
   readonly poolThreshold?: number;
+  /**
+   * The leaf data of each entry (`leafDataOf(entries[i])`, lower-case bytes32), when the caller has
+   * already computed it from these same entries: the node from its own store (it computed each
+   * encTxHash at admission), a validator after recomputing encRoot itself. TRUSTED, not recomputed:
+   * only their shape and count are checked, so never pass hashes received from someone else.
+   * Without them, buildBlock recomputes every leaf (on the workers when the pool is used).
+   */
+  readonly encTxHashes?: readonly Hash[];
+  /** Called once per build with where the time went. */
+  readonly onTimings?: (timings: BuildTimings) => void;
 }
 
 export class RoundSecretMismatch extends Error {
@@ -69,66 +102,178 @@ export class RoundSecretMismatch extends Error {
 }
 
 const DEFAULT_POOL_THRESHOLD = 64;
+const BYTES32 = /^0x[0-9a-f]{64}$/;
 
 /** encRoot: the root of the height's tree over each entry's leaf data, as the node builds it. */
 export function encRootOf(entries: readonly SealedEntry[]): Hash {
-  return rootOfLeafHashes(entries.map((e) => hashLeaf(leafDataOf(e))));
+  return encRootOfLeafData(entries.map(leafDataOf));
 }
 
-function classifyDecryptError(message: string): InvalidReason {
-  return message.includes("txCommitment") ? "commitment-mismatch" : "undecryptable";
+/** encRoot from each entry's leaf data (e.g. the encTxHashes stored or computed on workers). */
+export function encRootOfLeafData(leafData: readonly Hash[]): Hash {
+  return rootOfLeafHashes(leafData.map(hashLeaf));
+}
+
+/**
+ * Each entry's leaf data (`leafDataOf`), the Poseidon encTxHashes computed on the decrypter's threads
+ * when it can (`openBlock`), on this thread otherwise. For a validator: recompute encRoot with
+ * `encRootOfLeafData`, then pass the same array to buildBlock as `encTxHashes` so nothing is hashed twice.
+ */
+export async function leafDataOfEntries(
+  entries: readonly SealedEntry[],
+  decrypter?: BlockDecrypter,
+  poolThreshold = DEFAULT_POOL_THRESHOLD,
+): Promise<Hash[]> {
+  const encrypted = entries.flatMap((e, index) => (e.kind === "encrypted" ? [{ index, tx: e.tx }] : []));
+  const openBlock = decrypter?.openBlock?.bind(decrypter);
+  if (openBlock === undefined || encrypted.length < poolThreshold) return entries.map(leafDataOf);
+  // No slot is decrypted, so the round secret is never used.
+  const work = encrypted.map((e): SlotWork => ({ kind: "hash-only", tx: e.tx }));
+  const opened = await openBlock(work, { roundSecret: 1n, chainId: undefined, hashLeaves: true });
+  if (opened.slots.length !== work.length) throw new Error("the decrypter returned a result per slot");
+  const leaves = new Map(encrypted.map((e, i) => [e.index, opened.slots[i]!.leaf]));
+  return entries.map((entry, index) => {
+    if (entry.kind === "raw") return leafDataOf(entry);
+    const leaf = leaves.get(index);
+    if (leaf === undefined) throw new Error(`the decrypter returned no leaf data for slot ${index}`);
+    if (!leaf.ok) throw new Error(leaf.error);
+    return leaf.leaf;
+  });
+}
+
+function checkedLeafData(hashes: readonly Hash[], count: number): readonly Hash[] {
+  if (hashes.length !== count) throw new Error(`encTxHashes has ${hashes.length} entries, the block ${count}`);
+  const bad = hashes.findIndex((h) => !BYTES32.test(h));
+  if (bad >= 0) throw new Error(`encTxHashes[${bad}] is not lower-case bytes32`);
+  return hashes;
+}
+
+type Verdict = { readonly ok: true; readonly rawTx: string; readonly txHash: Hash } | Invalid;
+type Invalid = { readonly ok: false; readonly reason: InvalidReason; readonly detail: string };
+
+const isInRound = (e: SealedEntry, rollupId: bigint, height: bigint): boolean =>
+  e.kind === "encrypted" && e.tx.rollupId === rollupId && e.tx.height === height;
+
+const wrongRound = (e: SealedEntry & { kind: "encrypted" }): Invalid => ({
+  ok: false,
+  reason: "wrong-round",
+  detail: `encrypted for rollup ${e.tx.rollupId} height ${e.tx.height}`,
+});
+
+interface Opened {
+  readonly leafData: readonly Hash[];
+  readonly verdicts: readonly Verdict[];
+  readonly path: BuildTimings["path"];
+  readonly timings: OpenTimings;
+}
+
+const since = (start: number): number => performance.now() - start;
+
+/**
+ * The reference: every step on this thread (decryption optionally on a pool without openBlock), with
+ * the BigInt encTxHash of crypto/encryption.ts. The worker path must give the very same block.
+ */
+async function openOnThisThread(input: BuildInput, usePool: boolean): Promise<Opened> {
+  const { rollupId, height, entries } = input;
+  const timings: OpenTimings = { decryptMs: 0, decodeMs: 0, leafMs: 0 };
+  const toDecrypt: { index: number; item: BlockItem }[] = [];
+  entries.forEach((e, index) => {
+    if (e.kind === "encrypted" && isInRound(e, rollupId, height))
+      toDecrypt.push({ index, item: { tx: e.tx, txCommitment: e.txCommitment } });
+  });
+  const items = toDecrypt.map((d) => d.item);
+  let start = performance.now();
+  const outcomes =
+    usePool && input.decrypter !== undefined
+      ? await input.decrypter.decryptBlock(items, input.secretKey)
+      : decryptBlock(items, input.secretKey);
+  timings.decryptMs = since(start);
+  if (outcomes.length !== items.length) throw new Error("the decrypter returned a result per item");
+  const byIndex = new Map<number, DecryptOutcome>(toDecrypt.map((d, i) => [d.index, outcomes[i]!]));
+
+  start = performance.now();
+  const leafData =
+    input.encTxHashes === undefined ? entries.map(leafDataOf) : checkedLeafData(input.encTxHashes, entries.length);
+  timings.leafMs = since(start);
+
+  start = performance.now();
+  const verdicts = entries.map((entry, index): Verdict => {
+    let bytes: Uint8Array | string;
+    if (entry.kind === "raw") bytes = entry.rawTx;
+    else {
+      const outcome = byIndex.get(index);
+      if (outcome === undefined) return wrongRound(entry);
+      if (!outcome.ok) return { ok: false, reason: classifyDecryptError(outcome.error), detail: outcome.error };
+      bytes = outcome.bytes;
+    }
+    return decodeSignedTransaction(typeof bytes === "string" ? bytes : hexlify(bytes), input.chainId);
+  });
+  timings.decodeMs = since(start);
+  return { leafData, verdicts, path: "main-thread", timings };
+}
+
+/** The fast path: the decrypter's threads decrypt, decode and hash; this thread only reassembles. */
+async function openOnWorkers(input: BuildInput, openBlock: NonNullable<BlockDecrypter["openBlock"]>): Promise<Opened> {
+  const { rollupId, height, entries } = input;
+  const given = input.encTxHashes === undefined ? undefined : checkedLeafData(input.encTxHashes, entries.length);
+  const hashLeaves = given === undefined;
+  // Slots of another round need no work at all unless their leaf data is to be computed.
+  const sent: number[] = [];
+  const work: SlotWork[] = [];
+  entries.forEach((e, index) => {
+    if (e.kind === "raw") work.push({ kind: "raw", rawTx: e.rawTx });
+    else if (isInRound(e, rollupId, height)) work.push({ kind: "decrypt", tx: e.tx, txCommitment: e.txCommitment });
+    else if (hashLeaves) work.push({ kind: "hash-only", tx: e.tx });
+    else return;
+    sent.push(index);
+  });
+  const opened = await openBlock(work, { roundSecret: input.secretKey, chainId: input.chainId, hashLeaves });
+  if (opened.slots.length !== work.length) throw new Error("the decrypter returned a result per slot");
+  const bySlot = new Map<number, OpenedSlot>(sent.map((index, i) => [index, opened.slots[i]!]));
+
+  const leafData = entries.map((_, index): Hash => {
+    if (given !== undefined) return given[index]!;
+    const leaf = bySlot.get(index)?.leaf;
+    if (leaf === undefined) throw new Error(`the decrypter returned no leaf data for slot ${index}`);
+    if (!leaf.ok) throw new Error(leaf.error);
+    return leaf.leaf;
+  });
+  const verdicts = entries.map((entry, index): Verdict => {
+    const verdict = bySlot.get(index)?.verdict;
+    if (verdict !== undefined) return verdict;
+    if (entry.kind === "encrypted" && !isInRound(entry, rollupId, height)) return wrongRound(entry);
+    throw new Error(`the decrypter returned no verdict for slot ${index}`);
+  });
+  return { leafData, verdicts, path: "workers", timings: opened.timings };
 }
 
 export async function buildBlock(input: BuildInput): Promise<BuiltBlock> {
+  const started = performance.now();
   const { rollupId, height, entries } = input;
   if (entries.length > MERKLE_CAPACITY) throw new Error(`a block holds at most ${MERKLE_CAPACITY} entries`);
   if (input.secretKey <= 0n || input.secretKey >= SUBGROUP_ORDER || !equals(mulBase(input.secretKey), input.roundKey)) {
     throw new RoundSecretMismatch();
   }
+  const encrypted = entries.filter((e) => isInRound(e, rollupId, height)).length;
+  const usePool = input.decrypter !== undefined && encrypted >= (input.poolThreshold ?? DEFAULT_POOL_THRESHOLD);
+  const openBlock = input.decrypter?.openBlock?.bind(input.decrypter);
+  const opened =
+    usePool && openBlock !== undefined ? await openOnWorkers(input, openBlock) : await openOnThisThread(input, usePool);
+  const openMs = since(started);
 
-  // Decrypt every encrypted slot of this round in one pass; slots of another round are not decrypted.
-  const inRound = (e: SealedEntry): boolean =>
-    e.kind === "encrypted" && e.tx.rollupId === rollupId && e.tx.height === height;
-  const toDecrypt: { index: number; item: BlockItem }[] = [];
-  entries.forEach((e, index) => {
-    if (e.kind === "encrypted" && inRound(e))
-      toDecrypt.push({ index, item: { tx: e.tx, txCommitment: e.txCommitment } });
-  });
-  const items = toDecrypt.map((d) => d.item);
-  const usePool = input.decrypter !== undefined && items.length >= (input.poolThreshold ?? DEFAULT_POOL_THRESHOLD);
-  const outcomes = usePool
-    ? await input.decrypter.decryptBlock(items, input.secretKey)
-    : decryptBlock(items, input.secretKey);
-  if (outcomes.length !== items.length) throw new Error("the decrypter returned a result per item");
-  const byIndex = new Map<number, DecryptOutcome>(toDecrypt.map((d, i) => [d.index, outcomes[i]!]));
-
-  const slots = entries.map((entry, index): BlockSlot => {
-    const encTxHash = leafDataOf(entry);
-    const invalid = (reason: InvalidReason, detail: string): BlockSlot => ({
-      index,
-      encTxHash,
-      status: "invalid",
-      reason,
-      detail,
-    });
-    let bytes: Uint8Array | string;
-    if (entry.kind === "raw") bytes = entry.rawTx;
-    else {
-      const outcome = byIndex.get(index);
-      if (outcome === undefined)
-        return invalid("wrong-round", `encrypted for rollup ${entry.tx.rollupId} height ${entry.tx.height}`);
-      if (!outcome.ok) return invalid(classifyDecryptError(outcome.error), outcome.error);
-      bytes = outcome.bytes;
-    }
-    const decoded = decodeSignedTransaction(typeof bytes === "string" ? bytes : hexlify(bytes), input.chainId);
-    if (!decoded.ok) return invalid(decoded.reason, decoded.detail);
-    return { index, encTxHash, status: "valid", rawTx: decoded.rawTx, txHash: decoded.txHash };
+  const slots = opened.verdicts.map((verdict, index): BlockSlot => {
+    const encTxHash = opened.leafData[index]!;
+    return verdict.ok
+      ? { index, encTxHash, status: "valid", rawTx: verdict.rawTx, txHash: verdict.txHash }
+      : { index, encTxHash, status: "invalid", reason: verdict.reason, detail: verdict.detail };
   });
 
-  const encRoot = rootOfLeafHashes(slots.map((s) => hashLeaf(s.encTxHash)));
+  const rootsStart = performance.now();
+  const encRoot = encRootOfLeafData(opened.leafData);
   const rawRoot = rawRootOf(slots.map((s) => (s.status === "valid" ? { txHash: s.txHash } : {})));
+  const rootsMs = since(rootsStart);
   const commitment: BlockCommitment = { rollupId, height, txCount: slots.length, encRoot, rawRoot };
-  return {
+  const block: BuiltBlock = {
     rollupId,
     height,
     slots,
@@ -137,6 +282,8 @@ export async function buildBlock(input: BuildInput): Promise<BuiltBlock> {
     commitment,
     commitmentHash: structHash("BlockCommitment", commitment),
   };
+  input.onTimings?.({ path: opened.path, openMs, ...opened.timings, rootsMs, totalMs: since(started) });
+  return block;
 }
 
 /** The EIP-712 digest the leader signs for a built block's commitment in `domain`. */

@@ -3,7 +3,7 @@
  * bytes are exactly the canonical serialization of a signed transaction (so its hash is well defined
  * and cannot be malleated by re-encoding) for the rollup's chain id, when one is configured.
  */
-import { Transaction, hexlify } from "ethers";
+import { Transaction, hexlify, keccak256 } from "ethers";
 
 export type InvalidReason =
   | "undecryptable" // the ciphertext does not authenticate under the round key, or the packing is not canonical
@@ -33,7 +33,8 @@ export function decodeSignedTransaction(bytes: Uint8Array | string, chainId: big
     if (tx.serialized.toLowerCase() !== rawTx) {
       return { ok: false, reason: "malformed-tx", detail: "not the canonical serialization" };
     }
-    return { ok: true, rawTx, txHash: tx.hash!.toLowerCase() };
+    // The canonical bytes are the input itself: hashing them directly is tx.hash without re-serializing.
+    return { ok: true, rawTx, txHash: keccak256(rawTx) };
   } catch (error) {
     return { ok: false, reason: "malformed-tx", detail: (error as Error).message.slice(0, 200) };
   }

@@ -3,3 +3,5 @@ export * from "./build";
 export * from "./decode";
 export * from "./entries";
 export * from "./raw-root";
+export * from "./enc-tx-hash";
+export * from "./open-slot";

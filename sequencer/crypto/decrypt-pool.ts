@@ -1,13 +1,23 @@
 /**
- * Decrypts a whole block on worker threads: the block is cut into one contiguous slice per thread,
- * so that every core does scalar multiplications and Poseidon permutations at once. Results come
- * back in slot order; an invalid slot is reported, never dropped.
+ * Decrypts a whole block on worker threads: the block is cut into contiguous slices, so that every
+ * core does scalar multiplications and Poseidon permutations at once. Results come back in slot
+ * order; an invalid slot is reported, never dropped. `openBlock` also decodes each plaintext and
+ * hashes each slot's leaf data on the workers (block/open-slot.ts), leaving the main thread only the
+ * roots to compute.
  */
 import os from "node:os";
 import path from "node:path";
 import { Piscina } from "piscina";
+import type { OpenTask, OpenTimings, OpenedSlice, OpenedSlot, SlotWork } from "../block/open-slot";
 import type { DecryptTask } from "./decrypt-worker";
-import type { BlockItem, DecryptOutcome } from "./encryption";
+import {
+  CIPHERTEXT_ELEMENTS,
+  blockHeight,
+  rollupId,
+  type BlockItem,
+  type DecryptOutcome,
+  type EncryptedTransaction,
+} from "./encryption";
 
 function workerEntry(): { filename: string; execArgv: string[] } {
   const ext = path.extname(__filename);
@@ -15,6 +25,10 @@ function workerEntry(): { filename: string; execArgv: string[] } {
   const execArgv = ext === ".ts" ? ["--require", require.resolve("tsx/cjs")] : [];
   return { filename: path.join(__dirname, `decrypt-worker${ext}`), execArgv };
 }
+
+/** openBlock cuts a block into about this many slices per thread, of at least MIN_OPEN_SLICE slots. */
+const OPEN_SLICES_PER_THREAD = 4;
+const MIN_OPEN_SLICE = 16;
 
 export class DecryptionPool {
   readonly threads: number;
@@ -47,11 +61,50 @@ export class DecryptionPool {
     return results.flat();
   }
 
-  /** Runs one tiny task per thread so that each has loaded its modules before the first block. */
+  /**
+   * Opens every slot of a block (decrypt, decode, hash; block/open-slot.ts) on the workers; slot i
+   * belongs to work i. Slices are smaller than one per thread so that a thread slowed down by other
+   * processes on the machine takes fewer of them.
+   */
+  async openBlock(
+    work: readonly SlotWork[],
+    options: Omit<OpenTask, "work">,
+  ): Promise<{ slots: OpenedSlot[]; timings: OpenTimings }> {
+    const size = Math.max(MIN_OPEN_SLICE, Math.ceil(work.length / (this.threads * OPEN_SLICES_PER_THREAD)));
+    const tasks: Promise<OpenedSlice>[] = [];
+    for (let i = 0; i < work.length; i += size) {
+      const task: OpenTask = { ...options, work: work.slice(i, i + size) };
+      tasks.push(this.pool.run(task, { name: "openSlice" }) as Promise<OpenedSlice>);
+    }
+    const slices = await Promise.all(tasks);
+    const timings: OpenTimings = { decryptMs: 0, decodeMs: 0, leafMs: 0 };
+    for (const slice of slices) {
+      timings.decryptMs += slice.timings.decryptMs;
+      timings.decodeMs += slice.timings.decodeMs;
+      timings.leafMs += slice.timings.leafMs;
+    }
+    return { slots: slices.flatMap((s) => s.slots), timings };
+  }
+
+  /**
+   * Runs one tiny task per thread so that each has loaded its modules, built its wasm field and
+   * Poseidon constants before the first block (a dummy slot: it fails to authenticate, as expected).
+   */
   async ready(): Promise<void> {
-    await Promise.all(
-      Array.from({ length: this.threads }, () => this.pool.run({ roundSecret: 1n, items: [] } satisfies DecryptTask)),
-    );
+    const dummy: EncryptedTransaction = {
+      rollupId: rollupId(0),
+      height: blockHeight(0),
+      ephemeralKey: [0n, 1n],
+      nonce: 0n,
+      ciphertext: Array.from({ length: CIPHERTEXT_ELEMENTS }, () => 0n),
+    };
+    const warmUp: OpenTask = {
+      roundSecret: 1n,
+      chainId: undefined,
+      hashLeaves: true,
+      work: [{ kind: "decrypt", tx: dummy, txCommitment: 0n }],
+    };
+    await Promise.all(Array.from({ length: this.threads }, () => this.pool.run(warmUp, { name: "openSlice" })));
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,9 @@
 /**
  * Worker-thread side of DecryptionPool: decrypts a contiguous slice of a block with the round
- * secret. Inputs arrive by structured clone (bigints and typed arrays survive it).
+ * secret (`decryptSlice`), or opens it whole: decrypt, decode and hash each slot (`openSlice`, see
+ * block/open-slot.ts). Inputs arrive by structured clone (bigints and typed arrays survive it).
  */
+import { openSlots, type OpenTask, type OpenedSlice } from "../block/open-slot";
 import { decryptBlock, type BlockItem, type DecryptOutcome } from "./encryption";
 
 export interface DecryptTask {
@@ -11,4 +13,8 @@ export interface DecryptTask {
 
 export function decryptSlice(task: DecryptTask): DecryptOutcome[] {
   return decryptBlock(task.items, task.roundSecret);
+}
+
+export function openSlice(task: OpenTask): OpenedSlice {
+  return openSlots(task);
 }

@@ -6,13 +6,21 @@ import { blockHeight, encryptTransaction, rollupId, type EncryptionResult } from
 import { DecryptionPool } from "../../sequencer/crypto/decrypt-pool";
 import { IncrementalMerkleTree, hashLeaf, rootOfLeafHashes, toBytes32 } from "../../sequencer/chain/merkle";
 import { structHash } from "../../sequencer/chain/eip712";
+import { FIELD } from "../../sequencer/crypto/babyjub";
+import { encTxHash, type EncryptedTransaction } from "../../sequencer/crypto/encryption";
 import {
   INVALID_SLOT_LEAF,
   RoundSecretMismatch,
   buildBlock,
   encRootOf,
+  encTxHashLeaf,
   entryFromWire,
+  leafDataOf,
+  leafDataOfEntries,
   rawTransactionsOf,
+  type BlockDecrypter,
+  type BuildInput,
+  type BuildTimings,
   type SealedEntry,
 } from "../../sequencer/block";
 
@@ -45,7 +53,7 @@ const encryptedEntry = (r: EncryptionResult, txCommitment = r.txCommitment): Sea
   txCommitment,
 });
 
-const build = (entries: readonly SealedEntry[], extra: { chainId?: bigint } = { chainId: ROLLUP }) =>
+const build = (entries: readonly SealedEntry[], extra: Partial<BuildInput> = { chainId: ROLLUP }) =>
   buildBlock({ rollupId: ROLLUP, height: HEIGHT, entries, roundKey: ROUND_KEY, secretKey: SECRET, ...extra });
 
 describe("block builder", function () {
@@ -236,5 +244,204 @@ describe("block builder", function () {
       ),
       { numRuns: 25 },
     );
+  });
+
+  describe("worker path (decrypt, decode and leaf data on the pool) against the single-thread reference", function () {
+    let pool: DecryptionPool;
+    before(async () => {
+      pool = new DecryptionPool({ threads: 2 });
+      await pool.ready();
+    });
+    after(async () => {
+      await pool.close();
+    });
+
+    const onPool = (entries: readonly SealedEntry[], extra: Partial<BuildInput> = { chainId: ROLLUP }) =>
+      build(entries, { decrypter: pool, poolThreshold: 1, ...extra });
+
+    /** One entry of every kind per signed transaction. */
+    async function variantsOf(nonce: number) {
+      const tx = await signedTx(nonce);
+      const r = encrypt(getBytes(tx));
+      const tampered = { ...r.encrypted, ciphertext: r.encrypted.ciphertext.map((c, i) => (i === 4 ? c ^ 1n : c)) };
+      const unsigned = Transaction.from(tx).unsignedSerialized;
+      return {
+        valid: encryptedEntry(r),
+        commitmentMismatch: encryptedEntry(r, r.txCommitment ^ 1n),
+        undecryptable: { kind: "encrypted", tx: tampered, txCommitment: r.txCommitment } as SealedEntry,
+        wrongRound: encryptedEntry(encrypt(getBytes(tx), HEIGHT + 1n)),
+        wrongChain: encryptedEntry(encrypt(getBytes(await signedTx(nonce, 1n)))),
+        unsigned: encryptedEntry(encrypt(getBytes(unsigned))),
+        notATransaction: encryptedEntry(encrypt(toUtf8Bytes(`plain text ${nonce}`))),
+        raw: { kind: "raw", rawTx: tx } as SealedEntry,
+        rawGarbage: { kind: "raw", rawTx: keccak256(tx) } as SealedEntry,
+      };
+    }
+    type Kind = keyof Awaited<ReturnType<typeof variantsOf>>;
+    const KINDS: readonly Kind[] = [
+      "valid",
+      "commitmentMismatch",
+      "undecryptable",
+      "wrongRound",
+      "wrongChain",
+      "unsigned",
+      "notATransaction",
+      "raw",
+      "rawGarbage",
+    ];
+
+    it("builds the same block byte for byte on any mix of slot kinds, with leaves recomputed or given (property)", async () => {
+      const variants = await Promise.all(Array.from({ length: 4 }, (_, i) => variantsOf(i)));
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.record({ tx: fc.integer({ min: 0, max: 3 }), kind: fc.constantFrom(...KINDS) }), {
+            minLength: 1,
+            maxLength: 40,
+          }),
+          fc.boolean(),
+          async (picks, withChainId) => {
+            const entries = picks.map((p) => variants[p.tx]![p.kind]);
+            const chain = withChainId ? { chainId: ROLLUP } : {};
+            const reference = await build(entries, chain);
+            const workers = await onPool(entries, chain);
+            const given = await onPool(entries, { ...chain, encTxHashes: entries.map(leafDataOf) });
+            expect(workers).to.deep.equal(reference);
+            expect(given).to.deep.equal(reference);
+            expect(JSON.stringify(workers.slots)).to.equal(JSON.stringify(reference.slots));
+          },
+        ),
+        { numRuns: 15 },
+      );
+    });
+
+    it("reports which path built the block and where the time went", async () => {
+      const entries = [encryptedEntry(encrypt(getBytes(await signedTx(0))))];
+      const seen: BuildTimings[] = [];
+      await onPool(entries, { onTimings: (t) => seen.push(t) });
+      await build(entries, { chainId: ROLLUP, onTimings: (t) => seen.push(t) });
+      await onPool(entries, { poolThreshold: 2, onTimings: (t) => seen.push(t) });
+      expect(seen.map((t) => t.path)).to.deep.equal(["workers", "main-thread", "main-thread"]);
+      for (const t of seen) {
+        expect(t.decryptMs).to.be.greaterThan(0);
+        expect(t.totalMs).to.be.at.least(t.openMs);
+      }
+    });
+
+    it("still works with a decrypter that only decrypts (decode and hashing stay on this thread)", async () => {
+      const variants = await variantsOf(7);
+      const entries = KINDS.map((k) => variants[k]);
+      const decryptOnly: BlockDecrypter = { decryptBlock: (items, secret) => pool.decryptBlock(items, secret) };
+      const paths: string[] = [];
+      const block = await build(entries, {
+        chainId: ROLLUP,
+        decrypter: decryptOnly,
+        poolThreshold: 1,
+        onTimings: (t) => paths.push(t.path),
+      });
+      expect(paths).to.deep.equal(["main-thread"]);
+      expect(block).to.deep.equal(await build(entries));
+    });
+
+    it("fails like the reference on an entry whose leaf data cannot be computed", async () => {
+      const r = encrypt(getBytes(await signedTx(0)));
+      const short = { ...r.encrypted, ciphertext: r.encrypted.ciphertext.slice(1) };
+      const entries: SealedEntry[] = [encryptedEntry(r), { kind: "encrypted", tx: short, txCommitment: 1n }];
+      const message = async (run: () => Promise<unknown>): Promise<string> => {
+        try {
+          await run();
+        } catch (error) {
+          return (error as Error).message;
+        }
+        return "no error";
+      };
+      const expected = await message(() => build(entries));
+      expect(expected).to.match(/ciphertext must have/);
+      expect(await message(() => onPool(entries))).to.equal(expected);
+    });
+
+    it("computes every entry's leaf data on the pool as on this thread, and fails like it on a bad entry", async () => {
+      const variants = await variantsOf(9);
+      const entries = KINDS.map((k) => variants[k]);
+      const expected = entries.map(leafDataOf);
+      expect(await leafDataOfEntries(entries, pool, 1)).to.deep.equal(expected);
+      expect(await leafDataOfEntries(entries)).to.deep.equal(expected);
+      const r = encrypt(getBytes(await signedTx(0)));
+      const bad: SealedEntry = { kind: "encrypted", tx: { ...r.encrypted, nonce: FIELD }, txCommitment: 1n };
+      let error: unknown;
+      try {
+        await leafDataOfEntries([...entries, bad], pool, 1);
+      } catch (e) {
+        error = e;
+      }
+      expect((error as Error).message).to.match(/not a field element/);
+    });
+
+    it("uses given encTxHashes as they are (trusted), after checking their count and shape", async () => {
+      const entries = [encryptedEntry(encrypt(getBytes(await signedTx(0)))), { kind: "raw", rawTx: await signedTx(1) }];
+      const leaves = (entries as SealedEntry[]).map(leafDataOf);
+      const other = [toBytes32(1n), leaves[1]!];
+      for (const run of [onPool, (e: readonly SealedEntry[], x: Partial<BuildInput>) => build(e, x)]) {
+        const block = await run(entries as SealedEntry[], { encTxHashes: other });
+        expect(block.encRoot).to.equal(rootOfLeafHashes(other.map(hashLeaf)));
+        expect(block.slots[0]!.encTxHash).to.equal(toBytes32(1n));
+        expect(block.slots[0]!.status).to.equal("valid");
+        for (const bad of [
+          leaves.slice(1),
+          [...leaves, leaves[0]!],
+          [leaves[0]!.toUpperCase(), leaves[1]!],
+          ["0x12", leaves[1]!],
+        ]) {
+          let error: unknown;
+          try {
+            await run(entries as SealedEntry[], { encTxHashes: bad });
+          } catch (e) {
+            error = e;
+          }
+          expect(error, JSON.stringify(bad)).to.be.instanceOf(Error);
+        }
+      }
+    });
+  });
+
+  describe("encTxHash in wasm", () => {
+    const reference = (tx: EncryptedTransaction): string => {
+      try {
+        return toBytes32(encTxHash(tx));
+      } catch (error) {
+        return `error: ${(error as Error).message}`;
+      }
+    };
+    const wasm = (tx: EncryptedTransaction): string => {
+      try {
+        return encTxHashLeaf(tx);
+      } catch (error) {
+        return `error: ${(error as Error).message}`;
+      }
+    };
+
+    it("equals the BigInt encTxHash on any fields, and refuses what it refuses with the same message (property)", () => {
+      const base = encrypt(getBytes(toUtf8Bytes("x"))).encrypted;
+      const element = fc.oneof(
+        fc.bigInt({ min: 0n, max: FIELD - 1n }),
+        fc.constantFrom(0n, FIELD - 1n, FIELD, FIELD + 5n, -1n),
+      );
+      fc.assert(
+        fc.property(
+          fc.bigInt({ min: 0n, max: (1n << 64n) + 1n }),
+          fc.bigInt({ min: 0n, max: (1n << 64n) + 1n }),
+          fc.tuple(element, element),
+          element,
+          fc.array(element, { minLength: base.ciphertext.length - 1, maxLength: base.ciphertext.length + 1 }),
+          (rollup, height, ephemeralKey, nonce, ciphertext) => {
+            const tx = { rollupId: rollup, height, ephemeralKey, nonce, ciphertext } as unknown as EncryptedTransaction;
+            expect(wasm(tx)).to.equal(reference(tx));
+          },
+        ),
+        { numRuns: 150 },
+      );
+      expect(wasm(base)).to.equal(toBytes32(encTxHash(base)));
+      expect(wasm({ ...base, nonce: FIELD })).to.match(/not a field element/);
+      expect(wasm({ ...base, ciphertext: base.ciphertext.slice(1) })).to.match(/ciphertext must have/);
+    });
   });
 });

@@ -39,6 +39,8 @@ export interface DevnetOptions extends WorldOptions {
   readonly logLevel?: "debug" | "info" | "warn" | "error";
   /** Extra node config, merged over the devnet's (e.g. `{ ordering: { followerProofSampleRate: 0 } }`). */
   readonly nodeConfig?: Record<string, unknown>;
+  /** Extra key-generator config, merged over the devnet's (e.g. `{ schedule: { aggregationTimeoutMs: 20_000 } }`). */
+  readonly keygenConfig?: Record<string, unknown>;
   /** How long a process may take to become ready. */
   readonly readyTimeoutMs?: number;
   /**
@@ -93,6 +95,8 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
   }
   return out;
 }
+
+const l2ChainIdOf = (options: DevnetOptions): bigint => options.l2ChainId ?? 31_338n;
 
 /** The fixed port layout of `basePort`, in the order `start` takes ports: L1, nodes, key generators, flow. */
 function fixedPorts(base: number, members: number, generators: number, validators: number | undefined): number[] {
@@ -202,7 +206,8 @@ export class Devnet {
         l1: this.commonL1(),
         log: { level: logLevel },
       };
-      writeFileSync(path.join(dir, "config.json"), JSON.stringify(config, null, 2), { mode: 0o600 });
+      const merged = deepMerge(config, options.keygenConfig ?? {});
+      writeFileSync(path.join(dir, "config.json"), JSON.stringify(merged, null, 2), { mode: 0o600 });
     });
     this.nodes.forEach((n, i) => {
       mkdirSync(path.dirname(n.configFile), { recursive: true });
@@ -213,6 +218,10 @@ export class Devnet {
         storage: { path: n.dbDir },
         l1: this.commonL1(),
         keyGenerator: { url: this.keygenUrls[i % this.keygenUrls.length] },
+        // The validators decode with the same map: a chain-id check on one side only would split rawRoot.
+        ...(options.full === true
+          ? { blocks: { chainIds: { [w.rollupId.toString()]: l2ChainIdOf(options).toString() } } }
+          : {}),
         log: { level: logLevel },
       };
       const config = deepMerge(base, options.nodeConfig ?? {});
@@ -275,7 +284,7 @@ export class Devnet {
   /** Starts the L2, the validators, the rollup operator and the encrypting RPC (full devnets). */
   private async startFlow(options: DevnetOptions, ports: number[], say: (message: string) => void): Promise<void> {
     const [l2Port, operatorPort, proxyPort, ...validatorPorts] = ports;
-    const l2ChainId = options.l2ChainId ?? 31_338n;
+    const l2ChainId = l2ChainIdOf(options);
     say(`starting the L2 (hardhat node, chain id ${l2ChainId}, automine off) on port ${l2Port}`);
     const l2 = await startL2(l2Port!, path.join(this.workDir, "logs", "l2.log"), l2ChainId, this.readyTimeoutMs);
     const url = (port: number | undefined): string => `http://127.0.0.1:${port}`;

@@ -34,7 +34,10 @@ export interface DevnetOptions extends WorldOptions {
    * survives between runs, with the same seed and modulus, keeps the same round keys.
    */
   readonly keygenDbDirs?: readonly string[];
-  /** Heights each key generator publishes ahead of the open one. */
+  /**
+   * Heights each key generator publishes ahead of the open one (default 4; 16 in full devnets, so that a
+   * client on a busy machine still finds a height its proof can reach in time).
+   */
   readonly keyLookahead?: number;
   readonly logLevel?: "debug" | "info" | "warn" | "error";
   /** Extra node config, merged over the devnet's (e.g. `{ ordering: { followerProofSampleRate: 0 } }`). */
@@ -199,7 +202,12 @@ export class Devnet {
         committee: w.keyGenerators
           .map((other, j) => ({ address: other.address, url: this.keygenUrls[j]! }))
           .filter((_, j) => j !== i),
-        schedule: { lookahead: options.keyLookahead ?? 4, startHeight: 0, tickMs: 200, aggregationTimeoutMs: 5_000 },
+        schedule: {
+          lookahead: options.keyLookahead ?? (options.full === true ? 16 : 4),
+          startHeight: 0,
+          tickMs: 200,
+          aggregationTimeoutMs: 5_000,
+        },
         solver: { enabled: true, revealTimeoutMs: 3_000 },
         rpc: { host: "127.0.0.1", port: keygenPorts[i], rateLimit: { enabled: false } },
         storage: { path: options.keygenDbDirs?.[i] ?? path.join(dir, "db") },

@@ -197,7 +197,8 @@ export class VeilClient {
         last = error;
       }
     }
-    throw new SubmissionError(`no height accepted the transaction in ${attempts} attempts`, attempts, {
+    const reason = last instanceof Error ? ` (last: ${last.message})` : "";
+    throw new SubmissionError(`no height accepted the transaction in ${attempts} attempts${reason}`, attempts, {
       cause: last,
     });
   }

@@ -79,7 +79,11 @@ export interface BuildInput {
   readonly secretKey: bigint;
   /** The rollup's chain id: transactions signed for another chain are invalid. Unchecked when absent. */
   readonly chainId?: bigint;
-  /** Decrypts on worker threads when given and the block has at least `poolThreshold` encrypted slots. */
+  /**
+   * Worker threads: with `openBlock`, used when the block has at least `poolThreshold` slots to open
+   * (encrypted for this round, or raw); a decrypter with only `decryptBlock` is used when it has at
+   * least `poolThreshold` encrypted slots of this round.
+   */
   readonly decrypter?: BlockDecrypter;
   readonly poolThreshold?: number;
   /**
@@ -254,11 +258,14 @@ export async function buildBlock(input: BuildInput): Promise<BuiltBlock> {
   if (input.secretKey <= 0n || input.secretKey >= SUBGROUP_ORDER || !equals(mulBase(input.secretKey), input.roundKey)) {
     throw new RoundSecretMismatch();
   }
+  const threshold = input.poolThreshold ?? DEFAULT_POOL_THRESHOLD;
   const encrypted = entries.filter((e) => isInRound(e, rollupId, height)).length;
-  const usePool = input.decrypter !== undefined && encrypted >= (input.poolThreshold ?? DEFAULT_POOL_THRESHOLD);
+  const raw = entries.filter((e) => e.kind === "raw").length;
   const openBlock = input.decrypter?.openBlock?.bind(input.decrypter);
   const opened =
-    usePool && openBlock !== undefined ? await openOnWorkers(input, openBlock) : await openOnThisThread(input, usePool);
+    openBlock !== undefined && encrypted + raw >= threshold
+      ? await openOnWorkers(input, openBlock)
+      : await openOnThisThread(input, input.decrypter !== undefined && encrypted >= threshold);
   const openMs = since(started);
 
   const slots = opened.verdicts.map((verdict, index): BlockSlot => {

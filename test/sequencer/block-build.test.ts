@@ -320,7 +320,13 @@ describe("block builder", function () {
       await onPool(entries, { onTimings: (t) => seen.push(t) });
       await build(entries, { chainId: ROLLUP, onTimings: (t) => seen.push(t) });
       await onPool(entries, { poolThreshold: 2, onTimings: (t) => seen.push(t) });
-      expect(seen.map((t) => t.path)).to.deep.equal(["workers", "main-thread", "main-thread"]);
+      const raws: SealedEntry[] = [
+        { kind: "raw", rawTx: await signedTx(1) },
+        { kind: "raw", rawTx: await signedTx(2) },
+      ];
+      await onPool(raws, { poolThreshold: 2, onTimings: (t) => seen.push(t) });
+      expect(seen.map((t) => t.path)).to.deep.equal(["workers", "main-thread", "main-thread", "workers"]);
+      seen.pop();
       for (const t of seen) {
         expect(t.decryptMs).to.be.greaterThan(0);
         expect(t.totalMs).to.be.at.least(t.openMs);

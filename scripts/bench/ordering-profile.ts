@@ -61,10 +61,24 @@ interface Run {
   latencies: number[];
   errors: number;
   seconds: number;
+  /** CPU time of this whole process (every node's main work and verifier threads) in the phase. */
+  cpuMs: number;
+}
+
+/** Runs a load phase and adds the process's CPU time during it (robust on a shared machine). */
+async function measured(phase: () => Promise<Omit<Run, "cpuMs">>): Promise<Run> {
+  const before = process.cpuUsage();
+  const run = await phase();
+  const used = process.cpuUsage(before);
+  return { ...run, cpuMs: (used.user + used.system) / 1000 };
 }
 
 /** Open loop: call i leaves at start + i/rate, whatever happened to the others. */
-async function openLoop(rate: number, count: number, send: (i: number) => Promise<unknown>): Promise<Run> {
+async function openLoop(
+  rate: number,
+  count: number,
+  send: (i: number) => Promise<unknown>,
+): Promise<Omit<Run, "cpuMs">> {
   const latencies: number[] = [];
   let errors = 0;
   const started = performance.now();
@@ -85,7 +99,11 @@ async function openLoop(rate: number, count: number, send: (i: number) => Promis
 }
 
 /** `clients` closed-loop callers until `seconds` pass or `next` runs out of work. */
-async function closedLoop(clients: number, seconds: number, send: () => Promise<unknown> | undefined): Promise<Run> {
+async function closedLoop(
+  clients: number,
+  seconds: number,
+  send: () => Promise<unknown> | undefined,
+): Promise<Omit<Run, "cpuMs">> {
   const latencies: number[] = [];
   let errors = 0;
   const started = performance.now();
@@ -111,6 +129,9 @@ async function closedLoop(clients: number, seconds: number, send: () => Promise<
 function report(path: string, r: Run, extra: Record<string, unknown> = {}): void {
   const tags = { clients: CLIENTS, errors: r.errors, requests: r.latencies.length, ...extra };
   emit(`ordering_profile_${path}_in_process_throughput`, r.latencies.length / r.seconds, "per_s", tags);
+  if (r.latencies.length > 0) {
+    emit(`ordering_profile_${path}_in_process_cpu_per_tx`, r.cpuMs / r.latencies.length, "ms", tags);
+  }
   if (r.latencies.length === 0) return;
   emit(`ordering_profile_${path}_in_process_latency_p50`, median(r.latencies), "ms", tags);
   emit(`ordering_profile_${path}_in_process_latency_p99`, percentile(r.latencies, 99), "ms", tags);
@@ -132,7 +153,7 @@ async function raw(): Promise<void> {
       client.call("send_raw_transaction", { rollupId: "7", height: "0", rawTx: rawTx() });
     for (let i = 0; i < 20; i++) await send();
     progress(`raw saturation: ${CLIENTS} clients for ${SECONDS} s`);
-    report("raw", await profiled(() => closedLoop(CLIENTS, SECONDS, send)));
+    report("raw", await profiled(() => measured(() => closedLoop(CLIENTS, SECONDS, send))));
   } finally {
     await teardown(w);
   }
@@ -186,9 +207,11 @@ async function encrypted(): Promise<void> {
         : `encrypted open loop: ${pool.length} transactions at ${RATE} tx/s`,
     );
     const run = await profiled(() =>
-      RATE === undefined
-        ? closedLoop(CLIENTS, SECONDS, () => (next < pool.length ? call(pool[next++]!) : undefined))
-        : openLoop(RATE, pool.length, (i) => call(pool[i]!)),
+      measured(() =>
+        RATE === undefined
+          ? closedLoop(CLIENTS, SECONDS, () => (next < pool.length ? call(pool[next++]!) : undefined))
+          : openLoop(RATE, pool.length, (i) => call(pool[i]!)),
+      ),
     );
     const batches = verifiers.map((v) => ({
       batches: v.sizes.length,

@@ -153,10 +153,27 @@ function report(path_: "encrypted" | "raw", load: string, r: PhaseResult): numbe
   return throughput;
 }
 
+/**
+ * Waits until every node serves ordering: a node answers /health before it has read the cluster from
+ * L1 and registered the ordering methods, and on a loaded machine that gap lasts seconds.
+ */
+async function untilOrdering(devnet: Devnet): Promise<void> {
+  const deadline = performance.now() + 120_000;
+  for (const n of devnet.nodes) {
+    for (;;) {
+      const methods = (await n.client.call("rpc_methods").catch(() => [])) as { name?: string }[];
+      if (methods.some((m) => m.name === "send_raw_transaction")) break;
+      if (performance.now() > deadline) throw new Error(`node ${n.index} serves no ordering after 120 s`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
 /** Restarts the three nodes on empty databases and warms the verifier pool of the leader. */
 async function freshCluster(devnet: Devnet, warmup: readonly EncryptedSubmissionJson[]): Promise<void> {
   await Promise.all(devnet.nodes.map((n) => devnet.wipeNode(n.index)));
   await Promise.all(devnet.nodes.map((n) => devnet.startNode(n.index)));
+  await untilOrdering(devnet);
   const leader = devnet.nodes[0]!.client;
   await Promise.all(warmup.map((s) => leader.call("send_encrypted_transaction", s)));
   for (let i = 0; i < 20; i++) await leader.call("send_raw_transaction", rawParams(`warm ${i}`));

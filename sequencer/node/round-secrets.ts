@@ -92,14 +92,13 @@ export class KeyGeneratorSecrets implements RoundSecretSource {
     }
     const clients = await this.discover(rollupId);
     if (clients.length === 0) throw new Error("no key generator is configured");
-    const reveals = await this.collectReveals(clients, roundKey, seal);
-    if (roundKey.generators.every((g) => reveals.has(g.toLowerCase()))) {
-      try {
-        return { secretKey: secretFromReveals(roundKey, [...reveals.values()]), path: "reveals" };
-      } catch (error) {
-        this.o.log.warn({ height: height.toString(), err: (error as Error).message }, "revealed shares rejected");
-      }
-    }
+    const candidates = await this.collectReveals(clients, roundKey, seal);
+    const fromReveals = secretFromCandidates(roundKey, candidates);
+    if (fromReveals !== undefined) return { secretKey: fromReveals, path: "reveals" };
+    this.o.log.warn(
+      { height: height.toString(), revealed: candidates.size, generators: roundKey.generators.length },
+      "the reveals do not open the round key: asking for the recovered round secret",
+    );
     // A generator that saw the seal recovers the secret (reveals among the committee, or its solver).
     const deadline = performance.now() + this.o.secretWaitMs;
     for (;;) {
@@ -113,14 +112,17 @@ export class KeyGeneratorSecrets implements RoundSecretSource {
     }
   }
 
-  /** Asks every generator for its share; keeps one reveal per generator of the key, for its round. */
+  /**
+   * Asks every endpoint for its share. Any endpoint may claim to be any generator, so every distinct
+   * share claimed for a generator of the key (for this round) is kept as a candidate.
+   */
   private async collectReveals(
     clients: readonly RpcClient[],
     key: RoundKey,
     seal: SealResultJson,
-  ): Promise<Map<string, ShareReveal>> {
+  ): Promise<Map<string, ShareReveal[]>> {
     const members = new Set(key.generators.map((g) => g.toLowerCase()));
-    const out = new Map<string, ShareReveal>();
+    const out = new Map<string, ShareReveal[]>();
     const params = { seal: seal.seal, signature: seal.signature };
     await Promise.all(
       clients.map(async (client) => {
@@ -129,7 +131,9 @@ export class KeyGeneratorSecrets implements RoundSecretSource {
           const reveal = shareRevealFromJson(answer.reveal);
           const id = reveal.generator.toLowerCase();
           const sameRound = reveal.round.rollupId === key.round.rollupId && reveal.round.height === key.round.height;
-          if (sameRound && members.has(id)) out.set(id, reveal);
+          if (!sameRound || !members.has(id)) return;
+          const list = out.get(id) ?? [];
+          if (!list.some((r) => r.secretShare === reveal.secretShare)) out.set(id, [...list, reveal]);
         } catch (error) {
           this.o.log.debug({ url: client.url, err: (error as Error).message }, "no reveal");
         }
@@ -137,6 +141,37 @@ export class KeyGeneratorSecrets implements RoundSecretSource {
     );
     return out;
   }
+}
+
+/** Most share combinations tried (each costs one scalar multiplication). */
+const MAX_COMBINATIONS = 64;
+
+/**
+ * The round secret from one candidate reveal per generator whose shares add up to the round key
+ * (Σ sk_i · B8 = PK), or undefined: a generator without a candidate, or no combination (of at most
+ * MAX_COMBINATIONS) opens the key. Honest generators' shares open it whatever others claim.
+ */
+export function secretFromCandidates(
+  key: RoundKey,
+  candidates: ReadonlyMap<string, readonly ShareReveal[]>,
+): bigint | undefined {
+  const lists = key.generators.map((g) => candidates.get(g.toLowerCase()) ?? []);
+  const total = lists.reduce((n, l) => n * l.length, 1);
+  if (total === 0) return undefined;
+  for (let combination = 0; combination < Math.min(total, MAX_COMBINATIONS); combination++) {
+    let rest = combination;
+    const pick = lists.map((l) => {
+      const r = l[rest % l.length]!;
+      rest = Math.floor(rest / l.length);
+      return r;
+    });
+    try {
+      return secretFromReveals(key, pick);
+    } catch {
+      /* not this combination */
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -154,16 +189,14 @@ export class MemoryRoundSecrets implements RoundSecretSource {
   }
 
   obtain(roundKey: RoundKey, seal: SealResultJson): Promise<ObtainedSecret> {
-    const parsedSeal = sealResult.parse(seal).seal;
-    const { rollupId, height } = roundKey.round;
-    if (parsedSeal.rollupId !== rollupId || parsedSeal.height !== height) {
-      return Promise.reject(new Error("the seal is for another round than the round key"));
-    }
-    try {
+    return new Promise((resolve) => {
+      const parsedSeal = sealResult.parse(seal).seal;
+      const { rollupId, height } = roundKey.round;
+      if (parsedSeal.rollupId !== rollupId || parsedSeal.height !== height) {
+        throw new Error("the seal is for another round than the round key");
+      }
       const secretKey = secretFromReveals(roundKey, this.byRound.get(`${rollupId}:${height}`) ?? []);
-      return Promise.resolve({ secretKey, path: "reveals" });
-    } catch (error) {
-      return Promise.reject(error as Error);
-    }
+      resolve({ secretKey, path: "reveals" });
+    });
   }
 }

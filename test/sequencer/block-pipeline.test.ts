@@ -13,6 +13,7 @@ import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import pino from "pino";
+import { z } from "zod";
 import {
   builtBlockJson,
   encryptedSubmissionToJson,
@@ -34,11 +35,18 @@ import {
   type BlockCommitment,
 } from "../../sequencer/chain/eip712";
 import { blockHeight, encryptTransaction, rollupId } from "../../sequencer/crypto/encryption";
-import { roundKeyFromJson, type RoundKey } from "../../sequencer/crypto/roundkey";
+import { SUBGROUP_ORDER, mulBase, randomScalar } from "../../sequencer/crypto/babyjub";
+import { roundKeyFromJson, shareRevealToJson, type RoundKey, type ShareReveal } from "../../sequencer/crypto/roundkey";
 import { parseKeygenConfig } from "../../sequencer/keygen/config";
 import { startKeygen, type RunningKeygen } from "../../sequencer/keygen/keygen";
 import { sealEnvelope } from "../../sequencer/node/cluster/envelope";
+import { Health } from "../../sequencer/node/health";
+import { createRegistry } from "../../sequencer/node/metrics";
 import { RpcRoundKeySource } from "../../sequencer/node/round-keys";
+import { secretFromCandidates } from "../../sequencer/node/round-secrets";
+import { MethodRegistry } from "../../sequencer/rpc/registry";
+import { RpcServer } from "../../sequencer/rpc/server";
+import { schemas, type Seal } from "../../sequencer/chain/eip712";
 import type { RpcClient } from "../../sequencer/rpc/client";
 import { fetchSealedHeight } from "../../sequencer/validator/sources";
 import { proveTxValidity } from "../../sequencer/zk/prover";
@@ -445,6 +453,7 @@ describe("block pipeline with real key generators: reveals first, the committee'
   let dir: string;
   const keygens: (RunningKeygen | undefined)[] = [];
   let keygenUrls: string[];
+  let liar: RpcServer | undefined;
 
   const finalize = async (height: number) => {
     const request = { rollupId: ROLLUP, height: BigInt(height), deadline: BigInt(Math.floor(Date.now() / 1000) + 600) };
@@ -479,12 +488,38 @@ describe("block pipeline with real key generators: reveals first, the committee'
       });
       keygens.push(await startKeygen(config, pino({ level: "silent" }), { runner: ethers.provider }));
     }
+    // An endpoint that answers reveal_share with a made-up share in the second generator's name.
+    const liarMethods = new MethodRegistry().register("reveal_share", {
+      params: { seal: schemas.Seal, signature: z.string() },
+      // It answers last, after the honest generators, so that it cannot simply be outrun.
+      handler: async ({ seal }: { seal: Seal }) => {
+        await new Promise((r) => setTimeout(r, 300));
+        return {
+          reveal: shareRevealToJson({
+            round: { rollupId: seal.rollupId, height: seal.height },
+            generator: w.generators[1]!.address,
+            secretShare: randomScalar(),
+            randomness: 1n,
+          }),
+        };
+      },
+    });
+    liar = new RpcServer({
+      methods: liarMethods,
+      log: pino({ level: "silent" }),
+      metricsRegistry: createRegistry({ processMetrics: false }),
+      health: new Health(),
+      maxBodyBytes: 1 << 20,
+      maxBatchSize: 10,
+      requestTimeoutMs: 10_000,
+    });
+    const liarUrl = (await liar.listen(0, "127.0.0.1")).url;
     for (let i = 0; i < 3; i++) {
-      // Only the first generator is configured: the node learns the other's URL from get_committee.
+      // The first generator and the liar are configured: the node learns the other URL from get_committee.
       await startMember(
         w,
         i,
-        { keyGenerator: { url: keygenUrls[0], revealTimeoutMs: 1_000, secretWaitMs: 60_000 } },
+        { keyGenerator: { url: keygenUrls[0], urls: [liarUrl], revealTimeoutMs: 1_000, secretWaitMs: 60_000 } },
         { roundKeySource: new RpcRoundKeySource(keygenUrls[0]!), roundSecretSource: undefined },
       );
     }
@@ -497,10 +532,11 @@ describe("block pipeline with real key generators: reveals first, the committee'
   after(async () => {
     await teardown(w);
     for (const k of keygens) await k?.stop();
+    await liar?.close(100);
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("obtains the round secret from every generator's reveal against the seal and builds the block", async () => {
+  it("obtains the round secret from every generator's reveal against the seal (a false reveal beside them is ignored)", async () => {
     await w.clients[0]!.call(
       "send_encrypted_transaction",
       await submission(w.clients[0]!, 0, ethers.getBytes(await signedTx(0))),
@@ -526,5 +562,59 @@ describe("block pipeline with real key generators: reveals first, the committee'
       w.clients[2]!.call("get_raw_transaction_list", { rollupId: R, height: "1" }),
     );
     expect((follower as BuiltBlockWire).commitmentHash).to.equal(block.commitmentHash);
+  });
+});
+
+describe("round secret from candidate reveals", () => {
+  const round = { rollupId: ROLLUP, height: 5n };
+  const generators = [0, 1, 2].map((i) => `0x${String(i + 1).repeat(40)}`);
+  const keyOf = (shares: readonly bigint[]): RoundKey =>
+    ({
+      round,
+      publicKey: mulBase(shares.reduce((a, b) => a + b, 0n) % SUBGROUP_ORDER),
+      generators: generators.slice(0, shares.length),
+    }) as unknown as RoundKey;
+  const reveal = (i: number, secretShare: bigint): ShareReveal => ({
+    round,
+    generator: generators[i]!,
+    secretShare,
+    randomness: 0n,
+  });
+  const scalar = fc.bigInt({ min: 1n, max: SUBGROUP_ORDER - 1n });
+
+  it("finds the honest shares among false ones, whatever their order", () => {
+    fc.assert(
+      fc.property(
+        fc.array(scalar, { minLength: 1, maxLength: 3 }),
+        fc.array(fc.array(scalar, { maxLength: 2 }), { minLength: 3, maxLength: 3 }),
+        fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
+        (shares, lies, honestFirst) => {
+          const candidates = new Map<string, ShareReveal[]>();
+          shares.forEach((share, i) => {
+            const liars = lies[i]!.map((l) => reveal(i, l));
+            const honest = reveal(i, share);
+            candidates.set(generators[i]!, honestFirst[i] ? [honest, ...liars] : [...liars, honest]);
+          });
+          const expected = shares.reduce((a, b) => a + b, 0n) % SUBGROUP_ORDER;
+          expect(secretFromCandidates(keyOf(shares), candidates)).to.equal(expected);
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  it("gives nothing when a generator has no candidate or only false ones", () => {
+    fc.assert(
+      fc.property(fc.array(scalar, { minLength: 2, maxLength: 3 }), scalar, (shares, lie) => {
+        const honest = new Map(shares.map((share, i) => [generators[i]!, [reveal(i, share)]]));
+        const missing = new Map(honest);
+        missing.delete(generators[1]!);
+        expect(secretFromCandidates(keyOf(shares), missing)).to.equal(undefined);
+        fc.pre(lie !== shares[1]);
+        const lying = new Map(honest).set(generators[1]!, [reveal(1, lie)]);
+        expect(secretFromCandidates(keyOf(shares), lying)).to.equal(undefined);
+      }),
+      { numRuns: 30 },
+    );
   });
 });

@@ -5,59 +5,32 @@
  * a node and a key generator can share one environment. Errors name the field; the signing key is
  * never echoed.
  */
-import { getAddress, isAddress } from "ethers";
 import { z } from "zod";
+import {
+  address,
+  boolean,
+  httpUrl,
+  int,
+  l1Contracts,
+  listFromEnv,
+  logSection,
+  positiveId,
+  rpcServerSection,
+  signingKey,
+} from "../config/fields";
 import { ENV_PREFIXES, loadConfigWith, parseConfigWith } from "../config/layered";
-import { Secret } from "../node/secret";
-
-const number = (schema: z.ZodNumber) =>
-  z.preprocess((v) => (typeof v === "string" && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v), schema);
-const int = (min: number, max: number) => number(z.number().int().min(min).max(max));
-const boolean = z.preprocess((v) => (v === "true" ? true : v === "false" ? false : v), z.boolean());
-const httpUrl = z.url({ protocol: /^https?$/, error: "expected an http(s) URL" });
-const address = z
-  .string()
-  .refine((v) => isAddress(v), { error: "expected a 20-byte hex address" })
-  .transform((v) => getAddress(v));
-const uint64 = z
-  .union([z.string().regex(/^(0|[1-9]\d*|0x[0-9a-fA-F]+)$/), z.number().int().nonnegative()])
-  .transform((v) => BigInt(v))
-  .refine((v) => v > 0n && v < 1n << 64n, { error: "expected a rollup id in [1, 2^64)" });
-
-const SECP256K1_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
-const signingKey = z
-  .string()
-  .regex(/^0x[0-9a-fA-F]{64}$/, { error: "expected a 32-byte hex private key", abort: true })
-  .refine((v) => BigInt(v) > 0n && BigInt(v) < SECP256K1_ORDER, { error: "not a valid secp256k1 private key" })
-  .transform((v) => new Secret(v));
-
-/** Lists arrive from the environment as JSON (`[{"address":...,"url":...}]`) or comma-separated. */
-const list = <T extends z.ZodType>(item: T) =>
-  z.preprocess((v) => {
-    if (typeof v !== "string") return v;
-    const text = v.trim();
-    if (text.startsWith("[")) {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        return v;
-      }
-    }
-    return text
-      .split(",")
-      .map((s) => s.trim())
-      .filter((s) => s !== "");
-  }, z.array(item));
 
 export const keygenConfigSchema = z.strictObject({
   keygen: z.strictObject({
     /** The generator's secp256k1 key: its address is its identity in the registry's committee. */
-    signingKey,
+    signingKey: signingKey(),
   }),
   /** The rollups this generator serves (it must be in each one's on-chain committee). */
-  rollups: list(uint64).refine((ids) => ids.length > 0, { error: "serve at least one rollup" }),
+  rollups: listFromEnv(z.array(positiveId("a rollup id"))).refine((ids) => ids.length > 0, {
+    error: "serve at least one rollup",
+  }),
   /** Where the other committee members answer JSON-RPC; the registry says who is in a committee. */
-  committee: list(z.strictObject({ address, url: httpUrl })).default([]),
+  committee: listFromEnv(z.array(z.strictObject({ address, url: httpUrl }))).default([]),
   schedule: z
     .strictObject({
       /** Heights from the first unsealed one for which round keys are published. */
@@ -78,26 +51,16 @@ export const keygenConfigSchema = z.strictObject({
       revealTimeoutMs: int(0, 600_000).default(5_000),
     })
     .prefault({}),
-  rpc: z
-    .strictObject({
-      host: z.string().min(1).default("127.0.0.1"),
-      port: int(0, 65_535).default(8560),
-      maxBodyBytes: int(1_024, 16 * 1024 * 1024).default(256 * 1024),
-      maxBatchSize: int(1, 1_000).default(20),
-      requestTimeoutMs: int(100, 600_000).default(30_000),
-      rateLimit: z
-        .strictObject({
-          enabled: boolean.default(true),
-          ratePerSecond: number(z.number().positive()).default(200),
-          burst: int(1, 1_000_000).default(400),
-        })
-        .prefault({}),
-    })
-    .prefault({}),
+  rpc: rpcServerSection({
+    port: 8560,
+    maxBodyBytes: { max: 16 * 1024 * 1024, default: 256 * 1024 },
+    maxBatchSize: { max: 1_000, default: 20 },
+    rateLimit: { ratePerSecond: 200, burst: 400 },
+  }),
   storage: z.strictObject({ path: z.string().min(1) }),
   l1: z.strictObject({
     rpcUrl: httpUrl,
-    contracts: z.strictObject({ clusterRegistry: address, validationServiceManager: address }),
+    contracts: l1Contracts,
   }),
   timeouts: z
     .strictObject({
@@ -105,11 +68,7 @@ export const keygenConfigSchema = z.strictObject({
       shutdownGraceMs: int(0, 600_000).default(5_000),
     })
     .prefault({}),
-  log: z
-    .strictObject({
-      level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-    })
-    .prefault({}),
+  log: logSection,
 });
 
 export type KeygenConfig = z.infer<typeof keygenConfigSchema>;

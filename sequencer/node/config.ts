@@ -4,53 +4,20 @@
  * `VEIL_RPC__PORT`, `VEIL_L1__CONTRACTS__CLUSTER_REGISTRY`), validated with zod into a typed config.
  * Errors name the field and where its value came from; they never echo the signing key.
  */
-import { getAddress, isAddress } from "ethers";
 import { z } from "zod";
+import {
+  httpUrl,
+  int,
+  l1Contracts,
+  listFromEnv,
+  logSection,
+  numberFromEnv,
+  rpcServerSection,
+  signingKey,
+} from "../config/fields";
 import { ConfigError, ENV_PREFIXES, envFieldPath, loadConfigWith } from "../config/layered";
-import { Secret } from "./secret";
 
 export { ConfigError };
-
-/** Environment values are strings; numeric fields accept them when they spell a number. */
-function fromEnvNumber<T extends z.ZodType>(schema: T) {
-  return z.preprocess((v) => (typeof v === "string" && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v), schema);
-}
-function fromEnvBoolean<T extends z.ZodType>(schema: T) {
-  return z.preprocess((v) => (v === "true" ? true : v === "false" ? false : v), schema);
-}
-/** Lists come from the environment comma-separated. */
-function fromEnvList<T extends z.ZodType>(schema: T) {
-  return z.preprocess(
-    (v) =>
-      typeof v === "string"
-        ? v
-            .split(",")
-            .map((s) => s.trim())
-            .filter((s) => s !== "")
-        : v,
-    schema,
-  );
-}
-
-const int = (min: number, max: number) => fromEnvNumber(z.number().int().min(min).max(max));
-const httpUrl = z.url({ protocol: /^https?$/, error: "expected an http(s) URL" });
-
-const address = z
-  .string()
-  .refine((v) => isAddress(v), { error: "expected a 20-byte hex address" })
-  .transform((v) => getAddress(v));
-
-/** The order of secp256k1's group: a private key is an integer in [1, n). */
-const SECP256K1_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
-
-const signingKey = z
-  .string()
-  .regex(/^0x[0-9a-fA-F]{64}$/, {
-    error: "expected a 32-byte hex private key (0x followed by 64 hex digits)",
-    abort: true,
-  })
-  .refine((v) => BigInt(v) > 0n && BigInt(v) < SECP256K1_ORDER, { error: "not a valid secp256k1 private key" })
-  .transform((v) => new Secret(v));
 
 const UINT256 = /^(0x[0-9a-fA-F]{1,64}|\d{1,78})$/;
 const uint256 = z
@@ -65,40 +32,27 @@ const uint256 = z
 export const configSchema = z.strictObject({
   node: z.strictObject({
     /** The node's secp256k1 key: it signs order commitments, seals and cluster messages. */
-    signingKey,
+    signingKey: signingKey("expected a 32-byte hex private key (0x followed by 64 hex digits)"),
   }),
   cluster: z.strictObject({
     /** The cluster's id in ClusterRegistry (uint256). */
     id: uint256,
     /** Other members' JSON-RPC URLs (until discovery from the registry replaces them). */
-    peers: fromEnvList(z.array(httpUrl)).default([]),
+    peers: listFromEnv(z.array(httpUrl), { json: false }).default([]),
   }),
-  rpc: z
-    .strictObject({
-      host: z.string().min(1).default("127.0.0.1"),
-      port: int(0, 65_535).default(8550),
-      maxBodyBytes: int(1_024, 64 * 1024 * 1024).default(1024 * 1024),
-      maxBatchSize: int(1, 10_000).default(100),
-      requestTimeoutMs: int(100, 600_000).default(30_000),
-      rateLimit: z
-        .strictObject({
-          enabled: fromEnvBoolean(z.boolean()).default(true),
-          ratePerSecond: fromEnvNumber(z.number().positive()).default(500),
-          burst: int(1, 1_000_000).default(1_000),
-        })
-        .prefault({}),
-    })
-    .prefault({}),
+  rpc: rpcServerSection({
+    port: 8550,
+    maxBodyBytes: { max: 64 * 1024 * 1024, default: 1024 * 1024 },
+    maxBatchSize: { max: 10_000, default: 100 },
+    rateLimit: { ratePerSecond: 500, burst: 1_000 },
+  }),
   storage: z.strictObject({
     /** Directory of the node's LevelDB database; created if missing. */
     path: z.string().min(1),
   }),
   l1: z.strictObject({
     rpcUrl: httpUrl,
-    contracts: z.strictObject({
-      clusterRegistry: address,
-      validationServiceManager: address,
-    }),
+    contracts: l1Contracts,
   }),
   limits: z
     .strictObject({
@@ -119,13 +73,13 @@ export const configSchema = z.strictObject({
   ordering: z
     .strictObject({
       /** Share of replicated proofs a follower re-verifies (1: all of them). */
-      followerProofSampleRate: fromEnvNumber(z.number().min(0).max(1)).default(1),
+      followerProofSampleRate: numberFromEnv(z.number().min(0).max(1)).default(1),
       /**
        * Share of replicated entries whose own OrderCommitment signature a follower recovers on the
        * append path (the leader's envelope signature covers every entry; see docs/ordering-performance.md).
        * View changes and state transfer always check every entry's signature.
        */
-      followerSignatureSampleRate: fromEnvNumber(z.number().min(0).max(1)).default(0.05),
+      followerSignatureSampleRate: numberFromEnv(z.number().min(0).max(1)).default(0.05),
     })
     .prefault({}),
   keyGenerator: z
@@ -136,7 +90,7 @@ export const configSchema = z.strictObject({
        * More key generators to ask for reveals and round secrets; the committee's URLs are also learnt
        * from `get_committee` of every configured one.
        */
-      urls: fromEnvList(z.array(httpUrl)).default([]),
+      urls: listFromEnv(z.array(httpUrl), { json: false }).default([]),
       /** How long each generator has to answer `reveal_share`. */
       revealTimeoutMs: int(1, 600_000).default(5_000),
       /** How long to wait for the round secret (a generator's solver may be running) before giving up. */
@@ -154,11 +108,7 @@ export const configSchema = z.strictObject({
       decryptThreads: int(1, 64).default(2),
     })
     .prefault({}),
-  log: z
-    .strictObject({
-      level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-    })
-    .prefault({}),
+  log: logSection,
 });
 
 export type NodeConfig = z.infer<typeof configSchema>;

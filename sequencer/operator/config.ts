@@ -4,56 +4,15 @@
  * with zod through the shared layered loader. Errors name the field and its source; the signing key
  * is never echoed.
  */
-import { getAddress, isAddress } from "ethers";
 import { z } from "zod";
+import { httpUrl, int, l1Contracts, listFromEnv, logSection, positiveId, signingKey } from "../config/fields";
 import { ENV_PREFIXES, loadConfigWith, parseConfigWith } from "../config/layered";
-import { Secret } from "../node/secret";
-
-const number = (schema: z.ZodNumber) =>
-  z.preprocess((v) => (typeof v === "string" && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v), schema);
-const int = (min: number, max: number) => number(z.number().int().min(min).max(max));
-const httpUrl = z.url({ protocol: /^https?$/, error: "expected an http(s) URL" });
-const address = z
-  .string()
-  .refine((v) => isAddress(v), { error: "expected a 20-byte hex address" })
-  .transform((v) => getAddress(v));
-const rollupId = z
-  .union([z.string().regex(/^(0|[1-9]\d*|0x[0-9a-fA-F]+)$/), z.number().int().nonnegative()])
-  .transform((v) => BigInt(v))
-  .refine((v) => v > 0n && v < 1n << 64n, { error: "expected a rollup id in [1, 2^64)" });
-
-const SECP256K1_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
-const signingKey = z
-  .string()
-  .regex(/^0x[0-9a-fA-F]{64}$/, { error: "expected a 32-byte hex private key", abort: true })
-  .refine((v) => BigInt(v) > 0n && BigInt(v) < SECP256K1_ORDER, { error: "not a valid secp256k1 private key" })
-  .transform((v) => new Secret(v));
-
-/** A list arrives from the environment as JSON (`["http://…"]`) or comma-separated. */
-const urlList = z.preprocess(
-  (v) => {
-    if (typeof v !== "string") return v;
-    const text = v.trim();
-    if (text.startsWith("[")) {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        return v;
-      }
-    }
-    return text
-      .split(",")
-      .map((s) => s.trim())
-      .filter((s) => s !== "");
-  },
-  z.array(httpUrl).min(1, { error: "list at least one sequencer node" }),
-);
 
 export const operatorConfigSchema = z.strictObject({
   operator: z.strictObject({
     /** A registered executor of the rollup: it signs every FinalizeRequest. */
-    signingKey,
-    rollupId,
+    signingKey: signingKey(),
+    rollupId: positiveId("a rollup id"),
     /** Where progress is kept (written atomically); the operator resumes from it after a restart. */
     stateFile: z.string().min(1),
     /** One sequencer block, and one L2 block, per this many milliseconds. */
@@ -65,7 +24,7 @@ export const operatorConfigSchema = z.strictObject({
   }),
   sequencer: z.strictObject({
     /** Any members of the cluster: followers forward finalize_block to the leader. */
-    urls: urlList,
+    urls: listFromEnv(z.array(httpUrl).min(1, { error: "list at least one sequencer node" })),
     /** One finalize_block may wait for the round key and the decryption of the whole block. */
     requestTimeoutMs: int(100, 600_000).default(60_000),
     /** Pause before the next attempt after every node failed. */
@@ -78,7 +37,7 @@ export const operatorConfigSchema = z.strictObject({
   l1: z.strictObject({
     /** Read for the chain id (the EIP-712 domain) and the leader schedule. */
     rpcUrl: httpUrl,
-    contracts: z.strictObject({ clusterRegistry: address, validationServiceManager: address }),
+    contracts: l1Contracts,
   }),
   rpc: z
     .strictObject({
@@ -87,11 +46,7 @@ export const operatorConfigSchema = z.strictObject({
       port: int(0, 65_535).default(8570),
     })
     .prefault({}),
-  log: z
-    .strictObject({
-      level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-    })
-    .prefault({}),
+  log: logSection,
 });
 
 export type OperatorConfig = z.infer<typeof operatorConfigSchema>;

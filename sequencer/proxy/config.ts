@@ -3,22 +3,19 @@
  * variables `VEIL_PROXY__<SECTION>__<FIELD>` (SCREAMING_SNAKE_CASE segments, e.g. `VEIL_PROXY__L2__RPC_URL`,
  * `VEIL_PROXY__ROLLUP_ID`), validated with zod. Errors name the field and where its value came from.
  */
-import { getAddress, isAddress } from "ethers";
 import { z } from "zod";
+import { address, httpUrl, int, logSection, uint64 } from "../config/fields";
 import { ENV_PREFIXES, envFieldPath, loadConfigWith } from "../config/layered";
 
-const fromEnvNumber = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((v) => (typeof v === "string" && /^\s*\d+\s*$/.test(v) ? Number(v) : v), schema);
-const int = (min: number, max: number) => fromEnvNumber(z.number().int().min(min).max(max));
-const httpUrl = z.url({ protocol: /^https?$/, error: "expected an http(s) URL" });
-const address = z
-  .string()
-  .refine((v) => isAddress(v), { error: "expected a 20-byte hex address" })
-  .transform((v) => getAddress(v));
-const uint64 = z
-  .union([z.string().regex(/^(0|[1-9][0-9]*)$/, "expected a decimal integer"), z.number().int().nonnegative().safe()])
-  .transform((v) => BigInt(v))
-  .refine((v) => v < 1n << 64n, "must fit uint64");
+// Only unsigned integers are read from the environment's strings; "-1" or "1.5" is refused as a string.
+const unsignedInt = (min: number, max: number) => int(min, max, "unsigned-integer");
+/** Rollup and chain ids: decimal only; 0 is refused where it means nothing (the rollup id). */
+const decimalUint64 = uint64({
+  hex: false,
+  min: 0n,
+  formatError: "expected a decimal integer",
+  rangeError: "must fit uint64",
+});
 const hexInteger = z
   .string()
   .regex(/^0x[0-9a-fA-F]+$/, "expected 0x-hex")
@@ -28,44 +25,42 @@ export const proxyConfigSchema = z.strictObject({
   listen: z
     .strictObject({
       host: z.string().min(1).default("127.0.0.1"),
-      port: int(0, 65_535).default(8547),
+      port: unsignedInt(0, 65_535).default(8547),
       /** Largest HTTP body accepted (a batch of requests). */
-      maxBodyBytes: int(1_024, 64 * 1024 * 1024).default(1024 * 1024),
+      maxBodyBytes: unsignedInt(1_024, 64 * 1024 * 1024).default(1024 * 1024),
     })
     .prefault({}),
   /** The rollup this endpoint serves; its L2 chain id is the rollup id unless `l2.chainId` says otherwise. */
-  rollupId: uint64.refine((v) => v > 0n, "must be non-zero"),
+  rollupId: decimalUint64.refine((v) => v > 0n, "must be non-zero"),
   l2: z.strictObject({
     rpcUrl: httpUrl,
-    chainId: uint64.optional(),
-    timeoutMs: int(100, 600_000).default(30_000),
+    chainId: decimalUint64.optional(),
+    timeoutMs: unsignedInt(100, 600_000).default(30_000),
   }),
   /** A Veil sequencer node (any member: followers forward to the leader). */
   node: z.strictObject({
     rpcUrl: httpUrl,
-    timeoutMs: int(100, 600_000).default(30_000),
+    timeoutMs: unsignedInt(100, 600_000).default(30_000),
   }),
   l1: z.strictObject({
     rpcUrl: httpUrl,
     registry: address,
     validationServiceManager: address,
     /** The deployment block, where the search for block commitments starts. */
-    fromBlock: int(0, Number.MAX_SAFE_INTEGER).default(0),
+    fromBlock: unsignedInt(0, Number.MAX_SAFE_INTEGER).default(0),
   }),
   sequencing: z
     .strictObject({
       /** The rollup's block time: with the measured proving time it sets the look-ahead. */
-      blockTimeMs: int(100, 3_600_000).default(2_000),
+      blockTimeMs: unsignedInt(100, 3_600_000).default(2_000),
       /** Key generators that must have contributed to a round key (default: the whole committee). */
-      minContributors: int(1, 1024).optional(),
-      maxAttempts: int(1, 20).default(3),
+      minContributors: unsignedInt(1, 1024).optional(),
+      maxAttempts: unsignedInt(1, 20).default(3),
     })
     .prefault({}),
   /** The rollup's published h = g^(2^T) and its proof; without them the proxy squares T times at start. */
   timelock: z.strictObject({ h: hexInteger, hProof: hexInteger }).optional(),
-  log: z
-    .strictObject({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info") })
-    .prefault({}),
+  log: logSection,
 });
 
 export type ProxyConfig = z.output<typeof proxyConfigSchema>;

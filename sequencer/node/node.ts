@@ -209,6 +209,7 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
         deps.vsmTasks ??
         new VsmTaskSubmitter(
           ValidationServiceManager__factory.connect(config.l1.contracts.validationServiceManager, l1Signer),
+          3 * config.timeouts.l1RequestMs,
         ),
       chainIds: new Map(Object.entries(config.blocks.chainIds).map(([r, c]) => [BigInt(r), c])),
       decrypter,
@@ -228,7 +229,7 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
       maxSubmissionBytes: config.limits.maxCiphertextBytes,
       // The leader may wait for the round secret, then decrypt and wait for L1: far longer than a peer call.
       finalizeTimeoutMs:
-        config.keyGenerator.secretWaitMs + config.keyGenerator.revealTimeoutMs + 2 * config.timeouts.l1RequestMs,
+        config.keyGenerator.secretWaitMs + config.keyGenerator.revealTimeoutMs + 5 * config.timeouts.l1RequestMs,
       ...(deps.now === undefined ? {} : { now: deps.now }),
     });
   };

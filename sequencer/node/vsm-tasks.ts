@@ -31,7 +31,11 @@ const TASK_NONE = 0n;
 export class VsmTaskSubmitter implements VsmTasks {
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly vsm: ValidationServiceManager) {}
+  /** `receiptTimeoutMs`: how long to wait for the transaction to be mined before giving up (then retried). */
+  constructor(
+    private readonly vsm: ValidationServiceManager,
+    private readonly receiptTimeoutMs: number,
+  ) {}
 
   submit(commitment: BlockCommitment, viewNumber: number, signature: string): Promise<TaskOutcome> {
     const run = this.queue.then(() => this.create(commitment, viewNumber, signature));
@@ -45,7 +49,7 @@ export class VsmTaskSubmitter implements VsmTasks {
     if ((await this.existing(taskId, ours)) === "exists") return "exists";
     try {
       const tx = await this.vsm.createNewTask(commitment, viewNumber, signature);
-      const receipt = await tx.wait();
+      const receipt = await tx.wait(1, this.receiptTimeoutMs);
       if (receipt === null || receipt.status !== 1) throw new Error(`createNewTask reverted (tx ${tx.hash})`);
       return "created";
     } catch (error) {

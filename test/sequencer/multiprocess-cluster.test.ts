@@ -13,7 +13,7 @@ import {
   encryptionKeyResult,
   orderReceipt,
   postProofResult,
-  sealResult,
+  finalizeResult,
   type EncryptedSubmissionJson,
   type OrderReceipt,
 } from "../../sequencer/api/wire";
@@ -151,7 +151,8 @@ describe("multi-process cluster: 3 node processes on loopback", function () {
       deadline: BigInt(Math.floor(Date.now() / 1000) + 600),
     };
     const signature = await signMessage(devnet.world.executor, domain, "FinalizeRequest", request);
-    const sealed = sealResult.parse(
+    // finalize_block answers the seal and the block built from it.
+    const { seal: sealed } = finalizeResult.parse(
       await client(1).call("finalize_block", {
         request: { rollupId: ROLLUP, height: HEIGHT, deadline: request.deadline.toString() },
         signature,

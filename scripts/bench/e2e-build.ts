@@ -96,7 +96,7 @@ function report(metric: string, runs: readonly Run[], extra: Record<string, unkn
   });
   emit(`${metric}_cpu`, median(runs.map((r) => r.cpuMs)), "ms", { ...common, note: "process CPU time, all threads" });
   // Phases of the median run: open = wall time until every slot is decrypted, decoded and hashed;
-  // decrypt / decode / leaf = thread time of that work summed over the threads doing it.
+  // decrypt / decode / leaf = elapsed time of that work on the threads doing it, summed over them.
   const t = mid.timings;
   emit("block_build_open_ms", t.openMs, "ms", { ...common, of: metric, path: t.path });
   emit("block_build_decrypt_thread_ms", t.decryptMs, "ms", { ...common, of: metric, path: t.path });

@@ -61,7 +61,7 @@ export interface BuildTimings {
   readonly path: "workers" | "main-thread";
   /** Wall time until every slot was opened (decrypted, decoded, leaf data known). */
   readonly openMs: number;
-  /** Thread time of each kind of work, summed over the threads that did it. */
+  /** Elapsed time of each kind of work on the threads that did it, summed over them (includes time the OS gave to other processes). */
   readonly decryptMs: number;
   readonly decodeMs: number;
   readonly leafMs: number;

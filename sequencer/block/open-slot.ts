@@ -36,7 +36,7 @@ export interface OpenedSlot {
   readonly leaf?: LeafResult;
 }
 
-/** Time spent in each kind of work, in ms of this thread. */
+/** Elapsed time of each kind of work on this thread, in ms (performance.now: includes preemption). */
 export interface OpenTimings {
   decryptMs: number;
   decodeMs: number;

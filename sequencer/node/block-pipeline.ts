@@ -221,6 +221,8 @@ export class BlockPipeline {
       rollupId: rollup.rollupId,
       height: BigInt(height),
       entries: records.map((r) => entryFromWire(r.encryptedTx)),
+      // This node computed (leader) or checked (follower) every entry's leaf data when it stored it.
+      encTxHashes: records.map((r) => r.encTxHash.toLowerCase()),
       roundKey: roundKey.publicKey,
       secretKey,
       ...(chainId === undefined ? {} : { chainId }),

@@ -1,8 +1,10 @@
 /**
  * The node's block decrypter: a worker-thread DecryptionPool started on the first block large enough
- * to use it (small blocks decrypt on the main thread), so an idle node holds no threads.
+ * to use it (small blocks are built on the main thread), so an idle node holds no threads. It offers
+ * the pool's whole per-slot work (`openBlock`: decrypt, decode, leaf data), not only decryption.
  */
 import type { BlockDecrypter } from "../block/build";
+import type { OpenTask, OpenTimings, OpenedSlot, SlotWork } from "../block/open-slot";
 import { DecryptionPool } from "../crypto/decrypt-pool";
 import type { BlockItem, DecryptOutcome } from "../crypto/encryption";
 
@@ -11,9 +13,20 @@ export class LazyDecrypter implements BlockDecrypter {
 
   constructor(private readonly threads: number) {}
 
-  decryptBlock(items: readonly BlockItem[], roundSecret: bigint): Promise<DecryptOutcome[]> {
+  private started(): DecryptionPool {
     this.pool ??= new DecryptionPool({ threads: this.threads });
-    return this.pool.decryptBlock(items, roundSecret);
+    return this.pool;
+  }
+
+  decryptBlock(items: readonly BlockItem[], roundSecret: bigint): Promise<DecryptOutcome[]> {
+    return this.started().decryptBlock(items, roundSecret);
+  }
+
+  openBlock(
+    work: readonly SlotWork[],
+    options: Omit<OpenTask, "work">,
+  ): Promise<{ slots: OpenedSlot[]; timings: OpenTimings }> {
+    return this.started().openBlock(work, options);
   }
 
   async close(): Promise<void> {

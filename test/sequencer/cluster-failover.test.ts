@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { keccak256 } from "ethers";
 import { ClusterMessageKind, isSignedBy, parseMessage, signMessage } from "../../sequencer/chain/eip712";
 import { hashLeaf, preAndPostAgree, verifyProof } from "../../sequencer/chain/merkle";
-import type { OrderReceiptJson } from "../../sequencer/api/wire";
+import { finalizeResult, type OrderReceiptJson } from "../../sequencer/api/wire";
 import { sealEnvelope } from "../../sequencer/node/cluster/envelope";
 import { rankLogs } from "../../sequencer/node/sequencer";
 import { RpcCallError, RpcClient } from "../../sequencer/rpc/client";
@@ -36,7 +36,7 @@ describe("sequencer cluster: failover by per-height view change (3 nodes, loopba
   let w: ClusterWorld;
 
   before(async () => {
-    w = await deployWorld([]);
+    w = await deployWorld([0, 1, 2]); // finalize_block builds the sealed heights: their round keys must exist
     for (let i = 0; i < 3; i++) await startMember(w, i, FAST);
   });
   after(() => teardown(w));
@@ -50,10 +50,12 @@ describe("sequencer cluster: failover by per-height view change (3 nodes, loopba
   /** Seals `height` through member `via` and checks every receipt at its index with PRE/POST proofs. */
   async function sealAndCheck(via: number, height: number, receipts: readonly OrderReceiptJson[]): Promise<number> {
     const req = { rollupId: ROLLUP, height: BigInt(height), deadline: BigInt(Math.floor(Date.now() / 1000) + 600) };
-    const seal = (await w.clients[via]!.call("finalize_block", {
-      request: { rollupId: "7", height: String(height), deadline: req.deadline.toString() },
-      signature: await signMessage(w.executor, w.domain, "FinalizeRequest", req),
-    })) as { seal: Record<string, unknown>; signature: string; leader: string };
+    const { seal } = finalizeResult.parse(
+      await w.clients[via]!.call("finalize_block", {
+        request: { rollupId: "7", height: String(height), deadline: req.deadline.toString() },
+        signature: await signMessage(w.executor, w.domain, "FinalizeRequest", req),
+      }),
+    );
     const parsed = parseMessage("Seal", seal.seal);
     expect(isSignedBy(w.domain, "Seal", parsed, seal.signature, seal.leader)).to.equal(true);
     const seen = new Map<number, string>();

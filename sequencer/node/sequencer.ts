@@ -205,6 +205,18 @@ export function heightNumber(height: bigint): number {
   return Number(height);
 }
 
+/** Runs a zod parse of a member's message; a malformed one is the sender's error (INVALID_PARAMS), not ours. */
+function asInvalidParams<T>(what: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof z.ZodError) {
+      throw new RpcError("INVALID_PARAMS", `${what} is malformed: ${error.issues[0]?.message ?? "invalid"}`);
+    }
+    throw error;
+  }
+}
+
 export class Sequencer {
   private readonly logs = new Map<string, Promise<HeightLog>>();
   private readonly openHeights = new Map<bigint, Promise<number>>();
@@ -872,7 +884,7 @@ export class Sequencer {
       isMember: (a) => this.o.chain.isMember(a),
       schema: sealPayload,
     });
-    const seal = parseMessage("Seal", payload.seal);
+    const seal = asInvalidParams("the seal", () => parseMessage("Seal", payload.seal));
     const rollupId = BigInt(payload.rollupId);
     if (seal.rollupId !== rollupId || seal.height !== BigInt(payload.height)) {
       throw veilError.unauthorized("the seal is for another block than the payload names");
@@ -1193,8 +1205,8 @@ export class Sequencer {
     });
     await Promise.all(entries.map((e, i) => this.checkEntry(rollup, scratch, i, e, "adoption")));
     if (rawSeal === null || rawSeal === undefined) return { entries: rawEntries as Entry[], seal: undefined };
-    const result = sealResultSchema.parse(rawSeal);
-    const seal = parseMessage("Seal", result.seal);
+    const result = asInvalidParams("the seal", () => sealResultSchema.parse(rawSeal));
+    const seal = asInvalidParams("the seal", () => parseMessage("Seal", result.seal));
     const leader = this.leaderOf(height, seal.viewNumber);
     if (seal.rollupId !== rollup.rollupId || seal.height !== BigInt(height) || getAddress(result.leader) !== leader) {
       throw veilError.invalidSignature("the seal is for another block or leader");

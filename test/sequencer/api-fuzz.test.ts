@@ -411,20 +411,13 @@ describe("JSON-RPC fuzz on a live 3-node cluster: no crash, no state change from
 
     it("a member's signed payload with one hostile field: a Veil error code or a harmless answer", async () => {
       let before = await settled();
-      // KNOWN BUGS (left out so main stays green; API_FUZZ_KNOWN_BUGS=1 puts them back; docs/fault-tests.md):
-      // a malformed `seal` in cluster_seal or cluster_start_view answers INTERNAL_ERROR (a throwing zod
-      // parse in Sequencer.onSeal and Sequencer.verifyLog).
-      const knownBug = (method: string, key: string): boolean =>
-        process.env.API_FUZZ_KNOWN_BUGS === undefined &&
-        key === "seal" &&
-        (method === "cluster_seal" || method === "cluster_start_view");
       // Legitimate messages, not faults: another view in a view-change message is a real vote, and a
       // StartView from the view's leader installs the entries it carries.
       const legitimateMove = (method: string, key: string): boolean =>
         (key === "view" &&
           ["cluster_start_view_change", "cluster_do_view_change", "cluster_start_view"].includes(method)) ||
         (key === "entries" && method === "cluster_start_view");
-      const skip = (method: string, key: string): boolean => knownBug(method, key) || legitimateMove(method, key);
+      const skip = (method: string, key: string): boolean => legitimateMove(method, key);
       await fc.assert(
         fc.asyncProperty(
           fc.constantFrom(...bases),

@@ -26,16 +26,19 @@ function workerEntry(): { filename: string; execArgv: string[] } {
   return { filename: path.join(__dirname, `decrypt-worker${ext}`), execArgv };
 }
 
-/** openBlock cuts a block into about this many slices per thread, of at least MIN_OPEN_SLICE slots. */
+/** openBlock cuts a block into about this many slices per thread (by default), of at least MIN_OPEN_SLICE slots. */
 const OPEN_SLICES_PER_THREAD = 4;
 const MIN_OPEN_SLICE = 16;
 
 export class DecryptionPool {
   readonly threads: number;
+  /** openBlock's slices per thread: 1 costs the fewest hand-overs, more balance a thread slowed by other work. */
+  readonly slicesPerThread: number;
   private readonly pool: Piscina;
 
-  constructor(options: { readonly threads?: number } = {}) {
+  constructor(options: { readonly threads?: number; readonly slicesPerThread?: number } = {}) {
     this.threads = Math.max(1, options.threads ?? os.availableParallelism());
+    this.slicesPerThread = Math.max(1, options.slicesPerThread ?? OPEN_SLICES_PER_THREAD);
     const { filename, execArgv } = workerEntry();
     this.pool = new Piscina({
       filename,
@@ -70,7 +73,7 @@ export class DecryptionPool {
     work: readonly SlotWork[],
     options: Omit<OpenTask, "work">,
   ): Promise<{ slots: OpenedSlot[]; timings: OpenTimings }> {
-    const size = Math.max(MIN_OPEN_SLICE, Math.ceil(work.length / (this.threads * OPEN_SLICES_PER_THREAD)));
+    const size = Math.max(MIN_OPEN_SLICE, Math.ceil(work.length / (this.threads * this.slicesPerThread)));
     const tasks: Promise<OpenedSlice>[] = [];
     for (let i = 0; i < work.length; i += size) {
       const task: OpenTask = { ...options, work: work.slice(i, i + size) };

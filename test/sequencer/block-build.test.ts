@@ -151,7 +151,8 @@ describe("block builder", function () {
       else if (i % 5 === 4) entries.push(encryptedEntry(encrypt(getBytes(tx)), 1n));
       else entries.push(encryptedEntry(encrypt(getBytes(tx))));
     }
-    const pool = new DecryptionPool({ threads: 2 });
+    // One slice per thread here; the worker-path tests below use the default (several per thread).
+    const pool = new DecryptionPool({ threads: 2, slicesPerThread: 1 });
     try {
       const onPool = await buildBlock({
         rollupId: ROLLUP,

@@ -73,7 +73,7 @@ export const configSchema = z.strictObject({
   ordering: z
     .strictObject({
       /** Share of replicated proofs a follower re-verifies (1: all of them). */
-      followerProofSampleRate: numberFromEnv(z.number().min(0).max(1)).default(1),
+      followerProofSampleRate: numberFromEnv(z.number().min(0).max(1)).default(0.05),
       /**
        * Share of replicated entries whose own OrderCommitment signature a follower recovers on the
        * append path (the leader's envelope signature covers every entry; see docs/ordering-performance.md).

@@ -16,6 +16,7 @@ import {
 } from "../../typechain-types";
 import { BlockPipeline } from "./block-pipeline";
 import { ChainView } from "./chain-view";
+import { logBytesBudget } from "./cluster/message-size";
 import { Peers } from "./cluster/peers";
 import { createOrderingMetrics } from "./ordering-metrics";
 import { MemoryRoundKeySource, RoundKeys, RpcRoundKeySource, type RoundKeySource } from "./round-keys";
@@ -28,7 +29,7 @@ import { RpcServer, serverLimits, type ListenAddress } from "../rpc/server";
 import type { NodeConfig } from "./config";
 import { Health } from "./health";
 import { createBlockMetrics, createRegistry } from "./metrics";
-import { LazyDecrypter } from "./lazy-decrypter";
+import { LazyDecrypter } from "../block/lazy-decrypter";
 import { KeyGeneratorSecrets, type RoundSecretSource } from "./round-secrets";
 import { VsmTaskSubmitter, type VsmTasks } from "./vsm-tasks";
 import { NodeStore, type StoreStats } from "./storage/store";
@@ -180,6 +181,7 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
       followerProofSampleRate: config.ordering.followerProofSampleRate,
       followerSignatureSampleRate: config.ordering.followerSignatureSampleRate,
       peerTimeoutMs: config.timeouts.peerRequestMs,
+      maxLogBytes: logBytesBudget(config.rpc.clusterMaxBodyBytes),
     });
     stopFailover = sequencer.startFailover({
       heartbeatIntervalMs: config.timeouts.heartbeatIntervalMs,

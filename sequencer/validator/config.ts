@@ -51,6 +51,12 @@ export const validatorConfigSchema = z.strictObject({
   }),
   /** The vote store (JSON lines, fsynced): the one answer this operator gave to each task. */
   storage: z.strictObject({ votesPath: z.string().min(1) }),
+  blocks: z
+    .strictObject({
+      /** Worker threads that decrypt and hash large blocks (started on the first block that needs them). */
+      decryptThreads: int(1, 64).default(2),
+    })
+    .prefault({}),
   poll: z
     .strictObject({
       /** Pause between the end of one poll and the start of the next (polls never overlap). */

@@ -17,6 +17,7 @@ import { RpcClient } from "../rpc/client";
 import { MethodRegistry } from "../rpc/registry";
 import { RpcServer, serverLimits, type ListenAddress } from "../rpc/server";
 import { ValidationServiceManager__factory, type ValidationServiceManager } from "../../typechain-types";
+import { LazyDecrypter } from "../block/lazy-decrypter";
 import { ConfigError } from "../config/layered";
 import { chainIdsOf, type ValidatorConfig } from "./config";
 import { Validator } from "./validator";
@@ -162,6 +163,9 @@ export async function startValidator(
   const pollMetrics = createPollMetrics(metricsRegistry);
   const node = new RpcClient(config.node.url, { timeoutMs: requestMs });
   const peers = config.peers.map((url) => new RpcClient(url, { timeoutMs: requestMs }));
+  // A caller's decrypter is the caller's to close; one made here is closed by stop().
+  const decrypter = options.decrypter ?? new LazyDecrypter(config.blocks.decryptThreads);
+  const ownedDecrypter = options.decrypter === undefined ? (decrypter as LazyDecrypter) : undefined;
   const validator = new Validator({
     signer: wallet,
     vsm,
@@ -175,7 +179,7 @@ export async function startValidator(
     metrics: metricsRegistry,
     fromBlock: config.poll.fromBlock,
     maxBlockRange: config.poll.maxBlockRange,
-    ...(options.decrypter === undefined ? {} : { decrypter: options.decrypter }),
+    decrypter,
   });
 
   const health = new Health()
@@ -270,6 +274,7 @@ export async function startValidator(
       ]);
       await server.close(config.timeouts.shutdownGraceMs);
       ownedProvider?.destroy();
+      await ownedDecrypter?.close();
       log.info("validator stopped");
     })());
 

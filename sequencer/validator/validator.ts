@@ -8,7 +8,7 @@
 import type { Logger } from "pino";
 import { Counter, Histogram, type Registry } from "prom-client";
 import { z } from "zod";
-import { buildBlock, encRootOf, type BlockDecrypter } from "../block/build";
+import { buildBlock, encRootOfLeafData, leafDataOfEntries, type BlockDecrypter } from "../block/build";
 import {
   recoverSigner,
   signMessage,
@@ -202,7 +202,9 @@ export class Validator {
     const sealed = await this.stage("fetch", () => fetchSealedHeight(this.d.node, rollupId, height));
     if (sealed.entries.length !== txCount)
       return { approve: false, reason: `txCount ${txCount}, the sealed height holds ${sealed.entries.length}` };
-    const ourEncRoot = encRootOf(sealed.entries);
+    // Hashed once, on the decrypter's threads when the block is large: encRoot now, the block below.
+    const leafData = await leafDataOfEntries(sealed.entries, this.d.decrypter);
+    const ourEncRoot = encRootOfLeafData(leafData);
     if (ourEncRoot !== encRoot) return { approve: false, reason: `encRoot ${encRoot}, recomputed ${ourEncRoot}` };
     const roundKey = await this.stage("round-key", () => fetchRoundKey(this.d.node, rollupId, height));
     const secretKey = await this.stage("round-secret", () =>
@@ -213,6 +215,7 @@ export class Validator {
       rollupId,
       height,
       entries: sealed.entries,
+      encTxHashes: leafData,
       roundKey,
       secretKey,
       ...(chainId === undefined ? {} : { chainId }),

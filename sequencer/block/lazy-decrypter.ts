@@ -1,10 +1,10 @@
 /**
- * The node's block decrypter: a worker-thread DecryptionPool started on the first block large enough
- * to use it (small blocks are built on the main thread), so an idle node holds no threads. It offers
+ * The block decrypter of a node or a validator: a worker-thread DecryptionPool started on the first block
+ * large enough to use it (small blocks are built on the main thread), so an idle process holds no threads. It offers
  * the pool's whole per-slot work (`openBlock`: decrypt, decode, leaf data), not only decryption.
  */
-import type { BlockDecrypter } from "../block/build";
-import type { OpenTask, OpenTimings, OpenedSlot, SlotWork } from "../block/open-slot";
+import type { BlockDecrypter } from "./build";
+import type { OpenTask, OpenTimings, OpenedSlot, SlotWork } from "./open-slot";
 import { DecryptionPool } from "../crypto/decrypt-pool";
 import type { BlockItem, DecryptOutcome } from "../crypto/encryption";
 

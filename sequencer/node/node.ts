@@ -16,7 +16,6 @@ import {
 } from "../../typechain-types";
 import { BlockPipeline } from "./block-pipeline";
 import { ChainView } from "./chain-view";
-import { logBytesBudget } from "./cluster/message-size";
 import { Peers } from "./cluster/peers";
 import { createOrderingMetrics } from "./ordering-metrics";
 import { MemoryRoundKeySource, RoundKeys, RpcRoundKeySource, type RoundKeySource } from "./round-keys";
@@ -181,7 +180,6 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
       followerProofSampleRate: config.ordering.followerProofSampleRate,
       followerSignatureSampleRate: config.ordering.followerSignatureSampleRate,
       peerTimeoutMs: config.timeouts.peerRequestMs,
-      maxLogBytes: logBytesBudget(config.rpc.clusterMaxBodyBytes),
     });
     stopFailover = sequencer.startFailover({
       heartbeatIntervalMs: config.timeouts.heartbeatIntervalMs,

@@ -213,6 +213,7 @@ async function main(): Promise<void> {
 main()
   .then(async () => {
     await (globalThis as { curve_bn128?: { terminate(): Promise<void> } }).curve_bn128?.terminate();
+    process.exit(0); // every figure is out; nothing else (HTTP keep-alive, worker pools) should hold the exit
   })
   .catch((error: unknown) => {
     console.error(error);

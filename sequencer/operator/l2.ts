@@ -79,9 +79,15 @@ export class L2 {
     return (await this.rpc.call("eth_getBlockByNumber", ["pending", false], pendingBlockSchema)).transactions;
   }
 
-  /** Removes a transaction from the mempool; false when it is not there. */
+  /** Removes a transaction from the mempool; false when it is not there (also when an earlier block holds it). */
   async drop(txHash: string): Promise<boolean> {
-    return this.rpc.call("hardhat_dropTransaction", [txHash], z.boolean());
+    try {
+      return await this.rpc.call("hardhat_dropTransaction", [txHash], z.boolean());
+    } catch (error) {
+      // The same signed transaction ordered again in a later height: its first copy is mined, nothing to drop.
+      if (error instanceof RpcCallError && /already mined/i.test(error.message)) return false;
+      throw error;
+    }
   }
 
   async mine(): Promise<void> {

@@ -109,6 +109,18 @@ describe("rollup operator: execution on a Hardhat L2", function () {
     expect(await l2.pendingTransactions()).to.deep.equal([]);
   });
 
+  it("skips a transaction an earlier L2 block already holds (ordered again at a later height) instead of halting", async () => {
+    const [a] = senders;
+    const once = await signedTransfer(a!, next(a!));
+    const first = await executeBlock(l2, slotsOf([once]), await l2.head());
+    expect(first.accepted).to.have.length(1);
+    const again = await executeBlock(l2, slotsOf([once]), await l2.head());
+    expect(again.mismatch).to.equal(undefined);
+    expect(again.accepted).to.deep.equal([]);
+    expect(again.skipped.map((s) => s.index)).to.deep.equal([0]);
+    expect(again.skipped[0]!.reason).to.match(/nonce|known|already/i);
+  });
+
   it("mines exactly one empty L2 block for an empty sequencer block", async () => {
     const head = await l2.head();
     const result = await executeBlock(l2, [], head);

@@ -27,25 +27,33 @@ export interface RoundKeySource {
 /** The key-generator service's answer to `get_round_key({rollupId, height})`. */
 const roundKeyAnswer = z.object({ roundKey: roundKeySchema, contributions: z.array(contributionSchema).min(1) });
 
-/** The key-generator service over JSON-RPC. */
+/**
+ * Key-generator services over JSON-RPC, asked in order until one has the round: any of them serves every
+ * member's signed contributions, which RoundKeys verifies, so one generator down costs no round key.
+ */
 export class RpcRoundKeySource implements RoundKeySource {
-  private readonly client: RpcClient;
+  private readonly clients: readonly RpcClient[];
 
-  constructor(url: string, timeoutMs = 5_000) {
-    this.client = new RpcClient(url, { timeoutMs });
+  constructor(urls: string | readonly string[], timeoutMs = 5_000) {
+    const list = typeof urls === "string" ? [urls] : [...new Set(urls)];
+    if (list.length === 0) throw new Error("RpcRoundKeySource needs at least one key-generator URL");
+    this.clients = list.map((url) => new RpcClient(url, { timeoutMs }));
   }
 
   async contributions(rollupId: bigint, height: bigint): Promise<readonly Contribution[] | undefined> {
-    try {
-      const answer = await this.client.call(
-        "get_round_key",
-        { rollupId: rollupId.toString(), height: height.toString() },
-        roundKeyAnswer,
-      );
-      return answer.contributions;
-    } catch {
-      return undefined;
+    for (const client of this.clients) {
+      try {
+        const answer = await client.call(
+          "get_round_key",
+          { rollupId: rollupId.toString(), height: height.toString() },
+          roundKeyAnswer,
+        );
+        return answer.contributions;
+      } catch {
+        // unreachable, not published there yet, or a malformed answer: the next generator may have it
+      }
     }
+    return undefined;
   }
 }
 

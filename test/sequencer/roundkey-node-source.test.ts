@@ -4,6 +4,7 @@
  * served it. Small test-only modulus and T for speed.
  */
 import { expect } from "chai";
+import { freePort } from "../../scripts/devnet/net";
 import { Wallet } from "ethers";
 import pino from "pino";
 import { uint64 } from "../../sequencer/api/wire";
@@ -141,6 +142,12 @@ describe("node round-key source: contribution signatures", function () {
       served = honest.map(contributionToJson);
       served[1] = { ...served[1]!, signature: served[2]!.signature };
       expect(await unavailable(new RoundKeys(source, DOMAIN))).to.match(/not signed by its generator/);
+      // A generator that is down is skipped: the next configured one serves the round.
+      served = honest.map(contributionToJson);
+      const dead = `http://127.0.0.1:${await freePort()}`;
+      const fallback = new RpcRoundKeySource([dead, url], 2_000);
+      expect((await new RoundKeys(fallback, DOMAIN).get(rollup, HEIGHT)).generators).to.have.length(3);
+      expect(await new RpcRoundKeySource([dead], 2_000).contributions(rollup.rollupId, HEIGHT)).to.equal(undefined);
     } finally {
       await server.close(100);
     }

@@ -225,7 +225,11 @@ export class Devnet {
         rpc: { host: "127.0.0.1", port: nodePorts[i], rateLimit: { enabled: false } },
         storage: { path: n.dbDir },
         l1: this.commonL1(),
-        keyGenerator: { url: this.keygenUrls[i % this.keygenUrls.length] },
+        // Its own generator first; the others for reveals, round secrets and, if its own is down, round keys.
+        keyGenerator: {
+          url: this.keygenUrls[i % this.keygenUrls.length],
+          urls: this.keygenUrls.filter((_, j) => j !== i % this.keygenUrls.length),
+        },
         // The validators decode with the same map: a chain-id check on one side only would split rawRoot.
         ...(options.full === true
           ? { blocks: { chainIds: { [w.rollupId.toString()]: l2ChainIdOf(options).toString() } } }

@@ -115,7 +115,6 @@ async function main(): Promise<void> {
       Array.from({ length: args.senders }, async (_, s) => {
         const client = await sdkClient(devnet, l1, {
           node: s % devnet.nodes.length,
-          keygen: s % devnet.nodes.length,
           lookAhead: { blockTimeMs: args.blockTimeMs, initialProvingMs: 8_000, minBlocks: 2, maxBlocks: 8 },
         });
         const wallet = l2Account(s + 1);

@@ -162,7 +162,7 @@ describe("end to end: a full devnet of real processes", function () {
   it("lands many encrypted transactions from several senders in L2 blocks exactly at their committed indices", async () => {
     const senders = [1, 2, 3];
     const perSender = 2;
-    const sdk = await Promise.all(senders.map((_, i) => client({ node: i, keygen: i })));
+    const sdk = await Promise.all(senders.map((_, i) => client({ node: i })));
     const landed = (await Promise.all(senders.map((account, i) => sendFrom(sdk[i]!, account, perSender)))).flat();
     expect(landed).to.have.length(senders.length * perSender);
     await expectLandedAtCommittedIndices(landed);
@@ -177,7 +177,7 @@ describe("end to end: a full devnet of real processes", function () {
     await devnet.killKeygen(dead);
     try {
       // One transfer from each of three accounts at once: they target the same, already published round key.
-      const sdk = await client({ node: 0, keygen: 0 });
+      const sdk = await client({ node: 0 });
       const landed = (await Promise.all([4, 5, 6].map((account) => sendFrom(sdk, account, 1)))).flat();
       await expectLandedAtCommittedIndices(landed);
       const live = [0, 1, 2].map((i) => new RpcClient(devnet.keygenUrls[i]!, { timeoutMs: 30_000 }));
@@ -221,7 +221,7 @@ describe("end to end: a full devnet of real processes", function () {
     let forged: BlockCommitment;
 
     it("is caught by the SDK's inclusion check, and the validators reject its block commitment", async () => {
-      sdk = await client({ node: 0, keygen: 0 });
+      sdk = await client({ node: 0 });
       // Freeze the open height so the forged commitment is on L1 before the honest finalize of its height.
       await devnet.stopOperator();
       const [ordered] = await sendFrom(sdk, 9, 1);

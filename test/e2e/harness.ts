@@ -8,7 +8,7 @@ import path from "node:path";
 import { HDNodeWallet, Wallet, getBytes, parseEther, parseUnits, type JsonRpcProvider } from "ethers";
 import type { Devnet } from "../../scripts/devnet";
 import { builtBlockJson, type BuiltBlockJson } from "../../sequencer/api/wire";
-import { RpcCallError, RpcClient, type CallOptions, type Params } from "../../sequencer/rpc/client";
+import { RpcCallError, RpcClient } from "../../sequencer/rpc/client";
 import { ContractChainView } from "../../sequencer/sdk/chain";
 import { VeilClient, type SentTransaction } from "../../sequencer/sdk/client";
 import type { LookAheadOptions } from "../../sequencer/sdk/look-ahead";
@@ -70,31 +70,9 @@ export async function signedTransfer(
   return getBytes(raw);
 }
 
-/**
- * An RpcClient to a node that takes round keys from a key generator instead. The SDK verifies every round
- * key against the registry's committee whatever its source, so this changes where keys come from, not what
- * is trusted. (Until the node's get_encryption_key carries the contributions, the node's answer does not
- * pass that check.)
- */
-export class KeysFromGenerator extends RpcClient {
-  constructor(
-    nodeUrl: string,
-    private readonly keys: RpcClient,
-  ) {
-    super(nodeUrl, { timeoutMs: 30_000 });
-  }
-
-  override call(method: string, params?: Params, schema?: undefined, options?: CallOptions): Promise<unknown> {
-    if (method === "get_encryption_key") return this.keys.call(method, params, undefined, options);
-    return super.call(method, params, schema, options);
-  }
-}
-
 export interface ClientOptions {
   /** The node the client talks to (followers forward to the leader). */
   readonly node: number;
-  /** The key generator that serves round keys, or undefined to ask the node. */
-  readonly keygen?: number;
   /** How far ahead of the open height transactions are encrypted (the SDK learns the proving time). */
   readonly lookAhead: LookAheadOptions;
 }
@@ -105,11 +83,7 @@ export async function sdkClient(devnet: Devnet, l1: JsonRpcProvider, o: ClientOp
     { registry: devnet.world.clusterRegistry, validationServiceManager: devnet.world.validationServiceManager },
     devnet.world.deployBlock,
   );
-  const nodeUrl = devnet.nodes[o.node]!.url;
-  const node =
-    o.keygen === undefined
-      ? new RpcClient(nodeUrl, { timeoutMs: 30_000 })
-      : new KeysFromGenerator(nodeUrl, new RpcClient(devnet.keygenUrls[o.keygen]!, { timeoutMs: 30_000 }));
+  const node = new RpcClient(devnet.nodes[o.node]!.url, { timeoutMs: 30_000 });
   return new VeilClient({ node, chain, rollupId: devnet.world.rollupId, lookAhead: o.lookAhead });
 }
 

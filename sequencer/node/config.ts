@@ -45,7 +45,17 @@ export const configSchema = z.strictObject({
     maxBodyBytes: { max: 64 * 1024 * 1024, default: 1024 * 1024 },
     maxBatchSize: { max: 10_000, default: 100 },
     rateLimit: { ratePerSecond: 500, burst: 1_000 },
-  }),
+  })
+    .unwrap()
+    .extend({
+      /**
+       * Body limit of the members' path (`/cluster`, cluster_* methods only). A view change and state
+       * transfer carry a height's whole log in one message, and the leader admits no entry that would
+       * make the log outgrow this limit (docs/ordering.md, "Message size"): every member needs the same value.
+       */
+      clusterMaxBodyBytes: int(1024 * 1024, 512 * 1024 * 1024).default(64 * 1024 * 1024),
+    })
+    .prefault({}),
   storage: z.strictObject({
     /** Directory of the node's LevelDB database; created if missing. */
     path: z.string().min(1),

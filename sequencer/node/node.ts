@@ -16,6 +16,7 @@ import {
 } from "../../typechain-types";
 import { BlockPipeline } from "./block-pipeline";
 import { ChainView } from "./chain-view";
+import { logBytesBudget } from "./cluster/message-size";
 import { Peers } from "./cluster/peers";
 import { createOrderingMetrics } from "./ordering-metrics";
 import { MemoryRoundKeySource, RoundKeys, RpcRoundKeySource, type RoundKeySource } from "./round-keys";
@@ -180,6 +181,7 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
       followerProofSampleRate: config.ordering.followerProofSampleRate,
       followerSignatureSampleRate: config.ordering.followerSignatureSampleRate,
       peerTimeoutMs: config.timeouts.peerRequestMs,
+      maxLogBytes: logBytesBudget(config.rpc.clusterMaxBodyBytes),
     });
     stopFailover = sequencer.startFailover({
       heartbeatIntervalMs: config.timeouts.heartbeatIntervalMs,

@@ -37,6 +37,7 @@ import { txValidityPublicSignals } from "../zk/prover";
 import type { MicroBatcher } from "../zk/micro-batcher";
 import type { ChainView, RollupInfo } from "./chain-view";
 import { openEnvelope, sealEnvelope, type ClusterKind, type Envelope, type EnvelopeJson } from "./cluster/envelope";
+import { entryBytes, entryBytesBound } from "./cluster/message-size";
 import type { Peer, Peers } from "./cluster/peers";
 import { OrderCommitmentHasher } from "./order-signing";
 import type { OrderingMetrics } from "./ordering-metrics";
@@ -63,6 +64,11 @@ export interface SequencerOptions {
    */
   readonly followerSignatureSampleRate: number;
   readonly peerTimeoutMs: number;
+  /**
+   * The bytes of entries (as JSON) a height's log may hold, so that a view change or state transfer
+   * can carry the whole log in one cluster message (logBytesBudget of `rpc.clusterMaxBodyBytes`).
+   */
+  readonly maxLogBytes: number;
 }
 
 /** Failover timing: how often a leader heartbeats an open height, and how long followers wait. */
@@ -92,6 +98,8 @@ interface HeightLog {
   readonly rollupId: bigint;
   readonly height: number;
   tree: IncrementalMerkleTree;
+  /** The entries' bytes as they travel in a cluster message (see cluster/message-size.ts). */
+  logBytes: number;
   status: "open" | "sealing" | "sealed" | "finalized";
   /** The view this node is in for the height (persisted before it acts in it). */
   view: number;
@@ -175,6 +183,21 @@ export function rankLogs<T extends { normalView: number; entries: readonly unkno
 ): T[] {
   const length = (l: T): number => l.entries.length + (l.seal === null || l.seal === undefined ? 0 : 1);
   return [...logs].sort((a, b) => b.normalView - a.normalView || length(b) - length(a));
+}
+
+/** The leader timeout stops doubling after this many consecutive view changes of a height (x32). */
+export const MAX_TIMEOUT_DOUBLINGS = 5;
+
+/**
+ * How long a follower waits for the leader before it starts the next view change: `baseMs` while the
+ * height operates normally, doubled for each view change it went through since (up to
+ * MAX_TIMEOUT_DOUBLINGS), so that a view change slower than the base timeout gets the time to finish
+ * instead of being overtaken by the next one; randomised up to +50% (`random` in [0, 1)) so that members
+ * do not all time out at once.
+ */
+export function leaderTimeoutMs(baseMs: number, viewChangesSinceNormal: number, random: number): number {
+  const doublings = Math.min(Math.max(0, viewChangesSinceNormal), MAX_TIMEOUT_DOUBLINGS);
+  return baseMs * 2 ** doublings * (1 + random * 0.5);
 }
 
 /** Forwarding of external writes between members stops after this many hops. */
@@ -308,12 +331,13 @@ export class Sequencer {
       rollupId,
       height,
       tree,
+      logBytes: entries.reduce((sum, e) => sum + entryBytes(e), 0),
       status: state.status,
       view: viewState.view,
       normalView: viewState.normalView,
       // A height left in a view change keeps being watched: the change must finish or move on.
       watched: viewState.view > viewState.normalView,
-      deadline: performance.now() + this.leaderTimeout(),
+      deadline: performance.now() + this.leaderTimeout(viewState),
       votes: new Map(),
       dvcs: new Map(),
       dvcSentFor: -1,
@@ -423,6 +447,7 @@ export class Sequencer {
       }
       const room = log.tree.maxLeaves - log.tree.size;
       for (const p of batch.splice(Math.max(0, room))) p.reject(veilError.wrongHeight(log.height, "the block is full"));
+      this.refuseOverBudget(log, batch);
       if (batch.length === 0) continue;
       try {
         // Under the log's lock, so that a view change installed meanwhile is seen before anything is signed.
@@ -439,6 +464,7 @@ export class Sequencer {
             this.forget(log);
             throw error;
           }
+          log.logBytes += signed.reduce((sum, e) => sum + entryBytes(e), 0);
           return { firstIndex: at, entries: signed, view: log.view };
         });
         const acks = await this.replicate(log, firstIndex, entries, view);
@@ -453,6 +479,30 @@ export class Sequencer {
         for (const p of batch) p.reject(error);
       }
     }
+  }
+
+  /**
+   * Removes from `batch` (and refuses) every transaction whose entry would make the log outgrow
+   * `maxLogBytes`: a larger log could not be carried by a view change. Later, smaller ones may still fit.
+   * Only the drain loop appends as leader, so the room counted here is still there when it signs.
+   */
+  private refuseOverBudget(log: HeightLog, batch: Pending[]): void {
+    let used = log.logBytes;
+    const fits = batch.filter((p) => {
+      const bound = entryBytesBound(p.tx);
+      if (used + bound > this.o.maxLogBytes) {
+        p.reject(
+          veilError.wrongHeight(
+            log.height,
+            `the block is full (its log may hold ${this.o.maxLogBytes} bytes, ${used} are taken)`,
+          ),
+        );
+        return false;
+      }
+      used += bound;
+      return true;
+    });
+    batch.splice(0, batch.length, ...fits);
   }
 
   private signBatch(log: HeightLog, batch: readonly Pending[]): Entry[] {
@@ -540,12 +590,12 @@ export class Sequencer {
     endIndex: number,
   ): Promise<string | undefined> {
     try {
-      return this.checkAck(await peer.client.call("cluster_replicate", envelope), log, endIndex);
+      return this.checkAck(await peer.cluster.call("cluster_replicate", envelope), log, endIndex);
     } catch (error) {
       if (this.isBehindView(error)) {
         // The follower has not installed this view yet: send it the view's log, then the batch again.
         await this.sendStartView(peer, log);
-        return this.checkAck(await peer.client.call("cluster_replicate", envelope), log, endIndex);
+        return this.checkAck(await peer.cluster.call("cluster_replicate", envelope), log, endIndex);
       }
       const behind = this.lagOf(error);
       if (behind === undefined) throw error;
@@ -555,7 +605,7 @@ export class Sequencer {
         to: endIndex,
       })) as unknown as Entry[];
       const catchUp = await this.replicateEnvelope(log, behind, missing);
-      return this.checkAck(await peer.client.call("cluster_replicate", catchUp), log, endIndex);
+      return this.checkAck(await peer.cluster.call("cluster_replicate", catchUp), log, endIndex);
     }
   }
 
@@ -680,6 +730,7 @@ export class Sequencer {
       this.forget(log); // the in-memory tree may hold appends that were not stored
       throw error;
     }
+    log.logBytes += fresh.reduce((sum, f) => sum + entryBytes(f.json), 0);
     return log.tree.size;
   }
 
@@ -856,19 +907,19 @@ export class Sequencer {
     const results = await Promise.allSettled(
       this.o.peers.all.map(async (peer) => {
         try {
-          return this.checkAck(await peer.client.call("cluster_seal", envelope), log, count);
+          return this.checkAck(await peer.cluster.call("cluster_seal", envelope), log, count);
         } catch (error) {
           if (this.isBehindView(error)) {
             await this.sendStartView(peer, log); // carries the seal
-            return this.checkAck(await peer.client.call("cluster_seal", envelope), log, count);
+            return this.checkAck(await peer.cluster.call("cluster_seal", envelope), log, count);
           }
           const behind = this.lagOf(error);
           if (behind === undefined) throw error;
           const missing = (await this.o.store.getEntries(log.rollupId, log.height, {
             from: behind,
           })) as unknown as Entry[];
-          await peer.client.call("cluster_replicate", await this.replicateEnvelope(log, behind, missing));
-          return this.checkAck(await peer.client.call("cluster_seal", envelope), log, count);
+          await peer.cluster.call("cluster_replicate", await this.replicateEnvelope(log, behind, missing));
+          return this.checkAck(await peer.cluster.call("cluster_seal", envelope), log, count);
         }
       }),
     );
@@ -942,13 +993,14 @@ export class Sequencer {
     return () => clearInterval(timer);
   }
 
-  private leaderTimeout(): number {
-    return this.failover.leaderTimeoutMs * (1 + Math.random() * 0.5);
+  /** The height's leader timeout: doubled per view change since it was last normal (see leaderTimeoutMs). */
+  private leaderTimeout(log: Pick<HeightLog, "view" | "normalView">): number {
+    return leaderTimeoutMs(this.failover.leaderTimeoutMs, log.view - log.normalView, Math.random());
   }
 
   private heardFromLeader(log: HeightLog): void {
     log.watched = true;
-    log.deadline = performance.now() + this.leaderTimeout();
+    log.deadline = performance.now() + this.leaderTimeout(log);
   }
 
   /** A follower could not reach the height's leader: watch it, so that silence leads to a view change. */
@@ -996,7 +1048,7 @@ export class Sequencer {
     await Promise.allSettled(
       this.o.peers.all.map(async (peer) => {
         try {
-          await peer.client.call("cluster_heartbeat", envelope, undefined, {
+          await peer.cluster.call("cluster_heartbeat", envelope, undefined, {
             timeoutMs: this.failover.heartbeatIntervalMs * 2,
           });
         } catch (error) {
@@ -1073,7 +1125,7 @@ export class Sequencer {
       { rollupId: log.rollupId.toString(), height: log.height, view },
     );
     for (const peer of this.o.peers.all) {
-      peer.client.call("cluster_start_view_change", envelope).catch((error: unknown) => {
+      peer.cluster.call("cluster_start_view_change", envelope).catch((error: unknown) => {
         this.o.log.debug({ err: error, peer: peer.url }, "StartViewChange not delivered");
       });
     }
@@ -1130,9 +1182,11 @@ export class Sequencer {
     const peer = await this.o.peers.byAddress(leader);
     if (peer === undefined) return; // the timeout moves on to the next view
     try {
-      await peer.client.call("cluster_do_view_change", envelope);
+      await peer.cluster.call("cluster_do_view_change", envelope);
     } catch (error) {
-      this.o.log.debug({ err: error, leader }, "DoViewChange not delivered");
+      // Without this member's log the view may never gather a majority: say why, visibly.
+      const reason = error instanceof Error ? error.message : String(error);
+      this.o.log.warn({ reason, leader, height: log.height, view }, "DoViewChange not delivered");
     }
   }
 
@@ -1256,6 +1310,7 @@ export class Sequencer {
     const tree = new IncrementalMerkleTree();
     for (const e of entries) tree.append(e.encTxHash);
     log.tree = tree;
+    log.logBytes = entries.reduce((sum, e) => sum + entryBytes(e), 0);
     log.view = view;
     log.normalView = view;
     log.allAckedAt = Number.NEGATIVE_INFINITY; // acks of an earlier view say nothing about this one
@@ -1285,7 +1340,7 @@ export class Sequencer {
       payload,
     );
     try {
-      await peer.client.call("cluster_start_view", envelope);
+      await peer.cluster.call("cluster_start_view", envelope);
     } catch (error) {
       this.o.log.debug({ err: error, peer: peer.url }, "StartView not delivered");
     }
@@ -1383,7 +1438,7 @@ export class Sequencer {
       { rollupId: log.rollupId.toString(), height: log.height },
     );
     const answers = await Promise.allSettled(
-      this.o.peers.all.map((peer) => peer.client.call("cluster_get_log", request)),
+      this.o.peers.all.map((peer) => peer.cluster.call("cluster_get_log", request)),
     );
     const reports = answers.flatMap((a) => {
       const r = a.status === "fulfilled" ? this.openLogReport(a.value, log) : undefined;

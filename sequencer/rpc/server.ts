@@ -20,12 +20,25 @@ import { describeIssues, type CallContext, type MethodRegistry } from "./registr
 /** The HTTP header in which members count how often an external write was forwarded. */
 export const FORWARD_HOPS_HEADER = "x-veil-forward-hops";
 
+/**
+ * The path on which members call each other's `cluster_*` methods. It has its own, larger body limit
+ * (a view change carries a height's whole log) and dispatches nothing else, so that the larger limit
+ * buys an external client nothing on the public methods.
+ */
+export const CLUSTER_PATH = "/cluster";
+const CLUSTER_METHOD_PREFIX = "cluster_";
+
+/** Which endpoint a body arrived on: `/` (every method) or CLUSTER_PATH (member-to-member methods only). */
+export type Endpoint = "public" | "cluster";
+
 export interface RpcServerOptions {
   readonly methods: MethodRegistry;
   readonly log: Logger;
   readonly metricsRegistry: Registry;
   readonly health: Health;
   readonly maxBodyBytes: number;
+  /** Body limit of CLUSTER_PATH; omit to serve no cluster path (processes that are not sequencer nodes). */
+  readonly clusterMaxBodyBytes?: number;
   readonly maxBatchSize: number;
   /** Per-client token bucket; omit to disable rate limiting. */
   readonly rateLimit?: RateLimitSettings;
@@ -36,6 +49,8 @@ export interface RpcServerOptions {
 /** The `rpc` section every Veil process's config has (see sequencer/config/layered.ts). */
 export interface RpcSettings {
   readonly maxBodyBytes: number;
+  /** Sequencer nodes only: the body limit of CLUSTER_PATH. */
+  readonly clusterMaxBodyBytes?: number;
   readonly maxBatchSize: number;
   readonly requestTimeoutMs: number;
   readonly rateLimit: { readonly enabled: boolean; readonly ratePerSecond: number; readonly burst: number };
@@ -44,9 +59,10 @@ export interface RpcSettings {
 /** The server's limits from a process's `rpc` config section. */
 export function serverLimits(
   rpc: RpcSettings,
-): Pick<RpcServerOptions, "maxBodyBytes" | "maxBatchSize" | "requestTimeoutMs" | "rateLimit"> {
+): Pick<RpcServerOptions, "maxBodyBytes" | "clusterMaxBodyBytes" | "maxBatchSize" | "requestTimeoutMs" | "rateLimit"> {
   return {
     maxBodyBytes: rpc.maxBodyBytes,
+    ...(rpc.clusterMaxBodyBytes === undefined ? {} : { clusterMaxBodyBytes: rpc.clusterMaxBodyBytes }),
     maxBatchSize: rpc.maxBatchSize,
     requestTimeoutMs: rpc.requestTimeoutMs,
     ...(rpc.rateLimit.enabled
@@ -79,6 +95,9 @@ export class RpcServer {
   constructor(private readonly options: RpcServerOptions) {
     if (!(options.maxBodyBytes > 0) || !(options.maxBatchSize > 0)) {
       throw new Error("maxBodyBytes and maxBatchSize must be positive");
+    }
+    if (options.clusterMaxBodyBytes !== undefined && !(options.clusterMaxBodyBytes > 0)) {
+      throw new Error("clusterMaxBodyBytes must be positive");
     }
     this.metrics = createRpcMetrics(options.metricsRegistry);
     this.limiter = options.rateLimit === undefined ? undefined : new TokenBucketLimiter(options.rateLimit);
@@ -131,9 +150,10 @@ export class RpcServer {
 
   /**
    * Answers one HTTP body as the JSON-RPC endpoint does: the serialised response, or undefined when
-   * nothing is to be sent (only notifications). Exposed for in-process use and fuzzing.
+   * nothing is to be sent (only notifications). `endpoint` "cluster" dispatches only `cluster_*` methods.
+   * Exposed for in-process use and fuzzing.
    */
-  async handleBody(body: string, ctx: CallContext): Promise<string | undefined> {
+  async handleBody(body: string, ctx: CallContext, endpoint: Endpoint = "public"): Promise<string | undefined> {
     let parsed: unknown;
     try {
       parsed = JSON.parse(body);
@@ -141,7 +161,7 @@ export class RpcServer {
       return serialise(errorResponse(null, new RpcError("PARSE_ERROR", "parse error: the body is not valid JSON")));
     }
     if (!Array.isArray(parsed)) {
-      const response = await this.handleCall(parsed, ctx);
+      const response = await this.handleCall(parsed, ctx, endpoint);
       return response === undefined ? undefined : serialise(response);
     }
     if (parsed.length === 0) {
@@ -158,7 +178,7 @@ export class RpcServer {
         ),
       );
     }
-    const responses = await Promise.all(parsed.map((call: unknown) => this.handleCall(call, ctx)));
+    const responses = await Promise.all(parsed.map((call: unknown) => this.handleCall(call, ctx, endpoint)));
     const answered = responses.filter((r): r is JsonRpcResponse => r !== undefined);
     return answered.length === 0 ? undefined : `[${answered.map(serialise).join(",")}]`;
   }
@@ -208,30 +228,37 @@ export class RpcServer {
       res.writeHead(200, { "content-type": this.options.metricsRegistry.contentType }).end(text);
       return;
     }
-    if (path !== "/") return sendStatus(res, 404);
+    const endpoint: Endpoint | undefined =
+      path === "/"
+        ? "public"
+        : path === CLUSTER_PATH && this.options.clusterMaxBodyBytes !== undefined
+          ? "cluster"
+          : undefined;
+    if (endpoint === undefined) return sendStatus(res, 404);
     if (req.method !== "POST") {
       const error = new RpcError("INVALID_REQUEST", "invalid request: JSON-RPC calls are HTTP POST requests");
       res.writeHead(405, { ...JSON_HEADERS, Allow: "POST" }).end(serialise(errorResponse(null, error)));
       return;
     }
-    const body = await readBody(req, this.options.maxBodyBytes);
+    const limit = endpoint === "cluster" ? this.options.clusterMaxBodyBytes! : this.options.maxBodyBytes;
+    const body = await readBody(req, limit);
     if (!body.ok && body.reason === "aborted") {
       res.destroy();
       return;
     }
     if (!body.ok) {
-      const error = veilError.payloadTooLarge("the request body", this.options.maxBodyBytes);
+      const error = veilError.payloadTooLarge("the request body", limit);
       // Closing the connection is what keeps a client from streaming the rest of a huge body at us.
       res.writeHead(413, { ...JSON_HEADERS, Connection: "close" }).end(serialise(errorResponse(null, error)));
       return;
     }
-    const answer = await this.handleBody(body.body, ctx);
+    const answer = await this.handleBody(body.body, ctx, endpoint);
     if (answer === undefined) res.writeHead(204).end();
     else res.writeHead(200, JSON_HEADERS).end(answer);
   }
 
   /** One call of a body: the response to send, or undefined for a notification. */
-  private async handleCall(raw: unknown, ctx: CallContext): Promise<JsonRpcResponse | undefined> {
+  private async handleCall(raw: unknown, ctx: CallContext, endpoint: Endpoint): Promise<JsonRpcResponse | undefined> {
     const envelope = requestSchema.safeParse(raw);
     if (!envelope.success) {
       const message = `invalid request: ${describeIssues(envelope.error, (path) => path.map(String).join("."))}`;
@@ -241,7 +268,8 @@ export class RpcServer {
     const call = envelope.data;
     const isNotification = call.id === undefined;
     const id = call.id ?? null;
-    const methodLabel = this.options.methods.has(call.method) ? call.method : "(unknown)";
+    const served = endpoint === "public" || call.method.startsWith(CLUSTER_METHOD_PREFIX);
+    const methodLabel = served && this.options.methods.has(call.method) ? call.method : "(unknown)";
     const started = performance.now();
     try {
       if (this.limiter !== undefined) {
@@ -250,6 +278,12 @@ export class RpcServer {
           this.metrics.rateLimited.inc();
           throw veilError.rateLimited(taken.retryAfterMs);
         }
+      }
+      if (!served) {
+        throw new RpcError(
+          "METHOD_NOT_FOUND",
+          `method not found: ${CLUSTER_PATH} serves only the members' cluster_* methods`,
+        );
       }
       const result = await this.options.methods.invoke(call.method, call.params, ctx);
       this.metrics.calls.inc({ method: methodLabel, outcome: "ok" });

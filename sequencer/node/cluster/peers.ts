@@ -6,18 +6,34 @@
 import { getAddress } from "ethers";
 import { z } from "zod";
 import { RpcClient } from "../../rpc/client";
+import { CLUSTER_PATH } from "../../rpc/server";
 
 export interface Peer {
   readonly url: string;
+  /** The peer's public endpoint (`/`): its status, and external writes forwarded to it. */
   readonly client: RpcClient;
+  /** The peer's members' endpoint (CLUSTER_PATH): every `cluster_*` message. */
+  readonly cluster: RpcClient;
   address: string | undefined;
+}
+
+/** A member's cluster endpoint: CLUSTER_PATH under its configured URL (which may carry a path prefix). */
+export function clusterUrl(url: string): string {
+  const u = new URL(url);
+  u.pathname = `${u.pathname.replace(/\/+$/, "")}${CLUSTER_PATH}`;
+  return u.toString();
 }
 
 export class Peers {
   readonly all: readonly Peer[];
 
   constructor(urls: readonly string[], timeoutMs: number) {
-    this.all = urls.map((url) => ({ url, client: new RpcClient(url, { timeoutMs }), address: undefined }));
+    this.all = urls.map((url) => ({
+      url,
+      client: new RpcClient(url, { timeoutMs }),
+      cluster: new RpcClient(clusterUrl(url), { timeoutMs }),
+      address: undefined,
+    }));
   }
 
   /** Asks every peer whose address is unknown for it; unreachable peers stay unknown for now. */

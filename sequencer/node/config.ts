@@ -53,7 +53,7 @@ export const configSchema = z.strictObject({
        * transfer carry a height's whole log in one message, and the leader admits no entry that would
        * make the log outgrow this limit (docs/ordering.md, "Message size"): every member needs the same value.
        */
-      clusterMaxBodyBytes: int(1024 * 1024, 512 * 1024 * 1024).default(64 * 1024 * 1024),
+      clusterMaxBodyBytes: int(1024 * 1024, 256 * 1024 * 1024).default(64 * 1024 * 1024),
     })
     .prefault({}),
   storage: z.strictObject({

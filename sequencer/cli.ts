@@ -4,7 +4,9 @@
  * (a VSM operator's validator), `veil operator …` (a rollup's block producer and L2 executor).
  * Run with `npm run veil -- <command>`; every command has `--help`.
  */
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
+import { positiveInt } from "./cli-support/args";
+import { stopOnSignals } from "./cli-support/shutdown";
 import { registerKeygenCommands } from "./keygen/cli";
 import { ConfigError, loadConfig } from "./node/config";
 import { createLogger } from "./node/logger";
@@ -14,34 +16,11 @@ import { registerProxyCommands } from "./proxy/cli";
 import { RpcCallError, RpcClient, RpcTimeoutError, RpcTransportError } from "./rpc/client";
 import { registerValidatorCommands } from "./validator/cli";
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("expected a positive integer");
-  return n;
-}
-
 async function nodeStart(options: { config?: string }): Promise<void> {
   const config = loadConfig(options.config);
   const log = createLogger({ level: config.log.level });
   const node = await startNode(config, log);
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    signals += 1;
-    if (signals > 1) {
-      log.warn({ signal }, "second signal, exiting at once");
-      process.exit(130);
-    }
-    log.info({ signal }, "shutting down");
-    node.stop().then(
-      () => log.flush(() => process.exit(0)),
-      (error: unknown) => {
-        log.error({ err: error }, "shutdown failed");
-        log.flush(() => process.exit(1));
-      },
-    );
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  stopOnSignals(node, log);
 }
 
 async function nodeStatus(options: { url: string; timeout: number }): Promise<void> {

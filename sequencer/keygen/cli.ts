@@ -5,36 +5,18 @@
  */
 import { InvalidArgumentError, type Command } from "commander";
 import { readFileSync } from "node:fs";
+import { positiveInt } from "../cli-support/args";
+import { stopOnSignals } from "../cli-support/shutdown";
 import { createLogger } from "../node/logger";
 import { loadKeygenConfig } from "./config";
 import { startKeygen } from "./keygen";
 import { sealFileSchema, solveRound } from "./solve";
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("expected a positive integer");
-  return n;
-}
-
 async function keygenStart(options: { config?: string }): Promise<void> {
   const config = loadKeygenConfig(options.config);
   const log = createLogger({ level: config.log.level, name: "veil-keygen" });
   const keygen = await startKeygen(config, log);
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    signals += 1;
-    if (signals > 1) process.exit(130);
-    log.info({ signal }, "shutting down");
-    keygen.stop().then(
-      () => log.flush(() => process.exit(0)),
-      (error: unknown) => {
-        log.error({ err: error }, "shutdown failed");
-        log.flush(() => process.exit(1));
-      },
-    );
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  stopOnSignals(keygen, log);
 }
 
 async function keygenSolve(options: {

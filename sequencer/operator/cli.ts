@@ -4,6 +4,7 @@
  * or, when it does not answer, the progress saved in its state file.
  */
 import type { Command } from "commander";
+import { stopOnSignals } from "../cli-support/shutdown";
 import { createLogger } from "../node/logger";
 import { RpcClient } from "../rpc/client";
 import { loadOperatorConfig } from "./config";
@@ -14,21 +15,7 @@ async function operatorStart(options: { config?: string }): Promise<void> {
   const config = loadOperatorConfig(options.config);
   const log = createLogger({ level: config.log.level, name: "veil-operator" });
   const running = await startOperator(config, log);
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    signals += 1;
-    if (signals > 1) process.exit(130);
-    log.info({ signal }, "shutting down");
-    running.stop().then(
-      () => log.flush(() => process.exit(0)),
-      (error: unknown) => {
-        log.error({ err: error }, "shutdown failed");
-        log.flush(() => process.exit(1));
-      },
-    );
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  stopOnSignals(running, log);
 }
 
 async function operatorStatus(options: { config?: string; url?: string }): Promise<void> {

@@ -1,5 +1,6 @@
 /** `veil proxy start`: runs the encrypting RPC until SIGINT/SIGTERM. */
 import type { Command } from "commander";
+import { stopOnSignals } from "../cli-support/shutdown";
 import { createLogger } from "../node/logger";
 import { loadProxyConfig } from "./config";
 import { startProxy } from "./start";
@@ -9,18 +10,7 @@ async function proxyStart(options: { config?: string }): Promise<void> {
   const log = createLogger({ level: config.log.level, name: "veil-proxy" });
   const proxy = await startProxy(config, log);
   process.stdout.write(`encrypting RPC at ${proxy.url}\n`);
-  const onSignal = (signal: NodeJS.Signals): void => {
-    log.info({ signal }, "shutting down");
-    proxy.stop().then(
-      () => log.flush(() => process.exit(0)),
-      (error: unknown) => {
-        log.error({ err: error }, "shutdown failed");
-        log.flush(() => process.exit(1));
-      },
-    );
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  stopOnSignals(proxy, log);
 }
 
 export function registerProxyCommands(program: Command): void {

@@ -2,37 +2,19 @@
  * `veil validator start --config <file>`: run one operator's validator until SIGINT/SIGTERM.
  * `veil validator status --url <rpc>`: print a running validator's `get_validator_status` as JSON.
  */
-import { InvalidArgumentError, type Command } from "commander";
+import type { Command } from "commander";
+import { positiveInt } from "../cli-support/args";
+import { stopOnSignals } from "../cli-support/shutdown";
 import { createLogger } from "../node/logger";
 import { RpcClient } from "../rpc/client";
 import { loadValidatorConfig } from "./config";
 import { startValidator, validatorStatusSchema } from "./process";
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("expected a positive integer");
-  return n;
-}
-
 async function validatorStart(options: { config?: string }): Promise<void> {
   const config = loadValidatorConfig(options.config);
   const log = createLogger({ level: config.log.level, name: "veil-validator" });
   const running = await startValidator(config, log);
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    signals += 1;
-    if (signals > 1) process.exit(130);
-    log.info({ signal }, "shutting down");
-    running.stop().then(
-      () => log.flush(() => process.exit(0)),
-      (error: unknown) => {
-        log.error({ err: error }, "shutdown failed");
-        log.flush(() => process.exit(1));
-      },
-    );
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  stopOnSignals(running, log);
 }
 
 async function validatorStatus(options: { url: string; timeout: number }): Promise<void> {

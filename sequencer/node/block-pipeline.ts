@@ -50,6 +50,8 @@ export interface BlockPipelineOptions {
   readonly decrypter?: BlockDecrypter;
   readonly metrics: BlockMetrics;
   readonly log: Logger;
+  /** Called once a height's block is stored here (the sequencer then stops leading or watching it). */
+  readonly onFinalized?: (rollupId: bigint, height: number) => void;
 }
 
 /** What the store keeps per finalized height: the block as answered, and the secret that opened it. */
@@ -250,6 +252,7 @@ export class BlockPipeline {
         throw veilError.invalidProof(`height ${height} is already finalized with another block commitment`);
       }
     }
+    this.o.onFinalized?.(rollupId, height);
   }
 
   private broadcast(payload: BlockBuiltPayload & { block: BuiltBlockWire }, view: number, log: Logger): void {
@@ -265,7 +268,7 @@ export class BlockPipeline {
       await Promise.all(
         this.o.peers.all.map(async (peer) => {
           try {
-            await peer.client.call("cluster_block_built", envelope);
+            await peer.cluster.call("cluster_block_built", envelope);
           } catch (error) {
             const name = error instanceof RpcCallError ? error.errorName : undefined;
             // A follower without the seal learns the height by catch-up later; anything else is worth a look.

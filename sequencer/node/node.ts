@@ -111,7 +111,7 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
   const source =
     deps.roundKeySource ??
     (config.keyGenerator.url !== undefined
-      ? new RpcRoundKeySource(config.keyGenerator.url)
+      ? new RpcRoundKeySource([config.keyGenerator.url, ...config.keyGenerator.urls])
       : new MemoryRoundKeySource());
   const peers = new Peers(config.cluster.peers, config.timeouts.peerRequestMs);
   const server = new RpcServer({
@@ -217,6 +217,7 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
       decrypter,
       metrics: createBlockMetrics(metricsRegistry),
       log,
+      onFinalized: (rollupId, height) => sequencer?.markFinalized(rollupId, height),
     });
     registerApi({
       methods,

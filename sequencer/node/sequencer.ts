@@ -1005,6 +1005,18 @@ export class Sequencer {
     log.deadline = performance.now() + this.leaderTimeout(log);
   }
 
+  /**
+   * The block of `height` is built and stored on this node: the height needs no leader any more (no
+   * heartbeats, no view changes), and its log leaves memory (a later read reloads it from the store).
+   */
+  markFinalized(rollupId: bigint, height: number): void {
+    const key = logKey(rollupId, height);
+    const log = this.loaded.get(key);
+    if (log !== undefined) log.status = "finalized";
+    this.loaded.delete(key);
+    this.logs.delete(key);
+  }
+
   /** A follower could not reach the height's leader: watch it, so that silence leads to a view change. */
   async suspectLeader(rollupId: bigint, height: number): Promise<void> {
     const log = await this.logOf(rollupId, height);
@@ -1014,7 +1026,8 @@ export class Sequencer {
   private tick(): void {
     const now = performance.now();
     for (const log of this.loaded.values()) {
-      if (log.status === "sealed" || log.status === "finalized") continue;
+      // A sealed height still needs a live leader until its block is built: heartbeats and failover go on.
+      if (log.status === "finalized") continue;
       const leading = this.leaderOf(log.height, log.view) === this.address;
       if (leading && log.normalView === log.view) {
         // Replication that every follower acknowledged within the interval already told them the

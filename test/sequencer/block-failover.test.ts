@@ -1,0 +1,94 @@
+import { expect } from "chai";
+import { Wallet, keccak256 } from "ethers";
+import { finalizeResult, orderReceipt, type FinalizeResultJson } from "../../sequencer/api/wire";
+import { signMessage } from "../../sequencer/chain/eip712";
+import { ValidationServiceManager__factory } from "../../typechain-types";
+import { ROLLUP, deployWorld, startMember, stopMember, teardown, type ClusterWorld } from "./cluster-harness";
+
+/** Fast failover: heartbeats every 100 ms, a silent leader is replaced after 600-900 ms. */
+const FAST = { timeouts: { peerRequestMs: 8_000, heartbeatIntervalMs: 100, leaderTimeoutMs: 600 } };
+const R = ROLLUP.toString();
+
+describe("block pipeline under failover: the leader dies between the seal and the block (3 nodes)", function () {
+  this.timeout(300_000);
+  let w: ClusterWorld;
+
+  before(async () => {
+    w = await deployWorld([0, 1, 2]);
+    for (let i = 0; i < 3; i++) await startMember(w, i, FAST);
+  });
+  after(() => teardown(w));
+
+  const finalizeVia = async (member: number, height: number): Promise<FinalizeResultJson> => {
+    const deadline = BigInt(Math.floor(Date.now() / 1000) + 600);
+    const request = { rollupId: ROLLUP, height: BigInt(height), deadline };
+    return finalizeResult.parse(
+      await w.clients[member]!.call("finalize_block", {
+        request: { rollupId: R, height: String(height), deadline: deadline.toString() },
+        signature: await signMessage(w.executor, w.domain, "FinalizeRequest", request),
+      }),
+    );
+  };
+
+  it("a retried finalize_block reaches the next view's leader, whose block holds every acknowledged transaction", async () => {
+    const sender = Wallet.createRandom();
+    const raws: string[] = [];
+    for (let nonce = 0; nonce < 5; nonce++) {
+      raws.push(
+        await sender.signTransaction({
+          type: 2,
+          chainId: 31337n,
+          nonce,
+          to: `0x${"44".repeat(20)}`,
+          value: 1n,
+          gasLimit: 21_000n,
+          maxFeePerGas: 10n ** 9n,
+          maxPriorityFeePerGas: 10n ** 9n,
+        }),
+      );
+    }
+    const receipts = [];
+    for (const rawTx of raws) {
+      receipts.push(
+        orderReceipt.parse(await w.clients[0]!.call("send_raw_transaction", { rollupId: R, height: "0", rawTx })),
+      );
+    }
+    // The leader (member 0 leads height 0 in view 0) seals on a majority, then dies before building the block.
+    await w.nodes[0]!.sequencer!.seal(ROLLUP, 0);
+    await stopMember(w, 0);
+
+    // The rollup operator's loop: a follower cannot reach the dead leader, suspects it, the followers move
+    // to view 1, and a later attempt is forwarded to (or served by) the new leader.
+    let answer: FinalizeResultJson | undefined;
+    const failures: string[] = [];
+    const deadline = Date.now() + 60_000;
+    while (answer === undefined && Date.now() < deadline) {
+      try {
+        answer = await finalizeVia(2, 0);
+      } catch (error) {
+        failures.push((error as Error).message);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    }
+    expect(answer, `no block within 60 s; answers: ${failures.slice(-3).join(" | ")}`).to.not.equal(undefined);
+    const block = answer!.block;
+    expect(failures.length, "the first attempts meet the dead leader").to.be.greaterThan(0);
+    expect(block.viewNumber).to.be.greaterThan(0);
+    expect(block.leader).to.not.equal(w.members[0]!.address);
+    expect(answer!.seal.seal.viewNumber, "the seal stays the dead leader's").to.equal(0);
+
+    // Every acknowledged transaction is in the block at its committed index.
+    expect(block.commitment.txCount).to.equal(receipts.length);
+    for (const r of receipts) {
+      const slot = block.transactions[r.commitment.txIndex]!;
+      expect(slot.status).to.equal("valid");
+      expect(slot.encTxHash).to.equal(r.commitment.encTxHash);
+      if (slot.status === "valid") expect(slot.txHash).to.equal(keccak256(raws[r.commitment.txIndex]!));
+    }
+    // The VSM task exists, created by the new leader in its view.
+    const vsm = ValidationServiceManager__factory.connect(w.domain.verifyingContract, w.registry.runner);
+    const task = await vsm.getTask(block.taskId);
+    expect(task.commitmentHash).to.equal(block.commitmentHash);
+    expect(task.leader).to.equal(block.leader);
+  });
+});

@@ -297,6 +297,8 @@ describe("Lagrange scalars of the powers of tau", () => {
         fc.boolean(),
         (tau, k, dropLast) => {
           const n = 2 ** k;
+          // τ in the evaluation domain (τ^n = 1, e.g. τ = -1) has no Lagrange form: refused, tested below.
+          fc.pre(powMod(tau, BigInt(n), R) !== 1n);
           const omega = rootOfUnity(k);
           const powers = Array.from({ length: n }, (_, j) =>
             dropLast && j === n - 1 ? 0n : powMod(tau, BigInt(j), R),

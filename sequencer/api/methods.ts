@@ -224,7 +224,8 @@ export function registerApi(d: ApiDeps): void {
     handler: async ({ rollupId, height, from, count }): Promise<SealedEntriesResultWire> => {
       await knownRollup(rollupId);
       const h = heightNumber(height);
-      const seal = await d.store.getSeal(rollupId, h);
+      // A member that was down while the height was sealed asks its peers for the seal first.
+      const seal = (await sequencer.learnSeal(rollupId, h)) ? await d.store.getSeal(rollupId, h) : undefined;
       if (seal === undefined) throw veilError.notFound(`the sealed entries of height ${height} (it is not sealed)`);
       if (from > seal.txCount) {
         throw new RpcError(

@@ -222,6 +222,8 @@ const typedTx = (tx: EncryptedSubmission["tx"]): EncryptedTransaction => ({
 });
 
 const logKey = (rollupId: bigint, height: number): string => `${rollupId}:${height}`;
+/** How often one height's seal may be looked up at the peers on demand (`learnSeal`). */
+const SEAL_LOOKUP_INTERVAL_MS = 1_000;
 
 export function heightNumber(height: bigint): number {
   if (height > BigInt(Number.MAX_SAFE_INTEGER)) throw veilError.wrongHeight(Number.MAX_SAFE_INTEGER, "beyond 2^53");
@@ -247,6 +249,9 @@ export class Sequencer {
   private readonly inFlight = new Set<string>();
   /** Logs in memory, for the failover timer. */
   private readonly loaded = new Map<string, HeightLog>();
+  /** On-demand seal lookups (`learnSeal`): the one in flight per height, and when each height was last asked. */
+  private readonly sealLookups = new Map<string, Promise<void>>();
+  private readonly sealLookedUpAt = new Map<string, number>();
   private failover: FailoverOptions = { heartbeatIntervalMs: 500, leaderTimeoutMs: 3_000 };
   readonly address: string;
   private readonly orderHasher: OrderCommitmentHasher;
@@ -1515,11 +1520,35 @@ export class Sequencer {
   }
 
   /** The POST proof of an entry: its path in the sealed tree. */
+  /**
+   * Whether this node holds the seal of `height`, asking its peers for it first when it does not: a member
+   * that was down while the height was sealed learns it when it is asked about it (a validator reading its
+   * node, a client's POST proof), not only when it next seals a height as leader. One lookup per height at a
+   * time and at most one a second, so asking about a height nobody sealed costs little.
+   */
+  async learnSeal(rollupId: bigint, height: number): Promise<boolean> {
+    const key = logKey(rollupId, height);
+    if ((await this.logOf(rollupId, height)).seal !== undefined) return true;
+    let run = this.sealLookups.get(key);
+    if (run === undefined) {
+      if (performance.now() - (this.sealLookedUpAt.get(key) ?? -Infinity) < SEAL_LOOKUP_INTERVAL_MS) return false;
+      if (this.sealLookedUpAt.size >= 1_024) this.sealLookedUpAt.clear(); // a bound, not a cache that matters
+      this.sealLookedUpAt.set(key, performance.now());
+      run = this.logOf(rollupId, height)
+        .then((log) => (log.seal === undefined ? this.catchUp(log) : undefined))
+        .finally(() => this.sealLookups.delete(key));
+      this.sealLookups.set(key, run);
+    }
+    await run;
+    return (await this.logOf(rollupId, height)).seal !== undefined;
+  }
+
   async postProof(
     rollupId: bigint,
     height: number,
     index: number,
   ): Promise<{ leafHash: string; root: string; proof: string[] }> {
+    await this.learnSeal(rollupId, height);
     const log = await this.logOf(rollupId, height);
     if (log.seal === undefined)
       throw veilError.notFound(`a POST proof of height ${height} (the height is not sealed yet)`);

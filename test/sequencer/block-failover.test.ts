@@ -9,6 +9,27 @@ import { ROLLUP, deployWorld, startMember, stopMember, teardown, type ClusterWor
 const FAST = { timeouts: { peerRequestMs: 8_000, heartbeatIntervalMs: 100, leaderTimeoutMs: 600 } };
 const R = ROLLUP.toString();
 
+/** `count` valid signed EIP-1559 transfers of one fresh sender, nonces 0, 1, ... */
+async function signedTransfers(count: number): Promise<string[]> {
+  const sender = Wallet.createRandom();
+  const raws: string[] = [];
+  for (let nonce = 0; nonce < count; nonce++) {
+    raws.push(
+      await sender.signTransaction({
+        type: 2,
+        chainId: 31337n,
+        nonce,
+        to: `0x${"44".repeat(20)}`,
+        value: 1n,
+        gasLimit: 21_000n,
+        maxFeePerGas: 10n ** 9n,
+        maxPriorityFeePerGas: 10n ** 9n,
+      }),
+    );
+  }
+  return raws;
+}
+
 describe("block pipeline under failover: the leader dies between the seal and the block (3 nodes)", function () {
   this.timeout(300_000);
   let w: ClusterWorld;
@@ -31,22 +52,7 @@ describe("block pipeline under failover: the leader dies between the seal and th
   };
 
   it("a retried finalize_block reaches the next view's leader, whose block holds every acknowledged transaction", async () => {
-    const sender = Wallet.createRandom();
-    const raws: string[] = [];
-    for (let nonce = 0; nonce < 5; nonce++) {
-      raws.push(
-        await sender.signTransaction({
-          type: 2,
-          chainId: 31337n,
-          nonce,
-          to: `0x${"44".repeat(20)}`,
-          value: 1n,
-          gasLimit: 21_000n,
-          maxFeePerGas: 10n ** 9n,
-          maxPriorityFeePerGas: 10n ** 9n,
-        }),
-      );
-    }
+    const raws = await signedTransfers(5);
     const receipts = [];
     for (const rawTx of raws) {
       receipts.push(
@@ -90,5 +96,26 @@ describe("block pipeline under failover: the leader dies between the seal and th
     const task = await vsm.getTask(block.taskId);
     expect(task.commitmentHash).to.equal(block.commitmentHash);
     expect(task.leader).to.equal(block.leader);
+  });
+
+  it("a member that was down while a height was sealed and built serves its sealed entries once restarted", async () => {
+    await startMember(w, 0, FAST); // back after the first case: members 0 and 1 form the majority now
+    await stopMember(w, 2);
+    const raws = await signedTransfers(3);
+    for (const rawTx of raws) await w.clients[1]!.call("send_raw_transaction", { rollupId: R, height: "1", rawTx });
+    const { block } = await finalizeVia(1, 1); // member 1 leads height 1 in view 0
+    expect(block.commitment.txCount).to.equal(raws.length);
+
+    // Restarted, member 2 holds nothing of height 1: a validator reading it must not wait for it to lead.
+    await startMember(w, 2, FAST);
+    const answer = (await w.clients[2]!.call("get_sealed_entries", {
+      rollupId: R,
+      height: "1",
+      from: 0,
+      count: 10,
+    })) as { txCount: number; encRoot: string; entries: unknown[] };
+    expect(answer.txCount).to.equal(raws.length);
+    expect(answer.encRoot).to.equal(block.commitment.encRoot);
+    expect(answer.entries).to.have.length(raws.length);
   });
 });

@@ -26,6 +26,7 @@ import {
   sdkClient,
   sendNotBelow,
   signedTransfer,
+  sleep,
   vsmOf,
   vsmTasks,
   type ClientOptions,
@@ -197,6 +198,62 @@ describe("end to end: a full devnet of real processes", function () {
       }
     } finally {
       await devnet.startKeygen(dead);
+    }
+  });
+
+  it("fails over when the leader is killed mid-block: the block holds every acknowledged transaction", async () => {
+    const viaNode = 0;
+    const sdk = await client({ node: viaNode });
+    const landed: Landed[] = [];
+    let killed: number | undefined;
+    let stop = false;
+    const stream = async (account: number): Promise<void> => {
+      const wallet = l2Account(account);
+      let nonce = await l2.getTransactionCount(wallet.address, "latest");
+      let floor = 0n;
+      let variant = 1_000; // distinct from every earlier signature of this nonce
+      while (!stop) {
+        const sign = () => signedTransfer(wallet, nonce, devnet.flow!.l2ChainId, recipient, BigInt(variant++));
+        try {
+          const ordered = await sendNotBelow(sdk, sign, floor);
+          transientRetries += ordered.transientRetries;
+          landed.push({ sent: ordered.sent, txHash: keccak256(ordered.signedTx) });
+          floor = ordered.sent.height;
+          nonce += 1;
+        } catch {
+          // Not acknowledged (the leader died under it): a variant of the same nonce again.
+          transientRetries += 1;
+          await sleep(500);
+        }
+      }
+    };
+    const streams = [7, 8].map((a) => stream(a));
+    try {
+      // Kill the leader of the first acknowledged height that another node leads, while the streams go on.
+      const victim = await eventually(
+        "an acknowledged transaction led by another node",
+        () => landed.find((l) => nodeIndexOf(devnet, l.sent.receipt.leader) !== viaNode),
+        120_000,
+        100,
+      );
+      killed = nodeIndexOf(devnet, victim.sent.receipt.leader);
+      await devnet.killNode(killed);
+      const before = landed.length;
+      await eventually(
+        "acknowledgements after the kill",
+        () => (landed.length >= before + 2 ? true : undefined),
+        120_000,
+      );
+    } finally {
+      stop = true;
+      await Promise.all(streams);
+    }
+    try {
+      const heightOfKill = landed.find((l) => nodeIndexOf(devnet, l.sent.receipt.leader) === killed)!.sent.height;
+      expect(landed.filter((l) => l.sent.height === heightOfKill)).to.have.length.greaterThan(0);
+      await expectLandedAtCommittedIndices(landed, viaNode);
+    } finally {
+      if (killed !== undefined) await devnet.startNode(killed);
     }
   });
 

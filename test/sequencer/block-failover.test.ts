@@ -3,31 +3,17 @@ import { Wallet, keccak256 } from "ethers";
 import { finalizeResult, orderReceipt, type FinalizeResultJson } from "../../sequencer/api/wire";
 import { signMessage } from "../../sequencer/chain/eip712";
 import { ValidationServiceManager__factory } from "../../typechain-types";
+import { signedTransfer } from "./operator-fixture";
 import { ROLLUP, deployWorld, startMember, stopMember, teardown, type ClusterWorld } from "./cluster-harness";
 
 /** Fast failover: heartbeats every 100 ms, a silent leader is replaced after 600-900 ms. */
 const FAST = { timeouts: { peerRequestMs: 8_000, heartbeatIntervalMs: 100, leaderTimeoutMs: 600 } };
 const R = ROLLUP.toString();
 
-/** `count` valid signed EIP-1559 transfers of one fresh sender, nonces 0, 1, ... */
-async function signedTransfers(count: number): Promise<string[]> {
+/** `count` valid signed transfers of one fresh sender, nonces 0, 1, ... (chain id unchecked by these nodes). */
+function signedTransfers(count: number): Promise<string[]> {
   const sender = Wallet.createRandom();
-  const raws: string[] = [];
-  for (let nonce = 0; nonce < count; nonce++) {
-    raws.push(
-      await sender.signTransaction({
-        type: 2,
-        chainId: 31337n,
-        nonce,
-        to: `0x${"44".repeat(20)}`,
-        value: 1n,
-        gasLimit: 21_000n,
-        maxFeePerGas: 10n ** 9n,
-        maxPriorityFeePerGas: 10n ** 9n,
-      }),
-    );
-  }
-  return raws;
+  return Promise.all(Array.from({ length: count }, (_, nonce) => signedTransfer(sender, nonce)));
 }
 
 describe("block pipeline under failover: the leader dies between the seal and the block (3 nodes)", function () {

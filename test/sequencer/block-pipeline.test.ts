@@ -5,11 +5,11 @@
  * it from their own replica before storing it. Real encryptions and proofs, real signed transactions.
  */
 import { expect } from "chai";
+import { freePort } from "../../scripts/devnet/net";
 import fc from "fast-check";
 import { ethers } from "hardhat";
-import { Wallet, parseEther } from "ethers";
+import { Wallet } from "ethers";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import pino from "pino";
@@ -51,24 +51,14 @@ import type { RpcClient } from "../../sequencer/rpc/client";
 import { fetchSealedHeight } from "../../sequencer/validator/sources";
 import { proveTxValidity } from "../../sequencer/zk/prover";
 import { ValidationServiceManager__factory } from "../../typechain-types";
+import { signedTransfer } from "./operator-fixture";
 import { ROLLUP, deployWorld, rejects, startMember, stopMember, teardown, type ClusterWorld } from "./cluster-harness";
 
 const R = ROLLUP.toString();
 const sender = new Wallet(`0x${"5a".repeat(32)}`);
 const TASK_PENDING = 1n;
 
-function signedTx(nonce: number): Promise<string> {
-  return sender.signTransaction({
-    type: 2,
-    chainId: 31337n,
-    nonce,
-    to: `0x${"22".repeat(20)}`,
-    value: parseEther("0.01"),
-    gasLimit: 21_000n,
-    maxFeePerGas: 2_000_000_000n,
-    maxPriorityFeePerGas: 1_000_000_000n,
-  });
-}
+const signedTx = (nonce: number): Promise<string> => signedTransfer(sender, nonce, { chainId: 31337n });
 
 /** Encrypts `bytes` to the round key `client` serves for (ROLLUP, height) and proves it. */
 async function submission(client: RpcClient, height: number, bytes: Uint8Array) {
@@ -84,17 +74,6 @@ async function submission(client: RpcClient, height: number, bytes: Uint8Array) 
     txCommitment: enc.txCommitment,
     proof,
   } as unknown as EncryptedSubmission);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function until<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {

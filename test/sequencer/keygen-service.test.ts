@@ -4,11 +4,11 @@
  * in-process network. Small T and a test-only 1024-bit modulus keep the puzzles fast.
  */
 import { expect } from "chai";
+import { freePort } from "../../scripts/devnet/net";
 import { Wallet, getAddress, toBeHex } from "ethers";
 import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import pino from "pino";
@@ -55,17 +55,6 @@ const warningLog = pino(
   { level: "warn" },
   { write: (line: string) => void warnings.push(JSON.parse(line) as (typeof warnings)[number]) },
 );
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function until<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

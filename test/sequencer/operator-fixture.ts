@@ -3,7 +3,16 @@
  * hardhat.l2.config.ts, or with the L1 config to show what a fee-ordered mempool does), funded
  * senders (Hardhat's well-known development accounts), and signed transfers as block slots.
  */
-import { HDNodeWallet, Mnemonic, Wallet, keccak256, randomBytes, hexlify, type TransactionRequest } from "ethers";
+import {
+  type BaseWallet,
+  HDNodeWallet,
+  Mnemonic,
+  Wallet,
+  keccak256,
+  randomBytes,
+  hexlify,
+  type TransactionRequest,
+} from "ethers";
 import os from "node:os";
 import path from "node:path";
 import type { BuiltSlotJson } from "../../sequencer/api/wire";
@@ -59,7 +68,7 @@ export function devAccounts(count: number): Wallet[] {
 
 /** A signed EIP-1559 transfer for the L2; `tip` lets a later transaction outbid an earlier one. */
 export async function signedTransfer(
-  from: Wallet,
+  from: BaseWallet,
   nonce: number,
   options: { tip?: bigint; to?: string; value?: bigint; chainId?: bigint } = {},
 ): Promise<string> {

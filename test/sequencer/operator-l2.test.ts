@@ -92,7 +92,7 @@ describe("rollup operator: execution on a Hardhat L2", function () {
     const pauper = Wallet.createRandom();
     const okFirst = await signedTransfer(a!, next(a!));
     const replay = okFirst; // the same transaction twice: its nonce is used by then
-    const broke = await signedTransfer(pauper as unknown as Wallet, 0);
+    const broke = await signedTransfer(pauper, 0);
     const gap = await signedTransfer(b!, (nonces.get(b!.address) ?? 0) + 5);
     const okLast = await signedTransfer(b!, next(b!));
     const slots = slotsOf([okFirst, broke, gap, replay, okLast]);

@@ -3,7 +3,7 @@
  * in front of it with the real SDK client behind `eth_sendRawTransaction`, and a raw JSON-RPC poster.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
+import { freePort } from "../../scripts/devnet/net";
 import path from "node:path";
 import pino from "pino";
 import { RpcClient } from "../../sequencer/rpc/client";
@@ -15,16 +15,7 @@ import { EncryptingProxy } from "../../sequencer/proxy/server";
 export const FUNDED_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 export const HARDHAT_CHAIN_ID = 31337n;
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** POSTs `body` (any JSON, or a raw string) and returns the HTTP status and parsed answer. */
 export async function post(url: string, body: unknown): Promise<{ status: number; json: unknown }> {

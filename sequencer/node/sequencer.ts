@@ -166,12 +166,14 @@ const startViewPayload = z.strictObject({
   seal: z.unknown().nullable(),
 });
 type DoViewChange = z.output<typeof doViewChangePayload>;
+type LogReport = z.output<typeof logReportPayload>;
 /** A member asks a peer for its log of a height; the peer answers with a signed report of it. */
 const logRequestPayload = z.strictObject({
   rollupId: z.string().regex(/^[0-9]{1,20}$/),
   height: z.number().int().nonnegative().safe(),
 });
-const logReportPayload = doViewChangePayload;
+/** A member's log of a height as state transfer reads it; `built`: the member holds the height's block. */
+const logReportPayload = doViewChangePayload.extend({ built: z.boolean().default(false) });
 const sealResultSchema = z.strictObject({ seal: z.unknown(), signature: z.string(), leader: z.string() });
 
 /**
@@ -1407,6 +1409,7 @@ export class Sequencer {
       normalView: log.normalView,
       entries: await this.o.store.getEntries(log.rollupId, log.height),
       seal: log.seal ?? null,
+      built: log.status === "finalized",
     }));
     return sealEnvelope(
       this.o.wallet,
@@ -1419,7 +1422,7 @@ export class Sequencer {
   }
 
   /** A peer's answer to a log request, if it is a member's signed report of this very height. */
-  private openLogReport(answer: unknown, log: HeightLog): DoViewChange | undefined {
+  private openLogReport(answer: unknown, log: HeightLog): LogReport | undefined {
     const parsed = z.object(ENVELOPE_SHAPE).safeParse(answer);
     if (!parsed.success) return undefined;
     try {
@@ -1487,6 +1490,9 @@ export class Sequencer {
         return true;
       });
       if (installed) {
+        // A sealed height whose block a member already built needs no leader any more: watching it would
+        // only start view changes that the members who built it ignore.
+        if (verified.seal !== undefined && reports.some((r) => r.built)) log.watched = false;
         this.o.metrics.catchUps.inc();
         this.o.log.info({ height: log.height, view, count: log.tree.size }, "caught up from peers");
         if (verified.seal !== undefined) await this.advanceOpenHeight(log.rollupId, log.height);

@@ -1,7 +1,7 @@
 /**
  * encTxHash (the leaf data of an encrypted entry) computed with the WebAssembly Poseidon permutation
- * of decrypt-wasm.ts instead of BigInt arithmetic: about twice as fast, for the block builder's
- * workers. It checks its inputs exactly as `encTxHash` in crypto/encryption.ts does and returns the
+ * of decrypt-wasm.ts instead of BigInt arithmetic: about twice as fast, for the hot paths (a leader
+ * admitting a transaction, a follower checking a replicated entry, the block builder's workers). It checks its inputs exactly as `encTxHash` in crypto/encryption.ts does and returns the
  * same value as `toBytes32(encTxHash(tx))` (test/sequencer/block-build.test.ts compares them).
  */
 import { toBytes32, type Hash } from "../chain/merkle";
@@ -39,7 +39,12 @@ function poseidonChainWasm(inputs: readonly bigint[]): bigint {
   return acc;
 }
 
+/** encTxHash(tx), in wasm: the same value, same checks, about half the CPU. */
+export function encTxHashWasm(tx: EncryptedTransaction): bigint {
+  return poseidonChainWasm(inputsOf(tx));
+}
+
 /** toBytes32(encTxHash(tx)), in wasm. */
 export function encTxHashLeaf(tx: EncryptedTransaction): Hash {
-  return toBytes32(poseidonChainWasm(inputsOf(tx)));
+  return toBytes32(encTxHashWasm(tx));
 }

@@ -30,7 +30,8 @@ import {
   type VeilDomain,
 } from "../chain/eip712";
 import { IncrementalMerkleTree, toBytes32 } from "../chain/merkle";
-import { blockHeight, encTxHash, rollupId as rollupIdOf, type EncryptedTransaction } from "../crypto/encryption";
+import { blockHeight, rollupId as rollupIdOf, type EncryptedTransaction } from "../crypto/encryption";
+import { encTxHashWasm } from "../block/enc-tx-hash";
 import { RpcCallError } from "../rpc/client";
 import { RpcError, veilError } from "../rpc/errors";
 import { txValidityPublicSignals } from "../zk/prover";
@@ -107,6 +108,11 @@ interface HeightLog {
   normalView: number;
   /** Whether this node watches the height's leader (it heard from a leader or a view change). */
   watched: boolean;
+  /**
+   * A member built this height's block (state transfer said so): its sealed log is decided, so the height
+   * needs no leader, no heartbeats and no view changes here, although this node does not hold the block.
+   */
+  builtElsewhere: boolean;
   /** When (performance.now()) the leader counts as silent. */
   deadline: number;
   /** StartViewChange senders per view, and DoViewChange payloads per view (new leader only). */
@@ -212,7 +218,7 @@ const ackPayload = z.strictObject({
 });
 
 /** The Merkle leaf data of an encrypted transaction: its Poseidon encTxHash as bytes32. */
-export const leafOfEncrypted = (tx: EncryptedTransaction): string => toBytes32(encTxHash(tx));
+export const leafOfEncrypted = (tx: EncryptedTransaction): string => toBytes32(encTxHashWasm(tx));
 /** The Merkle leaf data of a raw transaction: its Ethereum hash. */
 export const leafOfRaw = (rawTx: string): string => keccak256(rawTx).toLowerCase();
 
@@ -344,6 +350,7 @@ export class Sequencer {
       normalView: viewState.normalView,
       // A height left in a view change keeps being watched: the change must finish or move on.
       watched: viewState.view > viewState.normalView,
+      builtElsewhere: false,
       deadline: performance.now() + this.leaderTimeout(viewState),
       votes: new Map(),
       dvcs: new Map(),
@@ -376,7 +383,7 @@ export class Sequencer {
   /** Orders an encrypted submission (the caller already checked rollup and height window). */
   async orderEncrypted(rollup: RollupInfo, s: EncryptedSubmission): Promise<OrderReceiptJson> {
     const height = heightNumber(s.tx.height);
-    const leafBig = encTxHash(typedTx(s.tx));
+    const leafBig = encTxHashWasm(typedTx(s.tx));
     const leaf = toBytes32(leafBig);
     return this.admit(rollup.rollupId, height, leaf, async () => {
       let key;
@@ -776,7 +783,7 @@ export class Sequencer {
     let encHash: bigint | undefined;
     let leaf: string;
     if (tx.kind === "raw") leaf = leafOfRaw(tx.rawTx);
-    else leaf = toBytes32((encHash = encTxHash(typedTx(tx.submission.tx))));
+    else leaf = toBytes32((encHash = encTxHashWasm(typedTx(tx.submission.tx))));
     if (leaf !== commitment.encTxHash || leaf !== entry.encTxHash) {
       throw veilError.invalidSignature(`${where}: the transaction does not hash to the committed leaf`);
     }
@@ -1034,7 +1041,7 @@ export class Sequencer {
     const now = performance.now();
     for (const log of this.loaded.values()) {
       // A sealed height still needs a live leader until its block is built: heartbeats and failover go on.
-      if (log.status === "finalized") continue;
+      if (log.status === "finalized" || log.builtElsewhere) continue;
       const leading = this.leaderOf(log.height, log.view) === this.address;
       if (leading && log.normalView === log.view) {
         // Replication that every follower acknowledged within the interval already told them the
@@ -1483,16 +1490,18 @@ export class Sequencer {
         this.o.log.warn({ err: error, height: log.height }, "a peer's log report failed its checks");
         continue;
       }
+      // A seal is acknowledged by a majority before any block is built on it, so a sealed log that a member
+      // built is decided: it is taken even if this node has moved to a later view meanwhile (a restarted
+      // node's view changes that the builders ignore), in that view, since views never go back.
+      const decided = verified.seal !== undefined && "built" in candidate && candidate.built;
       const view = candidate.normalView;
       const installed = await this.locked(log, async () => {
-        if (view < log.view) return false; // this node moved on to a later view meanwhile
-        await this.install(log, view, verified.entries, verified.seal);
+        if (view < log.view && !decided) return false; // this node moved on to a later view meanwhile
+        await this.install(log, Math.max(view, log.view), verified.entries, verified.seal);
+        if (decided) log.builtElsewhere = true;
         return true;
       });
       if (installed) {
-        // A sealed height whose block a member already built needs no leader any more: watching it would
-        // only start view changes that the members who built it ignore.
-        if (verified.seal !== undefined && reports.some((r) => r.built)) log.watched = false;
         this.o.metrics.catchUps.inc();
         this.o.log.info({ height: log.height, view, count: log.tree.size }, "caught up from peers");
         if (verified.seal !== undefined) await this.advanceOpenHeight(log.rollupId, log.height);

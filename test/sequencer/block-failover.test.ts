@@ -3,6 +3,7 @@ import { Wallet, keccak256 } from "ethers";
 import { finalizeResult, orderReceipt, type FinalizeResultJson } from "../../sequencer/api/wire";
 import { signMessage } from "../../sequencer/chain/eip712";
 import { ValidationServiceManager__factory } from "../../typechain-types";
+import { NodeStore } from "../../sequencer/node/storage/store";
 import { signedTransfer } from "./operator-fixture";
 import { ROLLUP, deployWorld, startMember, stopMember, teardown, type ClusterWorld } from "./cluster-harness";
 
@@ -108,5 +109,31 @@ describe("block pipeline under failover: the leader dies between the seal and th
     // change that the members who built it would ignore (several leader timeouts pass).
     await new Promise((resolve) => setTimeout(resolve, 4 * 900));
     expect(await w.nodes[2]!.sequencer!.viewOf(ROLLUP, 1)).to.equal(0);
+  });
+
+  it("a member restarted in a view change of a height the others built still learns its seal, and stops there", async () => {
+    await stopMember(w, 1);
+    const raws = await signedTransfers(2);
+    for (const rawTx of raws) await w.clients[2]!.call("send_raw_transaction", { rollupId: R, height: "2", rawTx });
+    const { block } = await finalizeVia(2, 2); // member 2 leads height 2 in view 0
+    // Member 1 went down in the middle of a view change of height 2 (view 5, last normal in 0): restarted,
+    // it goes on with view changes that the members who built the block ignore.
+    const store = await NodeStore.open(w.dirs[1]!);
+    await store.setViewState(ROLLUP, 2, { view: 5, normalView: 0 });
+    await store.close();
+    await startMember(w, 1, FAST);
+
+    const answer = (await w.clients[1]!.call("get_sealed_entries", {
+      rollupId: R,
+      height: "2",
+      from: 0,
+      count: 10,
+    })) as { txCount: number; encRoot: string };
+    expect(answer.txCount).to.equal(raws.length);
+    expect(answer.encRoot).to.equal(block.commitment.encRoot);
+    const view = await w.nodes[1]!.sequencer!.viewOf(ROLLUP, 2);
+    expect(view).to.be.at.least(5); // views never go back
+    await new Promise((resolve) => setTimeout(resolve, 4 * 900));
+    expect(await w.nodes[1]!.sequencer!.viewOf(ROLLUP, 2)).to.equal(view);
   });
 });

@@ -167,8 +167,11 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
     // Every contribution must be signed by its generator in this deployment's domain: otherwise one key
     // generator could serve contributions it made up for the others and know the round secret.
     const roundKeys = new RoundKeys(source, domain);
+    // One signer for everything this node signs off-chain (order commitments, cluster messages, seals,
+    // block commitments); the L1 signer below is the same key connected to the L1 provider.
+    const wallet = new Wallet(config.node.signingKey.reveal());
     sequencer = new Sequencer({
-      wallet: new Wallet(config.node.signingKey.reveal()),
+      wallet,
       domain,
       chain,
       store,
@@ -191,9 +194,9 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
       ...(config.keyGenerator.url === undefined ? [] : [config.keyGenerator.url]),
       ...config.keyGenerator.urls,
     ];
-    const l1Signer = new Wallet(config.node.signingKey.reveal(), registry.runner!.provider);
+    const l1Signer = wallet.connect(registry.runner!.provider);
     blocks = new BlockPipeline({
-      wallet: new Wallet(config.node.signingKey.reveal()),
+      wallet,
       domain,
       chain,
       store,

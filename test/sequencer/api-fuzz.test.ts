@@ -9,6 +9,7 @@
 import { expect } from "chai";
 import { Wallet, getBytes, hexlify, keccak256 } from "ethers";
 import fc from "fast-check";
+import { isDeepStrictEqual } from "node:util";
 import { ClusterMessageKind, signMessage, type VeilDomain } from "../../sequencer/chain/eip712";
 import { sealEnvelope, type EnvelopeJson } from "../../sequencer/node/cluster/envelope";
 import { STANDARD_ERRORS, VEIL_ERRORS } from "../../sequencer/rpc/errors";
@@ -119,14 +120,25 @@ describe("JSON-RPC fuzz on a live 3-node cluster: no crash, no state change from
     );
   }
 
-  /** Replication is asynchronous on followers: wait until every member agrees on the counts, then snapshot. */
+  /**
+   * Replication is asynchronous on followers, and an accepted view-change vote goes on in the background
+   * (DoViewChange, StartView): wait until every member agrees on the counts and two snapshots 75 ms apart
+   * are equal, then answer the last one. A rejected request that changed anything still shows, later.
+   */
   async function settled(): Promise<unknown> {
     for (let tries = 0; tries < 100; tries++) {
       const counts = await Promise.all([0, 1, 2].map(async (i) => (await w.nodes[i]!.store.stats()).entries));
       if (counts.every((c) => c === counts[0])) break;
       await new Promise((r) => setTimeout(r, 50));
     }
-    return snapshot();
+    let last = await snapshot();
+    for (let tries = 0; tries < 40; tries++) {
+      await new Promise((r) => setTimeout(r, 75));
+      const next = await snapshot();
+      if (isDeepStrictEqual(next, last)) return next;
+      last = next;
+    }
+    return last;
   }
 
   const validRaw = (): { rollupId: string; height: string; rawTx: string } => ({

@@ -1,11 +1,12 @@
 import { expect } from "chai";
 import { Wallet, keccak256 } from "ethers";
 import { finalizeResult, orderReceipt, type FinalizeResultJson } from "../../sequencer/api/wire";
-import { signMessage } from "../../sequencer/chain/eip712";
+import { ClusterMessageKind, signMessage } from "../../sequencer/chain/eip712";
+import { sealEnvelope } from "../../sequencer/node/cluster/envelope";
 import { ValidationServiceManager__factory } from "../../typechain-types";
 import { NodeStore } from "../../sequencer/node/storage/store";
 import { signedTransfer } from "./operator-fixture";
-import { ROLLUP, deployWorld, startMember, stopMember, teardown, type ClusterWorld } from "./cluster-harness";
+import { ROLLUP, deployWorld, rejects, startMember, stopMember, teardown, type ClusterWorld } from "./cluster-harness";
 
 /** Fast failover: heartbeats every 100 ms, a silent leader is replaced after 600-900 ms. */
 const FAST = { timeouts: { peerRequestMs: 8_000, heartbeatIntervalMs: 100, leaderTimeoutMs: 600 } };
@@ -135,5 +136,18 @@ describe("block pipeline under failover: the leader dies between the seal and th
     expect(view).to.be.at.least(5); // views never go back
     await new Promise((resolve) => setTimeout(resolve, 4 * 900));
     expect(await w.nodes[1]!.sequencer!.viewOf(ROLLUP, 2)).to.equal(view);
+  });
+
+  it("a StartView of a later view cannot reopen a height its receiver built", async () => {
+    // Member 2 built height 2 (the case above); member 0 leads view 7 of height 2 (leaderOf = (2 + 7) % 3).
+    // The store refuses to install any log over a built height (NodeStore.installLog).
+    const entries = await w.nodes[2]!.store.getEntries(ROLLUP, 2);
+    const { seal } = await w.nodes[2]!.sequencer!.block(ROLLUP, 2);
+    const startView = { rollupId: R, height: 2, view: 7, entries, seal: seal ?? null };
+    const before = await w.clients[2]!.call("get_block", { rollupId: R, height: "2" });
+    const env = await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 7, ClusterMessageKind.StartView, startView);
+    await rejects(w.clients[2]!.call("cluster_start_view", env), "HEIGHT_SEALED");
+    expect(await w.clients[2]!.call("get_block", { rollupId: R, height: "2" })).to.deep.equal(before);
+    expect(await w.nodes[2]!.sequencer!.viewOf(ROLLUP, 2)).to.equal(0);
   });
 });

@@ -39,6 +39,19 @@ describe("block pipeline under failover: the leader dies between the seal and th
     );
   };
 
+  /** What a validator reads of a member: the sealed entries of `height` (the first ten). */
+  const sealedEntriesVia = async (member: number, height: number) =>
+    (await w.clients[member]!.call("get_sealed_entries", {
+      rollupId: R,
+      height: String(height),
+      from: 0,
+      count: 10,
+    })) as {
+      txCount: number;
+      encRoot: string;
+      entries: unknown[];
+    };
+
   it("a retried finalize_block reaches the next view's leader, whose block holds every acknowledged transaction", async () => {
     const raws = await signedTransfers(5);
     const receipts = [];
@@ -96,12 +109,7 @@ describe("block pipeline under failover: the leader dies between the seal and th
 
     // Restarted, member 2 holds nothing of height 1: a validator reading it must not wait for it to lead.
     await startMember(w, 2, FAST);
-    const answer = (await w.clients[2]!.call("get_sealed_entries", {
-      rollupId: R,
-      height: "1",
-      from: 0,
-      count: 10,
-    })) as { txCount: number; encRoot: string; entries: unknown[] };
+    const answer = await sealedEntriesVia(2, 1);
     expect(answer.txCount).to.equal(raws.length);
     expect(answer.encRoot).to.equal(block.commitment.encRoot);
     expect(answer.entries).to.have.length(raws.length);
@@ -124,12 +132,7 @@ describe("block pipeline under failover: the leader dies between the seal and th
     await store.close();
     await startMember(w, 1, FAST);
 
-    const answer = (await w.clients[1]!.call("get_sealed_entries", {
-      rollupId: R,
-      height: "2",
-      from: 0,
-      count: 10,
-    })) as { txCount: number; encRoot: string };
+    const answer = await sealedEntriesVia(1, 2);
     expect(answer.txCount).to.equal(raws.length);
     expect(answer.encRoot).to.equal(block.commitment.encRoot);
     const view = await w.nodes[1]!.sequencer!.viewOf(ROLLUP, 2);

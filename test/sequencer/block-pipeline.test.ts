@@ -16,12 +16,10 @@ import pino from "pino";
 import { z } from "zod";
 import {
   builtBlockJson,
-  encryptedSubmissionToJson,
   encryptionKeyResult,
   finalizeResult,
   sealResult,
   type BuiltBlockWire,
-  type EncryptedSubmission,
   type FinalizeResultJson,
   type SealResultJson,
 } from "../../sequencer/api/wire";
@@ -34,7 +32,6 @@ import {
   taskIdOf,
   type BlockCommitment,
 } from "../../sequencer/chain/eip712";
-import { blockHeight, encryptTransaction, rollupId } from "../../sequencer/crypto/encryption";
 import { SUBGROUP_ORDER, mulBase, randomScalar } from "../../sequencer/crypto/babyjub";
 import { roundKeyFromJson, shareRevealToJson, type RoundKey, type ShareReveal } from "../../sequencer/crypto/roundkey";
 import { parseKeygenConfig } from "../../sequencer/keygen/config";
@@ -47,34 +44,25 @@ import { secretFromCandidates } from "../../sequencer/node/round-secrets";
 import { MethodRegistry } from "../../sequencer/rpc/registry";
 import { RpcServer } from "../../sequencer/rpc/server";
 import { schemas, type Seal } from "../../sequencer/chain/eip712";
-import type { RpcClient } from "../../sequencer/rpc/client";
 import { fetchSealedHeight } from "../../sequencer/validator/sources";
-import { proveTxValidity } from "../../sequencer/zk/prover";
 import { ValidationServiceManager__factory } from "../../typechain-types";
 import { signedTransfer } from "./operator-fixture";
-import { ROLLUP, deployWorld, rejects, startMember, stopMember, teardown, type ClusterWorld } from "./cluster-harness";
+import {
+  ROLLUP,
+  deployWorld,
+  provenSubmission,
+  rejects,
+  startMember,
+  stopMember,
+  teardown,
+  type ClusterWorld,
+} from "./cluster-harness";
 
 const R = ROLLUP.toString();
 const sender = new Wallet(`0x${"5a".repeat(32)}`);
 const TASK_PENDING = 1n;
 
 const signedTx = (nonce: number): Promise<string> => signedTransfer(sender, nonce, { chainId: 31337n });
-
-/** Encrypts `bytes` to the round key `client` serves for (ROLLUP, height) and proves it. */
-async function submission(client: RpcClient, height: number, bytes: Uint8Array) {
-  const key = await client.call("get_encryption_key", { rollupId: R, height }, encryptionKeyResult);
-  const enc = encryptTransaction(bytes, {
-    rollupId: rollupId(ROLLUP),
-    height: blockHeight(BigInt(height)),
-    roundKey: key.publicKey,
-  });
-  const { proof } = await proveTxValidity(enc);
-  return encryptedSubmissionToJson({
-    tx: enc.encrypted,
-    txCommitment: enc.txCommitment,
-    proof,
-  } as unknown as EncryptedSubmission);
-}
 
 async function until<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -116,11 +104,11 @@ describe("block pipeline: finalize_block builds, commits on-chain and replicates
     txs = [await signedTx(0), await signedTx(1), await signedTx(2)];
     const client = w.clients[0]!;
     // Height 0 (leader: member 0): valid encrypted, raw garbage, valid raw, encrypted non-transaction.
-    await client.call("send_encrypted_transaction", await submission(client, 0, ethers.getBytes(txs[0]!)));
+    await client.call("send_encrypted_transaction", await provenSubmission(client, 0, ethers.getBytes(txs[0]!)));
     await client.call("send_raw_transaction", { rollupId: R, height: "0", rawTx: "0xdeadbeef" });
     await client.call("send_raw_transaction", { rollupId: R, height: "0", rawTx: txs[1] });
     const text = new TextEncoder().encode("not a transaction");
-    await client.call("send_encrypted_transaction", await submission(client, 0, text));
+    await client.call("send_encrypted_transaction", await provenSubmission(client, 0, text));
   });
   after(() => teardown(w));
 
@@ -518,7 +506,7 @@ describe("block pipeline with real key generators: reveals first, the committee'
   it("obtains the round secret from every generator's reveal against the seal (a false reveal beside them is ignored)", async () => {
     await w.clients[0]!.call(
       "send_encrypted_transaction",
-      await submission(w.clients[0]!, 0, ethers.getBytes(await signedTx(0))),
+      await provenSubmission(w.clients[0]!, 0, ethers.getBytes(await signedTx(0))),
     );
     const { block } = await finalize(0);
     expect(block.transactions.map((t) => t.status)).to.deep.equal(["valid"]);
@@ -530,7 +518,7 @@ describe("block pipeline with real key generators: reveals first, the committee'
     keygens[1] = undefined;
     await w.clients[1]!.call(
       "send_encrypted_transaction",
-      await submission(w.clients[1]!, 1, ethers.getBytes(await signedTx(1))),
+      await provenSubmission(w.clients[1]!, 1, ethers.getBytes(await signedTx(1))),
     );
     const { block } = await finalize(1);
     expect(block.transactions.map((t) => t.status)).to.deep.equal(["valid"]);

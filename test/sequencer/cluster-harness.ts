@@ -11,8 +11,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pino from "pino";
+import {
+  encryptedSubmissionToJson,
+  encryptionKeyResult,
+  type EncryptedSubmission,
+  type EncryptedSubmissionJson,
+} from "../../sequencer/api/wire";
 import { deployCore } from "../../sequencer/chain/deploy";
 import { veilDomain, type VeilDomain } from "../../sequencer/chain/eip712";
+import { blockHeight, encryptTransaction, rollupId } from "../../sequencer/crypto/encryption";
 import { createSignedContribution, type Contribution } from "../../sequencer/crypto/roundkey";
 import { loadBigMath } from "../../sequencer/crypto/timelock/bigmath";
 import { timelockParams } from "../../sequencer/crypto/timelock/params";
@@ -24,12 +31,34 @@ import { MemoryRoundKeySource } from "../../sequencer/node/round-keys";
 import { RpcCallError, RpcClient } from "../../sequencer/rpc/client";
 import type { RpcErrorName } from "../../sequencer/rpc/errors";
 import { MicroBatcher } from "../../sequencer/zk/micro-batcher";
+import { proveTxValidity } from "../../sequencer/zk/prover";
 import { Groth16VerifierPool } from "../../sequencer/zk/verifier";
 import type { ClusterRegistry } from "../../typechain-types";
 import { PARAMS } from "../contracts/fixture";
 
 export const ROLLUP = 7n;
 export const SQUARINGS = 64;
+
+/** Encrypts `plaintext` to the round key `client` serves for (ROLLUP, height) and proves it (real proof). */
+export async function provenSubmission(
+  client: RpcClient,
+  height: number,
+  plaintext: Uint8Array | string,
+): Promise<EncryptedSubmissionJson> {
+  const key = await client.call("get_encryption_key", { rollupId: ROLLUP.toString(), height }, encryptionKeyResult);
+  const bytes = typeof plaintext === "string" ? new TextEncoder().encode(plaintext) : plaintext;
+  const enc = encryptTransaction(bytes, {
+    rollupId: rollupId(ROLLUP),
+    height: blockHeight(BigInt(height)),
+    roundKey: key.publicKey,
+  });
+  const { proof } = await proveTxValidity(enc);
+  return encryptedSubmissionToJson({
+    tx: enc.encrypted,
+    txCommitment: enc.txCommitment,
+    proof,
+  } as unknown as EncryptedSubmission);
+}
 
 export interface ClusterWorld {
   registry: ClusterRegistry;

@@ -3,49 +3,29 @@ import { keccak256 } from "ethers";
 import { ethers } from "hardhat";
 import { signMessage, isSignedBy, parseMessage, ClusterMessageKind } from "../../sequencer/chain/eip712";
 import { hashLeaf, preAndPostAgree, verifyPreProof, verifyProof } from "../../sequencer/chain/merkle";
-import { encryptTransaction, blockHeight, rollupId } from "../../sequencer/crypto/encryption";
 import {
-  encryptedSubmissionToJson,
   encryptionKeyResult,
   finalizeResult,
   orderReceipt,
-  type EncryptedSubmission,
   type EncryptedSubmissionJson,
   type OrderReceiptJson,
 } from "../../sequencer/api/wire";
 import { sealEnvelope } from "../../sequencer/node/cluster/envelope";
-import type { RpcClient } from "../../sequencer/rpc/client";
 import { timelockParams } from "../../sequencer/crypto/timelock/params";
 import { ContractChainView } from "../../sequencer/sdk/chain";
 import { VeilClient } from "../../sequencer/sdk/client";
 import { verifyEncryptionKey } from "../../sequencer/sdk/round-key";
-import { proveTxValidity } from "../../sequencer/zk/prover";
 import {
   ROLLUP,
   SQUARINGS,
   deployWorld,
+  provenSubmission,
   rejects,
   startMember,
   stopMember,
   teardown,
   type ClusterWorld,
 } from "./cluster-harness";
-
-/** Encrypts `text` to the round key the node serves for (ROLLUP, height) and proves it. */
-async function submission(client: RpcClient, height: number, text: string): Promise<EncryptedSubmissionJson> {
-  const key = await client.call("get_encryption_key", { rollupId: ROLLUP.toString(), height }, encryptionKeyResult);
-  const enc = encryptTransaction(new TextEncoder().encode(text), {
-    rollupId: rollupId(ROLLUP),
-    height: blockHeight(BigInt(height)),
-    roundKey: key.publicKey,
-  });
-  const { proof } = await proveTxValidity(enc);
-  return encryptedSubmissionToJson({
-    tx: enc.encrypted,
-    txCommitment: enc.txCommitment,
-    proof,
-  } as unknown as EncryptedSubmission);
-}
 
 describe("sequencer cluster: ordering, replication and the external API (3 nodes, loopback)", function () {
   this.timeout(300_000);
@@ -57,7 +37,7 @@ describe("sequencer cluster: ordering, replication and the external API (3 nodes
     w = await deployWorld([0, 1, 2]);
     for (let i = 0; i < 3; i++) await startMember(w, i);
     subs = [];
-    for (let i = 0; i < 4; i++) subs.push(await submission(w.clients[0]!, 0, `transfer #${i} to bob`));
+    for (let i = 0; i < 4; i++) subs.push(await provenSubmission(w.clients[0]!, 0, `transfer #${i} to bob`));
   });
   after(() => teardown(w));
 

@@ -1303,8 +1303,17 @@ export class Sequencer {
     return { entries: rawEntries as Entry[], seal: result as SealResultJson };
   }
 
-  /** Installs a verified log as the height's log in `view` (call under the log's lock). */
-  private async install(log: HeightLog, view: number, entries: readonly Entry[], seal: SealResultJson | undefined) {
+  /**
+   * Installs a verified log as the height's log in `view`, where it was last normal in `normalView` (the
+   * same view, except for a decided log learnt while this node was in a later view); under the log's lock.
+   */
+  private async install(
+    log: HeightLog,
+    view: number,
+    entries: readonly Entry[],
+    seal: SealResultJson | undefined,
+    normalView = view,
+  ) {
     if (view < log.view) throw veilError.staleView(view, log.view);
     const own = (await this.o.store.getEntries(log.rollupId, log.height)) as unknown as Entry[];
     let keep = 0;
@@ -1329,7 +1338,7 @@ export class Sequencer {
         log.height,
         keep,
         entries.slice(keep),
-        { view, normalView: view },
+        { view, normalView },
         sealRecord,
       );
     } catch (error) {
@@ -1341,7 +1350,7 @@ export class Sequencer {
     log.tree = tree;
     log.logBytes = entries.reduce((sum, e) => sum + entryBytes(e), 0);
     log.view = view;
-    log.normalView = view;
+    log.normalView = normalView;
     log.allAckedAt = Number.NEGATIVE_INFINITY; // acks of an earlier view say nothing about this one
     log.seal = seal;
     log.status = seal === undefined ? "open" : "sealed";
@@ -1492,12 +1501,13 @@ export class Sequencer {
       }
       // A seal is acknowledged by a majority before any block is built on it, so a sealed log that a member
       // built is decided: it is taken even if this node has moved to a later view meanwhile (a restarted
-      // node's view changes that the builders ignore), in that view, since views never go back.
+      // node's view changes that the builders ignore). Views never go back, so the node stays in its view,
+      // with the log's own normal view: a later view change must not rank this log above what it was.
       const decided = verified.seal !== undefined && "built" in candidate && candidate.built;
       const view = candidate.normalView;
       const installed = await this.locked(log, async () => {
         if (view < log.view && !decided) return false; // this node moved on to a later view meanwhile
-        await this.install(log, Math.max(view, log.view), verified.entries, verified.seal);
+        await this.install(log, Math.max(view, log.view), verified.entries, verified.seal, view);
         if (decided) log.builtElsewhere = true;
         return true;
       });

@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { JsonRpcProvider, Wallet, keccak256, hexlify, toUtf8Bytes } from "ethers";
 import { Devnet } from "../../scripts/devnet";
+import { logDigest } from "../../scripts/devnet/log-digest";
 import { signMessage, type BlockCommitment } from "../../sequencer/chain/eip712";
 import { RpcClient } from "../../sequencer/rpc/client";
 import type { SentTransaction, VeilClient } from "../../sequencer/sdk/client";
@@ -22,7 +23,6 @@ import {
   executedHeights,
   expectedL2Order,
   l2Account,
-  logDigest,
   nodeIndexOf,
   sdkClient,
   sendNotBelow,
@@ -163,7 +163,7 @@ describe("end to end: a full devnet of real processes", function () {
     if (t?.state !== "failed") return;
     console.error(`    FAILED: ${t.title}: ${t.err?.stack ?? String(t.err)}\n    logs: ${devnet?.workDir}/logs`);
     if (devnet !== undefined)
-      console.error(`    the processes' warnings and progress before it:\n${logDigest(devnet)}`);
+      console.error(`    the processes' warnings and progress before it:\n${logDigest(devnet.workDir)}`);
   });
 
   after(async function () {

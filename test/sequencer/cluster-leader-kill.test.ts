@@ -25,6 +25,7 @@ import { hashLeaf, preAndPostAgree, toBytes32, verifyPreProof, verifyProof } fro
 import { blockHeight, encTxHash, rollupId as asRollupId } from "../../sequencer/crypto/encryption";
 import { RpcCallError, RpcTimeoutError, RpcTransportError } from "../../sequencer/rpc/client";
 import { Devnet } from "../../scripts/devnet";
+import { logDigest } from "../../scripts/devnet/log-digest";
 import { encryptedFixtures } from "../../scripts/bench/tx-fixtures";
 
 const ROLLUP = "7";
@@ -238,7 +239,7 @@ describe("multi-process cluster: the leader killed with SIGKILL under load, repe
   before(async () => {
     console.log(`      leader-kill seed: ${seed} (replay with LEADER_KILL_SEED=${seed})`);
     devnet = await Devnet.start({
-      logLevel: process.env.LEADER_KILL_WORKDIR === undefined ? "warn" : "info",
+      logLevel: "info", // view changes and catch-ups, for the digest a failed round prints
       ...(process.env.LEADER_KILL_WORKDIR === undefined ? {} : { workDir: process.env.LEADER_KILL_WORKDIR }),
       nodeConfig: { timeouts: TIMEOUTS },
     });
@@ -258,6 +259,11 @@ describe("multi-process cluster: the leader killed with SIGKILL under load, repe
       },
     );
   });
+  afterEach(function () {
+    if (this.currentTest?.state !== "failed" || devnet === undefined) return;
+    console.error(`      the nodes' warnings, view changes and catch-ups before it:\n${logDigest(devnet.workDir)}`);
+  });
+
   after(async () => {
     await devnet?.stop();
   });

@@ -1,8 +1,9 @@
 /**
  * encTxHash (the leaf data of an encrypted entry) computed with the WebAssembly Poseidon permutation
  * of decrypt-wasm.ts instead of BigInt arithmetic: about twice as fast, for the hot paths (a leader
- * admitting a transaction, a follower checking a replicated entry, the block builder's workers). It checks its inputs exactly as `encTxHash` in crypto/encryption.ts does and returns the
- * same value as `toBytes32(encTxHash(tx))` (test/sequencer/block-build.test.ts compares them).
+ * admitting a transaction, a follower checking a replicated entry, the block builder's workers). It
+ * checks its inputs exactly as `encTxHash` in crypto/encryption.ts does and returns the same value as
+ * `toBytes32(encTxHash(tx))` (test/sequencer/block-build.test.ts compares them).
  */
 import { toBytes32, type Hash } from "../chain/merkle";
 import { FIELD } from "../crypto/babyjub";

@@ -108,11 +108,14 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
     ownedPool = Groth16VerifierPool.forCircuit(TX_VALIDITY_CIRCUIT);
     ownedBatcher = new MicroBatcher(ownedPool);
   }
+  // The node's own key generator first, then the others it may ask for round keys, reveals and secrets.
+  const keyGeneratorUrls = [
+    ...(config.keyGenerator.url === undefined ? [] : [config.keyGenerator.url]),
+    ...config.keyGenerator.urls,
+  ];
   const source =
     deps.roundKeySource ??
-    (config.keyGenerator.url !== undefined
-      ? new RpcRoundKeySource([config.keyGenerator.url, ...config.keyGenerator.urls])
-      : new MemoryRoundKeySource());
+    (keyGeneratorUrls.length > 0 ? new RpcRoundKeySource(keyGeneratorUrls) : new MemoryRoundKeySource());
   const peers = new Peers(config.cluster.peers, config.timeouts.peerRequestMs);
   const server = new RpcServer({
     methods,
@@ -190,10 +193,6 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
       heartbeatIntervalMs: config.timeouts.heartbeatIntervalMs,
       leaderTimeoutMs: config.timeouts.leaderTimeoutMs,
     });
-    const keyGeneratorUrls = [
-      ...(config.keyGenerator.url === undefined ? [] : [config.keyGenerator.url]),
-      ...config.keyGenerator.urls,
-    ];
     const l1Signer = wallet.connect(registry.runner!.provider);
     blocks = new BlockPipeline({
       wallet,

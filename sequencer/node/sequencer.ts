@@ -217,8 +217,6 @@ const ackPayload = z.strictObject({
   count: z.number().int().nonnegative(),
 });
 
-/** The Merkle leaf data of an encrypted transaction: its Poseidon encTxHash as bytes32. */
-export const leafOfEncrypted = (tx: EncryptedTransaction): string => toBytes32(encTxHashWasm(tx));
 /** The Merkle leaf data of a raw transaction: its Ethereum hash. */
 export const leafOfRaw = (rawTx: string): string => keccak256(rawTx).toLowerCase();
 
@@ -1544,7 +1542,6 @@ export class Sequencer {
     return { status: log.status, count: log.tree.size, root: log.tree.root, seal: log.seal };
   }
 
-  /** The POST proof of an entry: its path in the sealed tree. */
   /**
    * Whether this node holds the seal of `height`, asking its peers for it first when it does not: a member
    * that was down while the height was sealed learns it when it is asked about it (a validator reading its
@@ -1553,21 +1550,22 @@ export class Sequencer {
    */
   async learnSeal(rollupId: bigint, height: number): Promise<boolean> {
     const key = logKey(rollupId, height);
-    if ((await this.logOf(rollupId, height)).seal !== undefined) return true;
+    const log = await this.logOf(rollupId, height);
+    if (log.seal !== undefined) return true;
     let run = this.sealLookups.get(key);
     if (run === undefined) {
       if (performance.now() - (this.sealLookedUpAt.get(key) ?? -Infinity) < SEAL_LOOKUP_INTERVAL_MS) return false;
       if (this.sealLookedUpAt.size >= 1_024) this.sealLookedUpAt.clear(); // a bound, not a cache that matters
       this.sealLookedUpAt.set(key, performance.now());
-      run = this.logOf(rollupId, height)
-        .then((log) => (log.seal === undefined ? this.catchUp(log) : undefined))
-        .finally(() => this.sealLookups.delete(key));
+      run = this.catchUp(log).finally(() => this.sealLookups.delete(key));
       this.sealLookups.set(key, run);
     }
     await run;
+    // Reloaded: a failed install drops the in-memory log, and the next read takes the store's.
     return (await this.logOf(rollupId, height)).seal !== undefined;
   }
 
+  /** The POST proof of an entry: its path in the sealed tree. */
   async postProof(
     rollupId: bigint,
     height: number,

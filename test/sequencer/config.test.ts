@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { inspect } from "node:util";
 import YAML from "yaml";
-import { ConfigError, envVarPath, loadConfig } from "../../sequencer/node/config";
+import { ConfigError, configSchema, envVarPath, loadConfig } from "../../sequencer/node/config";
 
 const KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 
@@ -82,6 +82,30 @@ describe("node configuration", () => {
       VEIL_L1__CONTRACTS__VALIDATION_SERVICE_MANAGER: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
     });
     expect(config.cluster.id).to.equal(7n);
+  });
+
+  describe("rpc.clusterMaxBodyBytes (the members' /cluster path)", () => {
+    it("defaults to 64 MiB next to the 1 MiB public limit, with or without an rpc section", () => {
+      const withRpc = { ...validConfig(), rpc: { port: 9000 } };
+      for (const config of [configSchema.parse(validConfig()), configSchema.parse(withRpc)]) {
+        expect(config.rpc.clusterMaxBodyBytes).to.equal(64 * 1024 * 1024);
+        expect(config.rpc.maxBodyBytes).to.equal(1024 * 1024);
+      }
+    });
+
+    it("reads VEIL_RPC__CLUSTER_MAX_BODY_BYTES from the environment", () => {
+      const file = write("cluster-body.yaml", YAML.stringify(validConfig()));
+      expect(loadConfig(file, { VEIL_RPC__CLUSTER_MAX_BODY_BYTES: "2097152" }).rpc.clusterMaxBodyBytes).to.equal(
+        2_097_152,
+      );
+    });
+
+    it("refuses values outside 1 MiB..256 MiB and non-integers, naming the field", () => {
+      const file = write("cluster-body.yaml", YAML.stringify(validConfig()));
+      for (const bad of ["1048575", "268435457", "1.5e6", "lots"]) {
+        expect(configError(file, { VEIL_RPC__CLUSTER_MAX_BODY_BYTES: bad })).to.match(/rpc\.clusterMaxBodyBytes/);
+      }
+    });
   });
 
   it("maps variable names to field paths", () => {

@@ -5,7 +5,6 @@ import { z } from "zod";
 import { Health } from "../../sequencer/node/health";
 import { createRegistry } from "../../sequencer/node/metrics";
 import { clusterUrl } from "../../sequencer/node/cluster/peers";
-import { ConfigError, configSchema, loadConfig } from "../../sequencer/node/config";
 import { STANDARD_ERRORS, VEIL_ERRORS } from "../../sequencer/rpc/errors";
 import { MethodRegistry } from "../../sequencer/rpc/registry";
 import { CLUSTER_PATH, RpcServer, serverLimits } from "../../sequencer/rpc/server";
@@ -132,51 +131,5 @@ describe("JSON-RPC server: the members' cluster path", () => {
     expect(clusterUrl("http://127.0.0.1:8550")).to.equal("http://127.0.0.1:8550/cluster");
     expect(clusterUrl("http://127.0.0.1:8550/")).to.equal("http://127.0.0.1:8550/cluster");
     expect(clusterUrl("https://node.example/veil/")).to.equal("https://node.example/veil/cluster");
-  });
-});
-
-describe("node config: rpc.clusterMaxBodyBytes", () => {
-  const base = {
-    node: { signingKey: "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d" },
-    cluster: { id: "1" },
-    storage: { path: "./db" },
-    l1: {
-      rpcUrl: "http://127.0.0.1:8545",
-      contracts: {
-        clusterRegistry: "0x5fbdb2315678afecb367f032d93f642f64180aa3",
-        validationServiceManager: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
-      },
-    },
-  };
-  const env = (extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({
-    VEIL_NODE__SIGNING_KEY: base.node.signingKey,
-    VEIL_CLUSTER__ID: "1",
-    VEIL_STORAGE__PATH: "./db",
-    VEIL_L1__RPC_URL: base.l1.rpcUrl,
-    VEIL_L1__CONTRACTS__CLUSTER_REGISTRY: base.l1.contracts.clusterRegistry,
-    VEIL_L1__CONTRACTS__VALIDATION_SERVICE_MANAGER: base.l1.contracts.validationServiceManager,
-    ...extra,
-  });
-
-  it("defaults to 64 MiB next to the 1 MiB public limit, with or without an rpc section", () => {
-    for (const config of [configSchema.parse(base), configSchema.parse({ ...base, rpc: { port: 9000 } })]) {
-      expect(config.rpc.clusterMaxBodyBytes).to.equal(64 * 1024 * 1024);
-      expect(config.rpc.maxBodyBytes).to.equal(1024 * 1024);
-    }
-  });
-
-  it("reads VEIL_RPC__CLUSTER_MAX_BODY_BYTES from the environment", () => {
-    expect(
-      loadConfig(undefined, env({ VEIL_RPC__CLUSTER_MAX_BODY_BYTES: "2097152" })).rpc.clusterMaxBodyBytes,
-    ).to.equal(2_097_152);
-  });
-
-  it("refuses values outside 1 MiB..256 MiB and non-integers, naming the field", () => {
-    for (const bad of ["1048575", "268435457", "1.5e6", "lots"]) {
-      expect(() => loadConfig(undefined, env({ VEIL_RPC__CLUSTER_MAX_BODY_BYTES: bad })))
-        .to.throw(ConfigError)
-        .with.property("message")
-        .that.matches(/rpc\.clusterMaxBodyBytes/);
-    }
   });
 });

@@ -115,9 +115,9 @@ interface HeightLog {
   builtElsewhere: boolean;
   /** When (performance.now()) the leader counts as silent. */
   deadline: number;
-  /** StartViewChange senders per view, and DoViewChange payloads per view (new leader only). */
+  /** StartViewChange senders per view, and the checked logs of DoViewChange per view (new leader only). */
   readonly votes: Map<number, Set<string>>;
-  readonly dvcs: Map<number, Map<string, DoViewChange>>;
+  readonly dvcs: Map<number, Map<string, CheckedLog>>;
   /** The highest view this node sent its DoViewChange for / finished as the new leader. */
   dvcSentFor: number;
   finishing: number;
@@ -171,7 +171,12 @@ const startViewPayload = z.strictObject({
   entries: z.array(z.unknown()).max(65_536),
   seal: z.unknown().nullable(),
 });
-type DoViewChange = z.output<typeof doViewChangePayload>;
+/** A member's log for a view change, every entry and the seal checked against their signatures. */
+interface CheckedLog {
+  readonly normalView: number;
+  readonly entries: Entry[];
+  readonly seal: SealResultJson | undefined;
+}
 type LogReport = z.output<typeof logReportPayload>;
 /** A member asks a peer for its log of a height; the peer answers with a signed report of it. */
 const logRequestPayload = z.strictObject({
@@ -1185,19 +1190,25 @@ export class Sequencer {
     if (log.view !== view || log.normalView === view || log.dvcSentFor >= view) return;
     if (this.voteOf(log, view).size < this.o.chain.majority) return;
     log.dvcSentFor = view;
-    const payload = await this.locked(log, async () => ({
+    const own = await this.locked(log, async () => ({
+      normalView: log.normalView,
+      entries: (await this.o.store.getEntries(log.rollupId, log.height)) as unknown as Entry[],
+      seal: log.seal,
+    }));
+    const leader = this.leaderOf(log.height, view);
+    // This node's own log was checked when it was stored.
+    if (leader === this.address) {
+      await this.acceptDoViewChange(log, view, this.address, own);
+      return;
+    }
+    const payload = {
       rollupId: log.rollupId.toString(),
       height: log.height,
       view,
-      normalView: log.normalView,
-      entries: await this.o.store.getEntries(log.rollupId, log.height),
-      seal: log.seal ?? null,
-    }));
-    const leader = this.leaderOf(log.height, view);
-    if (leader === this.address) {
-      await this.acceptDoViewChange(log, this.address, payload);
-      return;
-    }
+      normalView: own.normalView,
+      entries: own.entries,
+      seal: own.seal ?? null,
+    };
     const envelope = await sealEnvelope(
       this.o.wallet,
       this.o.domain,
@@ -1217,27 +1228,35 @@ export class Sequencer {
     }
   }
 
-  /** Handles `cluster_do_view_change` (the new leader only): collects a member's log. */
+  /**
+   * Handles `cluster_do_view_change` (the new leader only): collects a member's log. The log is checked
+   * on arrival, entry by entry against its signed commitments, so that a malformed one is refused to its
+   * sender and counts as no vote.
+   */
   async onDoViewChange(envelope: Envelope): Promise<EnvelopeJson> {
-    const { payload, log } = await this.openViewMessage(envelope, ClusterMessageKind.DoViewChange, doViewChangePayload);
+    const { payload, rollup, log } = await this.openViewMessage(
+      envelope,
+      ClusterMessageKind.DoViewChange,
+      doViewChangePayload,
+    );
     const leader = this.leaderOf(payload.height, payload.view);
     if (leader !== this.address) throw veilError.notLeader(leader);
     if (payload.normalView >= payload.view)
       throw veilError.outOfOrder("a DoViewChange's normal view must precede its view");
     if (payload.view < log.view) throw veilError.staleView(payload.view, log.view);
+    const checked = await this.verifyLog(rollup, payload.height, payload.entries, payload.seal);
     const sender = getAddress(envelope.message.sender);
     this.voteOf(log, payload.view).add(sender);
     if (payload.view > log.view) await this.startViewChange(log, payload.view);
-    await this.acceptDoViewChange(log, sender, payload);
+    await this.acceptDoViewChange(log, payload.view, sender, { normalView: payload.normalView, ...checked });
     return this.ack(log, payload.view);
   }
 
-  private async acceptDoViewChange(log: HeightLog, sender: string, payload: DoViewChange): Promise<void> {
-    const view = payload.view;
+  private async acceptDoViewChange(log: HeightLog, view: number, sender: string, checked: CheckedLog): Promise<void> {
     if (log.view !== view || log.normalView === view) return;
     let received = log.dvcs.get(view);
-    if (received === undefined) log.dvcs.set(view, (received = new Map<string, DoViewChange>()));
-    received.set(sender, payload);
+    if (received === undefined) log.dvcs.set(view, (received = new Map<string, CheckedLog>()));
+    received.set(sender, checked);
     if (received.size < this.o.chain.majority || !received.has(this.address) || log.finishing >= view) return;
     log.finishing = view;
     try {
@@ -1249,26 +1268,14 @@ export class Sequencer {
   }
 
   /**
-   * The new leader: adopts the first log (latest normal view, then longest) whose every entry checks
-   * against its signed commitment, installs it durably, and sends it to every member (StartView).
+   * The new leader: adopts the first of the checked logs (latest normal view, then longest), installs it
+   * durably, and sends it to every member (StartView).
    */
-  private async finishViewChange(log: HeightLog, view: number, logs: readonly DoViewChange[]): Promise<void> {
-    const rollup = await this.o.chain.rollup(log.rollupId);
-    if (rollup === undefined) throw veilError.unknownRollup(log.rollupId.toString());
-    for (const candidate of rankLogs(logs)) {
-      let verified: { entries: Entry[]; seal: SealResultJson | undefined };
-      try {
-        verified = await this.verifyLog(rollup, log.height, candidate.entries, candidate.seal);
-      } catch (error) {
-        this.o.log.warn({ err: error, height: log.height, view }, "a DoViewChange log failed its checks");
-        continue;
-      }
-      await this.locked(log, () => this.install(log, view, verified.entries, verified.seal));
-      this.o.log.info({ height: log.height, view, count: log.tree.size }, "view change done: leading");
-      await Promise.allSettled(this.o.peers.all.map((peer) => this.sendStartView(peer, log)));
-      return;
-    }
-    throw veilError.unavailable(`no log gathered for view ${view} of height ${log.height} passed its checks`);
+  private async finishViewChange(log: HeightLog, view: number, logs: readonly CheckedLog[]): Promise<void> {
+    const adopted = rankLogs(logs)[0]!;
+    await this.locked(log, () => this.install(log, view, adopted.entries, adopted.seal));
+    this.o.log.info({ height: log.height, view, count: log.tree.size }, "view change done: leading");
+    await Promise.allSettled(this.o.peers.all.map((peer) => this.sendStartView(peer, log)));
   }
 
   /** Checks a whole log from scratch: every entry against its signed commitment and the rebuilt tree. */

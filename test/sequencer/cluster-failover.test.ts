@@ -5,7 +5,7 @@ import { hashLeaf, preAndPostAgree, verifyProof } from "../../sequencer/chain/me
 import { finalizeResult, type OrderReceiptJson } from "../../sequencer/api/wire";
 import { sealEnvelope } from "../../sequencer/node/cluster/envelope";
 import { rankLogs } from "../../sequencer/node/sequencer";
-import { RpcCallError, RpcClient } from "../../sequencer/rpc/client";
+import { RpcClient } from "../../sequencer/rpc/client";
 import { ROLLUP, deployWorld, rejects, startMember, stopMember, teardown, type ClusterWorld } from "./cluster-harness";
 
 /** Fast failover for tests: heartbeats every 100 ms, a silent leader is replaced after 600-900 ms. */
@@ -246,11 +246,8 @@ describe("sequencer cluster: failover by per-height view change (3 nodes, loopba
       const env = await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 1, ClusterMessageKind.DoViewChange, dvc);
       await rejects(w.clients[2]!.call("cluster_do_view_change", env), "NOT_LEADER");
     });
-    it("a StartView from a member that does not lead the view, or with a forged entry", async () => {
-      const sv = { ...vc, entries: [], seal: null };
-      const env = await sealEnvelope(w.members[2]!, w.domain, w.clusterId, 1, ClusterMessageKind.StartView, sv);
-      await rejects(w.clients[0]!.call("cluster_start_view", env), "NOT_LEADER");
-      // An entry whose receipt is signed by someone who did not lead its view.
+    /** An entry of height 3 whose receipt is signed by member 2, who did not lead view 0 of height 3. */
+    async function forgedEntry(): Promise<unknown> {
       const commitment = {
         rollupId: ROLLUP,
         blockHeight: 3n,
@@ -258,7 +255,7 @@ describe("sequencer cluster: failover by per-height view change (3 nodes, loopba
         encTxHash: keccak256(raw("forged")),
         preRoot: "0x" + "00".repeat(32),
       };
-      const forged = {
+      return {
         encTxHash: commitment.encTxHash,
         encryptedTx: { kind: "raw", rawTx: raw("forged") },
         orderCommitment: {
@@ -269,16 +266,33 @@ describe("sequencer cluster: failover by per-height view change (3 nodes, loopba
           preProof: Array(20).fill("0x" + "00".repeat(32)),
         },
       };
+    }
+    it("a StartView from a member that does not lead the view, or with a forged entry", async () => {
+      const sv = { ...vc, entries: [], seal: null };
+      const env = await sealEnvelope(w.members[2]!, w.domain, w.clusterId, 1, ClusterMessageKind.StartView, sv);
+      await rejects(w.clients[0]!.call("cluster_start_view", env), "NOT_LEADER");
       const bad = await sealEnvelope(w.members[1]!, w.domain, w.clusterId, 1, ClusterMessageKind.StartView, {
         ...vc,
-        entries: [forged],
+        entries: [await forgedEntry()],
         seal: null,
       });
-      await w.clients[0]!.call("cluster_start_view", bad).then(
-        () => expect.fail("accepted a forged entry"),
-        (e: unknown) => expect(e).to.be.instanceOf(RpcCallError),
-      );
+      await rejects(w.clients[0]!.call("cluster_start_view", bad), "INVALID_SIGNATURE", /did not lead view 0/);
       expect((await w.nodes[0]!.store.blockState(ROLLUP, 3)).count).to.equal(0);
+    });
+    it("a DoViewChange with a forged entry or a malformed seal: refused, and it counts as no vote", async () => {
+      // leaderOf(3, 1) = member 1, still in view 0 of height 3.
+      const dvc = { ...vc, normalView: 0, entries: [], seal: null };
+      const forged = await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 1, ClusterMessageKind.DoViewChange, {
+        ...dvc,
+        entries: [await forgedEntry()],
+      });
+      await rejects(w.clients[1]!.call("cluster_do_view_change", forged), "INVALID_SIGNATURE", /did not lead view 0/);
+      const sealed = await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 1, ClusterMessageKind.DoViewChange, {
+        ...dvc,
+        seal: "sealed",
+      });
+      await rejects(w.clients[1]!.call("cluster_do_view_change", sealed), "INVALID_PARAMS", /the seal/);
+      for (let i = 0; i < 3; i++) expect(await viewOf(i, 3)).to.equal(0);
     });
   });
 });

@@ -7,7 +7,7 @@
  * are sent against their own copy before they store and acknowledge it.
  */
 import type { Wallet } from "ethers";
-import { getAddress, keccak256 } from "ethers";
+import { getAddress } from "ethers";
 import type { Logger } from "pino";
 import { z } from "zod";
 import {
@@ -29,6 +29,7 @@ import {
   type Seal,
   type VeilDomain,
 } from "../chain/eip712";
+import { keccak256Bytes } from "../chain/keccak";
 import { IncrementalMerkleTree, toBytes32 } from "../chain/merkle";
 import { blockHeight, rollupId as rollupIdOf, type EncryptedTransaction } from "../crypto/encryption";
 import { encTxHashWasm } from "../block/enc-tx-hash";
@@ -222,8 +223,8 @@ const ackPayload = z.strictObject({
   count: z.number().int().nonnegative(),
 });
 
-/** The Merkle leaf data of a raw transaction: its Ethereum hash. */
-export const leafOfRaw = (rawTx: string): string => keccak256(rawTx).toLowerCase();
+/** The Merkle leaf data of a raw transaction: its Ethereum hash (`rawTx` is 0x-hex, checked at the boundary). */
+const leafOfRaw = (rawTx: string): string => keccak256Bytes(Buffer.from(rawTx.slice(2), "hex"));
 
 /** A wire-parsed transaction with the branded id types of the crypto library. */
 const typedTx = (tx: EncryptedSubmission["tx"]): EncryptedTransaction => ({

@@ -1245,6 +1245,8 @@ export class Sequencer {
     if (payload.normalView >= payload.view)
       throw veilError.outOfOrder("a DoViewChange's normal view must precede its view");
     if (payload.view < log.view) throw veilError.staleView(payload.view, log.view);
+    // A late DoViewChange for a view already installed changes nothing: answered without checking its log.
+    if (payload.view === log.normalView) return this.ack(log, payload.view);
     const checked = await this.verifyLog(rollup, payload.height, payload.entries, payload.seal);
     const sender = getAddress(envelope.message.sender);
     this.voteOf(log, payload.view).add(sender);

@@ -1,11 +1,12 @@
 /**
- * A typed JSON-RPC 2.0 client over fetch, for node-to-node calls and the SDK. Every failure is one of
+ * A typed JSON-RPC 2.0 client over HTTP (node:http, kept-alive connections: http-post.ts), for node-to-node calls and the SDK. Every failure is one of
  * three typed errors: the server answered with a JSON-RPC error (RpcCallError, with its code and, for
  * Veil's codes, its name), the call did not answer in time (RpcTimeoutError), or the transport or the
  * answer itself was broken (RpcTransportError).
  */
 import type { z } from "zod";
 import { nameOfCode, type RpcErrorName } from "./errors";
+import { postJson, PostFailure, type PostedAnswer } from "./http-post";
 import { responseSchema, stringifyJson, type JsonRpcErrorObject } from "./protocol";
 
 export class RpcCallError extends Error {
@@ -74,6 +75,8 @@ export type BatchOutcome =
 export class RpcClient {
   private nextId = 1;
   private readonly timeoutMs: number;
+  /** `url` parsed on first use, so that a malformed URL fails its calls as a transport error. */
+  private target: URL | undefined;
 
   constructor(
     readonly url: string,
@@ -153,24 +156,19 @@ export class RpcClient {
 
   private async post(label: string, payload: unknown, options: CallOptions): Promise<unknown> {
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]);
-    let response: Response;
-    let text: string;
+    let response: PostedAnswer;
     try {
-      response = await fetch(this.url, {
-        method: "POST",
+      response = await postJson((this.target ??= new URL(this.url)), stringifyJson(payload), {
         headers: { "content-type": "application/json", ...this.options.headers, ...options.headers },
-        body: stringifyJson(payload),
-        signal,
+        timeoutMs,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
       });
-      text = await response.text();
     } catch (error) {
-      if (timeout.aborted) throw new RpcTimeoutError(label, timeoutMs);
-      const detail =
-        error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+      if (error instanceof PostFailure && error.timedOut) throw new RpcTimeoutError(label, timeoutMs);
+      const detail = error instanceof Error ? error.message : String(error);
       throw new RpcTransportError(label, `${label}: ${this.url} unreachable: ${detail}`, undefined, { cause: error });
     }
+    const text = response.text;
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -183,7 +181,8 @@ export class RpcClient {
     }
     // JSON-RPC errors may arrive with a non-200 status (413 for an oversize body); they are still typed.
     const single = responseSchema.safeParse(body);
-    if (!response.ok && !(single.success && "error" in single.data)) {
+    const ok = response.status >= 200 && response.status < 300;
+    if (!ok && !(single.success && "error" in single.data)) {
       throw new RpcTransportError(label, `${label}: HTTP ${response.status}`, response.status);
     }
     if (single.success && "error" in single.data && single.data.id === null) {

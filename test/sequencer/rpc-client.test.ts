@@ -147,4 +147,84 @@ describe("JSON-RPC client", () => {
       await wrongId.close();
     }
   });
+
+  describe("over kept-alive connections", () => {
+    /**
+     * A peer that answers each call with its id and counts connections and requests; `drop` decides,
+     * from a request's position on its connection (1 = first), whether to close the socket instead.
+     */
+    async function countingPeer(drop: (nthOnSocket: number) => boolean) {
+      const perSocket = new WeakMap<object, number>();
+      const seen = { connections: 0, requests: 0 };
+      const server = http.createServer((req, res) => {
+        seen.requests += 1;
+        const nth = (perSocket.get(req.socket) ?? 0) + 1;
+        perSocket.set(req.socket, nth);
+        const chunks: Buffer[] = [];
+        req.on("data", (c: Buffer) => chunks.push(c));
+        req.on("end", () => {
+          if (drop(nth)) return void req.socket.destroy();
+          const { id } = JSON.parse(Buffer.concat(chunks).toString()) as { id: number };
+          res
+            .writeHead(200, { "content-type": "application/json" })
+            .end(JSON.stringify({ jsonrpc: "2.0", id, result: nth }));
+        });
+      });
+      server.on("connection", () => void (seen.connections += 1));
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      const { port } = server.address() as AddressInfo;
+      const close = (): Promise<void> => {
+        server.closeAllConnections();
+        return new Promise((resolve) => server.close(() => resolve()));
+      };
+      return { url: `http://127.0.0.1:${port}`, seen, close };
+    }
+
+    it("reuses one connection for calls one after the other", async () => {
+      const peer = await countingPeer(() => false);
+      try {
+        const c = new RpcClient(peer.url);
+        expect([await c.call("x"), await c.call("x"), await c.call("x")]).to.deep.equal([1, 2, 3]);
+        expect(peer.seen.connections).to.equal(1);
+      } finally {
+        await peer.close();
+      }
+    });
+
+    it("sends a call once more on a new connection when the server closed the kept-alive one under it", async () => {
+      const peer = await countingPeer((nth) => nth === 2); // the second request of a connection finds it closed
+      try {
+        const c = new RpcClient(peer.url);
+        expect(await c.call("x")).to.equal(1);
+        expect(await c.call("x")).to.equal(1); // answered as the first request of a new connection
+        expect(peer.seen).to.deep.equal({ connections: 2, requests: 3 });
+      } finally {
+        await peer.close();
+      }
+    });
+
+    it("never sends a call twice when a new connection fails, and fails it as a transport error", async () => {
+      const peer = await countingPeer(() => true);
+      try {
+        const error = await rejection(new RpcClient(peer.url).call("x"));
+        expect(error).to.be.instanceOf(RpcTransportError);
+        expect(peer.seen.requests).to.equal(1);
+      } finally {
+        await peer.close();
+      }
+    });
+
+    it("fails a call aborted by its caller's signal as a transport error, at once", async () => {
+      const controller = new AbortController();
+      const started = performance.now();
+      const pending = rejection(client.call("sleep", [1_000], undefined, { signal: controller.signal }));
+      setTimeout(() => controller.abort(), 20);
+      const error = await pending;
+      expect(error).to.be.instanceOf(RpcTransportError);
+      expect(error.message).to.match(/aborted/);
+      expect(performance.now() - started).to.be.below(900);
+      const already = await rejection(client.call("sleep", [1], undefined, { signal: AbortSignal.abort() }));
+      expect(already).to.be.instanceOf(RpcTransportError);
+    });
+  });
 });

@@ -82,7 +82,11 @@ export const configSchema = z.strictObject({
     .prefault({}),
   ordering: z
     .strictObject({
-      /** Share of replicated proofs a follower re-verifies (1: all of them). */
+      /**
+       * Share of replicated encrypted entries a follower checks completely: leaf recomputed from the
+       * ciphertext and proof re-verified (1: all of them). The others keep the leaf their leader signed
+       * (docs/ordering.md, "What a follower's unrecomputed leaf trusts").
+       */
       followerProofSampleRate: numberFromEnv(z.number().min(0).max(1)).default(0.05),
       /**
        * Share of replicated entries whose own OrderCommitment signature a follower recovers on the

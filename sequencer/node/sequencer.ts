@@ -58,7 +58,10 @@ export interface SequencerOptions {
   readonly log: Logger;
   /** Heights accepted beyond the lowest unsealed one. */
   readonly lookahead: number;
-  /** Share of replicated proofs a follower re-verifies, in [0, 1]. */
+  /**
+   * Share of replicated encrypted entries a follower checks completely, in [0, 1]: leaf recomputed from
+   * the ciphertext, proof re-verified. The others keep the leaf their leader signed.
+   */
   readonly followerProofSampleRate: number;
   /**
    * Share of replicated entries, signed by the leader that sent them, whose OrderCommitment signature
@@ -782,12 +785,17 @@ export class Sequencer {
       throw veilError.outOfOrder(`${where}: its commitment is for another position`);
     }
     const tx = entry.encryptedTx;
-    // The encrypted leaf is a Poseidon hash (the costliest step of this check): computed once, used
-    // for the leaf comparison and as the proof's public input.
+    // An encrypted leaf is a Poseidon hash, the costliest step of this check (about a third of a
+    // follower's CPU). On the append path it is recomputed, and the proof verified against it, for a
+    // sample of entries; the others keep the leaf their leader computed and signed (vouched for by the
+    // envelope: docs/ordering.md, "Followers"). Adoption recomputes every leaf.
+    const fullCheck =
+      tx.kind === "encrypted" && (path === "adoption" || Math.random() < this.o.followerProofSampleRate);
     let encHash: bigint | undefined;
     let leaf: string;
     if (tx.kind === "raw") leaf = leafOfRaw(tx.rawTx);
-    else leaf = toBytes32((encHash = encTxHashWasm(typedTx(tx.submission.tx))));
+    else if (fullCheck) leaf = toBytes32((encHash = encTxHashWasm(typedTx(tx.submission.tx))));
+    else leaf = entry.encTxHash;
     if (leaf !== commitment.encTxHash || leaf !== entry.encTxHash) {
       throw veilError.invalidSignature(`${where}: the transaction does not hash to the committed leaf`);
     }
@@ -812,12 +820,7 @@ export class Sequencer {
     if (appended.preRoot !== commitment.preRoot) {
       throw veilError.invalidSignature(`${where}: its preRoot differs from this node's tree`);
     }
-    if (
-      path !== "adoption" &&
-      tx.kind === "encrypted" &&
-      encHash !== undefined &&
-      Math.random() < this.o.followerProofSampleRate
-    ) {
+    if (path !== "adoption" && tx.kind === "encrypted" && encHash !== undefined) {
       const key = await this.o.roundKeys.get(rollup, BigInt(log.height));
       const ok = await this.o.verifier.verify(
         tx.submission.proof,

@@ -121,6 +121,31 @@ describe("follower checks of replicated proofs: sampled on the append path, neve
     expect(await count(2, 0)).to.equal(1);
   });
 
+  /** `list` with entry `at` carrying `other`'s ciphertext under the leaf (and signature) of the original. */
+  const withCiphertextOf = (list: unknown[], at: number, other: EncryptedSubmission): unknown[] =>
+    list.map((e, i) =>
+      i === at
+        ? { ...(e as object), encryptedTx: { kind: "encrypted", submission: encryptedSubmissionToJson(other) } }
+        : e,
+    );
+
+  it("with sampling at 1 a follower recomputes the leaf and refuses a ciphertext that does not hash to it", async () => {
+    const signed = await submission(w, 0, "pay erin 3", valid);
+    const other = await submission(w, 0, "pay erin 4", valid);
+    const list = withCiphertextOf(entries(w, 0, [valid, signed], w.members[0]!), 1, other);
+    await rejects(replicate(1, list.slice(1), 1), "INVALID_SIGNATURE", /does not hash to the committed leaf/);
+    expect(await count(1, 0)).to.equal(1);
+  });
+
+  it("with sampling at 0 a follower keeps the leaf its leader signed, unrecomputed (a leader checks it before building)", async () => {
+    const signed = await submission(w, 0, "pay erin 5", valid);
+    const other = await submission(w, 0, "pay erin 6", valid);
+    const list = withCiphertextOf(entries(w, 0, [valid, signed], w.members[0]!), 1, other);
+    await replicate(2, list.slice(1), 1);
+    const stored = await w.nodes[2]!.store.getEntries(ROLLUP, 0);
+    expect(stored.map((e) => e.encTxHash)).to.deep.equal(list.map((e) => (e as { encTxHash: string }).encTxHash));
+  });
+
   describe("log adoption (StartView of view 1 of height 1, sent by its leader, member 2)", () => {
     const startView = async (list: unknown[]): Promise<unknown> => {
       const payload = { rollupId: "7", height: 1, view: 1, entries: list, seal: null };
@@ -132,6 +157,17 @@ describe("follower checks of replicated proofs: sampled on the append path, neve
       const unproven = await submission(w, 1, "pay dave 1", valid);
       const forged = entries(w, 1, [unproven], w.members[1]!, w.members[0]);
       await rejects(startView(forged), "INVALID_SIGNATURE", /not signed by/);
+      expect(await count(1, 1)).to.equal(0);
+    });
+
+    it("recomputes every leaf: refuses a log with a ciphertext that does not hash to its signed leaf", async () => {
+      const signed = await submission(w, 1, "pay dave 3", valid);
+      const other = await submission(w, 1, "pay dave 4", valid);
+      await rejects(
+        startView(withCiphertextOf(entries(w, 1, [signed], w.members[1]!), 0, other)),
+        "INVALID_SIGNATURE",
+        /does not hash to the committed leaf/,
+      );
       expect(await count(1, 1)).to.equal(0);
     });
 

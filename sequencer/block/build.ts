@@ -145,29 +145,6 @@ export async function leafDataOfEntries(
   });
 }
 
-/**
- * The first of `indices` whose entry does not hash to `leafData[index]`, or undefined when they all
- * do (recomputed as `leafDataOfEntries` does). A follower keeps most leaves as their leader signed
- * them (docs/ordering.md, "Followers"), so a leader checks the entries it did not admit itself with
- * this before it signs a block commitment over them.
- */
-export async function firstLeafMismatch(
-  entries: readonly SealedEntry[],
-  leafData: readonly Hash[],
-  indices: readonly number[],
-  decrypter?: BlockDecrypter,
-  poolThreshold = DEFAULT_POOL_THRESHOLD,
-): Promise<number | undefined> {
-  if (indices.length === 0) return undefined;
-  const recomputed = await leafDataOfEntries(
-    indices.map((i) => entries[i]!),
-    decrypter,
-    poolThreshold,
-  );
-  const at = indices.findIndex((index, k) => recomputed[k] !== leafData[index]);
-  return at < 0 ? undefined : indices[at];
-}
-
 function checkedLeafData(hashes: readonly Hash[], count: number): readonly Hash[] {
   if (hashes.length !== count) throw new Error(`encTxHashes has ${hashes.length} entries, the block ${count}`);
   const bad = hashes.findIndex((h) => !BYTES32.test(h));

@@ -12,8 +12,8 @@ import { getAddress, type Wallet } from "ethers";
 import type { Logger } from "pino";
 import { z } from "zod";
 import { builtBlockJson, type BuiltBlockWire, type SealResultJson } from "../api/wire";
-import { buildBlock, firstLeafMismatch, type BlockDecrypter, type BuiltBlock as Built } from "../block/build";
-import { entryFromWire, type SealedEntry } from "../block/entries";
+import { buildBlock, type BlockDecrypter, type BuiltBlock as Built } from "../block/build";
+import { entryFromWire } from "../block/entries";
 import {
   ClusterMessageKind,
   isSignedBy,
@@ -32,7 +32,7 @@ import type { Peers } from "./cluster/peers";
 import type { BlockMetrics } from "./metrics";
 import { RoundKeyUnavailable, type RoundKeys } from "./round-keys";
 import type { RoundSecretSource } from "./round-secrets";
-import type { EntryRecord, NodeStore, SealRecord } from "./storage/store";
+import type { NodeStore, SealRecord } from "./storage/store";
 import type { StoredValue } from "./storage/codec";
 import { TaskConflict, type VsmTasks } from "./vsm-tasks";
 
@@ -67,9 +67,6 @@ const blockBuiltPayload = z.strictObject({
   roundSecret: z.string().regex(/^0x[0-9a-f]{1,64}$/),
 });
 type BlockBuiltPayload = z.output<typeof blockBuiltPayload>;
-
-/** The signer of a stored entry's order commitment (the whole receipt was checked when it was stored). */
-const signerOfRecord = z.object({ leader: z.string() });
 
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
 
@@ -222,17 +219,14 @@ export class BlockPipeline {
       throw veilError.outOfOrder(`height ${height} holds ${records.length} entries, its seal ${seal.txCount}`);
     }
     const chainId = this.o.chainIds.get(rollup.rollupId);
-    const entries = records.map((r) => entryFromWire(r.encryptedTx));
-    const leafData = records.map((r) => r.encTxHash.toLowerCase());
-    if (role === "leader") await this.checkLeavesAdmittedElsewhere(records, entries, leafData, height);
     const block = await buildBlock({
       rollupId: rollup.rollupId,
       height: BigInt(height),
-      entries,
-      // This node computed the leaf data of the entries it admitted, and of a sample of the others when
-      // it stored them; a leader has checked the rest just above. A follower's rebuild only has to
-      // reproduce its leader's block (validators recompute every leaf).
-      encTxHashes: leafData,
+      entries: records.map((r) => entryFromWire(r.encryptedTx)),
+      // Trusted: a leader computed the leaf data of the entries it admitted, and a height can only be sealed
+      // after a majority recomputed every leaf of a log it adopted from another leader (docs/ordering.md,
+      // "What a follower's unrecomputed leaf trusts"); a follower's rebuild reproduces its leader's block.
+      encTxHashes: records.map((r) => r.encTxHash.toLowerCase()),
       roundKey: roundKey.publicKey,
       secretKey,
       ...(chainId === undefined ? {} : { chainId }),
@@ -243,27 +237,6 @@ export class BlockPipeline {
     }
     this.o.metrics.buildSeconds.observe({ role }, (performance.now() - started) / 1000);
     return block;
-  }
-
-  /**
-   * Before a leader signs a block commitment over entries another leader admitted (it took the height
-   * over in a view change), it recomputes their leaves: as a follower it kept most of them as signed,
-   * and a leaf its ciphertext does not hash to would have every validator refuse the block.
-   */
-  private async checkLeavesAdmittedElsewhere(
-    records: readonly EntryRecord[],
-    entries: readonly SealedEntry[],
-    leafData: readonly string[],
-    height: number,
-  ): Promise<void> {
-    const signers = records.map((r) => signerOfRecord.parse(r.orderCommitment).leader);
-    const elsewhere = signers.flatMap((leader, i) => (leader === this.o.wallet.address ? [] : [i]));
-    const bad = await firstLeafMismatch(entries, leafData, elsewhere, this.o.decrypter);
-    if (bad !== undefined) {
-      throw veilError.invalidSignature(
-        `entry ${bad} of height ${height}: its ciphertext does not hash to the leaf ${signers[bad]} signed; no block is built over it`,
-      );
-    }
   }
 
   /** Stores a block; a block stored meanwhile with the same commitment is fine, another is an error. */

@@ -16,7 +16,6 @@ import {
   encTxHashLeaf,
   entryFromWire,
   leafDataOf,
-  firstLeafMismatch,
   leafDataOfEntries,
   rawTransactionsOf,
   type BlockDecrypter,
@@ -382,28 +381,6 @@ describe("block builder", function () {
         error = e;
       }
       expect((error as Error).message).to.match(/not a field element/);
-    });
-
-    it("finds the first named entry whose leaf data is not its hash, on the pool as on this thread", async () => {
-      const variants = await variantsOf(10);
-      const entries = KINDS.map((k) => variants[k]);
-      const leaves = entries.map(leafDataOf);
-      const all = entries.map((_, i) => i);
-      const edited = [...leaves];
-      edited[2] = toBytes32(2n);
-      edited[4] = toBytes32(4n);
-      for (const [decrypter, threshold] of [
-        [pool, 1],
-        [undefined, undefined],
-      ] as const) {
-        const first = (leafData: readonly string[], indices: readonly number[]) =>
-          firstLeafMismatch(entries, leafData, indices, decrypter, threshold);
-        expect(await first(leaves, all)).to.equal(undefined);
-        expect(await first(edited, all)).to.equal(2);
-        expect(await first(edited, [0, 1, 4])).to.equal(4);
-        expect(await first(edited, [0, 1, 3])).to.equal(undefined); // the edited slots are not named
-        expect(await first(edited, [])).to.equal(undefined);
-      }
     });
 
     it("uses given encTxHashes as they are (trusted), after checking their count and shape", async () => {

@@ -7,7 +7,7 @@ import {
   type EncryptedSubmission,
   type EncryptedSubmissionJson,
 } from "../../sequencer/api/wire";
-import { ClusterMessageKind, type OrderCommitment } from "../../sequencer/chain/eip712";
+import { ClusterMessageKind, signMessage, type OrderCommitment } from "../../sequencer/chain/eip712";
 import { IncrementalMerkleTree, toBytes32 } from "../../sequencer/chain/merkle";
 import {
   blockHeight,
@@ -79,6 +79,14 @@ function entries(
   });
 }
 
+/** `list` with entry `at` carrying `other`'s ciphertext under the leaf (and signature) of the original. */
+const withCiphertextOf = (list: unknown[], at: number, other: EncryptedSubmission): unknown[] =>
+  list.map((e, i) =>
+    i === at
+      ? { ...(e as object), encryptedTx: { kind: "encrypted", submission: encryptedSubmissionToJson(other) } }
+      : e,
+  );
+
 describe("follower checks of replicated proofs: sampled on the append path, never deciding log adoption", function () {
   this.timeout(300_000);
   let w: ClusterWorld;
@@ -121,14 +129,6 @@ describe("follower checks of replicated proofs: sampled on the append path, neve
     expect(await count(2, 0)).to.equal(1);
   });
 
-  /** `list` with entry `at` carrying `other`'s ciphertext under the leaf (and signature) of the original. */
-  const withCiphertextOf = (list: unknown[], at: number, other: EncryptedSubmission): unknown[] =>
-    list.map((e, i) =>
-      i === at
-        ? { ...(e as object), encryptedTx: { kind: "encrypted", submission: encryptedSubmissionToJson(other) } }
-        : e,
-    );
-
   it("with sampling at 1 a follower recomputes the leaf and refuses a ciphertext that does not hash to it", async () => {
     const signed = await submission(w, 0, "pay erin 3", valid);
     const other = await submission(w, 0, "pay erin 4", valid);
@@ -137,7 +137,7 @@ describe("follower checks of replicated proofs: sampled on the append path, neve
     expect(await count(1, 0)).to.equal(1);
   });
 
-  it("with sampling at 0 a follower keeps the leaf its leader signed, unrecomputed (a leader checks it before building)", async () => {
+  it("with sampling at 0 a follower keeps the leaf its leader signed, unrecomputed (a view change recomputes it)", async () => {
     const signed = await submission(w, 0, "pay erin 5", valid);
     const other = await submission(w, 0, "pay erin 6", valid);
     const list = withCiphertextOf(entries(w, 0, [valid, signed], w.members[0]!), 1, other);
@@ -178,5 +178,58 @@ describe("follower checks of replicated proofs: sampled on the append path, neve
       expect(await count(1, 1)).to.equal(1);
       expect(await w.nodes[1]!.sequencer!.viewStateOf(ROLLUP, 1)).to.deep.equal({ view: 1, normalView: 1 });
     });
+  });
+});
+
+describe("a faulty leader's leaf for another ciphertext, kept unchecked by both followers", function () {
+  this.timeout(300_000);
+  let w: ClusterWorld;
+  // Height 0: member 0 leads view 0 and does not run (the test speaks for it, as a faulty leader);
+  // member 1 leads view 1. Both running members check no entry completely (sample rate 0).
+  before(async () => {
+    w = await deployWorld([0]);
+    for (const i of [1, 2]) await startMember(w, i, { ordering: { followerProofSampleRate: 0 } });
+  });
+  after(() => teardown(w));
+
+  const finalizeCall = async (height: number) => {
+    const deadline = BigInt(Math.floor(Date.now() / 1000) + 600);
+    return {
+      request: { rollupId: "7", height: String(height), deadline: deadline.toString() },
+      signature: await signMessage(w.executor, w.domain, "FinalizeRequest", {
+        rollupId: ROLLUP,
+        height: BigInt(height),
+        deadline,
+      }),
+    };
+  };
+
+  it("never gets sealed in a later view: the other member recomputes the new leader's log and refuses it", async () => {
+    const signed = await submission(w, 0, "pay frank 1");
+    const other = await submission(w, 0, "pay frank 2", signed);
+    const list = withCiphertextOf(entries(w, 0, [signed], w.members[0]!), 0, other);
+    const replicate = { rollupId: "7", height: 0, view: 0, firstIndex: 0, entries: list };
+    const env = await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 0, ClusterMessageKind.Replicate, replicate);
+    for (const i of [1, 2]) await w.clients[i]!.call("cluster_replicate", env);
+
+    // Member 0 votes for view 1 with an empty log: member 1 adopts its own (longer, and its own log is
+    // not re-checked) and sends it to member 2 in a StartView.
+    const dvc = { rollupId: "7", height: 0, view: 1, normalView: 0, entries: [], seal: null };
+    const vote = await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 1, ClusterMessageKind.DoViewChange, dvc);
+    await w.clients[1]!.call("cluster_do_view_change", vote);
+    for (let tries = 0; ; tries++) {
+      const state = await w.nodes[1]!.sequencer!.viewStateOf(ROLLUP, 0);
+      if (state.normalView === 1) break;
+      if (tries > 100) throw new Error(`member 1 did not install view 1: ${JSON.stringify(state)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+
+    await rejects(
+      w.clients[1]!.call("finalize_block", await finalizeCall(0)),
+      "UNAVAILABLE",
+      /the seal of height 0 reached only 1 members/,
+    );
+    expect((await w.nodes[2]!.sequencer!.viewStateOf(ROLLUP, 0)).normalView).to.equal(0);
+    expect((await w.nodes[2]!.store.blockState(ROLLUP, 0)).status).to.equal("open");
   });
 });

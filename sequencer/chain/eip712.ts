@@ -159,6 +159,8 @@ export const ClusterMessageKind = {
   LogReport: 9,
   /** The leader's built block of a sealed height (BlockCommitment signature and round secret) for followers. */
   BlockBuilt: 10,
+  /** Not a message: a member's permit to send one cluster body over the public size limit (upload-permit.ts). */
+  UploadPermit: 11,
 } as const;
 
 function typesOf<T extends MessageType>(type: T): Record<string, TypedDataField[]> {

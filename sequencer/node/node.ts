@@ -18,6 +18,7 @@ import { BlockPipeline } from "./block-pipeline";
 import { ChainView } from "./chain-view";
 import { logBytesBudget } from "./cluster/message-size";
 import { Peers } from "./cluster/peers";
+import { UploadPermits } from "./cluster/upload-permit";
 import { createOrderingMetrics } from "./ordering-metrics";
 import { MemoryRoundKeySource, RoundKeys, RpcRoundKeySource, type RoundKeySource } from "./round-keys";
 import { Sequencer } from "./sequencer";
@@ -117,12 +118,15 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
     deps.roundKeySource ??
     (keyGeneratorUrls.length > 0 ? new RpcRoundKeySource(keyGeneratorUrls) : new MemoryRoundKeySource());
   const peers = new Peers(config.cluster.peers, config.timeouts.peerRequestMs);
+  let permits: UploadPermits | undefined; // known once the cluster is read from L1 (attachOrdering)
   const server = new RpcServer({
     methods,
     log,
     metricsRegistry,
     health,
     ...serverLimits(config.rpc),
+    clusterUploadPermit: (permit, bytes) =>
+      permits === undefined ? "this node does not serve the cluster yet" : permits.refusal(permit, bytes),
   });
   methods.register("get_cluster_status", {
     description: "the node's identity, view, peers, uptime and storage statistics",
@@ -173,6 +177,8 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
     // One signer for everything this node signs off-chain (order commitments, cluster messages, seals,
     // block commitments); the L1 signer below is the same key connected to the L1 provider.
     const wallet = new Wallet(config.node.signingKey.reveal());
+    permits = new UploadPermits({ wallet, domain, clusterId: config.cluster.id, isMember: (a) => chain.isMember(a) });
+    peers.usePermits(permits);
     sequencer = new Sequencer({
       wallet,
       domain,

@@ -53,6 +53,8 @@ export interface RpcClientOptions {
   /** Default time for a whole call, connection included. */
   readonly timeoutMs?: number;
   readonly headers?: Readonly<Record<string, string>>;
+  /** Extra headers that depend on the body's size in bytes (e.g. a member's upload permit). */
+  readonly headersFor?: (bodyBytes: number) => Readonly<Record<string, string>>;
 }
 
 export interface CallOptions {
@@ -156,10 +158,12 @@ export class RpcClient {
 
   private async post(label: string, payload: unknown, options: CallOptions): Promise<unknown> {
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    const request = stringifyJson(payload);
+    const sized = this.options.headersFor?.(Buffer.byteLength(request, "utf8"));
     let response: PostedAnswer;
     try {
-      response = await postJson((this.target ??= new URL(this.url)), stringifyJson(payload), {
-        headers: { "content-type": "application/json", ...this.options.headers, ...options.headers },
+      response = await postJson((this.target ??= new URL(this.url)), request, {
+        headers: { "content-type": "application/json", ...this.options.headers, ...sized, ...options.headers },
         timeoutMs,
         ...(options.signal === undefined ? {} : { signal: options.signal }),
       });

@@ -26,6 +26,8 @@ export const FORWARD_HOPS_HEADER = "x-veil-forward-hops";
  * buys an external client nothing on the public methods.
  */
 export const CLUSTER_PATH = "/cluster";
+/** A member's permit to send a cluster body over the public limit (sequencer/node/cluster/upload-permit.ts). */
+export const UPLOAD_PERMIT_HEADER = "x-veil-upload-permit";
 const CLUSTER_METHOD_PREFIX = "cluster_";
 
 /** Which endpoint a body arrived on: `/` (every method) or CLUSTER_PATH (member-to-member methods only). */
@@ -39,6 +41,12 @@ export interface RpcServerOptions {
   readonly maxBodyBytes: number;
   /** Body limit of CLUSTER_PATH; omit to serve no cluster path (processes that are not sequencer nodes). */
   readonly clusterMaxBodyBytes?: number;
+  /**
+   * Admits a CLUSTER_PATH body larger than `maxBodyBytes` before it is read: given the request's
+   * UPLOAD_PERMIT_HEADER and its declared size, why it may not be sent (413), or undefined. Without
+   * it every cluster body up to `clusterMaxBodyBytes` is read.
+   */
+  readonly clusterUploadPermit?: (permit: string | undefined, bodyBytes: number) => string | undefined;
   readonly maxBatchSize: number;
   /** Per-client token bucket; omit to disable rate limiting. */
   readonly rateLimit?: RateLimitSettings;
@@ -240,7 +248,13 @@ export class RpcServer {
       res.writeHead(405, { ...JSON_HEADERS, Allow: "POST" }).end(serialise(errorResponse(null, error)));
       return;
     }
-    const limit = endpoint === "cluster" ? this.options.clusterMaxBodyBytes! : this.options.maxBodyBytes;
+    const limit = this.bodyLimit(req, endpoint);
+    if (typeof limit === "string") {
+      const error = new RpcError("PAYLOAD_TOO_LARGE", limit, { limit: this.options.maxBodyBytes });
+      req.resume();
+      res.writeHead(413, { ...JSON_HEADERS, Connection: "close" }).end(serialise(errorResponse(null, error)));
+      return;
+    }
     const body = await readBody(req, limit);
     if (!body.ok && body.reason === "aborted") {
       res.destroy();
@@ -255,6 +269,22 @@ export class RpcServer {
     const answer = await this.handleBody(body.body, ctx, endpoint);
     if (answer === undefined) res.writeHead(204).end();
     else res.writeHead(200, JSON_HEADERS).end(answer);
+  }
+
+  /**
+   * The most bytes to read of this request's body, or why it is refused unread: a cluster body over
+   * the public limit needs the size declared in advance and a member's permit for it.
+   */
+  private bodyLimit(req: http.IncomingMessage, endpoint: Endpoint): number | string {
+    const { maxBodyBytes, clusterMaxBodyBytes, clusterUploadPermit } = this.options;
+    if (endpoint === "public") return maxBodyBytes;
+    if (clusterUploadPermit === undefined) return clusterMaxBodyBytes!;
+    const declared = Number(req.headers["content-length"]);
+    if (!(declared > maxBodyBytes)) return maxBodyBytes; // also a body of undeclared size
+    const header = req.headers[UPLOAD_PERMIT_HEADER];
+    const refusal = clusterUploadPermit(typeof header === "string" ? header : undefined, declared);
+    if (refusal === undefined) return clusterMaxBodyBytes!;
+    return `the request body (${declared} bytes) exceeds ${maxBodyBytes} bytes; a larger cluster message needs a member's upload permit: ${refusal}`;
   }
 
   /** One call of a body: the response to send, or undefined for a notification. */

@@ -7,7 +7,8 @@
 import { expect } from "chai";
 import type { OrderReceiptJson } from "../../sequencer/api/wire";
 import { RpcCallError, type RpcClient } from "../../sequencer/rpc/client";
-import { CLUSTER_PATH } from "../../sequencer/rpc/server";
+import { UploadPermits } from "../../sequencer/node/cluster/upload-permit";
+import { CLUSTER_PATH, UPLOAD_PERMIT_HEADER } from "../../sequencer/rpc/server";
 import { ROLLUP, deployWorld, startMember, stopMember, teardown, type ClusterWorld } from "./cluster-harness";
 
 const TIMEOUTS = { peerRequestMs: 8_000, heartbeatIntervalMs: 100, leaderTimeoutMs: 2_000 };
@@ -89,7 +90,7 @@ describe("failover of a height whose log is larger than the public body limit", 
     }
   });
 
-  it("the public path still refuses a body over its limit, and the cluster path serves nothing else", async () => {
+  it("the public path still refuses a body over its limit; the cluster path reads it only with a member's permit, and serves nothing else", async () => {
     const url = w.nodes[1]!.address.url;
     const big = JSON.stringify({
       jsonrpc: "2.0",
@@ -98,7 +99,16 @@ describe("failover of a height whose log is larger than the public body limit", 
       params: { rollupId: "7", height: "0", rawTx: raw("y".repeat(PUBLIC_LIMIT)) },
     });
     expect((await fetch(`${url}/`, { method: "POST", body: big })).status).to.equal(413);
-    const onCluster = (await (await fetch(`${url}${CLUSTER_PATH}`, { method: "POST", body: big })).json()) as {
+    const unread = await fetch(`${url}${CLUSTER_PATH}`, { method: "POST", body: big });
+    expect(unread.status).to.equal(413);
+    const permits = new UploadPermits({
+      wallet: w.members[0]!,
+      domain: w.domain,
+      clusterId: w.clusterId,
+      isMember: () => true,
+    });
+    const headers = { [UPLOAD_PERMIT_HEADER]: permits.issue(Buffer.byteLength(big)) };
+    const onCluster = (await (await fetch(`${url}${CLUSTER_PATH}`, { method: "POST", body: big, headers })).json()) as {
       error: { code: number };
     };
     expect(onCluster.error.code).to.equal(-32601);

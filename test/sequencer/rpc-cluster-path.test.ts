@@ -7,7 +7,11 @@ import { createRegistry } from "../../sequencer/node/metrics";
 import { clusterUrl } from "../../sequencer/node/cluster/peers";
 import { STANDARD_ERRORS, VEIL_ERRORS } from "../../sequencer/rpc/errors";
 import { MethodRegistry } from "../../sequencer/rpc/registry";
-import { CLUSTER_PATH, RpcServer, serverLimits } from "../../sequencer/rpc/server";
+import { CLUSTER_PATH, RpcServer, UPLOAD_PERMIT_HEADER, serverLimits } from "../../sequencer/rpc/server";
+import { UploadPermits } from "../../sequencer/node/cluster/upload-permit";
+import { veilDomain } from "../../sequencer/chain/eip712";
+import { Wallet } from "ethers";
+import http from "node:http";
 
 const silent = pino({ level: "silent" });
 const PUBLIC_LIMIT = 4_096;
@@ -20,9 +24,13 @@ function methods(): MethodRegistry {
     .register("cluster_echo_length", { params: { data: z.string() }, handler: ({ data }) => data.length });
 }
 
-function server(clusterMaxBodyBytes: number | undefined): RpcServer {
+function server(
+  clusterMaxBodyBytes: number | undefined,
+  extra: Partial<ConstructorParameters<typeof RpcServer>[0]> = {},
+): RpcServer {
   return new RpcServer({
-    methods: methods(),
+    ...extra,
+    methods: extra.methods ?? methods(),
     log: silent,
     metricsRegistry: createRegistry({ processMetrics: false }),
     health: new Health(),
@@ -36,8 +44,12 @@ function server(clusterMaxBodyBytes: number | undefined): RpcServer {
 const call = (method: string, data: string, id = 1): string =>
   JSON.stringify({ jsonrpc: "2.0", id, method, params: { data } });
 
-async function post(url: string, body: string): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(url, { method: "POST", body, headers: { "content-type": "application/json" } });
+async function post(
+  url: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: unknown }> {
+  const res = await fetch(url, { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
   const text = await res.text();
   return { status: res.status, json: text === "" ? undefined : (JSON.parse(text) as unknown) };
 }
@@ -131,5 +143,72 @@ describe("JSON-RPC server: the members' cluster path", () => {
     expect(clusterUrl("http://127.0.0.1:8550")).to.equal("http://127.0.0.1:8550/cluster");
     expect(clusterUrl("http://127.0.0.1:8550/")).to.equal("http://127.0.0.1:8550/cluster");
     expect(clusterUrl("https://node.example/veil/")).to.equal("https://node.example/veil/cluster");
+  });
+
+  describe("with upload permits (as a node serves it)", () => {
+    const member = Wallet.createRandom() as unknown as Wallet;
+    const permits = new UploadPermits({
+      wallet: member,
+      domain: veilDomain(31337n, "0x" + "cd".repeat(20)),
+      clusterId: 1n,
+      isMember: (a) => a === member.address,
+    });
+    let gated: RpcServer;
+    let url: string;
+    let calls = 0;
+    before(async () => {
+      const counted = new MethodRegistry().register("cluster_echo_length", {
+        params: { data: z.string() },
+        handler: ({ data }) => ((calls += 1), data.length),
+      });
+      gated = server(CLUSTER_LIMIT, {
+        methods: counted,
+        clusterUploadPermit: (permit, bytes) => permits.refusal(permit, bytes),
+      });
+      url = `${(await gated.listen(0, "127.0.0.1")).url}${CLUSTER_PATH}`;
+    });
+    after(() => gated.close());
+    const large = call("cluster_echo_length", "x".repeat(PUBLIC_LIMIT * 4));
+
+    it("refuses a cluster body over the public limit without a permit, unread (413), and runs nothing", async () => {
+      const before = calls;
+      const answer = await post(url, large);
+      expect(answer.status).to.equal(413);
+      expect(errorCode(answer.json)).to.equal(VEIL_ERRORS.PAYLOAD_TOO_LARGE);
+      expect((answer.json as { error: { message: string } }).error.message).to.match(
+        /needs a member's upload permit: no x-veil-upload-permit header/,
+      );
+      expect(calls).to.equal(before);
+    });
+
+    it("reads it with a member's permit for its size, and refuses a permit for another size", async () => {
+      const bytes = Buffer.byteLength(large);
+      const ok = await post(url, large, { [UPLOAD_PERMIT_HEADER]: permits.issue(bytes) });
+      expect(resultOf(ok.json)).to.equal(PUBLIC_LIMIT * 4);
+      const other = await post(url, large, { [UPLOAD_PERMIT_HEADER]: permits.issue(bytes + 1) });
+      expect(other.status).to.equal(413);
+      expect((other.json as { error: { message: string } }).error.message).to.match(/for a body of \d+ bytes/);
+    });
+
+    it("needs no permit up to the public limit", async () => {
+      expect(resultOf((await post(url, call("cluster_echo_length", "abc"))).json)).to.equal(3);
+    });
+
+    it("holds a body of undeclared size (chunked) to the public limit, even with a permit", async () => {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = http.request(
+          url,
+          { method: "POST", headers: { [UPLOAD_PERMIT_HEADER]: permits.issue(1) } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on("error", reject);
+        for (let i = 0; i < 4; i++) req.write(large.slice(i * PUBLIC_LIMIT, (i + 1) * PUBLIC_LIMIT));
+        req.end(large.slice(4 * PUBLIC_LIMIT));
+      });
+      expect(status).to.equal(413);
+    });
   });
 });

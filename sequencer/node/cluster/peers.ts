@@ -6,7 +6,8 @@
 import { getAddress } from "ethers";
 import { z } from "zod";
 import { RpcClient } from "../../rpc/client";
-import { CLUSTER_PATH } from "../../rpc/server";
+import { CLUSTER_PATH, UPLOAD_PERMIT_HEADER } from "../../rpc/server";
+import { PERMIT_FREE_BYTES, type UploadPermits } from "./upload-permit";
 
 export interface Peer {
   readonly url: string;
@@ -26,14 +27,25 @@ export function clusterUrl(url: string): string {
 
 export class Peers {
   readonly all: readonly Peer[];
+  private permits: UploadPermits | undefined;
 
   constructor(urls: readonly string[], timeoutMs: number) {
+    // A cluster message over the smallest public limit carries this node's permit for its size.
+    const headersFor = (bytes: number): Record<string, string> =>
+      bytes > PERMIT_FREE_BYTES && this.permits !== undefined
+        ? { [UPLOAD_PERMIT_HEADER]: this.permits.issue(bytes) }
+        : {};
     this.all = urls.map((url) => ({
       url,
       client: new RpcClient(url, { timeoutMs }),
-      cluster: new RpcClient(clusterUrl(url), { timeoutMs }),
+      cluster: new RpcClient(clusterUrl(url), { timeoutMs, headersFor }),
       address: undefined,
     }));
+  }
+
+  /** Signs upload permits for the cluster messages sent from now on (once the node knows its domain). */
+  usePermits(permits: UploadPermits): void {
+    this.permits = permits;
   }
 
   /** Asks every peer whose address is unknown for it; unreachable peers stay unknown for now. */

@@ -139,12 +139,15 @@ export interface RpcServerDefaults {
  * The `rpc` section of a process that serves JSON-RPC (what sequencer/rpc/server.ts's serverLimits
  * reads): every field has a default, so the section may be left out.
  */
+/** The smallest `rpc.maxBodyBytes` a process may be configured with. */
+export const MIN_BODY_BYTES = 1_024;
+
 export const rpcServerSection = (defaults: RpcServerDefaults) =>
   z
     .strictObject({
       host: z.string().min(1).default("127.0.0.1"),
       port: int(0, 65_535).default(defaults.port),
-      maxBodyBytes: int(1_024, defaults.maxBodyBytes.max).default(defaults.maxBodyBytes.default),
+      maxBodyBytes: int(MIN_BODY_BYTES, defaults.maxBodyBytes.max).default(defaults.maxBodyBytes.default),
       maxBatchSize: int(1, defaults.maxBatchSize.max).default(defaults.maxBatchSize.default),
       requestTimeoutMs: int(100, 600_000).default(30_000),
       rateLimit: z

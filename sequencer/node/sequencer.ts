@@ -785,8 +785,8 @@ export class Sequencer {
       throw veilError.outOfOrder(`${where}: its commitment is for another position`);
     }
     const tx = entry.encryptedTx;
-    // An encrypted leaf is a Poseidon hash, the costliest step of this check (about a third of a
-    // follower's CPU). On the append path it is recomputed, and the proof verified against it, for a
+    // An encrypted leaf is a Poseidon hash, the costliest step of this check (the followers' hashes were
+    // about a fifth of the in-process cluster's CPU profile). On the append path it is recomputed, and the proof verified against it, for a
     // sample of entries; the others keep the leaf their leader computed and signed (vouched for by the
     // envelope: docs/ordering.md, "Followers"). Adoption recomputes every leaf.
     const fullCheck =

@@ -250,22 +250,15 @@ export class RpcServer {
     }
     const limit = this.bodyLimit(req, endpoint);
     if (typeof limit === "string") {
-      const error = new RpcError("PAYLOAD_TOO_LARGE", limit, { limit: this.options.maxBodyBytes });
       req.resume();
-      res.writeHead(413, { ...JSON_HEADERS, Connection: "close" }).end(serialise(errorResponse(null, error)));
-      return;
+      return tooLarge(res, new RpcError("PAYLOAD_TOO_LARGE", limit, { limit: this.options.maxBodyBytes }));
     }
     const body = await readBody(req, limit);
     if (!body.ok && body.reason === "aborted") {
       res.destroy();
       return;
     }
-    if (!body.ok) {
-      const error = veilError.payloadTooLarge("the request body", limit);
-      // Closing the connection is what keeps a client from streaming the rest of a huge body at us.
-      res.writeHead(413, { ...JSON_HEADERS, Connection: "close" }).end(serialise(errorResponse(null, error)));
-      return;
-    }
+    if (!body.ok) return tooLarge(res, veilError.payloadTooLarge("the request body", limit));
     const answer = await this.handleBody(body.body, ctx, endpoint);
     if (answer === undefined) res.writeHead(204).end();
     else res.writeHead(200, JSON_HEADERS).end(answer);
@@ -361,6 +354,11 @@ function sendStatus(res: http.ServerResponse, status: number, headers: Record<st
  * reading anything; a body that grows past it is refused as soon as it does, and the rest is drained
  * (not buffered) until the response closes the connection.
  */
+/** Answers 413 with `error` and closes the connection: that keeps a client from streaming the rest of a huge body at us. */
+function tooLarge(res: http.ServerResponse, error: RpcError): void {
+  res.writeHead(413, { ...JSON_HEADERS, Connection: "close" }).end(serialise(errorResponse(null, error)));
+}
+
 function readBody(req: http.IncomingMessage, limit: number): Promise<BodyResult> {
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > limit) {

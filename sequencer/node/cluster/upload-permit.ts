@@ -13,6 +13,7 @@
  */
 import type { Wallet } from "ethers";
 import { ClusterMessageKind, type ClusterMessage, type VeilDomain } from "../../chain/eip712";
+import { MIN_BODY_BYTES } from "../../config/fields";
 import { UPLOAD_PERMIT_HEADER } from "../../rpc/server";
 import { ClusterMessageHasher } from "../order-signing";
 import { payloadHash } from "./envelope";
@@ -20,8 +21,8 @@ import { payloadHash } from "./envelope";
 /** How long a permit admits its body, and how far ahead of this node's clock its issuer's may be. */
 export const PERMIT_LIFETIME_SECONDS = 120;
 
-/** Bodies up to this size never need a permit (the smallest public limit a node can be configured with). */
-export const PERMIT_FREE_BYTES = 1_024;
+/** Bodies up to this size never need a permit: no node's public limit can be smaller. */
+export const PERMIT_FREE_BYTES = MIN_BODY_BYTES;
 
 const HEADER = /^(0x[0-9a-fA-F]{40})\.([0-9]{1,12})\.(0x[0-9a-fA-F]{130})$/;
 

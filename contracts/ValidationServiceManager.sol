@@ -6,13 +6,25 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {ClusterRegistry} from "./ClusterRegistry.sol";
+import {VeilCertificate} from "./libraries/VeilCertificate.sol";
 import {VeilMerkle, MERKLE_DEPTH} from "./libraries/VeilMerkle.sol";
-import {VeilTypes, OrderCommitment, BlockCommitment, Seal, OperatorResponse} from "./libraries/VeilTypes.sol";
+import {
+    VeilTypes,
+    OrderCommitment,
+    BlockCommitment,
+    Seal,
+    SealCertificate,
+    OperatorResponse
+} from "./libraries/VeilTypes.sol";
 
 /**
  * @title ValidationServiceManager
  * @notice Staked operators validate the block commitments leaders post as tasks; anyone can prove a fault
- * (a broken order commitment, an equivocation, an operator's double vote) and have the faulty party slashed.
+ * (a broken order commitment, an equivocation, conflicting seal certificates, an operator's double vote) and
+ * have the faulty party slashed.
+ * @dev A task counts only with a seal certificate (a majority of the cluster signed the height's seal in some
+ * view) and the signature of that view's leader: the certificate proves the view, so no caller-chosen view is
+ * ever trusted.
  * @dev This contract is the `verifyingContract` of Veil's one EIP-712 domain ("Veil", "1"). Stake history is
  * kept in OpenZeppelin Checkpoints by block number, so a task's quorum is measured at the block before it was
  * created. Leader bonds live in the ClusterRegistry, which lets only this contract slash them.
@@ -31,7 +43,8 @@ contract ValidationServiceManager is EIP712 {
         Expired
     }
 
-    /// @notice A task: the struct hash of the leader's block commitment and who posted it when.
+    /// @notice A task: the struct hash of the leader's block commitment, who signed it, when it was posted, and
+    /// the view of the seal certificate it was posted with.
     struct Task {
         bytes32 commitmentHash;
         address leader;
@@ -97,6 +110,8 @@ contract ValidationServiceManager is EIP712 {
         bytes32 encRoot,
         bytes32 rawRoot
     );
+    /// @notice A pending or rejected task was replaced by one certified in the later view `viewNumber`.
+    event TaskReplaced(bytes32 indexed taskId, address previousLeader, uint32 previousView, uint32 viewNumber);
     /// @notice An answer reached quorum: the task is Validated or Rejected.
     event TaskResolved(bytes32 indexed taskId, TaskStatus status, uint256 answerStake, uint256 totalStake);
     /// @notice The response window passed without quorum.
@@ -120,6 +135,7 @@ contract ValidationServiceManager is EIP712 {
     error InvalidSigner(address signer, address expected);
     error TxCountTooLarge(uint32 txCount);
     error TaskExists(bytes32 taskId);
+    error SealMismatch();
     error UnknownTask(bytes32 taskId);
     error TaskNotPending(bytes32 taskId, TaskStatus status);
     error ResponseWindowClosed(bytes32 taskId);
@@ -217,31 +233,46 @@ contract ValidationServiceManager is EIP712 {
 
     // ---------------------------------------------------------------- tasks
 
-    /// @notice Posts the block commitment of (rollupId, height) for validation. Anyone may relay it; it must
-    /// be signed by the registry's leader of that height at `viewNumber`. One task per (rollup, height).
+    /// @notice Posts the block commitment of (rollupId, height) for validation. Anyone may relay it. It counts
+    /// only with the height's seal certificate (a majority of the cluster signed the seal in view v, which
+    /// proves that view) whose count and encRoot it carries, and only signed by the registry's leader of the
+    /// height at v. One task per (rollup, height); a pending or rejected task is replaced by one certified in
+    /// a later view (its leader took over the height), never by one of the same or an earlier view.
     /// @param commitment the block commitment.
-    /// @param viewNumber the view in which the signer leads the height.
+    /// @param certificate the height's seal and a majority's signatures on it.
     /// @param signature the leader's EIP-712 signature over the commitment.
     /// @return taskId keccak256(abi.encode(rollupId, height)).
     function createNewTask(
         BlockCommitment calldata commitment,
-        uint32 viewNumber,
+        SealCertificate calldata certificate,
         bytes calldata signature
     ) external returns (bytes32 taskId) {
         if (commitment.txCount > VeilMerkle.CAPACITY) revert TxCountTooLarge(commitment.txCount);
-        (address leader, ) = registry.leaderOfRollup(commitment.rollupId, commitment.height, viewNumber);
+        Seal calldata seal = certificate.seal;
+        if (
+            seal.rollupId != commitment.rollupId ||
+            seal.height != commitment.height ||
+            seal.txCount != commitment.txCount ||
+            seal.encRoot != commitment.encRoot
+        ) revert SealMismatch();
+        address[] memory members = _certifiedMembers(certificate);
+        address leader = members[(uint256(seal.height) + seal.viewNumber) % members.length];
         bytes32 commitmentHash = VeilTypes.hash(commitment);
         address signer = ECDSA.recover(_hashTypedDataV4(commitmentHash), signature);
         if (signer != leader) revert InvalidSigner(signer, leader);
         taskId = taskIdOf(commitment.rollupId, commitment.height);
         Task storage t = _tasks[taskId];
-        if (t.status != TaskStatus.None) revert TaskExists(taskId);
+        if (t.status != TaskStatus.None) {
+            bool replaceable = t.status == TaskStatus.Pending || t.status == TaskStatus.Rejected;
+            if (!replaceable || seal.viewNumber <= t.viewNumber) revert TaskExists(taskId);
+            emit TaskReplaced(taskId, t.leader, t.viewNumber, seal.viewNumber);
+        }
         t.commitmentHash = commitmentHash;
         t.leader = leader;
         t.createdBlock = uint48(block.number);
-        t.viewNumber = viewNumber;
+        t.viewNumber = seal.viewNumber;
         t.status = TaskStatus.Pending;
-        _emitTaskCreated(taskId, commitment, leader, viewNumber, commitmentHash);
+        _emitTaskCreated(taskId, commitment, leader, seal.viewNumber, commitmentHash);
     }
 
     /// @notice Settles a pending task with an aggregate of operator responses that all give the same answer.
@@ -363,21 +394,55 @@ contract ValidationServiceManager is EIP712 {
         _slashMember(faultId, Fault.BlockEquivocation, a.rollupId, signer);
     }
 
-    /// @notice Slashes a member that signed two different seals for the same (rollup, height, view).
+    /// @notice Slashes a member that signed two seals of the same (rollup, height) that end it differently
+    /// (another count or encRoot), in any views. An honest member signs one seal content per height, ever:
+    /// it records what it signed before it signs, and a later view's leader re-seals the same content.
     function slashSealEquivocation(
         Seal calldata a,
         bytes calldata signatureA,
         Seal calldata b,
         bytes calldata signatureB
     ) external {
-        bytes32 hashA = VeilTypes.hash(a);
-        bytes32 hashB = VeilTypes.hash(b);
-        if (a.rollupId != b.rollupId || a.height != b.height || a.viewNumber != b.viewNumber || hashA == hashB) {
-            revert NotConflicting();
+        if (!_sealsConflict(a, b)) revert NotConflicting();
+        address signer = _sameSigner(VeilTypes.hash(a), signatureA, VeilTypes.hash(b), signatureB);
+        _slashMember(_sealFaultId(a, signer), Fault.SealEquivocation, a.rollupId, signer);
+    }
+
+    /// @notice Slashes, in one call, every member that signed both of two conflicting seal certificates of one
+    /// height (each a majority, so they share at least one signer). Members already slashed for that height's
+    /// seals, or without a bond left, are skipped; at least one must be slashed.
+    function slashConflictingCertificates(SealCertificate calldata a, SealCertificate calldata b) external {
+        if (!_sealsConflict(a.seal, b.seal)) revert NotConflicting();
+        address[] memory signersA = _verifyCertificate(a);
+        address[] memory signersB = _verifyCertificate(b);
+        // Both lists ascend: walk them together; every signer in both is an equivocator. Faults are
+        // settled before any bond is slashed (each slash pays the caller).
+        address[] memory offenders = new address[](signersA.length);
+        uint256 count = 0;
+        uint64 clusterId = registry.clusterOfRollup(a.seal.rollupId);
+        uint256 i = 0;
+        uint256 j = 0;
+        while (i < signersA.length && j < signersB.length) {
+            if (signersA[i] < signersB[j]) ++i;
+            else if (signersB[j] < signersA[i]) ++j;
+            else {
+                address signer = signersA[i];
+                bytes32 faultId = _sealFaultId(a.seal, signer);
+                if (!_faultSettled[faultId] && registry.memberInfo(clusterId, signer).bond != 0) {
+                    _faultSettled[faultId] = true;
+                    offenders[count++] = signer;
+                }
+                ++i;
+                ++j;
+            }
         }
-        address signer = _sameSigner(hashA, signatureA, hashB, signatureB);
-        bytes32 faultId = keccak256(abi.encode(Fault.SealEquivocation, a.rollupId, a.height, a.viewNumber, signer));
-        _slashMember(faultId, Fault.SealEquivocation, a.rollupId, signer);
+        if (count == 0) revert NoFault();
+        for (uint256 k = 0; k < count; ++k) {
+            address signer = offenders[k];
+            bytes32 faultId = _sealFaultId(a.seal, signer);
+            uint256 amount = registry.slash(clusterId, signer, payable(msg.sender), challengerRewardBps, faultId);
+            emit FaultSlashed(faultId, Fault.SealEquivocation, signer, msg.sender, amount);
+        }
     }
 
     /// @notice Slashes an operator that signed two different responses to the same task. Its whole stake,
@@ -447,6 +512,12 @@ contract ValidationServiceManager is EIP712 {
         return _faultSettled[faultId];
     }
 
+    /// @notice Checks a seal certificate against the current members of the cluster serving its rollup (the
+    /// same check `createNewTask` makes) and returns its signers, ascending; reverts with the reason otherwise.
+    function verifySealCertificate(SealCertificate calldata certificate) external view returns (address[] memory) {
+        return _verifyCertificate(certificate);
+    }
+
     /// @notice The EIP-712 digest this contract verifies for a struct hash (for off-chain tooling).
     function hashTypedData(bytes32 structHash) external view returns (bytes32) {
         return _hashTypedDataV4(structHash);
@@ -479,6 +550,35 @@ contract ValidationServiceManager is EIP712 {
             c.encRoot,
             c.rawRoot
         );
+    }
+
+    function _membersOfRollup(uint64 rollupId) private view returns (address[] memory) {
+        return registry.membersOf(registry.clusterOfRollup(rollupId));
+    }
+
+    /// @dev The members of the rollup's cluster, once `certificate` is checked against them.
+    function _certifiedMembers(SealCertificate calldata certificate) private view returns (address[] memory members) {
+        members = _membersOfRollup(certificate.seal.rollupId);
+        VeilCertificate.verify(_hashTypedDataV4(VeilTypes.hash(certificate.seal)), certificate.signatures, members);
+    }
+
+    function _verifyCertificate(SealCertificate calldata certificate) private view returns (address[] memory) {
+        return
+            VeilCertificate.verify(
+                _hashTypedDataV4(VeilTypes.hash(certificate.seal)),
+                certificate.signatures,
+                _membersOfRollup(certificate.seal.rollupId)
+            );
+    }
+
+    /// @dev Two seals conflict when they end the same height of the same rollup differently (views aside).
+    function _sealsConflict(Seal calldata a, Seal calldata b) private pure returns (bool) {
+        return a.rollupId == b.rollupId && a.height == b.height && (a.txCount != b.txCount || a.encRoot != b.encRoot);
+    }
+
+    /// @dev One seal fault per (rollup, height, member), whichever call proves it.
+    function _sealFaultId(Seal calldata seal, address signer) private pure returns (bytes32) {
+        return keccak256(abi.encode(Fault.SealEquivocation, seal.rollupId, seal.height, uint32(0), signer));
     }
 
     function _requirePending(bytes32 taskId, TaskStatus status) private pure {

@@ -21,14 +21,22 @@ struct BlockCommitment {
     bytes32 rawRoot;
 }
 
-/// @notice What the leader of view `viewNumber` broadcasts when it seals a height; key generators release
-/// their shares on seeing it.
+/// @notice "Height `height` ends with `txCount` transactions under `encRoot`", signed in view `viewNumber` by
+/// the leader that seals it and by each member that stored that log and seal in that view. A majority's
+/// signatures form a SealCertificate; key generators release their shares only against one.
 struct Seal {
     uint64 rollupId;
     uint64 height;
     uint32 txCount;
     bytes32 encRoot;
     uint32 viewNumber;
+}
+
+/// @notice A seal with the signatures of a majority of the cluster's members on it (identical seal, strictly
+/// ascending signers): the only form in which a seal counts (VeilCertificate). Not itself signed.
+struct SealCertificate {
+    Seal seal;
+    bytes[] signatures;
 }
 
 /// @notice An operator's vote on a task: approve or reject the block commitment whose struct hash is

@@ -1,11 +1,12 @@
 /**
  * Gas of every on-chain path, one JSON line each (`npm run bench:gas`). Runs on the in-process Hardhat
- * network with the default parameters: a 4-member cluster, one rollup, 4 operators of equal stake.
- * Targets: createNewTask <= 100k, 3-of-4 aggregate <= 150k, slash by order-commitment proof <= 200k,
- * member join <= 120k (all including the 21k transaction base cost).
+ * network with the default parameters: a 5-member cluster, one rollup, 4 operators of equal stake.
+ * Targets: createNewTask with a 3-of-5 seal certificate <= 150k, 3-of-4 aggregate <= 150k, slash by
+ * order-commitment proof <= 200k, member join <= 120k (all including the 21k transaction base cost).
  */
 import { ethers } from "hardhat";
 import { keccak256, parseEther, toUtf8Bytes, type ContractTransactionResponse } from "ethers";
+import { certifySeal } from "../../sequencer/chain/certificate";
 import { DEFAULT_CORE_PARAMS, deployCore } from "../../sequencer/chain/deploy";
 import {
   signMessage,
@@ -18,7 +19,7 @@ import { IncrementalMerkleTree } from "../../sequencer/chain/merkle";
 import { emit, progress } from "./report";
 
 const TARGETS: Record<string, number> = {
-  createNewTask: 100_000,
+  createNewTask_3_of_5: 150_000,
   respondToTask_3_of_4: 150_000,
   slashBrokenOrderCommitment_other_leaf: 200_000,
   slashBrokenOrderCommitment_prefix_rewritten: 200_000,
@@ -45,7 +46,7 @@ async function gasOf(
 async function main(): Promise<void> {
   const signers = await ethers.getSigners();
   const [deployer, clusterOwner, rollupOwner, executor, challenger] = signers;
-  const members = signers.slice(5, 9);
+  const members = [...signers.slice(5, 9), signers[17]!];
   const operators = signers.slice(9, 13).sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
   if (!deployer || !clusterOwner || !rollupOwner || !executor || !challenger) throw new Error("need 16 accounts");
   const { registry, vsm } = await deployCore(deployer, DEFAULT_CORE_PARAMS);
@@ -56,6 +57,15 @@ async function main(): Promise<void> {
     const signer = signers.find((x) => x.address === address);
     if (!signer) throw new Error(`leader ${address} is not a local account`);
     return signer;
+  };
+  /** A seal certificate of `c` at view 0 by the first majority of the current members. */
+  const certified = async (c: BlockCommitment) => {
+    const current = await registry.membersOf(1);
+    const majority = current.slice(0, Math.floor(current.length / 2) + 1);
+    const local = majority.map((a) => signers.find((x) => x.address === a)!);
+    const seal = { rollupId, height: c.height, txCount: c.txCount, encRoot: c.encRoot, viewNumber: 0 };
+    const certificate = await certifySeal(local, domain, seal);
+    return { seal, signatures: [...certificate.signatures] };
   };
   const bond = parseEther("2");
   progress("cluster, members, rollup, operators");
@@ -111,9 +121,32 @@ async function main(): Promise<void> {
     encRoot: sealed.root,
     rawRoot: keccak256(toUtf8Bytes("raw")),
   };
+  const certificate = await certified(commitment);
   await gasOf(
-    "createNewTask",
-    vsm.connect(leader).createNewTask(commitment, 0, await signMessage(leader, domain, "BlockCommitment", commitment)),
+    "createNewTask_3_of_5",
+    vsm
+      .connect(leader)
+      .createNewTask(commitment, certificate, await signMessage(leader, domain, "BlockCommitment", commitment)),
+    { members: 5, certificate_signatures: certificate.signatures.length },
+  );
+  // Two conflicting 3-of-5 certificates share one signer: it is slashed.
+  const conflictA = { rollupId, height: 45n, txCount: 3, encRoot: keccak256(toUtf8Bytes("e1")), viewNumber: 0 };
+  const conflictB = { ...conflictA, encRoot: keccak256(toUtf8Bytes("e2")), viewNumber: 1 };
+  const members45 = (await registry.membersOf(1)).map((a) => signers.find((x) => x.address === a)!);
+  const majority45 = Math.floor(members45.length / 2) + 1;
+  const certA = await certifySeal(members45.slice(0, majority45), domain, { ...conflictA, height: 45n });
+  const certB = await certifySeal(members45.slice(-majority45), domain, { ...conflictB, height: 45n });
+  await gasOf(
+    "slashConflictingCertificates",
+    vsm.slashConflictingCertificates(
+      { seal: certA.seal, signatures: [...certA.signatures] },
+      { seal: certB.seal, signatures: [...certB.signatures] },
+    ),
+    {
+      members: members45.length,
+      certificate_signatures: majority45,
+      members_slashed: 2 * majority45 - members45.length,
+    },
   );
   const taskId = await vsm.taskIdOf(rollupId, height);
   const response = { taskId, commitmentHash: structHash("BlockCommitment", commitment), approve: true };
@@ -140,7 +173,11 @@ async function main(): Promise<void> {
   const commitment2 = { ...commitment, height: height2, encRoot: rewritten.root };
   await vsm
     .connect(leader2)
-    .createNewTask(commitment2, 0, await signMessage(leader2, domain, "BlockCommitment", commitment2));
+    .createNewTask(
+      commitment2,
+      await certified(commitment2),
+      await signMessage(leader2, domain, "BlockCommitment", commitment2),
+    );
   await gasOf(
     "slashBrokenOrderCommitment_prefix_rewritten",
     vsm.slashBrokenOrderCommitment(
@@ -180,6 +217,20 @@ async function main(): Promise<void> {
       await signMessage(leader4, domain, "BlockCommitment", bb),
     ),
   );
+  progress("seal equivocation and conflicting certificates");
+  const current = (await registry.membersOf(1)).map((a) => signers.find((x) => x.address === a)!);
+  const sealA = { rollupId, height: 44n, txCount: 3, encRoot: keccak256(toUtf8Bytes("e1")), viewNumber: 0 };
+  const sealB = { ...sealA, encRoot: keccak256(toUtf8Bytes("e2")), viewNumber: 1 };
+  const equivocator = current[0]!;
+  await gasOf(
+    "slashSealEquivocation",
+    vsm.slashSealEquivocation(
+      sealA,
+      await signMessage(equivocator, domain, "Seal", sealA),
+      sealB,
+      await signMessage(equivocator, domain, "Seal", sealB),
+    ),
+  );
   const op = operators[3]!;
   const no = { ...response, approve: false };
   await gasOf(
@@ -195,7 +246,9 @@ async function main(): Promise<void> {
   const height5 = 50n;
   const signer5 = await leaderFor(height5);
   const c5 = { ...commitment, height: height5 };
-  await vsm.connect(signer5).createNewTask(c5, 0, await signMessage(signer5, domain, "BlockCommitment", c5));
+  await vsm
+    .connect(signer5)
+    .createNewTask(c5, await certified(c5), await signMessage(signer5, domain, "BlockCommitment", c5));
   await ethers.provider.send("hardhat_mine", [`0x${(DEFAULT_CORE_PARAMS.responseWindow + 1n).toString(16)}`]);
   await gasOf("expireTask", vsm.expireTask(await vsm.taskIdOf(rollupId, height5)));
   await gasOf("addStake", vsm.connect(operators[0]).addStake({ value: parseEther("1") }));

@@ -2,6 +2,7 @@
  * The external JSON-RPC API and the cluster RPC of a node. Writes on a follower are forwarded to the
  * height's leader and its answer relayed; reads are served from the local replica.
  */
+import { sealCertificateToJson } from "../chain/certificate";
 import { recoverSigner } from "../chain/eip712";
 import type { VeilDomain } from "../chain/eip712";
 import { contributionToJson, roundKeyToJson } from "../crypto/roundkey";
@@ -287,10 +288,9 @@ export function registerApi(d: ApiDeps): void {
         params,
         ctx,
         async (): Promise<FinalizeResultWire> => {
-          const seal = await sequencer.seal(rollup.rollupId, height);
-          const view = await sequencer.viewOf(rollup.rollupId, height);
-          const block = await d.blocks.finalize(rollup, height, seal, view);
-          return { seal, block };
+          const certificate = await sequencer.seal(rollup.rollupId, height);
+          const block = await d.blocks.finalize(rollup, height, certificate);
+          return { seal: sealCertificateToJson(certificate), block };
         },
         d.finalizeTimeoutMs,
       );

@@ -6,6 +6,7 @@
  * message that names the field.
  */
 import { z } from "zod";
+import { sealCertificateSchema } from "../chain/certificate";
 import { FIELD, type Point } from "../crypto/babyjub";
 import { CIPHERTEXT_ELEMENTS } from "../crypto/encryption";
 import { schemas } from "../chain/eip712";
@@ -231,8 +232,11 @@ export const builtBlockJson = z.strictObject({
 export type BuiltBlockJson = z.output<typeof builtBlockJson>;
 export type BuiltBlockWire = z.input<typeof builtBlockJson>;
 
-/** The answer of `finalize_block`: the seal and the built block. */
-export const finalizeResult = z.strictObject({ seal: sealResult, block: builtBlockJson });
+/**
+ * The answer of `finalize_block`: the seal certificate (a majority of the cluster signed the seal in the
+ * view the leader built the block in) and the built block.
+ */
+export const finalizeResult = z.strictObject({ seal: sealCertificateSchema, block: builtBlockJson });
 export type FinalizeResultJson = z.output<typeof finalizeResult>;
 export type FinalizeResultWire = z.input<typeof finalizeResult>;
 

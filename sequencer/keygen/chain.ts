@@ -1,6 +1,6 @@
 /**
  * What the key generator reads from L1: the committee of a rollup (registry order, which is the
- * aggregation order), the cluster and leader schedule that authorise a seal, the rollup's time-lock
+ * aggregation order), the cluster whose members certify a seal, the rollup's time-lock
  * parameters, and the EIP-712 domain of the deployment.
  */
 import { getAddress, type ContractRunner, type Provider } from "ethers";
@@ -16,7 +16,8 @@ export interface RegistryView {
   committeeOf(rollupId: bigint): Promise<string[]>;
   /** The cluster serving the rollup; throws UnknownRollupError for a rollup the registry lacks. */
   clusterOf(rollupId: bigint): Promise<bigint>;
-  leaderOf(clusterId: bigint, height: bigint, viewNumber: number): Promise<string>;
+  /** The cluster's members in schedule order (a seal certificate needs a majority of them). */
+  membersOf(clusterId: bigint): Promise<string[]>;
   timelockOf(rollupId: bigint): Promise<RollupTimelock>;
   domain(): Promise<VeilDomain>;
 }
@@ -61,8 +62,8 @@ export class ChainRegistryView implements RegistryView {
     }
   }
 
-  async leaderOf(clusterId: bigint, height: bigint, viewNumber: number): Promise<string> {
-    return getAddress(await this.registry.leaderOf(clusterId, height, viewNumber));
+  async membersOf(clusterId: bigint): Promise<string[]> {
+    return (await this.registry.membersOf(clusterId)).map((m) => getAddress(m));
   }
 
   async timelockOf(rollupId: bigint): Promise<RollupTimelock> {

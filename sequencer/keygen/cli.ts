@@ -43,8 +43,7 @@ async function keygenSolve(options: {
   process.once("SIGINT", () => controller.abort(new Error("cancelled by SIGINT")));
   const result = await solveRound({
     url: options.url,
-    seal: parsed.data.seal,
-    signature: parsed.data.signature,
+    certificate: parsed.data,
     solve: options.solve,
     publish: options.publish,
     revealTimeoutMs: options.revealTimeout,
@@ -71,7 +70,7 @@ export function registerKeygenCommands(program: Command): void {
     .requiredOption("-u, --url <url>", "JSON-RPC URL of any key generator of the rollup's committee")
     .requiredOption(
       "-s, --seal <file>",
-      'JSON file {"seal": {rollupId, height, txCount, encRoot, viewNumber}, "signature"}',
+      'JSON file of the seal certificate: {"seal": {rollupId, height, txCount, encRoot, viewNumber}, "signatures": [...]}',
     )
     .option("--no-solve", "fail instead of solving when a reveal is missing")
     .option("-p, --publish", "send the result to every committee member (publish_round_secret)", false)

@@ -25,7 +25,7 @@ import {
 } from "../crypto/roundkey";
 import type { TimelockParams } from "../crypto/timelock/params";
 import { toHex } from "../crypto/timelock/wire";
-import type { Seal } from "../chain/eip712";
+import { sealCertificateToJson, type SealCertificate } from "../chain/certificate";
 import type { RpcClient } from "../rpc/client";
 
 export type Evidence =
@@ -105,22 +105,14 @@ export interface RecoveryInput {
   readonly clients: ReadonlyMap<string, RpcClient>;
   /** Reveals already at hand (e.g. this generator's own), by lower-case address. */
   readonly known?: readonly ShareReveal[];
-  readonly seal: Seal;
-  readonly signature: string;
+  /** The height's seal certificate, which every generator asks for before it reveals. */
+  readonly certificate: SealCertificate;
   readonly revealTimeoutMs: number;
   /** Solve the puzzle when a reveal is missing; otherwise fail. */
   readonly solve: boolean;
   readonly signal?: AbortSignal;
   readonly log: Logger;
 }
-
-const sealToJson = (seal: Seal): Record<string, unknown> => ({
-  rollupId: seal.rollupId.toString(),
-  height: seal.height.toString(),
-  txCount: seal.txCount,
-  encRoot: seal.encRoot,
-  viewNumber: seal.viewNumber,
-});
 
 /** Fast path if every generator reveals a share that verifies, otherwise the solver. */
 export async function recoverRoundSecret(input: RecoveryInput): Promise<RoundSecret> {
@@ -136,7 +128,7 @@ export async function recoverRoundSecret(input: RecoveryInput): Promise<RoundSec
       try {
         const answer = await client.call(
           "reveal_share",
-          { seal: sealToJson(input.seal), signature: input.signature },
+          { certificate: sealCertificateToJson(input.certificate) },
           z.object({ reveal: z.unknown() }).loose(),
           { timeoutMs: input.revealTimeoutMs, ...(input.signal ? { signal: input.signal } : {}) },
         );

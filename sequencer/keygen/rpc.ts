@@ -1,6 +1,6 @@
 /** The key generator's JSON-RPC methods (snake_case), each a thin, validated wrapper over the service. */
 import { z } from "zod";
-import { schemas, type Seal } from "../chain/eip712";
+import { sealCertificateSchema } from "../chain/certificate";
 import { uint64 } from "../api/wire";
 import { contributionToJson, shareRevealToJson } from "../crypto/roundkey";
 import { RpcError, veilError } from "../rpc/errors";
@@ -24,7 +24,6 @@ function l1Guard<P, R>(handler: (params: P) => Promise<R>): (params: P) => Promi
   };
 }
 
-const signature = z.string().regex(/^0x[0-9a-fA-F]{130}$/, "must be a 65-byte 0x-hex signature");
 const roundParams = { rollupId: uint64, height: uint64 } as const;
 
 export function registerKeygenMethods(methods: MethodRegistry, service: KeygenService): void {
@@ -43,10 +42,11 @@ export function registerKeygenMethods(methods: MethodRegistry, service: KeygenSe
   methods.register("get_round_key", getRoundKey);
   methods.register("get_encryption_key", { ...getRoundKey, description: "alias of get_round_key" });
   methods.register("reveal_share", {
-    description: "reveals (sk_i, r_i) of a height against its seal signed by the registry's leader",
-    params: { seal: schemas.Seal, signature },
-    handler: l1Guard(async ({ seal, signature: sig }: { seal: Seal; signature: string }) => {
-      const { reveal, contribution } = await service.revealShare(seal, sig);
+    description:
+      "reveals (sk_i, r_i) of a height against its seal certificate (a majority of the cluster's signatures)",
+    params: { certificate: sealCertificateSchema },
+    handler: l1Guard(async ({ certificate }) => {
+      const { reveal, contribution } = await service.revealShare(certificate);
       return { reveal: shareRevealToJson(reveal), contribution: contributionToJson(contribution) };
     }),
   });

@@ -1,9 +1,9 @@
 /**
  * One committee member's logic, independent of HTTP: publish round keys ahead, exchange and verify
- * contributions, aggregate in registry order, reveal after a valid seal, recover the round secret.
+ * contributions, aggregate in registry order, reveal against a seal certificate, recover the round secret.
  *
  * Window. For each served rollup the member keeps `base`, the first height not known to be sealed
- * (it moves when a valid seal arrives), and publishes heights base .. base + lookahead. Contributions
+ * (it moves when a certified seal arrives), and publishes heights base .. base + lookahead. Contributions
  * are created for no height past that window, on a timer or when a peer or node asks, so puzzles
  * become public as late as the look-ahead allows (docs/round-keys.md: the delay T buys runs from
  * publication to seal).
@@ -37,7 +37,14 @@ import {
 import { loadBigMath } from "../crypto/timelock/bigmath";
 import { timelockParams, type TimelockParams } from "../crypto/timelock/params";
 import { toHex } from "../crypto/timelock/wire";
-import { isSignedBy, type Seal, type TypedDataSigner } from "../chain/eip712";
+import {
+  CertificateError,
+  sealCertificateToJson,
+  verifySealCertificate,
+  type SealCertificate,
+  type SealCertificateJson,
+} from "../chain/certificate";
+import type { TypedDataSigner } from "../chain/eip712";
 import type { RpcClient } from "../rpc/client";
 import { RpcError, veilError } from "../rpc/errors";
 import { describeIssues } from "../rpc/registry";
@@ -68,22 +75,8 @@ interface OwnRecord {
   readonly contribution: ContributionJson;
   readonly secret: { readonly secretShare: string; readonly randomness: string };
 }
-interface SealRecord {
-  readonly seal: { rollupId: string; height: string; txCount: number; encRoot: string; viewNumber: number };
-  readonly signature: string;
-}
 
 const roundLabel = (r: Round): string => `${r.rollupId}/${r.height}`;
-const sealToRecord = (seal: Seal, signature: string): SealRecord => ({
-  seal: {
-    rollupId: seal.rollupId.toString(),
-    height: seal.height.toString(),
-    txCount: seal.txCount,
-    encRoot: seal.encRoot,
-    viewNumber: seal.viewNumber,
-  },
-  signature,
-});
 
 export interface KeygenServiceDeps {
   readonly config: KeygenConfig;
@@ -425,56 +418,67 @@ export class KeygenService {
 
   // ---- seal, reveal, round secret --------------------------------------------------------------
 
-  /** Checks that `seal` is signed by the registry's leader of its height and view. */
-  async checkSeal(seal: Seal, signature: string): Promise<void> {
-    this.assertServed(seal.rollupId);
+  /**
+   * Checks a seal certificate: a majority of the members of the cluster serving the rollup signed the
+   * identical seal (so a majority stored that log and seal in that view). One member's signature, in
+   * whatever view it claims to lead, is not enough: every member leads every height at some view.
+   */
+  async checkCertificate(certificate: SealCertificate): Promise<void> {
+    const { rollupId } = certificate.seal;
+    this.assertServed(rollupId);
     let clusterId: bigint;
     try {
-      clusterId = await this.deps.registry.clusterOf(seal.rollupId);
+      clusterId = await this.deps.registry.clusterOf(rollupId);
     } catch (error) {
-      if (error instanceof UnknownRollupError) throw veilError.unknownRollup(seal.rollupId.toString());
+      if (error instanceof UnknownRollupError) throw veilError.unknownRollup(rollupId.toString());
       throw error;
     }
-    const leader = await this.deps.registry.leaderOf(clusterId, seal.height, seal.viewNumber);
-    const domain = await this.deps.registry.domain();
-    if (!isSignedBy(domain, "Seal", seal, signature, leader)) {
-      throw veilError.invalidSignature(
-        `the seal is not signed by ${leader}, the leader of height ${seal.height} at view ${seal.viewNumber}`,
-      );
+    const [members, domain] = await Promise.all([this.deps.registry.membersOf(clusterId), this.deps.registry.domain()]);
+    try {
+      verifySealCertificate(domain, certificate, members);
+    } catch (error) {
+      if (!(error instanceof CertificateError)) throw error;
+      throw veilError.invalidSignature(`the seal certificate of height ${certificate.seal.height}: ${error.message}`);
     }
   }
 
   /**
-   * `reveal_share`: (sk_i, r_i) of the sealed height, only against a seal signed by its leader.
-   * Idempotent: the same reveal every time. The seal also moves the window past the height and,
-   * with the solver on, starts recovering the round secret.
+   * `reveal_share`: (sk_i, r_i) of the sealed height, only against its seal certificate. Idempotent: the
+   * same reveal every time. The certificate also moves the window past the height and, with the solver
+   * on, starts recovering the round secret.
    */
-  async revealShare(seal: Seal, signature: string): Promise<{ reveal: ShareReveal; contribution: Contribution }> {
-    await this.checkSeal(seal, signature);
+  async revealShare(certificate: SealCertificate): Promise<{ reveal: ShareReveal; contribution: Contribution }> {
+    await this.checkCertificate(certificate);
+    const { seal } = certificate;
     const round = { rollupId: seal.rollupId, height: seal.height };
     const own = await this.deps.store.getOwn<OwnRecord>(round);
     if (!own) {
       throw veilError.notFound(`a contribution of ${this.address} for rollup ${round.rollupId} height ${round.height}`);
     }
-    await this.recordSeal(round, seal, signature);
+    await this.recordSeal(round, certificate);
     const contribution = contributionFromJson(own.contribution);
     const secret = { secretShare: BigInt(own.secret.secretShare), randomness: BigInt(own.secret.randomness) };
     this.deps.metrics.revealsServed.inc();
-    this.deps.log.info({ round: roundLabel(round), view: seal.viewNumber }, "share revealed against a valid seal");
+    this.deps.log.info(
+      { round: roundLabel(round), view: seal.viewNumber },
+      "share revealed against a seal certificate",
+    );
     return { reveal: revealShare(contribution, secret), contribution };
   }
 
-  private async recordSeal(round: Round, seal: Seal, signature: string): Promise<void> {
+  private async recordSeal(round: Round, certificate: SealCertificate): Promise<void> {
     await this.withLock(`seal:${round.rollupId}`, async () => {
-      if (!(await this.deps.store.getSeal(round))) await this.deps.store.putSeal(round, sealToRecord(seal, signature));
+      if (!(await this.deps.store.getSeal(round))) {
+        await this.deps.store.putSeal(round, sealCertificateToJson(certificate));
+      }
       const base = (await this.deps.store.getBase(round.rollupId)) ?? 0n;
       if (round.height + 1n > base) await this.deps.store.putBase(round.rollupId, round.height + 1n);
     });
-    if (this.deps.config.solver.enabled) this.startRecovery(round, seal, signature);
+    if (this.deps.config.solver.enabled) this.startRecovery(round, certificate);
   }
 
   /** Background recovery of the round secret after a seal (one run per round). */
-  private startRecovery(round: Round, seal: Seal, signature: string): void {
+  private startRecovery(round: Round, certificate: SealCertificate): void {
     const label = roundLabel(round);
     if (this.recoveries.has(label) || this.abort.signal.aborted) return;
     const run = (async () => {
@@ -490,8 +494,7 @@ export class KeygenService {
         contributions: known.contributions,
         clients: this.deps.peers,
         known: own ? [revealShare(own.contribution, own.secret)] : [],
-        seal,
-        signature,
+        certificate,
         revealTimeoutMs: this.deps.config.solver.revealTimeoutMs,
         solve: true,
         signal: this.abort.signal,
@@ -513,14 +516,18 @@ export class KeygenService {
     await this.recoveries.get(roundLabel(round));
   }
 
-  /** `get_round_secret`: the secret with its evidence once known. */
+  /**
+   * `get_round_secret`: the secret with its evidence once known, and only for a height this generator
+   * holds a seal certificate of (a secret recovered or published otherwise is kept, not served).
+   */
   async getRoundSecret(round: Round): Promise<{ roundKey: RoundKeyJson } & RoundSecretJson> {
     this.assertServed(round.rollupId);
-    const [secret, published] = await Promise.all([
+    const [secret, published, certified] = await Promise.all([
       this.deps.store.getRoundSecret<RoundSecretJson>(round),
       this.deps.store.getRoundKey<PublishedRoundKeyJson>(round),
+      this.deps.store.getSeal<SealCertificateJson>(round),
     ]);
-    if (!secret || !published) {
+    if (!secret || !published || !certified) {
       throw veilError.notFound(`the round secret of rollup ${round.rollupId} height ${round.height} (not known yet)`);
     }
     return { roundKey: published.roundKey, ...secret };

@@ -1,6 +1,6 @@
 /**
  * The solver fallback from outside the committee (`veil keygen solve`): given a sealed round and its
- * leader-signed seal, fetch the round key from one generator, check it (h's proof, every
+ * seal certificate (the generators reveal only against one), fetch the round key from one generator, check it (h's proof, every
  * contribution, the aggregation), gather the reveals it can get, solve the puzzle if a share is
  * missing, check the result, and optionally publish it to every member.
  */
@@ -8,28 +8,18 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import { aggregateRoundKey, contributionFromJson, roundKeyFromJson, roundKeyToJson } from "../crypto/roundkey";
 import { timelockParams } from "../crypto/timelock/params";
-import { parseMessage, type Seal } from "../chain/eip712";
+import { sealCertificateSchema, type SealCertificate } from "../chain/certificate";
 import { RpcClient } from "../rpc/client";
 import { recoverRoundSecret, roundSecretToJson, verifyRoundSecret, type RoundSecretJson } from "./round-secret";
 import { publishedRoundKeySchema } from "./service";
 
-export const sealFileSchema = z.strictObject({
-  seal: z.unknown().transform((v, ctx) => {
-    try {
-      return parseMessage("Seal", v);
-    } catch (error) {
-      ctx.addIssue({ code: "custom", message: `not a Seal: ${(error as Error).message.slice(0, 200)}` });
-      return z.NEVER;
-    }
-  }),
-  signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/, "must be a 65-byte 0x-hex signature"),
-});
+/** The `--seal` file: the height's seal certificate. */
+export const sealFileSchema = sealCertificateSchema;
 
 export interface SolveOptions {
   /** JSON-RPC URL of any key generator of the rollup's committee. */
   readonly url: string;
-  readonly seal: Seal;
-  readonly signature: string;
+  readonly certificate: SealCertificate;
   /** Solve when a reveal is missing (otherwise fail). */
   readonly solve: boolean;
   /** Send the result to every committee member with `publish_round_secret`. */
@@ -48,7 +38,8 @@ export interface SolveResult {
 }
 
 export async function solveRound(options: SolveOptions): Promise<SolveResult> {
-  const { seal, log } = options;
+  const { certificate, log } = options;
+  const { seal } = certificate;
   const round = { rollupId: seal.rollupId, height: seal.height };
   const roundParams = { rollupId: round.rollupId.toString(), height: round.height.toString() };
   const entry = new RpcClient(options.url, { timeoutMs: 30_000 });
@@ -86,8 +77,7 @@ export async function solveRound(options: SolveOptions): Promise<SolveResult> {
     key,
     contributions,
     clients,
-    seal,
-    signature: options.signature,
+    certificate,
     revealTimeoutMs: options.revealTimeoutMs,
     solve: options.solve,
     log,

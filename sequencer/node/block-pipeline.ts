@@ -11,7 +11,8 @@
 import { getAddress, type Wallet } from "ethers";
 import type { Logger } from "pino";
 import { z } from "zod";
-import { builtBlockJson, type BuiltBlockWire, type SealResultJson } from "../api/wire";
+import { builtBlockJson, type BuiltBlockWire } from "../api/wire";
+import type { SealCertificate } from "../chain/certificate";
 import { buildBlock, type BlockDecrypter, type BuiltBlock as Built } from "../block/build";
 import { entryFromWire } from "../block/entries";
 import {
@@ -107,14 +108,15 @@ export class BlockPipeline {
   }
 
   /**
-   * Leader: builds, commits and publishes the block of a sealed height, signing in `view` (the view
-   * this node leads the height in). A finalized height answers its stored block; concurrent calls share one run.
+   * Leader: builds, commits and publishes the block of a sealed height, signing in the view of its seal
+   * certificate (the view this node leads the height in, proven by a majority). A finalized height answers
+   * its stored block; concurrent calls share one run.
    */
-  finalize(rollup: RollupInfo, height: number, seal: SealResultJson, view: number): Promise<BuiltBlockWire> {
+  finalize(rollup: RollupInfo, height: number, certificate: SealCertificate): Promise<BuiltBlockWire> {
     const key = `${rollup.rollupId}:${height}`;
     let run = this.inFlight.get(key);
     if (run === undefined) {
-      run = this.produce(rollup, height, seal, view).finally(() => this.inFlight.delete(key));
+      run = this.produce(rollup, height, certificate).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, run);
     }
     return run;
@@ -125,12 +127,8 @@ export class BlockPipeline {
     while (this.broadcasts.size > 0) await Promise.allSettled([...this.broadcasts]);
   }
 
-  private async produce(
-    rollup: RollupInfo,
-    height: number,
-    seal: SealResultJson,
-    view: number,
-  ): Promise<BuiltBlockWire> {
+  private async produce(rollup: RollupInfo, height: number, certificate: SealCertificate): Promise<BuiltBlockWire> {
+    const view = certificate.seal.viewNumber;
     const { rollupId } = rollup;
     const done = await this.stored(rollupId, height);
     if (done !== undefined) {
@@ -148,7 +146,7 @@ export class BlockPipeline {
 
     const roundKey = await this.roundKeyOf(rollup, height);
     const secretStarted = performance.now();
-    const secret = await this.o.secrets.obtain(roundKey, seal).catch((error: unknown) => {
+    const secret = await this.o.secrets.obtain(roundKey, certificate).catch((error: unknown) => {
       log.error({ err: error }, "no round secret");
       throw veilError.unavailable(`the round secret of height ${height}: ${(error as Error).message}`);
     });
@@ -160,7 +158,7 @@ export class BlockPipeline {
 
     const signature = await signMessage(this.o.wallet, this.o.domain, "BlockCommitment", block.commitment);
     try {
-      const outcome = await this.o.tasks.submit(block.commitment, view, signature);
+      const outcome = await this.o.tasks.submit(block.commitment, certificate, signature);
       log.info({ taskId: taskIdOf(rollupId, BigInt(height)), outcome }, "VSM task in place");
     } catch (error) {
       if (error instanceof TaskConflict) {

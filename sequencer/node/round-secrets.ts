@@ -1,13 +1,13 @@
 /**
  * How a leader obtains the round secret of a sealed height (DESIGN.md step 6). Fast path: every key
- * generator reveals its share against the leader-signed seal, and the shares must add up to the round
+ * generator reveals its share against the height's seal certificate, and the shares must add up to the round
  * key the node verified itself (Σ sk_i · B8 = PK). Otherwise the key generators recover it (they
  * collect the reveals among themselves or solve the puzzle) and serve it with its evidence through
  * `get_round_secret`, checked exactly as validators check it (`fetchRoundSecret`).
  */
 import type { Logger } from "pino";
 import { z } from "zod";
-import { sealResult, type SealResultJson } from "../api/wire";
+import { sealCertificateToJson, type SealCertificate } from "../chain/certificate";
 import {
   revealShare,
   secretFromReveals,
@@ -29,7 +29,7 @@ export interface ObtainedSecret {
 
 /** Something that gives the round secret of a sealed height, checked against `roundKey`. */
 export interface RoundSecretSource {
-  obtain(roundKey: RoundKey, seal: SealResultJson): Promise<ObtainedSecret>;
+  obtain(roundKey: RoundKey, certificate: SealCertificate): Promise<ObtainedSecret>;
 }
 
 export interface KeyGeneratorSecretsOptions {
@@ -84,15 +84,14 @@ export class KeyGeneratorSecrets implements RoundSecretSource {
     return [...this.clients.values()];
   }
 
-  async obtain(roundKey: RoundKey, seal: SealResultJson): Promise<ObtainedSecret> {
+  async obtain(roundKey: RoundKey, certificate: SealCertificate): Promise<ObtainedSecret> {
     const { rollupId, height } = roundKey.round;
-    const parsedSeal = sealResult.parse(seal).seal;
-    if (parsedSeal.rollupId !== rollupId || parsedSeal.height !== height) {
+    if (certificate.seal.rollupId !== rollupId || certificate.seal.height !== height) {
       throw new Error("the seal is for another round than the round key");
     }
     const clients = await this.discover(rollupId);
     if (clients.length === 0) throw new Error("no key generator is configured");
-    const candidates = await this.collectReveals(clients, roundKey, seal);
+    const candidates = await this.collectReveals(clients, roundKey, certificate);
     const fromReveals = secretFromCandidates(roundKey, candidates);
     if (fromReveals !== undefined) return { secretKey: fromReveals, path: "reveals" };
     this.o.log.warn(
@@ -119,11 +118,11 @@ export class KeyGeneratorSecrets implements RoundSecretSource {
   private async collectReveals(
     clients: readonly RpcClient[],
     key: RoundKey,
-    seal: SealResultJson,
+    certificate: SealCertificate,
   ): Promise<Map<string, ShareReveal[]>> {
     const members = new Set(key.generators.map((g) => g.toLowerCase()));
     const out = new Map<string, ShareReveal[]>();
-    const params = { seal: seal.seal, signature: seal.signature };
+    const params = { certificate: sealCertificateToJson(certificate) };
     await Promise.all(
       clients.map(async (client) => {
         try {
@@ -188,11 +187,10 @@ export class MemoryRoundSecrets implements RoundSecretSource {
     return this;
   }
 
-  obtain(roundKey: RoundKey, seal: SealResultJson): Promise<ObtainedSecret> {
+  obtain(roundKey: RoundKey, certificate: SealCertificate): Promise<ObtainedSecret> {
     return new Promise((resolve) => {
-      const parsedSeal = sealResult.parse(seal).seal;
       const { rollupId, height } = roundKey.round;
-      if (parsedSeal.rollupId !== rollupId || parsedSeal.height !== height) {
+      if (certificate.seal.rollupId !== rollupId || certificate.seal.height !== height) {
         throw new Error("the seal is for another round than the round key");
       }
       const secretKey = secretFromReveals(roundKey, this.byRound.get(`${rollupId}:${height}`) ?? []);

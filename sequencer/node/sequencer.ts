@@ -29,6 +29,13 @@ import {
   type Seal,
   type VeilDomain,
 } from "../chain/eip712";
+import {
+  assembleCertificate,
+  parseSealCertificate,
+  sealCertificateToJson,
+  verifySealCertificate,
+  type SealCertificate,
+} from "../chain/certificate";
 import { keccak256Bytes } from "../chain/keccak";
 import { IncrementalMerkleTree, toBytes32 } from "../chain/merkle";
 import { blockHeight, rollupId as rollupIdOf, type EncryptedTransaction } from "../crypto/encryption";
@@ -132,6 +139,8 @@ interface HeightLog {
    */
   allAckedAt: number;
   seal: SealResultJson | undefined;
+  /** The height's seal certificate in the latest view this node gathered or learnt one for. */
+  certificate: SealCertificate | undefined;
   queue: Pending[];
   draining: Promise<void> | undefined;
   /** Serialises follower-side writes to this log. */
@@ -224,6 +233,11 @@ const ackPayload = z.strictObject({
   rollupId: z.string(),
   height: z.number(),
   count: z.number().int().nonnegative(),
+  /** A seal's Ack: the member's own EIP-712 signature on the seal, its share of the certificate. */
+  sealSignature: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{130}$/)
+    .optional(),
 });
 
 /** The Merkle leaf data of a raw transaction: its Ethereum hash (`rawTx` is 0x-hex, checked at the boundary). */
@@ -339,11 +353,12 @@ export class Sequencer {
   }
 
   private async loadLog(rollupId: bigint, height: number): Promise<HeightLog> {
-    const [state, entries, sealRecord, viewState] = await Promise.all([
+    const [state, entries, sealRecord, viewState, certificate] = await Promise.all([
       this.o.store.blockState(rollupId, height),
       this.o.store.getEntries(rollupId, height),
       this.o.store.getSeal(rollupId, height),
       this.o.store.getViewState(rollupId, height),
+      this.o.store.getCertificate(rollupId, height),
     ]);
     const tree = new IncrementalMerkleTree();
     for (const e of entries) tree.append(e.encTxHash);
@@ -366,6 +381,7 @@ export class Sequencer {
       heartbeating: false,
       allAckedAt: Number.NEGATIVE_INFINITY,
       seal: sealRecord === undefined ? undefined : (sealRecord.seal as unknown as SealResultJson),
+      certificate: certificate === undefined ? undefined : parseSealCertificate(certificate),
       queue: [],
       draining: undefined,
       lock: Promise.resolve(),
@@ -838,13 +854,23 @@ export class Sequencer {
   // ---- sealing -------------------------------------------------------------------------------------
 
   /**
-   * Seals `height` at its current count (leader only): no more appends, the Seal is signed, stored,
-   * and replicated; resolves once a majority holds it. A sealed height answers with its seal.
+   * Seals `height` at its current count (leader only) and certifies the seal: no more appends, the Seal is
+   * signed, stored and replicated, and each member that stored it signs it too; resolves with the
+   * certificate once a majority (this node included) signed the seal in this node's view. A height sealed
+   * in an earlier view (this node took it over) is certified again in this node's view, with the same
+   * count and root: the certificate proves the view that the block commitment is signed in.
    */
-  async seal(rollupId: bigint, height: number): Promise<SealResultJson> {
+  async seal(rollupId: bigint, height: number): Promise<SealCertificate> {
     const log = await this.logOf(rollupId, height);
-    if (log.seal !== undefined) return log.seal;
+    if (log.certificate !== undefined && log.certificate.seal.viewNumber === log.view) return log.certificate;
     this.assertLeadsNormally(log);
+    if (log.seal === undefined) await this.sealLog(log);
+    return this.certify(log);
+  }
+
+  /** The leader's part of sealing: stops the height and stores its own signed seal. */
+  private async sealLog(log: HeightLog): Promise<void> {
+    const { rollupId, height } = log;
     await this.learnEarlierSeals(rollupId, height);
     const open = await this.openHeight(rollupId);
     if (height !== open) throw veilError.outOfOrder(`heights are sealed in order; the open height is ${open}`);
@@ -854,7 +880,7 @@ export class Sequencer {
     try {
       while (log.draining !== undefined) await log.draining;
       // Under the log's lock: a view change installed meanwhile (which deposes this node) is seen first.
-      const result = await this.locked(log, async () => {
+      await this.locked(log, async () => {
         if (log.status !== "sealing") throw veilError.unavailable(`height ${height} changed while being sealed`);
         this.assertLeadsNormally(log);
         const seal: Seal = {
@@ -864,7 +890,7 @@ export class Sequencer {
           encRoot: log.tree.root,
           viewNumber: log.view,
         };
-        const signature = await signMessage(this.o.wallet, this.o.domain, "Seal", seal);
+        const signature = await this.signSeal(rollupId, height, seal);
         const sealed: SealResultJson = {
           seal: { ...seal, rollupId: rollupId.toString(), height: height.toString() },
           signature,
@@ -873,18 +899,59 @@ export class Sequencer {
         await this.o.store.seal(rollupId, height, { txCount: seal.txCount, encRoot: seal.encRoot, seal: sealed });
         log.status = "sealed";
         log.seal = sealed;
-        return sealed;
       });
       await this.advanceOpenHeight(rollupId, height);
-      const acks = await this.replicateSeal(log, result);
-      if (acks + 1 < this.o.chain.majority) {
-        throw veilError.unavailable(`the seal of height ${height} reached only ${acks + 1} members`);
-      }
-      return result;
     } catch (error) {
       if (log.status === "sealing") log.status = "open";
       throw error;
     }
+  }
+
+  /**
+   * Signs `seal` after recording its content durably (store.recordSignedSeal): a member signs one seal
+   * content per height, in whatever views, so it can never be shown to have signed two that conflict.
+   */
+  private async signSeal(rollupId: bigint, height: number, seal: Seal): Promise<string> {
+    await this.o.store.recordSignedSeal(rollupId, height, { txCount: seal.txCount, encRoot: seal.encRoot });
+    return signMessage(this.o.wallet, this.o.domain, "Seal", seal);
+  }
+
+  /**
+   * Gathers the certificate of the log's seal in this node's (normal, leading) view: signs the seal in this
+   * view, sends it to every member and keeps each Ack's signature; a majority makes the certificate.
+   */
+  private async certify(log: HeightLog): Promise<SealCertificate> {
+    const { rollupId, height } = log;
+    const stored = log.seal;
+    if (stored === undefined) throw veilError.unavailable(`height ${height} is not sealed`);
+    const seal: Seal = {
+      rollupId,
+      height: BigInt(height),
+      txCount: stored.seal.txCount,
+      encRoot: String(stored.seal.encRoot).toLowerCase(),
+      viewNumber: log.view,
+    };
+    this.assertLeadsNormally(log);
+    const ownSignature =
+      stored.seal.viewNumber === log.view && getAddress(stored.leader) === this.address
+        ? stored.signature
+        : await this.signSeal(rollupId, height, seal);
+    const wire: SealResultJson = {
+      seal: { ...seal, rollupId: rollupId.toString(), height: height.toString() },
+      signature: ownSignature,
+      leader: this.address,
+    };
+    const signatures = await this.replicateSeal(log, wire, seal);
+    signatures.set(this.address, ownSignature);
+    if (signatures.size < this.o.chain.majority) {
+      throw veilError.unavailable(`the seal of height ${height} was signed by only ${signatures.size} members`);
+    }
+    const certificate = assembleCertificate(seal, signatures);
+    // Every signature was checked on arrival; this re-check guards the assembly itself.
+    verifySealCertificate(this.o.domain, certificate, this.o.chain.memberList);
+    await this.o.store.putCertificate(rollupId, height, sealCertificateToJson(certificate));
+    log.certificate = certificate;
+    return certificate;
   }
 
   /** Fails unless this node leads the height in a view it operates normally in. */
@@ -912,7 +979,8 @@ export class Sequencer {
     }
   }
 
-  private async replicateSeal(log: HeightLog, result: SealResultJson): Promise<number> {
+  /** Sends the seal to every member; answers the members' seal signatures, each checked, by member. */
+  private async replicateSeal(log: HeightLog, result: SealResultJson, seal: Seal): Promise<Map<string, string>> {
     const envelope = await sealEnvelope(
       this.o.wallet,
       this.o.domain,
@@ -926,15 +994,14 @@ export class Sequencer {
         signature: result.signature,
       },
     );
-    const count = result.seal.txCount;
     const results = await Promise.allSettled(
       this.o.peers.all.map(async (peer) => {
         try {
-          return this.checkAck(await peer.cluster.call("cluster_seal", envelope), log, count);
+          return this.checkSealAck(await peer.cluster.call("cluster_seal", envelope), log, seal);
         } catch (error) {
           if (this.isBehindView(error)) {
             await this.sendStartView(peer, log); // carries the seal
-            return this.checkAck(await peer.cluster.call("cluster_seal", envelope), log, count);
+            return this.checkSealAck(await peer.cluster.call("cluster_seal", envelope), log, seal);
           }
           const behind = this.lagOf(error);
           if (behind === undefined) throw error;
@@ -942,14 +1009,44 @@ export class Sequencer {
             from: behind,
           })) as unknown as Entry[];
           await peer.cluster.call("cluster_replicate", await this.replicateEnvelope(log, behind, missing));
-          return this.checkAck(await peer.cluster.call("cluster_seal", envelope), log, count);
+          return this.checkSealAck(await peer.cluster.call("cluster_seal", envelope), log, seal);
         }
       }),
     );
-    return new Set(results.flatMap((r) => (r.status === "fulfilled" && r.value !== undefined ? [r.value] : []))).size;
+    const signatures = new Map<string, string>();
+    for (const r of results) if (r.status === "fulfilled" && r.value !== undefined) signatures.set(...r.value);
+    return signatures;
   }
 
-  /** Handles `cluster_seal`: the seal must be the leader's and cover exactly the entries we hold. */
+  /** A seal's Ack: a valid signed Ack of another member, with that member's own signature on `seal`. */
+  private checkSealAck(answer: unknown, log: HeightLog, seal: Seal): [string, string] | undefined {
+    const parsed = z.object(ENVELOPE_SHAPE).safeParse(answer);
+    if (!parsed.success) return undefined;
+    try {
+      const ack = openEnvelope(parsed.data as Envelope, {
+        domain: this.o.domain,
+        clusterId: this.o.chain.clusterId,
+        kind: ClusterMessageKind.Ack,
+        isMember: (a) => this.o.chain.isMember(a) && getAddress(a) !== this.address,
+        schema: ackPayload,
+      });
+      const sender = getAddress(parsed.data.message.sender);
+      if (ack.rollupId !== log.rollupId.toString() || ack.height !== log.height || ack.count !== seal.txCount)
+        return undefined;
+      if (ack.sealSignature === undefined) return undefined;
+      if (!isSignedBy(this.o.domain, "Seal", seal, ack.sealSignature, sender)) return undefined;
+      return [sender, ack.sealSignature];
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Handles `cluster_seal`: the seal must be the leader's of the view this node has installed and cover
+   * exactly the entries it holds (and equal the seal it holds, if any). The node stores the seal, records
+   * durably that it signs this content, and answers an Ack with its own signature on the seal: its share
+   * of the certificate.
+   */
   async onSeal(envelope: Envelope): Promise<EnvelopeJson> {
     const payload = openEnvelope(envelope, {
       domain: this.o.domain,
@@ -970,6 +1067,7 @@ export class Sequencer {
     }
     const log = await this.logOf(rollupId, payload.height);
     const run = log.lock.then(async () => {
+      // Only the view this node has installed and operates normally in: a seal proves that view.
       if (seal.viewNumber < log.view) throw veilError.staleView(seal.viewNumber, log.view);
       if (seal.viewNumber > log.normalView) throw veilError.staleView(seal.viewNumber, log.normalView);
       if (log.seal === undefined) {
@@ -994,14 +1092,21 @@ export class Sequencer {
         log.status = "sealed";
         log.seal = result;
         await this.advanceOpenHeight(rollupId, payload.height);
+      } else if (
+        log.seal.seal.txCount !== seal.txCount ||
+        String(log.seal.seal.encRoot).toLowerCase() !== seal.encRoot.toLowerCase()
+      ) {
+        throw veilError.invalidSignature("the seal's count or root differs from the seal this node holds");
       }
+      return this.signSeal(rollupId, payload.height, seal);
     });
     log.lock = run.catch(() => undefined);
-    await run;
+    const sealSignature = await run;
     return sealEnvelope(this.o.wallet, this.o.domain, this.o.chain.clusterId, seal.viewNumber, ClusterMessageKind.Ack, {
       rollupId: payload.rollupId,
       height: payload.height,
       count: seal.txCount,
+      sealSignature,
     });
   }
 

@@ -2,16 +2,19 @@
  * Creating the on-chain task of a block commitment (DESIGN.md step 8). A task per (rollupId, height)
  * can exist only once: after a failover the new leader finalizes the same height again, and the task
  * its predecessor created with the SAME commitment counts as success. A task with ANOTHER commitment
- * means two leaders built different blocks for one height: an error that must never pass silently.
+ * means two leaders built different blocks for one height: an error that must never pass silently,
+ * unless that task is still pending or was rejected and ours is certified in a later view, which the VSM
+ * lets replace it (a squatted or bad task of an earlier view).
  */
 import type { ValidationServiceManager } from "../../typechain-types";
+import type { SealCertificate } from "../chain/certificate";
 import { structHash, taskIdOf, type BlockCommitment } from "../chain/eip712";
 
 export type TaskOutcome = "created" | "exists";
 
 export interface VsmTasks {
   /** Creates the task, or finds it already there with this commitment; throws TaskConflict otherwise. */
-  submit(commitment: BlockCommitment, viewNumber: number, signature: string): Promise<TaskOutcome>;
+  submit(commitment: BlockCommitment, certificate: SealCertificate, signature: string): Promise<TaskOutcome>;
 }
 
 export class TaskConflict extends Error {
@@ -25,7 +28,10 @@ export class TaskConflict extends Error {
   }
 }
 
+/** ValidationServiceManager.TaskStatus values. */
 const TASK_NONE = 0n;
+const TASK_PENDING = 1n;
+const TASK_REJECTED = 3n;
 
 /** The ValidationServiceManager through TypeChain; transactions are sent one at a time (one nonce sequence). */
 export class VsmTaskSubmitter implements VsmTasks {
@@ -37,33 +43,45 @@ export class VsmTaskSubmitter implements VsmTasks {
     private readonly receiptTimeoutMs: number,
   ) {}
 
-  submit(commitment: BlockCommitment, viewNumber: number, signature: string): Promise<TaskOutcome> {
-    const run = this.queue.then(() => this.create(commitment, viewNumber, signature));
+  submit(commitment: BlockCommitment, certificate: SealCertificate, signature: string): Promise<TaskOutcome> {
+    const run = this.queue.then(() => this.create(commitment, certificate, signature));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async create(commitment: BlockCommitment, viewNumber: number, signature: string): Promise<TaskOutcome> {
+  private async create(
+    commitment: BlockCommitment,
+    certificate: SealCertificate,
+    signature: string,
+  ): Promise<TaskOutcome> {
     const ours = structHash("BlockCommitment", commitment).toLowerCase();
     const taskId = taskIdOf(commitment.rollupId, commitment.height);
-    if ((await this.existing(taskId, ours)) === "exists") return "exists";
+    const view = certificate.seal.viewNumber;
+    if ((await this.existing(taskId, ours, view)) === "exists") return "exists";
     try {
-      const tx = await this.vsm.createNewTask(commitment, viewNumber, signature);
+      const tx = await this.vsm.createNewTask(
+        commitment,
+        { seal: certificate.seal, signatures: [...certificate.signatures] },
+        signature,
+      );
       const receipt = await tx.wait(1, this.receiptTimeoutMs);
       if (receipt === null || receipt.status !== 1) throw new Error(`createNewTask reverted (tx ${tx.hash})`);
       return "created";
     } catch (error) {
       // Another leader's transaction may have landed first (TaskExists): what counts is what is on-chain.
-      if ((await this.existing(taskId, ours)) === "exists") return "exists";
+      if ((await this.existing(taskId, ours, view)) === "exists") return "exists";
       throw error;
     }
   }
 
-  private async existing(taskId: string, ours: string): Promise<TaskOutcome | undefined> {
+  /** "exists" when the task holds our commitment; undefined when there is none or ours may replace it. */
+  private async existing(taskId: string, ours: string, view: number): Promise<TaskOutcome | undefined> {
     const task = await this.vsm.getTask(taskId);
     if (task.status === TASK_NONE) return undefined;
     const onChain = task.commitmentHash.toLowerCase();
-    if (onChain !== ours) throw new TaskConflict(taskId, onChain, ours);
-    return "exists";
+    if (onChain === ours) return "exists";
+    const replaceable = task.status === TASK_PENDING || task.status === TASK_REJECTED;
+    if (replaceable && Number(task.viewNumber) < view) return undefined;
+    throw new TaskConflict(taskId, onChain, ours);
   }
 }

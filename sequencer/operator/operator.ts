@@ -11,7 +11,7 @@ import { executeBlock, type L2, type L2Execution } from "./l2";
 import type { OperatorMetrics } from "./metrics";
 import type { SequencerClient } from "./sequencer-client";
 import { readState, removeStaleTempFiles, writeState, type OperatorState } from "./state";
-import { InvalidFinalizeAnswer, verifyFinalizeAnswer, type LeaderSchedule } from "./verify";
+import { InvalidFinalizeAnswer, verifyFinalizeAnswer, type ClusterMembers } from "./verify";
 
 export interface OperatorOptions {
   readonly rollupId: bigint;
@@ -24,7 +24,7 @@ export interface OperatorOptions {
   readonly sequencer: SequencerClient;
   readonly l2: L2;
   readonly domain: VeilDomain;
-  readonly schedule: LeaderSchedule;
+  readonly cluster: ClusterMembers;
   readonly metrics: OperatorMetrics;
   readonly log: Logger;
 }
@@ -124,7 +124,7 @@ export class Operator {
     }
     let verified;
     try {
-      verified = await verifyFinalizeAnswer(answer, { rollupId, height }, this.o.domain, this.o.schedule);
+      verified = await verifyFinalizeAnswer(answer, { rollupId, height }, this.o.domain, this.o.cluster);
     } catch (error) {
       if (error instanceof InvalidFinalizeAnswer) {
         metrics.rejectedAnswers.inc();

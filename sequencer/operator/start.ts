@@ -17,7 +17,7 @@ import { L2, prepareL2 } from "./l2";
 import { createOperatorMetrics } from "./metrics";
 import { Operator } from "./operator";
 import { SequencerClient } from "./sequencer-client";
-import type { LeaderSchedule } from "./verify";
+import type { ClusterMembers } from "./verify";
 
 export interface RunningOperator {
   readonly url: string;
@@ -34,20 +34,20 @@ export interface StartOptions {
   readonly skipL2Prepare?: boolean;
 }
 
-/** The registry's leaderOfRollup, read from L1 (memoised: a height's leader at a view never changes). */
-export function registryLeaderSchedule(runner: ContractRunner, clusterRegistry: string): LeaderSchedule {
+/** How long the operator reuses a cluster's member list read from L1 (members change rarely). */
+const MEMBERS_TTL_MS = 5_000;
+
+/** The members of the cluster serving a rollup, read from the registry (kept for MEMBERS_TTL_MS). */
+export function registryClusterMembers(runner: ContractRunner, clusterRegistry: string): ClusterMembers {
   const registry = ClusterRegistry__factory.connect(clusterRegistry, runner);
-  const cache = new Map<string, string>();
+  const cache = new Map<bigint, { members: readonly string[]; at: number }>();
   return {
-    async leaderOf(rollupId, height, viewNumber) {
-      const key = `${rollupId}:${height}:${viewNumber}`;
-      let leader = cache.get(key);
-      if (leader === undefined) {
-        leader = getAddress((await registry.leaderOfRollup(rollupId, height, viewNumber)).leader);
-        if (cache.size > 1_000) cache.clear();
-        cache.set(key, leader);
-      }
-      return leader;
+    async membersOf(rollupId) {
+      const cached = cache.get(rollupId);
+      if (cached !== undefined && performance.now() - cached.at < MEMBERS_TTL_MS) return cached.members;
+      const members = (await registry.membersOf(await registry.clusterOfRollup(rollupId))).map((m) => getAddress(m));
+      cache.set(rollupId, { members, at: performance.now() });
+      return members;
     },
   };
 }
@@ -89,7 +89,7 @@ export async function startOperator(
       sequencer: new SequencerClient(config.sequencer.urls, executor, domain, config.sequencer.requestTimeoutMs, log),
       l2,
       domain,
-      schedule: registryLeaderSchedule(runner, config.l1.contracts.clusterRegistry),
+      cluster: registryClusterMembers(runner, config.l1.contracts.clusterRegistry),
       metrics: createOperatorMetrics(metricsRegistry),
       log,
     });

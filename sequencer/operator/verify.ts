@@ -1,20 +1,22 @@
 /**
  * Checks the answer of `finalize_block` before anything reaches the L2: that it is the block of the
- * height asked for, that its seal and its BlockCommitment are signed (EIP-712, the deployment's one
- * domain) by the leader the registry schedules for that height and view, and that the transactions
+ * height asked for, that its seal is certified (a majority of the cluster's members signed it in one
+ * view, which proves that view), that its BlockCommitment is signed (EIP-712, the deployment's one
+ * domain) by the leader the registry schedules for that height at the certified view, and that the transactions
  * are exactly the committed ones: one slot per index in order, each valid slot's hash is the keccak of
  * its bytes, and encRoot and rawRoot recomputed from the slots equal the signed roots. The operator
  * executes only what the leader can be held to.
  */
 import { getAddress, keccak256 } from "ethers";
 import { finalizeResult, type BuiltBlockJson, type FinalizeResultJson } from "../api/wire";
+import { CertificateError, verifySealCertificate } from "../chain/certificate";
 import { isSignedBy, structHash, taskIdOf, type VeilDomain } from "../chain/eip712";
 import { hashLeaf, rootOfLeafHashes } from "../chain/merkle";
 import { rawRootOf } from "../block/raw-root";
 
-/** The leader the registry schedules for a height at a view (ClusterRegistry.leaderOfRollup). */
-export interface LeaderSchedule {
-  leaderOf(rollupId: bigint, height: bigint, viewNumber: number): Promise<string>;
+/** The members of the cluster serving a rollup, in schedule order (ClusterRegistry.membersOf). */
+export interface ClusterMembers {
+  membersOf(rollupId: bigint): Promise<readonly string[]>;
 }
 
 export class InvalidFinalizeAnswer extends Error {
@@ -41,7 +43,7 @@ export async function verifyFinalizeAnswer(
   answer: unknown,
   expected: { readonly rollupId: bigint; readonly height: bigint },
   domain: VeilDomain,
-  schedule: LeaderSchedule,
+  cluster: ClusterMembers,
 ): Promise<VerifiedBlock> {
   const parsed = finalizeResult.safeParse(answer);
   if (!parsed.success) {
@@ -63,23 +65,24 @@ export async function verifyFinalizeAnswer(
     `${at}: the seal is of rollup ${seal.seal.rollupId} height ${seal.seal.height}`,
   );
 
-  // Who signed: the registry's leader of this height at the claimed view, for both seal and commitment.
+  // Who signed: a majority of the members the seal, which proves its view; the registry's leader of the
+  // height at that view the commitment. A view the answer merely claims proves nothing.
+  const members = (await cluster.membersOf(expected.rollupId)).map((m) => getAddress(m));
+  check(members.length > 0, `${at}: the cluster has no members`);
+  try {
+    verifySealCertificate(domain, seal, members);
+  } catch (error) {
+    if (!(error instanceof CertificateError)) throw error;
+    throw new InvalidFinalizeAnswer(`${at}: the seal certificate does not verify: ${error.message}`);
+  }
+  const view = seal.seal.viewNumber;
+  check(block.viewNumber === view, `${at}: the block is of view ${block.viewNumber}, its seal certificate of ${view}`);
   const leader = getAddress(block.leader);
-  const scheduled = getAddress(await schedule.leaderOf(expected.rollupId, expected.height, block.viewNumber));
-  check(
-    leader === scheduled,
-    `${at}: ${leader} is not the leader of view ${block.viewNumber} (the registry says ${scheduled})`,
-  );
+  const scheduled = members[Number((expected.height + BigInt(view)) % BigInt(members.length))]!;
+  check(leader === scheduled, `${at}: ${leader} is not the leader of view ${view} (the registry says ${scheduled})`);
   check(
     isSignedBy(domain, "BlockCommitment", c, block.signature, leader),
     `${at}: the BlockCommitment signature is not by the leader ${leader}`,
-  );
-  const sealLeader = getAddress(seal.leader);
-  const sealScheduled = getAddress(await schedule.leaderOf(expected.rollupId, expected.height, seal.seal.viewNumber));
-  check(sealLeader === sealScheduled, `${at}: the seal's signer ${sealLeader} is not the leader of its view`);
-  check(
-    isSignedBy(domain, "Seal", seal.seal, seal.signature, sealLeader),
-    `${at}: the seal signature is not by ${sealLeader}`,
   );
   check(
     seal.seal.txCount === c.txCount && seal.seal.encRoot === c.encRoot,

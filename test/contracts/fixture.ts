@@ -2,12 +2,14 @@
 import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { keccak256, parseEther, toUtf8Bytes } from "ethers";
+import { certifySeal, type SealCertificate } from "../../sequencer/chain/certificate";
 import { deployCore, type CoreParams } from "../../sequencer/chain/deploy";
 import {
   signMessage,
   structHash,
   veilDomain,
   type BlockCommitment,
+  type Seal,
   type VeilDomain,
 } from "../../sequencer/chain/eip712";
 import type { ClusterRegistry, ValidationServiceManager } from "../../typechain-types";
@@ -109,11 +111,31 @@ export function blockCommitment(height: bigint, overrides: Partial<BlockCommitme
   return { rollupId: ROLLUP_ID, height, txCount: 3, encRoot: h("enc"), rawRoot: h("raw"), ...overrides };
 }
 
-/** Creates the task of `commitment`, signed by the leader of its height at `view`. */
+/** The seal that `commitment` carries (its count and encRoot) in `view`. */
+export function sealOf(commitment: BlockCommitment, view = 0): Seal {
+  return {
+    rollupId: commitment.rollupId,
+    height: commitment.height,
+    txCount: commitment.txCount,
+    encRoot: commitment.encRoot,
+    viewNumber: view,
+  };
+}
+
+/** A certificate of `seal` by `signers` (default: the first three members, a majority of four). */
+export function certificateOf(w: World, seal: Seal, signers = w.members.slice(0, 3)): Promise<SealCertificate> {
+  return certifySeal(signers, w.domain, seal);
+}
+
+/** The certificate as the contract takes it (a mutable signature array). */
+export const onChain = (c: SealCertificate) => ({ seal: c.seal, signatures: [...c.signatures] });
+
+/** Creates the task of `commitment` with a majority's certificate of its seal at `view`, signed by that view's leader. */
 export async function createTask(w: World, commitment: BlockCommitment, view = 0): Promise<string> {
   const leader = leaderSigner(w, commitment.height, view);
   const sig = await signMessage(leader, w.domain, "BlockCommitment", commitment);
-  await w.vsm.connect(leader).createNewTask(commitment, view, sig);
+  const certificate = await certificateOf(w, sealOf(commitment, view));
+  await w.vsm.connect(leader).createNewTask(commitment, onChain(certificate), sig);
   return w.vsm.taskIdOf(commitment.rollupId, commitment.height);
 }
 

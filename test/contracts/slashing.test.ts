@@ -10,6 +10,8 @@ import {
   type OrderCommitment,
   type Seal,
 } from "../../sequencer/chain/eip712";
+import { ZeroHash as ZERO_HASH } from "ethers";
+import { certifySeal } from "../../sequencer/chain/certificate";
 import { brokenCommitmentEvidence } from "../../sequencer/chain/evidence";
 import {
   IncrementalMerkleTree,
@@ -27,6 +29,7 @@ import {
   createTask,
   h,
   leaderSigner,
+  onChain,
   responses,
   world,
   type World,
@@ -328,18 +331,19 @@ describe("Slashing", () => {
       );
     });
 
-    it("slashes a member that signed two seals for one height and view, not across views", async () => {
+    it("slashes a member that signed two seals ending one height differently, in any views; the same content in two views is no fault", async () => {
       const w = await loadFixture(world);
       const leader = leaderSigner(w, HEIGHT);
       const a: Seal = { rollupId: ROLLUP_ID, height: HEIGHT, txCount: 3, encRoot: h("e1"), viewNumber: 0 };
       const b: Seal = { ...a, encRoot: h("e2") };
       const sa = await signMessage(leader, w.domain, "Seal", a);
-      const sb = await signMessage(leader, w.domain, "Seal", b);
-      const nextView = { ...b, viewNumber: 1 };
+      // The same content re-sealed in a later view (a new leader certifying the decided log) is honest.
+      const sameLater = { ...a, viewNumber: 1 };
       await expect(
-        w.vsm.slashSealEquivocation(a, sa, nextView, await signMessage(leader, w.domain, "Seal", nextView)),
+        w.vsm.slashSealEquivocation(a, sa, sameLater, await signMessage(leader, w.domain, "Seal", sameLater)),
       ).to.be.revertedWithCustomError(w.vsm, "NotConflicting");
       await expect(w.vsm.slashSealEquivocation(a, sa, a, sa)).to.be.revertedWithCustomError(w.vsm, "NotConflicting");
+      const sb = await signMessage(leader, w.domain, "Seal", b);
       await expect(w.vsm.slashSealEquivocation(a, sa, { ...b, height: 1n }, sb)).to.be.revertedWithCustomError(
         w.vsm,
         "NotConflicting",
@@ -348,11 +352,46 @@ describe("Slashing", () => {
         w.vsm,
         "NotConflicting",
       );
-      await expect(w.vsm.slashSealEquivocation(a, sa, b, sb)).to.emit(w.registry, "MemberSlashed");
+      // Another content in another view: the cheapest key-release attack (a seal for an unused view) is slashable.
+      const otherView = { ...b, viewNumber: 5 };
+      const so = await signMessage(leader, w.domain, "Seal", otherView);
+      await expect(w.vsm.slashSealEquivocation(a, sa, otherView, so)).to.emit(w.registry, "MemberSlashed");
       await expect(w.vsm.slashSealEquivocation(a, sa, b, sb)).to.be.revertedWithCustomError(
         w.vsm,
         "FaultAlreadySlashed",
       );
+    });
+
+    it("slashes every member that signed both of two conflicting seal certificates, in one call", async () => {
+      const w = await loadFixture(world);
+      const [m0, m1, m2, m3] = w.members as [
+        HardhatEthersSigner,
+        HardhatEthersSigner,
+        HardhatEthersSigner,
+        HardhatEthersSigner,
+      ];
+      const a: Seal = { rollupId: ROLLUP_ID, height: HEIGHT, txCount: 3, encRoot: h("e1"), viewNumber: 0 };
+      const b: Seal = { ...a, txCount: 0, encRoot: ZERO_HASH, viewNumber: 2 };
+      const certA = onChain(await certifySeal([m0, m1, m2], w.domain, a));
+      const certB = onChain(await certifySeal([m1, m2, m3], w.domain, b));
+      const minority = onChain(await certifySeal([m1, m2], w.domain, b));
+      await expect(w.vsm.slashConflictingCertificates(certA, minority)).to.be.revertedWithCustomError(
+        w.vsm,
+        "CertificateBelowMajority",
+      );
+      await expect(w.vsm.slashConflictingCertificates(certA, certA)).to.be.revertedWithCustomError(
+        w.vsm,
+        "NotConflicting",
+      );
+      const tx = w.vsm.connect(w.outsider).slashConflictingCertificates(certA, certB);
+      for (const m of [m1, m2])
+        await expect(tx)
+          .to.emit(w.registry, "MemberSlashed")
+          .withArgs(w.clusterId, m.address, anyValue, CLUSTER_BOND, w.outsider.address, REWARD);
+      await expect(tx).to.changeEtherBalance(w.outsider, REWARD * 2n);
+      expect((await w.registry.memberInfo(w.clusterId, m0.address)).bond).to.equal(CLUSTER_BOND);
+      expect((await w.registry.memberInfo(w.clusterId, m3.address)).bond).to.equal(CLUSTER_BOND);
+      expect(await w.registry.membersOf(w.clusterId)).to.deep.equal([m0.address, m3.address]);
     });
   });
 

@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
-import { Wallet, parseEther } from "ethers";
+import { Wallet, ZeroHash as ZERO_HASH, parseEther } from "ethers";
+import { certifySeal } from "../../sequencer/chain/certificate";
 import { signMessage, structHash, taskIdOf } from "../../sequencer/chain/eip712";
 import { ClusterRegistry__factory, ValidationServiceManager__factory } from "../../typechain-types";
 import {
@@ -9,9 +10,13 @@ import {
   PARAMS,
   ROLLUP_ID,
   blockCommitment,
+  certificateOf,
   createTask,
+  h,
   leaderSigner,
+  onChain,
   responses,
+  sealOf,
   world,
 } from "./fixture";
 
@@ -109,13 +114,14 @@ describe("ValidationServiceManager", () => {
   });
 
   describe("tasks", () => {
-    it("lets anyone relay the block commitment signed by the height's leader, once per (rollup, height)", async () => {
+    it("lets anyone relay a certified block commitment signed by the leader of the certified view, once per view", async () => {
       const w = await loadFixture(world);
       const c = blockCommitment(10n);
       const leader = leaderSigner(w, 10n, 1);
       const sig = await signMessage(leader, w.domain, "BlockCommitment", c);
+      const certificate = onChain(await certificateOf(w, sealOf(c, 1)));
       const taskId = taskIdOf(ROLLUP_ID, 10n);
-      const tx = w.vsm.connect(w.outsider).createNewTask(c, 1, sig);
+      const tx = w.vsm.connect(w.outsider).createNewTask(c, certificate, sig);
       await expect(tx)
         .to.emit(w.vsm, "TaskCreated")
         .withArgs(
@@ -131,31 +137,119 @@ describe("ValidationServiceManager", () => {
         );
       const task = await w.vsm.getTask(taskId);
       expect(task.leader).to.equal(leader.address);
+      expect(task.viewNumber).to.equal(1n);
       expect(task.status).to.equal(1n);
       expect(task.commitmentHash).to.equal(structHash("BlockCommitment", c));
       expect(await w.vsm.taskIdOf(ROLLUP_ID, 10n)).to.equal(taskId);
-      await expect(w.vsm.createNewTask(c, 1, sig))
+      await expect(w.vsm.createNewTask(c, certificate, sig))
         .to.be.revertedWithCustomError(w.vsm, "TaskExists")
         .withArgs(taskId);
     });
 
-    it("refuses commitments not signed by the leader of that view, oversize blocks and unknown rollups", async () => {
+    it("refuses a squatted task: a member's own seal at a view it picks, for the current or a future height", async () => {
+      const w = await loadFixture(world);
+      // Member 1 leads height 50 at view 3 ((50 + 3) % 4 = 1) and signs everything itself.
+      const c = blockCommitment(50n, { txCount: 0, encRoot: ZERO_HASH, rawRoot: ZERO_HASH });
+      const squatter = leaderSigner(w, 50n, 3);
+      const sig = await signMessage(squatter, w.domain, "BlockCommitment", c);
+      const alone = onChain(await certificateOf(w, sealOf(c, 3), [squatter]));
+      await expect(w.vsm.connect(squatter).createNewTask(c, alone, sig))
+        .to.be.revertedWithCustomError(w.vsm, "CertificateBelowMajority")
+        .withArgs(1, 4);
+      // Two members (a minority of four) are not enough either, nor an outsider who joined the signatures.
+      const two = onChain(await certificateOf(w, sealOf(c, 3), [squatter, w.members[2]!]));
+      await expect(w.vsm.createNewTask(c, two, sig)).to.be.revertedWithCustomError(w.vsm, "CertificateBelowMajority");
+      const withOutsider = onChain(await certificateOf(w, sealOf(c, 3), [squatter, w.members[2]!, w.outsider]));
+      await expect(w.vsm.createNewTask(c, withOutsider, sig))
+        .to.be.revertedWithCustomError(w.vsm, "CertificateSignerNotMember")
+        .withArgs(w.outsider.address);
+      expect((await w.vsm.getTask(taskIdOf(ROLLUP_ID, 50n))).status).to.equal(0n);
+    });
+
+    it("refuses a certificate with a duplicated or unsorted signer, or one over another seal", async () => {
+      const w = await loadFixture(world);
+      const c = blockCommitment(11n);
+      const leader = leaderSigner(w, 11n);
+      const sig = await signMessage(leader, w.domain, "BlockCommitment", c);
+      const good = onChain(await certificateOf(w, sealOf(c)));
+      const duplicated = { ...good, signatures: [good.signatures[0]!, good.signatures[0]!, good.signatures[1]!] };
+      await expect(w.vsm.createNewTask(c, duplicated, sig)).to.be.revertedWithCustomError(
+        w.vsm,
+        "CertificateSignersNotSorted",
+      );
+      const unsorted = { ...good, signatures: [...good.signatures].reverse() };
+      await expect(w.vsm.createNewTask(c, unsorted, sig)).to.be.revertedWithCustomError(
+        w.vsm,
+        "CertificateSignersNotSorted",
+      );
+      // Signatures over another view's seal recover to other addresses: not members (or not sorted).
+      const otherView = onChain(await certificateOf(w, sealOf(c, 1)));
+      await expect(w.vsm.createNewTask(c, { seal: good.seal, signatures: otherView.signatures }, sig)).to.be.reverted;
+      const otherRoot = blockCommitment(11n, { encRoot: h("other") });
+      await expect(w.vsm.createNewTask(otherRoot, good, sig)).to.be.revertedWithCustomError(w.vsm, "SealMismatch");
+    });
+
+    it("refuses commitments not signed by the leader of the certified view, oversize blocks and unknown rollups", async () => {
       const w = await loadFixture(world);
       const c = blockCommitment(10n);
+      const certificate = onChain(await certificateOf(w, sealOf(c)));
       const notLeader = leaderSigner(w, 10n, 1);
       const sig = await signMessage(notLeader, w.domain, "BlockCommitment", c);
-      await expect(w.vsm.createNewTask(c, 0, sig))
+      await expect(w.vsm.createNewTask(c, certificate, sig))
         .to.be.revertedWithCustomError(w.vsm, "InvalidSigner")
         .withArgs(notLeader.address, leaderSigner(w, 10n, 0).address);
       const big = blockCommitment(10n, { txCount: 65_537 });
-      await expect(w.vsm.createNewTask(big, 0, sig))
+      await expect(w.vsm.createNewTask(big, certificate, sig))
         .to.be.revertedWithCustomError(w.vsm, "TxCountTooLarge")
         .withArgs(65_537);
       const unknown = { ...c, rollupId: 1n };
-      await expect(w.vsm.createNewTask(unknown, 0, sig)).to.be.revertedWithCustomError(w.registry, "UnknownRollup");
+      const unknownCertificate = onChain(await certificateOf(w, sealOf(unknown)));
+      await expect(w.vsm.createNewTask(unknown, unknownCertificate, sig)).to.be.revertedWithCustomError(
+        w.registry,
+        "UnknownRollup",
+      );
       // Signed for another deployment's domain: recovers to someone else.
       const foreign = await signMessage(leaderSigner(w, 10n), { ...w.domain, chainId: 1n }, "BlockCommitment", c);
-      await expect(w.vsm.createNewTask(c, 0, foreign)).to.be.revertedWithCustomError(w.vsm, "InvalidSigner");
+      await expect(w.vsm.createNewTask(c, certificate, foreign)).to.be.revertedWithCustomError(w.vsm, "InvalidSigner");
+    });
+
+    it("lets a task certified in a later view replace a pending or rejected one, never the reverse", async () => {
+      const w = await loadFixture(world);
+      const bad = blockCommitment(12n, { rawRoot: h("bad raw") });
+      const good = blockCommitment(12n);
+      const taskId = await createTask(w, bad, 0);
+      // The same view, or an earlier one, cannot replace it.
+      const leader0 = leaderSigner(w, 12n, 0);
+      await expect(
+        w.vsm.createNewTask(
+          good,
+          onChain(await certificateOf(w, sealOf(good, 0))),
+          await signMessage(leader0, w.domain, "BlockCommitment", good),
+        ),
+      ).to.be.revertedWithCustomError(w.vsm, "TaskExists");
+      const leader2 = leaderSigner(w, 12n, 2);
+      await expect(
+        w.vsm.createNewTask(
+          good,
+          onChain(await certificateOf(w, sealOf(good, 2))),
+          await signMessage(leader2, w.domain, "BlockCommitment", good),
+        ),
+      )
+        .to.emit(w.vsm, "TaskReplaced")
+        .withArgs(taskId, leader0.address, 0, 2);
+      const task = await w.vsm.getTask(taskId);
+      expect(task.leader).to.equal(leader2.address);
+      expect(task.commitmentHash).to.equal(structHash("BlockCommitment", good));
+      // Once validated, nothing replaces it.
+      await w.vsm.respondToTask(taskId, true, await responses(w, taskId, good, true, w.operators.slice(0, 3)));
+      const leader3 = leaderSigner(w, 12n, 3);
+      await expect(
+        w.vsm.createNewTask(
+          bad,
+          onChain(await certificateOf(w, sealOf(bad, 3))),
+          await signMessage(leader3, w.domain, "BlockCommitment", bad),
+        ),
+      ).to.be.revertedWithCustomError(w.vsm, "TaskExists");
     });
 
     it("validates a task when 3 of 4 equal stakes approve, measured at the block before the task", async () => {
@@ -244,7 +338,8 @@ describe("ValidationServiceManager", () => {
       );
       const domain = { ...(await import("../../sequencer/chain/eip712")).veilDomain(31337n, await vsm.getAddress()) };
       const c = blockCommitment(0n);
-      await vsm.createNewTask(c, 0, await signMessage(m!, domain, "BlockCommitment", c));
+      const certificate = await certifySeal([m!], domain, sealOf(c));
+      await vsm.createNewTask(c, onChain(certificate), await signMessage(m!, domain, "BlockCommitment", c));
       await expect(vsm.respondToTask(taskIdOf(ROLLUP_ID, 0n), true, []))
         .to.be.revertedWithCustomError(vsm, "QuorumNotReached")
         .withArgs(0n, 0n);

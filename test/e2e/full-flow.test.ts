@@ -1,3 +1,4 @@
+import { certifySeal } from "../../sequencer/chain/certificate";
 /**
  * The whole of Veil as real processes (scripts/devnet, `full: true`): L1 and L2 Hardhat nodes, 3 sequencer
  * nodes, 4 key generators, 3 validators, the rollup operator and the encrypting RPC. Transactions go through
@@ -308,7 +309,19 @@ describe("end to end: a full devnet of real processes", function () {
       };
       const signature = await signMessage(leader, sdk.chain.domain, "BlockCommitment", forged);
       const relayer = await l1.getSigner(0);
-      await (await vsmOf(devnet, l1).connect(relayer).createNewTask(forged, sent.receipt.viewNumber, signature)).wait();
+      // The leader needs a certificate of its forged seal: here a colluding majority (the leader and one
+      // more member) signs it; honest followers never would, since their log holds the promised entry.
+      const { rawRoot: _raw, ...forgedSeal } = forged;
+      const colluders = [leader, devnet.world.members.find((m) => m.address !== leader.address)!];
+      const certificate = await certifySeal(colluders, sdk.chain.domain, {
+        ...forgedSeal,
+        viewNumber: sent.receipt.viewNumber,
+      });
+      await (
+        await vsmOf(devnet, l1)
+          .connect(relayer)
+          .createNewTask(forged, { seal: certificate.seal, signatures: [...certificate.signatures] }, signature)
+      ).wait();
 
       const verdict = await verdictOf(sdk, sent);
       expect(verdict.kept).to.equal(false);

@@ -1,3 +1,4 @@
+import { certifySeal, type SealCertificate } from "../../sequencer/chain/certificate";
 /**
  * The block pipeline on an in-process 3-node cluster (loopback HTTP, LevelDB, Hardhat's chain with the
  * deployed VSM): finalize_block seals, obtains the round secret, decrypts and builds, signs the
@@ -21,7 +22,6 @@ import {
   sealResult,
   type BuiltBlockWire,
   type FinalizeResultJson,
-  type SealResultJson,
 } from "../../sequencer/api/wire";
 import { buildBlock, entryFromWire } from "../../sequencer/block";
 import {
@@ -234,7 +234,7 @@ describe("block pipeline: finalize_block builds, commits on-chain and replicates
   describe("a follower checks a BlockBuilt before it stores it", () => {
     // Height 1 is led by member 1; it is sealed (not built) so that members 0 and 2 hold the seal only.
     const HEIGHT = 1;
-    let seal: SealResultJson;
+    let seal: SealCertificate;
     let roundKey: RoundKey;
     let secretKey: bigint;
     let genuine: BuiltBlockWire;
@@ -367,7 +367,12 @@ describe("block pipeline: finalize_block builds, commits on-chain and replicates
     const createTask = async (commitment: BlockCommitment, leader: Wallet) => {
       const vsm = ValidationServiceManager__factory.connect(w.domain.verifyingContract, w.members[0]);
       const signature = await signMessage(leader, w.domain, "BlockCommitment", commitment);
-      await (await vsm.createNewTask(commitment, 0, signature)).wait();
+      const seal = { ...commitment, viewNumber: 0 } as Record<string, unknown>;
+      delete seal.rawRoot;
+      const certificate = await certifySeal(w.members.slice(0, 2), w.domain, seal as never);
+      await (
+        await vsm.createNewTask(commitment, { ...certificate, signatures: [...certificate.signatures] }, signature)
+      ).wait();
     };
 
     it("counts a task with the same commitment (a predecessor's, before a failover) as success", async () => {

@@ -1,3 +1,4 @@
+import { certifySeal, sealCertificateToJson } from "../../sequencer/chain/certificate";
 /**
  * Key generator service: a committee of real processes' worth of services in this process, each with
  * its own LevelDB and JSON-RPC on loopback, reading a ClusterRegistry deployed on Hardhat's
@@ -5,7 +6,7 @@
  */
 import { expect } from "chai";
 import { freePort } from "../../scripts/devnet/net";
-import { Wallet, getAddress, toBeHex } from "ethers";
+import { Wallet, ZeroHash, getAddress, toBeHex } from "ethers";
 import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -14,7 +15,7 @@ import path from "node:path";
 import pino from "pino";
 import { uint64 } from "../../sequencer/api/wire";
 import { deployCore } from "../../sequencer/chain/deploy";
-import { signMessage, veilDomain, type Seal, type VeilDomain } from "../../sequencer/chain/eip712";
+import { veilDomain, type Seal, type VeilDomain } from "../../sequencer/chain/eip712";
 import {
   aggregateRoundKey,
   contributionFromJson,
@@ -90,7 +91,6 @@ async function expectRejection(promise: Promise<unknown>, pattern: RegExp): Prom
   throw new Error("expected a rejection");
 }
 
-const sealJson = (seal: Seal) => ({ ...seal, rollupId: seal.rollupId.toString(), height: seal.height.toString() });
 const round = (height: bigint) => ({ rollupId: ROLLUP.toString(), height: height.toString() });
 
 describe("key generator service", function () {
@@ -119,9 +119,9 @@ describe("key generator service", function () {
     encRoot: toBeHex(height + 1000n, 32),
     viewNumber,
   });
-  const signedSeal = async (s: Seal, signer?: HardhatEthersSigner, d: VeilDomain = domain) => ({
-    seal: sealJson(s),
-    signature: await signMessage(signer ?? (await leaderOf(s.height, s.viewNumber)), d, "Seal", s),
+  /** reveal_share's params: a certificate of `s` by `signers` (default: three of the four members, a majority). */
+  const signedSeal = async (s: Seal, signers?: HardhatEthersSigner[], d: VeilDomain = domain) => ({
+    certificate: sealCertificateToJson(await certifySeal(signers ?? members.slice(0, 3), d, s)),
   });
 
   function configFor(i: number, overrides: { solver?: boolean; startHeight?: number } = {}) {
@@ -299,35 +299,66 @@ describe("key generator service", function () {
   });
 
   describe("reveal_share", () => {
-    it("refuses a call without a seal or signature", async () => {
+    it("refuses a call without a certificate, or one without signatures", async () => {
       const none = await rpcError(client(1).call("reveal_share", {}));
       expect(none.errorName).to.equal("INVALID_PARAMS");
-      expect(none.message).to.match(/seal/);
-      const { seal: s } = await signedSeal(seal(1n));
-      const unsigned = await rpcError(client(1).call("reveal_share", { seal: s }));
-      expect(unsigned.message).to.match(/signature/);
+      expect(none.message).to.match(/certificate/);
+      const { certificate } = await signedSeal(seal(1n));
+      const unsigned = await rpcError(
+        client(1).call("reveal_share", { certificate: { ...certificate, signatures: [] } }),
+      );
+      expect(unsigned.errorName).to.equal("INVALID_PARAMS");
     });
 
-    it("refuses a seal signed by a member who does not lead that height and view", async () => {
-      const s = seal(1n);
-      const leader = await leaderOf(1n);
-      const notLeader = members.find((m) => m.address !== leader.address)!;
-      const error = await rpcError(client(1).call("reveal_share", await signedSeal(s, notLeader)));
-      expect(error.errorName).to.equal("INVALID_SIGNATURE");
-      const stranger = await rpcError(client(1).call("reveal_share", await signedSeal(s, outsider)));
+    it("refuses one member's seal for a view it leads (the key-release attack), and any minority", async () => {
+      // Member (1 + 3) % 4 leads height 1 at view 3: an unused view, its own seal of an empty block.
+      const attacker = await leaderOf(1n, 3);
+      const empty: Seal = { rollupId: ROLLUP, height: 1n, txCount: 0, encRoot: ZeroHash, viewNumber: 3 };
+      const alone = await rpcError(client(1).call("reveal_share", await signedSeal(empty, [attacker])));
+      expect(alone.errorName).to.equal("INVALID_SIGNATURE");
+      expect(alone.message).to.match(/a majority of 4 members is 3/);
+      const other = members.find((m) => m.address !== attacker.address)!;
+      const two = await rpcError(client(1).call("reveal_share", await signedSeal(empty, [attacker, other])));
+      expect(two.errorName).to.equal("INVALID_SIGNATURE");
+      // A seal for a height not reached yet is refused the same way.
+      const future = await rpcError(
+        client(1).call("reveal_share", await signedSeal({ ...empty, height: 3n }, [attacker])),
+      );
+      expect(future.errorName).to.equal("INVALID_SIGNATURE");
+      const stranger = await rpcError(
+        client(1).call("reveal_share", await signedSeal(empty, [attacker, other, outsider])),
+      );
       expect(stranger.errorName).to.equal("INVALID_SIGNATURE");
+      expect(stranger.message).to.match(/not a member/);
+      // Nothing moved: the secret is not served and the window did not pass height 1.
+      const secret = await rpcError(client(1).call("get_round_secret", round(1n)));
+      expect(secret.errorName).to.equal("NOT_FOUND");
     });
 
-    it("refuses a seal whose signature was made for another height, rollup or deployment", async () => {
-      const signed = await signedSeal(seal(1n));
+    it("refuses a certificate with a duplicated or unsorted signer", async () => {
+      const { certificate } = await signedSeal(seal(1n));
+      const [a, b] = certificate.signatures as [string, string, string];
+      const duplicated = await rpcError(
+        client(1).call("reveal_share", { certificate: { ...certificate, signatures: [a, a, b] } }),
+      );
+      expect(duplicated.message).to.match(/ascend strictly/);
+      const unsorted = await rpcError(
+        client(1).call("reveal_share", {
+          certificate: { ...certificate, signatures: [...certificate.signatures].reverse() },
+        }),
+      );
+      expect(unsorted.message).to.match(/ascend strictly/);
+    });
+
+    it("refuses a certificate whose signatures were made for another height, root or deployment", async () => {
+      const { certificate } = await signedSeal(seal(1n));
       const otherHeight = await rpcError(
-        client(1).call("reveal_share", { seal: { ...signed.seal, height: "2" }, signature: signed.signature }),
+        client(1).call("reveal_share", { certificate: { ...certificate, seal: { ...certificate.seal, height: "2" } } }),
       );
       expect(otherHeight.errorName).to.equal("INVALID_SIGNATURE");
       const otherRoot = await rpcError(
         client(1).call("reveal_share", {
-          seal: { ...signed.seal, encRoot: toBeHex(9n, 32) },
-          signature: signed.signature,
+          certificate: { ...certificate, seal: { ...certificate.seal, encRoot: toBeHex(9n, 32) } },
         }),
       );
       expect(otherRoot.errorName).to.equal("INVALID_SIGNATURE");
@@ -341,10 +372,17 @@ describe("key generator service", function () {
     });
 
     it("refuses a malformed or forged signature", async () => {
-      const signed = await signedSeal(seal(1n));
-      const garbage = await rpcError(client(1).call("reveal_share", { ...signed, signature: `0x${"ab".repeat(65)}` }));
+      const { certificate } = await signedSeal(seal(1n));
+      const forged = [...certificate.signatures];
+      forged[0] = `0x${"ab".repeat(65)}`;
+      const garbage = await rpcError(
+        client(1).call("reveal_share", { certificate: { ...certificate, signatures: forged } }),
+      );
       expect(garbage.errorName).to.equal("INVALID_SIGNATURE");
-      const short = await rpcError(client(1).call("reveal_share", { ...signed, signature: "0x1234" }));
+      forged[0] = "0x1234";
+      const short = await rpcError(
+        client(1).call("reveal_share", { certificate: { ...certificate, signatures: forged } }),
+      );
       expect(short.errorName).to.equal("INVALID_PARAMS");
     });
 
@@ -353,7 +391,7 @@ describe("key generator service", function () {
       expect(error.errorName).to.equal("NOT_FOUND");
     });
 
-    it("reveals against the leader's seal (any view), idempotently, and the share opens its contribution", async () => {
+    it("reveals against a seal certificate (any view), idempotently, and the share opens its contribution", async () => {
       const signed = await signedSeal(seal(2n, 1));
       const first = (await client(1).call("reveal_share", signed)) as { reveal: unknown; contribution: unknown };
       const again = await client(1).call("reveal_share", signed);
@@ -425,11 +463,10 @@ describe("key generator service", function () {
     });
     await stop(2);
     const signed = await signedSeal(seal(height));
-    const sealFile = sealFileSchema.parse(signed);
+    const sealFile = sealFileSchema.parse(signed.certificate);
     const result = await solveRound({
       url: `http://127.0.0.1:${ports[1]}`,
-      seal: sealFile.seal,
-      signature: sealFile.signature,
+      certificate: sealFile,
       solve: true,
       publish: true,
       revealTimeoutMs: 2_000,
@@ -446,7 +483,7 @@ describe("key generator service", function () {
     await expectRejection(
       solveRound({
         url: `http://127.0.0.1:${ports[1]}`,
-        ...sealFile,
+        certificate: sealFile,
         solve: false,
         publish: false,
         revealTimeoutMs: 500,

@@ -1,3 +1,4 @@
+import { verifySealCertificate } from "../../sequencer/chain/certificate";
 /**
  * A 3-node cluster of real processes on loopback (devnet launcher): hardhat L1, two `veil keygen`
  * processes, three `veil node` processes with their own LevelDB. Encrypted transactions carry real
@@ -158,7 +159,13 @@ describe("multi-process cluster: 3 node processes on loopback", function () {
         signature,
       }),
     );
-    expect(isSignedBy(domain, "Seal", sealed.seal, sealed.signature, leader())).to.equal(true);
+    expect(
+      verifySealCertificate(
+        domain,
+        sealed,
+        devnet.world.members.map((m) => m.address),
+      ),
+    ).to.include(leader());
     expect(Number(sealed.seal.txCount)).to.equal(receipts.size);
     const rejected = await client(0)
       .call("send_raw_transaction", { rollupId: ROLLUP, height: HEIGHT, rawTx: nextRaw() })

@@ -13,7 +13,7 @@ import { L2, prepareL2 } from "../../sequencer/operator/l2";
 import { createOperatorMetrics } from "../../sequencer/operator/metrics";
 import { Operator } from "../../sequencer/operator/operator";
 import { SequencerClient } from "../../sequencer/operator/sequencer-client";
-import { registryLeaderSchedule } from "../../sequencer/operator/start";
+import { registryClusterMembers } from "../../sequencer/operator/start";
 import { readState, writeState } from "../../sequencer/operator/state";
 import { InvalidFinalizeAnswer } from "../../sequencer/operator/verify";
 import { veilError } from "../../sequencer/rpc/errors";
@@ -93,7 +93,7 @@ describe("rollup operator: the loop (finalize, verify, execute, persist, resume)
       sequencer: new SequencerClient(urls, w.executor, w.domain, 5_000, log),
       l2,
       domain: w.domain,
-      schedule: registryLeaderSchedule(ethers.provider, await w.registry.getAddress()),
+      cluster: registryClusterMembers(ethers.provider, await w.registry.getAddress()),
       metrics,
       log,
     });

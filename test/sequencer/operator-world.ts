@@ -1,3 +1,4 @@
+import { certifySeal, sealCertificateToJson } from "../../sequencer/chain/certificate";
 /**
  * An L1 for operator tests on the in-process Hardhat network: the core contracts, a three-member
  * cluster, one rollup with an executor, and finalize_block answers signed the way the leader signs
@@ -59,7 +60,7 @@ export async function signedAnswer(
   w: OperatorWorld,
   height: bigint,
   slots: readonly BuiltSlotJson[],
-  options: { view?: number; signer?: Wallet } = {},
+  options: { view?: number; signer?: Wallet; certifiers?: Wallet[] } = {},
 ): Promise<FinalizeResultWire> {
   const view = options.view ?? 0;
   const signer = options.signer ?? (await leaderWallet(w, height, view));
@@ -67,12 +68,10 @@ export async function signedAnswer(
   const rawRoot = rawRootOf(slots.map((s) => (s.status === "valid" ? { txHash: s.txHash } : {}))).toLowerCase();
   const commitment = { rollupId: OPERATOR_ROLLUP, height, txCount: slots.length, encRoot, rawRoot };
   const seal = { rollupId: OPERATOR_ROLLUP, height, txCount: slots.length, encRoot, viewNumber: view };
+  // The seal certified by a majority of the members (two of three), as the cluster certifies it.
+  const certifiers = options.certifiers ?? w.members.slice(0, 2);
   return {
-    seal: {
-      seal: { ...seal, rollupId: seal.rollupId.toString(), height: height.toString() },
-      signature: await signMessage(signer, w.domain, "Seal", seal),
-      leader: signer.address,
-    },
+    seal: sealCertificateToJson(await certifySeal(certifiers, w.domain, seal)),
     block: {
       commitment: { ...commitment, rollupId: OPERATOR_ROLLUP.toString(), height: height.toString() },
       commitmentHash: structHash("BlockCommitment", commitment).toLowerCase(),

@@ -1,3 +1,4 @@
+import { certifySeal } from "../../sequencer/chain/certificate";
 /**
  * Validators as processes (startValidator) in a real in-process world: core contracts on Hardhat's
  * chain with 3 staked operators (quorum 66.67%, so no validator settles a task alone), a 3-member
@@ -388,7 +389,13 @@ describe("validator processes: a VSM task reaches quorum through the JSON-RPC vo
     const leader = members.find((m) => m.address === leaderAddress)!;
     const commitment = { rollupId: ROLLUP, height, txCount: 1, encRoot: toBeHex(1, 32), rawRoot: toBeHex(2, 32) };
     const signature = await signMessage(leader, domain, "BlockCommitment", commitment);
-    await (await vsm.connect(leader).createNewTask(commitment, 0, signature)).wait();
+    const { rawRoot: _raw, ...sealed } = commitment;
+    const certificate = await certifySeal(members.slice(0, 2), domain, { ...sealed, viewNumber: 0 });
+    await (
+      await vsm
+        .connect(leader)
+        .createNewTask(commitment, { seal: certificate.seal, signatures: [...certificate.signatures] }, signature)
+    ).wait();
     const open = await vsm.taskIdOf(ROLLUP, height);
     const v = validators[2]!;
     const status = () => new RpcClient(v.url).call("get_validator_status", undefined, validatorStatusSchema);

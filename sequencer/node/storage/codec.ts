@@ -16,7 +16,7 @@
  * single-key objects {"$big": "<decimal>"} and {"$bytes": "0x<hex>"} (those shapes are reserved).
  */
 export const PREFIX = { block: 0x42, dedup: 0x44, meta: 0x4d, state: 0x53 } as const;
-export const BLOCK_KIND = { entry: 0x01, seal: 0x02, built: 0x03 } as const;
+export const BLOCK_KIND = { entry: 0x01, seal: 0x02, built: 0x03, signedSeal: 0x04, certificate: 0x05 } as const;
 
 const U256_MAX = 2n ** 256n - 1n;
 export const MAX_INDEX = 2 ** 32 - 1;
@@ -66,7 +66,7 @@ export function stateKey(rollupId: bigint, height: number): Buffer {
   return rollupHeight(PREFIX.state, rollupId, height);
 }
 
-export function blockKey(rollupId: bigint, height: number, kind: "seal" | "built"): Buffer {
+export function blockKey(rollupId: bigint, height: number, kind: Exclude<keyof typeof BLOCK_KIND, "entry">): Buffer {
   return Buffer.concat([blockPrefix(rollupId, height), Buffer.of(BLOCK_KIND[kind])]);
 }
 

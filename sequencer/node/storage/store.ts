@@ -49,6 +49,12 @@ export interface SealRecord {
   readonly seal: StoredValue;
 }
 
+/** What a member signed when it signed a seal of a height: the count and root it ends the height with. */
+export interface SignedSealContent {
+  readonly txCount: number;
+  readonly encRoot: string;
+}
+
 /** The decrypted, built block of a sealed height. */
 export interface BuiltBlock {
   readonly rawRoot: string;
@@ -230,6 +236,43 @@ export class NodeStore {
   async getSeal(rollupId: bigint, height: number): Promise<SealRecord | undefined> {
     const value = await this.db.get(blockKey(rollupId, height, "seal"));
     return value === undefined ? undefined : decodeValue<SealRecord>(value);
+  }
+
+  /**
+   * Records, durably and before the signature exists, that this member signs a seal ending `height` with
+   * `content`. A member signs one seal content per height, ever (in any view): a different content is
+   * refused here, and no install removes the record, so an honest member can never be shown to have
+   * signed two conflicting seals (docs/ordering.md, "Seal certificates").
+   */
+  recordSignedSeal(rollupId: bigint, height: number, content: SignedSealContent): Promise<void> {
+    return this.withLock(rollupId, async () => {
+      const key = blockKey(rollupId, height, "signedSeal");
+      const value = await this.db.get(key);
+      const encRoot = content.encRoot.toLowerCase();
+      if (value !== undefined) {
+        const signed = decodeValue<SignedSealContent>(value);
+        if (signed.txCount === content.txCount && signed.encRoot === encRoot) return;
+        throw veilError.invalidSignature(
+          `this member already signed a seal of height ${height} with ${signed.txCount} entries and root ${signed.encRoot}`,
+        );
+      }
+      await this.db.put(key, encodeValue({ txCount: content.txCount, encRoot }), SYNC);
+    });
+  }
+
+  async getSignedSeal(rollupId: bigint, height: number): Promise<SignedSealContent | undefined> {
+    const value = await this.db.get(blockKey(rollupId, height, "signedSeal"));
+    return value === undefined ? undefined : decodeValue<SignedSealContent>(value);
+  }
+
+  /** Stores a height's seal certificate (a majority's signatures on its seal in one view). */
+  async putCertificate(rollupId: bigint, height: number, certificate: StoredValue): Promise<void> {
+    await this.db.put(blockKey(rollupId, height, "certificate"), encodeValue(certificate), SYNC);
+  }
+
+  async getCertificate(rollupId: bigint, height: number): Promise<StoredValue | undefined> {
+    const value = await this.db.get(blockKey(rollupId, height, "certificate"));
+    return value === undefined ? undefined : decodeValue<StoredValue>(value);
   }
 
   /** Stores the built block of a sealed height and marks it finalized. */

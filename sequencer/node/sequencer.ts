@@ -12,8 +12,6 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import {
   encryptedSubmissionToJson,
-  orderReceipt,
-  orderedTransaction,
   type EncryptedSubmission,
   type OrderReceiptJson,
   type OrderedTransactionJson,
@@ -46,12 +44,30 @@ import { txValidityPublicSignals } from "../zk/prover";
 import type { MicroBatcher } from "../zk/micro-batcher";
 import type { ChainView, RollupInfo } from "./chain-view";
 import { openEnvelope, sealEnvelope, type ClusterKind, type Envelope, type EnvelopeJson } from "./cluster/envelope";
+import {
+  ENVELOPE_SHAPE,
+  ackPayload,
+  doViewChangePayload,
+  entrySchema,
+  heartbeatPayload,
+  logReportPayload,
+  logRequestPayload,
+  replicatePayload,
+  sealPayload,
+  sealResultSchema,
+  startViewChangePayload,
+  startViewPayload,
+  type CheckedLog,
+  type Entry,
+  type LogReport,
+} from "./cluster/messages";
 import { entryBytes, entryBytesBound } from "./cluster/message-size";
 import type { Peer, Peers } from "./cluster/peers";
 import { OrderCommitmentHasher } from "./order-signing";
 import type { OrderingMetrics } from "./ordering-metrics";
 import { RoundKeyUnavailable, type RoundKeys } from "./round-keys";
 import type { NodeStore } from "./storage/store";
+import { leaderTimeoutMs, rankLogs } from "./view-change";
 
 export interface SequencerOptions {
   readonly wallet: Wallet;
@@ -88,13 +104,6 @@ export interface FailoverOptions {
   readonly heartbeatIntervalMs: number;
   /** Silence after which a follower starts a view change (randomised up to +50%). */
   readonly leaderTimeoutMs: number;
-}
-
-/** An entry as stored and replicated: the leaf data, the transaction and the leader's signed receipt. */
-interface Entry {
-  readonly encTxHash: string;
-  readonly encryptedTx: OrderedTransactionJson;
-  readonly orderCommitment: OrderReceiptJson;
 }
 
 interface Pending {
@@ -147,98 +156,8 @@ interface HeightLog {
   lock: Promise<unknown>;
 }
 
-const entrySchema = z.strictObject({
-  encTxHash: z.string().regex(/^0x[0-9a-f]{64}$/),
-  encryptedTx: orderedTransaction,
-  orderCommitment: orderReceipt,
-});
-const replicatePayload = z.strictObject({
-  rollupId: z.string().regex(/^[0-9]{1,20}$/),
-  height: z.number().int().nonnegative().safe(),
-  view: z.number().int().nonnegative(),
-  firstIndex: z.number().int().nonnegative(),
-  entries: z.array(z.unknown()).max(65_536),
-});
-const sealPayload = z.strictObject({
-  rollupId: z.string().regex(/^[0-9]{1,20}$/),
-  height: z.number().int().nonnegative().safe(),
-  seal: z.unknown(),
-  signature: z.string(),
-});
-const viewRef = {
-  rollupId: z.string().regex(/^[0-9]{1,20}$/),
-  height: z.number().int().nonnegative().safe(),
-  view: z.number().int().nonnegative().safe(),
-};
-const heartbeatPayload = z.strictObject({ ...viewRef, count: z.number().int().nonnegative() });
-const startViewChangePayload = z.strictObject(viewRef);
-/** A member's log for the new leader: its entries, its seal if any, and the last view it was normal in. */
-const doViewChangePayload = z.strictObject({
-  ...viewRef,
-  normalView: z.number().int().nonnegative().safe(),
-  entries: z.array(z.unknown()).max(65_536),
-  seal: z.unknown().nullable(),
-});
-const startViewPayload = z.strictObject({
-  ...viewRef,
-  entries: z.array(z.unknown()).max(65_536),
-  seal: z.unknown().nullable(),
-});
-/** A member's log for a view change, every entry and the seal checked against their signatures. */
-interface CheckedLog {
-  readonly normalView: number;
-  readonly entries: Entry[];
-  readonly seal: SealResultJson | undefined;
-}
-type LogReport = z.output<typeof logReportPayload>;
-/** A member asks a peer for its log of a height; the peer answers with a signed report of it. */
-const logRequestPayload = z.strictObject({
-  rollupId: z.string().regex(/^[0-9]{1,20}$/),
-  height: z.number().int().nonnegative().safe(),
-});
-/** A member's log of a height as state transfer reads it; `built`: the member holds the height's block. */
-const logReportPayload = doViewChangePayload.extend({ built: z.boolean().default(false) });
-const sealResultSchema = z.strictObject({ seal: z.unknown(), signature: z.string(), leader: z.string() });
-
-/**
- * The order in which a new leader tries the logs it gathered: the latest normal view first, then the
- * longest (a seal counts as one more element: in one normal view the seal ends the leader's log).
- */
-export function rankLogs<T extends { normalView: number; entries: readonly unknown[]; seal: unknown }>(
-  logs: readonly T[],
-): T[] {
-  const length = (l: T): number => l.entries.length + (l.seal === null || l.seal === undefined ? 0 : 1);
-  return [...logs].sort((a, b) => b.normalView - a.normalView || length(b) - length(a));
-}
-
-/** The leader timeout stops doubling after this many consecutive view changes of a height (x32). */
-export const MAX_TIMEOUT_DOUBLINGS = 5;
-
-/**
- * How long a follower waits for the leader before it starts the next view change: `baseMs` while the
- * height operates normally, doubled for each view change it went through since (up to
- * MAX_TIMEOUT_DOUBLINGS), so that a view change slower than the base timeout gets the time to finish
- * instead of being overtaken by the next one; randomised up to +50% (`random` in [0, 1)) so that members
- * do not all time out at once.
- */
-export function leaderTimeoutMs(baseMs: number, viewChangesSinceNormal: number, random: number): number {
-  const doublings = Math.min(Math.max(0, viewChangesSinceNormal), MAX_TIMEOUT_DOUBLINGS);
-  return baseMs * 2 ** doublings * (1 + random * 0.5);
-}
-
 /** Forwarding of external writes between members stops after this many hops. */
 export const MAX_FORWARD_HOPS = 2;
-
-const ackPayload = z.strictObject({
-  rollupId: z.string(),
-  height: z.number(),
-  count: z.number().int().nonnegative(),
-  /** A seal's Ack: the member's own EIP-712 signature on the seal, its share of the certificate. */
-  sealSignature: z
-    .string()
-    .regex(/^0x[0-9a-fA-F]{130}$/)
-    .optional(),
-});
 
 /** The Merkle leaf data of a raw transaction: its Ethereum hash (`rawTx` is 0x-hex, checked at the boundary). */
 const leafOfRaw = (rawTx: string): string => keccak256Bytes(Buffer.from(rawTx.slice(2), "hex"));
@@ -669,8 +588,8 @@ export class Sequencer {
     return typeof count === "number" && Number.isInteger(count) && count >= 0 ? count : undefined;
   }
 
-  /** An ack counts when it is a signed Ack envelope of a member (not us) that holds the whole prefix. */
-  private checkAck(answer: unknown, log: HeightLog, endIndex: number): string | undefined {
+  /** A signed Ack envelope of another member about this log, or undefined for anything else. */
+  private openAck(answer: unknown, log: HeightLog): { sender: string; ack: z.output<typeof ackPayload> } | undefined {
     const parsed = z.object(ENVELOPE_SHAPE).safeParse(answer);
     if (!parsed.success) return undefined;
     try {
@@ -681,12 +600,17 @@ export class Sequencer {
         isMember: (a) => this.o.chain.isMember(a) && getAddress(a) !== this.address,
         schema: ackPayload,
       });
-      if (ack.rollupId !== log.rollupId.toString() || ack.height !== log.height || ack.count < endIndex)
-        return undefined;
-      return parsed.data.message.sender;
+      if (ack.rollupId !== log.rollupId.toString() || ack.height !== log.height) return undefined;
+      return { sender: getAddress(parsed.data.message.sender), ack };
     } catch {
       return undefined;
     }
+  }
+
+  /** An ack counts when it is a signed Ack envelope of a member (not us) that holds the whole prefix. */
+  private checkAck(answer: unknown, log: HeightLog, endIndex: number): string | undefined {
+    const opened = this.openAck(answer, log);
+    return opened !== undefined && opened.ack.count >= endIndex ? opened.sender : undefined;
   }
 
   // ---- follower ------------------------------------------------------------------------------------
@@ -1020,25 +944,13 @@ export class Sequencer {
 
   /** A seal's Ack: a valid signed Ack of another member, with that member's own signature on `seal`. */
   private checkSealAck(answer: unknown, log: HeightLog, seal: Seal): [string, string] | undefined {
-    const parsed = z.object(ENVELOPE_SHAPE).safeParse(answer);
-    if (!parsed.success) return undefined;
-    try {
-      const ack = openEnvelope(parsed.data as Envelope, {
-        domain: this.o.domain,
-        clusterId: this.o.chain.clusterId,
-        kind: ClusterMessageKind.Ack,
-        isMember: (a) => this.o.chain.isMember(a) && getAddress(a) !== this.address,
-        schema: ackPayload,
-      });
-      const sender = getAddress(parsed.data.message.sender);
-      if (ack.rollupId !== log.rollupId.toString() || ack.height !== log.height || ack.count !== seal.txCount)
-        return undefined;
-      if (ack.sealSignature === undefined) return undefined;
-      if (!isSignedBy(this.o.domain, "Seal", seal, ack.sealSignature, sender)) return undefined;
-      return [sender, ack.sealSignature];
-    } catch {
+    const opened = this.openAck(answer, log);
+    if (opened === undefined || opened.ack.count !== seal.txCount) return undefined;
+    const { sender, ack } = opened;
+    if (ack.sealSignature === undefined || !isSignedBy(this.o.domain, "Seal", seal, ack.sealSignature, sender)) {
       return undefined;
     }
+    return [sender, ack.sealSignature];
   }
 
   /**
@@ -1697,9 +1609,3 @@ export class Sequencer {
     return { leafHash: log.tree.leafHash(index), root: log.tree.root, proof: log.tree.proof(index) };
   }
 }
-
-export const ENVELOPE_SHAPE = {
-  message: schemas.ClusterMessage,
-  signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/),
-  payload: z.unknown(),
-};

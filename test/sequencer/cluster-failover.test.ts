@@ -5,7 +5,7 @@ import { ClusterMessageKind, parseMessage, signMessage } from "../../sequencer/c
 import { hashLeaf, preAndPostAgree, verifyProof } from "../../sequencer/chain/merkle";
 import { finalizeResult, type OrderReceiptJson } from "../../sequencer/api/wire";
 import { sealEnvelope } from "../../sequencer/node/cluster/envelope";
-import { rankLogs } from "../../sequencer/node/sequencer";
+import { rankLogs } from "../../sequencer/node/view-change";
 import { RpcClient } from "../../sequencer/rpc/client";
 import { ROLLUP, deployWorld, rejects, startMember, stopMember, teardown, type ClusterWorld } from "./cluster-harness";
 

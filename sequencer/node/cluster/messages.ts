@@ -1,0 +1,91 @@
+/**
+ * The payloads of the cluster messages members exchange about a height's log (docs/ordering.md): what
+ * each kind carries, as zod schemas that every receiver parses before it looks at anything. Signatures
+ * and envelopes are cluster/envelope.ts's; what each message means is the sequencer's.
+ */
+import { z } from "zod";
+import {
+  orderReceipt,
+  orderedTransaction,
+  type OrderReceiptJson,
+  type OrderedTransactionJson,
+  type SealResultJson,
+} from "../../api/wire";
+import { schemas } from "../../chain/eip712";
+
+/** An entry as stored and replicated: the leaf data, the transaction and the leader's signed receipt. */
+export interface Entry {
+  readonly encTxHash: string;
+  readonly encryptedTx: OrderedTransactionJson;
+  readonly orderCommitment: OrderReceiptJson;
+}
+
+export const entrySchema = z.strictObject({
+  encTxHash: z.string().regex(/^0x[0-9a-f]{64}$/),
+  encryptedTx: orderedTransaction,
+  orderCommitment: orderReceipt,
+});
+export const replicatePayload = z.strictObject({
+  rollupId: z.string().regex(/^[0-9]{1,20}$/),
+  height: z.number().int().nonnegative().safe(),
+  view: z.number().int().nonnegative(),
+  firstIndex: z.number().int().nonnegative(),
+  entries: z.array(z.unknown()).max(65_536),
+});
+export const sealPayload = z.strictObject({
+  rollupId: z.string().regex(/^[0-9]{1,20}$/),
+  height: z.number().int().nonnegative().safe(),
+  seal: z.unknown(),
+  signature: z.string(),
+});
+const viewRef = {
+  rollupId: z.string().regex(/^[0-9]{1,20}$/),
+  height: z.number().int().nonnegative().safe(),
+  view: z.number().int().nonnegative().safe(),
+};
+export const heartbeatPayload = z.strictObject({ ...viewRef, count: z.number().int().nonnegative() });
+export const startViewChangePayload = z.strictObject(viewRef);
+/** A member's log for the new leader: its entries, its seal if any, and the last view it was normal in. */
+export const doViewChangePayload = z.strictObject({
+  ...viewRef,
+  normalView: z.number().int().nonnegative().safe(),
+  entries: z.array(z.unknown()).max(65_536),
+  seal: z.unknown().nullable(),
+});
+export const startViewPayload = z.strictObject({
+  ...viewRef,
+  entries: z.array(z.unknown()).max(65_536),
+  seal: z.unknown().nullable(),
+});
+/** A member's log for a view change, every entry and the seal checked against their signatures. */
+export interface CheckedLog {
+  readonly normalView: number;
+  readonly entries: Entry[];
+  readonly seal: SealResultJson | undefined;
+}
+export type LogReport = z.output<typeof logReportPayload>;
+/** A member asks a peer for its log of a height; the peer answers with a signed report of it. */
+export const logRequestPayload = z.strictObject({
+  rollupId: z.string().regex(/^[0-9]{1,20}$/),
+  height: z.number().int().nonnegative().safe(),
+});
+/** A member's log of a height as state transfer reads it; `built`: the member holds the height's block. */
+export const logReportPayload = doViewChangePayload.extend({ built: z.boolean().default(false) });
+export const sealResultSchema = z.strictObject({ seal: z.unknown(), signature: z.string(), leader: z.string() });
+
+export const ackPayload = z.strictObject({
+  rollupId: z.string(),
+  height: z.number(),
+  count: z.number().int().nonnegative(),
+  /** A seal's Ack: the member's own EIP-712 signature on the seal, its share of the certificate. */
+  sealSignature: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{130}$/)
+    .optional(),
+});
+
+export const ENVELOPE_SHAPE = {
+  message: schemas.ClusterMessage,
+  signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/),
+  payload: z.unknown(),
+};

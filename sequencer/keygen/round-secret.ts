@@ -25,8 +25,11 @@ import {
 } from "../crypto/roundkey";
 import type { TimelockParams } from "../crypto/timelock/params";
 import { toHex } from "../crypto/timelock/wire";
-import { sealCertificateToJson, type SealCertificate } from "../chain/certificate";
+import type { SealCertificate } from "../chain/certificate";
+import { requestReveal, type CertificateLookup } from "./reveal-request";
 import type { RpcClient } from "../rpc/client";
+
+const noCertificates: CertificateLookup = () => Promise.resolve(undefined);
 
 export type Evidence =
   | { readonly kind: "reveals"; readonly reveals: readonly ShareReveal[] }
@@ -107,6 +110,8 @@ export interface RecoveryInput {
   readonly known?: readonly ShareReveal[];
   /** The height's seal certificate, which every generator asks for before it reveals. */
   readonly certificate: SealCertificate;
+  /** Certificates of earlier heights the caller holds, for generators that release heights in order. */
+  readonly certificateOf?: CertificateLookup;
   readonly revealTimeoutMs: number;
   /** Solve the puzzle when a reveal is missing; otherwise fail. */
   readonly solve: boolean;
@@ -126,13 +131,11 @@ export async function recoverRoundSecret(input: RecoveryInput): Promise<RoundSec
       const contribution = byGenerator.get(id);
       if (reveals.has(id) || client === undefined || contribution === undefined) return;
       try {
-        const answer = await client.call(
-          "reveal_share",
-          { certificate: sealCertificateToJson(input.certificate) },
-          z.object({ reveal: z.unknown() }).loose(),
-          { timeoutMs: input.revealTimeoutMs, ...(input.signal ? { signal: input.signal } : {}) },
-        );
-        const reveal = shareRevealFromJson(answer.reveal);
+        const answer = await requestReveal(client, input.certificate, input.certificateOf ?? noCertificates, {
+          timeoutMs: input.revealTimeoutMs,
+          ...(input.signal ? { signal: input.signal } : {}),
+        });
+        const reveal = shareRevealFromJson(answer);
         const verdict = await verifyReveal(params, contribution, reveal);
         if (verdict.ok) reveals.set(id, reveal);
         else log.warn({ generator, reason: verdict.reason }, "reveal rejected");

@@ -1,6 +1,7 @@
 /** The key generator's JSON-RPC methods (snake_case), each a thin, validated wrapper over the service. */
 import { z } from "zod";
 import { sealCertificateSchema } from "../chain/certificate";
+import { MAX_PREVIOUS_CERTIFICATES } from "./reveal-request";
 import { uint64 } from "../api/wire";
 import { contributionToJson, shareRevealToJson } from "../crypto/roundkey";
 import { RpcError, veilError } from "../rpc/errors";
@@ -44,9 +45,13 @@ export function registerKeygenMethods(methods: MethodRegistry, service: KeygenSe
   methods.register("reveal_share", {
     description:
       "reveals (sk_i, r_i) of a height against its seal certificate (a majority of the cluster's signatures)",
-    params: { certificate: sealCertificateSchema },
-    handler: l1Guard(async ({ certificate }) => {
-      const { reveal, contribution } = await service.revealShare(certificate);
+    params: {
+      certificate: sealCertificateSchema,
+      /** Certificates of the heights between the window's base and this one (heights are released in order). */
+      previous: z.array(sealCertificateSchema).max(MAX_PREVIOUS_CERTIFICATES).optional(),
+    },
+    handler: l1Guard(async ({ certificate, previous }) => {
+      const { reveal, contribution } = await service.revealShare(certificate, previous ?? []);
       return { reveal: shareRevealToJson(reveal), contribution: contributionToJson(contribution) };
     }),
   });

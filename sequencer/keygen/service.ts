@@ -39,6 +39,7 @@ import { timelockParams, type TimelockParams } from "../crypto/timelock/params";
 import { toHex } from "../crypto/timelock/wire";
 import {
   CertificateError,
+  parseSealCertificate,
   sealCertificateToJson,
   verifySealCertificate,
   type SealCertificate,
@@ -443,19 +444,26 @@ export class KeygenService {
   }
 
   /**
-   * `reveal_share`: (sk_i, r_i) of the sealed height, only against its seal certificate. Idempotent: the
-   * same reveal every time. The certificate also moves the window past the height and, with the solver
-   * on, starts recovering the round secret.
+   * `reveal_share`: (sk_i, r_i) of the sealed height, only against its seal certificate, and heights in
+   * order: a height above the window's base (the first height without a certified seal here) needs the
+   * certificates of the heights between, in `previous`. Idempotent: the same reveal every time. The
+   * certificates move the window and, with the solver on, start recovering the round secret.
    */
-  async revealShare(certificate: SealCertificate): Promise<{ reveal: ShareReveal; contribution: Contribution }> {
-    await this.checkCertificate(certificate);
+  async revealShare(
+    certificate: SealCertificate,
+    previous: readonly SealCertificate[] = [],
+  ): Promise<{ reveal: ShareReveal; contribution: Contribution }> {
     const { seal } = certificate;
     const round = { rollupId: seal.rollupId, height: seal.height };
+    if (previous.some((p) => p.seal.rollupId !== seal.rollupId || p.seal.height >= seal.height)) {
+      throw new RpcError("INVALID_PARAMS", "invalid params: previous must hold lower heights of the same rollup");
+    }
+    for (const c of [...previous, certificate]) await this.checkCertificate(c);
     const own = await this.deps.store.getOwn<OwnRecord>(round);
     if (!own) {
       throw veilError.notFound(`a contribution of ${this.address} for rollup ${round.rollupId} height ${round.height}`);
     }
-    await this.recordSeal(round, certificate);
+    await this.recordSeals(seal.rollupId, [...previous, certificate]);
     const contribution = contributionFromJson(own.contribution);
     const secret = { secretShare: BigInt(own.secret.secretShare), randomness: BigInt(own.secret.randomness) };
     this.deps.metrics.revealsServed.inc();
@@ -466,15 +474,39 @@ export class KeygenService {
     return { reveal: revealShare(contribution, secret), contribution };
   }
 
-  private async recordSeal(round: Round, certificate: SealCertificate): Promise<void> {
-    await this.withLock(`seal:${round.rollupId}`, async () => {
-      if (!(await this.deps.store.getSeal(round))) {
-        await this.deps.store.putSeal(round, sealCertificateToJson(certificate));
+  /**
+   * Records checked certificates in height order and moves the window over each one that continues it.
+   * The last one (the height asked for) must then lie below the window; otherwise nothing past the base
+   * is released and the caller is told which height must come first.
+   */
+  private async recordSeals(rollupId: bigint, certificates: readonly SealCertificate[]): Promise<void> {
+    const target = certificates[certificates.length - 1]!;
+    const sorted = [...certificates].sort((a, b) => (a.seal.height < b.seal.height ? -1 : 1));
+    const recorded = await this.withLock(`seal:${rollupId}`, async () => {
+      let base = (await this.deps.store.getBase(rollupId)) ?? BigInt(this.deps.config.schedule.startHeight);
+      const fresh: SealCertificate[] = [];
+      for (const c of sorted) {
+        const round = { rollupId, height: c.seal.height };
+        if (c.seal.height > base) break;
+        if (!(await this.deps.store.getSeal(round))) {
+          await this.deps.store.putSeal(round, sealCertificateToJson(c));
+          fresh.push(c);
+        }
+        if (c.seal.height === base) base += 1n;
       }
-      const base = (await this.deps.store.getBase(round.rollupId)) ?? 0n;
-      if (round.height + 1n > base) await this.deps.store.putBase(round.rollupId, round.height + 1n);
+      await this.deps.store.putBase(rollupId, base);
+      if (target.seal.height >= base) {
+        throw new RpcError(
+          "OUT_OF_ORDER",
+          `out of order: heights are released in order; the seal certificate of height ${base} comes first`,
+          { next: base.toString() },
+        );
+      }
+      return fresh;
     });
-    if (this.deps.config.solver.enabled) this.startRecovery(round, certificate);
+    if (this.deps.config.solver.enabled) {
+      for (const c of recorded) this.startRecovery({ rollupId, height: c.seal.height }, c);
+    }
   }
 
   /** Background recovery of the round secret after a seal (one run per round). */
@@ -495,6 +527,10 @@ export class KeygenService {
         clients: this.deps.peers,
         known: own ? [revealShare(own.contribution, own.secret)] : [],
         certificate,
+        certificateOf: async (rollupId, height) => {
+          const stored = await this.deps.store.getSeal<SealCertificateJson>({ rollupId, height });
+          return stored === undefined ? undefined : parseSealCertificate(stored);
+        },
         revealTimeoutMs: this.deps.config.solver.revealTimeoutMs,
         solve: true,
         signal: this.abort.signal,

@@ -12,7 +12,14 @@ import { getAddress, type Wallet } from "ethers";
 import type { Logger } from "pino";
 import { z } from "zod";
 import { builtBlockJson, type BuiltBlockWire } from "../api/wire";
-import type { SealCertificate } from "../chain/certificate";
+import {
+  type SealCertificateJson,
+  CertificateError,
+  parseSealCertificate,
+  sealCertificateToJson,
+  verifySealCertificate,
+  type SealCertificate,
+} from "../chain/certificate";
 import { buildBlock, type BlockDecrypter, type BuiltBlock as Built } from "../block/build";
 import { entryFromWire } from "../block/entries";
 import {
@@ -66,6 +73,8 @@ const blockBuiltPayload = z.strictObject({
   height: z.number().int().nonnegative().safe(),
   block: z.unknown(),
   roundSecret: z.string().regex(/^0x[0-9a-f]{1,64}$/),
+  /** The seal certificate of the view the block was built in: it proves that view, and followers keep it. */
+  certificate: z.unknown(),
 });
 type BlockBuiltPayload = z.output<typeof blockBuiltPayload>;
 
@@ -180,7 +189,17 @@ export class BlockPipeline {
       { txCount: block.commitment.txCount, invalid: block.slots.filter((s) => s.status === "invalid").length },
       "block finalized",
     );
-    this.broadcast({ rollupId: rollupId.toString(), height, block: wire, roundSecret }, view, log);
+    this.broadcast(
+      {
+        rollupId: rollupId.toString(),
+        height,
+        block: wire,
+        roundSecret,
+        certificate: sealCertificateToJson(certificate),
+      },
+      view,
+      log,
+    );
     return (await this.stored(rollupId, height)) ?? wire;
   }
 
@@ -195,11 +214,16 @@ export class BlockPipeline {
 
   /** Sends a stored block again (followers that hold it acknowledge without rebuilding). */
   private async rebroadcast(rollupId: bigint, height: number, block: BuiltBlockWire): Promise<void> {
-    const record = await this.o.store.getBuiltBlock(rollupId, height);
-    if (record === undefined) return;
+    const [record, certificate] = await Promise.all([
+      this.o.store.getBuiltBlock(rollupId, height),
+      this.o.store.getCertificate(rollupId, height),
+    ]);
+    // Only with the certificate of the block's own view (a later view may have certified the seal again).
+    if (record === undefined || certificate === undefined) return;
+    if ((certificate as { seal?: { viewNumber?: unknown } }).seal?.viewNumber !== block.viewNumber) return;
     const { roundSecret } = record.block as unknown as StoredBlock;
     const log = this.o.log.child({ rollupId: rollupId.toString(), height });
-    this.broadcast({ rollupId: rollupId.toString(), height, block, roundSecret }, block.viewNumber, log);
+    this.broadcast({ rollupId: rollupId.toString(), height, block, roundSecret, certificate }, block.viewNumber, log);
   }
 
   /** Builds from this node's sealed entries; the result must reproduce the seal's count and encRoot. */
@@ -255,7 +279,11 @@ export class BlockPipeline {
     this.o.onFinalized?.(rollupId, height);
   }
 
-  private broadcast(payload: BlockBuiltPayload & { block: BuiltBlockWire }, view: number, log: Logger): void {
+  private broadcast(
+    payload: BlockBuiltPayload & { block: BuiltBlockWire; certificate: SealCertificateJson | StoredValue },
+    view: number,
+    log: Logger,
+  ): void {
     const run = (async () => {
       const envelope = await sealEnvelope(
         this.o.wallet,
@@ -294,6 +322,33 @@ export class BlockPipeline {
     }
   }
 
+  /** A seal certificate of the cluster for exactly this commitment's count and root, or an error. */
+  private certifiedView(raw: unknown, commitment: BlockCommitment): SealCertificate {
+    let certificate: SealCertificate;
+    try {
+      certificate = parseSealCertificate(raw);
+    } catch (error) {
+      const issue = error instanceof z.ZodError ? error.issues[0]?.message : undefined;
+      throw new RpcError("INVALID_PARAMS", `invalid params: the seal certificate is malformed: ${issue ?? "invalid"}`);
+    }
+    const { seal } = certificate;
+    if (
+      seal.rollupId !== commitment.rollupId ||
+      seal.height !== commitment.height ||
+      seal.txCount !== commitment.txCount ||
+      seal.encRoot !== commitment.encRoot
+    ) {
+      throw veilError.invalidProof("the seal certificate is for another count or root than the block commitment");
+    }
+    try {
+      verifySealCertificate(this.o.domain, certificate, this.o.chain.memberList);
+    } catch (error) {
+      if (error instanceof CertificateError) throw veilError.invalidSignature(`the seal certificate: ${error.message}`);
+      throw error;
+    }
+    return certificate;
+  }
+
   private async acceptBlock(envelope: Envelope): Promise<EnvelopeJson> {
     const payload = openEnvelope(envelope, {
       domain: this.o.domain,
@@ -313,11 +368,14 @@ export class BlockPipeline {
     if (commitment.rollupId !== rollupId || commitment.height !== BigInt(height)) {
       throw veilError.unauthorized("the block commitment is for another height than the message names");
     }
+    // The view is the one a majority certified the seal in, never the one the message claims.
+    const certificate = this.certifiedView(payload.certificate, commitment);
+    const view = certificate.seal.viewNumber;
     const sender = envelope.message.sender;
-    const leader = this.o.chain.leaderOf(height, envelope.message.viewNumber);
+    const leader = this.o.chain.leaderOf(height, view);
     if (sender !== leader) throw veilError.notLeader(leader);
-    if (block.viewNumber !== envelope.message.viewNumber || getAddress(block.leader) !== sender) {
-      throw veilError.unauthorized("the block names another leader or view than its message");
+    if (block.viewNumber !== view || envelope.message.viewNumber !== view || getAddress(block.leader) !== sender) {
+      throw veilError.unauthorized(`the block names another leader or view than its seal certificate (view ${view})`);
     }
     if (!isSignedBy(this.o.domain, "BlockCommitment", commitment, block.signature, sender)) {
       throw veilError.invalidSignature("the block commitment is not signed by the height's leader");
@@ -364,6 +422,7 @@ export class BlockPipeline {
         `this node's rebuild gives rawRoot ${rebuilt.rawRoot}, the leader's is ${commitment.rawRoot}`,
       );
     }
+    await this.o.store.putCertificate(rollupId, height, sealCertificateToJson(certificate));
     await this.persist(
       rollupId,
       height,

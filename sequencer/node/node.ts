@@ -22,6 +22,7 @@ import { UploadPermits } from "./cluster/upload-permit";
 import { createOrderingMetrics } from "./ordering-metrics";
 import { MemoryRoundKeySource, RoundKeys, RpcRoundKeySource, type RoundKeySource } from "./round-keys";
 import { Sequencer } from "./sequencer";
+import { parseSealCertificate } from "../chain/certificate";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { z } from "zod";
@@ -213,6 +214,10 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
           urls: keyGeneratorUrls,
           revealTimeoutMs: config.keyGenerator.revealTimeoutMs,
           secretWaitMs: config.keyGenerator.secretWaitMs,
+          certificateOf: async (rollupId, height) => {
+            const stored = await store.getCertificate(rollupId, Number(height));
+            return stored === undefined ? undefined : parseSealCertificate(stored);
+          },
           log,
         }),
       tasks:

@@ -7,7 +7,8 @@
  */
 import type { Logger } from "pino";
 import { z } from "zod";
-import { sealCertificateToJson, type SealCertificate } from "../chain/certificate";
+import type { SealCertificate } from "../chain/certificate";
+import { requestReveal, type CertificateLookup } from "../keygen/reveal-request";
 import {
   revealShare,
   secretFromReveals,
@@ -39,11 +40,12 @@ export interface KeyGeneratorSecretsOptions {
   /** How long to keep asking `get_round_secret` after the fast path failed. */
   readonly secretWaitMs: number;
   readonly pollMs?: number;
+  /** This node's certificates of earlier heights, sent to a generator that needs them first. */
+  readonly certificateOf: CertificateLookup;
   readonly log: Logger;
 }
 
 const committeeAnswer = z.array(z.object({ address: z.string(), url: z.string().nullable() }).loose()).max(1024);
-const revealAnswer = z.object({ reveal: z.unknown() }).loose();
 
 /** The committee's key generators over JSON-RPC. */
 export class KeyGeneratorSecrets implements RoundSecretSource {
@@ -122,12 +124,10 @@ export class KeyGeneratorSecrets implements RoundSecretSource {
   ): Promise<Map<string, ShareReveal[]>> {
     const members = new Set(key.generators.map((g) => g.toLowerCase()));
     const out = new Map<string, ShareReveal[]>();
-    const params = { certificate: sealCertificateToJson(certificate) };
     await Promise.all(
       clients.map(async (client) => {
         try {
-          const answer = await client.call("reveal_share", params, revealAnswer);
-          const reveal = shareRevealFromJson(answer.reveal);
+          const reveal = shareRevealFromJson(await requestReveal(client, certificate, this.o.certificateOf));
           const id = reveal.generator.toLowerCase();
           const sameRound = reveal.round.rollupId === key.round.rollupId && reveal.round.height === key.round.height;
           if (!sameRound || !members.has(id)) return;

@@ -1,3 +1,4 @@
+import { parseMessage } from "../../sequencer/chain/eip712";
 import { expect } from "chai";
 import { Wallet, keccak256 } from "ethers";
 import { finalizeResult, orderReceipt, type FinalizeResultJson } from "../../sequencer/api/wire";
@@ -82,7 +83,16 @@ describe("block pipeline under failover: the leader dies between the seal and th
     expect(failures.length, "the first attempts meet the dead leader").to.be.greaterThan(0);
     expect(block.viewNumber).to.be.greaterThan(0);
     expect(block.leader).to.not.equal(w.members[0]!.address);
-    expect(answer!.seal.seal.viewNumber, "the seal stays the dead leader's").to.equal(0);
+    // The dead leader's seal is kept (same count and root) and certified again in the new leader's view,
+    // the view the block commitment is signed in.
+    const deadSeal = (await w.nodes[1]!.store.getSeal(ROLLUP, 0))!;
+    expect(answer!.seal.seal.viewNumber, "certified in the view the block was built in").to.equal(block.viewNumber);
+    expect(answer!.seal.seal.txCount).to.equal(deadSeal.txCount);
+    expect(answer!.seal.seal.encRoot).to.equal(deadSeal.encRoot.toLowerCase());
+    expect(
+      parseMessage("Seal", (deadSeal.seal as { seal: unknown }).seal).viewNumber,
+      "the seal stays the dead leader's",
+    ).to.equal(0);
 
     // Every acknowledged transaction is in the block at its committed index.
     expect(block.commitment.txCount).to.equal(receipts.length);

@@ -1,4 +1,4 @@
-import { certifySeal, type SealCertificate } from "../../sequencer/chain/certificate";
+import { certifySeal, sealCertificateToJson, type SealCertificate } from "../../sequencer/chain/certificate";
 /**
  * The block pipeline on an in-process 3-node cluster (loopback HTTP, LevelDB, Hardhat's chain with the
  * deployed VSM): finalize_block seals, obtains the round secret, decrypts and builds, signs the
@@ -239,16 +239,37 @@ describe("block pipeline: finalize_block builds, commits on-chain and replicates
     let genuine: BuiltBlockWire;
 
     const leader = () => w.members[1]!;
-    const send = async (to: number, block: unknown, secret: bigint, from = leader(), height = HEIGHT) =>
+    const send = async (
+      to: number,
+      block: unknown,
+      secret: bigint,
+      from = leader(),
+      height = HEIGHT,
+      certificate: unknown = sealCertificateToJson(seal),
+      view = 0,
+    ) =>
       w.clients[to]!.call(
         "cluster_block_built",
-        await sealEnvelope(from, w.domain, w.clusterId, 0, ClusterMessageKind.BlockBuilt, {
+        await sealEnvelope(from, w.domain, w.clusterId, view, ClusterMessageKind.BlockBuilt, {
           rollupId: R,
           height,
           block,
           roundSecret: `0x${secret.toString(16)}`,
+          certificate,
         }),
       );
+    /** A certificate of the seal that `block` carries, signed by `signers` (two of three: a majority). */
+    const certificateFor = async (block: { commitment: unknown }, signers = w.members.slice(0, 2), view = 0) => {
+      const c = builtBlockJson.shape.commitment.parse(block.commitment);
+      const sealed = {
+        rollupId: c.rollupId,
+        height: c.height,
+        txCount: c.txCount,
+        encRoot: c.encRoot,
+        viewNumber: view,
+      };
+      return sealCertificateToJson(await certifySeal(signers, w.domain, sealed));
+    };
     /** The genuine block with its commitment changed by `edit` and signed again by `signer`. */
     const tampered = async (edit: (c: BlockCommitment) => BlockCommitment, signer = leader()) => {
       const commitment = edit(builtBlockJson.parse(genuine).commitment);
@@ -297,6 +318,16 @@ describe("block pipeline: finalize_block builds, commits on-chain and replicates
       await rejects(send(0, genuine, secretKey, w.members[2]), "NOT_LEADER");
     });
 
+    it("takes the view from the seal certificate, never from the message: a member claiming a view it leads is refused", async () => {
+      // Member 2 leads height 1 at view 1; it signs the block itself and claims view 1 in its message.
+      const claimed = { ...(await tampered((c) => c, w.members[2])), viewNumber: 1, leader: w.members[2]!.address };
+      await rejects(send(0, claimed, secretKey, w.members[2], HEIGHT, sealCertificateToJson(seal), 1), "NOT_LEADER");
+      // Its own seal of view 1 is no certificate (one member of three).
+      const alone = await certificateFor(claimed, [w.members[2]!], 1);
+      await rejects(send(0, claimed, secretKey, w.members[2], HEIGHT, alone, 1), "INVALID_SIGNATURE", /majority/);
+      await rejects(send(0, genuine, secretKey, leader(), HEIGHT, null), "INVALID_PARAMS", /certificate/);
+    });
+
     it("rejects a round secret that does not open the round key it verified itself", async () => {
       await rejects(send(0, genuine, secretKey + 1n), "WRONG_ROUND_KEY", /does not open the round key/);
     });
@@ -308,7 +339,10 @@ describe("block pipeline: finalize_block builds, commits on-chain and replicates
 
     it("rejects a commitment whose count or encRoot differs from the seal it holds", async () => {
       const lying = await tampered((c) => ({ ...c, encRoot: `0x${"cd".repeat(32)}` }));
-      await rejects(send(2, lying, secretKey), "INVALID_PROOF", /differs from the seal/);
+      await rejects(send(2, lying, secretKey), "INVALID_PROOF", /seal certificate is for another count or root/);
+      // Even with a colluding majority's certificate of that root, the follower holds the true seal.
+      const colluded = await certificateFor(lying);
+      await rejects(send(2, lying, secretKey, leader(), HEIGHT, colluded), "INVALID_PROOF", /differs from the seal/);
     });
 
     it("answers OUT_OF_ORDER when it lacks the seal (it learns the height by catch-up later)", async () => {
@@ -322,7 +356,11 @@ describe("block pipeline: finalize_block builds, commits on-chain and replicates
         taskId: taskIdOf(ROLLUP, 2n).toLowerCase(),
         signature: await signMessage(w.members[2]!, w.domain, "BlockCommitment", commitment),
       };
-      await rejects(send(0, signed, secretKey, w.members[2], 2), "OUT_OF_ORDER", /lacks the seal/);
+      await rejects(
+        send(0, signed, secretKey, w.members[2], 2, await certificateFor(signed)),
+        "OUT_OF_ORDER",
+        /lacks the seal/,
+      );
     });
 
     it("stores nothing after any rejection, then takes the genuine block and acknowledges it twice", async () => {

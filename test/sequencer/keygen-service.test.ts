@@ -119,10 +119,19 @@ describe("key generator service", function () {
     encRoot: toBeHex(height + 1000n, 32),
     viewNumber,
   });
-  /** reveal_share's params: a certificate of `s` by `signers` (default: three of the four members, a majority). */
-  const signedSeal = async (s: Seal, signers?: HardhatEthersSigner[], d: VeilDomain = domain) => ({
-    certificate: sealCertificateToJson(await certifySeal(signers ?? members.slice(0, 3), d, s)),
-  });
+  /**
+   * reveal_share's params: a certificate of `s` by `signers` (default: three of the four members, a
+   * majority), with the certificates of the heights from 1 (the generators' start) below it, as a node sends
+   * them to a generator that releases heights in order.
+   */
+  const signedSeal = async (s: Seal, signers?: HardhatEthersSigner[], d: VeilDomain = domain) => {
+    const by = signers ?? members.slice(0, 3);
+    const previous = [];
+    for (let h = 1n; h < s.height && h < 40n; h++) {
+      previous.push(sealCertificateToJson(await certifySeal(by, d, { ...seal(h, 0, s.rollupId) })));
+    }
+    return { certificate: sealCertificateToJson(await certifySeal(by, d, s)), previous };
+  };
 
   function configFor(i: number, overrides: { solver?: boolean; startHeight?: number } = {}) {
     return parseKeygenConfig({
@@ -330,6 +339,26 @@ describe("key generator service", function () {
       );
       expect(stranger.errorName).to.equal("INVALID_SIGNATURE");
       expect(stranger.message).to.match(/not a member/);
+    });
+
+    it("releases heights in order: a later height needs the certificates of the heights before it", async () => {
+      const { from: base, to } = await running.get(1)!.service.window(ROLLUP);
+      await until("the window's last contribution", () => client(1).call("get_contribution", round(to)));
+      const { certificate, previous } = await signedSeal(seal(to));
+      const skipped = await rpcError(client(1).call("reveal_share", { certificate }));
+      expect(skipped.errorName).to.equal("OUT_OF_ORDER");
+      expect(skipped.data).to.deep.equal({ next: base.toString() });
+      // A list that stops short moves the window as far as it reaches, and no further.
+      const upToBase = previous.slice(0, Number(base));
+      const short = await rpcError(client(1).call("reveal_share", { certificate, previous: upToBase }));
+      expect(short.errorName).to.equal("OUT_OF_ORDER");
+      expect(short.data).to.deep.equal({ next: (base + 1n).toString() });
+      // A minority "certificate" among the previous ones is refused outright.
+      const forged = await signedSeal(seal(base + 1n), members.slice(0, 1));
+      const weak = await rpcError(client(1).call("reveal_share", { certificate, previous: [forged.certificate] }));
+      expect(weak.errorName).to.equal("INVALID_SIGNATURE");
+      const { reveal } = (await client(1).call("reveal_share", { certificate, previous })) as { reveal: unknown };
+      expect(reveal).to.be.an("object");
     });
 
     it("refuses a certificate with a duplicated or unsorted signer", async () => {

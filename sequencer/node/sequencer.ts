@@ -868,7 +868,7 @@ export class Sequencer {
     const signatures = await this.replicateSeal(log, wire, seal);
     signatures.set(this.address, ownSignature);
     if (signatures.size < this.o.chain.majority) {
-      throw veilError.unavailable(`the seal of height ${height} was signed by only ${signatures.size} members`);
+      throw veilError.unavailable(`the seal of height ${height} reached only ${signatures.size} members`);
     }
     const certificate = assembleCertificate(seal, signatures);
     // Every signature was checked on arrival; this re-check guards the assembly itself.

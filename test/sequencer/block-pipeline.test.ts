@@ -54,6 +54,7 @@ import {
   startMember,
   stopMember,
   teardown,
+  until,
   type ClusterWorld,
 } from "./cluster-harness";
 
@@ -62,16 +63,6 @@ const sender = new Wallet(`0x${"5a".repeat(32)}`);
 const TASK_PENDING = 1n;
 
 const signedTx = (nonce: number): Promise<string> => signedTransfer(sender, nonce, { chainId: 31337n });
-
-async function until<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await attempt().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function counter(w: ClusterWorld, node: number, name: string, labels: Record<string, string>): Promise<number> {
   const metric = w.nodes[node]!.metricsRegistry.getSingleMetric(name);

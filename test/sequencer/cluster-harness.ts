@@ -220,3 +220,14 @@ export async function rejects(p: Promise<unknown>, name: RpcErrorName, pattern?:
   }
   throw new Error(`expected ${name}`);
 }
+
+/** Retries `attempt` (a throw counts as not yet) until it gives a value, or fails after `timeoutMs`. */
+export async function until<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await attempt().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

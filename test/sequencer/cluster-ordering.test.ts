@@ -25,6 +25,7 @@ import {
   startMember,
   stopMember,
   teardown,
+  until,
   type ClusterWorld,
 } from "./cluster-harness";
 
@@ -97,7 +98,10 @@ describe("sequencer cluster: ordering, replication and the external API (3 nodes
     const r = (await w.clients[2]!.call("send_encrypted_transaction", subs[1])) as OrderReceiptJson;
     verifyReceipt(r, 1);
     receipts.push(r);
-    const again = await w.clients[1]!.call("get_order_commitment", { rollupId: "7", height: "0", index: 1 });
+    // Acknowledged means stored on a majority: node 1 may be the member that stores it just after.
+    const again = await until("node 1's replica of index 1", () =>
+      w.clients[1]!.call("get_order_commitment", { rollupId: "7", height: "0", index: 1 }),
+    );
     expect(again).to.deep.equal(r);
     const tx = (await w.clients[1]!.call("get_encrypted_transaction", { rollupId: "7", height: "0", index: 1 })) as {
       kind: string;

@@ -136,6 +136,7 @@ contract ValidationServiceManager is EIP712 {
     error TxCountTooLarge(uint32 txCount);
     error TaskExists(bytes32 taskId);
     error SealMismatch();
+    error OtherView(uint32 orderView, uint32 taskView);
     error UnknownTask(bytes32 taskId);
     error TaskNotPending(bytes32 taskId, TaskStatus status);
     error ResponseWindowClosed(bytes32 taskId);
@@ -316,11 +317,14 @@ contract ValidationServiceManager is EIP712 {
 
     // ---------------------------------------------------------------- slashing
 
-    /// @notice Slashes the leader who broke an order commitment: it signed that `order.encTxHash` sits at
-    /// `order.txIndex` of the block, then posted a block commitment (the task's) in which
+    /// @notice Slashes the leader who broke an order commitment: in the view of the task's seal certificate it
+    /// signed that `order.encTxHash` sits at `order.txIndex` of the block, then signed the block commitment
+    /// (the task's) in which
     /// (a) `txIndex >= txCount`, or (b) `postSiblings` open another leaf hash at `txIndex` under `encRoot`, or
     /// (c) the same leaf is there but its left siblings differ from the PRE frontier `preSiblings` that opens
-    /// `order.preRoot` (the prefix was rewritten). Only within the challenge window of the task.
+    /// `order.preRoot` (the prefix was rewritten). Only within the challenge window of the task, and only for
+    /// a commitment of the task's view: a leader's log only grows within its view, while a later view may
+    /// rightly drop an entry a majority never stored (its leader never answered with the commitment).
     /// @param order the order commitment, signed by the task's leader.
     /// @param orderSignature the leader's EIP-712 signature over it.
     /// @param commitment the task's block commitment (checked against its stored hash).
@@ -341,6 +345,7 @@ contract ValidationServiceManager is EIP712 {
         if (block.number > t.createdBlock + challengeWindow) revert ChallengeWindowClosed(taskId);
         if (VeilTypes.hash(commitment) != t.commitmentHash) revert CommitmentMismatch();
         address leader = t.leader;
+        if (order.viewNumber != t.viewNumber) revert OtherView(order.viewNumber, t.viewNumber);
         address signer = ECDSA.recover(_hashTypedDataV4(VeilTypes.hash(order)), orderSignature);
         if (signer != leader) revert InvalidSigner(signer, leader);
         if (order.txIndex < commitment.txCount) {

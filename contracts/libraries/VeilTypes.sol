@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-/// @notice A leader's promise: the encrypted transaction `encTxHash` sits at `txIndex` of block `blockHeight`,
-/// and `preRoot` is the root of the block's tree holding leaves 0..txIndex.
+/// @notice A leader's promise, made in view `viewNumber`: the encrypted transaction `encTxHash` sits at `txIndex`
+/// of block `blockHeight`, and `preRoot` is the root of the block's tree holding leaves 0..txIndex.
 struct OrderCommitment {
     uint64 rollupId;
     uint64 blockHeight;
     uint32 txIndex;
     bytes32 encTxHash;
     bytes32 preRoot;
+    uint32 viewNumber;
 }
 
 /// @notice A leader's commitment to a built block: `encRoot` over the encrypted transactions, `rawRoot` over
@@ -72,7 +73,7 @@ struct ClusterMessage {
  */
 library VeilTypes {
     bytes32 internal constant ORDER_COMMITMENT_TYPEHASH = keccak256(
-        "OrderCommitment(uint64 rollupId,uint64 blockHeight,uint32 txIndex,bytes32 encTxHash,bytes32 preRoot)"
+        "OrderCommitment(uint64 rollupId,uint64 blockHeight,uint32 txIndex,bytes32 encTxHash,bytes32 preRoot,uint32 viewNumber)"
     );
     bytes32 internal constant BLOCK_COMMITMENT_TYPEHASH = keccak256(
         "BlockCommitment(uint64 rollupId,uint64 height,uint32 txCount,bytes32 encRoot,bytes32 rawRoot)"
@@ -94,7 +95,15 @@ library VeilTypes {
     function hash(OrderCommitment calldata c) internal pure returns (bytes32) {
         return
             keccak256(
-                abi.encode(ORDER_COMMITMENT_TYPEHASH, c.rollupId, c.blockHeight, c.txIndex, c.encTxHash, c.preRoot)
+                abi.encode(
+                    ORDER_COMMITMENT_TYPEHASH,
+                    c.rollupId,
+                    c.blockHeight,
+                    c.txIndex,
+                    c.encTxHash,
+                    c.preRoot,
+                    c.viewNumber
+                )
             );
     }
 

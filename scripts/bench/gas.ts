@@ -110,6 +110,7 @@ async function main(): Promise<void> {
     txIndex: index,
     encTxHash: data[index]!,
     preRoot: receipts[index]!.preRoot,
+    viewNumber: 0,
   };
   const orderSig = await signMessage(leader, domain, "OrderCommitment", order);
   const sealed = new IncrementalMerkleTree();

@@ -87,17 +87,22 @@ export function encryptedSubmissionToJson(s: EncryptedSubmission): EncryptedSubm
 }
 
 /** What the leader returns for an ordered transaction: its promise, signed, with the PRE proof. */
-export const orderReceipt = z.strictObject({
-  /** The EIP-712 OrderCommitment message (see sequencer/chain/eip712.ts). */
-  commitment: schemas.OrderCommitment,
-  /** The leader's EIP-712 signature over `commitment` (65 bytes, 0x-hex). */
-  signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/, "must be a 65-byte signature"),
-  /** Address of the leader that signed, and the view it led. */
-  leader: address,
-  viewNumber: uint32,
-  /** The left frontier at insertion: DEPTH sibling hashes from the leaf up. */
-  preProof: z.array(bytes32),
-});
+export const orderReceipt = z
+  .strictObject({
+    /** The EIP-712 OrderCommitment message (see sequencer/chain/eip712.ts). */
+    commitment: schemas.OrderCommitment,
+    /** The leader's EIP-712 signature over `commitment` (65 bytes, 0x-hex). */
+    signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/, "must be a 65-byte signature"),
+    /** Address of the leader that signed, and the view it led. */
+    leader: address,
+    viewNumber: uint32,
+    /** The left frontier at insertion: DEPTH sibling hashes from the leaf up. */
+    preProof: z.array(bytes32),
+  })
+  .refine((r) => r.viewNumber === r.commitment.viewNumber, {
+    message: "viewNumber must be the view the commitment is signed in",
+    path: ["viewNumber"],
+  });
 
 export type OrderReceipt = z.output<typeof orderReceipt>;
 export type OrderReceiptJson = z.input<typeof orderReceipt>;

@@ -48,6 +48,7 @@ export const TYPES = {
     { name: "txIndex", type: "uint32" },
     { name: "encTxHash", type: "bytes32" },
     { name: "preRoot", type: "bytes32" },
+    { name: "viewNumber", type: "uint32" },
   ],
   BlockCommitment: [
     { name: "rollupId", type: "uint64" },
@@ -118,6 +119,7 @@ export const schemas = {
     txIndex: u32,
     encTxHash: bytes32,
     preRoot: bytes32,
+    viewNumber: u32,
   }),
   BlockCommitment: z.strictObject({ rollupId: u64, height: u64, txCount: u32, encRoot: bytes32, rawRoot: bytes32 }),
   Seal: z.strictObject({ rollupId: u64, height: u64, txCount: u32, encRoot: bytes32, viewNumber: u32 }),

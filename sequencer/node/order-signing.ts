@@ -80,13 +80,16 @@ export class OrderCommitmentHasher extends StructDigest<OrderCommitment> {
   }
 
   protected words(c: OrderCommitment): string {
-    if (!Number.isSafeInteger(c.txIndex)) throw new RangeError("txIndex must be an integer");
+    if (!Number.isSafeInteger(c.txIndex) || !Number.isSafeInteger(c.viewNumber)) {
+      throw new RangeError("txIndex and viewNumber must be integers");
+    }
     return (
       uintWord(c.rollupId, 64, "rollupId") +
       uintWord(c.blockHeight, 64, "blockHeight") +
       uintWord(BigInt(c.txIndex), 32, "txIndex") +
       bytes32Word(c.encTxHash, "encTxHash") +
-      bytes32Word(c.preRoot, "preRoot")
+      bytes32Word(c.preRoot, "preRoot") +
+      uintWord(BigInt(c.viewNumber), 32, "viewNumber")
     );
   }
 }

@@ -150,6 +150,8 @@ interface HeightLog {
   seal: SealResultJson | undefined;
   /** The height's seal certificate in the latest view this node gathered or learnt one for. */
   certificate: SealCertificate | undefined;
+  /** Indices at which this node signed an entry its log no longer holds (ascending): it signs none there again. */
+  signedDropped: number[];
   queue: Pending[];
   draining: Promise<void> | undefined;
   /** Serialises follower-side writes to this log. */
@@ -272,12 +274,13 @@ export class Sequencer {
   }
 
   private async loadLog(rollupId: bigint, height: number): Promise<HeightLog> {
-    const [state, entries, sealRecord, viewState, certificate] = await Promise.all([
+    const [state, entries, sealRecord, viewState, certificate, signedDropped] = await Promise.all([
       this.o.store.blockState(rollupId, height),
       this.o.store.getEntries(rollupId, height),
       this.o.store.getSeal(rollupId, height),
       this.o.store.getViewState(rollupId, height),
       this.o.store.getCertificate(rollupId, height),
+      this.o.store.signedDroppedIndices(rollupId, height),
     ]);
     const tree = new IncrementalMerkleTree();
     for (const e of entries) tree.append(e.encTxHash);
@@ -301,6 +304,7 @@ export class Sequencer {
       allAckedAt: Number.NEGATIVE_INFINITY,
       seal: sealRecord === undefined ? undefined : (sealRecord.seal as unknown as SealResultJson),
       certificate: certificate === undefined ? undefined : parseSealCertificate(certificate),
+      signedDropped,
       queue: [],
       draining: undefined,
       lock: Promise.resolve(),
@@ -403,6 +407,7 @@ export class Sequencer {
       }
       const room = log.tree.maxLeaves - log.tree.size;
       for (const p of batch.splice(Math.max(0, room))) p.reject(veilError.wrongHeight(log.height, "the block is full"));
+      this.refuseSignedElsewhere(log, batch);
       this.refuseOverBudget(log, batch);
       if (batch.length === 0) continue;
       try {
@@ -463,6 +468,24 @@ export class Sequencer {
     batch.splice(0, batch.length, ...fits);
   }
 
+  /**
+   * Removes from `batch` (and refuses) what would reach an index at which this node already signed another
+   * entry, in an earlier view, that a view change dropped: an honest member signs one leaf per index, ever,
+   * so its order commitments can never be shown to conflict. The height still seals below that index.
+   */
+  private refuseSignedElsewhere(log: HeightLog, batch: Pending[]): void {
+    const blocked = log.signedDropped.find((i) => i >= log.tree.size);
+    if (blocked === undefined) return;
+    for (const p of batch.splice(Math.max(0, blocked - log.tree.size))) {
+      p.reject(
+        veilError.wrongHeight(
+          log.height,
+          `the block is full for this leader: it signed another entry at index ${blocked} in an earlier view`,
+        ),
+      );
+    }
+  }
+
   private signBatch(log: HeightLog, batch: readonly Pending[]): Entry[] {
     const appended = batch.map((p) => log.tree.append(p.leaf));
     const commitments: OrderCommitment[] = appended.map((a, i) => ({
@@ -471,6 +494,7 @@ export class Sequencer {
       txIndex: a.index,
       encTxHash: batch[i]!.leaf,
       preRoot: a.preRoot,
+      viewNumber: log.view,
     }));
     const key = this.o.wallet.signingKey;
     const signatures = commitments.map((c) => this.orderHasher.sign(key, c));
@@ -1360,6 +1384,18 @@ export class Sequencer {
             encRoot: String(seal.seal.encRoot),
             seal: seal as unknown as Record<string, never>,
           };
+    // The entries this node signed itself that the install removes: it must never sign their indices again.
+    const signedDropped = own.slice(keep).flatMap((e) => {
+      const { commitment, leader } = e.orderCommitment;
+      if (getAddress(leader) !== this.address) return [];
+      const record = {
+        index: commitment.txIndex,
+        encTxHash: commitment.encTxHash,
+        preRoot: commitment.preRoot,
+        viewNumber: commitment.viewNumber,
+      };
+      return [record];
+    });
     try {
       await this.o.store.installLog(
         log.rollupId,
@@ -1368,6 +1404,7 @@ export class Sequencer {
         entries.slice(keep),
         { view, normalView },
         sealRecord,
+        signedDropped,
       );
     } catch (error) {
       this.forget(log);
@@ -1377,6 +1414,9 @@ export class Sequencer {
     for (const e of entries) tree.append(e.encTxHash);
     log.tree = tree;
     log.logBytes = entries.reduce((sum, e) => sum + entryBytes(e), 0);
+    log.signedDropped = [...new Set([...log.signedDropped, ...signedDropped.map((r) => r.index)])].sort(
+      (a, b) => a - b,
+    );
     log.view = view;
     log.normalView = normalView;
     log.allAckedAt = Number.NEGATIVE_INFINITY; // acks of an earlier view say nothing about this one

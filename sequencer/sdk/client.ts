@@ -215,7 +215,7 @@ export class VeilClient {
     }
     const post =
       txIndex < committed.commitment.txCount ? await this.node.postProof(rollupId, height, txIndex) : undefined;
-    return checkInclusion(sent.receipt, committed.commitment, post);
+    return checkInclusion(sent.receipt, committed.commitment, post, committed.viewNumber);
   }
 
   /** Submits the evidence of a broken promise; `signer` pays the gas and receives the challenger's reward. */

@@ -69,7 +69,13 @@ export class ReceiptError extends VeilSdkError {
   }
 }
 
-export type InclusionFailure = "not-committed" | "wrong-block" | "post-proof-invalid" | "pre-proof-invalid";
+export type InclusionFailure =
+  | "not-committed"
+  | "wrong-block"
+  | "post-proof-invalid"
+  | "pre-proof-invalid"
+  /** The block was committed in another view than the receipt's: a broken promise there is not slashable. */
+  | "other-view";
 
 /** Inclusion cannot be decided (no block commitment on-chain yet, or proofs that open nothing). */
 export class InclusionError extends VeilSdkError {

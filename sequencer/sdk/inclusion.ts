@@ -19,10 +19,16 @@ export type InclusionVerdict =
   | { readonly kept: true; readonly block: BlockCommitment; readonly post: PostProof }
   | { readonly kept: false; readonly block: BlockCommitment; readonly evidence: BrokenCommitmentEvidence };
 
+/**
+ * `committedView` is the view of the on-chain task (its seal certificate's). A promise is enforced against
+ * the block of its own view only (the contract's rule: a later view may rightly drop an entry a majority
+ * never stored), so a broken promise of another view is an InclusionError, not evidence.
+ */
 export function checkInclusion(
   receipt: VerifiedReceipt,
   block: BlockCommitment,
   post: PostProof | undefined,
+  committedView = receipt.viewNumber,
 ): InclusionVerdict {
   const order = receipt.commitment;
   if (block.rollupId !== order.rollupId || block.height !== order.blockHeight) {
@@ -39,7 +45,15 @@ export function checkInclusion(
     const message = (error as Error).message;
     throw new InclusionError(message.startsWith("PRE") ? "pre-proof-invalid" : "post-proof-invalid", message);
   }
-  if (evidence !== undefined) return { kept: false, block, evidence };
+  if (evidence !== undefined) {
+    if (committedView !== receipt.viewNumber) {
+      throw new InclusionError(
+        "other-view",
+        `the block was committed in view ${committedView}, the receipt was signed in view ${receipt.viewNumber}`,
+      );
+    }
+    return { kept: false, block, evidence };
+  }
   if (post === undefined) throw new InclusionError("post-proof-invalid", "a POST proof is needed to show inclusion");
   return { kept: true, block, post };
 }

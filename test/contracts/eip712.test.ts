@@ -26,7 +26,14 @@ import type { VeilTypesHarness } from "../../typechain-types";
 
 const h = (label: string): string => keccak256(toUtf8Bytes(label));
 
-const order: OrderCommitment = { rollupId: 42n, blockHeight: 7n, txIndex: 3, encTxHash: h("tx"), preRoot: h("pre") };
+const order: OrderCommitment = {
+  rollupId: 42n,
+  blockHeight: 7n,
+  txIndex: 3,
+  encTxHash: h("tx"),
+  preRoot: h("pre"),
+  viewNumber: 2,
+};
 const block: BlockCommitment = { rollupId: 42n, height: 7n, txCount: 9, encRoot: h("enc"), rawRoot: h("raw") };
 const seal: Seal = { rollupId: 42n, height: 7n, txCount: 9, encRoot: h("enc"), viewNumber: 2 };
 const finalize: FinalizeRequest = { rollupId: 42n, height: 7n, deadline: 1_900_000_000n };
@@ -59,7 +66,7 @@ describe("EIP-712 messages (sequencer/chain/eip712.ts against VeilTypes.sol)", (
 
   it("uses the type strings of VeilTypes.sol", () => {
     expect(encodeType("OrderCommitment")).to.equal(
-      "OrderCommitment(uint64 rollupId,uint64 blockHeight,uint32 txIndex,bytes32 encTxHash,bytes32 preRoot)",
+      "OrderCommitment(uint64 rollupId,uint64 blockHeight,uint32 txIndex,bytes32 encTxHash,bytes32 preRoot,uint32 viewNumber)",
     );
     expect(encodeType("BlockCommitment")).to.equal(
       "BlockCommitment(uint64 rollupId,uint64 height,uint32 txCount,bytes32 encRoot,bytes32 rawRoot)",
@@ -149,6 +156,7 @@ describe("EIP-712 messages (sequencer/chain/eip712.ts against VeilTypes.sol)", (
       txIndex: 3,
       encTxHash: order.encTxHash.toUpperCase().replace("0X", "0x"),
       preRoot: order.preRoot,
+      viewNumber: 2,
     });
     expect(parsed).to.deep.equal(order);
     expect(parseMessage("ClusterMessage", { ...envelope, sender: envelope.sender.toLowerCase() }).sender).to.equal(

@@ -52,6 +52,7 @@ async function orderedBlock(w: World, leader: HardhatEthersSigner, n: number) {
       txIndex: i,
       encTxHash,
       preRoot: receipt.preRoot,
+      viewNumber: 0,
     };
     orders.push({ order, receipt, signature: await signMessage(leader, w.domain, "OrderCommitment", order) });
   }
@@ -221,6 +222,36 @@ describe("Slashing", () => {
       );
     });
 
+    it("does not slash an honest leader for an entry of an earlier view that a view change dropped", async () => {
+      const w = await loadFixture(world);
+      // Member (HEIGHT + 0) % 4 leads view 0 and view 4. In view 0 it signed index 2 (never stored by a
+      // majority, so never answered); view 1 dropped it; in view 4 it leads again and builds a block with
+      // another transaction at index 2. A follower that kept the view-0 entry holds a valid signature.
+      const leader = leaderSigner(w, HEIGHT, 0);
+      expect(leaderSigner(w, HEIGHT, 4).address).to.equal(leader.address);
+      const { orders } = await orderedBlock(w, leader, 3);
+      const stale = orders[2]!;
+      const later = new IncrementalMerkleTree();
+      for (const [i, o] of orders.entries()) later.append(i === 2 ? h("another tx, view 1") : o.order.encTxHash);
+      const commitment = commitmentOf(later);
+      await createTask(w, commitment, 4);
+      await expect(
+        w.vsm.slashBrokenOrderCommitment(stale.order, stale.signature, commitment, later.leafHash(2), later.proof(2), [
+          ...stale.receipt.preProof,
+        ]),
+      )
+        .to.be.revertedWithCustomError(w.vsm, "OtherView")
+        .withArgs(0, 4);
+      // The same promise made in the task's own view is enforced.
+      const promised = { ...stale.order, viewNumber: 4 };
+      const signature = await signMessage(leader, w.domain, "OrderCommitment", promised);
+      await expect(
+        w.vsm.slashBrokenOrderCommitment(promised, signature, commitment, later.leafHash(2), later.proof(2), [
+          ...stale.receipt.preProof,
+        ]),
+      ).to.emit(w.registry, "MemberSlashed");
+    });
+
     it("throws off-chain on evidence that does not open its roots", () => {
       const tree = new IncrementalMerkleTree();
       const r = tree.append(h("a"));
@@ -231,6 +262,7 @@ describe("Slashing", () => {
         txIndex: 0,
         encTxHash: h("a"),
         preRoot: r.preRoot,
+        viewNumber: 0,
       };
       const block = blockCommitment(1n, { txCount: 2, encRoot: tree.root });
       expect(() => brokenCommitmentEvidence(order, r.preProof, block)).to.throw(/POST proof is needed/);
@@ -256,6 +288,7 @@ describe("Slashing", () => {
         txIndex: 0,
         encTxHash: h("a"),
         preRoot: h("ra"),
+        viewNumber: 0,
       };
       const b: OrderCommitment = { ...a, encTxHash: h("b") };
       const sa = await signMessage(leader, w.domain, "OrderCommitment", a);

@@ -261,6 +261,7 @@ describe("sequencer cluster: failover by per-height view change (3 nodes, loopba
         txIndex: 0,
         encTxHash: keccak256(raw("forged")),
         preRoot: "0x" + "00".repeat(32),
+        viewNumber: 0,
       };
       return {
         encTxHash: commitment.encTxHash,

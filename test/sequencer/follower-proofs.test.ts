@@ -63,6 +63,7 @@ function entries(
       txIndex: a.index,
       encTxHash: leaf,
       preRoot: a.preRoot,
+      viewNumber: 0,
     };
     const json: EncryptedSubmissionJson = encryptedSubmissionToJson(s);
     return {

@@ -25,6 +25,7 @@ function entries(
       txIndex: a.index,
       encTxHash: leaf,
       preRoot: a.preRoot,
+      viewNumber: opts.viewNumber,
     };
     const signature = hasher.sign(opts.signer.signingKey, honest);
     const c = opts.tamper ? opts.tamper(honest) : honest;

@@ -26,6 +26,7 @@ const commitment: fc.Arbitrary<OrderCommitment> = fc.record({
   txIndex: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
   encTxHash: bytes32,
   preRoot: bytes32,
+  viewNumber: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
 });
 
 describe("OrderCommitmentHasher: the EIP-712 OrderCommitment digest without ethers' typed-data encoder", () => {
@@ -52,16 +53,20 @@ describe("OrderCommitmentHasher: the EIP-712 OrderCommitment digest without ethe
 
   it("rejects a signature over any changed field", () => {
     fc.assert(
-      fc.property(commitment, fc.constantFrom("rollupId", "blockHeight", "txIndex", "encTxHash", "preRoot"), (c, f) => {
-        const signature = hasher.sign(leader.signingKey, c);
-        const changed: OrderCommitment =
-          f === "txIndex"
-            ? { ...c, txIndex: c.txIndex ^ 1 }
-            : f === "rollupId" || f === "blockHeight"
-              ? { ...c, [f]: c[f] ^ 1n }
-              : { ...c, [f]: `0x${(BigInt(c[f]) ^ 1n).toString(16).padStart(64, "0")}` };
-        expect(hasher.isSignedBy(changed, signature, leader.address)).to.equal(false);
-      }),
+      fc.property(
+        commitment,
+        fc.constantFrom("rollupId", "blockHeight", "txIndex", "encTxHash", "preRoot", "viewNumber"),
+        (c, f) => {
+          const signature = hasher.sign(leader.signingKey, c);
+          const changed: OrderCommitment =
+            f === "txIndex" || f === "viewNumber"
+              ? { ...c, [f]: c[f] ^ 1 }
+              : f === "rollupId" || f === "blockHeight"
+                ? { ...c, [f]: c[f] ^ 1n }
+                : { ...c, [f]: `0x${(BigInt(c[f]) ^ 1n).toString(16).padStart(64, "0")}` };
+          expect(hasher.isSignedBy(changed, signature, leader.address)).to.equal(false);
+        },
+      ),
       { numRuns: 30 },
     );
   });
@@ -73,6 +78,7 @@ describe("OrderCommitmentHasher: the EIP-712 OrderCommitment digest without ethe
       txIndex: 0,
       encTxHash: "0x" + "ab".repeat(32),
       preRoot: "0x" + "00".repeat(32),
+      viewNumber: 0,
     };
     expect(hasher.isSignedBy(c, "0x1234", leader.address)).to.equal(false);
     expect(hasher.isSignedBy(c, "0x" + "00".repeat(65), leader.address)).to.equal(false);
@@ -85,6 +91,7 @@ describe("OrderCommitmentHasher: the EIP-712 OrderCommitment digest without ethe
       txIndex: 0,
       encTxHash: "0x" + "ab".repeat(32),
       preRoot: "0x" + "00".repeat(32),
+      viewNumber: 0,
     };
     expect(() => hasher.digest({ ...c, rollupId: 1n << 64n })).to.throw(RangeError, /rollupId/);
     expect(() => hasher.digest({ ...c, blockHeight: -1n })).to.throw(RangeError, /blockHeight/);

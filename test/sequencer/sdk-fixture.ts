@@ -74,6 +74,7 @@ export async function orderOurTransaction(w: World, index = 3, height = HEIGHT, 
     txIndex: index,
     encTxHash,
     preRoot: append.preRoot,
+    viewNumber: view,
   };
   const leader = leaderSigner(w, height, view);
   const signature = await signMessage(leader, w.domain, "OrderCommitment", order);
@@ -81,7 +82,11 @@ export async function orderOurTransaction(w: World, index = 3, height = HEIGHT, 
 }
 
 /** The receipt as the node sends it on the wire. */
-export function receiptJson(o: Ordered, view = 0, overrides: Partial<OrderReceiptJson> = {}): OrderReceiptJson {
+export function receiptJson(
+  o: Ordered,
+  view = o.order.viewNumber,
+  overrides: Partial<OrderReceiptJson> = {},
+): OrderReceiptJson {
   return {
     commitment: {
       rollupId: o.order.rollupId.toString(),
@@ -89,6 +94,7 @@ export function receiptJson(o: Ordered, view = 0, overrides: Partial<OrderReceip
       txIndex: o.order.txIndex,
       encTxHash: o.order.encTxHash,
       preRoot: o.order.preRoot,
+      viewNumber: o.order.viewNumber,
     },
     signature: o.signature,
     leader: o.leader.address,

@@ -106,6 +106,15 @@ describe("SDK: POST verification and slashing evidence", () => {
       "post-proof-invalid",
     );
     expect(reasonOf(() => checkInclusion(receipt, block, undefined))).to.equal("post-proof-invalid");
+    // A broken promise against a block committed in another view is not evidence (the VSM refuses it).
+    const other = new IncrementalMerkleTree();
+    for (let i = 0; i <= INDEX; i++) other.append(toBytes32(BigInt(i) + 3000n));
+    const otherBlock = { ...block, encRoot: other.root, txCount: other.size };
+    const otherPost = { leafHash: other.leafHash(INDEX), siblings: other.proof(INDEX) };
+    expect(reasonOf(() => checkInclusion(receipt, otherBlock, otherPost, receipt.viewNumber + 1))).to.equal(
+      "other-view",
+    );
+    expect(checkInclusion(receipt, otherBlock, otherPost, receipt.viewNumber).kept).to.equal(false);
     expect(reasonOf(() => checkInclusion(receipt, { ...block, height: HEIGHT + 1n }, { leafHash, siblings }))).to.equal(
       "wrong-block",
     );

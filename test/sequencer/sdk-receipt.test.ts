@@ -59,7 +59,10 @@ describe("SDK: order receipt verification", () => {
     const claimingViewZero = receiptJson(ordered, 0, { signature, leader: viewOneLeader.address });
     expect(await rejection(verify(claimingViewZero))).to.equal("signer-not-leader");
     // And the view-0 leader cannot pass its signature off as view 2's.
-    expect(await rejection(verify(receiptJson(ordered, 2)))).to.equal("signer-not-leader");
+    const claimingViewTwo = { ...ordered, order: { ...ordered.order, viewNumber: 2 } };
+    expect(await rejection(verify(receiptJson(claimingViewTwo, 2)))).to.equal("signer-not-leader");
+    // The view outside the signed commitment cannot differ from the one inside it.
+    expect(await rejection(verify(receiptJson(ordered, 2)))).to.equal("malformed");
   });
 
   it("rejects a receipt signed under another domain (chain id or VSM address)", async () => {

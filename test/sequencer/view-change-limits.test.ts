@@ -34,6 +34,7 @@ const receipt: fc.Arbitrary<OrderReceiptJson> = fc
       txIndex: r.txIndex,
       encTxHash: r.encTxHash,
       preRoot: r.preRoot,
+      viewNumber: r.viewNumber,
     },
     signature: r.signature,
     leader: Wallet.createRandom().address,

@@ -16,7 +16,15 @@
  * single-key objects {"$big": "<decimal>"} and {"$bytes": "0x<hex>"} (those shapes are reserved).
  */
 export const PREFIX = { block: 0x42, dedup: 0x44, meta: 0x4d, state: 0x53 } as const;
-export const BLOCK_KIND = { entry: 0x01, seal: 0x02, built: 0x03, signedSeal: 0x04, certificate: 0x05 } as const;
+export const BLOCK_KIND = {
+  entry: 0x01,
+  seal: 0x02,
+  built: 0x03,
+  signedSeal: 0x04,
+  certificate: 0x05,
+  /** An order commitment this member signed whose entry a view change removed from its log. */
+  signedLeaf: 0x06,
+} as const;
 
 const U256_MAX = 2n ** 256n - 1n;
 export const MAX_INDEX = 2 ** 32 - 1;
@@ -66,13 +74,22 @@ export function stateKey(rollupId: bigint, height: number): Buffer {
   return rollupHeight(PREFIX.state, rollupId, height);
 }
 
-export function blockKey(rollupId: bigint, height: number, kind: Exclude<keyof typeof BLOCK_KIND, "entry">): Buffer {
+export function blockKey(
+  rollupId: bigint,
+  height: number,
+  kind: Exclude<keyof typeof BLOCK_KIND, "entry" | "signedLeaf">,
+): Buffer {
   return Buffer.concat([blockPrefix(rollupId, height), Buffer.of(BLOCK_KIND[kind])]);
 }
 
 export function entryKey(rollupId: bigint, height: number, index: number): Buffer {
+  return indexedKey(rollupId, height, "entry", index);
+}
+
+/** The key of an indexed record of a block: an entry, or a dropped entry this member had signed. */
+export function indexedKey(rollupId: bigint, height: number, kind: "entry" | "signedLeaf", index: number): Buffer {
   assertIndex(index);
-  return Buffer.concat([blockPrefix(rollupId, height), Buffer.of(BLOCK_KIND.entry), u32(index)]);
+  return Buffer.concat([blockPrefix(rollupId, height), Buffer.of(BLOCK_KIND[kind]), u32(index)]);
 }
 
 /** Decodes the (rollupId, height) of a block-scoped or state key. */

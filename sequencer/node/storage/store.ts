@@ -19,6 +19,7 @@ import {
   dedupKey,
   encodeValue,
   entryKey,
+  indexedKey,
   metaKey,
   parseRollupHeight,
   prefixEnd,
@@ -47,6 +48,17 @@ export interface SealRecord {
   readonly txCount: number;
   readonly encRoot: string;
   readonly seal: StoredValue;
+}
+
+/**
+ * An order commitment this member signed whose entry a view change removed from its log (it was never
+ * stored by a majority). The member never signs another leaf at that index of that height.
+ */
+export interface SignedLeafRecord {
+  readonly index: number;
+  readonly encTxHash: string;
+  readonly preRoot: string;
+  readonly viewNumber: number;
 }
 
 /** What a member signed when it signed a seal of a height: the count and root it ends the height with. */
@@ -265,6 +277,16 @@ export class NodeStore {
     return value === undefined ? undefined : decodeValue<SignedSealContent>(value);
   }
 
+  /** The indices of a height at which this member signed an entry that its log no longer holds, ascending. */
+  async signedDroppedIndices(rollupId: bigint, height: number): Promise<number[]> {
+    const prefix = Buffer.concat([blockPrefix(rollupId, height), Buffer.of(BLOCK_KIND.signedLeaf)]);
+    const out: number[] = [];
+    for await (const key of this.db.keys({ gte: prefix, lt: prefixEnd(prefix) })) {
+      out.push(Buffer.from(key).readUInt32BE(prefix.length));
+    }
+    return out;
+  }
+
   /** Stores a height's seal certificate (a majority's signatures on its seal in one view). */
   async putCertificate(rollupId: bigint, height: number, certificate: StoredValue): Promise<void> {
     await this.db.put(blockKey(rollupId, height, "certificate"), encodeValue(certificate), SYNC);
@@ -368,7 +390,9 @@ export class NodeStore {
   /**
    * Installs the log a view change settled on, in one synced batch: keeps the first `keep` entries,
    * replaces the rest with `suffix`, records the seal (or removes a seal that only a minority held and a
-   * later view superseded) and the new view state. The only write that may shorten or reseal a block.
+   * later view superseded), the new view state, and `signedDropped`: the removed entries this member had
+   * signed itself, kept for good (docs/ordering.md, "No honest member is slashable"). The only write that
+   * may shorten or reseal a block.
    */
   installLog(
     rollupId: bigint,
@@ -377,6 +401,7 @@ export class NodeStore {
     suffix: readonly EntryRecord[],
     state: ViewState,
     seal: SealRecord | undefined,
+    signedDropped: readonly SignedLeafRecord[] = [],
   ): Promise<void> {
     assertIndex(keep);
     assertViewState(state);
@@ -407,6 +432,9 @@ export class NodeStore {
       else ops.push({ type: "put", key: blockKey(rollupId, height, "seal"), value: encodeValue(seal) });
       ops.push(this.putBlockState(rollupId, height, { status: seal === undefined ? "open" : "sealed", count }));
       ops.push(...this.viewOps(rollupId, height, state));
+      for (const r of signedDropped) {
+        ops.push({ type: "put", key: indexedKey(rollupId, height, "signedLeaf", r.index), value: encodeValue(r) });
+      }
       await this.db.batch(ops, SYNC);
     });
   }

@@ -1,12 +1,12 @@
 /**
- * EIP-712 digests of the ordering path's messages (OrderCommitment, ClusterMessage) computed directly:
+ * EIP-712 digests of the ordering path's messages (OrderCommitment, ClusterMessage, Seal) computed directly:
  * the domain separator and the type hash are computed once per domain (through ethers'
  * TypedDataEncoder), and each message costs two keccak-256 calls over fixed-width ABI words. ethers' signTypedData / verifyTypedData re-derive the
  * type string, domain and field encoders on every call, which made them the ordering path's largest
  * cost per entry (docs/ordering-performance.md). The digest is byte-identical to `typedDataDigest`.
  */
 import { TypedDataEncoder, getAddress, toUtf8Bytes, type SigningKey } from "ethers";
-import { encodeType, type ClusterMessage, type OrderCommitment, type VeilDomain } from "../chain/eip712";
+import { encodeType, type ClusterMessage, type OrderCommitment, type Seal, type VeilDomain } from "../chain/eip712";
 import { recoverDigest, signDigest } from "../chain/ecdsa";
 import { keccak256Bytes } from "../chain/keccak";
 
@@ -40,7 +40,7 @@ abstract class StructDigest<M> {
   private readonly prefix: string;
   private readonly typeHash: string;
 
-  protected constructor(domain: VeilDomain, type: "OrderCommitment" | "ClusterMessage") {
+  protected constructor(domain: VeilDomain, type: "OrderCommitment" | "ClusterMessage" | "Seal") {
     // 0x1901 ‖ domainSeparator, the fixed head of every digest of this domain.
     this.prefix = `1901${TypedDataEncoder.hashDomain(domain).slice(2)}`;
     this.typeHash = keccak256Bytes(toUtf8Bytes(encodeType(type))).slice(2);
@@ -90,6 +90,26 @@ export class OrderCommitmentHasher extends StructDigest<OrderCommitment> {
       bytes32Word(c.encTxHash, "encTxHash") +
       bytes32Word(c.preRoot, "preRoot") +
       uintWord(BigInt(c.viewNumber), 32, "viewNumber")
+    );
+  }
+}
+
+/** A seal: signed by the leader and by every member that certifies it (sequencer/chain/certificate.ts). */
+export class SealHasher extends StructDigest<Seal> {
+  constructor(domain: VeilDomain) {
+    super(domain, "Seal");
+  }
+
+  protected words(s: Seal): string {
+    if (!Number.isSafeInteger(s.txCount) || !Number.isSafeInteger(s.viewNumber)) {
+      throw new RangeError("txCount and viewNumber must be integers");
+    }
+    return (
+      uintWord(s.rollupId, 64, "rollupId") +
+      uintWord(s.height, 64, "height") +
+      uintWord(BigInt(s.txCount), 32, "txCount") +
+      bytes32Word(s.encRoot, "encRoot") +
+      uintWord(BigInt(s.viewNumber), 32, "viewNumber")
     );
   }
 }

@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
 export interface OrderingMetrics {
   readonly commitSeconds: Histogram;
+  readonly certificateSeconds: Histogram;
   readonly queueDepth: Gauge;
   readonly proofs: Counter<"role" | "verdict">;
   readonly catchUps: Counter;
@@ -16,6 +17,12 @@ export function createOrderingMetrics(registry: Registry): OrderingMetrics {
       name: "veil_order_commitment_seconds",
       help: "Time from an admitted transaction to its majority-durable order commitment (leader)",
       buckets: [0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    certificateSeconds: new Histogram({
+      name: "veil_seal_certificate_seconds",
+      help: "Time for the leader to certify a stored seal: sent to every member, each stores it, records and signs it, and a majority's checked signatures are assembled and stored",
+      buckets: [0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
     queueDepth: new Gauge({

@@ -19,10 +19,8 @@ import {
 } from "../api/wire";
 import {
   ClusterMessageKind,
-  isSignedBy,
   parseMessage,
   schemas,
-  signMessage,
   type OrderCommitment,
   type Seal,
   type VeilDomain,
@@ -31,7 +29,6 @@ import {
   assembleCertificate,
   parseSealCertificate,
   sealCertificateToJson,
-  verifySealCertificate,
   type SealCertificate,
 } from "../chain/certificate";
 import { keccak256Bytes } from "../chain/keccak";
@@ -63,7 +60,7 @@ import {
 } from "./cluster/messages";
 import { entryBytes, entryBytesBound } from "./cluster/message-size";
 import type { Peer, Peers } from "./cluster/peers";
-import { OrderCommitmentHasher } from "./order-signing";
+import { OrderCommitmentHasher, SealHasher } from "./order-signing";
 import type { OrderingMetrics } from "./ordering-metrics";
 import { RoundKeyUnavailable, type RoundKeys } from "./round-keys";
 import type { NodeStore } from "./storage/store";
@@ -205,10 +202,12 @@ export class Sequencer {
   private failover: FailoverOptions = { heartbeatIntervalMs: 500, leaderTimeoutMs: 3_000 };
   readonly address: string;
   private readonly orderHasher: OrderCommitmentHasher;
+  private readonly sealHasher: SealHasher;
 
   constructor(private readonly o: SequencerOptions) {
     this.address = o.wallet.address;
     this.orderHasher = new OrderCommitmentHasher(o.domain);
+    this.sealHasher = new SealHasher(o.domain);
   }
 
   // ---- heights -------------------------------------------------------------------------------------
@@ -838,7 +837,8 @@ export class Sequencer {
           encRoot: log.tree.root,
           viewNumber: log.view,
         };
-        const signature = await this.signSeal(rollupId, height, seal);
+        // Released only after store.seal, which records the signed content in the same synced batch.
+        const signature = this.sealHasher.sign(this.o.wallet.signingKey, seal);
         const sealed: SealResultJson = {
           seal: { ...seal, rollupId: rollupId.toString(), height: height.toString() },
           signature,
@@ -861,7 +861,7 @@ export class Sequencer {
    */
   private async signSeal(rollupId: bigint, height: number, seal: Seal): Promise<string> {
     await this.o.store.recordSignedSeal(rollupId, height, { txCount: seal.txCount, encRoot: seal.encRoot });
-    return signMessage(this.o.wallet, this.o.domain, "Seal", seal);
+    return this.sealHasher.sign(this.o.wallet.signingKey, seal);
   }
 
   /**
@@ -872,6 +872,7 @@ export class Sequencer {
     const { rollupId, height } = log;
     const stored = log.seal;
     if (stored === undefined) throw veilError.unavailable(`height ${height} is not sealed`);
+    const started = performance.now();
     const seal: Seal = {
       rollupId,
       height: BigInt(height),
@@ -895,10 +896,9 @@ export class Sequencer {
       throw veilError.unavailable(`the seal of height ${height} reached only ${signatures.size} members`);
     }
     const certificate = assembleCertificate(seal, signatures);
-    // Every signature was checked on arrival; this re-check guards the assembly itself.
-    verifySealCertificate(this.o.domain, certificate, this.o.chain.memberList);
     await this.o.store.putCertificate(rollupId, height, sealCertificateToJson(certificate));
     log.certificate = certificate;
+    this.o.metrics.certificateSeconds.observe((performance.now() - started) / 1000);
     return certificate;
   }
 
@@ -971,7 +971,7 @@ export class Sequencer {
     const opened = this.openAck(answer, log);
     if (opened === undefined || opened.ack.count !== seal.txCount) return undefined;
     const { sender, ack } = opened;
-    if (ack.sealSignature === undefined || !isSignedBy(this.o.domain, "Seal", seal, ack.sealSignature, sender)) {
+    if (ack.sealSignature === undefined || !this.sealHasher.isSignedBy(seal, ack.sealSignature, sender)) {
       return undefined;
     }
     return [sender, ack.sealSignature];
@@ -998,7 +998,7 @@ export class Sequencer {
     }
     const leader = this.leaderOf(payload.height, seal.viewNumber);
     if (envelope.message.sender !== leader) throw veilError.notLeader(leader);
-    if (!isSignedBy(this.o.domain, "Seal", seal, payload.signature, leader)) {
+    if (!this.sealHasher.isSignedBy(seal, payload.signature, leader)) {
       throw veilError.invalidSignature("the seal is not signed by the height's leader");
     }
     const log = await this.logOf(rollupId, payload.height);
@@ -1028,6 +1028,8 @@ export class Sequencer {
         log.status = "sealed";
         log.seal = result;
         await this.advanceOpenHeight(rollupId, payload.height);
+        // store.seal recorded the signed content in the same synced batch.
+        return this.sealHasher.sign(this.o.wallet.signingKey, seal);
       } else if (
         log.seal.seal.txCount !== seal.txCount ||
         String(log.seal.seal.encRoot).toLowerCase() !== seal.encRoot.toLowerCase()
@@ -1346,7 +1348,7 @@ export class Sequencer {
     if (seal.rollupId !== rollup.rollupId || seal.height !== BigInt(height) || getAddress(result.leader) !== leader) {
       throw veilError.invalidSignature("the seal is for another block or leader");
     }
-    if (!isSignedBy(this.o.domain, "Seal", seal, result.signature, leader)) {
+    if (!this.sealHasher.isSignedBy(seal, result.signature, leader)) {
       throw veilError.invalidSignature("the seal is not signed by the leader of its view");
     }
     if (seal.txCount !== entries.length || seal.encRoot !== scratch.tree.root) {

@@ -8,9 +8,10 @@ import {
   veilDomain,
   type ClusterMessage,
   type OrderCommitment,
+  type Seal,
 } from "../../sequencer/chain/eip712";
 import { openEnvelope, sealEnvelope } from "../../sequencer/node/cluster/envelope";
-import { ClusterMessageHasher, OrderCommitmentHasher } from "../../sequencer/node/order-signing";
+import { ClusterMessageHasher, OrderCommitmentHasher, SealHasher } from "../../sequencer/node/order-signing";
 
 const countSchema = z.strictObject({ count: z.number() });
 
@@ -159,5 +160,30 @@ describe("ClusterMessageHasher: the EIP-712 ClusterMessage digest of every node-
     expect(() => open({ ...env, payload: { count: 6 } })).to.throw(/payloadHash/);
     const forged = { ...env, message: { ...env.message, sender: other.address } };
     expect(() => open(forged, other.address)).to.throw(/not signed by its sender/);
+  });
+});
+
+describe("SealHasher: the EIP-712 Seal digest the leader and every certifying member sign", () => {
+  const seals = new SealHasher(domain);
+  const seal: fc.Arbitrary<Seal> = fc.record({
+    rollupId: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+    height: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+    txCount: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+    encRoot: bytes32,
+    viewNumber: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+  });
+
+  it("signs exactly what signTypedData signs, and recognises only its signer, for any seal", async () => {
+    await fc.assert(
+      fc.asyncProperty(seal, async (s) => {
+        expect(seals.digest(s)).to.equal(typedDataDigest(domain, "Seal", s));
+        const signature = seals.sign(leader.signingKey, s);
+        expect(signature).to.equal(await signMessage(leader, domain, "Seal", s));
+        expect(seals.isSignedBy(s, signature, leader.address)).to.equal(true);
+        expect(seals.isSignedBy(s, signature, other.address)).to.equal(false);
+        expect(seals.isSignedBy({ ...s, viewNumber: s.viewNumber ^ 1 }, signature, leader.address)).to.equal(false);
+      }),
+      { numRuns: 50 },
+    );
   });
 });

@@ -227,7 +227,11 @@ export class NodeStore {
     return value === undefined ? EMPTY_BLOCK : decodeValue<BlockState>(value);
   }
 
-  /** Seals an open block; the seal must cover exactly the entries stored (no more, no fewer). */
+  /**
+   * Seals an open block; the seal must cover exactly the entries stored (no more, no fewer). In the same
+   * synced batch it records that this member signs a seal with that content (see recordSignedSeal), so the
+   * signature may be released once this resolves.
+   */
   seal(rollupId: bigint, height: number, seal: SealRecord): Promise<void> {
     return this.withLock(rollupId, async () => {
       const state = await this.blockState(rollupId, height);
@@ -235,14 +239,29 @@ export class NodeStore {
       if (seal.txCount !== state.count) {
         throw veilError.outOfOrder(`the seal covers ${seal.txCount} entries but height ${height} holds ${state.count}`);
       }
+      const signed = await this.signedSealOp(rollupId, height, seal);
       await this.db.batch(
         [
           { type: "put", key: blockKey(rollupId, height, "seal"), value: encodeValue(seal) },
           this.putBlockState(rollupId, height, { status: "sealed", count: state.count }),
+          ...signed,
         ],
         SYNC,
       );
     });
+  }
+
+  /** The write that records `content` as this member's signed seal of the height; [] if already recorded. */
+  private async signedSealOp(rollupId: bigint, height: number, content: SignedSealContent): Promise<BatchOp[]> {
+    const key = blockKey(rollupId, height, "signedSeal");
+    const value = await this.db.get(key);
+    const encRoot = content.encRoot.toLowerCase();
+    if (value === undefined) return [{ type: "put", key, value: encodeValue({ txCount: content.txCount, encRoot }) }];
+    const signed = decodeValue<SignedSealContent>(value);
+    if (signed.txCount === content.txCount && signed.encRoot === encRoot) return [];
+    throw veilError.invalidSignature(
+      `this member already signed a seal of height ${height} with ${signed.txCount} entries and root ${signed.encRoot}`,
+    );
   }
 
   async getSeal(rollupId: bigint, height: number): Promise<SealRecord | undefined> {
@@ -258,17 +277,8 @@ export class NodeStore {
    */
   recordSignedSeal(rollupId: bigint, height: number, content: SignedSealContent): Promise<void> {
     return this.withLock(rollupId, async () => {
-      const key = blockKey(rollupId, height, "signedSeal");
-      const value = await this.db.get(key);
-      const encRoot = content.encRoot.toLowerCase();
-      if (value !== undefined) {
-        const signed = decodeValue<SignedSealContent>(value);
-        if (signed.txCount === content.txCount && signed.encRoot === encRoot) return;
-        throw veilError.invalidSignature(
-          `this member already signed a seal of height ${height} with ${signed.txCount} entries and root ${signed.encRoot}`,
-        );
-      }
-      await this.db.put(key, encodeValue({ txCount: content.txCount, encRoot }), SYNC);
+      const ops = await this.signedSealOp(rollupId, height, content);
+      if (ops.length > 0) await this.db.batch(ops, SYNC);
     });
   }
 
@@ -287,9 +297,12 @@ export class NodeStore {
     return out;
   }
 
-  /** Stores a height's seal certificate (a majority's signatures on its seal in one view). */
+  /**
+   * Stores a height's seal certificate (a majority's signatures on its seal in one view). Not synced: a
+   * certificate lost in a crash is gathered again (the members' signatures are idempotent).
+   */
   async putCertificate(rollupId: bigint, height: number, certificate: StoredValue): Promise<void> {
-    await this.db.put(blockKey(rollupId, height, "certificate"), encodeValue(certificate), SYNC);
+    await this.db.put(blockKey(rollupId, height, "certificate"), encodeValue(certificate), { sync: false });
   }
 
   async getCertificate(rollupId: bigint, height: number): Promise<StoredValue | undefined> {

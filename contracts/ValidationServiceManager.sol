@@ -450,8 +450,9 @@ contract ValidationServiceManager is EIP712 {
         }
     }
 
-    /// @notice Slashes an operator that signed two different responses to the same task. Its whole stake,
-    /// active and pending withdrawal, is slashed.
+    /// @notice Slashes an operator that signed both answers for the same task and commitment. Its whole stake,
+    /// active and pending withdrawal, is slashed. Votes on two commitments of one task are no fault: a task
+    /// replaced by a later view's carries another commitment, and each gets its own vote.
     function slashOperatorDoubleVote(
         OperatorResponse calldata a,
         bytes calldata signatureA,
@@ -460,7 +461,7 @@ contract ValidationServiceManager is EIP712 {
     ) external {
         bytes32 hashA = VeilTypes.hash(a);
         bytes32 hashB = VeilTypes.hash(b);
-        if (a.taskId != b.taskId || hashA == hashB) revert NotConflicting();
+        if (a.taskId != b.taskId || a.commitmentHash != b.commitmentHash || hashA == hashB) revert NotConflicting();
         address operator = _sameSigner(hashA, signatureA, hashB, signatureB);
         bytes32 faultId = keccak256(abi.encode(Fault.OperatorDoubleVote, a.taskId, operator));
         _settle(faultId);

@@ -97,7 +97,8 @@ export class ContractChainView implements ChainView {
     const task = await this.vsm.getTask(taskId);
     if (task.status === 0n) return undefined;
     const logs = await this.vsm.queryFilter(this.vsm.filters.TaskCreated(taskId), this.fromBlock);
-    const log = logs[0];
+    // A task replaced by a later view's (TaskReplaced) has one TaskCreated per commitment: the last counts.
+    const log = logs.at(-1);
     if (log === undefined) throw new Error(`task ${taskId} exists but its TaskCreated event was not found`);
     const e = log.args;
     const commitment: BlockCommitment = {

@@ -125,9 +125,16 @@ export class Validator {
   registerMethods(methods: MethodRegistry): void {
     methods.register("get_task_response", {
       description: "this operator's signed response (OperatorResponse, EIP-712) to a VSM task",
-      params: { taskId: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a bytes32") },
-      handler: ({ taskId }): TaskResponseJson => {
-        const vote = this.d.votes.get(taskId);
+      params: {
+        taskId: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a bytes32"),
+        /** The task's commitment (a replaced task has several); without it, the latest one voted on. */
+        commitmentHash: z
+          .string()
+          .regex(/^0x[0-9a-fA-F]{64}$/, "must be a bytes32")
+          .optional(),
+      },
+      handler: ({ taskId, commitmentHash }): TaskResponseJson => {
+        const vote = this.d.votes.get(taskId, commitmentHash);
         if (vote === undefined) throw veilError.notFound(`a response to task ${taskId}`);
         return {
           taskId: vote.taskId,
@@ -169,7 +176,9 @@ export class Validator {
         };
         // Each block is scanned once, so a forgotten (settled or expired) task is never read again:
         // nothing but the open tasks needs remembering, and memory stays bounded on a long run.
-        if (!this.open.has(task.taskId)) {
+        // A task replaced by a later view's (TaskReplaced) comes again with another commitment: that one
+        // is what is voted on now, in a response window of its own.
+        if (this.open.get(task.taskId)?.commitmentHash !== task.commitmentHash) {
           this.open.set(task.taskId, task);
           this.createdAt.set(task.taskId, log.blockNumber);
         }
@@ -185,7 +194,7 @@ export class Validator {
         continue;
       }
       try {
-        if (this.d.votes.get(task.taskId) === undefined) await this.vote(task);
+        if (this.d.votes.get(task.taskId, task.commitmentHash) === undefined) await this.vote(task);
         await this.aggregate(task);
       } catch (error) {
         this.d.log.warn({ taskId: task.taskId, err: (error as Error).message }, "task not settled yet; will retry");
@@ -227,7 +236,7 @@ export class Validator {
 
   /** Signs and records this operator's one answer to `task` (an earlier recorded answer wins). */
   async vote(task: TaskInfo): Promise<Vote> {
-    const earlier = this.d.votes.get(task.taskId);
+    const earlier = this.d.votes.get(task.taskId, task.commitmentHash);
     if (earlier !== undefined) return earlier;
     const timer = this.validateSeconds.startTimer();
     const { approve, reason } = await this.check(task);
@@ -270,11 +279,13 @@ export class Validator {
       return true;
     }
 
-    const own = this.d.votes.get(task.taskId);
+    const own = this.d.votes.get(task.taskId, task.commitmentHash);
     const collected = new Map<string, { approve: boolean; signature: string }>();
     if (own !== undefined) collected.set(this.address.toLowerCase(), own);
     const answers = await Promise.allSettled(
-      this.d.peers.map((p) => p.call("get_task_response", { taskId: task.taskId }, responseSchema)),
+      this.d.peers.map((p) =>
+        p.call("get_task_response", { taskId: task.taskId, commitmentHash: task.commitmentHash }, responseSchema),
+      ),
     );
     for (const answer of answers) {
       if (answer.status !== "fulfilled") continue;

@@ -1,5 +1,5 @@
 /**
- * The validator's own votes, one per task, written to disk (synced) BEFORE the signature leaves the
+ * The validator's own votes, one per task commitment, written to disk (synced) BEFORE the signature leaves the
  * process: after a crash it answers with the vote it already gave and never signs the other answer
  * (signing both is slashable with slashOperatorDoubleVote).
  */
@@ -32,8 +32,13 @@ const voteSchema = z.strictObject({
   reason: z.string(),
 });
 
+/** One vote per (task, commitment): a task replaced by a later view's carries another commitment. */
+const voteKey = (taskId: string, commitmentHash: string): string =>
+  `${taskId.toLowerCase()}:${commitmentHash.toLowerCase()}`;
+
 export class VoteStore {
   private readonly votes = new Map<string, Vote>();
+  private readonly latest = new Map<string, Vote>();
 
   /** `file` (JSON lines) persists votes across restarts; without it votes live in memory only (tests). */
   constructor(private readonly file?: string) {
@@ -56,25 +61,32 @@ export class VoteStore {
         } catch {
           throw new Error(`vote store ${file}: line ${i + 1} is not a vote record; refusing to start on it`);
         }
-        this.votes.set(vote.taskId, vote);
+        this.remember(vote);
       });
   }
 
-  /** How many tasks this operator has voted on. */
+  /** How many task commitments this operator has voted on. */
   get size(): number {
     return this.votes.size;
   }
 
-  get(taskId: string): Vote | undefined {
-    return this.votes.get(taskId.toLowerCase());
+  /**
+   * This operator's vote on the task's commitment `commitmentHash`, or (without it) on the task's latest
+   * commitment it voted on. A task replaced by a later view's (ValidationServiceManager.TaskReplaced) has
+   * another commitment, and gets its own vote.
+   */
+  get(taskId: string, commitmentHash?: string): Vote | undefined {
+    const task = taskId.toLowerCase();
+    if (commitmentHash === undefined) return this.latest.get(task);
+    return this.votes.get(voteKey(task, commitmentHash));
   }
 
-  /** Records the first vote of a task and returns it; a later, different vote is refused (the first stays). */
+  /** Records the first vote on a task's commitment and returns it; a later, different one is refused. */
   record(vote: Vote): Vote {
-    const key = vote.taskId.toLowerCase();
+    const key = voteKey(vote.taskId, vote.commitmentHash);
     const existing = this.votes.get(key);
     if (existing !== undefined) return existing;
-    const stored = { ...vote, taskId: key };
+    const stored = { ...vote, taskId: vote.taskId.toLowerCase() };
     if (this.file !== undefined) {
       mkdirSync(path.dirname(this.file), { recursive: true });
       appendFileSync(this.file, `${JSON.stringify(stored)}\n`);
@@ -85,7 +97,12 @@ export class VoteStore {
         closeSync(fd);
       }
     }
-    this.votes.set(key, stored);
+    this.remember(stored);
     return stored;
+  }
+
+  private remember(vote: Vote): void {
+    this.votes.set(voteKey(vote.taskId, vote.commitmentHash), vote);
+    this.latest.set(vote.taskId.toLowerCase(), vote);
   }
 }

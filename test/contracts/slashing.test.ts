@@ -446,6 +446,13 @@ describe("Slashing", () => {
         w.vsm,
         "NotConflicting",
       );
+      // Answers to two commitments of one task (a task replaced by a later view's) are no double vote.
+      const replaced = { ...no, commitmentHash: h("the later view's commitment") };
+      const sr = await signMessage(op, w.domain, "OperatorResponse", replaced);
+      await expect(w.vsm.slashOperatorDoubleVote(yes, sy, replaced, sr)).to.be.revertedWithCustomError(
+        w.vsm,
+        "NotConflicting",
+      );
       const other = await signMessage(w.operators[2]!, w.domain, "OperatorResponse", no);
       await expect(w.vsm.slashOperatorDoubleVote(yes, sy, no, other)).to.be.revertedWithCustomError(
         w.vsm,
@@ -479,7 +486,7 @@ describe("Slashing", () => {
       const taskId = await createTask(w, c);
       const op = w.operators[0]!;
       const yes = { taskId, commitmentHash: structHash("BlockCommitment", c), approve: true };
-      const no = { ...yes, commitmentHash: h("other block") };
+      const no = { ...yes, approve: false };
       await w.vsm.connect(op).requestWithdrawal(OPERATOR_STAKE);
       await w.vsm.slashOperatorDoubleVote(
         yes,

@@ -36,6 +36,20 @@ describe("validator vote store", () => {
     expect(readFileSync(file, "utf8").trim().split("\n")).to.have.length(1);
   });
 
+  it("keeps one vote per commitment of a task: a task replaced by a later view's gets its own, after reopening too", () => {
+    const file = fresh();
+    const store = new VoteStore(file);
+    const first = vote(7, false);
+    const replaced = { ...vote(7, true), commitmentHash: `0x${"ef".repeat(32)}` };
+    store.record(first);
+    expect(store.record(replaced)).to.deep.equal(replaced);
+    expect(store.record({ ...replaced, approve: false })).to.include({ approve: true });
+    const reopened = new VoteStore(file);
+    expect(reopened.get(first.taskId, first.commitmentHash)).to.deep.equal(first);
+    expect(reopened.get(first.taskId, replaced.commitmentHash)).to.deep.equal(replaced);
+    expect(reopened.get(first.taskId)).to.deep.equal(replaced); // the latest
+  });
+
   it("drops a torn last line (a vote never synced, so never served) and appends cleanly after it", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 6 }), fc.nat(), (count, cutSeed) => {

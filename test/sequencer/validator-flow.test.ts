@@ -290,6 +290,19 @@ describe("validators", function () {
     expect((await w.vsm.getTask(taskId)).status).to.equal(REJECTED);
   });
 
+  it("votes again on a rejected task replaced by a later view's, and the replacement is validated", async () => {
+    await makeRound(45n);
+    const honest = await honestCommitment(45n);
+    const taskId = await createTask(w, { ...honest, rawRoot: honest.encRoot }, 0);
+    await pollAll();
+    expect((await w.vsm.getTask(taskId)).status).to.equal(REJECTED);
+    // The leader of view 1 took the height over and posts the honest block with its own certificate.
+    await createTask(w, honest, 1);
+    expect((await w.vsm.getTask(taskId)).status).to.equal(PENDING);
+    await pollAll();
+    expect((await w.vsm.getTask(taskId)).status).to.equal(VALIDATED);
+  });
+
   it("never votes twice on a task: the recorded vote survives a restart and wins over a new answer", async () => {
     const file = path.join(tmp, "votes-0.jsonl");
     const taskId = (await w.vsm.taskIdOf(ROLLUP_ID, 41n)).toLowerCase();

@@ -35,10 +35,14 @@ const isRevert = (error: unknown, name: string): boolean =>
   "revert" in error &&
   (error as { revert?: { name?: string } }).revert?.name === name;
 
+/** How long a cluster's member list is reused (one reveal per generator and height would read it again). */
+const MEMBERS_TTL_MS = 5_000;
+
 /** The registry through TypeChain; the domain is fixed per process (chain id and VSM never change). */
 export class ChainRegistryView implements RegistryView {
   private readonly registry: ClusterRegistry;
   private domainPromise: Promise<VeilDomain> | undefined;
+  private readonly members = new Map<bigint, { members: string[]; at: number }>();
 
   constructor(
     runner: ContractRunner & { provider: Provider | null },
@@ -63,7 +67,11 @@ export class ChainRegistryView implements RegistryView {
   }
 
   async membersOf(clusterId: bigint): Promise<string[]> {
-    return (await this.registry.membersOf(clusterId)).map((m) => getAddress(m));
+    const cached = this.members.get(clusterId);
+    if (cached !== undefined && performance.now() - cached.at < MEMBERS_TTL_MS) return cached.members;
+    const members = (await this.registry.membersOf(clusterId)).map((m) => getAddress(m));
+    this.members.set(clusterId, { members, at: performance.now() });
+    return members;
   }
 
   async timelockOf(rollupId: bigint): Promise<RollupTimelock> {

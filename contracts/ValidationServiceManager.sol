@@ -256,7 +256,7 @@ contract ValidationServiceManager is EIP712 {
             seal.txCount != commitment.txCount ||
             seal.encRoot != commitment.encRoot
         ) revert SealMismatch();
-        address[] memory members = _certifiedMembers(certificate);
+        (address[] memory members, ) = _checkCertificate(certificate);
         address leader = members[(uint256(seal.height) + seal.viewNumber) % members.length];
         bytes32 commitmentHash = VeilTypes.hash(commitment);
         address signer = ECDSA.recover(_hashTypedDataV4(commitmentHash), signature);
@@ -418,8 +418,8 @@ contract ValidationServiceManager is EIP712 {
     /// seals, or without a bond left, are skipped; at least one must be slashed.
     function slashConflictingCertificates(SealCertificate calldata a, SealCertificate calldata b) external {
         if (!_sealsConflict(a.seal, b.seal)) revert NotConflicting();
-        address[] memory signersA = _verifyCertificate(a);
-        address[] memory signersB = _verifyCertificate(b);
+        (, address[] memory signersA) = _checkCertificate(a);
+        (, address[] memory signersB) = _checkCertificate(b);
         // Both lists ascend: walk them together; every signer in both is an equivocator. Faults are
         // settled before any bond is slashed (each slash pays the caller).
         address[] memory offenders = new address[](signersA.length);
@@ -520,8 +520,10 @@ contract ValidationServiceManager is EIP712 {
 
     /// @notice Checks a seal certificate against the current members of the cluster serving its rollup (the
     /// same check `createNewTask` makes) and returns its signers, ascending; reverts with the reason otherwise.
-    function verifySealCertificate(SealCertificate calldata certificate) external view returns (address[] memory) {
-        return _verifyCertificate(certificate);
+    function verifySealCertificate(
+        SealCertificate calldata certificate
+    ) external view returns (address[] memory signers) {
+        (, signers) = _checkCertificate(certificate);
     }
 
     /// @notice The EIP-712 digest this contract verifies for a struct hash (for off-chain tooling).
@@ -558,23 +560,14 @@ contract ValidationServiceManager is EIP712 {
         );
     }
 
-    function _membersOfRollup(uint64 rollupId) private view returns (address[] memory) {
-        return registry.membersOf(registry.clusterOfRollup(rollupId));
-    }
-
-    /// @dev The members of the rollup's cluster, once `certificate` is checked against them.
-    function _certifiedMembers(SealCertificate calldata certificate) private view returns (address[] memory members) {
-        members = _membersOfRollup(certificate.seal.rollupId);
-        VeilCertificate.verify(_hashTypedDataV4(VeilTypes.hash(certificate.seal)), certificate.signatures, members);
-    }
-
-    function _verifyCertificate(SealCertificate calldata certificate) private view returns (address[] memory) {
-        return
-            VeilCertificate.verify(
-                _hashTypedDataV4(VeilTypes.hash(certificate.seal)),
-                certificate.signatures,
-                _membersOfRollup(certificate.seal.rollupId)
-            );
+    /// @dev Checks `certificate` against the current members of the cluster serving its rollup; returns the
+    /// members (schedule order) and the signers (ascending).
+    function _checkCertificate(
+        SealCertificate calldata certificate
+    ) private view returns (address[] memory members, address[] memory signers) {
+        members = registry.membersOf(registry.clusterOfRollup(certificate.seal.rollupId));
+        bytes32 digest = _hashTypedDataV4(VeilTypes.hash(certificate.seal));
+        signers = VeilCertificate.verify(digest, certificate.signatures, members);
     }
 
     /// @dev Two seals conflict when they end the same height of the same rollup differently (views aside).

@@ -172,6 +172,11 @@ describe("ValidationServiceManager", () => {
       const leader = leaderSigner(w, 11n);
       const sig = await signMessage(leader, w.domain, "BlockCommitment", c);
       const good = onChain(await certificateOf(w, sealOf(c)));
+      const ascending = w.members
+        .slice(0, 3)
+        .map((m) => m.address)
+        .sort((x, y) => (BigInt(x) < BigInt(y) ? -1 : 1));
+      expect(await w.vsm.verifySealCertificate(good)).to.deep.equal(ascending);
       const duplicated = { ...good, signatures: [good.signatures[0]!, good.signatures[0]!, good.signatures[1]!] };
       await expect(w.vsm.createNewTask(c, duplicated, sig)).to.be.revertedWithCustomError(
         w.vsm,

@@ -295,7 +295,9 @@ describe("validator processes: a VSM task reaches quorum through the JSON-RPC vo
       await rejects(call({ taskId: `0x${"ab".repeat(31)}` }), "INVALID_PARAMS", /taskId: must be a bytes32/);
       await rejects(call({ taskId: `0x${"zz".repeat(32)}` }), "INVALID_PARAMS", /taskId: must be a bytes32/);
       await rejects(call({ taskId, extra: 1 }), "INVALID_PARAMS", /unknown field "extra"/);
-      await rejects(call([taskId, 1]), "INVALID_PARAMS", /at most 1 positional/);
+      await rejects(call({ taskId, commitmentHash: "0x12" }), "INVALID_PARAMS", /commitmentHash: must be a bytes32/);
+      await rejects(call([taskId, 1]), "INVALID_PARAMS", /commitmentHash/);
+      await rejects(call([taskId, taskId, 1]), "INVALID_PARAMS", /at most 2 positional/);
     });
 
     it("a task it never voted on is NOT_FOUND; a positional taskId is accepted", async () => {

@@ -20,8 +20,8 @@ import {
 /**
  * @title ValidationServiceManager
  * @notice Staked operators validate the block commitments leaders post as tasks; anyone can prove a fault
- * (a broken order commitment, an equivocation, conflicting seal certificates, an operator's double vote) and
- * have the faulty party slashed.
+ * (a broken order commitment, an equivocation, conflicting seal certificates, a block commitment no seal
+ * certificate backs, an operator's double vote) and have the faulty party slashed.
  * @dev A task counts only with a seal certificate (a majority of the cluster signed the height's seal in some
  * view) and the signature of that view's leader: the certificate proves the view, so no caller-chosen view is
  * ever trusted.
@@ -65,7 +65,8 @@ contract ValidationServiceManager is EIP712 {
         OrderEquivocation,
         BlockEquivocation,
         SealEquivocation,
-        OperatorDoubleVote
+        OperatorDoubleVote,
+        UncertifiedBlockCommitment
     }
 
     /// @notice The registry of clusters, members, bonds and rollups.
@@ -236,9 +237,9 @@ contract ValidationServiceManager is EIP712 {
 
     /// @notice Posts the block commitment of (rollupId, height) for validation. Anyone may relay it. It counts
     /// only with the height's seal certificate (a majority of the cluster signed the seal in view v, which
-    /// proves that view) whose count and encRoot it carries, and only signed by the registry's leader of the
-    /// height at v. One task per (rollup, height); a pending or rejected task is replaced by one certified in
-    /// a later view (its leader took over the height), never by one of the same or an earlier view.
+    /// proves that view) whose count, encRoot and view v it carries, and only signed by the registry's leader
+    /// of the height at v. One task per (rollup, height); a pending or rejected task is replaced by one
+    /// certified in a later view (its leader took over the height), never by one of the same or an earlier view.
     /// @param commitment the block commitment.
     /// @param certificate the height's seal and a majority's signatures on it.
     /// @param signature the leader's EIP-712 signature over the commitment.
@@ -254,7 +255,8 @@ contract ValidationServiceManager is EIP712 {
             seal.rollupId != commitment.rollupId ||
             seal.height != commitment.height ||
             seal.txCount != commitment.txCount ||
-            seal.encRoot != commitment.encRoot
+            seal.encRoot != commitment.encRoot ||
+            seal.viewNumber != commitment.viewNumber
         ) revert SealMismatch();
         (address[] memory members, ) = _checkCertificate(certificate);
         address leader = members[(uint256(seal.height) + seal.viewNumber) % members.length];
@@ -384,19 +386,47 @@ contract ValidationServiceManager is EIP712 {
         _slashMember(faultId, Fault.OrderEquivocation, a.rollupId, signer);
     }
 
-    /// @notice Slashes a member that signed two different block commitments for the same (rollup, height).
+    /// @notice Slashes a member that signed two block commitments of the same (rollup, height) with different
+    /// content (another txCount, encRoot or rawRoot), in any views. The same content signed in two views is no
+    /// fault: a member that leads the height again after a view change re-signs its block under the new view.
     function slashBlockEquivocation(
         BlockCommitment calldata a,
         bytes calldata signatureA,
         BlockCommitment calldata b,
         bytes calldata signatureB
     ) external {
-        bytes32 hashA = VeilTypes.hash(a);
-        bytes32 hashB = VeilTypes.hash(b);
-        if (a.rollupId != b.rollupId || a.height != b.height || hashA == hashB) revert NotConflicting();
-        address signer = _sameSigner(hashA, signatureA, hashB, signatureB);
+        if (
+            a.rollupId != b.rollupId ||
+            a.height != b.height ||
+            (a.txCount == b.txCount && a.encRoot == b.encRoot && a.rawRoot == b.rawRoot)
+        ) revert NotConflicting();
+        address signer = _sameSigner(VeilTypes.hash(a), signatureA, VeilTypes.hash(b), signatureB);
         bytes32 faultId = keccak256(abi.encode(Fault.BlockEquivocation, a.rollupId, a.height, uint32(0), signer));
         _slashMember(faultId, Fault.BlockEquivocation, a.rollupId, signer);
+    }
+
+    /// @notice Slashes a member that signed a block commitment outside any certified view: its count or encRoot
+    /// differs from a valid seal certificate of the same (rollup, height). A leader signs its block only under
+    /// that view's certificate, and every valid certificate of a height carries the same count and encRoot
+    /// (two that differ are a majority's equivocation, slashable by `slashConflictingCertificates`), so no
+    /// certificate can back this commitment, whatever view it names. Its rawRoot and view are not compared.
+    /// @param commitment the block commitment.
+    /// @param signature its signer's EIP-712 signature; the signer must hold a bond in the rollup's cluster.
+    /// @param certificate a seal certificate of the same (rollup, height), valid for the current members.
+    function slashUncertifiedBlockCommitment(
+        BlockCommitment calldata commitment,
+        bytes calldata signature,
+        SealCertificate calldata certificate
+    ) external {
+        Seal calldata seal = certificate.seal;
+        if (seal.rollupId != commitment.rollupId || seal.height != commitment.height) revert SealMismatch();
+        if (seal.txCount == commitment.txCount && seal.encRoot == commitment.encRoot) revert NoFault();
+        _checkCertificate(certificate);
+        address signer = ECDSA.recover(_hashTypedDataV4(VeilTypes.hash(commitment)), signature);
+        bytes32 faultId = keccak256(
+            abi.encode(Fault.UncertifiedBlockCommitment, commitment.rollupId, commitment.height, uint32(0), signer)
+        );
+        _slashMember(faultId, Fault.UncertifiedBlockCommitment, commitment.rollupId, signer);
     }
 
     /// @notice Slashes a member that signed two seals of the same (rollup, height) that end it differently

@@ -13,13 +13,15 @@ struct OrderCommitment {
 }
 
 /// @notice A leader's commitment to a built block: `encRoot` over the encrypted transactions, `rawRoot` over
-/// the decrypted ones, both VeilMerkle roots of `txCount` leaves.
+/// the decrypted ones, both VeilMerkle roots of `txCount` leaves, signed by the leader of view `viewNumber`,
+/// the view of the seal certificate the block was built under.
 struct BlockCommitment {
     uint64 rollupId;
     uint64 height;
     uint32 txCount;
     bytes32 encRoot;
     bytes32 rawRoot;
+    uint32 viewNumber;
 }
 
 /// @notice "Height `height` ends with `txCount` transactions under `encRoot`", signed in view `viewNumber` by
@@ -76,7 +78,7 @@ library VeilTypes {
         "OrderCommitment(uint64 rollupId,uint64 blockHeight,uint32 txIndex,bytes32 encTxHash,bytes32 preRoot,uint32 viewNumber)"
     );
     bytes32 internal constant BLOCK_COMMITMENT_TYPEHASH = keccak256(
-        "BlockCommitment(uint64 rollupId,uint64 height,uint32 txCount,bytes32 encRoot,bytes32 rawRoot)"
+        "BlockCommitment(uint64 rollupId,uint64 height,uint32 txCount,bytes32 encRoot,bytes32 rawRoot,uint32 viewNumber)"
     );
     bytes32 internal constant SEAL_TYPEHASH = keccak256(
         "Seal(uint64 rollupId,uint64 height,uint32 txCount,bytes32 encRoot,uint32 viewNumber)"
@@ -109,7 +111,18 @@ library VeilTypes {
 
     /// @notice EIP-712 struct hash of a block commitment.
     function hash(BlockCommitment calldata c) internal pure returns (bytes32) {
-        return keccak256(abi.encode(BLOCK_COMMITMENT_TYPEHASH, c.rollupId, c.height, c.txCount, c.encRoot, c.rawRoot));
+        return
+            keccak256(
+                abi.encode(
+                    BLOCK_COMMITMENT_TYPEHASH,
+                    c.rollupId,
+                    c.height,
+                    c.txCount,
+                    c.encRoot,
+                    c.rawRoot,
+                    c.viewNumber
+                )
+            );
     }
 
     /// @notice EIP-712 struct hash of a seal.

@@ -71,6 +71,7 @@ async function measure(block: Block, options: { pool?: DecryptionPool; precomput
       entries: block.entries,
       roundKey: block.roundKey,
       secretKey: block.secretKey,
+      viewNumber: 0,
       chainId: ROLLUP,
       ...(options.pool === undefined ? {} : { decrypter: options.pool }),
       ...(options.precomputed ? { encTxHashes: block.encTxHashes } : {}),

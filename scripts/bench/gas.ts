@@ -121,6 +121,7 @@ async function main(): Promise<void> {
     txCount: 1000,
     encRoot: sealed.root,
     rawRoot: keccak256(toUtf8Bytes("raw")),
+    viewNumber: 0,
   };
   const certificate = await certified(commitment);
   await gasOf(
@@ -218,11 +219,32 @@ async function main(): Promise<void> {
       await signMessage(leader4, domain, "BlockCommitment", bb),
     ),
   );
+  // The leader of a view never certified commits another encRoot than the height's 3-of-5 certified seal.
+  // Four members join for this step (the slashes above left one) and stay for the paths below.
+  const extra = [signers[14]!, signers[15]!, signers[18]!, signers[19]!];
+  for (const m of extra) await (await registry.connect(m).join(1, { value: bond })).wait();
+  const c46 = { ...commitment, height: 46n };
+  const certificate46 = await certified(c46);
+  const members46 = (await registry.membersOf(1)).length;
+  const [forgerAddress] = await registry.leaderOfRollup(rollupId, 46n, 1);
+  const forger = signers.find((x) => x.address === forgerAddress);
+  if (!forger) throw new Error(`leader ${forgerAddress} is not a local account`);
+  const forged = { ...c46, encRoot: keccak256(toUtf8Bytes("forged")), viewNumber: 1 };
+  await gasOf(
+    "slashUncertifiedBlockCommitment",
+    vsm.slashUncertifiedBlockCommitment(
+      forged,
+      await signMessage(forger, domain, "BlockCommitment", forged),
+      certificate46,
+    ),
+    { members: members46, certificate_signatures: certificate46.signatures.length },
+  );
   progress("seal equivocation and conflicting certificates");
   const current = (await registry.membersOf(1)).map((a) => signers.find((x) => x.address === a)!);
   const sealA = { rollupId, height: 44n, txCount: 3, encRoot: keccak256(toUtf8Bytes("e1")), viewNumber: 0 };
   const sealB = { ...sealA, encRoot: keccak256(toUtf8Bytes("e2")), viewNumber: 1 };
-  const equivocator = current[0]!;
+  // Not signers[16], whose exit and withdrawal are measured below.
+  const equivocator = current.find((m) => m.address !== signers[16]!.address)!;
   await gasOf(
     "slashSealEquivocation",
     vsm.slashSealEquivocation(

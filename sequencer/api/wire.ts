@@ -6,7 +6,7 @@
  * message that names the field.
  */
 import { z } from "zod";
-import { sealCertificateSchema } from "../chain/certificate";
+import { sealCertificateSchema, viewCertificateSchema } from "../chain/certificate";
 import { FIELD, type Point } from "../crypto/babyjub";
 import { CIPHERTEXT_ELEMENTS } from "../crypto/encryption";
 import { schemas } from "../chain/eip712";
@@ -98,11 +98,24 @@ export const orderReceipt = z
     viewNumber: uint32,
     /** The left frontier at insertion: DEPTH sibling hashes from the leaf up. */
     preProof: z.array(bytes32),
+    /**
+     * Above view 0, the proof that the view began: a majority's ViewChange signatures for this height and
+     * view. The leader adds it to its answers; entries in the members' logs go without it.
+     */
+    viewCertificate: viewCertificateSchema.optional(),
   })
   .refine((r) => r.viewNumber === r.commitment.viewNumber, {
     message: "viewNumber must be the view the commitment is signed in",
     path: ["viewNumber"],
-  });
+  })
+  .refine(
+    ({ viewCertificate: c, commitment }) =>
+      c === undefined ||
+      (c.view.rollupId === commitment.rollupId &&
+        c.view.height === commitment.blockHeight &&
+        c.view.viewNumber === commitment.viewNumber),
+    { message: "the view certificate must be for the commitment's height and view", path: ["viewCertificate"] },
+  );
 
 export type OrderReceipt = z.output<typeof orderReceipt>;
 export type OrderReceiptJson = z.input<typeof orderReceipt>;
@@ -214,13 +227,17 @@ export type BuiltSlotJson = z.output<typeof builtSlotJson>;
 
 /** A decrypted, built block with its signed commitment and the VSM task that carries it. */
 export const builtBlockJson = z.strictObject({
-  /** The EIP-712 BlockCommitment (rollupId and height as decimal strings on the wire). */
+  /**
+   * The EIP-712 BlockCommitment (rollupId and height as decimal strings on the wire); its `viewNumber` is
+   * the view of the seal certificate the block was built under, which a reader checks.
+   */
   commitment: z.strictObject({
     rollupId: uint64,
     height: uint64,
     txCount: uint32,
     encRoot: bytes32,
     rawRoot: bytes32,
+    viewNumber: uint32,
   }),
   /** hashStruct(commitment): the VSM task's commitmentHash. */
   commitmentHash: bytes32,

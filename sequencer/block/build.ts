@@ -2,7 +2,7 @@
  * Block building (DESIGN.md step 7), one implementation for the leader and every validator: decrypt
  * each encrypted slot with the one round secret, check it against its commitment, decode it as a signed
  * Ethereum transaction, and mark a slot that fails any check invalid in place (indices never shift).
- * The output is a pure function of (rollupId, height, entries, round secret, chain id), so the leader
+ * The output is a pure function of (rollupId, height, entries, round secret, chain id, view), so the leader
  * and the validators compute the same slots, roots and commitment hash byte for byte.
  */
 import { hexlify } from "ethers";
@@ -77,6 +77,11 @@ export interface BuildInput {
   /** The round key PK of (rollupId, height) and its released secret: sk·B8 = PK is checked. */
   readonly roundKey: Point;
   readonly secretKey: bigint;
+  /**
+   * The view of the seal certificate the block is built under (the commitment's `viewNumber`): only the
+   * commitment hash depends on it, never the slots or the roots.
+   */
+  readonly viewNumber: number;
   /** The rollup's chain id: transactions signed for another chain are invalid. Unchecked when absent. */
   readonly chainId?: bigint;
   /**
@@ -279,7 +284,14 @@ export async function buildBlock(input: BuildInput): Promise<BuiltBlock> {
   const encRoot = encRootOfLeafData(opened.leafData);
   const rawRoot = rawRootOf(slots.map((s) => (s.status === "valid" ? { txHash: s.txHash } : {})));
   const rootsMs = since(rootsStart);
-  const commitment: BlockCommitment = { rollupId, height, txCount: slots.length, encRoot, rawRoot };
+  const commitment: BlockCommitment = {
+    rollupId,
+    height,
+    txCount: slots.length,
+    encRoot,
+    rawRoot,
+    viewNumber: input.viewNumber,
+  };
   const block: BuiltBlock = {
     rollupId,
     height,

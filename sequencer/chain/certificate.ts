@@ -5,6 +5,10 @@
  * stored that log and that seal, so a majority's signatures on a Seal of view v prove that a majority was
  * in view v with that log. A view or a leadership claimed by one member proves nothing.
  *
+ * The same rules prove a view before anything is sealed in it: a member signs ViewChange{height, v} when it
+ * leaves every lower view of the height, so a majority of them (a view certificate) proves that view v
+ * legitimately began. A leader of a view above 0 hands it out with its order commitments and StartView.
+ *
  * Every consumer (key generators, the node, the rollup operator, the contracts) checks certificates here
  * or in the Solidity mirror, with the same rules: the same message, a majority of the members, no signer
  * twice, no outsider, canonical (low-s) signatures as OpenZeppelin's ECDSA requires.
@@ -12,7 +16,15 @@
 import { getAddress } from "ethers";
 import { z } from "zod";
 import { recoverDigest } from "./ecdsa";
-import { schemas, signMessage, typedDataDigest, type Seal, type TypedDataSigner, type VeilDomain } from "./eip712";
+import {
+  schemas,
+  signMessage,
+  typedDataDigest,
+  type Seal,
+  type TypedDataSigner,
+  type VeilDomain,
+  type ViewChange,
+} from "./eip712";
 
 /** The least number of members that is more than half of `memberCount`. */
 export function majorityOf(memberCount: number): number {
@@ -103,15 +115,17 @@ export function sealCertificateToJson(certificate: SealCertificate): SealCertifi
   };
 }
 
-/**
- * Assembles a certificate from signatures by signer (each already checked by whoever collected it):
- * ascending by signer, as the verifiers require.
- */
-export function assembleCertificate(seal: Seal, bySigner: ReadonlyMap<string, string>): SealCertificate {
-  const sorted = [...bySigner.entries()]
+/** Signatures by signer (each already checked by whoever collected it), ascending by signer as verifiers require. */
+function ascendingBySigner(bySigner: ReadonlyMap<string, string>): string[] {
+  return [...bySigner.entries()]
     .map(([signer, signature]) => ({ signer: BigInt(getAddress(signer)), signature }))
-    .sort((a, b) => (a.signer < b.signer ? -1 : a.signer > b.signer ? 1 : 0));
-  return { seal, signatures: sorted.map((s) => s.signature) };
+    .sort((a, b) => (a.signer < b.signer ? -1 : a.signer > b.signer ? 1 : 0))
+    .map((s) => s.signature);
+}
+
+/** Assembles a seal certificate from its signatures by signer. */
+export function assembleCertificate(seal: Seal, bySigner: ReadonlyMap<string, string>): SealCertificate {
+  return { seal, signatures: ascendingBySigner(bySigner) };
 }
 
 /** Whether two seals end the same height of the same rollup differently (the views aside): a conflict. */
@@ -134,4 +148,56 @@ export async function certifySeal(
 ): Promise<SealCertificate> {
   const signatures = await Promise.all(signers.map((s) => signMessage(s, domain, "Seal", seal)));
   return assembleCertificate(seal, new Map(signers.map((s, i) => [s.address, signatures[i]!])));
+}
+
+// ---- view certificates -------------------------------------------------------------------------------
+
+/** A majority's ViewChange votes for one view of one height: the proof that the view began. */
+export interface ViewCertificate {
+  readonly view: ViewChange;
+  readonly signatures: readonly string[];
+}
+
+export const viewCertificateSchema = z.strictObject({
+  view: schemas.ViewChange,
+  signatures: z.array(signature65).min(1).max(256),
+});
+export type ViewCertificateJson = z.input<typeof viewCertificateSchema>;
+
+/** Checks a view certificate against the cluster's members; returns the signers, ascending. */
+export function verifyViewCertificate(
+  domain: VeilDomain,
+  certificate: ViewCertificate,
+  members: readonly string[],
+): string[] {
+  return verifyMajority(typedDataDigest(domain, "ViewChange", certificate.view), certificate.signatures, members);
+}
+
+/** Parses an untrusted view certificate (a zod error names the bad field). */
+export function parseViewCertificate(input: unknown): ViewCertificate {
+  return viewCertificateSchema.parse(input);
+}
+
+/** The JSON form of a view certificate (uint64 fields as decimal strings). */
+export function viewCertificateToJson(certificate: ViewCertificate): ViewCertificateJson {
+  const { view } = certificate;
+  return {
+    view: { ...view, rollupId: view.rollupId.toString(), height: view.height.toString() },
+    signatures: [...certificate.signatures],
+  };
+}
+
+/** Assembles a view certificate from the members' ViewChange signatures by signer. */
+export function assembleViewCertificate(view: ViewChange, bySigner: ReadonlyMap<string, string>): ViewCertificate {
+  return { view, signatures: ascendingBySigner(bySigner) };
+}
+
+/** A certificate of `view` signed by each of `signers` (tests and tools). */
+export async function certifyView(
+  signers: readonly (TypedDataSigner & { readonly address: string })[],
+  domain: VeilDomain,
+  view: ViewChange,
+): Promise<ViewCertificate> {
+  const signatures = await Promise.all(signers.map((s) => signMessage(s, domain, "ViewChange", view)));
+  return assembleViewCertificate(view, new Map(signers.map((s, i) => [s.address, signatures[i]!])));
 }

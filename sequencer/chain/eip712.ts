@@ -56,12 +56,22 @@ export const TYPES = {
     { name: "txCount", type: "uint32" },
     { name: "encRoot", type: "bytes32" },
     { name: "rawRoot", type: "bytes32" },
+    { name: "viewNumber", type: "uint32" },
   ],
   Seal: [
     { name: "rollupId", type: "uint64" },
     { name: "height", type: "uint64" },
     { name: "txCount", type: "uint32" },
     { name: "encRoot", type: "bytes32" },
+    { name: "viewNumber", type: "uint32" },
+  ],
+  /**
+   * A member's vote to leave every view below `viewNumber` of one height; a majority of them proves that
+   * view (sequencer/chain/certificate.ts). Checked off-chain only.
+   */
+  ViewChange: [
+    { name: "rollupId", type: "uint64" },
+    { name: "height", type: "uint64" },
     { name: "viewNumber", type: "uint32" },
   ],
   OperatorResponse: [
@@ -121,8 +131,16 @@ export const schemas = {
     preRoot: bytes32,
     viewNumber: u32,
   }),
-  BlockCommitment: z.strictObject({ rollupId: u64, height: u64, txCount: u32, encRoot: bytes32, rawRoot: bytes32 }),
+  BlockCommitment: z.strictObject({
+    rollupId: u64,
+    height: u64,
+    txCount: u32,
+    encRoot: bytes32,
+    rawRoot: bytes32,
+    viewNumber: u32,
+  }),
   Seal: z.strictObject({ rollupId: u64, height: u64, txCount: u32, encRoot: bytes32, viewNumber: u32 }),
+  ViewChange: z.strictObject({ rollupId: u64, height: u64, viewNumber: u32 }),
   OperatorResponse: z.strictObject({ taskId: bytes32, commitmentHash: bytes32, approve: z.boolean() }),
   FinalizeRequest: z.strictObject({ rollupId: u64, height: u64, deadline: u64 }),
   ClusterMessage: z.strictObject({ clusterId: u64, viewNumber: u32, sender: address, kind: u8, payloadHash: bytes32 }),
@@ -132,6 +150,7 @@ export const schemas = {
 export type OrderCommitment = z.output<typeof schemas.OrderCommitment>;
 export type BlockCommitment = z.output<typeof schemas.BlockCommitment>;
 export type Seal = z.output<typeof schemas.Seal>;
+export type ViewChange = z.output<typeof schemas.ViewChange>;
 export type OperatorResponse = z.output<typeof schemas.OperatorResponse>;
 export type FinalizeRequest = z.output<typeof schemas.FinalizeRequest>;
 export type ClusterMessage = z.output<typeof schemas.ClusterMessage>;
@@ -141,6 +160,7 @@ export interface Messages {
   OrderCommitment: OrderCommitment;
   BlockCommitment: BlockCommitment;
   Seal: Seal;
+  ViewChange: ViewChange;
   OperatorResponse: OperatorResponse;
   FinalizeRequest: FinalizeRequest;
   ClusterMessage: ClusterMessage;

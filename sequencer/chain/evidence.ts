@@ -29,7 +29,8 @@ const EMPTY_PATH: readonly Hash[] = ZERO_HASHES.slice(0, MERKLE_DEPTH);
 /**
  * The evidence that `block` breaks `order`, or undefined if it keeps it. `post` is the leaf hash and path
  * at `order.txIndex` in the sealed tree (not needed when the index is beyond the block). Throws when the
- * proofs given do not open the roots they claim to.
+ * proofs given do not open the roots they claim to. Views are not compared here: the contract slashes
+ * only when `order.viewNumber` is the task's, which is `block.viewNumber` (the caller's check).
  */
 export function brokenCommitmentEvidence(
   order: OrderCommitment,

@@ -80,6 +80,22 @@ type BlockBuiltPayload = z.output<typeof blockBuiltPayload>;
 
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
 
+interface BlockContent {
+  readonly commitment: { readonly txCount: number; readonly encRoot: string; readonly rawRoot: string };
+}
+
+/**
+ * Whether two blocks of one height commit the same content (count and roots), whatever view each was
+ * signed in: a leader that takes a height over rebuilds the same block, and commits it in its own view.
+ */
+function sameBlock(a: BlockContent, b: BlockContent): boolean {
+  return (
+    a.commitment.txCount === b.commitment.txCount &&
+    a.commitment.encRoot.toLowerCase() === b.commitment.encRoot.toLowerCase() &&
+    a.commitment.rawRoot.toLowerCase() === b.commitment.rawRoot.toLowerCase()
+  );
+}
+
 /** The wire form of a built block signed by `leader` at `viewNumber`. */
 function toWire(block: Built, viewNumber: number, leader: string, signature: string): BuiltBlockWire {
   const c = block.commitment;
@@ -90,6 +106,7 @@ function toWire(block: Built, viewNumber: number, leader: string, signature: str
       txCount: c.txCount,
       encRoot: c.encRoot,
       rawRoot: c.rawRoot,
+      viewNumber: c.viewNumber,
     },
     commitmentHash: block.commitmentHash.toLowerCase(),
     viewNumber,
@@ -163,7 +180,7 @@ export class BlockPipeline {
 
     const sealRecord = await this.o.store.getSeal(rollupId, height);
     if (sealRecord === undefined) throw veilError.outOfOrder(`height ${height} is not sealed on this node`);
-    const block = await this.build(rollup, height, sealRecord, roundKey, secret.secretKey, "leader");
+    const block = await this.build(rollup, height, view, sealRecord, roundKey, secret.secretKey, "leader");
 
     const signature = await signMessage(this.o.wallet, this.o.domain, "BlockCommitment", block.commitment);
     try {
@@ -226,10 +243,14 @@ export class BlockPipeline {
     this.broadcast({ rollupId: rollupId.toString(), height, block, roundSecret, certificate }, block.viewNumber, log);
   }
 
-  /** Builds from this node's sealed entries; the result must reproduce the seal's count and encRoot. */
+  /**
+   * Builds from this node's sealed entries, committed in `view` (its seal certificate's); the result must
+   * reproduce the seal's count and encRoot.
+   */
   private async build(
     rollup: RollupInfo,
     height: number,
+    view: number,
     seal: SealRecord,
     roundKey: RoundKey,
     secretKey: bigint,
@@ -251,6 +272,7 @@ export class BlockPipeline {
       encTxHashes: records.map((r) => r.encTxHash.toLowerCase()),
       roundKey: roundKey.publicKey,
       secretKey,
+      viewNumber: view,
       ...(chainId === undefined ? {} : { chainId }),
       ...(this.o.decrypter === undefined ? {} : { decrypter: this.o.decrypter }),
     });
@@ -261,7 +283,10 @@ export class BlockPipeline {
     return block;
   }
 
-  /** Stores a block; a block stored meanwhile with the same commitment is fine, another is an error. */
+  /**
+   * Stores a block; a block stored meanwhile with the same content (the same commitment, or the same block
+   * committed in another view) is fine, another is an error.
+   */
   private async persist(rollupId: bigint, height: number, wire: BuiltBlockWire, roundSecret: string): Promise<void> {
     const record: StoredBlock = { built: wire, roundSecret };
     try {
@@ -272,7 +297,7 @@ export class BlockPipeline {
     } catch (error) {
       const existing = await this.stored(rollupId, height);
       if (existing === undefined) throw error;
-      if (existing.commitmentHash !== wire.commitmentHash) {
+      if (!sameBlock(existing, wire)) {
         throw veilError.invalidProof(`height ${height} is already finalized with another block commitment`);
       }
     }
@@ -374,7 +399,12 @@ export class BlockPipeline {
     const sender = envelope.message.sender;
     const leader = this.o.chain.leaderOf(height, view);
     if (sender !== leader) throw veilError.notLeader(leader);
-    if (block.viewNumber !== view || envelope.message.viewNumber !== view || getAddress(block.leader) !== sender) {
+    if (
+      block.viewNumber !== view ||
+      commitment.viewNumber !== view ||
+      envelope.message.viewNumber !== view ||
+      getAddress(block.leader) !== sender
+    ) {
       throw veilError.unauthorized(`the block names another leader or view than its seal certificate (view ${view})`);
     }
     if (!isSignedBy(this.o.domain, "BlockCommitment", commitment, block.signature, sender)) {
@@ -395,7 +425,8 @@ export class BlockPipeline {
       });
     const existing = await this.stored(rollupId, height);
     if (existing !== undefined) {
-      if (existing.commitmentHash === block.commitmentHash) return ack();
+      // The same block committed in another view (a leader that took the height over rebuilt it) too.
+      if (sameBlock(existing, block)) return ack();
       throw veilError.invalidProof(`height ${height} is finalized here with another block commitment`);
     }
 
@@ -413,7 +444,7 @@ export class BlockPipeline {
     if (!isRoundSecret(roundKey, secretKey)) {
       throw new RpcError("WRONG_ROUND_KEY", `the round secret does not open the round key of height ${height}`);
     }
-    const rebuilt = await this.build(rollup, height, seal, roundKey, secretKey, "follower");
+    const rebuilt = await this.build(rollup, height, view, seal, roundKey, secretKey, "follower");
     if (
       rebuilt.rawRoot.toLowerCase() !== commitment.rawRoot ||
       rebuilt.commitmentHash.toLowerCase() !== block.commitmentHash

@@ -6,7 +6,14 @@
  * cost per entry (docs/ordering-performance.md). The digest is byte-identical to `typedDataDigest`.
  */
 import { TypedDataEncoder, getAddress, toUtf8Bytes, type SigningKey } from "ethers";
-import { encodeType, type ClusterMessage, type OrderCommitment, type Seal, type VeilDomain } from "../chain/eip712";
+import {
+  encodeType,
+  type ClusterMessage,
+  type OrderCommitment,
+  type Seal,
+  type VeilDomain,
+  type ViewChange,
+} from "../chain/eip712";
 import { recoverDigest, signDigest } from "../chain/ecdsa";
 import { keccak256Bytes } from "../chain/keccak";
 
@@ -40,7 +47,7 @@ abstract class StructDigest<M> {
   private readonly prefix: string;
   private readonly typeHash: string;
 
-  protected constructor(domain: VeilDomain, type: "OrderCommitment" | "ClusterMessage" | "Seal") {
+  protected constructor(domain: VeilDomain, type: "OrderCommitment" | "ClusterMessage" | "Seal" | "ViewChange") {
     // 0x1901 ‖ domainSeparator, the fixed head of every digest of this domain.
     this.prefix = `1901${TypedDataEncoder.hashDomain(domain).slice(2)}`;
     this.typeHash = keccak256Bytes(toUtf8Bytes(encodeType(type))).slice(2);
@@ -110,6 +117,22 @@ export class SealHasher extends StructDigest<Seal> {
       uintWord(BigInt(s.txCount), 32, "txCount") +
       bytes32Word(s.encRoot, "encRoot") +
       uintWord(BigInt(s.viewNumber), 32, "viewNumber")
+    );
+  }
+}
+
+/** A member's vote to move a height to a view: a majority of them is the view's certificate. */
+export class ViewChangeHasher extends StructDigest<ViewChange> {
+  constructor(domain: VeilDomain) {
+    super(domain, "ViewChange");
+  }
+
+  protected words(v: ViewChange): string {
+    if (!Number.isSafeInteger(v.viewNumber)) throw new RangeError("viewNumber must be an integer");
+    return (
+      uintWord(v.rollupId, 64, "rollupId") +
+      uintWord(v.height, 64, "height") +
+      uintWord(BigInt(v.viewNumber), 32, "viewNumber")
     );
   }
 }

@@ -26,10 +26,16 @@ import {
   type VeilDomain,
 } from "../chain/eip712";
 import {
+  CertificateError,
   assembleCertificate,
+  assembleViewCertificate,
   parseSealCertificate,
+  parseViewCertificate,
   sealCertificateToJson,
+  verifyViewCertificate,
+  viewCertificateToJson,
   type SealCertificate,
+  type ViewCertificate,
 } from "../chain/certificate";
 import { keccak256Bytes } from "../chain/keccak";
 import { IncrementalMerkleTree, toBytes32 } from "../chain/merkle";
@@ -60,7 +66,7 @@ import {
 } from "./cluster/messages";
 import { entryBytes, entryBytesBound } from "./cluster/message-size";
 import type { Peer, Peers } from "./cluster/peers";
-import { OrderCommitmentHasher, SealHasher } from "./order-signing";
+import { OrderCommitmentHasher, SealHasher, ViewChangeHasher } from "./order-signing";
 import type { OrderingMetrics } from "./ordering-metrics";
 import { RoundKeyUnavailable, type RoundKeys } from "./round-keys";
 import type { NodeStore } from "./storage/store";
@@ -132,8 +138,11 @@ interface HeightLog {
   builtElsewhere: boolean;
   /** When (performance.now()) the leader counts as silent. */
   deadline: number;
-  /** StartViewChange senders per view, and the checked logs of DoViewChange per view (new leader only). */
-  readonly votes: Map<number, Set<string>>;
+  /**
+   * The ViewChange votes per view (signer to signature, each checked), from StartViewChange and
+   * DoViewChange, and the checked logs of DoViewChange per view (new leader only).
+   */
+  readonly votes: Map<number, Map<string, string>>;
   readonly dvcs: Map<number, Map<string, CheckedLog>>;
   /** The highest view this node sent its DoViewChange for / finished as the new leader. */
   dvcSentFor: number;
@@ -145,6 +154,8 @@ interface HeightLog {
    */
   allAckedAt: number;
   seal: SealResultJson | undefined;
+  /** The certificate of the latest view above 0 this node installed with one (a majority's ViewChange votes). */
+  viewCertificate: ViewCertificate | undefined;
   /** The height's seal certificate in the latest view this node gathered or learnt one for. */
   certificate: SealCertificate | undefined;
   /** Indices at which this node signed an entry its log no longer holds (ascending): it signs none there again. */
@@ -203,11 +214,13 @@ export class Sequencer {
   readonly address: string;
   private readonly orderHasher: OrderCommitmentHasher;
   private readonly sealHasher: SealHasher;
+  private readonly viewHasher: ViewChangeHasher;
 
   constructor(private readonly o: SequencerOptions) {
     this.address = o.wallet.address;
     this.orderHasher = new OrderCommitmentHasher(o.domain);
     this.sealHasher = new SealHasher(o.domain);
+    this.viewHasher = new ViewChangeHasher(o.domain);
   }
 
   // ---- heights -------------------------------------------------------------------------------------
@@ -273,13 +286,14 @@ export class Sequencer {
   }
 
   private async loadLog(rollupId: bigint, height: number): Promise<HeightLog> {
-    const [state, entries, sealRecord, viewState, certificate, signedDropped] = await Promise.all([
+    const [state, entries, sealRecord, viewState, certificate, signedDropped, viewCertificate] = await Promise.all([
       this.o.store.blockState(rollupId, height),
       this.o.store.getEntries(rollupId, height),
       this.o.store.getSeal(rollupId, height),
       this.o.store.getViewState(rollupId, height),
       this.o.store.getCertificate(rollupId, height),
       this.o.store.signedDroppedIndices(rollupId, height),
+      this.o.store.getViewCertificate(rollupId, height),
     ]);
     const tree = new IncrementalMerkleTree();
     for (const e of entries) tree.append(e.encTxHash);
@@ -303,6 +317,7 @@ export class Sequencer {
       allAckedAt: Number.NEGATIVE_INFINITY,
       seal: sealRecord === undefined ? undefined : (sealRecord.seal as unknown as SealResultJson),
       certificate: certificate === undefined ? undefined : parseSealCertificate(certificate),
+      viewCertificate: viewCertificate === undefined ? undefined : parseViewCertificate(viewCertificate),
       signedDropped,
       queue: [],
       draining: undefined,
@@ -433,7 +448,7 @@ export class Sequencer {
             `only ${acks + 1} of ${this.o.chain.size} members stored the transaction (a majority is ${this.o.chain.majority})`,
           );
         }
-        batch.forEach((p, i) => p.resolve(entries[i]!.orderCommitment));
+        batch.forEach((p, i) => p.resolve(this.withViewProof(log, entries[i]!.orderCommitment)));
       } catch (error) {
         this.o.log.warn({ err: error, height: log.height }, "batch not committed");
         for (const p of batch) p.reject(error);
@@ -483,6 +498,16 @@ export class Sequencer {
         ),
       );
     }
+  }
+
+  /**
+   * A receipt as the leader answers it: above view 0 with the certificate of its view, which a client needs
+   * to believe that this leader leads (the registry's schedule alone names a leader for every view).
+   */
+  private withViewProof(log: HeightLog, receipt: OrderReceiptJson): OrderReceiptJson {
+    const proof = log.viewCertificate;
+    if (receipt.viewNumber === 0 || proof === undefined || proof.view.viewNumber !== receipt.viewNumber) return receipt;
+    return { ...receipt, viewCertificate: viewCertificateToJson(proof) };
   }
 
   private signBatch(log: HeightLog, batch: readonly Pending[]): Entry[] {
@@ -1194,14 +1219,14 @@ export class Sequencer {
     this.o.metrics.viewChanges.inc();
     this.heardFromLeader(log);
     this.o.log.info({ rollupId: log.rollupId.toString(), height: log.height, view }, "view change started");
-    this.voteOf(log, view).add(this.address);
+    const signature = this.castVote(log, view);
     const envelope = await sealEnvelope(
       this.o.wallet,
       this.o.domain,
       this.o.chain.clusterId,
       view,
       ClusterMessageKind.StartViewChange,
-      { rollupId: log.rollupId.toString(), height: log.height, view },
+      { rollupId: log.rollupId.toString(), height: log.height, view, signature },
     );
     for (const peer of this.o.peers.all) {
       peer.cluster.call("cluster_start_view_change", envelope).catch((error: unknown) => {
@@ -1211,10 +1236,29 @@ export class Sequencer {
     await this.maybeDoViewChange(log, view);
   }
 
-  private voteOf(log: HeightLog, view: number): Set<string> {
+  private voteOf(log: HeightLog, view: number): Map<string, string> {
     let votes = log.votes.get(view);
-    if (votes === undefined) log.votes.set(view, (votes = new Set()));
+    if (votes === undefined) log.votes.set(view, (votes = new Map<string, string>()));
     return votes;
+  }
+
+  private viewChangeOf(log: HeightLog, view: number) {
+    return { rollupId: log.rollupId, height: BigInt(log.height), viewNumber: view };
+  }
+
+  /** This node's ViewChange vote for `view` (deterministic, so signing it again gives the same bytes). */
+  private castVote(log: HeightLog, view: number): string {
+    const signature = this.viewHasher.sign(this.o.wallet.signingKey, this.viewChangeOf(log, view));
+    this.voteOf(log, view).set(this.address, signature);
+    return signature;
+  }
+
+  /** Counts a member's ViewChange vote once its signature is checked; a forged one is the sender's error. */
+  private countVote(log: HeightLog, view: number, sender: string, signature: string): void {
+    if (!this.viewHasher.isSignedBy(this.viewChangeOf(log, view), signature, sender)) {
+      throw veilError.invalidSignature(`the ViewChange vote is not signed by ${sender}`);
+    }
+    this.voteOf(log, view).set(getAddress(sender), signature);
   }
 
   /** Handles `cluster_start_view_change`: joins the view change and counts the sender's vote. */
@@ -1226,7 +1270,7 @@ export class Sequencer {
     );
     if (payload.view < log.view) throw veilError.staleView(payload.view, log.view);
     if (payload.view === log.normalView) return this.ack(log, payload.view); // already installed
-    this.voteOf(log, payload.view).add(getAddress(envelope.message.sender));
+    this.countVote(log, payload.view, envelope.message.sender, payload.signature);
     if (payload.view > log.view) await this.startViewChange(log, payload.view);
     else await this.maybeDoViewChange(log, payload.view);
     return this.ack(log, payload.view);
@@ -1255,6 +1299,7 @@ export class Sequencer {
       normalView: own.normalView,
       entries: own.entries,
       seal: own.seal ?? null,
+      viewSignature: this.castVote(log, view),
     };
     const envelope = await sealEnvelope(
       this.o.wallet,
@@ -1293,9 +1338,9 @@ export class Sequencer {
     if (payload.view < log.view) throw veilError.staleView(payload.view, log.view);
     // A late DoViewChange for a view already installed changes nothing: answered without checking its log.
     if (payload.view === log.normalView) return this.ack(log, payload.view);
-    const checked = await this.verifyLog(rollup, payload.height, payload.entries, payload.seal);
     const sender = getAddress(envelope.message.sender);
-    this.voteOf(log, payload.view).add(sender);
+    this.countVote(log, payload.view, sender, payload.viewSignature);
+    const checked = await this.verifyLog(rollup, payload.height, payload.entries, payload.seal);
     if (payload.view > log.view) await this.startViewChange(log, payload.view);
     await this.acceptDoViewChange(log, payload.view, sender, { normalView: payload.normalView, ...checked });
     return this.ack(log, payload.view);
@@ -1309,7 +1354,7 @@ export class Sequencer {
     if (received.size < this.o.chain.majority || !received.has(this.address) || log.finishing >= view) return;
     log.finishing = view;
     try {
-      await this.finishViewChange(log, view, [...received.values()]);
+      await this.finishViewChange(log, view, received);
     } catch (error) {
       log.finishing = -1;
       throw error;
@@ -1320,11 +1365,37 @@ export class Sequencer {
    * The new leader: adopts the first of the checked logs (latest normal view, then longest), installs it
    * durably, and sends it to every member (StartView).
    */
-  private async finishViewChange(log: HeightLog, view: number, logs: readonly CheckedLog[]): Promise<void> {
-    const adopted = rankLogs(logs)[0]!;
-    await this.locked(log, () => this.install(log, view, adopted.entries, adopted.seal));
+  private async finishViewChange(log: HeightLog, view: number, logs: ReadonlyMap<string, CheckedLog>): Promise<void> {
+    const adopted = rankLogs([...logs.values()])[0]!;
+    // Every DoViewChange sender's vote was checked on arrival (this node's own is cast): a majority's proof.
+    this.castVote(log, view);
+    const votes = this.voteOf(log, view);
+    const proof = assembleViewCertificate(
+      this.viewChangeOf(log, view),
+      new Map([...logs.keys()].map((sender) => [sender, votes.get(sender)!])),
+    );
+    await this.locked(log, () => this.install(log, view, adopted.entries, adopted.seal, { viewCertificate: proof }));
     this.o.log.info({ height: log.height, view, count: log.tree.size }, "view change done: leading");
     await Promise.allSettled(this.o.peers.all.map((peer) => this.sendStartView(peer, log)));
+  }
+
+  /**
+   * The certificate of `view` of this height, checked: a majority of the members voted to leave the views
+   * below it. Without one a member's claim to lead a view is only its word (docs/ordering.md, "View proofs").
+   */
+  private checkViewCertificate(log: HeightLog, view: number, proof: unknown): ViewCertificate {
+    const certificate = asInvalidParams("the view certificate", () => parseViewCertificate(proof));
+    const v = certificate.view;
+    if (v.rollupId !== log.rollupId || v.height !== BigInt(log.height) || v.viewNumber !== view) {
+      throw veilError.invalidSignature(`the view certificate is not for view ${view} of height ${log.height}`);
+    }
+    try {
+      verifyViewCertificate(this.o.domain, certificate, this.o.chain.memberList);
+    } catch (error) {
+      if (error instanceof CertificateError) throw veilError.invalidSignature(`view ${view}: ${error.message}`);
+      throw error;
+    }
+    return certificate;
   }
 
   /** Checks a whole log from scratch: every entry against its signed commitment and the rebuilt tree. */
@@ -1366,7 +1437,7 @@ export class Sequencer {
     view: number,
     entries: readonly Entry[],
     seal: SealResultJson | undefined,
-    normalView = view,
+    { normalView = view, viewCertificate }: { normalView?: number; viewCertificate?: ViewCertificate } = {},
   ) {
     if (view < log.view) throw veilError.staleView(view, log.view);
     const own = (await this.o.store.getEntries(log.rollupId, log.height)) as unknown as Entry[];
@@ -1405,8 +1476,11 @@ export class Sequencer {
         keep,
         entries.slice(keep),
         { view, normalView },
-        sealRecord,
-        signedDropped,
+        {
+          seal: sealRecord,
+          signedDropped,
+          viewCertificate: viewCertificate === undefined ? undefined : viewCertificateToJson(viewCertificate),
+        },
       );
     } catch (error) {
       this.forget(log);
@@ -1423,6 +1497,7 @@ export class Sequencer {
     log.normalView = normalView;
     log.allAckedAt = Number.NEGATIVE_INFINITY; // acks of an earlier view say nothing about this one
     log.seal = seal;
+    if (viewCertificate !== undefined) log.viewCertificate = viewCertificate;
     log.status = seal === undefined ? "open" : "sealed";
     this.openHeights.delete(log.rollupId); // a superseded minority seal may reopen the height
     this.heardFromLeader(log);
@@ -1432,12 +1507,18 @@ export class Sequencer {
   private async sendStartView(peer: Peer, log: HeightLog): Promise<void> {
     const view = log.view;
     if (log.normalView !== view || this.leaderOf(log.height, view) !== this.address) return;
+    const proof = log.viewCertificate;
+    if (proof === undefined || proof.view.viewNumber !== view) {
+      this.o.log.warn({ height: log.height, view }, "no certificate of this view: StartView not sent");
+      return;
+    }
     const payload = await this.locked(log, async () => ({
       rollupId: log.rollupId.toString(),
       height: log.height,
       view,
       entries: await this.o.store.getEntries(log.rollupId, log.height),
       seal: log.seal ?? null,
+      viewCertificate: viewCertificateToJson(proof),
     }));
     const envelope = await sealEnvelope(
       this.o.wallet,
@@ -1464,11 +1545,12 @@ export class Sequencer {
     const leader = this.leaderOf(payload.height, payload.view);
     if (envelope.message.sender !== leader) throw veilError.notLeader(leader);
     if (payload.view < log.view) throw veilError.staleView(payload.view, log.view);
+    const proof = this.checkViewCertificate(log, payload.view, payload.viewCertificate);
     const verified = await this.verifyLog(rollup, payload.height, payload.entries, payload.seal);
     await this.locked(log, async () => {
       if (payload.view < log.view) throw veilError.staleView(payload.view, log.view);
       if (payload.view === log.normalView && log.tree.size >= verified.entries.length) return; // installed
-      await this.install(log, payload.view, verified.entries, verified.seal);
+      await this.install(log, payload.view, verified.entries, verified.seal, { viewCertificate: proof });
     });
     if (verified.seal !== undefined) await this.advanceOpenHeight(log.rollupId, log.height);
     return this.ack(log, payload.view);
@@ -1577,7 +1659,7 @@ export class Sequencer {
       const view = candidate.normalView;
       const installed = await this.locked(log, async () => {
         if (view < log.view && !decided) return false; // this node moved on to a later view meanwhile
-        await this.install(log, Math.max(view, log.view), verified.entries, verified.seal, view);
+        await this.install(log, Math.max(view, log.view), verified.entries, verified.seal, { normalView: view });
         if (decided) log.builtElsewhere = true;
         return true;
       });

@@ -1,10 +1,11 @@
 /**
  * Creating the on-chain task of a block commitment (DESIGN.md step 8). A task per (rollupId, height)
  * can exist only once: after a failover the new leader finalizes the same height again, and the task
- * its predecessor created with the SAME commitment counts as success. A task with ANOTHER commitment
- * means two leaders built different blocks for one height: an error that must never pass silently,
- * unless that task is still pending or was rejected and ours is certified in a later view, which the VSM
- * lets replace it (a squatted or bad task of an earlier view).
+ * its predecessor created for the SAME block counts as success (the commitments differ only in their
+ * view, and the task stores its view, so the predecessor's hash is ours with the task's view). A task
+ * with ANOTHER block means two leaders built different blocks for one height: an error that must never
+ * pass silently, unless that task is still pending or was rejected and ours is certified in a later
+ * view, which the VSM lets replace it (a squatted or bad task of an earlier view).
  */
 import type { ValidationServiceManager } from "../../typechain-types";
 import type { SealCertificate } from "../chain/certificate";
@@ -54,10 +55,9 @@ export class VsmTaskSubmitter implements VsmTasks {
     certificate: SealCertificate,
     signature: string,
   ): Promise<TaskOutcome> {
-    const ours = structHash("BlockCommitment", commitment).toLowerCase();
     const taskId = taskIdOf(commitment.rollupId, commitment.height);
     const view = certificate.seal.viewNumber;
-    if ((await this.existing(taskId, ours, view)) === "exists") return "exists";
+    if ((await this.existing(taskId, commitment, view)) === "exists") return "exists";
     try {
       const tx = await this.vsm.createNewTask(
         commitment,
@@ -69,17 +69,22 @@ export class VsmTaskSubmitter implements VsmTasks {
       return "created";
     } catch (error) {
       // Another leader's transaction may have landed first (TaskExists): what counts is what is on-chain.
-      if ((await this.existing(taskId, ours, view)) === "exists") return "exists";
+      if ((await this.existing(taskId, commitment, view)) === "exists") return "exists";
       throw error;
     }
   }
 
-  /** "exists" when the task holds our commitment; undefined when there is none or ours may replace it. */
-  private async existing(taskId: string, ours: string, view: number): Promise<TaskOutcome | undefined> {
+  /**
+   * "exists" when the task holds our block (in any view); undefined when there is none or ours may
+   * replace it.
+   */
+  private async existing(taskId: string, commitment: BlockCommitment, view: number): Promise<TaskOutcome | undefined> {
     const task = await this.vsm.getTask(taskId);
     if (task.status === TASK_NONE) return undefined;
     const onChain = task.commitmentHash.toLowerCase();
-    if (onChain === ours) return "exists";
+    const inTaskView = { ...commitment, viewNumber: Number(task.viewNumber) };
+    if (onChain === structHash("BlockCommitment", inTaskView).toLowerCase()) return "exists";
+    const ours = structHash("BlockCommitment", commitment).toLowerCase();
     const replaceable = task.status === TASK_PENDING || task.status === TASK_REJECTED;
     if (replaceable && Number(task.viewNumber) < view) return undefined;
     throw new TaskConflict(taskId, onChain, ours);

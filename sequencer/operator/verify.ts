@@ -1,11 +1,11 @@
 /**
  * Checks the answer of `finalize_block` before anything reaches the L2: that it is the block of the
  * height asked for, that its seal is certified (a majority of the cluster's members signed it in one
- * view, which proves that view), that its BlockCommitment is signed (EIP-712, the deployment's one
- * domain) by the leader the registry schedules for that height at the certified view, and that the transactions
- * are exactly the committed ones: one slot per index in order, each valid slot's hash is the keccak of
- * its bytes, and encRoot and rawRoot recomputed from the slots equal the signed roots. The operator
- * executes only what the leader can be held to.
+ * view, which proves that view), that its BlockCommitment names that view and is signed (EIP-712, the
+ * deployment's one domain) by the leader the registry schedules for the height at that view, and that
+ * the transactions are exactly the committed ones: one slot per index in order, each valid slot's hash
+ * is the keccak of its bytes, and encRoot and rawRoot recomputed from the slots equal the signed roots.
+ * The operator executes only what the leader can be held to.
  */
 import { getAddress, keccak256 } from "ethers";
 import { finalizeResult, type BuiltBlockJson, type FinalizeResultJson } from "../api/wire";
@@ -77,6 +77,10 @@ export async function verifyFinalizeAnswer(
   }
   const view = seal.seal.viewNumber;
   check(block.viewNumber === view, `${at}: the block is of view ${block.viewNumber}, its seal certificate of ${view}`);
+  check(
+    c.viewNumber === view,
+    `${at}: the commitment is signed for view ${c.viewNumber}, its seal certificate is of view ${view}`,
+  );
   const leader = getAddress(block.leader);
   const scheduled = members[Number((expected.height + BigInt(view)) % BigInt(members.length))]!;
   check(leader === scheduled, `${at}: ${leader} is not the leader of view ${view} (the registry says ${scheduled})`);

@@ -33,6 +33,8 @@ export interface TimelockConfig {
 export interface ChainView {
   readonly domain: VeilDomain;
   leaderOf(rollupId: bigint, height: bigint, viewNumber: number): Promise<string>;
+  /** The members of the cluster serving the rollup, in schedule order. */
+  membersOf(rollupId: bigint): Promise<readonly string[]>;
   keyGeneratorsOf(rollupId: bigint): Promise<string[]>;
   timelockConfig(rollupId: bigint): Promise<TimelockConfig>;
   /** The block commitment posted for (rollupId, height), or undefined while there is none. */
@@ -81,6 +83,11 @@ export class ContractChainView implements ChainView {
     return getAddress(leader);
   }
 
+  async membersOf(rollupId: bigint): Promise<readonly string[]> {
+    const members = await this.registry.membersOf(await this.registry.clusterOfRollup(rollupId));
+    return members.map((m) => getAddress(m));
+  }
+
   async keyGeneratorsOf(rollupId: bigint): Promise<string[]> {
     return (await this.registry.keyGeneratorsOf(rollupId)).map((a) => getAddress(a));
   }
@@ -107,6 +114,8 @@ export class ContractChainView implements ChainView {
       txCount: Number(e.txCount),
       encRoot: e.encRoot.toLowerCase(),
       rawRoot: e.rawRoot.toLowerCase(),
+      // The task's view: createNewTask requires it of the commitment, and the stored hash below covers it.
+      viewNumber: Number(e.viewNumber),
     };
     // The event is only a convenience; the stored hash is what the contract checks evidence against.
     if (structHash("BlockCommitment", commitment) !== task.commitmentHash) {

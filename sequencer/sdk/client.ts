@@ -167,8 +167,7 @@ export class VeilClient {
     const receipt = await verifyReceipt(
       raw,
       { rollupId: this.rollupId, height: prepared.height, encTxHash: prepared.encTxHash },
-      this.#chain.domain,
-      (r, h, v) => this.#chain.leaderOf(r, h, v),
+      this.#chain,
     );
     return {
       receipt,
@@ -215,7 +214,7 @@ export class VeilClient {
     }
     const post =
       txIndex < committed.commitment.txCount ? await this.node.postProof(rollupId, height, txIndex) : undefined;
-    return checkInclusion(sent.receipt, committed.commitment, post, committed.viewNumber);
+    return checkInclusion(sent.receipt, committed.commitment, post);
   }
 
   /** Submits the evidence of a broken promise; `signer` pays the gas and receives the challenger's reward. */

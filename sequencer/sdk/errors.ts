@@ -56,6 +56,7 @@ export type ReceiptFailure =
   | "bad-signature"
   | "signer-not-leader"
   | "leader-mismatch"
+  | "view-unproven"
   | "pre-proof-invalid";
 
 /** An order receipt that does not bind the registered leader to our transaction. */

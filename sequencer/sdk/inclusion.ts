@@ -20,15 +20,15 @@ export type InclusionVerdict =
   | { readonly kept: false; readonly block: BlockCommitment; readonly evidence: BrokenCommitmentEvidence };
 
 /**
- * `committedView` is the view of the on-chain task (its seal certificate's). A promise is enforced against
- * the block of its own view only (the contract's rule: a later view may rightly drop an entry a majority
- * never stored), so a broken promise of another view is an InclusionError, not evidence.
+ * `block` is the on-chain block commitment, whose `viewNumber` is the task's (its seal certificate's). A
+ * promise is enforced against the block of its own view only (the contract's rule: a later view may
+ * rightly drop an entry a majority never stored), so a broken promise of another view is an
+ * InclusionError, not evidence.
  */
 export function checkInclusion(
   receipt: VerifiedReceipt,
   block: BlockCommitment,
   post: PostProof | undefined,
-  committedView = receipt.viewNumber,
 ): InclusionVerdict {
   const order = receipt.commitment;
   if (block.rollupId !== order.rollupId || block.height !== order.blockHeight) {
@@ -46,10 +46,10 @@ export function checkInclusion(
     throw new InclusionError(message.startsWith("PRE") ? "pre-proof-invalid" : "post-proof-invalid", message);
   }
   if (evidence !== undefined) {
-    if (committedView !== receipt.viewNumber) {
+    if (block.viewNumber !== receipt.viewNumber) {
       throw new InclusionError(
         "other-view",
-        `the block was committed in view ${committedView}, the receipt was signed in view ${receipt.viewNumber}`,
+        `the block was committed in view ${block.viewNumber}, the receipt was signed in view ${receipt.viewNumber}`,
       );
     }
     return { kept: false, block, evidence };

@@ -1,10 +1,13 @@
 /**
  * Verifies an order receipt before the SDK believes it: the signed commitment is for our round and our
  * encrypted transaction, the EIP-712 signature recovers to the leader the registry schedules for that height
- * and view, and the PRE proof opens the signed preRoot at the signed index. A receipt that passes is
+ * and view, above view 0 a majority of the cluster certified that view (the schedule names a leader for every
+ * view, so a member's own word that its view began proves nothing), and the PRE proof opens the signed
+ * preRoot at the signed index. A receipt that passes is
  * evidence: if the leader later breaks it, it is enough (with the sealed block) to slash the leader.
  */
 import { getAddress } from "ethers";
+import { CertificateError, verifyViewCertificate } from "../chain/certificate";
 import { recoverSigner, type OrderCommitment, type VeilDomain } from "../chain/eip712";
 import { hashLeaf, verifyPreProof, MERKLE_DEPTH, type Hash } from "../chain/merkle";
 import { orderReceipt } from "../api/wire";
@@ -27,15 +30,22 @@ export interface VerifiedReceipt {
   readonly preProof: readonly Hash[];
 }
 
-export type LeaderLookup = (rollupId: bigint, height: bigint, viewNumber: number) => Promise<string>;
+/** The registry reads a receipt is checked against (sdk/chain.ts's ChainView has them). */
+export interface Schedule {
+  readonly domain: VeilDomain;
+  /** The registry's leader of (height, view): members[(height + view) mod n]. */
+  leaderOf(rollupId: bigint, height: bigint, viewNumber: number): Promise<string>;
+  /** The members of the cluster serving the rollup. */
+  membersOf(rollupId: bigint): Promise<readonly string[]>;
+}
 
 /** Checks an untrusted receipt (as received from the node) against what the client expects. */
 export async function verifyReceipt(
   raw: unknown,
   expected: ExpectedOrder,
-  domain: VeilDomain,
-  leaderOf: LeaderLookup,
+  schedule: Schedule,
 ): Promise<VerifiedReceipt> {
+  const { domain } = schedule;
   const parsed = orderReceipt.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -61,7 +71,7 @@ export async function verifyReceipt(
   } catch (error) {
     throw new ReceiptError("bad-signature", `signature does not recover: ${(error as Error).message}`);
   }
-  const scheduled = getAddress(await leaderOf(commitment.rollupId, commitment.blockHeight, viewNumber));
+  const scheduled = getAddress(await schedule.leaderOf(commitment.rollupId, commitment.blockHeight, viewNumber));
   if (signer !== scheduled) {
     throw new ReceiptError(
       "signer-not-leader",
@@ -70,6 +80,18 @@ export async function verifyReceipt(
   }
   if (getAddress(parsed.data.leader) !== signer) {
     throw new ReceiptError("leader-mismatch", `receipt names ${parsed.data.leader} as leader but ${signer} signed it`);
+  }
+  if (viewNumber > 0) {
+    const proof = parsed.data.viewCertificate; // the schema checked it names this height and view
+    if (proof === undefined) {
+      throw new ReceiptError("view-unproven", `view ${viewNumber} comes without the certificate that it began`);
+    }
+    try {
+      verifyViewCertificate(domain, proof, await schedule.membersOf(commitment.rollupId));
+    } catch (error) {
+      if (!(error instanceof CertificateError)) throw error;
+      throw new ReceiptError("view-unproven", `the certificate of view ${viewNumber}: ${error.message}`);
+    }
   }
   if (
     preProof.length !== MERKLE_DEPTH ||

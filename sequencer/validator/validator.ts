@@ -172,6 +172,8 @@ export class Validator {
             txCount: Number(a.txCount),
             encRoot: a.encRoot.toLowerCase(),
             rawRoot: a.rawRoot.toLowerCase(),
+            // createNewTask requires the commitment's view to be its seal certificate's, the task's.
+            viewNumber: Number(a.viewNumber),
           },
         };
         // Each block is scanned once, so a forgotten (settled or expired) task is never read again:
@@ -204,9 +206,15 @@ export class Validator {
 
   /** Recomputes the block of `task` and the answer it deserves (approve iff every field matches). */
   async check(task: TaskInfo): Promise<{ approve: boolean; reason: string }> {
-    const { rollupId, height, txCount, encRoot, rawRoot } = task.commitment;
+    const { rollupId, height, txCount, encRoot, rawRoot, viewNumber } = task.commitment;
     if (structHash("BlockCommitment", task.commitment) !== task.commitmentHash) {
       return { approve: false, reason: "the commitment hash does not match the commitment" };
+    }
+    if (viewNumber !== task.viewNumber) {
+      return {
+        approve: false,
+        reason: `the commitment names view ${viewNumber}, the task's view is ${task.viewNumber}`,
+      };
     }
     const sealed = await this.stage("fetch", () => fetchSealedHeight(this.d.node, rollupId, height));
     if (sealed.entries.length !== txCount)
@@ -227,6 +235,7 @@ export class Validator {
       encTxHashes: leafData,
       roundKey,
       secretKey,
+      viewNumber,
       ...(chainId === undefined ? {} : { chainId }),
       ...(this.d.decrypter === undefined ? {} : { decrypter: this.d.decrypter }),
     });

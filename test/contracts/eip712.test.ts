@@ -34,7 +34,14 @@ const order: OrderCommitment = {
   preRoot: h("pre"),
   viewNumber: 2,
 };
-const block: BlockCommitment = { rollupId: 42n, height: 7n, txCount: 9, encRoot: h("enc"), rawRoot: h("raw") };
+const block: BlockCommitment = {
+  rollupId: 42n,
+  height: 7n,
+  txCount: 9,
+  encRoot: h("enc"),
+  rawRoot: h("raw"),
+  viewNumber: 2,
+};
 const seal: Seal = { rollupId: 42n, height: 7n, txCount: 9, encRoot: h("enc"), viewNumber: 2 };
 const finalize: FinalizeRequest = { rollupId: 42n, height: 7n, deadline: 1_900_000_000n };
 const signerWallet = Wallet.createRandom();
@@ -69,7 +76,7 @@ describe("EIP-712 messages (sequencer/chain/eip712.ts against VeilTypes.sol)", (
       "OrderCommitment(uint64 rollupId,uint64 blockHeight,uint32 txIndex,bytes32 encTxHash,bytes32 preRoot,uint32 viewNumber)",
     );
     expect(encodeType("BlockCommitment")).to.equal(
-      "BlockCommitment(uint64 rollupId,uint64 height,uint32 txCount,bytes32 encRoot,bytes32 rawRoot)",
+      "BlockCommitment(uint64 rollupId,uint64 height,uint32 txCount,bytes32 encRoot,bytes32 rawRoot,uint32 viewNumber)",
     );
     expect(encodeType("Seal")).to.equal(
       "Seal(uint64 rollupId,uint64 height,uint32 txCount,bytes32 encRoot,uint32 viewNumber)",
@@ -84,7 +91,8 @@ describe("EIP-712 messages (sequencer/chain/eip712.ts against VeilTypes.sol)", (
     expect(encodeType("Contribution")).to.equal(
       "Contribution(uint64 rollupId,uint64 height,address generator,bytes32 contributionHash)",
     );
-    expect(Object.keys(TYPES)).to.have.length(7);
+    expect(encodeType("ViewChange")).to.equal("ViewChange(uint64 rollupId,uint64 height,uint32 viewNumber)");
+    expect(Object.keys(TYPES)).to.have.length(8);
   });
 
   it("signs every message type in TypeScript and Solidity recovers the same signer", async () => {
@@ -120,6 +128,10 @@ describe("EIP-712 messages (sequencer/chain/eip712.ts against VeilTypes.sol)", (
       ),
     ).to.equal(address);
     expect(await harness.blockCommitmentHash(block)).to.equal(response.commitmentHash);
+    // The view is signed: the same block in another view is another message.
+    const otherView = { ...block, viewNumber: 3 };
+    expect(await harness.blockCommitmentHash(otherView)).to.equal(structHash("BlockCommitment", otherView));
+    expect(structHash("BlockCommitment", otherView)).not.to.equal(response.commitmentHash);
   });
 
   it("signs with a Hardhat account the same way (the signer the node uses through JSON-RPC)", async () => {
@@ -185,9 +197,10 @@ describe("EIP-712 messages (sequencer/chain/eip712.ts against VeilTypes.sol)", (
         fc.nat({ max: 2 ** 32 - 1 }),
         hash32,
         hash32,
+        fc.nat({ max: 2 ** 32 - 1 }),
         fc.boolean(),
-        async (rollupId, height, txCount, encRoot, rawRoot, approve) => {
-          const commitment: BlockCommitment = { rollupId, height, txCount, encRoot, rawRoot };
+        async (rollupId, height, txCount, encRoot, rawRoot, viewNumber, approve) => {
+          const commitment: BlockCommitment = { rollupId, height, txCount, encRoot, rawRoot, viewNumber };
           expect(await harness.blockCommitmentHash(commitment)).to.equal(structHash("BlockCommitment", commitment));
           const response: OperatorResponse = {
             taskId: taskIdOf(rollupId, height),

@@ -107,12 +107,21 @@ export function leaderSigner(w: World, height: bigint, view = 0): HardhatEthersS
   return w.members[Number((height + BigInt(view)) % BigInt(w.members.length))]!;
 }
 
+/** A block commitment of `height` (3 txs, view 0 unless overridden). */
 export function blockCommitment(height: bigint, overrides: Partial<BlockCommitment> = {}): BlockCommitment {
-  return { rollupId: ROLLUP_ID, height, txCount: 3, encRoot: h("enc"), rawRoot: h("raw"), ...overrides };
+  return {
+    rollupId: ROLLUP_ID,
+    height,
+    txCount: 3,
+    encRoot: h("enc"),
+    rawRoot: h("raw"),
+    viewNumber: 0,
+    ...overrides,
+  };
 }
 
-/** The seal that `commitment` carries (its count and encRoot) in `view`. */
-export function sealOf(commitment: BlockCommitment, view = 0): Seal {
+/** The seal that `commitment` carries (its count and encRoot) in `view` (by default the commitment's). */
+export function sealOf(commitment: BlockCommitment, view = commitment.viewNumber): Seal {
   return {
     rollupId: commitment.rollupId,
     height: commitment.height,
@@ -130,11 +139,14 @@ export function certificateOf(w: World, seal: Seal, signers = w.members.slice(0,
 /** The certificate as the contract takes it (a mutable signature array). */
 export const onChain = (c: SealCertificate) => ({ seal: c.seal, signatures: [...c.signatures] });
 
-/** Creates the task of `commitment` with a majority's certificate of its seal at `view`, signed by that view's leader. */
-export async function createTask(w: World, commitment: BlockCommitment, view = 0): Promise<string> {
-  const leader = leaderSigner(w, commitment.height, view);
+/**
+ * Creates the task of `commitment` with a majority's certificate of its seal at the commitment's view,
+ * signed by that view's leader.
+ */
+export async function createTask(w: World, commitment: BlockCommitment): Promise<string> {
+  const leader = leaderSigner(w, commitment.height, commitment.viewNumber);
   const sig = await signMessage(leader, w.domain, "BlockCommitment", commitment);
-  const certificate = await certificateOf(w, sealOf(commitment, view));
+  const certificate = await certificateOf(w, sealOf(commitment));
   await w.vsm.connect(leader).createNewTask(commitment, onChain(certificate), sig);
   return w.vsm.taskIdOf(commitment.rollupId, commitment.height);
 }

@@ -233,8 +233,8 @@ describe("Slashing", () => {
       const stale = orders[2]!;
       const later = new IncrementalMerkleTree();
       for (const [i, o] of orders.entries()) later.append(i === 2 ? h("another tx, view 1") : o.order.encTxHash);
-      const commitment = commitmentOf(later);
-      await createTask(w, commitment, 4);
+      const commitment = { ...commitmentOf(later), viewNumber: 4 };
+      await createTask(w, commitment);
       await expect(
         w.vsm.slashBrokenOrderCommitment(stale.order, stale.signature, commitment, later.leafHash(2), later.proof(2), [
           ...stale.receipt.preProof,
@@ -364,6 +364,32 @@ describe("Slashing", () => {
       );
     });
 
+    it("does not slash a member that led one height in two views and signed the same block in both; two blocks are slashable", async () => {
+      const w = await loadFixture(world);
+      // Member (HEIGHT + 0) % 4 leads the height at view 0 and again at view 4 (after view changes).
+      const leader = leaderSigner(w, HEIGHT, 0);
+      expect(leaderSigner(w, HEIGHT, 4).address).to.equal(leader.address);
+      const first = blockCommitment(HEIGHT);
+      const again = { ...first, viewNumber: 4 };
+      const s1 = await signMessage(leader, w.domain, "BlockCommitment", first);
+      const s4 = await signMessage(leader, w.domain, "BlockCommitment", again);
+      await expect(w.vsm.slashBlockEquivocation(first, s1, again, s4)).to.be.revertedWithCustomError(
+        w.vsm,
+        "NotConflicting",
+      );
+      // Another content in each view is an equivocation, whichever field differs.
+      for (const edit of [{ txCount: 4 }, { encRoot: h("enc2") }, { rawRoot: h("raw2") }]) {
+        const other = { ...again, ...edit };
+        const so = await signMessage(leader, w.domain, "BlockCommitment", other);
+        await expect(w.vsm.slashBlockEquivocation.staticCall(first, s1, other, so)).not.to.be.reverted;
+      }
+      const other = { ...again, encRoot: h("enc2") };
+      const so = await signMessage(leader, w.domain, "BlockCommitment", other);
+      await expect(w.vsm.slashBlockEquivocation(first, s1, other, so))
+        .to.emit(w.registry, "MemberSlashed")
+        .withArgs(w.clusterId, leader.address, anyValue, CLUSTER_BOND, w.deployer.address, REWARD);
+    });
+
     it("slashes a member that signed two seals ending one height differently, in any views; the same content in two views is no fault", async () => {
       const w = await loadFixture(world);
       const leader = leaderSigner(w, HEIGHT);
@@ -425,6 +451,110 @@ describe("Slashing", () => {
       expect((await w.registry.memberInfo(w.clusterId, m0.address)).bond).to.equal(CLUSTER_BOND);
       expect((await w.registry.memberInfo(w.clusterId, m3.address)).bond).to.equal(CLUSTER_BOND);
       expect(await w.registry.membersOf(w.clusterId)).to.deep.equal([m0.address, m3.address]);
+    });
+  });
+
+  describe("block commitment outside any certified view", () => {
+    /** The height's seal (3 txs under h("enc")) certified in view 0 by members 0..2. */
+    async function certified(w: World) {
+      const seal: Seal = { rollupId: ROLLUP_ID, height: HEIGHT, txCount: 3, encRoot: h("enc"), viewNumber: 0 };
+      return onChain(await certifySeal(w.members.slice(0, 3), w.domain, seal));
+    }
+    const faultIdOf = (signer: string) =>
+      keccak256(
+        AbiCoder.defaultAbiCoder().encode(
+          ["uint8", "uint64", "uint64", "uint32", "address"],
+          [5, ROLLUP_ID, HEIGHT, 0, signer],
+        ),
+      );
+
+    it("slashes a leader that signed a block over another encRoot or count than the certified seal, in any view, once", async () => {
+      const w = await loadFixture(world);
+      const certificate = await certified(w);
+      // The leader of view 1, a view never certified, commits another root (to get a task of its own).
+      const forger = leaderSigner(w, HEIGHT, 1);
+      const forged = blockCommitment(HEIGHT, { encRoot: h("forged"), viewNumber: 1 });
+      const sf = await signMessage(forger, w.domain, "BlockCommitment", forged);
+      const faultId = faultIdOf(forger.address);
+      const tx = w.vsm.connect(w.outsider).slashUncertifiedBlockCommitment(forged, sf, certificate);
+      await expect(tx)
+        .to.emit(w.vsm, "FaultSlashed")
+        .withArgs(faultId, 5, forger.address, w.outsider.address, CLUSTER_BOND);
+      await expect(tx)
+        .to.emit(w.registry, "MemberSlashed")
+        .withArgs(w.clusterId, forger.address, faultId, CLUSTER_BOND, w.outsider.address, REWARD);
+      await expect(tx).to.changeEtherBalance(w.outsider, REWARD);
+      expect(await w.vsm.isFaultSettled(faultId)).to.equal(true);
+      expect((await w.registry.memberInfo(w.clusterId, forger.address)).bond).to.equal(0n);
+      await expect(w.vsm.slashUncertifiedBlockCommitment(forged, sf, certificate))
+        .to.be.revertedWithCustomError(w.vsm, "FaultAlreadySlashed")
+        .withArgs(faultId);
+      // The leader of the certified view itself, committing another count in that very view.
+      const leader0 = leaderSigner(w, HEIGHT, 0);
+      const short = blockCommitment(HEIGHT, { txCount: 2 });
+      const ss = await signMessage(leader0, w.domain, "BlockCommitment", short);
+      await expect(w.vsm.slashUncertifiedBlockCommitment(short, ss, certificate))
+        .to.emit(w.vsm, "FaultSlashed")
+        .withArgs(faultIdOf(leader0.address), 5, leader0.address, w.deployer.address, CLUSTER_BOND);
+    });
+
+    it("does not slash a commitment of the certified content, whatever its view or rawRoot", async () => {
+      const w = await loadFixture(world);
+      const certificate = await certified(w);
+      for (const [view, rawRoot] of [
+        [0, h("raw")],
+        [4, h("raw")],
+        [1, h("another raw")],
+      ] as const) {
+        const signer = leaderSigner(w, HEIGHT, view);
+        const c = blockCommitment(HEIGHT, { viewNumber: view, rawRoot });
+        const sig = await signMessage(signer, w.domain, "BlockCommitment", c);
+        await expect(w.vsm.slashUncertifiedBlockCommitment(c, sig, certificate)).to.be.revertedWithCustomError(
+          w.vsm,
+          "NoFault",
+        );
+      }
+    });
+
+    it("refuses a certificate of another height or rollup, a minority's, a non-member's or a forged one", async () => {
+      const w = await loadFixture(world);
+      const [m0, m1, m2] = w.members as [HardhatEthersSigner, HardhatEthersSigner, HardhatEthersSigner];
+      const forger = leaderSigner(w, HEIGHT, 1);
+      const forged = blockCommitment(HEIGHT, { encRoot: h("forged"), viewNumber: 1 });
+      const sf = await signMessage(forger, w.domain, "BlockCommitment", forged);
+      const seal: Seal = { rollupId: ROLLUP_ID, height: HEIGHT, txCount: 3, encRoot: h("enc"), viewNumber: 0 };
+      const otherHeight = onChain(await certifySeal([m0, m1, m2], w.domain, { ...seal, height: HEIGHT + 1n }));
+      await expect(w.vsm.slashUncertifiedBlockCommitment(forged, sf, otherHeight)).to.be.revertedWithCustomError(
+        w.vsm,
+        "SealMismatch",
+      );
+      const otherRollup = onChain(await certifySeal([m0, m1, m2], w.domain, { ...seal, rollupId: 1n }));
+      await expect(w.vsm.slashUncertifiedBlockCommitment(forged, sf, otherRollup)).to.be.revertedWithCustomError(
+        w.vsm,
+        "SealMismatch",
+      );
+      const minority = onChain(await certifySeal([m0, m1], w.domain, seal));
+      await expect(w.vsm.slashUncertifiedBlockCommitment(forged, sf, minority))
+        .to.be.revertedWithCustomError(w.vsm, "CertificateBelowMajority")
+        .withArgs(2, 4);
+      const withOutsider = onChain(await certifySeal([m0, m1, w.outsider], w.domain, seal));
+      await expect(w.vsm.slashUncertifiedBlockCommitment(forged, sf, withOutsider))
+        .to.be.revertedWithCustomError(w.vsm, "CertificateSignerNotMember")
+        .withArgs(w.outsider.address);
+      // A majority's signatures over the real seal, attached to a seal of a third content: they recover to
+      // strangers, so nobody can frame the forger (or an honest leader) with an invented certificate.
+      const borrowed = { seal: { ...seal, txCount: 7 }, signatures: (await certified(w)).signatures };
+      await expect(w.vsm.slashUncertifiedBlockCommitment(forged, sf, borrowed)).to.be.reverted;
+      expect((await w.registry.memberInfo(w.clusterId, forger.address)).bond).to.equal(CLUSTER_BOND);
+    });
+
+    it("has no bond to take from a signer outside the cluster", async () => {
+      const w = await loadFixture(world);
+      const forged = blockCommitment(HEIGHT, { encRoot: h("forged") });
+      const sig = await signMessage(w.outsider, w.domain, "BlockCommitment", forged);
+      await expect(
+        w.vsm.slashUncertifiedBlockCommitment(forged, sig, await certified(w)),
+      ).to.be.revertedWithCustomError(w.registry, "NothingToSlash");
     });
   });
 

@@ -116,10 +116,10 @@ describe("ValidationServiceManager", () => {
   describe("tasks", () => {
     it("lets anyone relay a certified block commitment signed by the leader of the certified view, once per view", async () => {
       const w = await loadFixture(world);
-      const c = blockCommitment(10n);
+      const c = blockCommitment(10n, { viewNumber: 1 });
       const leader = leaderSigner(w, 10n, 1);
       const sig = await signMessage(leader, w.domain, "BlockCommitment", c);
-      const certificate = onChain(await certificateOf(w, sealOf(c, 1)));
+      const certificate = onChain(await certificateOf(w, sealOf(c)));
       const taskId = taskIdOf(ROLLUP_ID, 10n);
       const tx = w.vsm.connect(w.outsider).createNewTask(c, certificate, sig);
       await expect(tx)
@@ -149,7 +149,7 @@ describe("ValidationServiceManager", () => {
     it("refuses a squatted task: a member's own seal at a view it picks, for the current or a future height", async () => {
       const w = await loadFixture(world);
       // Member 1 leads height 50 at view 3 ((50 + 3) % 4 = 1) and signs everything itself.
-      const c = blockCommitment(50n, { txCount: 0, encRoot: ZERO_HASH, rawRoot: ZERO_HASH });
+      const c = blockCommitment(50n, { txCount: 0, encRoot: ZERO_HASH, rawRoot: ZERO_HASH, viewNumber: 3 });
       const squatter = leaderSigner(w, 50n, 3);
       const sig = await signMessage(squatter, w.domain, "BlockCommitment", c);
       const alone = onChain(await certificateOf(w, sealOf(c, 3), [squatter]));
@@ -194,6 +194,25 @@ describe("ValidationServiceManager", () => {
       await expect(w.vsm.createNewTask(otherRoot, good, sig)).to.be.revertedWithCustomError(w.vsm, "SealMismatch");
     });
 
+    it("refuses a commitment whose view is not its certificate's, whichever of the two leaders signed it", async () => {
+      const w = await loadFixture(world);
+      // Certified in view 0; the commitment claims view 1 (or the reverse), otherwise identical.
+      const c = blockCommitment(13n, { viewNumber: 1 });
+      const certified0 = onChain(await certificateOf(w, sealOf(c, 0)));
+      for (const view of [0, 1]) {
+        const sig = await signMessage(leaderSigner(w, 13n, view), w.domain, "BlockCommitment", c);
+        await expect(w.vsm.createNewTask(c, certified0, sig)).to.be.revertedWithCustomError(w.vsm, "SealMismatch");
+      }
+      const c0 = { ...c, viewNumber: 0 };
+      const certified1 = onChain(await certificateOf(w, sealOf(c0, 1)));
+      const sig1 = await signMessage(leaderSigner(w, 13n, 1), w.domain, "BlockCommitment", c0);
+      await expect(w.vsm.createNewTask(c0, certified1, sig1)).to.be.revertedWithCustomError(w.vsm, "SealMismatch");
+      expect((await w.vsm.getTask(taskIdOf(ROLLUP_ID, 13n))).status).to.equal(0n);
+      // With the view of its certificate it is accepted.
+      const sig0 = await signMessage(leaderSigner(w, 13n, 0), w.domain, "BlockCommitment", c0);
+      await expect(w.vsm.createNewTask(c0, certified0, sig0)).to.emit(w.vsm, "TaskCreated");
+    });
+
     it("refuses commitments not signed by the leader of the certified view, oversize blocks and unknown rollups", async () => {
       const w = await loadFixture(world);
       const c = blockCommitment(10n);
@@ -222,37 +241,39 @@ describe("ValidationServiceManager", () => {
       const w = await loadFixture(world);
       const bad = blockCommitment(12n, { rawRoot: h("bad raw") });
       const good = blockCommitment(12n);
-      const taskId = await createTask(w, bad, 0);
+      const taskId = await createTask(w, bad);
       // The same view, or an earlier one, cannot replace it.
       const leader0 = leaderSigner(w, 12n, 0);
       await expect(
         w.vsm.createNewTask(
           good,
-          onChain(await certificateOf(w, sealOf(good, 0))),
+          onChain(await certificateOf(w, sealOf(good))),
           await signMessage(leader0, w.domain, "BlockCommitment", good),
         ),
       ).to.be.revertedWithCustomError(w.vsm, "TaskExists");
       const leader2 = leaderSigner(w, 12n, 2);
+      const good2 = { ...good, viewNumber: 2 };
       await expect(
         w.vsm.createNewTask(
-          good,
-          onChain(await certificateOf(w, sealOf(good, 2))),
-          await signMessage(leader2, w.domain, "BlockCommitment", good),
+          good2,
+          onChain(await certificateOf(w, sealOf(good2))),
+          await signMessage(leader2, w.domain, "BlockCommitment", good2),
         ),
       )
         .to.emit(w.vsm, "TaskReplaced")
         .withArgs(taskId, leader0.address, 0, 2);
       const task = await w.vsm.getTask(taskId);
       expect(task.leader).to.equal(leader2.address);
-      expect(task.commitmentHash).to.equal(structHash("BlockCommitment", good));
+      expect(task.commitmentHash).to.equal(structHash("BlockCommitment", good2));
       // Once validated, nothing replaces it.
-      await w.vsm.respondToTask(taskId, true, await responses(w, taskId, good, true, w.operators.slice(0, 3)));
+      await w.vsm.respondToTask(taskId, true, await responses(w, taskId, good2, true, w.operators.slice(0, 3)));
       const leader3 = leaderSigner(w, 12n, 3);
+      const bad3 = { ...bad, viewNumber: 3 };
       await expect(
         w.vsm.createNewTask(
-          bad,
-          onChain(await certificateOf(w, sealOf(bad, 3))),
-          await signMessage(leader3, w.domain, "BlockCommitment", bad),
+          bad3,
+          onChain(await certificateOf(w, sealOf(bad3))),
+          await signMessage(leader3, w.domain, "BlockCommitment", bad3),
         ),
       ).to.be.revertedWithCustomError(w.vsm, "TaskExists");
     });

@@ -306,6 +306,7 @@ describe("end to end: a full devnet of real processes", function () {
         txCount: txIndex,
         encRoot: keccak256(toUtf8Bytes("forged encRoot")),
         rawRoot: keccak256(toUtf8Bytes("forged rawRoot")),
+        viewNumber: sent.receipt.viewNumber,
       };
       const signature = await signMessage(leader, sdk.chain.domain, "BlockCommitment", forged);
       const relayer = await l1.getSigner(0);
@@ -313,10 +314,7 @@ describe("end to end: a full devnet of real processes", function () {
       // more member) signs it; honest followers never would, since their log holds the promised entry.
       const { rawRoot: _raw, ...forgedSeal } = forged;
       const colluders = [leader, devnet.world.members.find((m) => m.address !== leader.address)!];
-      const certificate = await certifySeal(colluders, sdk.chain.domain, {
-        ...forgedSeal,
-        viewNumber: sent.receipt.viewNumber,
-      });
+      const certificate = await certifySeal(colluders, sdk.chain.domain, forgedSeal);
       await (
         await vsmOf(devnet, l1)
           .connect(relayer)

@@ -10,10 +10,11 @@ import { expect } from "chai";
 import { Wallet, getBytes, hexlify, keccak256 } from "ethers";
 import fc from "fast-check";
 import { isDeepStrictEqual } from "node:util";
+import { certifyView, viewCertificateToJson } from "../../sequencer/chain/certificate";
 import { ClusterMessageKind, signMessage, type VeilDomain } from "../../sequencer/chain/eip712";
 import { sealEnvelope, type EnvelopeJson } from "../../sequencer/node/cluster/envelope";
 import { STANDARD_ERRORS, VEIL_ERRORS } from "../../sequencer/rpc/errors";
-import { ROLLUP, deployWorld, startMember, teardown, type ClusterWorld } from "./cluster-harness";
+import { ROLLUP, deployWorld, startMember, teardown, viewVote, type ClusterWorld } from "./cluster-harness";
 
 /** No view change may start on its own while the fuzz compares states: the leader timeout is 10 minutes. */
 const QUIET = { timeouts: { peerRequestMs: 5_000, heartbeatIntervalMs: 200, leaderTimeoutMs: 600_000 } };
@@ -169,6 +170,7 @@ describe("JSON-RPC fuzz on a live 3-node cluster: no crash, no state change from
         rollupId: "7",
         height: MOVED,
         view: 1,
+        signature: await viewVote(w.members[s]!, domain, MOVED, 1),
       });
       for (let i = 0; i < 3; i++) await post(urls[i]!, "cluster_start_view_change", env);
     }
@@ -316,6 +318,13 @@ describe("JSON-RPC fuzz on a live 3-node cluster: no crash, no state change from
       },
     ];
     before(async () => {
+      // The view-change messages carry their senders' ViewChange votes, and StartView a majority's certificate.
+      const payloadOf = (method: string) => bases.find((b) => b.method === method)!.payload;
+      payloadOf("cluster_start_view_change").signature = await viewVote(w.members[2]!, domain, 1, 1);
+      payloadOf("cluster_do_view_change").viewSignature = await viewVote(w.members[0]!, domain, 1, 1);
+      payloadOf("cluster_start_view").viewCertificate = viewCertificateToJson(
+        await certifyView([w.members[0]!, w.members[2]!], domain, { rollupId: ROLLUP, height: 1n, viewNumber: 1 }),
+      );
       // A well-formed Seal of height 1 signed by its view-0 leader (count and root do not match the log).
       const seal = { rollupId: ROLLUP, height: 1n, txCount: 0, encRoot: "0x" + "00".repeat(32), viewNumber: 0 };
       bases.push({
@@ -479,6 +488,7 @@ describe("JSON-RPC fuzz on a live 3-node cluster: no crash, no state change from
         rollupId: "7",
         height: MOVED,
         view: 1,
+        signature: await viewVote(w.members[2]!, domain, MOVED, 1),
       });
       for (let r = 0; r < 3; r++) {
         for (const i of [0, 2]) {

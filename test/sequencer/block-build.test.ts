@@ -54,7 +54,15 @@ const encryptedEntry = (r: EncryptionResult, txCommitment = r.txCommitment): Sea
 });
 
 const build = (entries: readonly SealedEntry[], extra: Partial<BuildInput> = { chainId: ROLLUP }) =>
-  buildBlock({ rollupId: ROLLUP, height: HEIGHT, entries, roundKey: ROUND_KEY, secretKey: SECRET, ...extra });
+  buildBlock({
+    rollupId: ROLLUP,
+    height: HEIGHT,
+    entries,
+    roundKey: ROUND_KEY,
+    secretKey: SECRET,
+    viewNumber: 0,
+    ...extra,
+  });
 
 describe("block builder", function () {
   this.timeout(60_000);
@@ -82,8 +90,14 @@ describe("block builder", function () {
       txCount: 3,
       encRoot: block.encRoot,
       rawRoot: block.rawRoot,
+      viewNumber: 0,
     });
     expect(block.commitmentHash).to.equal(structHash("BlockCommitment", block.commitment));
+    // Built under another view's certificate: the same slots and roots, committed in that view.
+    const later = await build(entries, { chainId: ROLLUP, viewNumber: 3 });
+    expect(later.slots).to.deep.equal(block.slots);
+    expect(later.commitment).to.deep.equal({ ...block.commitment, viewNumber: 3 });
+    expect(later.commitmentHash).to.not.equal(block.commitmentHash);
   });
 
   it("marks every kind of bad slot invalid in place, and commits the invalid-slot constant for it", async () => {
@@ -135,7 +149,7 @@ describe("block builder", function () {
     for (const secretKey of [SECRET + 1n, 0n]) {
       let error: unknown;
       try {
-        await buildBlock({ rollupId: ROLLUP, height: HEIGHT, entries, roundKey: ROUND_KEY, secretKey });
+        await buildBlock({ rollupId: ROLLUP, height: HEIGHT, entries, roundKey: ROUND_KEY, secretKey, viewNumber: 0 });
       } catch (e) {
         error = e;
       }
@@ -160,6 +174,7 @@ describe("block builder", function () {
         entries,
         roundKey: ROUND_KEY,
         secretKey: SECRET,
+        viewNumber: 0,
         chainId: ROLLUP,
         decrypter: pool,
         poolThreshold: 1,

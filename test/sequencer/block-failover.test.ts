@@ -1,3 +1,4 @@
+import { certifyView, viewCertificateToJson } from "../../sequencer/chain/certificate";
 import { parseMessage } from "../../sequencer/chain/eip712";
 import { expect } from "chai";
 import { Wallet, keccak256 } from "ethers";
@@ -157,7 +158,10 @@ describe("block pipeline under failover: the leader dies between the seal and th
     // The store refuses to install any log over a built height (NodeStore.installLog).
     const entries = await w.nodes[2]!.store.getEntries(ROLLUP, 2);
     const { seal } = await w.nodes[2]!.sequencer!.block(ROLLUP, 2);
-    const startView = { rollupId: R, height: 2, view: 7, entries, seal: seal ?? null };
+    const viewCertificate = viewCertificateToJson(
+      await certifyView(w.members.slice(0, 2), w.domain, { rollupId: ROLLUP, height: 2n, viewNumber: 7 }),
+    );
+    const startView = { rollupId: R, height: 2, view: 7, entries, seal: seal ?? null, viewCertificate };
     const before = await w.clients[2]!.call("get_block", { rollupId: R, height: "2" });
     const env = await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 7, ClusterMessageKind.StartView, startView);
     await rejects(w.clients[2]!.call("cluster_start_view", env), "HEIGHT_SEALED");

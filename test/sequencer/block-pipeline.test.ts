@@ -89,7 +89,7 @@ describe("block pipeline: finalize_block builds, commits on-chain and replicates
   };
 
   before(async () => {
-    w = await deployWorld([0, 1, 2, 3, 4]);
+    w = await deployWorld([0, 1, 2, 3, 4, 5]);
     for (let i = 0; i < 3; i++) await startMember(w, i);
     txs = [await signedTx(0), await signedTx(1), await signedTx(2)];
     const client = w.clients[0]!;
@@ -126,6 +126,7 @@ describe("block pipeline: finalize_block builds, commits on-chain and replicates
     }
     expect(block.commitment.txCount).to.equal(seal.seal.txCount);
     expect(block.commitment.encRoot).to.equal(seal.seal.encRoot);
+    expect(block.commitment.viewNumber).to.equal(seal.seal.viewNumber);
     expect(block.leader).to.equal(w.members[0]!.address);
     expect(isSignedBy(w.domain, "BlockCommitment", block.commitment, block.signature, block.leader)).to.equal(true);
     expect(block.commitmentHash).to.equal(structHash("BlockCommitment", block.commitment).toLowerCase());
@@ -286,6 +287,7 @@ describe("block pipeline: finalize_block builds, commits on-chain and replicates
         entries: records.map((r) => entryFromWire(r.encryptedTx)),
         roundKey: roundKey.publicKey,
         secretKey,
+        viewNumber: 0,
       });
       const signature = await signMessage(leader(), w.domain, "BlockCommitment", built.commitment);
       genuine = {
@@ -303,6 +305,11 @@ describe("block pipeline: finalize_block builds, commits on-chain and replicates
     it("rejects a commitment not signed by the height's leader", async () => {
       const forged = await tampered((c) => c, w.members[2]);
       await rejects(send(0, forged, secretKey), "INVALID_SIGNATURE", /not signed by the height's leader/);
+    });
+
+    it("rejects a commitment signed by the leader for another view than its seal certificate's", async () => {
+      const otherView = await tampered((c) => ({ ...c, viewNumber: 1 }));
+      await rejects(send(0, otherView, secretKey), "UNAUTHORIZED", /another leader or view than its seal certificate/);
     });
 
     it("rejects a BlockBuilt from a member that does not lead the height", async () => {
@@ -369,40 +376,57 @@ describe("block pipeline: finalize_block builds, commits on-chain and replicates
       expect(stored.transactions.map((t) => t.status)).to.deep.equal(["valid", "invalid"]);
       const other = await tampered((c) => ({ ...c, rawRoot: `0x${"ef".repeat(32)}` }));
       await rejects(send(0, other, secretKey), "INVALID_PROOF", /another block commitment/);
+      // The same block committed by the leader of a later view (it took the height over and rebuilt it)
+      // is acknowledged: the follower keeps the block it stored.
+      const takeover = w.members[2]!; // leads height 1 at view 1
+      const rebuilt = {
+        ...(await tampered((c) => ({ ...c, viewNumber: 1 }), takeover)),
+        viewNumber: 1,
+        leader: takeover.address,
+      };
+      const certificate1 = await certificateFor(rebuilt, w.members.slice(0, 2), 1);
+      await send(0, rebuilt, secretKey, takeover, HEIGHT, certificate1, 1);
+      const kept = (await w.clients[0]!.call("get_raw_transaction_list", {
+        rollupId: R,
+        height: "1",
+      })) as BuiltBlockWire;
+      expect(kept.commitmentHash).to.equal(genuine.commitmentHash);
     });
   });
 
-  describe("the VSM task of a height that already has one", () => {
-    /** Seals `height` on its leader `member` and returns the block the pipeline will build for it. */
-    const sealAndBuild = async (height: number, member: number) => {
-      await w.clients[member]!.call("send_raw_transaction", {
-        rollupId: R,
-        height: String(height),
-        rawTx: await signedTx(10 + height),
-      });
-      const seal = await w.nodes[member]!.sequencer!.seal(ROLLUP, height);
-      const key = await w.clients[member]!.call("get_encryption_key", { rollupId: R, height }, encryptionKeyResult);
-      const roundKey = roundKeyFromJson(key.roundKey);
-      const records = await w.nodes[member]!.store.getEntries(ROLLUP, height);
-      return buildBlock({
-        rollupId: ROLLUP,
-        height: BigInt(height),
-        entries: records.map((r) => entryFromWire(r.encryptedTx)),
-        roundKey: roundKey.publicKey,
-        secretKey: (await w.roundSecrets.obtain(roundKey, seal)).secretKey,
-      });
-    };
-    const createTask = async (commitment: BlockCommitment, leader: Wallet) => {
-      const vsm = ValidationServiceManager__factory.connect(w.domain.verifyingContract, w.members[0]);
-      const signature = await signMessage(leader, w.domain, "BlockCommitment", commitment);
-      const seal = { ...commitment, viewNumber: 0 } as Record<string, unknown>;
-      delete seal.rawRoot;
-      const certificate = await certifySeal(w.members.slice(0, 2), w.domain, seal as never);
-      await (
-        await vsm.createNewTask(commitment, { ...certificate, signatures: [...certificate.signatures] }, signature)
-      ).wait();
-    };
+  /** Seals `height` on its leader `member` and returns the block the pipeline will build for it. */
+  const sealAndBuild = async (height: number, member: number) => {
+    await w.clients[member]!.call("send_raw_transaction", {
+      rollupId: R,
+      height: String(height),
+      rawTx: await signedTx(10 + height),
+    });
+    const seal = await w.nodes[member]!.sequencer!.seal(ROLLUP, height);
+    const key = await w.clients[member]!.call("get_encryption_key", { rollupId: R, height }, encryptionKeyResult);
+    const roundKey = roundKeyFromJson(key.roundKey);
+    const records = await w.nodes[member]!.store.getEntries(ROLLUP, height);
+    return buildBlock({
+      rollupId: ROLLUP,
+      height: BigInt(height),
+      entries: records.map((r) => entryFromWire(r.encryptedTx)),
+      roundKey: roundKey.publicKey,
+      secretKey: (await w.roundSecrets.obtain(roundKey, seal)).secretKey,
+      viewNumber: 0,
+    });
+  };
+  /** Creates the task of `commitment` with a certificate (members 0 and 1) of its seal in its own view. */
+  const createTask = async (commitment: BlockCommitment, leader: Wallet) => {
+    const vsm = ValidationServiceManager__factory.connect(w.domain.verifyingContract, w.members[0]);
+    const signature = await signMessage(leader, w.domain, "BlockCommitment", commitment);
+    const seal = { ...commitment } as Record<string, unknown>;
+    delete seal.rawRoot;
+    const certificate = await certifySeal(w.members.slice(0, 2), w.domain, seal as never);
+    await (
+      await vsm.createNewTask(commitment, { ...certificate, signatures: [...certificate.signatures] }, signature)
+    ).wait();
+  };
 
+  describe("the VSM task of a height that already has one", () => {
     it("counts a task with the same commitment (a predecessor's, before a failover) as success", async () => {
       const built = await sealAndBuild(2, 2); // height 2 is led by member 2
       await createTask(built.commitment, w.members[2]!);
@@ -443,6 +467,23 @@ describe("block pipeline: finalize_block builds, commits on-chain and replicates
         w.clients[2]!.call("get_raw_transaction_list", { rollupId: R, height: "4" }),
       );
       expect(healed).to.deep.equal((first as { block: unknown }).block);
+    });
+  });
+
+  describe("the VSM task of the same block in another view", () => {
+    it("counts a task of the same block committed in another view (a successor's) as success", async () => {
+      const built = await sealAndBuild(5, 2); // led by member 2 at view 0, member 0 at view 1
+      await createTask({ ...built.commitment, viewNumber: 1 }, w.members[0]!);
+      const { block, seal } = finalizeResult.parse(await w.clients[2]!.call("finalize_block", await finalizeCall(5)));
+      // Answered in its own (certified) view; the task on-chain keeps the view-1 commitment of the same block.
+      expect(seal.seal.viewNumber).to.equal(0);
+      expect(block.commitment.viewNumber).to.equal(0);
+      expect(block.commitmentHash).to.equal(built.commitmentHash.toLowerCase());
+      const vsm = ValidationServiceManager__factory.connect(w.domain.verifyingContract, ethers.provider);
+      const task = await vsm.getTask(taskIdOf(ROLLUP, 5n));
+      expect(task.viewNumber).to.equal(1n);
+      expect(task.commitmentHash).to.equal(structHash("BlockCommitment", { ...built.commitment, viewNumber: 1 }));
+      expect(await counter(w, 2, "veil_vsm_task_failures_total", {})).to.equal(0);
     });
   });
 });

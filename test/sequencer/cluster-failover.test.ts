@@ -1,4 +1,11 @@
-import { verifySealCertificate } from "../../sequencer/chain/certificate";
+import {
+  certifyView,
+  parseViewCertificate,
+  verifySealCertificate,
+  verifyViewCertificate,
+  viewCertificateToJson,
+  type ViewCertificateJson,
+} from "../../sequencer/chain/certificate";
 import { expect } from "chai";
 import { keccak256 } from "ethers";
 import { ClusterMessageKind, parseMessage, signMessage } from "../../sequencer/chain/eip712";
@@ -7,7 +14,16 @@ import { finalizeResult, type OrderReceiptJson } from "../../sequencer/api/wire"
 import { sealEnvelope } from "../../sequencer/node/cluster/envelope";
 import { rankLogs } from "../../sequencer/node/view-change";
 import { RpcClient } from "../../sequencer/rpc/client";
-import { ROLLUP, deployWorld, rejects, startMember, stopMember, teardown, type ClusterWorld } from "./cluster-harness";
+import {
+  ROLLUP,
+  deployWorld,
+  rejects,
+  startMember,
+  stopMember,
+  teardown,
+  viewVote,
+  type ClusterWorld,
+} from "./cluster-harness";
 
 /** Fast failover for tests: heartbeats every 100 ms, a silent leader is replaced after 600-900 ms. */
 const FAST = { timeouts: { peerRequestMs: 8_000, heartbeatIntervalMs: 100, leaderTimeoutMs: 600 } };
@@ -176,6 +192,16 @@ describe("sequencer cluster: failover by per-height view change (3 nodes, loopba
     await until("view 1 of height 2", async () => (await viewOf(0, 2)) === 1 && (await viewOf(1, 2)) === 1);
     const v1 = await load(w.clients[1]!, 2, ["h2 b0"]);
     expect(v1[0]!.viewNumber).to.equal(1);
+    // The receipt of view 1 proves the view: a majority of the members voted for it.
+    const proof = parseViewCertificate(v1[0]!.viewCertificate);
+    expect(proof.view).to.deep.equal({ rollupId: ROLLUP, height: 2n, viewNumber: 1 });
+    expect(
+      verifyViewCertificate(
+        w.domain,
+        proof,
+        w.members.map((m) => m.address),
+      ),
+    ).to.have.length.of.at.least(2);
     expect((await w.nodes[1]!.store.blockState(ROLLUP, 2)).count).to.equal(4);
     // Member 0 (leader of view 1) fails too: member 1 (view 2) needs member 2 back for a majority.
     await startMember(w, 2, FAST);
@@ -199,7 +225,16 @@ describe("sequencer cluster: failover by per-height view change (3 nodes, loopba
     before(async () => {
       for (let i = 0; i < 3; i++) if (w.nodes[i] === undefined) await startMember(w, i, FAST);
     });
-    const vc = { rollupId: "7", height: 3, view: 1 };
+    const ref = { rollupId: "7", height: 3, view: 1 };
+    let vc: typeof ref & { signature: string };
+    /** View 1 of height 3 proven by members 0 and 1, a majority of 3. */
+    let proof: ViewCertificateJson;
+    before(async () => {
+      vc = { ...ref, signature: await viewVote(w.members[1]!, w.domain, 3, 1) };
+      proof = viewCertificateToJson(
+        await certifyView(w.members.slice(0, 2), w.domain, { rollupId: ROLLUP, height: 3n, viewNumber: 1 }),
+      );
+    });
     it("unsigned by a member", async () => {
       const env = await sealEnvelope(w.outsider, w.domain, w.clusterId, 1, ClusterMessageKind.StartViewChange, vc);
       await rejects(w.clients[0]!.call("cluster_start_view_change", env), "UNAUTHORIZED", /not a cluster member/);
@@ -212,13 +247,18 @@ describe("sequencer cluster: failover by per-height view change (3 nodes, loopba
         "INVALID_SIGNATURE",
       );
     });
+    it("a ViewChange vote signed by another member than the sender", async () => {
+      const env = await sealEnvelope(w.members[2]!, w.domain, w.clusterId, 1, ClusterMessageKind.StartViewChange, vc);
+      await rejects(w.clients[0]!.call("cluster_start_view_change", env), "INVALID_SIGNATURE", /ViewChange vote/);
+    });
     it("payload view differing from the signed view", async () => {
       const env = await sealEnvelope(w.members[1]!, w.domain, w.clusterId, 2, ClusterMessageKind.StartViewChange, vc);
       await rejects(w.clients[0]!.call("cluster_start_view_change", env), "UNAUTHORIZED", /view differs/);
     });
     it("stale: a StartViewChange or heartbeat for a view a height already left", async () => {
       const old = { rollupId: "7", height: 0, view: 0 };
-      const env = await sealEnvelope(w.members[1]!, w.domain, w.clusterId, 0, ClusterMessageKind.StartViewChange, old);
+      const vote = { ...old, signature: await viewVote(w.members[1]!, w.domain, 0, 0) };
+      const env = await sealEnvelope(w.members[1]!, w.domain, w.clusterId, 0, ClusterMessageKind.StartViewChange, vote);
       await rejects(w.clients[2]!.call("cluster_start_view_change", env), "STALE_VIEW");
       const hb = await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 0, ClusterMessageKind.Heartbeat, {
         ...old,
@@ -248,7 +288,7 @@ describe("sequencer cluster: failover by per-height view change (3 nodes, loopba
       expect(report.payload.height).to.equal(3);
     });
     it("a DoViewChange sent to a member that does not lead the view", async () => {
-      const dvc = { ...vc, normalView: 0, entries: [], seal: null };
+      const dvc = { ...ref, normalView: 0, entries: [], seal: null, viewSignature: vc.signature };
       // leaderOf(3, 1) = member 1; send it to member 2.
       const env = await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 1, ClusterMessageKind.DoViewChange, dvc);
       await rejects(w.clients[2]!.call("cluster_do_view_change", env), "NOT_LEADER");
@@ -276,20 +316,54 @@ describe("sequencer cluster: failover by per-height view change (3 nodes, loopba
       };
     }
     it("a StartView from a member that does not lead the view, or with a forged entry", async () => {
-      const sv = { ...vc, entries: [], seal: null };
+      const sv = { ...ref, entries: [], seal: null, viewCertificate: proof };
       const env = await sealEnvelope(w.members[2]!, w.domain, w.clusterId, 1, ClusterMessageKind.StartView, sv);
       await rejects(w.clients[0]!.call("cluster_start_view", env), "NOT_LEADER");
       const bad = await sealEnvelope(w.members[1]!, w.domain, w.clusterId, 1, ClusterMessageKind.StartView, {
-        ...vc,
+        ...sv,
         entries: [await forgedEntry()],
-        seal: null,
       });
       await rejects(w.clients[0]!.call("cluster_start_view", bad), "INVALID_SIGNATURE", /did not lead view 0/);
       expect((await w.nodes[0]!.store.blockState(ROLLUP, 3)).count).to.equal(0);
     });
+    it("a StartView of the view's own leader without a majority's proof that the view began", async () => {
+      // Member 1 leads view 1 of height 3 by the schedule, but only it voted for that view: it cannot install it.
+      const alone = viewCertificateToJson(
+        await certifyView([w.members[1]!], w.domain, { rollupId: ROLLUP, height: 3n, viewNumber: 1 }),
+      );
+      const other = viewCertificateToJson(
+        await certifyView(w.members.slice(0, 2), w.domain, { rollupId: ROLLUP, height: 4n, viewNumber: 1 }),
+      );
+      const sv = { ...ref, entries: [], seal: null };
+      for (const [viewCertificate, why] of [
+        [alone, /a majority of 3 members is 2/],
+        [other, /not for view 1 of height 3/],
+      ] as const) {
+        const env = await sealEnvelope(w.members[1]!, w.domain, w.clusterId, 1, ClusterMessageKind.StartView, {
+          ...sv,
+          viewCertificate,
+        });
+        await rejects(w.clients[0]!.call("cluster_start_view", env), "INVALID_SIGNATURE", why);
+      }
+      await rejects(
+        w.clients[0]!.call(
+          "cluster_start_view",
+          await sealEnvelope(w.members[1]!, w.domain, w.clusterId, 1, ClusterMessageKind.StartView, sv),
+        ),
+        "INVALID_PARAMS",
+        /viewCertificate/,
+      );
+      expect(await viewOf(0, 3)).to.equal(0);
+    });
     it("a DoViewChange with a forged entry or a malformed seal: refused, and it counts as no vote", async () => {
       // leaderOf(3, 1) = member 1, still in view 0 of height 3.
-      const dvc = { ...vc, normalView: 0, entries: [], seal: null };
+      const dvc = {
+        ...ref,
+        normalView: 0,
+        entries: [],
+        seal: null,
+        viewSignature: await viewVote(w.members[0]!, w.domain, 3, 1),
+      };
       const forged = await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 1, ClusterMessageKind.DoViewChange, {
         ...dvc,
         entries: [await forgedEntry()],

@@ -18,7 +18,7 @@ import {
   type EncryptedSubmissionJson,
 } from "../../sequencer/api/wire";
 import { deployCore } from "../../sequencer/chain/deploy";
-import { veilDomain, type VeilDomain } from "../../sequencer/chain/eip712";
+import { signMessage, veilDomain, type VeilDomain } from "../../sequencer/chain/eip712";
 import { blockHeight, encryptTransaction, rollupId } from "../../sequencer/crypto/encryption";
 import { createSignedContribution, type Contribution } from "../../sequencer/crypto/roundkey";
 import { loadBigMath } from "../../sequencer/crypto/timelock/bigmath";
@@ -37,6 +37,11 @@ import type { ClusterRegistry } from "../../typechain-types";
 import { PARAMS } from "../contracts/fixture";
 
 export const ROLLUP = 7n;
+
+/** A member's signed ViewChange vote for `view` of `height` (what StartViewChange and DoViewChange carry). */
+export function viewVote(member: Wallet, domain: VeilDomain, height: number, view: number, rollup = ROLLUP) {
+  return signMessage(member, domain, "ViewChange", { rollupId: rollup, height: BigInt(height), viewNumber: view });
+}
 export const SQUARINGS = 64;
 
 /** Encrypts `plaintext` to the round key `client` serves for (ROLLUP, height) and proves it (real proof). */

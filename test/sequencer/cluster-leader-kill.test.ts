@@ -1,4 +1,4 @@
-import { verifySealCertificate } from "../../sequencer/chain/certificate";
+import { verifySealCertificate, verifyViewCertificate } from "../../sequencer/chain/certificate";
 /**
  * Leader crashes under load, repeatedly, on a multi-process cluster (devnet: hardhat L1, two key
  * generators, three `veil node` processes with their own LevelDB). Each round kills the current
@@ -109,12 +109,19 @@ describe("multi-process cluster: the leader killed with SIGKILL under load, repe
     expect(memberIndex(r.leader), "the receipt's signer leads its view").to.equal(leaderIn(r.viewNumber));
     expect(isSignedBy(domain, "OrderCommitment", r.commitment, r.signature, r.leader)).to.equal(true);
     expect(r.commitment.encTxHash.toLowerCase()).to.equal(leaf);
+    if (r.viewNumber > 0) {
+      // A later view's leader proves its view: a majority of the members voted for it.
+      const members = devnet.world.members.map((m) => m.address);
+      expect(r.viewCertificate, `view ${r.viewNumber} comes with its certificate`).to.not.equal(undefined);
+      expect(verifyViewCertificate(domain, r.viewCertificate!, members)).to.have.length.at.least(2);
+    }
     expect(
       verifyPreProof(r.commitment.preRoot, hashLeaf(r.commitment.encTxHash), r.commitment.txIndex, r.preProof),
     ).to.equal(true);
     const earlier = receipts.get(r.commitment.txIndex);
     expect(earlier, `index ${r.commitment.txIndex} promised twice`).to.equal(undefined);
-    receipts.set(r.commitment.txIndex, r);
+    const { viewCertificate: _proof, ...promise } = r; // what the members store: the promise itself
+    receipts.set(r.commitment.txIndex, promise);
   };
 
   const recordFailure = (e: unknown): void => {

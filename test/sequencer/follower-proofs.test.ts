@@ -1,3 +1,4 @@
+import { certifyView, viewCertificateToJson } from "../../sequencer/chain/certificate";
 import { expect } from "chai";
 import type { Wallet } from "ethers";
 import {
@@ -19,7 +20,7 @@ import {
 import { sealEnvelope } from "../../sequencer/node/cluster/envelope";
 import { OrderCommitmentHasher } from "../../sequencer/node/order-signing";
 import { proveTxValidity } from "../../sequencer/zk/prover";
-import { ROLLUP, deployWorld, rejects, startMember, teardown, type ClusterWorld } from "./cluster-harness";
+import { ROLLUP, deployWorld, rejects, startMember, teardown, viewVote, type ClusterWorld } from "./cluster-harness";
 
 /** Encrypts `text` for `height` to the round key node 1 serves; proves it, or borrows `proofOf`'s proof. */
 async function submission(
@@ -149,7 +150,10 @@ describe("follower checks of replicated proofs: sampled on the append path, neve
 
   describe("log adoption (StartView of view 1 of height 1, sent by its leader, member 2)", () => {
     const startView = async (list: unknown[]): Promise<unknown> => {
-      const payload = { rollupId: "7", height: 1, view: 1, entries: list, seal: null };
+      const viewCertificate = viewCertificateToJson(
+        await certifyView(w.members.slice(1), w.domain, { rollupId: ROLLUP, height: 1n, viewNumber: 1 }),
+      );
+      const payload = { rollupId: "7", height: 1, view: 1, entries: list, seal: null, viewCertificate };
       const env = await sealEnvelope(w.members[2]!, w.domain, w.clusterId, 1, ClusterMessageKind.StartView, payload);
       return w.clients[1]!.call("cluster_start_view", env);
     };
@@ -215,7 +219,15 @@ describe("a faulty leader's leaf for another ciphertext, kept unchecked by both 
 
     // Member 0 votes for view 1 with an empty log: member 1 adopts its own (longer, and its own log is
     // not re-checked) and sends it to member 2 in a StartView.
-    const dvc = { rollupId: "7", height: 0, view: 1, normalView: 0, entries: [], seal: null };
+    const dvc = {
+      rollupId: "7",
+      height: 0,
+      view: 1,
+      normalView: 0,
+      entries: [],
+      seal: null,
+      viewSignature: await viewVote(w.members[0]!, w.domain, 0, 1),
+    };
     const vote = await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 1, ClusterMessageKind.DoViewChange, dvc);
     await w.clients[1]!.call("cluster_do_view_change", vote);
     for (let tries = 0; ; tries++) {

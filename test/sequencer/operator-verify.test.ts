@@ -84,6 +84,15 @@ describe("rollup operator: verification of the finalize_block answer", function 
     await rejects(mixed, /differs from the seal/);
   });
 
+  it("rejects a block commitment signed for another view than its seal certificate's", async () => {
+    // The leader of the certified view 0 signs its block for view 1 (a view no certificate proves).
+    const later = await signedAnswer(w, H, answer.block.transactions, { commitmentView: 1 });
+    await rejects(later, /the commitment is signed for view 1, its seal certificate is of view 0/);
+    // Certified in view 1, signed by view 1's leader, but the commitment names view 0.
+    const earlier = await signedAnswer(w, H, answer.block.transactions, { view: 1, commitmentView: 0 });
+    await rejects(earlier, /the commitment is signed for view 0, its seal certificate is of view 1/);
+  });
+
   it("rejects a transaction list whose count or indices do not match the commitment", async () => {
     const fewer = clone();
     fewer.block.transactions.pop();

@@ -55,18 +55,29 @@ export async function leaderWallet(w: OperatorWorld, height: bigint, view = 0): 
   return w.members.find((m) => m.address === getAddress(leader))!;
 }
 
-/** A finalize_block answer for `height` holding `slots`, signed by `signer` (default: the scheduled leader). */
+/**
+ * A finalize_block answer for `height` holding `slots`, certified in `view`, whose commitment is signed
+ * by `signer` (default: the scheduled leader) for `commitmentView` (default: `view`).
+ */
 export async function signedAnswer(
   w: OperatorWorld,
   height: bigint,
   slots: readonly BuiltSlotJson[],
-  options: { view?: number; signer?: Wallet; certifiers?: Wallet[] } = {},
+  options: { view?: number; commitmentView?: number; signer?: Wallet; certifiers?: Wallet[] } = {},
 ): Promise<FinalizeResultWire> {
   const view = options.view ?? 0;
   const signer = options.signer ?? (await leaderWallet(w, height, view));
   const encRoot = rootOfLeafHashes(slots.map((s) => hashLeaf(s.encTxHash))).toLowerCase();
   const rawRoot = rawRootOf(slots.map((s) => (s.status === "valid" ? { txHash: s.txHash } : {}))).toLowerCase();
-  const commitment = { rollupId: OPERATOR_ROLLUP, height, txCount: slots.length, encRoot, rawRoot };
+  const commitmentView = options.commitmentView ?? view;
+  const commitment = {
+    rollupId: OPERATOR_ROLLUP,
+    height,
+    txCount: slots.length,
+    encRoot,
+    rawRoot,
+    viewNumber: commitmentView,
+  };
   const seal = { rollupId: OPERATOR_ROLLUP, height, txCount: slots.length, encRoot, viewNumber: view };
   // The seal certified by a majority of the members (two of three), as the cluster certifies it.
   const certifiers = options.certifiers ?? w.members.slice(0, 2);

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { certifyView, viewCertificateToJson, type ViewCertificate } from "../../sequencer/chain/certificate";
 import { signMessage } from "../../sequencer/chain/eip712";
 import { MERKLE_DEPTH, toBytes32 } from "../../sequencer/chain/merkle";
 import { ReceiptError, type ReceiptFailure } from "../../sequencer/sdk/errors";
@@ -29,8 +30,7 @@ describe("SDK: order receipt verification", () => {
     expected = { rollupId: ROLLUP_ID, height: HEIGHT, encTxHash: ordered.encTxHash };
   });
 
-  const verify = (raw: unknown, exp: ExpectedOrder = expected) =>
-    verifyReceipt(raw, exp, w.chain.domain, (r, h, v) => w.chain.leaderOf(r, h, v));
+  const verify = (raw: unknown, exp: ExpectedOrder = expected) => verifyReceipt(raw, exp, w.chain);
 
   it("accepts an honest receipt signed by the registry's leader of the height, with a PRE proof opening preRoot", async () => {
     const receipt = await verify(receiptJson(ordered));
@@ -39,11 +39,42 @@ describe("SDK: order receipt verification", () => {
     expect(receipt.preProof).to.have.length(MERKLE_DEPTH);
   });
 
-  it("accepts the receipt of a fallback leader that leads the height in a later view", async () => {
-    const failover = await orderOurTransaction(w, 3, HEIGHT, 1);
-    const receipt = await verify(receiptJson(failover, 1), { ...expected, encTxHash: failover.encTxHash });
-    expect(receipt.viewNumber).to.equal(1);
-    expect(receipt.leader).to.equal(leaderSigner(w, HEIGHT, 1).address);
+  describe("a later view's receipt", () => {
+    const viewOne = { rollupId: ROLLUP_ID, height: HEIGHT, viewNumber: 1 };
+    let failover: Ordered;
+    beforeEach(async () => {
+      failover = await orderOurTransaction(w, 3, HEIGHT, 1);
+    });
+    const verifyFailover = (proof?: ViewCertificate) =>
+      verify(receiptJson(failover, 1, proof === undefined ? {} : { viewCertificate: viewCertificateToJson(proof) }), {
+        ...expected,
+        encTxHash: failover.encTxHash,
+      });
+
+    it("is accepted from the view's leader with a majority's certificate that the view began", async () => {
+      const receipt = await verifyFailover(await certifyView(w.members.slice(0, 3), w.domain, viewOne));
+      expect(receipt.viewNumber).to.equal(1);
+      expect(receipt.leader).to.equal(leaderSigner(w, HEIGHT, 1).address);
+    });
+
+    it("is rejected without a certificate: the schedule names a leader for every view", async () => {
+      expect(await rejection(verifyFailover())).to.equal("view-unproven");
+    });
+
+    it("is rejected with a certificate signed by the leader and one other member only (a minority of 4)", async () => {
+      const minority = await certifyView([failover.leader, w.members[0]!], w.domain, viewOne);
+      expect(await rejection(verifyFailover(minority))).to.equal("view-unproven");
+    });
+
+    it("is rejected when the certificate's majority includes an outsider", async () => {
+      const forged = await certifyView([...w.members.slice(0, 2), w.outsider], w.domain, viewOne);
+      expect(await rejection(verifyFailover(forged))).to.equal("view-unproven");
+    });
+
+    it("is rejected with the certificate of another view", async () => {
+      const other = await certifyView(w.members.slice(0, 3), w.domain, { ...viewOne, viewNumber: 2 });
+      expect(await rejection(verifyFailover(other))).to.equal("malformed");
+    });
   });
 
   it("rejects a receipt signed by someone who is not a leader", async () => {

@@ -11,7 +11,7 @@ import pino from "pino";
 import { getBytes, parseEther, Wallet } from "ethers";
 import { z } from "zod";
 import { buildBlock, type SealedEntry } from "../../sequencer/block";
-import type { BlockCommitment } from "../../sequencer/chain/eip712";
+import { structHash, type BlockCommitment } from "../../sequencer/chain/eip712";
 import { blockHeight, encryptTransaction, rollupId, type EncryptionResult } from "../../sequencer/crypto/encryption";
 import {
   aggregateRoundKey,
@@ -166,6 +166,7 @@ describe("validators", function () {
       entries: r.entries,
       roundKey: r.key.publicKey,
       secretKey: r.secretKey,
+      viewNumber: 0,
       chainId: ROLLUP_ID,
     });
     expect(block.slots.map((s) => s.status)).to.deep.equal(["valid", "valid", "valid", "invalid", "valid"]);
@@ -264,6 +265,12 @@ describe("validators", function () {
     const commitment = await honestCommitment(40n);
     const forged = { taskId, leader: "", viewNumber: 0, commitmentHash: taskId, commitment };
     expect(await validators[0]!.check(forged)).to.have.property("approve", false);
+    // A commitment of another view than the task's (its certificate's) is no commitment of that task.
+    const otherView = { ...forged, viewNumber: 1, commitmentHash: structHash("BlockCommitment", commitment) };
+    expect(await validators[0]!.check(otherView)).to.deep.equal({
+      approve: false,
+      reason: "the commitment names view 0, the task's view is 1",
+    });
   });
 
   it("rejects a commitment whose rawRoot was not built from the released key", async () => {
@@ -293,11 +300,11 @@ describe("validators", function () {
   it("votes again on a rejected task replaced by a later view's, and the replacement is validated", async () => {
     await makeRound(45n);
     const honest = await honestCommitment(45n);
-    const taskId = await createTask(w, { ...honest, rawRoot: honest.encRoot }, 0);
+    const taskId = await createTask(w, { ...honest, rawRoot: honest.encRoot });
     await pollAll();
     expect((await w.vsm.getTask(taskId)).status).to.equal(REJECTED);
     // The leader of view 1 took the height over and posts the honest block with its own certificate.
-    await createTask(w, honest, 1);
+    await createTask(w, { ...honest, viewNumber: 1 });
     expect((await w.vsm.getTask(taskId)).status).to.equal(PENDING);
     await pollAll();
     expect((await w.vsm.getTask(taskId)).status).to.equal(VALIDATED);

@@ -389,10 +389,17 @@ describe("validator processes: a VSM task reaches quorum through the JSON-RPC vo
     const height = 3n;
     const [leaderAddress] = await registry.leaderOfRollup(ROLLUP, height, 0);
     const leader = members.find((m) => m.address === leaderAddress)!;
-    const commitment = { rollupId: ROLLUP, height, txCount: 1, encRoot: toBeHex(1, 32), rawRoot: toBeHex(2, 32) };
+    const commitment = {
+      rollupId: ROLLUP,
+      height,
+      txCount: 1,
+      encRoot: toBeHex(1, 32),
+      rawRoot: toBeHex(2, 32),
+      viewNumber: 0,
+    };
     const signature = await signMessage(leader, domain, "BlockCommitment", commitment);
     const { rawRoot: _raw, ...sealed } = commitment;
-    const certificate = await certifySeal(members.slice(0, 2), domain, { ...sealed, viewNumber: 0 });
+    const certificate = await certifySeal(members.slice(0, 2), domain, sealed);
     await (
       await vsm
         .connect(leader)

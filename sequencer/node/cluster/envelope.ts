@@ -112,7 +112,10 @@ export function openEnvelope<T>(
     throw veilError.invalidSignature("the cluster message is not signed by its sender");
   }
   const parsed = expect.schema.safeParse(envelope.payload);
-  if (!parsed.success)
-    throw new RpcError("INVALID_PARAMS", `invalid cluster payload: ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue === undefined || issue.path.length === 0 ? "" : `${issue.path.join(".")}: `;
+    throw new RpcError("INVALID_PARAMS", `invalid cluster payload: ${where}${issue?.message ?? "invalid"}`);
+  }
   return parsed.data;
 }

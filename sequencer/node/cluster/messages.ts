@@ -11,6 +11,7 @@ import {
   type OrderedTransactionJson,
   type SealResultJson,
 } from "../../api/wire";
+import { viewCertificateSchema } from "../../chain/certificate";
 import { schemas } from "../../chain/eip712";
 
 /** An entry as stored and replicated: the leaf data, the transaction and the leader's signed receipt. */
@@ -44,18 +45,24 @@ const viewRef = {
   view: z.number().int().nonnegative().safe(),
 };
 export const heartbeatPayload = z.strictObject({ ...viewRef, count: z.number().int().nonnegative() });
-export const startViewChangePayload = z.strictObject(viewRef);
-/** A member's log for the new leader: its entries, its seal if any, and the last view it was normal in. */
-export const doViewChangePayload = z.strictObject({
+const signature65 = z.string().regex(/^0x[0-9a-fA-F]{130}$/);
+/** A member leaves the lower views: its signed ViewChange vote travels with it (certificate.ts). */
+export const startViewChangePayload = z.strictObject({ ...viewRef, signature: signature65 });
+/** A member's log: its entries, its seal if any, and the last view it was normal in. */
+const memberLog = {
   ...viewRef,
   normalView: z.number().int().nonnegative().safe(),
   entries: z.array(z.unknown()).max(65_536),
   seal: z.unknown().nullable(),
-});
+};
+/** A member's log for the new leader, with its ViewChange vote for the view. */
+export const doViewChangePayload = z.strictObject({ ...memberLog, viewSignature: signature65 });
+/** The new leader's log, with the view's certificate: a majority's ViewChange votes. */
 export const startViewPayload = z.strictObject({
   ...viewRef,
   entries: z.array(z.unknown()).max(65_536),
   seal: z.unknown().nullable(),
+  viewCertificate: viewCertificateSchema,
 });
 /** A member's log for a view change, every entry and the seal checked against their signatures. */
 export interface CheckedLog {
@@ -70,7 +77,7 @@ export const logRequestPayload = z.strictObject({
   height: z.number().int().nonnegative().safe(),
 });
 /** A member's log of a height as state transfer reads it; `built`: the member holds the height's block. */
-export const logReportPayload = doViewChangePayload.extend({ built: z.boolean().default(false) });
+export const logReportPayload = z.strictObject({ ...memberLog, built: z.boolean().default(false) });
 export const sealResultSchema = z.strictObject({ seal: z.unknown(), signature: z.string(), leader: z.string() });
 
 export const ackPayload = z.strictObject({

@@ -24,6 +24,8 @@ export const BLOCK_KIND = {
   certificate: 0x05,
   /** An order commitment this member signed whose entry a view change removed from its log. */
   signedLeaf: 0x06,
+  /** The certificate of the latest view installed with one: a majority's ViewChange votes. */
+  viewCertificate: 0x07,
 } as const;
 
 const U256_MAX = 2n ** 256n - 1n;

@@ -91,6 +91,14 @@ function assertViewState(state: ViewState): void {
   if (state.normalView > state.view) throw new RangeError("normalView cannot be ahead of view");
 }
 
+/** What a view change's install records next to the log (see `installLog`). */
+export interface InstallRecords {
+  readonly seal: SealRecord | undefined;
+  readonly signedDropped?: readonly SignedLeafRecord[];
+  /** The certificate of the installed view (a majority's ViewChange votes), when the install has one. */
+  readonly viewCertificate?: StoredValue;
+}
+
 export interface StoreStats {
   readonly entries: number;
   readonly blocks: Readonly<Record<BlockStatus, number>>;
@@ -310,6 +318,12 @@ export class NodeStore {
     return value === undefined ? undefined : decodeValue<StoredValue>(value);
   }
 
+  /** The certificate of the latest view this member installed for a height with one (views above 0). */
+  async getViewCertificate(rollupId: bigint, height: number): Promise<StoredValue | undefined> {
+    const value = await this.db.get(blockKey(rollupId, height, "viewCertificate"));
+    return value === undefined ? undefined : decodeValue<StoredValue>(value);
+  }
+
   /** Stores the built block of a sealed height and marks it finalized. */
   finalize(rollupId: bigint, height: number, built: BuiltBlock): Promise<void> {
     return this.withLock(rollupId, async () => {
@@ -403,9 +417,9 @@ export class NodeStore {
   /**
    * Installs the log a view change settled on, in one synced batch: keeps the first `keep` entries,
    * replaces the rest with `suffix`, records the seal (or removes a seal that only a minority held and a
-   * later view superseded), the new view state, and `signedDropped`: the removed entries this member had
-   * signed itself, kept for good (docs/ordering.md, "No honest member is slashable"). The only write that
-   * may shorten or reseal a block.
+   * later view superseded), the new view state, the certificate of the view if it came with one, and
+   * `signedDropped`: the removed entries this member had signed itself, kept for good (docs/ordering.md,
+   * "No honest member is slashable"). The only write that may shorten or reseal a block.
    */
   installLog(
     rollupId: bigint,
@@ -413,8 +427,7 @@ export class NodeStore {
     keep: number,
     suffix: readonly EntryRecord[],
     state: ViewState,
-    seal: SealRecord | undefined,
-    signedDropped: readonly SignedLeafRecord[] = [],
+    { seal, signedDropped = [], viewCertificate }: InstallRecords,
   ): Promise<void> {
     assertIndex(keep);
     assertViewState(state);
@@ -447,6 +460,13 @@ export class NodeStore {
       ops.push(...this.viewOps(rollupId, height, state));
       for (const r of signedDropped) {
         ops.push({ type: "put", key: indexedKey(rollupId, height, "signedLeaf", r.index), value: encodeValue(r) });
+      }
+      if (viewCertificate !== undefined) {
+        ops.push({
+          type: "put",
+          key: blockKey(rollupId, height, "viewCertificate"),
+          value: encodeValue(viewCertificate),
+        });
       }
       await this.db.batch(ops, SYNC);
     });

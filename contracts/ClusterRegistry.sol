@@ -9,11 +9,16 @@ import {VeilMerkle} from "./libraries/VeilMerkle.sol";
  * @title ClusterRegistry
  * @notice Who sequences which rollup. Clusters of bonded sequencer nodes, the rollups they serve (owner,
  * executors, key-generator committee, block and time-lock parameters) and the leader schedule derived from
- * each cluster's ordered member list.
- * @dev Bonds can only be slashed by the slasher (the ValidationServiceManager), which proves faults. A member
- * that leaves keeps its bond locked for `memberWithdrawalDelay` blocks, longer than every challenge window,
- * so that it cannot escape a slash by leaving. Every ETH transfer is the last step of its function, after
- * the bond record is deleted (checks-effects-interactions).
+ * each cluster's ordered member list, epoch by epoch.
+ * @dev Membership changes by epochs of `epochLength` L1 blocks. A join, an exit or a slash made in epoch c
+ * changes the member list from the first epoch at or after c + EPOCH_LEAD in which the cluster has no other
+ * change: an epoch's members are fixed a whole epoch before it starts, a transaction built for an epoch sees
+ * that epoch's schedule, and two consecutive epochs differ by at most one member, so that their majorities
+ * always share a member (conflicting certificates of neighbouring epochs stay slashable).
+ * Bonds can only be slashed by the slasher (the ValidationServiceManager), which proves faults. A member
+ * that leaves keeps its bond locked for `memberWithdrawalDelay` blocks after its last epoch, longer than every
+ * challenge window, so that it cannot escape a slash by leaving. Every ETH transfer is the last step of its
+ * function, after the bond record is deleted (checks-effects-interactions).
  */
 contract ClusterRegistry {
     using EnumerableSet for EnumerableSet.AddressSet;
@@ -22,21 +27,29 @@ contract ClusterRegistry {
     enum MemberStatus {
         None,
         Active,
-        Exiting
+        Exiting,
+        Slashed
     }
 
-    /// @notice A member's bond in one cluster.
+    /// @notice A member's bond in one cluster, and the epochs it is in the schedule: from `fromEpoch` to
+    /// before `untilEpoch` (type(uint32).max while it stays).
     struct Member {
         uint128 bond;
         uint48 unlockBlock;
         MemberStatus status;
+        uint32 fromEpoch;
+        uint32 untilEpoch;
     }
 
-    /// @notice A cluster: its owner, the bond each member posts, its size limit and its ordered members.
+    /// @notice A cluster: its owner, the bond each member posts, its size limit, how many members stay (have
+    /// not asked to leave, nor been slashed), the epoch of its latest scheduled change, and every member of an
+    /// epoch still on record, in join order (the schedule's order).
     struct Cluster {
         address owner;
         uint96 minBond;
         uint32 maxMembers;
+        uint32 staying;
+        uint32 lastChangeEpoch;
         address[] members;
     }
 
@@ -60,8 +73,14 @@ contract ClusterRegistry {
 
     /// @notice The least bond any cluster may require.
     uint256 public immutable minimumBond;
-    /// @notice Blocks a leaving member's bond stays locked (and slashable) after it asks to leave.
+    /// @notice Blocks a leaving member's bond stays locked (and slashable) after its last epoch ends.
     uint256 public immutable memberWithdrawalDelay;
+    /// @notice L1 blocks per membership epoch.
+    uint256 public immutable epochLength;
+    /// @notice A change made in epoch c applies from epoch c + EPOCH_LEAD at the earliest.
+    uint32 public constant EPOCH_LEAD = 2;
+    /// @notice `untilEpoch` of a member that stays.
+    uint32 private constant FOREVER = type(uint32).max;
 
     /// @notice The contract allowed to slash bonds (the ValidationServiceManager); set once.
     address public slasher;
@@ -78,9 +97,11 @@ contract ClusterRegistry {
     /// @notice A cluster was created.
     event ClusterCreated(uint64 indexed clusterId, address indexed owner, uint96 minBond, uint32 maxMembers);
     /// @notice A member joined a cluster with `bond`; it is now last in the schedule order.
-    event MemberJoined(uint64 indexed clusterId, address indexed member, uint256 bond);
+    event MemberJoined(uint64 indexed clusterId, address indexed member, uint256 bond, uint32 fromEpoch);
     /// @notice A member left the schedule; its bond unlocks at `unlockBlock`.
-    event MemberExitRequested(uint64 indexed clusterId, address indexed member, uint256 unlockBlock);
+    event MemberExitRequested(uint64 indexed clusterId, address indexed member, uint32 untilEpoch, uint256 unlockBlock);
+    /// @notice A slashed member's record was removed once its last epoch and the withdrawal delay passed.
+    event MemberPruned(uint64 indexed clusterId, address indexed member);
     /// @notice A former member took its bond back.
     event BondWithdrawn(uint64 indexed clusterId, address indexed member, uint256 amount);
     /// @notice A member's whole bond was slashed for `faultId`; `reward` went to `challenger`, the rest burned.
@@ -119,6 +140,12 @@ contract ClusterRegistry {
     error NothingToSlash(uint64 clusterId, address member);
     error InvalidRewardBps(uint256 rewardBps);
     error NoMembers(uint64 clusterId);
+    error InvalidEpochLength();
+    /// @notice The members of `epoch` may still change (it is more than one epoch ahead).
+    error EpochNotFinal(uint32 epoch);
+    /// @notice The members of `epoch` are no longer on record (its leavers' bonds may be withdrawn).
+    error EpochExpired(uint32 epoch);
+    error NotPrunable(uint64 clusterId, address member);
     error InvalidRollupId();
     error RollupExists(uint64 rollupId);
     error UnknownRollup(uint64 rollupId);
@@ -137,9 +164,11 @@ contract ClusterRegistry {
     /// @param minimumBond_ the least bond a cluster may require of its members.
     /// @param memberWithdrawalDelay_ blocks a leaving member's bond stays slashable; must exceed the
     /// ValidationServiceManager's challenge window (the manager checks this when it is deployed).
-    constructor(uint256 minimumBond_, uint256 memberWithdrawalDelay_) {
+    constructor(uint256 minimumBond_, uint256 memberWithdrawalDelay_, uint256 epochLength_) {
+        if (epochLength_ == 0) revert InvalidEpochLength();
         minimumBond = minimumBond_;
         memberWithdrawalDelay = memberWithdrawalDelay_;
+        epochLength = epochLength_;
         _deployer = msg.sender;
     }
 
@@ -155,8 +184,9 @@ contract ClusterRegistry {
         emit SlasherSet(slasher_);
     }
 
-    /// @notice Slashes a member's whole bond (active or exiting) for a fault the slasher proved, removes
-    /// it from the schedule, pays `rewardBps` of the bond to `challenger` and burns the rest.
+    /// @notice Slashes a member's whole bond (active or exiting) for a fault the slasher proved, takes it out
+    /// of the schedule from the next free epoch (if it was staying), pays `rewardBps` of the bond to
+    /// `challenger` and burns the rest.
     /// @return amount the bond slashed.
     function slash(
         uint64 clusterId,
@@ -170,8 +200,9 @@ contract ClusterRegistry {
         Member storage m = _members[clusterId][member];
         amount = m.bond;
         if (amount == 0) revert NothingToSlash(clusterId, member);
-        if (m.status == MemberStatus.Active) _removeFromSchedule(clusterId, member);
-        delete _members[clusterId][member];
+        if (m.status == MemberStatus.Active) _leave(clusterId, m);
+        m.bond = 0;
+        m.status = MemberStatus.Slashed;
         uint256 reward = (amount * rewardBps) / 10_000;
         totalBurned += amount - reward;
         emit MemberSlashed(clusterId, member, faultId, amount, challenger, reward);
@@ -195,40 +226,54 @@ contract ClusterRegistry {
     }
 
     /// @notice Joins a cluster as a sequencer node with the attached ETH as bond. The caller becomes the last
-    /// member of the schedule order.
+    /// member of the schedule order from the first free epoch at or after the current one + EPOCH_LEAD.
     function join(uint64 clusterId) external payable {
         Cluster storage c = _clusters[clusterId];
         if (c.owner == address(0)) revert UnknownCluster(clusterId);
         if (msg.value < c.minBond) revert BondBelowMinimum(msg.value, c.minBond);
-        if (c.members.length >= c.maxMembers) revert ClusterFull(clusterId);
+        if (c.staying >= c.maxMembers) revert ClusterFull(clusterId);
         Member storage m = _members[clusterId][msg.sender];
         if (m.status != MemberStatus.None) revert AlreadyMember(clusterId, msg.sender);
+        uint32 fromEpoch = _scheduleChange(c);
         m.bond = uint128(msg.value);
         m.status = MemberStatus.Active;
+        m.fromEpoch = fromEpoch;
+        m.untilEpoch = FOREVER;
+        c.staying += 1;
         c.members.push(msg.sender);
-        emit MemberJoined(clusterId, msg.sender, msg.value);
+        emit MemberJoined(clusterId, msg.sender, msg.value, fromEpoch);
     }
 
-    /// @notice Leaves the schedule at once; the bond stays locked and slashable for `memberWithdrawalDelay`.
+    /// @notice Leaves the schedule from the first free epoch at or after the current one + EPOCH_LEAD; the
+    /// bond stays locked and slashable for `memberWithdrawalDelay` blocks after that epoch starts.
     function requestExit(uint64 clusterId) external {
         Member storage m = _members[clusterId][msg.sender];
         if (m.status != MemberStatus.Active) revert NotActiveMember(clusterId, msg.sender);
-        _removeFromSchedule(clusterId, msg.sender);
-        uint256 unlockBlock = block.number + memberWithdrawalDelay;
+        _leave(clusterId, m);
         m.status = MemberStatus.Exiting;
-        m.unlockBlock = uint48(unlockBlock);
-        emit MemberExitRequested(clusterId, msg.sender, unlockBlock);
+        emit MemberExitRequested(clusterId, msg.sender, m.untilEpoch, m.unlockBlock);
     }
 
-    /// @notice Takes back the bond once the exit delay has passed.
+    /// @notice Takes back the bond once the exit delay has passed; the member leaves the record.
     function withdrawBond(uint64 clusterId) external {
         Member storage m = _members[clusterId][msg.sender];
         if (m.status != MemberStatus.Exiting) revert NotExiting(clusterId, msg.sender);
         if (block.number < m.unlockBlock) revert BondLocked(m.unlockBlock);
         uint256 amount = m.bond;
+        _removeFromRecord(clusterId, msg.sender);
         delete _members[clusterId][msg.sender];
         emit BondWithdrawn(clusterId, msg.sender, amount);
         Address.sendValue(payable(msg.sender), amount);
+    }
+
+    /// @notice Removes a slashed member from the record once its last epoch and the withdrawal delay have
+    /// passed (nobody withdraws a slashed bond). Anyone may call it; it keeps the schedule scans short.
+    function prune(uint64 clusterId, address member) external {
+        Member storage m = _members[clusterId][member];
+        if (m.status != MemberStatus.Slashed || block.number < m.unlockBlock) revert NotPrunable(clusterId, member);
+        _removeFromRecord(clusterId, member);
+        delete _members[clusterId][member];
+        emit MemberPruned(clusterId, member);
     }
 
     // ---------------------------------------------------------------- rollups
@@ -298,13 +343,22 @@ contract ClusterRegistry {
 
     // ---------------------------------------------------------------- views
 
-    /// @notice The leader of `height` at `viewNumber`: view 0 is the scheduled leader, view v the v-th
-    /// fallback, i.e. members[(height + view) mod n] in join order.
+    /// @notice The current membership epoch.
+    function currentEpoch() public view returns (uint32) {
+        return uint32(block.number / epochLength);
+    }
+
+    /// @notice The leader of `height` at `viewNumber` in the current epoch: view 0 is the scheduled leader,
+    /// view v the v-th fallback, i.e. members[(height + view) mod n] in join order.
     function leaderOf(uint64 clusterId, uint64 height, uint32 viewNumber) public view returns (address) {
-        address[] storage members_ = _clusters[clusterId].members;
-        uint256 n = members_.length;
-        if (n == 0) revert NoMembers(clusterId);
-        return members_[(uint256(height) + viewNumber) % n];
+        return leaderAt(clusterId, currentEpoch(), height, viewNumber);
+    }
+
+    /// @notice The leader of `height` at `viewNumber` among the members of `epoch`.
+    function leaderAt(uint64 clusterId, uint32 epoch, uint64 height, uint32 viewNumber) public view returns (address) {
+        address[] memory members_ = membersAt(clusterId, epoch);
+        if (members_.length == 0) revert NoMembers(clusterId);
+        return members_[(uint256(height) + viewNumber) % members_.length];
     }
 
     /// @notice The leader of a rollup's `height` at `viewNumber`, and the cluster that serves the rollup.
@@ -324,18 +378,40 @@ contract ClusterRegistry {
         return r.config.clusterId;
     }
 
-    /// @notice A cluster's owner, member bond, size limit and current size.
+    /// @notice A cluster's owner, member bond, size limit and the size of the current epoch's member list.
     function clusterInfo(
         uint64 clusterId
     ) external view returns (address owner, uint96 minBond, uint32 maxMembers, uint256 memberCount) {
         Cluster storage c = _clusters[clusterId];
         if (c.owner == address(0)) revert UnknownCluster(clusterId);
-        return (c.owner, c.minBond, c.maxMembers, c.members.length);
+        return (c.owner, c.minBond, c.maxMembers, membersAt(clusterId, currentEpoch()).length);
     }
 
-    /// @notice The cluster's members in schedule order.
+    /// @notice The cluster's members in the current epoch, in schedule order.
     function membersOf(uint64 clusterId) external view returns (address[] memory) {
-        return _clusters[clusterId].members;
+        return membersAt(clusterId, currentEpoch());
+    }
+
+    /// @notice The cluster's members in `epoch`, in schedule (join) order. Known up to the next epoch; on
+    /// record while the bonds of that epoch's leavers are still locked.
+    function membersAt(uint64 clusterId, uint32 epoch) public view returns (address[] memory members_) {
+        uint32 current = currentEpoch();
+        if (epoch > current + 1) revert EpochNotFinal(epoch);
+        // A member leaving at epoch e + 1 (the earliest that drops it from e) is removed from the record at
+        // block (e + 1) * epochLength + memberWithdrawalDelay at the earliest.
+        if ((uint256(epoch) + 1) * epochLength + memberWithdrawalDelay <= block.number) revert EpochExpired(epoch);
+        address[] storage all = _clusters[clusterId].members;
+        uint256 total = all.length;
+        members_ = new address[](total);
+        uint256 n = 0;
+        for (uint256 i = 0; i < total; ++i) {
+            address a = all[i];
+            Member storage m = _members[clusterId][a];
+            if (m.fromEpoch <= epoch && epoch < m.untilEpoch) members_[n++] = a;
+        }
+        assembly ("memory-safe") {
+            mstore(members_, n)
+        }
     }
 
     /// @notice A member's bond, status and unlock block in a cluster.
@@ -367,7 +443,25 @@ contract ClusterRegistry {
 
     // ---------------------------------------------------------------- internals
 
-    function _removeFromSchedule(uint64 clusterId, address member) private {
+    /// @dev The epoch a change made now applies from: current + EPOCH_LEAD, or the one after the cluster's
+    /// latest scheduled change, whichever is later (one change per epoch).
+    function _scheduleChange(Cluster storage c) private returns (uint32 epoch) {
+        epoch = currentEpoch() + EPOCH_LEAD;
+        if (c.lastChangeEpoch >= epoch) epoch = c.lastChangeEpoch + 1;
+        c.lastChangeEpoch = epoch;
+    }
+
+    /// @dev Takes a staying member out of the schedule from the next free epoch and locks its bond until
+    /// `memberWithdrawalDelay` blocks after that epoch starts.
+    function _leave(uint64 clusterId, Member storage m) private {
+        Cluster storage c = _clusters[clusterId];
+        uint32 untilEpoch = _scheduleChange(c);
+        m.untilEpoch = untilEpoch;
+        m.unlockBlock = uint48(uint256(untilEpoch) * epochLength + memberWithdrawalDelay);
+        c.staying -= 1;
+    }
+
+    function _removeFromRecord(uint64 clusterId, address member) private {
         // Shift to keep join order (and so the schedule of the others) stable; clusters are small.
         address[] storage members_ = _clusters[clusterId].members;
         uint256 n = members_.length;

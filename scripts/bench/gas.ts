@@ -27,6 +27,14 @@ const TARGETS: Record<string, number> = {
   join_first_member: 120_000,
 };
 
+/**
+ * Mines past the epoch boundary at which a join, exit or slash just made takes effect (ClusterRegistry:
+ * EPOCH_LEAD epochs of one block here, one change per epoch), so the next step sees the new member list.
+ */
+async function settleMembership(): Promise<void> {
+  await ethers.provider.send("hardhat_mine", ["0x4"]);
+}
+
 async function gasOf(
   name: string,
   sent: Promise<ContractTransactionResponse>,
@@ -34,6 +42,7 @@ async function gasOf(
 ): Promise<void> {
   const receipt = await (await sent).wait();
   if (!receipt) throw new Error(`${name}: no receipt`);
+  await settleMembership();
   const target = TARGETS[name];
   emit(
     `gas_${name}`,
@@ -208,6 +217,7 @@ async function main(): Promise<void> {
   );
   const leader4 = await leaderFor(43n);
   await registry.connect(signers[16]).join(1, { value: bond });
+  await settleMembership();
   const ba = { ...commitment, height: 43n };
   const bb = { ...ba, rawRoot: keccak256(toUtf8Bytes("other raw")) };
   await gasOf(
@@ -222,7 +232,10 @@ async function main(): Promise<void> {
   // The leader of a view never certified commits another encRoot than the height's 3-of-5 certified seal.
   // Four members join for this step (the slashes above left one) and stay for the paths below.
   const extra = [signers[14]!, signers[15]!, signers[18]!, signers[19]!];
-  for (const m of extra) await (await registry.connect(m).join(1, { value: bond })).wait();
+  for (const m of extra) {
+    await (await registry.connect(m).join(1, { value: bond })).wait();
+    await settleMembership();
+  }
   const c46 = { ...commitment, height: 46n };
   const certificate46 = await certified(c46);
   const members46 = (await registry.membersOf(1)).length;

@@ -8,7 +8,7 @@
  * cached proofs.
  */
 import { JsonRpcProvider, NonceManager, Wallet, keccak256, parseEther, toBeHex, toUtf8Bytes } from "ethers";
-import { DEFAULT_CORE_PARAMS, deployCore } from "../../sequencer/chain/deploy";
+import { DEFAULT_CORE_PARAMS, deployCore, mineUntilMembers } from "../../sequencer/chain/deploy";
 import { loadBigMath } from "../../sequencer/crypto/timelock/bigmath";
 import { generateTestOnlyModulus } from "../../sequencer/crypto/timelock/test-modulus";
 
@@ -76,6 +76,7 @@ export async function deployWorld(l1Url: string, options: WorldOptions = {}): Pr
     for (const m of members) {
       await (await registry.connect(m.connect(provider)).join(clusterId, { value: bond })).wait();
     }
+    await mineUntilMembers(registry, clusterId, members.length, provider);
     const modulus = options.modulus ?? generateTestOnlyModulus(await loadBigMath(), 1024).N;
     const squarings = options.squarings ?? 64;
     const rollupId = options.rollupId ?? 7n;

@@ -15,8 +15,10 @@ import {
 export interface CoreParams {
   /** Least bond any cluster may require of a member (wei). */
   readonly minimumBond: bigint;
-  /** Blocks a leaving member's bond stays slashable; must exceed `challengeWindow`. */
+  /** Blocks a leaving member's bond stays slashable after its last epoch; must exceed `challengeWindow`. */
   readonly memberWithdrawalDelay: bigint;
+  /** L1 blocks per membership epoch: joins and exits apply from an epoch boundary (ClusterRegistry). */
+  readonly epochLength: bigint;
   /** Share of stake one answer needs, basis points in 5001..10000. */
   readonly quorumBps: bigint;
   readonly responseWindow: bigint;
@@ -29,10 +31,15 @@ export interface CoreParams {
   readonly challengerRewardBps: bigint;
 }
 
-/** Development defaults: 12 s blocks give a 1 h response window, a 1 day challenge window, 2 day exits. */
+/**
+ * Development defaults: 12 s blocks give a 1 h response window, a 1 day challenge window, 2 day exits, and
+ * 100-block membership epochs (20 min at 12 s; a few minutes on the local chain, which mines a block per
+ * transaction): long against a block's ordering, so a height is sealed in the epoch it began in.
+ */
 export const DEFAULT_CORE_PARAMS: CoreParams = {
   minimumBond: parseEther("1"),
   memberWithdrawalDelay: 14_400n,
+  epochLength: 100n,
   quorumBps: 6_667n,
   responseWindow: 300n,
   challengeWindow: 7_200n,
@@ -50,6 +57,7 @@ export async function deployCore(deployer: Signer, params: CoreParams = DEFAULT_
   const registry = await new ClusterRegistry__factory(deployer).deploy(
     params.minimumBond,
     params.memberWithdrawalDelay,
+    params.epochLength,
   );
   await registry.waitForDeployment();
   const vsm = await new ValidationServiceManager__factory(deployer).deploy(
@@ -64,4 +72,26 @@ export async function deployCore(deployer: Signer, params: CoreParams = DEFAULT_
   await vsm.waitForDeployment();
   await (await registry.setSlasher(await vsm.getAddress())).wait();
   return { registry, vsm };
+}
+
+/** A provider that can ask a development chain (Hardhat) to mine. */
+export interface MiningProvider {
+  send(method: string, params: unknown[]): Promise<unknown>;
+}
+
+/**
+ * Mines blocks on a development chain until the cluster's current epoch has `count` members: joins apply
+ * from an epoch boundary a little ahead (ClusterRegistry.EPOCH_LEAD, one change per epoch).
+ */
+export async function mineUntilMembers(
+  registry: ClusterRegistry,
+  clusterId: bigint | number,
+  count: number,
+  provider: MiningProvider,
+): Promise<void> {
+  const epochLength = await registry.epochLength();
+  for (let epochs = 0; (await registry.membersOf(clusterId)).length !== count; epochs++) {
+    if (epochs > 1_000) throw new Error(`cluster ${clusterId} never reached ${count} members`);
+    await provider.send("hardhat_mine", [`0x${epochLength.toString(16)}`]);
+  }
 }

@@ -7,7 +7,8 @@
  * off-chain use the same domain so that a signature can never be replayed across deployments or chains).
  *
  * Solidity types: rollupId, clusterId, heights and deadlines uint64 (bigint here); txIndex, txCount and
- * viewNumber uint32 and kind uint8 (number here); hashes and roots bytes32 (0x-hex strings).
+ * viewNumber, epoch uint32 and kind uint8 (number here); hashes and roots bytes32 (0x-hex strings). An
+ * `epoch` is the ClusterRegistry membership epoch whose members the signer acts for.
  */
 import {
   AbiCoder,
@@ -49,6 +50,7 @@ export const TYPES = {
     { name: "encTxHash", type: "bytes32" },
     { name: "preRoot", type: "bytes32" },
     { name: "viewNumber", type: "uint32" },
+    { name: "epoch", type: "uint32" },
   ],
   BlockCommitment: [
     { name: "rollupId", type: "uint64" },
@@ -64,6 +66,7 @@ export const TYPES = {
     { name: "txCount", type: "uint32" },
     { name: "encRoot", type: "bytes32" },
     { name: "viewNumber", type: "uint32" },
+    { name: "epoch", type: "uint32" },
   ],
   /**
    * A member's vote to leave every view below `viewNumber` of one height; a majority of them proves that
@@ -73,6 +76,7 @@ export const TYPES = {
     { name: "rollupId", type: "uint64" },
     { name: "height", type: "uint64" },
     { name: "viewNumber", type: "uint32" },
+    { name: "epoch", type: "uint32" },
   ],
   OperatorResponse: [
     { name: "taskId", type: "bytes32" },
@@ -130,6 +134,7 @@ export const schemas = {
     encTxHash: bytes32,
     preRoot: bytes32,
     viewNumber: u32,
+    epoch: u32,
   }),
   BlockCommitment: z.strictObject({
     rollupId: u64,
@@ -139,8 +144,8 @@ export const schemas = {
     rawRoot: bytes32,
     viewNumber: u32,
   }),
-  Seal: z.strictObject({ rollupId: u64, height: u64, txCount: u32, encRoot: bytes32, viewNumber: u32 }),
-  ViewChange: z.strictObject({ rollupId: u64, height: u64, viewNumber: u32 }),
+  Seal: z.strictObject({ rollupId: u64, height: u64, txCount: u32, encRoot: bytes32, viewNumber: u32, epoch: u32 }),
+  ViewChange: z.strictObject({ rollupId: u64, height: u64, viewNumber: u32, epoch: u32 }),
   OperatorResponse: z.strictObject({ taskId: bytes32, commitmentHash: bytes32, approve: z.boolean() }),
   FinalizeRequest: z.strictObject({ rollupId: u64, height: u64, deadline: u64 }),
   ClusterMessage: z.strictObject({ clusterId: u64, viewNumber: u32, sender: address, kind: u8, payloadHash: bytes32 }),

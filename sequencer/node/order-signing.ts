@@ -87,8 +87,8 @@ export class OrderCommitmentHasher extends StructDigest<OrderCommitment> {
   }
 
   protected words(c: OrderCommitment): string {
-    if (!Number.isSafeInteger(c.txIndex) || !Number.isSafeInteger(c.viewNumber)) {
-      throw new RangeError("txIndex and viewNumber must be integers");
+    if (!Number.isSafeInteger(c.txIndex) || !Number.isSafeInteger(c.viewNumber) || !Number.isSafeInteger(c.epoch)) {
+      throw new RangeError("txIndex, viewNumber and epoch must be integers");
     }
     return (
       uintWord(c.rollupId, 64, "rollupId") +
@@ -96,7 +96,8 @@ export class OrderCommitmentHasher extends StructDigest<OrderCommitment> {
       uintWord(BigInt(c.txIndex), 32, "txIndex") +
       bytes32Word(c.encTxHash, "encTxHash") +
       bytes32Word(c.preRoot, "preRoot") +
-      uintWord(BigInt(c.viewNumber), 32, "viewNumber")
+      uintWord(BigInt(c.viewNumber), 32, "viewNumber") +
+      uintWord(BigInt(c.epoch), 32, "epoch")
     );
   }
 }
@@ -108,15 +109,16 @@ export class SealHasher extends StructDigest<Seal> {
   }
 
   protected words(s: Seal): string {
-    if (!Number.isSafeInteger(s.txCount) || !Number.isSafeInteger(s.viewNumber)) {
-      throw new RangeError("txCount and viewNumber must be integers");
+    if (!Number.isSafeInteger(s.txCount) || !Number.isSafeInteger(s.viewNumber) || !Number.isSafeInteger(s.epoch)) {
+      throw new RangeError("txCount, viewNumber and epoch must be integers");
     }
     return (
       uintWord(s.rollupId, 64, "rollupId") +
       uintWord(s.height, 64, "height") +
       uintWord(BigInt(s.txCount), 32, "txCount") +
       bytes32Word(s.encRoot, "encRoot") +
-      uintWord(BigInt(s.viewNumber), 32, "viewNumber")
+      uintWord(BigInt(s.viewNumber), 32, "viewNumber") +
+      uintWord(BigInt(s.epoch), 32, "epoch")
     );
   }
 }
@@ -128,7 +130,9 @@ export class ViewChangeHasher extends StructDigest<ViewChange> {
   }
 
   protected words(v: ViewChange): string {
-    if (!Number.isSafeInteger(v.viewNumber)) throw new RangeError("viewNumber must be an integer");
+    if (!Number.isSafeInteger(v.viewNumber) || !Number.isSafeInteger(v.epoch)) {
+      throw new RangeError("viewNumber and epoch must be integers");
+    }
     return (
       uintWord(v.rollupId, 64, "rollupId") +
       uintWord(v.height, 64, "height") +

@@ -5,12 +5,13 @@ import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
 import { ZeroAddress, parseEther } from "ethers";
 import { CLUSTER_BOND, PARAMS, ROLLUP_ID, deployedCore, rollupConfig, world } from "./fixture";
 import { ClusterRegistry__factory } from "../../typechain-types";
+import { mineUntilMembers } from "../../sequencer/chain/deploy";
 
 describe("ClusterRegistry", () => {
   describe("slasher", () => {
     it("lets only the deployer set the slasher, once, to a non-zero address", async () => {
       const [deployer, other] = await ethers.getSigners();
-      const registry = await new ClusterRegistry__factory(deployer).deploy(1n, 10n);
+      const registry = await new ClusterRegistry__factory(deployer).deploy(1n, 10n, 1n);
       await expect(registry.connect(other).setSlasher(other!.address))
         .to.be.revertedWithCustomError(registry, "Unauthorized")
         .withArgs(other!.address);
@@ -22,7 +23,7 @@ describe("ClusterRegistry", () => {
 
     it("lets only the slasher slash, with a sane reward, and only members with a bond", async () => {
       const [deployer, slasher, member, challenger] = await ethers.getSigners();
-      const registry = await new ClusterRegistry__factory(deployer).deploy(1n, 10n);
+      const registry = await new ClusterRegistry__factory(deployer).deploy(1n, 10n, 1n);
       await registry.setSlasher(slasher!.address);
       await registry.createCluster(100n, 4);
       await registry.connect(member).join(1, { value: 1000n });
@@ -40,6 +41,7 @@ describe("ClusterRegistry", () => {
         .to.emit(registry, "MemberSlashed")
         .withArgs(1, member!.address, ethers.ZeroHash, 1000n, challenger!.address, 0n);
       expect(await registry.totalBurned()).to.equal(1000n);
+      await mine(3);
       expect(await registry.membersOf(1)).to.deep.equal([]);
     });
   });
@@ -74,9 +76,10 @@ describe("ClusterRegistry", () => {
       await expect(registry.connect(a).join(1, { value: CLUSTER_BOND - 1n }))
         .to.be.revertedWithCustomError(registry, "BondBelowMinimum")
         .withArgs(CLUSTER_BOND - 1n, CLUSTER_BOND);
+      const joinEpoch = BigInt((await ethers.provider.getBlockNumber()) + 1) / PARAMS.epochLength;
       await expect(registry.connect(a).join(1, { value: CLUSTER_BOND }))
         .to.emit(registry, "MemberJoined")
-        .withArgs(1, a!.address, CLUSTER_BOND);
+        .withArgs(1, a!.address, CLUSTER_BOND, joinEpoch + 2n);
       await expect(registry.connect(a).join(1, { value: CLUSTER_BOND }))
         .to.be.revertedWithCustomError(registry, "AlreadyMember")
         .withArgs(1, a!.address);
@@ -84,13 +87,14 @@ describe("ClusterRegistry", () => {
       await expect(registry.connect(c).join(1, { value: CLUSTER_BOND }))
         .to.be.revertedWithCustomError(registry, "ClusterFull")
         .withArgs(1);
+      await mineUntilMembers(registry, 1, 2, ethers.provider);
       expect(await registry.membersOf(1)).to.deep.equal([a!.address, b!.address]);
       const info = await registry.memberInfo(1, b!.address);
       expect(info.bond).to.equal(CLUSTER_BOND + 5n);
       expect(info.status).to.equal(1n);
     });
 
-    it("takes a leaving member out of the schedule at once and returns its bond only after the delay", async () => {
+    it("takes a leaving member out of the schedule from an epoch boundary and returns its bond only after the delay", async () => {
       const w = await loadFixture(world);
       const [m0, m1, m2, m3] = w.members as [
         typeof w.outsider,
@@ -98,13 +102,19 @@ describe("ClusterRegistry", () => {
         typeof w.outsider,
         typeof w.outsider,
       ];
+      const all = [m0.address, m1.address, m2.address, m3.address];
       await expect(w.registry.connect(w.outsider).requestExit(w.clusterId))
         .to.be.revertedWithCustomError(w.registry, "NotActiveMember")
         .withArgs(w.clusterId, w.outsider.address);
       const tx = w.registry.connect(m1).requestExit(w.clusterId);
-      const unlock = BigInt((await ethers.provider.getBlockNumber()) + 1) + PARAMS.memberWithdrawalDelay;
-      await expect(tx).to.emit(w.registry, "MemberExitRequested").withArgs(w.clusterId, m1.address, unlock);
+      const untilEpoch = BigInt((await ethers.provider.getBlockNumber()) + 1) / PARAMS.epochLength + 2n;
+      const unlock = untilEpoch * PARAMS.epochLength + PARAMS.memberWithdrawalDelay;
+      await expect(tx).to.emit(w.registry, "MemberExitRequested").withArgs(w.clusterId, m1.address, untilEpoch, unlock);
+      // The current epoch keeps its schedule; the member leaves it at the boundary.
+      expect(await w.registry.membersOf(w.clusterId)).to.deep.equal(all);
+      await mineUntilMembers(w.registry, w.clusterId, 3, ethers.provider);
       expect(await w.registry.membersOf(w.clusterId)).to.deep.equal([m0.address, m2.address, m3.address]);
+      expect(await w.registry.membersAt(w.clusterId, Number(untilEpoch) - 1)).to.deep.equal(all);
       await expect(w.registry.connect(m1).requestExit(w.clusterId)).to.be.revertedWithCustomError(
         w.registry,
         "NotActiveMember",
@@ -120,12 +130,89 @@ describe("ClusterRegistry", () => {
       await expect(withdrawal).to.emit(w.registry, "BondWithdrawn").withArgs(w.clusterId, m1.address, CLUSTER_BOND);
       await expect(withdrawal).to.changeEtherBalance(m1, CLUSTER_BOND);
       expect((await w.registry.memberInfo(w.clusterId, m1.address)).status).to.equal(0n);
+      // The epochs it served are no longer on record once its bond could leave.
+      await expect(w.registry.membersAt(w.clusterId, Number(untilEpoch) - 1))
+        .to.be.revertedWithCustomError(w.registry, "EpochExpired")
+        .withArgs(untilEpoch - 1n);
       // Having left, it may join again (at the end of the order).
       await w.registry.connect(m1).join(w.clusterId, { value: CLUSTER_BOND });
+      await mineUntilMembers(w.registry, w.clusterId, 4, ethers.provider);
       expect(await w.registry.membersOf(w.clusterId)).to.deep.equal([m0.address, m2.address, m3.address, m1.address]);
       // The last member leaving leaves the list in order too.
       await w.registry.connect(m1).requestExit(w.clusterId);
+      await mineUntilMembers(w.registry, w.clusterId, 3, ethers.provider);
       expect(await w.registry.membersOf(w.clusterId)).to.deep.equal([m0.address, m2.address, m3.address]);
+    });
+  });
+
+  describe("membership epochs", () => {
+    it("a join that lands just before a leader's transaction does not change the schedule it was built for", async () => {
+      const w = await loadFixture(world);
+      const before = await w.registry.membersOf(w.clusterId);
+      const leaders = await Promise.all([0n, 1n, 2n, 3n].map((h) => w.registry.leaderOf(w.clusterId, h, 0)));
+      await w.registry.connect(w.outsider).join(w.clusterId, { value: CLUSTER_BOND });
+      // Same block (epochs of one block here): the schedule is the one the leader read.
+      expect(await w.registry.membersOf(w.clusterId)).to.deep.equal(before);
+      expect(await Promise.all([0n, 1n, 2n, 3n].map((h) => w.registry.leaderOf(w.clusterId, h, 0)))).to.deep.equal(
+        leaders,
+      );
+      // The next epoch is final already (known a whole epoch ahead); the join shows from the one after.
+      const current = Number(await w.registry.currentEpoch());
+      expect(await w.registry.membersAt(w.clusterId, current + 1)).to.deep.equal(before);
+      await expect(w.registry.membersAt(w.clusterId, current + 2))
+        .to.be.revertedWithCustomError(w.registry, "EpochNotFinal")
+        .withArgs(current + 2);
+      await mine(1);
+      expect(await w.registry.membersAt(w.clusterId, current + 2)).to.deep.equal([...before, w.outsider.address]);
+    });
+
+    it("applies at most one change per epoch, in the order they were made (neighbouring majorities intersect)", async () => {
+      const w = await loadFixture(world);
+      const [m0, m1] = w.members as [typeof w.outsider, typeof w.outsider];
+      const joiner = w.executor;
+      // Three changes in one block: they take the next three free epochs.
+      await ethers.provider.send("evm_setAutomine", [false]);
+      const sent = [
+        await w.registry.connect(m0).requestExit(w.clusterId),
+        await w.registry.connect(joiner).join(w.clusterId, { value: CLUSTER_BOND }),
+        await w.registry.connect(m1).requestExit(w.clusterId),
+      ];
+      await mine(1);
+      await ethers.provider.send("evm_setAutomine", [true]);
+      const at = (await sent[0]!.wait())!.blockNumber;
+      const epoch = at / Number(PARAMS.epochLength);
+      expect(new Set((await Promise.all(sent.map((t) => t.wait()))).map((r) => r!.blockNumber))).to.have.length(1);
+      const rest = w.members.slice(2).map((m) => m.address);
+      await mine(3);
+      const lists = await Promise.all(
+        [1, 2, 3, 4].map((k) => w.registry.membersAt(w.clusterId, epoch + k)),
+      );
+      expect(lists).to.deep.equal([
+        w.members.map((m) => m.address),
+        [m1.address, ...rest],
+        [m1.address, ...rest, joiner.address],
+        [...rest, joiner.address],
+      ]);
+    });
+
+    it("keeps a slashed member in the epochs already fixed, and lets anyone prune it once its bond would unlock", async () => {
+      const [deployer, slasher, a, b, challenger] = await ethers.getSigners();
+      const registry = await new ClusterRegistry__factory(deployer).deploy(1n, 10n, 1n);
+      await registry.setSlasher(slasher!.address);
+      await registry.createCluster(100n, 4);
+      await registry.connect(a).join(1, { value: 1000n });
+      await registry.connect(b).join(1, { value: 1000n });
+      await mineUntilMembers(registry, 1, 2, ethers.provider);
+      await registry.connect(slasher).slash(1, a!.address, challenger!.address, 0, ethers.ZeroHash);
+      expect(await registry.membersOf(1)).to.deep.equal([a!.address, b!.address]);
+      await expect(registry.prune(1, a!.address)).to.be.revertedWithCustomError(registry, "NotPrunable");
+      await expect(registry.prune(1, b!.address)).to.be.revertedWithCustomError(registry, "NotPrunable");
+      await mineUntilMembers(registry, 1, 1, ethers.provider);
+      expect(await registry.membersOf(1)).to.deep.equal([b!.address]);
+      await mine(10);
+      await expect(registry.prune(1, a!.address)).to.emit(registry, "MemberPruned").withArgs(1, a!.address);
+      expect((await registry.memberInfo(1, a!.address)).status).to.equal(0n);
+      expect(await registry.membersOf(1)).to.deep.equal([b!.address]);
     });
   });
 

@@ -3,7 +3,7 @@ import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { keccak256, parseEther, toUtf8Bytes } from "ethers";
 import { certifySeal, type SealCertificate } from "../../sequencer/chain/certificate";
-import { deployCore, type CoreParams } from "../../sequencer/chain/deploy";
+import { deployCore, mineUntilMembers, type CoreParams } from "../../sequencer/chain/deploy";
 import {
   signMessage,
   structHash,
@@ -17,6 +17,7 @@ import type { ClusterRegistry, ValidationServiceManager } from "../../typechain-
 export const PARAMS: CoreParams = {
   minimumBond: parseEther("1"),
   memberWithdrawalDelay: 200n,
+  epochLength: 100n,
   quorumBps: 6_667n,
   responseWindow: 50n,
   challengeWindow: 100n,
@@ -86,6 +87,7 @@ export async function world(): Promise<World> {
     .connect(rollupOwner)
     .registerRollup(ROLLUP_ID, rollupConfig(clusterId), [executor.address], keyGenerators);
   for (const o of operators) await vsm.connect(o).registerOperator({ value: OPERATOR_STAKE });
+  await mineUntilMembers(registry, clusterId, members.length, ethers.provider);
   return {
     registry,
     vsm,

@@ -97,6 +97,8 @@ describe("Slashing", () => {
       await expect(tx).to.emit(w.registry, "MemberSlashed");
       await expect(tx).to.changeEtherBalances([w.outsider, w.registry], [REWARD, -REWARD]);
       expect((await w.registry.memberInfo(w.clusterId, leader.address)).bond).to.equal(0n);
+      // It leaves the schedule at the next free epoch boundary (epochs of one block here).
+      await mine(3);
       expect(await w.registry.membersOf(w.clusterId)).to.not.include(leader.address);
       expect(await w.registry.totalBurned()).to.equal(CLUSTER_BOND - REWARD);
       // Once only, even with other evidence for the same promise.
@@ -450,6 +452,7 @@ describe("Slashing", () => {
       await expect(tx).to.changeEtherBalance(w.outsider, REWARD * 2n);
       expect((await w.registry.memberInfo(w.clusterId, m0.address)).bond).to.equal(CLUSTER_BOND);
       expect((await w.registry.memberInfo(w.clusterId, m3.address)).bond).to.equal(CLUSTER_BOND);
+      await mine(4); // two leavers: two epochs, one change each
       expect(await w.registry.membersOf(w.clusterId)).to.deep.equal([m0.address, m3.address]);
     });
   });

@@ -24,7 +24,7 @@ describe("ValidationServiceManager", () => {
   describe("deployment", () => {
     it("refuses parameters that would let a faulty party escape or a quorum be ambiguous", async () => {
       const [deployer] = await ethers.getSigners();
-      const registry = await new ClusterRegistry__factory(deployer).deploy(1n, 100n);
+      const registry = await new ClusterRegistry__factory(deployer).deploy(1n, 100n, 1n);
       const factory = new ValidationServiceManager__factory(deployer);
       const ok = [await registry.getAddress(), 6_667n, 10n, 50n, 60n, 1n, 1_000n] as const;
       const bad: (readonly [number, bigint])[] = [
@@ -343,7 +343,7 @@ describe("ValidationServiceManager", () => {
 
     it("cannot reach quorum when no stake existed at the reference block", async () => {
       const [deployer, m] = await ethers.getSigners();
-      const registry = await new ClusterRegistry__factory(deployer).deploy(1n, 100n);
+      const registry = await new ClusterRegistry__factory(deployer).deploy(1n, 100n, 1n);
       const vsm = await new ValidationServiceManager__factory(deployer).deploy(
         await registry.getAddress(),
         6_667n,

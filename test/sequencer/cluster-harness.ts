@@ -17,7 +17,7 @@ import {
   type EncryptedSubmission,
   type EncryptedSubmissionJson,
 } from "../../sequencer/api/wire";
-import { deployCore } from "../../sequencer/chain/deploy";
+import { deployCore, mineUntilMembers } from "../../sequencer/chain/deploy";
 import { signMessage, veilDomain, type VeilDomain } from "../../sequencer/chain/eip712";
 import { blockHeight, encryptTransaction, rollupId } from "../../sequencer/crypto/encryption";
 import { createSignedContribution, type Contribution } from "../../sequencer/crypto/roundkey";
@@ -100,6 +100,7 @@ export async function deployWorld(heightsWithKeys: readonly number[]): Promise<C
   await (await registry.createCluster(ethers.parseEther("1"), 8)).wait();
   const clusterId = (await registry.nextClusterId()) - 1n;
   for (const m of members) await (await registry.connect(m).join(clusterId, { value: ethers.parseEther("1") })).wait();
+  await mineUntilMembers(registry, clusterId, members.length, ethers.provider);
   const generatorKeys = [Wallet.createRandom(), Wallet.createRandom()].sort((a, b) =>
     BigInt(a.address) < BigInt(b.address) ? -1 : 1,
   );

@@ -14,7 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { uint64 } from "../../sequencer/api/wire";
-import { deployCore } from "../../sequencer/chain/deploy";
+import { deployCore, mineUntilMembers } from "../../sequencer/chain/deploy";
 import { veilDomain, type Seal, type VeilDomain } from "../../sequencer/chain/eip712";
 import {
   aggregateRoundKey,
@@ -186,6 +186,7 @@ describe("key generator service", function () {
     committee = [...wallets.map((w) => w.address), liarWallet.address].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
     await registry.connect(clusterOwner).createCluster(ethers.parseEther("1"), 8);
     for (const m of members) await registry.connect(m).join(1n, { value: ethers.parseEther("1") });
+    await mineUntilMembers(registry, 1n, members.length, ethers.provider);
     const config = {
       clusterId: 1n,
       maxTxsPerBlock: 1024,

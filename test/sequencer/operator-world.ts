@@ -8,7 +8,7 @@ import { certifySeal, sealCertificateToJson } from "../../sequencer/chain/certif
 import { ethers } from "hardhat";
 import { Wallet, randomBytes, toBeHex, getAddress } from "ethers";
 import type { BuiltSlotJson, FinalizeResultWire } from "../../sequencer/api/wire";
-import { deployCore } from "../../sequencer/chain/deploy";
+import { deployCore, mineUntilMembers } from "../../sequencer/chain/deploy";
 import { signMessage, structHash, taskIdOf, veilDomain, type VeilDomain } from "../../sequencer/chain/eip712";
 import { hashLeaf, rootOfLeafHashes } from "../../sequencer/chain/merkle";
 import { rawRootOf } from "../../sequencer/block/raw-root";
@@ -36,6 +36,7 @@ export async function deployOperatorWorld(): Promise<OperatorWorld> {
   await (await registry.createCluster(ethers.parseEther("1"), 8)).wait();
   const clusterId = (await registry.nextClusterId()) - 1n;
   for (const m of members) await (await registry.connect(m).join(clusterId, { value: ethers.parseEther("1") })).wait();
+  await mineUntilMembers(registry, clusterId, members.length, ethers.provider);
   const executor = Wallet.createRandom() as unknown as Wallet;
   const modulus = toBeHex(BigInt(`0x${Buffer.from(randomBytes(128)).toString("hex")}`) | (1n << 1023n) | 1n);
   await (

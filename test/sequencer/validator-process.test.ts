@@ -16,7 +16,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import os from "node:os";
 import path from "node:path";
 import pino from "pino";
-import { deployCore } from "../../sequencer/chain/deploy";
+import { deployCore, mineUntilMembers } from "../../sequencer/chain/deploy";
 import { ConfigError } from "../../sequencer/config/layered";
 import { signMessage, veilDomain, type VeilDomain } from "../../sequencer/chain/eip712";
 import { loadBigMath } from "../../sequencer/crypto/timelock/bigmath";
@@ -125,6 +125,7 @@ describe("validator processes: a VSM task reaches quorum through the JSON-RPC vo
     await (await registry.createCluster(parseEther("1"), 8)).wait();
     const clusterId = (await registry.nextClusterId()) - 1n;
     for (const m of members) await (await registry.connect(m).join(clusterId, { value: parseEther("1") })).wait();
+    await mineUntilMembers(registry, clusterId, members.length, ethers.provider);
     const generators = [random(), random()].sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
     const { N } = generateTestOnlyModulus(await loadBigMath(), 1024);
     await (

@@ -41,16 +41,24 @@ contract ClusterRegistry {
         uint32 untilEpoch;
     }
 
+    /// @notice One entry of a cluster's record: a member and the epochs it is in the schedule (as in its
+    /// {Member}), packed in one storage slot so that listing an epoch's members reads one slot per entry.
+    struct Seat {
+        address member;
+        uint32 fromEpoch;
+        uint32 untilEpoch;
+    }
+
     /// @notice A cluster: its owner, the bond each member posts, its size limit, how many members stay (have
-    /// not asked to leave, nor been slashed), the epoch of its latest scheduled change, and every member of an
-    /// epoch still on record, in join order (the schedule's order).
+    /// not asked to leave, nor been slashed), the epoch of its latest scheduled change, and a seat for every
+    /// member of an epoch still on record, in join order (the schedule's order).
     struct Cluster {
         address owner;
         uint96 minBond;
         uint32 maxMembers;
         uint32 staying;
         uint32 lastChangeEpoch;
-        address[] members;
+        Seat[] seats;
     }
 
     /// @notice What nodes need to serve a rollup. `maxTxsPerBlock` bounds the block tree (at most 2^16);
@@ -200,7 +208,7 @@ contract ClusterRegistry {
         Member storage m = _members[clusterId][member];
         amount = m.bond;
         if (amount == 0) revert NothingToSlash(clusterId, member);
-        if (m.status == MemberStatus.Active) _leave(clusterId, m);
+        if (m.status == MemberStatus.Active) _leave(clusterId, member, m);
         m.bond = 0;
         m.status = MemberStatus.Slashed;
         uint256 reward = (amount * rewardBps) / 10_000;
@@ -240,7 +248,7 @@ contract ClusterRegistry {
         m.fromEpoch = fromEpoch;
         m.untilEpoch = FOREVER;
         c.staying += 1;
-        c.members.push(msg.sender);
+        c.seats.push(Seat(msg.sender, fromEpoch, FOREVER));
         emit MemberJoined(clusterId, msg.sender, msg.value, fromEpoch);
     }
 
@@ -249,7 +257,7 @@ contract ClusterRegistry {
     function requestExit(uint64 clusterId) external {
         Member storage m = _members[clusterId][msg.sender];
         if (m.status != MemberStatus.Active) revert NotActiveMember(clusterId, msg.sender);
-        _leave(clusterId, m);
+        _leave(clusterId, msg.sender, m);
         m.status = MemberStatus.Exiting;
         emit MemberExitRequested(clusterId, msg.sender, m.untilEpoch, m.unlockBlock);
     }
@@ -400,14 +408,13 @@ contract ClusterRegistry {
         // A member leaving at epoch e + 1 (the earliest that drops it from e) is removed from the record at
         // block (e + 1) * epochLength + memberWithdrawalDelay at the earliest.
         if ((uint256(epoch) + 1) * epochLength + memberWithdrawalDelay <= block.number) revert EpochExpired(epoch);
-        address[] storage all = _clusters[clusterId].members;
-        uint256 total = all.length;
+        Seat[] storage seats = _clusters[clusterId].seats;
+        uint256 total = seats.length;
         members_ = new address[](total);
         uint256 n = 0;
         for (uint256 i = 0; i < total; ++i) {
-            address a = all[i];
-            Member storage m = _members[clusterId][a];
-            if (m.fromEpoch <= epoch && epoch < m.untilEpoch) members_[n++] = a;
+            Seat memory seat = seats[i];
+            if (seat.fromEpoch <= epoch && epoch < seat.untilEpoch) members_[n++] = seat.member;
         }
         assembly ("memory-safe") {
             mstore(members_, n)
@@ -451,24 +458,28 @@ contract ClusterRegistry {
         c.lastChangeEpoch = epoch;
     }
 
-    /// @dev Takes a staying member out of the schedule from the next free epoch and locks its bond until
-    /// `memberWithdrawalDelay` blocks after that epoch starts.
-    function _leave(uint64 clusterId, Member storage m) private {
+    /// @dev Takes a staying member out of the schedule from the next free epoch (in its record and its seat)
+    /// and locks its bond until `memberWithdrawalDelay` blocks after that epoch starts.
+    function _leave(uint64 clusterId, address member, Member storage m) private {
         Cluster storage c = _clusters[clusterId];
         uint32 untilEpoch = _scheduleChange(c);
         m.untilEpoch = untilEpoch;
         m.unlockBlock = uint48(uint256(untilEpoch) * epochLength + memberWithdrawalDelay);
         c.staying -= 1;
+        c.seats[_seatOf(c.seats, member)].untilEpoch = untilEpoch;
     }
 
     function _removeFromRecord(uint64 clusterId, address member) private {
         // Shift to keep join order (and so the schedule of the others) stable; clusters are small.
-        address[] storage members_ = _clusters[clusterId].members;
-        uint256 n = members_.length;
-        uint256 i = 0;
-        while (members_[i] != member) ++i;
-        for (; i + 1 < n; ++i) members_[i] = members_[i + 1];
-        members_.pop();
+        Seat[] storage seats = _clusters[clusterId].seats;
+        uint256 n = seats.length;
+        for (uint256 i = _seatOf(seats, member); i + 1 < n; ++i) seats[i] = seats[i + 1];
+        seats.pop();
+    }
+
+    /// @dev The index of `member`'s seat; the caller knows it has one (a member on record).
+    function _seatOf(Seat[] storage seats, address member) private view returns (uint256 i) {
+        while (seats[i].member != member) ++i;
     }
 
     function _checkConfig(RollupConfig calldata config) private pure {

@@ -24,7 +24,10 @@ import {
  * certificate backs, an operator's double vote) and have the faulty party slashed.
  * @dev A task counts only with a seal certificate (a majority of the cluster signed the height's seal in some
  * view) and the signature of that view's leader: the certificate proves the view, so no caller-chosen view is
- * ever trusted.
+ * ever trusted. Every certificate counts against the members of the membership epoch its seal names
+ * (ClusterRegistry.membersAt); a task's seal must name the current or the previous epoch, so that a
+ * transaction in flight is checked against the schedule it was built for, whatever joins or exits land
+ * before it.
  * @dev This contract is the `verifyingContract` of Veil's one EIP-712 domain ("Veil", "1"). Stake history is
  * kept in OpenZeppelin Checkpoints by block number, so a task's quorum is measured at the block before it was
  * created. Leader bonds live in the ClusterRegistry, which lets only this contract slash them.
@@ -137,6 +140,8 @@ contract ValidationServiceManager is EIP712 {
     error TxCountTooLarge(uint32 txCount);
     error TaskExists(bytes32 taskId);
     error SealMismatch();
+    /// @notice A task's seal names `epoch`, neither the current membership epoch `current` nor the one before.
+    error EpochOutOfWindow(uint32 epoch, uint32 current);
     error OtherView(uint32 orderView, uint32 taskView);
     error UnknownTask(bytes32 taskId);
     error TaskNotPending(bytes32 taskId, TaskStatus status);
@@ -158,6 +163,9 @@ contract ValidationServiceManager is EIP712 {
     /// @param quorumBps_ share of stake one answer needs (basis points, 5001..10000).
     /// @param responseWindow_ blocks during which responses are accepted (> 0).
     /// @param challengeWindow_ blocks during which a broken order commitment can be proven (>= response window).
+    /// The registry's `memberWithdrawalDelay` must be at least this window plus one `epochLength`: a task may
+    /// be created up to the last block of the epoch after its seal's, one epoch after its leader's last epoch
+    /// ended, and the leader's bond must stay locked until the window of that task has closed.
     /// @param operatorWithdrawalDelay_ blocks withdrawn stake stays slashable (> challenge window).
     /// @param minOperatorStake_ least stake of an operator (> 0).
     /// @param challengerRewardBps_ challenger's share of a slash (basis points, <= 10000).
@@ -176,7 +184,7 @@ contract ValidationServiceManager is EIP712 {
             responseWindow_ == 0 ||
             challengeWindow_ < responseWindow_ ||
             operatorWithdrawalDelay_ <= challengeWindow_ ||
-            registry_.memberWithdrawalDelay() <= challengeWindow_ ||
+            registry_.memberWithdrawalDelay() < challengeWindow_ + registry_.epochLength() ||
             minOperatorStake_ == 0 ||
             challengerRewardBps_ > 10_000
         ) revert InvalidParameters();
@@ -236,9 +244,12 @@ contract ValidationServiceManager is EIP712 {
     // ---------------------------------------------------------------- tasks
 
     /// @notice Posts the block commitment of (rollupId, height) for validation. Anyone may relay it. It counts
-    /// only with the height's seal certificate (a majority of the cluster signed the seal in view v, which
-    /// proves that view) whose count, encRoot and view v it carries, and only signed by the registry's leader
-    /// of the height at v. One task per (rollup, height); a pending or rejected task is replaced by one
+    /// only with the height's seal certificate (a majority of the members of the seal's epoch signed the seal
+    /// in view v, which proves that view) whose count, encRoot and view v it carries, and only signed by the
+    /// leader of the height at v among those members. The seal's epoch must be the current membership epoch or
+    /// the previous one (`EpochOutOfWindow` otherwise): a join or an exit landing just before the task does not
+    /// change the schedule it is checked against, and a task sent in the last block of an epoch still counts
+    /// when it lands in the next. One task per (rollup, height); a pending or rejected task is replaced by one
     /// certified in a later view (its leader took over the height), never by one of the same or an earlier view.
     /// @param commitment the block commitment.
     /// @param certificate the height's seal and a majority's signatures on it.
@@ -258,6 +269,8 @@ contract ValidationServiceManager is EIP712 {
             seal.encRoot != commitment.encRoot ||
             seal.viewNumber != commitment.viewNumber
         ) revert SealMismatch();
+        uint32 current = registry.currentEpoch();
+        if (seal.epoch > current || current - seal.epoch > 1) revert EpochOutOfWindow(seal.epoch, current);
         (address[] memory members, ) = _checkCertificate(certificate);
         address leader = members[(uint256(seal.height) + seal.viewNumber) % members.length];
         bytes32 commitmentHash = VeilTypes.hash(commitment);
@@ -412,7 +425,8 @@ contract ValidationServiceManager is EIP712 {
     /// certificate can back this commitment, whatever view it names. Its rawRoot and view are not compared.
     /// @param commitment the block commitment.
     /// @param signature its signer's EIP-712 signature; the signer must hold a bond in the rollup's cluster.
-    /// @param certificate a seal certificate of the same (rollup, height), valid for the current members.
+    /// @param certificate a seal certificate of the same (rollup, height), valid for the members of its seal's
+    /// epoch (any epoch the registry still has on record).
     function slashUncertifiedBlockCommitment(
         BlockCommitment calldata commitment,
         bytes calldata signature,
@@ -444,8 +458,10 @@ contract ValidationServiceManager is EIP712 {
     }
 
     /// @notice Slashes, in one call, every member that signed both of two conflicting seal certificates of one
-    /// height (each a majority, so they share at least one signer). Members already slashed for that height's
-    /// seals, or without a bond left, are skipped; at least one must be slashed.
+    /// height (each a majority, so they share at least one signer). Each certificate counts against the members
+    /// of its own seal's epoch (any epoch still on record); two neighbouring epochs differ by one member at
+    /// most, so their majorities intersect too. Members already slashed for that height's seals, or without a
+    /// bond left, are skipped; at least one must be slashed.
     function slashConflictingCertificates(SealCertificate calldata a, SealCertificate calldata b) external {
         if (!_sealsConflict(a.seal, b.seal)) revert NotConflicting();
         (, address[] memory signersA) = _checkCertificate(a);
@@ -548,8 +564,9 @@ contract ValidationServiceManager is EIP712 {
         return _faultSettled[faultId];
     }
 
-    /// @notice Checks a seal certificate against the current members of the cluster serving its rollup (the
-    /// same check `createNewTask` makes) and returns its signers, ascending; reverts with the reason otherwise.
+    /// @notice Checks a seal certificate against the members of its seal's epoch in the cluster serving its
+    /// rollup (the check `createNewTask` makes, without its window on the epoch: any epoch the registry still
+    /// has on record) and returns its signers, ascending; reverts with the reason otherwise.
     function verifySealCertificate(
         SealCertificate calldata certificate
     ) external view returns (address[] memory signers) {
@@ -590,17 +607,20 @@ contract ValidationServiceManager is EIP712 {
         );
     }
 
-    /// @dev Checks `certificate` against the current members of the cluster serving its rollup; returns the
+    /// @dev Checks `certificate` against the members of its seal's epoch in the cluster serving its rollup
+    /// (the registry reverts `EpochNotFinal` or `EpochExpired` for an epoch it cannot answer); returns those
     /// members (schedule order) and the signers (ascending).
     function _checkCertificate(
         SealCertificate calldata certificate
     ) private view returns (address[] memory members, address[] memory signers) {
-        members = registry.membersOf(registry.clusterOfRollup(certificate.seal.rollupId));
-        bytes32 digest = _hashTypedDataV4(VeilTypes.hash(certificate.seal));
+        Seal calldata seal = certificate.seal;
+        members = registry.membersAt(registry.clusterOfRollup(seal.rollupId), seal.epoch);
+        bytes32 digest = _hashTypedDataV4(VeilTypes.hash(seal));
         signers = VeilCertificate.verify(digest, certificate.signatures, members);
     }
 
-    /// @dev Two seals conflict when they end the same height of the same rollup differently (views aside).
+    /// @dev Two seals conflict when they end the same height of the same rollup differently (views and epochs
+    /// aside).
     function _sealsConflict(Seal calldata a, Seal calldata b) private pure returns (bool) {
         return a.rollupId == b.rollupId && a.height == b.height && (a.txCount != b.txCount || a.encRoot != b.encRoot);
     }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-/// @notice A leader's promise, made in view `viewNumber`: the encrypted transaction `encTxHash` sits at `txIndex`
-/// of block `blockHeight`, and `preRoot` is the root of the block's tree holding leaves 0..txIndex.
+/// @notice A leader's promise, made in view `viewNumber` as leader among the members of membership epoch
+/// `epoch` (ClusterRegistry): the encrypted transaction `encTxHash` sits at `txIndex` of block `blockHeight`,
+/// and `preRoot` is the root of the block's tree holding leaves 0..txIndex.
 struct OrderCommitment {
     uint64 rollupId;
     uint64 blockHeight;
@@ -10,6 +11,7 @@ struct OrderCommitment {
     bytes32 encTxHash;
     bytes32 preRoot;
     uint32 viewNumber;
+    uint32 epoch;
 }
 
 /// @notice A leader's commitment to a built block: `encRoot` over the encrypted transactions, `rawRoot` over
@@ -25,17 +27,19 @@ struct BlockCommitment {
 }
 
 /// @notice "Height `height` ends with `txCount` transactions under `encRoot`", signed in view `viewNumber` by
-/// the leader that seals it and by each member that stored that log and seal in that view. A majority's
-/// signatures form a SealCertificate; key generators release their shares only against one.
+/// the leader that seals it and by each member that stored that log and seal in that view. `epoch` is the
+/// ClusterRegistry membership epoch whose members sign it: the leader and the majority are those of that
+/// epoch. A majority's signatures form a SealCertificate; key generators release their shares only against one.
 struct Seal {
     uint64 rollupId;
     uint64 height;
     uint32 txCount;
     bytes32 encRoot;
     uint32 viewNumber;
+    uint32 epoch;
 }
 
-/// @notice A seal with the signatures of a majority of the cluster's members on it (identical seal, strictly
+/// @notice A seal with the signatures of a majority of the members of its epoch on it (identical seal, strictly
 /// ascending signers): the only form in which a seal counts (VeilCertificate). Not itself signed.
 struct SealCertificate {
     Seal seal;
@@ -75,13 +79,13 @@ struct ClusterMessage {
  */
 library VeilTypes {
     bytes32 internal constant ORDER_COMMITMENT_TYPEHASH = keccak256(
-        "OrderCommitment(uint64 rollupId,uint64 blockHeight,uint32 txIndex,bytes32 encTxHash,bytes32 preRoot,uint32 viewNumber)"
+        "OrderCommitment(uint64 rollupId,uint64 blockHeight,uint32 txIndex,bytes32 encTxHash,bytes32 preRoot,uint32 viewNumber,uint32 epoch)"
     );
     bytes32 internal constant BLOCK_COMMITMENT_TYPEHASH = keccak256(
         "BlockCommitment(uint64 rollupId,uint64 height,uint32 txCount,bytes32 encRoot,bytes32 rawRoot,uint32 viewNumber)"
     );
     bytes32 internal constant SEAL_TYPEHASH = keccak256(
-        "Seal(uint64 rollupId,uint64 height,uint32 txCount,bytes32 encRoot,uint32 viewNumber)"
+        "Seal(uint64 rollupId,uint64 height,uint32 txCount,bytes32 encRoot,uint32 viewNumber,uint32 epoch)"
     );
     bytes32 internal constant OPERATOR_RESPONSE_TYPEHASH = keccak256(
         "OperatorResponse(bytes32 taskId,bytes32 commitmentHash,bool approve)"
@@ -104,7 +108,8 @@ library VeilTypes {
                     c.txIndex,
                     c.encTxHash,
                     c.preRoot,
-                    c.viewNumber
+                    c.viewNumber,
+                    c.epoch
                 )
             );
     }
@@ -127,7 +132,7 @@ library VeilTypes {
 
     /// @notice EIP-712 struct hash of a seal.
     function hash(Seal calldata s) internal pure returns (bytes32) {
-        return keccak256(abi.encode(SEAL_TYPEHASH, s.rollupId, s.height, s.txCount, s.encRoot, s.viewNumber));
+        return keccak256(abi.encode(SEAL_TYPEHASH, s.rollupId, s.height, s.txCount, s.encRoot, s.viewNumber, s.epoch));
     }
 
     /// @notice EIP-712 struct hash of an operator response.

@@ -55,4 +55,14 @@ contract VeilTypesHarness is EIP712 {
     function blockCommitmentHash(BlockCommitment calldata c) external pure returns (bytes32) {
         return VeilTypes.hash(c);
     }
+
+    /// @notice The struct hash of a seal (what a certificate's signers sign, under the domain).
+    function sealHash(Seal calldata s) external pure returns (bytes32) {
+        return VeilTypes.hash(s);
+    }
+
+    /// @notice The struct hash of an order commitment.
+    function orderCommitmentHash(OrderCommitment calldata c) external pure returns (bytes32) {
+        return VeilTypes.hash(c);
+    }
 }

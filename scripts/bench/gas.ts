@@ -27,14 +27,6 @@ const TARGETS: Record<string, number> = {
   join_first_member: 120_000,
 };
 
-/**
- * Mines past the epoch boundary at which a join, exit or slash just made takes effect (ClusterRegistry:
- * EPOCH_LEAD epochs of one block here, one change per epoch), so the next step sees the new member list.
- */
-async function settleMembership(): Promise<void> {
-  await ethers.provider.send("hardhat_mine", ["0x4"]);
-}
-
 async function gasOf(
   name: string,
   sent: Promise<ContractTransactionResponse>,
@@ -42,7 +34,6 @@ async function gasOf(
 ): Promise<void> {
   const receipt = await (await sent).wait();
   if (!receipt) throw new Error(`${name}: no receipt`);
-  await settleMembership();
   const target = TARGETS[name];
   emit(
     `gas_${name}`,
@@ -60,6 +51,19 @@ async function main(): Promise<void> {
   if (!deployer || !clusterOwner || !rollupOwner || !executor || !challenger) throw new Error("need 16 accounts");
   const { registry, vsm } = await deployCore(deployer, DEFAULT_CORE_PARAMS);
   const domain = veilDomain((await ethers.provider.getNetwork()).chainId, await vsm.getAddress());
+  const epochLength = await registry.epochLength();
+  const lead = await registry.EPOCH_LEAD();
+  /**
+   * Mines past the epoch boundaries at which the `changes` joins, exits or slashes just made take effect
+   * (ClusterRegistry: a change made in epoch c applies from c + EPOCH_LEAD, one change per epoch), so the
+   * next step sees the new member list. Called only where no task window is open that the mining would close.
+   */
+  const settleMembership = async (changes = 1): Promise<void> => {
+    const blocks = (lead + BigInt(changes)) * epochLength;
+    await ethers.provider.send("hardhat_mine", [`0x${blocks.toString(16)}`]);
+  };
+  /** The membership epoch seals and order commitments made now name. */
+  const epochNow = async (): Promise<number> => Number(await registry.currentEpoch());
   const rollupId = 777n;
   const leaderFor = async (h: bigint) => {
     const [address] = await registry.leaderOfRollup(rollupId, h, 0);
@@ -72,17 +76,26 @@ async function main(): Promise<void> {
     const current = await registry.membersOf(1);
     const majority = current.slice(0, Math.floor(current.length / 2) + 1);
     const local = majority.map((a) => signers.find((x) => x.address === a)!);
-    const seal = { rollupId, height: c.height, txCount: c.txCount, encRoot: c.encRoot, viewNumber: 0 };
+    const seal = {
+      rollupId,
+      height: c.height,
+      txCount: c.txCount,
+      encRoot: c.encRoot,
+      viewNumber: 0,
+      epoch: await epochNow(),
+    };
     const certificate = await certifySeal(local, domain, seal);
     return { seal, signatures: [...certificate.signatures] };
   };
   const bond = parseEther("2");
   progress("cluster, members, rollup, operators");
   await gasOf("createCluster", registry.connect(clusterOwner).createCluster(bond, 16));
-  for (const [i, m] of members.entries())
+  for (const [i, m] of members.entries()) {
     await gasOf(i === 0 ? "join_first_member" : "join", registry.connect(m).join(1, { value: bond }), {
       members_before: i,
     });
+    await settleMembership();
+  }
   await gasOf(
     "registerRollup",
     registry.connect(rollupOwner).registerRollup(
@@ -120,6 +133,7 @@ async function main(): Promise<void> {
     encTxHash: data[index]!,
     preRoot: receipts[index]!.preRoot,
     viewNumber: 0,
+    epoch: await epochNow(),
   };
   const orderSig = await signMessage(leader, domain, "OrderCommitment", order);
   const sealed = new IncrementalMerkleTree();
@@ -140,8 +154,16 @@ async function main(): Promise<void> {
       .createNewTask(commitment, certificate, await signMessage(leader, domain, "BlockCommitment", commitment)),
     { members: 5, certificate_signatures: certificate.signatures.length },
   );
-  // Two conflicting 3-of-5 certificates share one signer: it is slashed.
-  const conflictA = { rollupId, height: 45n, txCount: 3, encRoot: keccak256(toUtf8Bytes("e1")), viewNumber: 0 };
+  // Two conflicting 3-of-5 certificates share one signer: it is slashed. (It leaves the schedule two epochs
+  // on; the membership settles after the slash below, once the response to the task above is in.)
+  const conflictA = {
+    rollupId,
+    height: 45n,
+    txCount: 3,
+    encRoot: keccak256(toUtf8Bytes("e1")),
+    viewNumber: 0,
+    epoch: await epochNow(),
+  };
   const conflictB = { ...conflictA, encRoot: keccak256(toUtf8Bytes("e2")), viewNumber: 1 };
   const members45 = (await registry.membersOf(1)).map((a) => signers.find((x) => x.address === a)!);
   const majority45 = Math.floor(members45.length / 2) + 1;
@@ -174,6 +196,7 @@ async function main(): Promise<void> {
       ]),
     { tree_leaves: 1000, index },
   );
+  await settleMembership(2);
 
   // Prefix rewritten: same leaf at its index, an earlier tx replaced (needs both PRE and POST proofs).
   const height2 = 41n;
@@ -201,6 +224,7 @@ async function main(): Promise<void> {
     ),
     { tree_leaves: 1000, index },
   );
+  await settleMembership();
 
   progress("equivocations, double vote, exits");
   const leader3 = await leaderFor(42n);
@@ -215,6 +239,7 @@ async function main(): Promise<void> {
       await signMessage(leader3, domain, "OrderCommitment", b),
     ),
   );
+  await settleMembership();
   const leader4 = await leaderFor(43n);
   await registry.connect(signers[16]).join(1, { value: bond });
   await settleMembership();
@@ -229,6 +254,7 @@ async function main(): Promise<void> {
       await signMessage(leader4, domain, "BlockCommitment", bb),
     ),
   );
+  await settleMembership();
   // The leader of a view never certified commits another encRoot than the height's 3-of-5 certified seal.
   // Four members join for this step (the slashes above left one) and stay for the paths below.
   const extra = [signers[14]!, signers[15]!, signers[18]!, signers[19]!];
@@ -252,9 +278,17 @@ async function main(): Promise<void> {
     ),
     { members: members46, certificate_signatures: certificate46.signatures.length },
   );
+  await settleMembership();
   progress("seal equivocation and conflicting certificates");
   const current = (await registry.membersOf(1)).map((a) => signers.find((x) => x.address === a)!);
-  const sealA = { rollupId, height: 44n, txCount: 3, encRoot: keccak256(toUtf8Bytes("e1")), viewNumber: 0 };
+  const sealA = {
+    rollupId,
+    height: 44n,
+    txCount: 3,
+    encRoot: keccak256(toUtf8Bytes("e1")),
+    viewNumber: 0,
+    epoch: await epochNow(),
+  };
   const sealB = { ...sealA, encRoot: keccak256(toUtf8Bytes("e2")), viewNumber: 1 };
   // Not signers[16], whose exit and withdrawal are measured below.
   const equivocator = current.find((m) => m.address !== signers[16]!.address)!;
@@ -267,6 +301,7 @@ async function main(): Promise<void> {
       await signMessage(equivocator, domain, "Seal", sealB),
     ),
   );
+  await settleMembership();
   const op = operators[3]!;
   const no = { ...response, approve: false };
   await gasOf(
@@ -290,6 +325,8 @@ async function main(): Promise<void> {
   await gasOf("addStake", vsm.connect(operators[0]).addStake({ value: parseEther("1") }));
   await gasOf("requestWithdrawal", vsm.connect(operators[0]).requestWithdrawal(parseEther("1")));
   await gasOf("requestExit", registry.connect(signers[16]).requestExit(1));
+  // The bond unlocks memberWithdrawalDelay blocks after the member's last epoch ends.
+  await settleMembership();
   await ethers.provider.send("hardhat_mine", [`0x${DEFAULT_CORE_PARAMS.memberWithdrawalDelay.toString(16)}`]);
   await gasOf("withdraw", vsm.connect(operators[0]).withdraw());
   await gasOf("withdrawBond", registry.connect(signers[16]).withdrawBond(1));

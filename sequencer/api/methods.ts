@@ -74,7 +74,7 @@ export function registerApi(d: ApiDeps): void {
     timeoutMs?: number,
   ): Promise<unknown> => {
     const view = await sequencer.viewOf(rollupId, height);
-    const leader = sequencer.leaderOf(height, view);
+    const leader = sequencer.leaderOf(height, view, await sequencer.epochOfHeight(rollupId, height));
     if (leader === sequencer.address) return local();
     // Members disagreeing on the view could bounce a call between them: a few hops, then an error.
     const hops = ctx.forwardHops ?? 0;

@@ -113,8 +113,12 @@ export const orderReceipt = z
       c === undefined ||
       (c.view.rollupId === commitment.rollupId &&
         c.view.height === commitment.blockHeight &&
-        c.view.viewNumber === commitment.viewNumber),
-    { message: "the view certificate must be for the commitment's height and view", path: ["viewCertificate"] },
+        c.view.viewNumber === commitment.viewNumber &&
+        c.view.epoch === commitment.epoch),
+    {
+      message: "the view certificate must be for the commitment's height, view and epoch",
+      path: ["viewCertificate"],
+    },
   );
 
 export type OrderReceipt = z.output<typeof orderReceipt>;

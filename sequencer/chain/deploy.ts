@@ -80,8 +80,9 @@ export interface MiningProvider {
 }
 
 /**
- * Mines blocks on a development chain until the cluster's current epoch has `count` members: joins apply
- * from an epoch boundary a little ahead (ClusterRegistry.EPOCH_LEAD, one change per epoch).
+ * Mines blocks on a development chain until the cluster's current epoch has `count` members (joins apply
+ * from an epoch boundary a little ahead: ClusterRegistry.EPOCH_LEAD, one change per epoch), then up to
+ * the start of an epoch.
  */
 export async function mineUntilMembers(
   registry: ClusterRegistry,
@@ -94,4 +95,8 @@ export async function mineUntilMembers(
     if (epochs > 1_000) throw new Error(`cluster ${clusterId} never reached ${count} members`);
     await provider.send("hardhat_mine", [`0x${epochLength.toString(16)}`]);
   }
+  // Then to the start of the next epoch: what follows (a devnet, a test) gets a whole epoch before the next.
+  const block = BigInt(String(await provider.send("eth_blockNumber", [])));
+  const toBoundary = (epochLength - ((block + 1n) % epochLength)) % epochLength;
+  if (toBoundary > 0n) await provider.send("hardhat_mine", [`0x${toBoundary.toString(16)}`]);
 }

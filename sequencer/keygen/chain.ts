@@ -16,8 +16,10 @@ export interface RegistryView {
   committeeOf(rollupId: bigint): Promise<string[]>;
   /** The cluster serving the rollup; throws UnknownRollupError for a rollup the registry lacks. */
   clusterOf(rollupId: bigint): Promise<bigint>;
-  /** The cluster's members in schedule order (a seal certificate needs a majority of them). */
-  membersOf(clusterId: bigint): Promise<string[]>;
+  /** The cluster's members in `epoch`, in schedule order (a seal certificate needs a majority of them). */
+  membersAt(clusterId: bigint, epoch: number): Promise<string[]>;
+  /** The registry's current membership epoch. */
+  currentEpoch(): Promise<number>;
   timelockOf(rollupId: bigint): Promise<RollupTimelock>;
   domain(): Promise<VeilDomain>;
 }
@@ -35,14 +37,14 @@ const isRevert = (error: unknown, name: string): boolean =>
   "revert" in error &&
   (error as { revert?: { name?: string } }).revert?.name === name;
 
-/** How long a cluster's member list is reused (one reveal per generator and height would read it again). */
-const MEMBERS_TTL_MS = 5_000;
+/** Member lists kept in memory: an epoch's list never changes once the registry answers it. */
+const EPOCHS_CACHED = 64;
 
 /** The registry through TypeChain; the domain is fixed per process (chain id and VSM never change). */
 export class ChainRegistryView implements RegistryView {
   private readonly registry: ClusterRegistry;
   private domainPromise: Promise<VeilDomain> | undefined;
-  private readonly members = new Map<bigint, { members: string[]; at: number }>();
+  private readonly members = new Map<string, string[]>();
 
   constructor(
     runner: ContractRunner & { provider: Provider | null },
@@ -66,12 +68,18 @@ export class ChainRegistryView implements RegistryView {
     }
   }
 
-  async membersOf(clusterId: bigint): Promise<string[]> {
-    const cached = this.members.get(clusterId);
-    if (cached !== undefined && performance.now() - cached.at < MEMBERS_TTL_MS) return cached.members;
-    const members = (await this.registry.membersOf(clusterId)).map((m) => getAddress(m));
-    this.members.set(clusterId, { members, at: performance.now() });
+  async membersAt(clusterId: bigint, epoch: number): Promise<string[]> {
+    const key = `${clusterId}:${epoch}`;
+    const cached = this.members.get(key);
+    if (cached !== undefined) return cached;
+    const members = (await this.registry.membersAt(clusterId, epoch)).map((m) => getAddress(m));
+    if (this.members.size >= EPOCHS_CACHED) this.members.delete(this.members.keys().next().value!);
+    this.members.set(key, members);
     return members;
+  }
+
+  async currentEpoch(): Promise<number> {
+    return Number(await this.registry.currentEpoch());
   }
 
   async timelockOf(rollupId: bigint): Promise<RollupTimelock> {

@@ -420,11 +420,13 @@ export class KeygenService {
   // ---- seal, reveal, round secret --------------------------------------------------------------
 
   /**
-   * Checks a seal certificate: a majority of the members of the cluster serving the rollup signed the
-   * identical seal (so a majority stored that log and seal in that view). One member's signature, in
-   * whatever view it claims to lead, is not enough: every member leads every height at some view.
+   * Checks a seal certificate: a majority of the members of the cluster serving the rollup, in the epoch
+   * the seal names, signed the identical seal (so a majority stored that log and seal in that view). One
+   * member's signature, in whatever view it claims to lead, is not enough: every member leads every height
+   * at some view. `inWindow`: the seal's epoch must also be the current or the previous one (what the VSM
+   * accepts too), since only neighbouring epochs' majorities are sure to share a member.
    */
-  async checkCertificate(certificate: SealCertificate): Promise<void> {
+  async checkCertificate(certificate: SealCertificate, inWindow = true): Promise<void> {
     const { rollupId } = certificate.seal;
     this.assertServed(rollupId);
     let clusterId: bigint;
@@ -434,7 +436,22 @@ export class KeygenService {
       if (error instanceof UnknownRollupError) throw veilError.unknownRollup(rollupId.toString());
       throw error;
     }
-    const [members, domain] = await Promise.all([this.deps.registry.membersOf(clusterId), this.deps.registry.domain()]);
+    const { epoch } = certificate.seal;
+    if (inWindow) {
+      const current = await this.deps.registry.currentEpoch();
+      if (epoch + 1 < current || epoch > current) {
+        throw veilError.invalidSignature(
+          `the seal certificate of height ${certificate.seal.height} is of epoch ${epoch}; the current epoch is ${current}`,
+        );
+      }
+    }
+    let members: string[];
+    try {
+      members = await this.deps.registry.membersAt(clusterId, epoch);
+    } catch {
+      throw veilError.invalidSignature(`the members of epoch ${epoch} are not on record`);
+    }
+    const domain = await this.deps.registry.domain();
     try {
       verifySealCertificate(domain, certificate, members);
     } catch (error) {
@@ -458,7 +475,9 @@ export class KeygenService {
     if (previous.some((p) => p.seal.rollupId !== seal.rollupId || p.seal.height >= seal.height)) {
       throw new RpcError("INVALID_PARAMS", "invalid params: previous must hold lower heights of the same rollup");
     }
-    for (const c of [...previous, certificate]) await this.checkCertificate(c);
+    // The lower heights' certificates only move the window; each counts against its own epoch's members.
+    for (const c of previous) await this.checkCertificate(c, false);
+    await this.checkCertificate(certificate);
     const own = await this.deps.store.getOwn<OwnRecord>(round);
     if (!own) {
       throw veilError.notFound(`a contribution of ${this.address} for rollup ${round.rollupId} height ${round.height}`);

@@ -166,7 +166,8 @@ export class BlockPipeline {
       }
       return done;
     }
-    const leader = this.o.chain.leaderOf(height, view);
+    await this.o.chain.fetchMembersAt(certificate.seal.epoch);
+    const leader = this.o.chain.leaderAt(certificate.seal.epoch, height, view);
     if (leader !== this.o.wallet.address) throw veilError.notLeader(leader);
     const log = this.o.log.child({ rollupId: rollupId.toString(), height });
 
@@ -348,7 +349,7 @@ export class BlockPipeline {
   }
 
   /** A seal certificate of the cluster for exactly this commitment's count and root, or an error. */
-  private certifiedView(raw: unknown, commitment: BlockCommitment): SealCertificate {
+  private async certifiedView(raw: unknown, commitment: BlockCommitment): Promise<SealCertificate> {
     let certificate: SealCertificate;
     try {
       certificate = parseSealCertificate(raw);
@@ -366,7 +367,7 @@ export class BlockPipeline {
       throw veilError.invalidProof("the seal certificate is for another count or root than the block commitment");
     }
     try {
-      verifySealCertificate(this.o.domain, certificate, this.o.chain.memberList);
+      verifySealCertificate(this.o.domain, certificate, await this.o.chain.fetchMembersAt(seal.epoch));
     } catch (error) {
       if (error instanceof CertificateError) throw veilError.invalidSignature(`the seal certificate: ${error.message}`);
       throw error;
@@ -394,10 +395,10 @@ export class BlockPipeline {
       throw veilError.unauthorized("the block commitment is for another height than the message names");
     }
     // The view is the one a majority certified the seal in, never the one the message claims.
-    const certificate = this.certifiedView(payload.certificate, commitment);
+    const certificate = await this.certifiedView(payload.certificate, commitment);
     const view = certificate.seal.viewNumber;
     const sender = envelope.message.sender;
-    const leader = this.o.chain.leaderOf(height, view);
+    const leader = this.o.chain.leaderAt(certificate.seal.epoch, height, view);
     if (sender !== leader) throw veilError.notLeader(leader);
     if (
       block.viewNumber !== view ||

@@ -1,10 +1,12 @@
 /**
- * What the node knows of L1: the cluster's ordered members (the leader schedule) and, per rollup, its
- * config, key-generator committee and executors. Read through TypeChain and cached; the schedule is
- * refreshed periodically, so `leaderOf` is computed locally with the registry's own formula.
+ * What the node knows of L1: the cluster's members epoch by epoch (the leader schedule; ClusterRegistry
+ * fixes an epoch's members a whole epoch before it starts) and, per rollup, its config, key-generator
+ * committee and executors. Read through TypeChain and cached: an epoch's member list never changes once
+ * final, so `leaderAt` and the majorities are computed locally with the registry's own formula.
  */
 import { getAddress } from "ethers";
 import type { ClusterRegistry } from "../../typechain-types";
+import { majorityOf } from "../chain/certificate";
 
 export interface RollupInfo {
   readonly rollupId: bigint;
@@ -17,9 +19,19 @@ export interface RollupInfo {
 
 /** How long a rollup lookup (found or not) is trusted before it is read again. */
 const ROLLUP_TTL_MS = 10_000;
+/** Epochs kept in memory below the current one (a height lives for seconds; an epoch for many minutes). */
+const EPOCHS_KEPT = 256;
+
+/** An act named an epoch whose members this node does not know (too old, or not final yet). */
+export class UnknownEpochError extends Error {
+  override readonly name = "UnknownEpochError";
+}
 
 export class ChainView {
-  private members: readonly string[] = [];
+  private epochLength = 0n;
+  private current = -1;
+  /** Final member lists by epoch, in schedule order (checksummed). */
+  private readonly epochs = new Map<number, readonly string[]>();
   private readonly rollups = new Map<bigint, { at: number; info: RollupInfo | undefined }>();
 
   constructor(
@@ -27,36 +39,102 @@ export class ChainView {
     readonly clusterId: bigint,
   ) {}
 
-  /** Reads the member list; throws when the cluster has none (a node cannot serve an empty cluster). */
+  /**
+   * Reads the current epoch and the member lists of the previous, current and next epochs (the next one is
+   * final already); throws when the current epoch has no members (a node cannot serve an empty cluster).
+   */
   async refresh(): Promise<void> {
-    const members = (await this.registry.membersOf(this.clusterId)).map((m) => getAddress(m));
-    if (members.length === 0) throw new Error(`cluster ${this.clusterId} has no members in the registry`);
-    this.members = members;
+    if (this.epochLength === 0n) this.epochLength = await this.registry.epochLength();
+    const provider = this.registry.runner?.provider;
+    if (provider === undefined || provider === null) throw new Error("the registry has no provider");
+    const current = Number(BigInt(await provider.getBlockNumber()) / this.epochLength);
+    for (const epoch of [current - 1, current, current + 1]) {
+      if (epoch >= 0 && !this.epochs.has(epoch)) await this.load(epoch);
+    }
+    for (const epoch of this.epochs.keys()) if (epoch < current - EPOCHS_KEPT) this.epochs.delete(epoch);
+    this.current = Math.max(this.current, current);
+    if (this.membersAt(current).length === 0) throw new Error(`cluster ${this.clusterId} has no members in the registry`);
   }
 
+  private async load(epoch: number): Promise<readonly string[]> {
+    const members = (await this.registry.membersAt(this.clusterId, epoch)).map((m) => getAddress(m));
+    this.epochs.set(epoch, members);
+    return members;
+  }
+
+  /** The current epoch as of the last refresh (-1 before the first). */
+  get epoch(): number {
+    return this.current;
+  }
+
+  /** Whether this node holds the member list of `epoch`. */
+  knows(epoch: number): boolean {
+    return this.epochs.has(epoch);
+  }
+
+  /** The members of `epoch` in schedule order; throws UnknownEpochError when it is not loaded. */
+  membersAt(epoch: number): readonly string[] {
+    const members = this.epochs.get(epoch);
+    if (members === undefined) throw new UnknownEpochError(`the members of epoch ${epoch} are not known here`);
+    return members;
+  }
+
+  /** The members of `epoch`, read from L1 when they are not in memory (an older certificate, say). */
+  async fetchMembersAt(epoch: number): Promise<readonly string[]> {
+    return this.epochs.get(epoch) ?? this.load(epoch);
+  }
+
+  /** Votes needed for a majority of the members of `epoch`, the leader included. */
+  majorityAt(epoch: number): number {
+    return majorityOf(this.membersAt(epoch).length);
+  }
+
+  isMemberAt(epoch: number, address: string): boolean {
+    const a = address.toLowerCase();
+    return this.epochs.get(epoch)?.some((m) => m.toLowerCase() === a) ?? false;
+  }
+
+  /** Whether `address` is a member of any epoch this node holds (the first check of a cluster message). */
+  isMember(address: string): boolean {
+    for (const epoch of this.epochs.keys()) if (this.isMemberAt(epoch, address)) return true;
+    return false;
+  }
+
+  /** ClusterRegistry.leaderAt: members[(height + view) % n] among the members of `epoch`. */
+  leaderAt(epoch: number, height: number, view: number): string {
+    const members = this.membersAt(epoch);
+    if (members.length === 0) throw new UnknownEpochError(`epoch ${epoch} has no members`);
+    return members[Number((BigInt(height) + BigInt(view)) % BigInt(members.length))]!;
+  }
+
+  /**
+   * The latest epoch, from `epoch` up to the current one, whose member list is the same as `epoch`'s: a seal
+   * names it, so that a height begun in an earlier epoch is still certified in the window the VSM and the
+   * key generators accept (the current or the previous epoch). The same list means the same signers make a
+   * majority, so the certificate is exactly as strong in either epoch, whatever happened in between.
+   */
+  latestSameMembers(epoch: number): number {
+    const members = this.membersAt(epoch).join();
+    for (let later = this.current; later > epoch; later--) {
+      if (this.epochs.get(later)?.join() === members) return later;
+    }
+    return epoch;
+  }
+
+  /** Whether `a` and `b` are known epochs with the same member list in the same order. */
+  sameMembers(a: number, b: number): boolean {
+    const x = this.epochs.get(a);
+    const y = this.epochs.get(b);
+    return x !== undefined && y !== undefined && x.join() === y.join();
+  }
+
+  /** The current epoch's members (status pages and start-up checks). */
   get memberList(): readonly string[] {
-    return this.members;
+    return this.epochs.get(this.current) ?? [];
   }
 
   get size(): number {
-    return this.members.length;
-  }
-
-  /** Votes needed for a majority of the cluster, the leader included. */
-  get majority(): number {
-    return Math.floor(this.members.length / 2) + 1;
-  }
-
-  isMember(address: string): boolean {
-    const a = address.toLowerCase();
-    return this.members.some((m) => m.toLowerCase() === a);
-  }
-
-  /** ClusterRegistry.leaderOf: members[(height + view) % n]. */
-  leaderOf(height: number, view: number): string {
-    const n = this.members.length;
-    if (n === 0) throw new Error("the member list is not loaded");
-    return this.members[Number((BigInt(height) + BigInt(view)) % BigInt(n))]!;
+    return this.memberList.length;
   }
 
   /** The rollup's config if it is registered and served by this cluster, otherwise undefined. */

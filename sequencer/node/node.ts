@@ -89,6 +89,9 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
+/** How often the node reads L1's block number to follow membership epochs (an epoch is many blocks). */
+const EPOCH_POLL_MS = 2_000;
+
 export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps = {}): Promise<RunningNode> {
   const startedAt = performance.now();
   const nodeAddress = computeAddress(config.node.signingKey.reveal());
@@ -262,10 +265,25 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
   );
 
   let retry: NodeJS.Timeout | undefined;
+  let epochs: NodeJS.Timeout | undefined;
+  /** Follows L1's membership epochs: the current one, and the next one's members once they are final. */
+  const followEpochs = (): void => {
+    epochs = setInterval(() => {
+      const before = chain.epoch;
+      chain.refresh().then(
+        () => {
+          if (chain.epoch !== before) log.info({ epoch: chain.epoch, members: chain.memberList }, "new epoch");
+        },
+        (error: unknown) => log.warn({ err: error }, "cannot read the membership epoch from L1"),
+      );
+    }, EPOCH_POLL_MS);
+    epochs.unref();
+  };
   const connect = async (): Promise<void> => {
     try {
       await attachOrdering();
-      log.info({ members: chain.memberList }, "cluster loaded from L1; ordering enabled");
+      followEpochs();
+      log.info({ epoch: chain.epoch, members: chain.memberList }, "cluster loaded from L1; ordering enabled");
     } catch (error) {
       log.warn({ err: error }, "cannot read the cluster from L1 yet; retrying");
       retry = setTimeout(() => void connect(), 2_000);
@@ -281,6 +299,7 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
       health.markShuttingDown();
       log.info("node stopping");
       if (retry !== undefined) clearTimeout(retry);
+      if (epochs !== undefined) clearInterval(epochs);
       stopFailover?.();
       await server.close(config.timeouts.shutdownGraceMs);
       await blocks?.settled();

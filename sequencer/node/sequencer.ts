@@ -127,6 +127,13 @@ interface HeightLog {
   status: "open" | "sealing" | "sealed" | "finalized";
   /** The view this node is in for the height (persisted before it acts in it). */
   view: number;
+  /**
+   * The membership epoch whose members run the height (its leader schedule and majorities). Pinned by the
+   * first act in it: the leader's first entry, a leader's message a follower accepts, a view change; until
+   * then it follows the current epoch. Entries carry it; view changes persist it.
+   */
+  epoch: number;
+  epochPinned: boolean;
   /** The last view in which this node operated normally; below `view` while a view change runs. */
   normalView: number;
   /** Whether this node watches the height's leader (it heard from a leader or a view change). */
@@ -252,8 +259,40 @@ export class Sequencer {
     }
   }
 
-  leaderOf(height: number, view: number): string {
-    return this.o.chain.leaderOf(height, view);
+  /** The registry's leader of (height, view) among the members of `epoch` (the current one by default). */
+  leaderOf(height: number, view: number, epoch = this.o.chain.epoch): string {
+    return this.o.chain.leaderAt(epoch, height, view);
+  }
+
+  /** The epoch a height runs in: its pinned one, or the current one while nothing pinned it. */
+  private epochOf(log: HeightLog): number {
+    return log.epochPinned ? log.epoch : this.o.chain.epoch;
+  }
+
+  /** The leader of `view` of this height, in the height's epoch. */
+  private leaderIn(log: HeightLog, view = log.view): string {
+    return this.o.chain.leaderAt(this.epochOf(log), log.height, view);
+  }
+
+  /** Votes needed for a majority of the height's members. */
+  private majorityIn(log: HeightLog): number {
+    return this.o.chain.majorityAt(this.epochOf(log));
+  }
+
+  /**
+   * Pins the height's epoch to the one a member's message names, or checks it against the pinned one. An
+   * epoch this node does not know (too old, or not final) is refused: its members cannot be checked.
+   */
+  private pinEpoch(log: HeightLog, epoch: number): void {
+    if (log.epochPinned) {
+      if (epoch !== log.epoch) {
+        throw veilError.unauthorized(`height ${log.height} runs in epoch ${log.epoch}, not ${epoch}`);
+      }
+      return;
+    }
+    if (!this.o.chain.knows(epoch)) throw veilError.unauthorized(`the members of epoch ${epoch} are not known here`);
+    log.epoch = epoch;
+    log.epochPinned = true;
   }
 
   async viewOf(rollupId: bigint, height: number): Promise<number> {
@@ -267,7 +306,12 @@ export class Sequencer {
   }
 
   async isLeader(rollupId: bigint, height: number): Promise<boolean> {
-    return this.leaderOf(height, await this.viewOf(rollupId, height)) === this.address;
+    return this.leaderIn(await this.logOf(rollupId, height)) === this.address;
+  }
+
+  /** The epoch a height runs in (its pinned one, or the current one while nothing pinned it). */
+  async epochOfHeight(rollupId: bigint, height: number): Promise<number> {
+    return this.epochOf(await this.logOf(rollupId, height));
   }
 
   /** The height's log, loaded from the store once and then kept in memory. */
@@ -297,9 +341,15 @@ export class Sequencer {
     ]);
     const tree = new IncrementalMerkleTree();
     for (const e of entries) tree.append(e.encTxHash);
+    // The pinned epoch: recorded by a view change, else named by the entries or the seal.
+    const firstEntry = entries[0] as unknown as Entry | undefined;
+    const sealed = sealRecord === undefined ? undefined : (sealRecord.seal as unknown as SealResultJson);
+    const epoch = viewState.epoch ?? firstEntry?.orderCommitment.commitment.epoch ?? sealed?.seal.epoch;
     return {
       rollupId,
       height,
+      epoch: epoch ?? this.o.chain.epoch,
+      epochPinned: epoch !== undefined,
       tree,
       logBytes: entries.reduce((sum, e) => sum + entryBytes(e), 0),
       status: state.status,
@@ -387,7 +437,7 @@ export class Sequencer {
       const tx = await check();
       const log = await this.logOf(rollupId, height);
       if (log.status !== "open") throw veilError.heightSealed(height);
-      if (this.leaderOf(height, log.view) !== this.address) throw veilError.notLeader(this.leaderOf(height, log.view));
+      if (this.leaderIn(log) !== this.address) throw veilError.notLeader(this.leaderIn(log));
       if (log.normalView !== log.view) throw veilError.unavailable(`height ${height} is changing to view ${log.view}`);
       const startedAt = performance.now();
       const receipt = await new Promise<OrderReceiptJson>((resolve, reject) => {
@@ -428,9 +478,11 @@ export class Sequencer {
         // Under the log's lock, so that a view change installed meanwhile is seen before anything is signed.
         const { firstIndex, entries, view } = await this.locked(log, async () => {
           if (log.status !== "open") throw veilError.heightSealed(log.height);
-          if (this.leaderOf(log.height, log.view) !== this.address || log.normalView !== log.view) {
+          if (this.leaderIn(log) !== this.address || log.normalView !== log.view) {
             throw veilError.unavailable(`this node no longer leads height ${log.height} (view ${log.view})`);
           }
+          // The first entry pins the height's epoch: every commitment of the height names it.
+          if (!log.epochPinned) this.pinEpoch(log, this.o.chain.epoch);
           const at = log.tree.size;
           const signed = this.signBatch(log, batch);
           try {
@@ -443,9 +495,10 @@ export class Sequencer {
           return { firstIndex: at, entries: signed, view: log.view };
         });
         const acks = await this.replicate(log, firstIndex, entries, view);
-        if (acks + 1 < this.o.chain.majority) {
+        if (acks + 1 < this.majorityIn(log)) {
+          const size = this.o.chain.membersAt(log.epoch).length;
           throw veilError.unavailable(
-            `only ${acks + 1} of ${this.o.chain.size} members stored the transaction (a majority is ${this.o.chain.majority})`,
+            `only ${acks + 1} of ${size} members stored the transaction (a majority is ${this.majorityIn(log)})`,
           );
         }
         batch.forEach((p, i) => p.resolve(this.withViewProof(log, entries[i]!.orderCommitment)));
@@ -519,6 +572,7 @@ export class Sequencer {
       encTxHash: batch[i]!.leaf,
       preRoot: a.preRoot,
       viewNumber: log.view,
+      epoch: log.epoch,
     }));
     const key = this.o.wallet.signingKey;
     const signatures = commitments.map((c) => this.orderHasher.sign(key, c));
@@ -546,7 +600,8 @@ export class Sequencer {
   ): Promise<number> {
     const envelope = await this.replicateEnvelope(log, firstIndex, entries, view);
     const followers = this.o.peers.all;
-    const needed = this.o.chain.majority - 1;
+    const epoch = log.epoch;
+    const needed = this.majorityIn(log) - 1;
     if (needed <= 0) return 0;
     return new Promise<number>((resolve) => {
       const ackers = new Set<string>();
@@ -560,7 +615,8 @@ export class Sequencer {
       for (const peer of followers) {
         this.sendReplicate(peer, log, envelope, firstIndex + entries.length)
           .then((acker) => {
-            if (acker !== undefined) ackers.add(acker);
+            // Only the height's epoch's members count toward its majority.
+            if (acker !== undefined && this.o.chain.isMemberAt(epoch, acker)) ackers.add(acker);
             everyone();
           })
           .catch((error: unknown) => this.o.log.debug({ err: error, peer: peer.url }, "replication failed"))
@@ -583,6 +639,7 @@ export class Sequencer {
       rollupId: log.rollupId.toString(),
       height: log.height,
       view,
+      epoch: log.epoch,
       firstIndex,
       entries,
     });
@@ -673,10 +730,11 @@ export class Sequencer {
       schema: replicatePayload,
     });
     const rollupId = BigInt(payload.rollupId);
-    const { height, view, firstIndex } = payload;
+    const { height, view, firstIndex, epoch } = payload;
     if (view !== envelope.message.viewNumber) throw veilError.unauthorized("payload view differs from the envelope's");
-    if (this.leaderOf(height, view) !== envelope.message.sender) {
-      throw veilError.notLeader(this.leaderOf(height, view));
+    if (!this.o.chain.knows(epoch)) throw veilError.unauthorized(`the members of epoch ${epoch} are not known here`);
+    if (this.leaderOf(height, view, epoch) !== envelope.message.sender) {
+      throw veilError.notLeader(this.leaderOf(height, view, epoch));
     }
     const rollup = await this.o.chain.rollup(rollupId);
     if (rollup === undefined) throw veilError.unknownRollup(payload.rollupId);
@@ -685,6 +743,7 @@ export class Sequencer {
       // Fencing: an older view is refused; a newer one must be installed (StartView) before its entries.
       if (view < log.view) throw veilError.staleView(view, log.view);
       if (view > log.normalView) throw veilError.staleView(view, log.normalView);
+      this.pinEpoch(log, epoch);
       this.heardFromLeader(log);
       return this.appendReplicated(rollup, log, firstIndex, payload.entries, envelope.message.sender);
     });
@@ -758,7 +817,7 @@ export class Sequencer {
    */
   private async checkEntry(
     rollup: RollupInfo,
-    log: Pick<HeightLog, "rollupId" | "height" | "tree">,
+    log: Pick<HeightLog, "rollupId" | "height" | "tree" | "epoch">,
     index: number,
     entry: z.output<typeof entrySchema>,
     path: "adoption" | { readonly vouchedBy: string },
@@ -793,7 +852,10 @@ export class Sequencer {
     ) {
       throw veilError.outOfOrder(`${where}: the transaction is for another block`);
     }
-    if (this.leaderOf(log.height, viewNumber) !== leader) {
+    if (commitment.epoch !== log.epoch) {
+      throw veilError.invalidSignature(`${where}: signed for epoch ${commitment.epoch}, the height runs in ${log.epoch}`);
+    }
+    if (this.leaderOf(log.height, viewNumber, log.epoch) !== leader) {
       throw veilError.invalidSignature(`${where}: ${leader} did not lead view ${viewNumber}`);
     }
     // An entry of the leader that signed the envelope carrying it is covered by that signature (the
@@ -834,10 +896,22 @@ export class Sequencer {
    */
   async seal(rollupId: bigint, height: number): Promise<SealCertificate> {
     const log = await this.logOf(rollupId, height);
-    if (log.certificate !== undefined && log.certificate.seal.viewNumber === log.view) return log.certificate;
+    const current = log.certificate?.seal;
+    if (current !== undefined && current.viewNumber === log.view && current.epoch === this.sealEpoch(log)) {
+      return log.certificate!;
+    }
     this.assertLeadsNormally(log);
     if (log.seal === undefined) await this.sealLog(log);
     return this.certify(log);
+  }
+
+  /**
+   * The epoch a seal of this height names: the latest epoch, up to the current one, with the height's
+   * members unchanged. The VSM and the key generators accept a certificate of the current or the previous
+   * epoch only, and this keeps a height begun a while ago within that window, certified by the same members.
+   */
+  private sealEpoch(log: HeightLog): number {
+    return this.o.chain.latestSameMembers(this.epochOf(log));
   }
 
   /** The leader's part of sealing: stops the height and stores its own signed seal. */
@@ -855,12 +929,14 @@ export class Sequencer {
       await this.locked(log, async () => {
         if (log.status !== "sealing") throw veilError.unavailable(`height ${height} changed while being sealed`);
         this.assertLeadsNormally(log);
+        if (!log.epochPinned) this.pinEpoch(log, this.o.chain.epoch); // an empty height
         const seal: Seal = {
           rollupId,
           height: BigInt(height),
           txCount: log.tree.size,
           encRoot: log.tree.root,
           viewNumber: log.view,
+          epoch: this.sealEpoch(log),
         };
         // Released only after store.seal, which records the signed content in the same synced batch.
         const signature = this.sealHasher.sign(this.o.wallet.signingKey, seal);
@@ -904,10 +980,13 @@ export class Sequencer {
       txCount: stored.seal.txCount,
       encRoot: String(stored.seal.encRoot).toLowerCase(),
       viewNumber: log.view,
+      epoch: this.sealEpoch(log),
     };
     this.assertLeadsNormally(log);
     const ownSignature =
-      stored.seal.viewNumber === log.view && getAddress(stored.leader) === this.address
+      stored.seal.viewNumber === log.view &&
+      stored.seal.epoch === seal.epoch &&
+      getAddress(stored.leader) === this.address
         ? stored.signature
         : await this.signSeal(rollupId, height, seal);
     const wire: SealResultJson = {
@@ -917,7 +996,8 @@ export class Sequencer {
     };
     const signatures = await this.replicateSeal(log, wire, seal);
     signatures.set(this.address, ownSignature);
-    if (signatures.size < this.o.chain.majority) {
+    for (const signer of signatures.keys()) if (!this.o.chain.isMemberAt(seal.epoch, signer)) signatures.delete(signer);
+    if (signatures.size < this.o.chain.majorityAt(seal.epoch)) {
       throw veilError.unavailable(`the seal of height ${height} reached only ${signatures.size} members`);
     }
     const certificate = assembleCertificate(seal, signatures);
@@ -929,7 +1009,7 @@ export class Sequencer {
 
   /** Fails unless this node leads the height in a view it operates normally in. */
   private assertLeadsNormally(log: HeightLog): void {
-    const leader = this.leaderOf(log.height, log.view);
+    const leader = this.leaderIn(log);
     if (leader !== this.address) throw veilError.notLeader(leader);
     if (log.normalView !== log.view) {
       throw veilError.unavailable(`height ${log.height} is changing to view ${log.view}`);
@@ -1021,7 +1101,10 @@ export class Sequencer {
     if (seal.rollupId !== rollupId || seal.height !== BigInt(payload.height)) {
       throw veilError.unauthorized("the seal is for another block than the payload names");
     }
-    const leader = this.leaderOf(payload.height, seal.viewNumber);
+    if (!this.o.chain.knows(seal.epoch)) {
+      throw veilError.unauthorized(`the members of epoch ${seal.epoch} are not known here`);
+    }
+    const leader = this.leaderOf(payload.height, seal.viewNumber, seal.epoch);
     if (envelope.message.sender !== leader) throw veilError.notLeader(leader);
     if (!this.sealHasher.isSignedBy(seal, payload.signature, leader)) {
       throw veilError.invalidSignature("the seal is not signed by the height's leader");
@@ -1031,6 +1114,11 @@ export class Sequencer {
       // Only the view this node has installed and operates normally in: a seal proves that view.
       if (seal.viewNumber < log.view) throw veilError.staleView(seal.viewNumber, log.view);
       if (seal.viewNumber > log.normalView) throw veilError.staleView(seal.viewNumber, log.normalView);
+      // A seal names the height's epoch or a later one with the very same members (sealEpoch).
+      if (!log.epochPinned) this.pinEpoch(log, seal.epoch);
+      if (seal.epoch < log.epoch || !this.o.chain.sameMembers(seal.epoch, log.epoch)) {
+        throw veilError.unauthorized(`the seal names epoch ${seal.epoch}, whose members are not those of ${log.epoch}`);
+      }
       if (log.seal === undefined) {
         if (log.tree.size < seal.txCount) {
           throw new RpcError("OUT_OF_ORDER", `out of order: this node holds ${log.tree.size} entries`, {
@@ -1117,7 +1205,7 @@ export class Sequencer {
     for (const log of this.loaded.values()) {
       // A sealed height still needs a live leader until its block is built: heartbeats and failover go on.
       if (log.status === "finalized" || log.builtElsewhere) continue;
-      const leading = this.leaderOf(log.height, log.view) === this.address;
+      const leading = this.leaderIn(log) === this.address;
       if (leading && log.normalView === log.view) {
         // Replication that every follower acknowledged within the interval already told them the
         // leader is alive (they reset their timers on it), so the signed heartbeat is skipped.
@@ -1146,7 +1234,7 @@ export class Sequencer {
       this.o.chain.clusterId,
       view,
       ClusterMessageKind.Heartbeat,
-      { rollupId: log.rollupId.toString(), height: log.height, view, count: log.tree.size },
+      { rollupId: log.rollupId.toString(), height: log.height, view, epoch: this.epochOf(log), count: log.tree.size },
     );
     let deposed = false;
     await Promise.allSettled(
@@ -1195,10 +1283,14 @@ export class Sequencer {
   /** Handles `cluster_heartbeat`: the current leader is alive (older views are fenced off). */
   async onHeartbeat(envelope: Envelope): Promise<EnvelopeJson> {
     const { payload, log } = await this.openViewMessage(envelope, ClusterMessageKind.Heartbeat, heartbeatPayload);
-    const leader = this.leaderOf(payload.height, payload.view);
+    if (!this.o.chain.knows(payload.epoch)) {
+      throw veilError.unauthorized(`the members of epoch ${payload.epoch} are not known here`);
+    }
+    const leader = this.leaderOf(payload.height, payload.view, payload.epoch);
     if (envelope.message.sender !== leader) throw veilError.notLeader(leader);
     if (payload.view < log.view) throw veilError.staleView(payload.view, log.view);
     if (payload.view > log.normalView) throw veilError.staleView(payload.view, log.normalView);
+    this.pinEpoch(log, payload.epoch);
     this.heardFromLeader(log);
     return this.ack(log, payload.view);
   }
@@ -1211,7 +1303,9 @@ export class Sequencer {
     const moved = await this.locked(log, async () => {
       if (view <= log.view) return false;
       if (log.status === "finalized") return false;
-      await this.o.store.setViewState(log.rollupId, log.height, { view, normalView: log.normalView });
+      const epoch = this.epochOf(log); // a view change keeps the height's epoch, and pins it
+      await this.o.store.setViewState(log.rollupId, log.height, { view, normalView: log.normalView, epoch });
+      this.pinEpoch(log, epoch);
       log.view = view;
       return true;
     });
@@ -1226,7 +1320,7 @@ export class Sequencer {
       this.o.chain.clusterId,
       view,
       ClusterMessageKind.StartViewChange,
-      { rollupId: log.rollupId.toString(), height: log.height, view, signature },
+      { rollupId: log.rollupId.toString(), height: log.height, view, epoch: log.epoch, signature },
     );
     for (const peer of this.o.peers.all) {
       peer.cluster.call("cluster_start_view_change", envelope).catch((error: unknown) => {
@@ -1243,7 +1337,7 @@ export class Sequencer {
   }
 
   private viewChangeOf(log: HeightLog, view: number) {
-    return { rollupId: log.rollupId, height: BigInt(log.height), viewNumber: view };
+    return { rollupId: log.rollupId, height: BigInt(log.height), viewNumber: view, epoch: log.epoch };
   }
 
   /** This node's ViewChange vote for `view` (deterministic, so signing it again gives the same bytes). */
@@ -1255,6 +1349,9 @@ export class Sequencer {
 
   /** Counts a member's ViewChange vote once its signature is checked; a forged one is the sender's error. */
   private countVote(log: HeightLog, view: number, sender: string, signature: string): void {
+    if (!this.o.chain.isMemberAt(log.epoch, sender)) {
+      throw veilError.unauthorized(`${sender} is not a member of epoch ${log.epoch}, which height ${log.height} runs in`);
+    }
     if (!this.viewHasher.isSignedBy(this.viewChangeOf(log, view), signature, sender)) {
       throw veilError.invalidSignature(`the ViewChange vote is not signed by ${sender}`);
     }
@@ -1270,6 +1367,7 @@ export class Sequencer {
     );
     if (payload.view < log.view) throw veilError.staleView(payload.view, log.view);
     if (payload.view === log.normalView) return this.ack(log, payload.view); // already installed
+    this.pinEpoch(log, payload.epoch);
     this.countVote(log, payload.view, envelope.message.sender, payload.signature);
     if (payload.view > log.view) await this.startViewChange(log, payload.view);
     else await this.maybeDoViewChange(log, payload.view);
@@ -1279,14 +1377,14 @@ export class Sequencer {
   /** With a majority for `view` (itself included), sends this node's log to the view's leader, once. */
   private async maybeDoViewChange(log: HeightLog, view: number): Promise<void> {
     if (log.view !== view || log.normalView === view || log.dvcSentFor >= view) return;
-    if (this.voteOf(log, view).size < this.o.chain.majority) return;
+    if (this.voteOf(log, view).size < this.majorityIn(log)) return;
     log.dvcSentFor = view;
     const own = await this.locked(log, async () => ({
       normalView: log.normalView,
       entries: (await this.o.store.getEntries(log.rollupId, log.height)) as unknown as Entry[],
       seal: log.seal,
     }));
-    const leader = this.leaderOf(log.height, view);
+    const leader = this.leaderIn(log, view);
     // This node's own log was checked when it was stored.
     if (leader === this.address) {
       await this.acceptDoViewChange(log, view, this.address, own);
@@ -1296,6 +1394,7 @@ export class Sequencer {
       rollupId: log.rollupId.toString(),
       height: log.height,
       view,
+      epoch: log.epoch,
       normalView: own.normalView,
       entries: own.entries,
       seal: own.seal ?? null,
@@ -1331,7 +1430,10 @@ export class Sequencer {
       ClusterMessageKind.DoViewChange,
       doViewChangePayload,
     );
-    const leader = this.leaderOf(payload.height, payload.view);
+    if (!this.o.chain.knows(payload.epoch)) {
+      throw veilError.unauthorized(`the members of epoch ${payload.epoch} are not known here`);
+    }
+    const leader = this.leaderOf(payload.height, payload.view, payload.epoch);
     if (leader !== this.address) throw veilError.notLeader(leader);
     if (payload.normalView >= payload.view)
       throw veilError.outOfOrder("a DoViewChange's normal view must precede its view");
@@ -1339,8 +1441,9 @@ export class Sequencer {
     // A late DoViewChange for a view already installed changes nothing: answered without checking its log.
     if (payload.view === log.normalView) return this.ack(log, payload.view);
     const sender = getAddress(envelope.message.sender);
+    this.pinEpoch(log, payload.epoch);
     this.countVote(log, payload.view, sender, payload.viewSignature);
-    const checked = await this.verifyLog(rollup, payload.height, payload.entries, payload.seal);
+    const checked = await this.verifyLog(rollup, payload.height, payload.entries, payload.seal, log.epoch);
     if (payload.view > log.view) await this.startViewChange(log, payload.view);
     await this.acceptDoViewChange(log, payload.view, sender, { normalView: payload.normalView, ...checked });
     return this.ack(log, payload.view);
@@ -1351,7 +1454,7 @@ export class Sequencer {
     let received = log.dvcs.get(view);
     if (received === undefined) log.dvcs.set(view, (received = new Map<string, CheckedLog>()));
     received.set(sender, checked);
-    if (received.size < this.o.chain.majority || !received.has(this.address) || log.finishing >= view) return;
+    if (received.size < this.majorityIn(log) || !received.has(this.address) || log.finishing >= view) return;
     log.finishing = view;
     try {
       await this.finishViewChange(log, view, received);
@@ -1374,7 +1477,9 @@ export class Sequencer {
       this.viewChangeOf(log, view),
       new Map([...logs.keys()].map((sender) => [sender, votes.get(sender)!])),
     );
-    await this.locked(log, () => this.install(log, view, adopted.entries, adopted.seal, { viewCertificate: proof }));
+    await this.locked(log, () =>
+      this.install(log, view, adopted.entries, adopted.seal, { epoch: log.epoch, viewCertificate: proof }),
+    );
     this.o.log.info({ height: log.height, view, count: log.tree.size }, "view change done: leading");
     await Promise.allSettled(this.o.peers.all.map((peer) => this.sendStartView(peer, log)));
   }
@@ -1389,8 +1494,12 @@ export class Sequencer {
     if (v.rollupId !== log.rollupId || v.height !== BigInt(log.height) || v.viewNumber !== view) {
       throw veilError.invalidSignature(`the view certificate is not for view ${view} of height ${log.height}`);
     }
+    if (log.epochPinned && v.epoch !== log.epoch) {
+      throw veilError.unauthorized(`height ${log.height} runs in epoch ${log.epoch}, not ${v.epoch}`);
+    }
+    if (!this.o.chain.knows(v.epoch)) throw veilError.unauthorized(`the members of epoch ${v.epoch} are not known here`);
     try {
-      verifyViewCertificate(this.o.domain, certificate, this.o.chain.memberList);
+      verifyViewCertificate(this.o.domain, certificate, this.o.chain.membersAt(v.epoch));
     } catch (error) {
       if (error instanceof CertificateError) throw veilError.invalidSignature(`view ${view}: ${error.message}`);
       throw error;
@@ -1404,8 +1513,9 @@ export class Sequencer {
     height: number,
     rawEntries: readonly unknown[],
     rawSeal: unknown,
+    epoch: number,
   ): Promise<{ entries: Entry[]; seal: SealResultJson | undefined }> {
-    const scratch = { rollupId: rollup.rollupId, height, tree: new IncrementalMerkleTree() };
+    const scratch = { rollupId: rollup.rollupId, height, epoch, tree: new IncrementalMerkleTree() };
     const entries = rawEntries.map((e, i) => {
       const parsed = entrySchema.safeParse(e);
       if (!parsed.success) throw new RpcError("INVALID_PARAMS", `entry ${i}: ${parsed.error.issues[0]?.message}`);
@@ -1415,7 +1525,10 @@ export class Sequencer {
     if (rawSeal === null || rawSeal === undefined) return { entries: rawEntries as Entry[], seal: undefined };
     const result = asInvalidParams("the seal", () => sealResultSchema.parse(rawSeal));
     const seal = asInvalidParams("the seal", () => parseMessage("Seal", result.seal));
-    const leader = this.leaderOf(height, seal.viewNumber);
+    if (seal.epoch < epoch || !this.o.chain.sameMembers(seal.epoch, epoch)) {
+      throw veilError.invalidSignature(`the seal names epoch ${seal.epoch}, whose members are not those of ${epoch}`);
+    }
+    const leader = this.leaderOf(height, seal.viewNumber, epoch);
     if (seal.rollupId !== rollup.rollupId || seal.height !== BigInt(height) || getAddress(result.leader) !== leader) {
       throw veilError.invalidSignature("the seal is for another block or leader");
     }
@@ -1437,9 +1550,16 @@ export class Sequencer {
     view: number,
     entries: readonly Entry[],
     seal: SealResultJson | undefined,
-    { normalView = view, viewCertificate }: { normalView?: number; viewCertificate?: ViewCertificate } = {},
+    {
+      epoch,
+      normalView = view,
+      viewCertificate,
+    }: { epoch: number; normalView?: number; viewCertificate?: ViewCertificate },
   ) {
     if (view < log.view) throw veilError.staleView(view, log.view);
+    if (log.epochPinned && epoch !== log.epoch) {
+      throw veilError.unauthorized(`height ${log.height} runs in epoch ${log.epoch}, not ${epoch}`);
+    }
     const own = (await this.o.store.getEntries(log.rollupId, log.height)) as unknown as Entry[];
     let keep = 0;
     while (
@@ -1475,7 +1595,7 @@ export class Sequencer {
         log.height,
         keep,
         entries.slice(keep),
-        { view, normalView },
+        { view, normalView, epoch },
         {
           seal: sealRecord,
           signedDropped,
@@ -1497,6 +1617,8 @@ export class Sequencer {
     log.normalView = normalView;
     log.allAckedAt = Number.NEGATIVE_INFINITY; // acks of an earlier view say nothing about this one
     log.seal = seal;
+    log.epoch = epoch;
+    log.epochPinned = true;
     if (viewCertificate !== undefined) log.viewCertificate = viewCertificate;
     log.status = seal === undefined ? "open" : "sealed";
     this.openHeights.delete(log.rollupId); // a superseded minority seal may reopen the height
@@ -1506,7 +1628,7 @@ export class Sequencer {
   /** Sends a member the height's log as installed in the current view (StartView). */
   private async sendStartView(peer: Peer, log: HeightLog): Promise<void> {
     const view = log.view;
-    if (log.normalView !== view || this.leaderOf(log.height, view) !== this.address) return;
+    if (log.normalView !== view || this.leaderIn(log, view) !== this.address) return;
     const proof = log.viewCertificate;
     if (proof === undefined || proof.view.viewNumber !== view) {
       this.o.log.warn({ height: log.height, view }, "no certificate of this view: StartView not sent");
@@ -1542,15 +1664,17 @@ export class Sequencer {
       ClusterMessageKind.StartView,
       startViewPayload,
     );
-    const leader = this.leaderOf(payload.height, payload.view);
+    // The view's epoch is the one its certificate's majority voted in.
+    const proof = this.checkViewCertificate(log, payload.view, payload.viewCertificate);
+    const epoch = proof.view.epoch;
+    const leader = this.leaderOf(payload.height, payload.view, epoch);
     if (envelope.message.sender !== leader) throw veilError.notLeader(leader);
     if (payload.view < log.view) throw veilError.staleView(payload.view, log.view);
-    const proof = this.checkViewCertificate(log, payload.view, payload.viewCertificate);
-    const verified = await this.verifyLog(rollup, payload.height, payload.entries, payload.seal);
+    const verified = await this.verifyLog(rollup, payload.height, payload.entries, payload.seal, epoch);
     await this.locked(log, async () => {
       if (payload.view < log.view) throw veilError.staleView(payload.view, log.view);
       if (payload.view === log.normalView && log.tree.size >= verified.entries.length) return; // installed
-      await this.install(log, payload.view, verified.entries, verified.seal, { viewCertificate: proof });
+      await this.install(log, payload.view, verified.entries, verified.seal, { epoch, viewCertificate: proof });
     });
     if (verified.seal !== undefined) await this.advanceOpenHeight(log.rollupId, log.height);
     return this.ack(log, payload.view);
@@ -1574,6 +1698,7 @@ export class Sequencer {
       rollupId: payload.rollupId,
       height: payload.height,
       view: log.view,
+      epoch: this.epochOf(log),
       normalView: log.normalView,
       entries: await this.o.store.getEntries(log.rollupId, log.height),
       seal: log.seal ?? null,
@@ -1605,7 +1730,10 @@ export class Sequencer {
         report.rollupId === log.rollupId.toString() &&
         report.height === log.height &&
         report.view === parsed.data.message.viewNumber &&
-        report.normalView <= report.view;
+        report.normalView <= report.view &&
+        // A report of another epoch is of no use, unless it holds nothing (a member that never saw the height).
+        (!log.epochPinned || report.epoch === log.epoch || (report.entries.length === 0 && report.seal === null)) &&
+        this.o.chain.knows(report.epoch);
       return consistent ? report : undefined;
     } catch {
       return undefined;
@@ -1635,7 +1763,7 @@ export class Sequencer {
       const r = a.status === "fulfilled" ? this.openLogReport(a.value, log) : undefined;
       return r === undefined ? [] : [r];
     });
-    if (reports.length + 1 < this.o.chain.majority) return;
+    if (reports.length + 1 < this.majorityIn(log)) return;
     const own = { own: true, normalView: log.normalView, entries: new Array<unknown>(log.tree.size), seal: log.seal };
     const rollup = await this.o.chain.rollup(log.rollupId);
     if (rollup === undefined) return;
@@ -1644,9 +1772,10 @@ export class Sequencer {
       ...reports,
     ])) {
       if (candidate === own) return; // nothing newer than what this node holds
+      const epoch = log.epochPinned ? log.epoch : (candidate as LogReport).epoch;
       let verified: { entries: Entry[]; seal: SealResultJson | undefined };
       try {
-        verified = await this.verifyLog(rollup, log.height, candidate.entries, candidate.seal);
+        verified = await this.verifyLog(rollup, log.height, candidate.entries, candidate.seal, epoch);
       } catch (error) {
         this.o.log.warn({ err: error, height: log.height }, "a peer's log report failed its checks");
         continue;
@@ -1659,7 +1788,7 @@ export class Sequencer {
       const view = candidate.normalView;
       const installed = await this.locked(log, async () => {
         if (view < log.view && !decided) return false; // this node moved on to a later view meanwhile
-        await this.install(log, Math.max(view, log.view), verified.entries, verified.seal, { normalView: view });
+        await this.install(log, Math.max(view, log.view), verified.entries, verified.seal, { epoch, normalView: view });
         if (decided) log.builtElsewhere = true;
         return true;
       });

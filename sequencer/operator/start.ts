@@ -34,19 +34,22 @@ export interface StartOptions {
   readonly skipL2Prepare?: boolean;
 }
 
-/** How long the operator reuses a cluster's member list read from L1 (members change rarely). */
-const MEMBERS_TTL_MS = 5_000;
+/** Member lists kept in memory: an epoch's list never changes once the registry answers it. */
+const EPOCHS_CACHED = 64;
 
-/** The members of the cluster serving a rollup, read from the registry (kept for MEMBERS_TTL_MS). */
+/** The members of the cluster serving a rollup in an epoch, read from the registry once and kept. */
 export function registryClusterMembers(runner: ContractRunner, clusterRegistry: string): ClusterMembers {
   const registry = ClusterRegistry__factory.connect(clusterRegistry, runner);
-  const cache = new Map<bigint, { members: readonly string[]; at: number }>();
+  const cache = new Map<string, readonly string[]>();
   return {
-    async membersOf(rollupId) {
-      const cached = cache.get(rollupId);
-      if (cached !== undefined && performance.now() - cached.at < MEMBERS_TTL_MS) return cached.members;
-      const members = (await registry.membersOf(await registry.clusterOfRollup(rollupId))).map((m) => getAddress(m));
-      cache.set(rollupId, { members, at: performance.now() });
+    async membersAt(rollupId, epoch) {
+      const key = `${rollupId}:${epoch}`;
+      const cached = cache.get(key);
+      if (cached !== undefined) return cached;
+      const cluster = await registry.clusterOfRollup(rollupId);
+      const members = (await registry.membersAt(cluster, epoch)).map((m) => getAddress(m));
+      if (cache.size >= EPOCHS_CACHED) cache.delete(cache.keys().next().value!);
+      cache.set(key, members);
       return members;
     },
   };

@@ -14,9 +14,9 @@ import { isSignedBy, structHash, taskIdOf, type VeilDomain } from "../chain/eip7
 import { hashLeaf, rootOfLeafHashes } from "../chain/merkle";
 import { rawRootOf } from "../block/raw-root";
 
-/** The members of the cluster serving a rollup, in schedule order (ClusterRegistry.membersOf). */
+/** The members of the cluster serving a rollup in an epoch, in schedule order (ClusterRegistry.membersAt). */
 export interface ClusterMembers {
-  membersOf(rollupId: bigint): Promise<readonly string[]>;
+  membersAt(rollupId: bigint, epoch: number): Promise<readonly string[]>;
 }
 
 export class InvalidFinalizeAnswer extends Error {
@@ -65,10 +65,15 @@ export async function verifyFinalizeAnswer(
     `${at}: the seal is of rollup ${seal.seal.rollupId} height ${seal.seal.height}`,
   );
 
-  // Who signed: a majority of the members the seal, which proves its view; the registry's leader of the
-  // height at that view the commitment. A view the answer merely claims proves nothing.
-  const members = (await cluster.membersOf(expected.rollupId)).map((m) => getAddress(m));
-  check(members.length > 0, `${at}: the cluster has no members`);
+  // Who signed: a majority of the members of the seal's epoch the seal, which proves its view; the
+  // registry's leader of the height at that view the commitment. A view the answer merely claims proves nothing.
+  let members: string[];
+  try {
+    members = (await cluster.membersAt(expected.rollupId, seal.seal.epoch)).map((m) => getAddress(m));
+  } catch (error) {
+    throw new InvalidFinalizeAnswer(`${at}: no members of epoch ${seal.seal.epoch}: ${(error as Error).message}`);
+  }
+  check(members.length > 0, `${at}: the cluster has no members in epoch ${seal.seal.epoch}`);
   try {
     verifySealCertificate(domain, seal, members);
   } catch (error) {

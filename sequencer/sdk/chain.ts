@@ -32,9 +32,12 @@ export interface TimelockConfig {
 /** The L1 reads the SDK needs. */
 export interface ChainView {
   readonly domain: VeilDomain;
-  leaderOf(rollupId: bigint, height: bigint, viewNumber: number): Promise<string>;
-  /** The members of the cluster serving the rollup, in schedule order. */
-  membersOf(rollupId: bigint): Promise<readonly string[]>;
+  /** The registry's leader of (height, view) among the members of `epoch` (ClusterRegistry.leaderAt). */
+  leaderAt(rollupId: bigint, epoch: number, height: bigint, viewNumber: number): Promise<string>;
+  /** The members of the cluster serving the rollup in `epoch`, in schedule order. */
+  membersAt(rollupId: bigint, epoch: number): Promise<readonly string[]>;
+  /** The registry's current membership epoch. */
+  currentEpoch(): Promise<number>;
   keyGeneratorsOf(rollupId: bigint): Promise<string[]>;
   timelockConfig(rollupId: bigint): Promise<TimelockConfig>;
   /** The block commitment posted for (rollupId, height), or undefined while there is none. */
@@ -78,14 +81,18 @@ export class ContractChainView implements ChainView {
     );
   }
 
-  async leaderOf(rollupId: bigint, height: bigint, viewNumber: number): Promise<string> {
-    const [leader] = await this.registry.leaderOfRollup(rollupId, height, viewNumber);
+  async leaderAt(rollupId: bigint, epoch: number, height: bigint, viewNumber: number): Promise<string> {
+    const leader = await this.registry.leaderAt(await this.registry.clusterOfRollup(rollupId), epoch, height, viewNumber);
     return getAddress(leader);
   }
 
-  async membersOf(rollupId: bigint): Promise<readonly string[]> {
-    const members = await this.registry.membersOf(await this.registry.clusterOfRollup(rollupId));
+  async membersAt(rollupId: bigint, epoch: number): Promise<readonly string[]> {
+    const members = await this.registry.membersAt(await this.registry.clusterOfRollup(rollupId), epoch);
     return members.map((m) => getAddress(m));
+  }
+
+  async currentEpoch(): Promise<number> {
+    return Number(await this.registry.currentEpoch());
   }
 
   async keyGeneratorsOf(rollupId: bigint): Promise<string[]> {

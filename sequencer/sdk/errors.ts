@@ -55,6 +55,7 @@ export type ReceiptFailure =
   | "enc-tx-hash-mismatch"
   | "bad-signature"
   | "signer-not-leader"
+  | "unknown-epoch"
   | "leader-mismatch"
   | "view-unproven"
   | "pre-proof-invalid";

@@ -1,7 +1,7 @@
 /**
  * Verifies an order receipt before the SDK believes it: the signed commitment is for our round and our
  * encrypted transaction, the EIP-712 signature recovers to the leader the registry schedules for that height
- * and view, above view 0 a majority of the cluster certified that view (the schedule names a leader for every
+ * and view in the membership epoch the commitment names, above view 0 a majority of the cluster certified that view (the schedule names a leader for every
  * view, so a member's own word that its view began proves nothing), and the PRE proof opens the signed
  * preRoot at the signed index. A receipt that passes is
  * evidence: if the leader later breaks it, it is enough (with the sealed block) to slash the leader.
@@ -33,10 +33,10 @@ export interface VerifiedReceipt {
 /** The registry reads a receipt is checked against (sdk/chain.ts's ChainView has them). */
 export interface Schedule {
   readonly domain: VeilDomain;
-  /** The registry's leader of (height, view): members[(height + view) mod n]. */
-  leaderOf(rollupId: bigint, height: bigint, viewNumber: number): Promise<string>;
-  /** The members of the cluster serving the rollup. */
-  membersOf(rollupId: bigint): Promise<readonly string[]>;
+  /** The registry's leader of (height, view) in `epoch`: members[(height + view) mod n] of that epoch. */
+  leaderAt(rollupId: bigint, epoch: number, height: bigint, viewNumber: number): Promise<string>;
+  /** The members of the cluster serving the rollup in `epoch`. */
+  membersAt(rollupId: bigint, epoch: number): Promise<readonly string[]>;
 }
 
 /** Checks an untrusted receipt (as received from the node) against what the client expects. */
@@ -71,7 +71,14 @@ export async function verifyReceipt(
   } catch (error) {
     throw new ReceiptError("bad-signature", `signature does not recover: ${(error as Error).message}`);
   }
-  const scheduled = getAddress(await schedule.leaderOf(commitment.rollupId, commitment.blockHeight, viewNumber));
+  let scheduled: string;
+  try {
+    scheduled = getAddress(
+      await schedule.leaderAt(commitment.rollupId, commitment.epoch, commitment.blockHeight, viewNumber),
+    );
+  } catch (error) {
+    throw new ReceiptError("unknown-epoch", `no schedule of epoch ${commitment.epoch}: ${(error as Error).message}`);
+  }
   if (signer !== scheduled) {
     throw new ReceiptError(
       "signer-not-leader",
@@ -82,12 +89,12 @@ export async function verifyReceipt(
     throw new ReceiptError("leader-mismatch", `receipt names ${parsed.data.leader} as leader but ${signer} signed it`);
   }
   if (viewNumber > 0) {
-    const proof = parsed.data.viewCertificate; // the schema checked it names this height and view
+    const proof = parsed.data.viewCertificate; // the schema checked it names this height, view and epoch
     if (proof === undefined) {
       throw new ReceiptError("view-unproven", `view ${viewNumber} comes without the certificate that it began`);
     }
     try {
-      verifyViewCertificate(domain, proof, await schedule.membersOf(commitment.rollupId));
+      verifyViewCertificate(domain, proof, await schedule.membersAt(commitment.rollupId, commitment.epoch));
     } catch (error) {
       if (!(error instanceof CertificateError)) throw error;
       throw new ReceiptError("view-unproven", `the certificate of view ${viewNumber}: ${error.message}`);

@@ -150,19 +150,24 @@ describe("ClusterRegistry", () => {
       const w = await loadFixture(world);
       const before = await w.registry.membersOf(w.clusterId);
       const leaders = await Promise.all([0n, 1n, 2n, 3n].map((h) => w.registry.leaderOf(w.clusterId, h, 0)));
-      await w.registry.connect(w.outsider).join(w.clusterId, { value: CLUSTER_BOND });
-      // Same block (epochs of one block here): the schedule is the one the leader read.
+      const current = Number(await w.registry.currentEpoch());
+      const joined = await (await w.registry.connect(w.outsider).join(w.clusterId, { value: CLUSTER_BOND })).wait();
+      // The join landed in the epoch the leader read its schedule in: that schedule holds.
+      expect(Math.floor(joined!.blockNumber / Number(PARAMS.epochLength))).to.equal(current);
+      expect(await w.registry.currentEpoch()).to.equal(current);
       expect(await w.registry.membersOf(w.clusterId)).to.deep.equal(before);
       expect(await Promise.all([0n, 1n, 2n, 3n].map((h) => w.registry.leaderOf(w.clusterId, h, 0)))).to.deep.equal(
         leaders,
       );
+      expect(await w.registry.leaderAt(w.clusterId, current, 1n, 0)).to.equal(leaders[1]);
       // The next epoch is final already (known a whole epoch ahead); the join shows from the one after.
-      const current = Number(await w.registry.currentEpoch());
       expect(await w.registry.membersAt(w.clusterId, current + 1)).to.deep.equal(before);
       await expect(w.registry.membersAt(w.clusterId, current + 2))
         .to.be.revertedWithCustomError(w.registry, "EpochNotFinal")
         .withArgs(current + 2);
-      await mine(1);
+      await mine(PARAMS.epochLength);
+      expect(await w.registry.currentEpoch()).to.equal(current + 1);
+      expect(await w.registry.membersOf(w.clusterId)).to.deep.equal(before);
       expect(await w.registry.membersAt(w.clusterId, current + 2)).to.deep.equal([...before, w.outsider.address]);
     });
 
@@ -180,13 +185,12 @@ describe("ClusterRegistry", () => {
       await mine(1);
       await ethers.provider.send("evm_setAutomine", [true]);
       const at = (await sent[0]!.wait())!.blockNumber;
-      const epoch = at / Number(PARAMS.epochLength);
+      const epoch = Math.floor(at / Number(PARAMS.epochLength));
       expect(new Set((await Promise.all(sent.map((t) => t.wait()))).map((r) => r!.blockNumber))).to.have.length(1);
       const rest = w.members.slice(2).map((m) => m.address);
-      await mine(3);
-      const lists = await Promise.all(
-        [1, 2, 3, 4].map((k) => w.registry.membersAt(w.clusterId, epoch + k)),
-      );
+      // Known up to the next epoch only: mine three epochs to read the fourth.
+      await mine(3n * PARAMS.epochLength);
+      const lists = await Promise.all([1, 2, 3, 4].map((k) => w.registry.membersAt(w.clusterId, epoch + k)));
       expect(lists).to.deep.equal([
         w.members.map((m) => m.address),
         [m1.address, ...rest],

@@ -33,6 +33,7 @@ const order: OrderCommitment = {
   encTxHash: h("tx"),
   preRoot: h("pre"),
   viewNumber: 2,
+  epoch: 5,
 };
 const block: BlockCommitment = {
   rollupId: 42n,
@@ -42,7 +43,7 @@ const block: BlockCommitment = {
   rawRoot: h("raw"),
   viewNumber: 2,
 };
-const seal: Seal = { rollupId: 42n, height: 7n, txCount: 9, encRoot: h("enc"), viewNumber: 2 };
+const seal: Seal = { rollupId: 42n, height: 7n, txCount: 9, encRoot: h("enc"), viewNumber: 2, epoch: 5 };
 const finalize: FinalizeRequest = { rollupId: 42n, height: 7n, deadline: 1_900_000_000n };
 const signerWallet = Wallet.createRandom();
 const envelope: ClusterMessage = {
@@ -73,13 +74,13 @@ describe("EIP-712 messages (sequencer/chain/eip712.ts against VeilTypes.sol)", (
 
   it("uses the type strings of VeilTypes.sol", () => {
     expect(encodeType("OrderCommitment")).to.equal(
-      "OrderCommitment(uint64 rollupId,uint64 blockHeight,uint32 txIndex,bytes32 encTxHash,bytes32 preRoot,uint32 viewNumber)",
+      "OrderCommitment(uint64 rollupId,uint64 blockHeight,uint32 txIndex,bytes32 encTxHash,bytes32 preRoot,uint32 viewNumber,uint32 epoch)",
     );
     expect(encodeType("BlockCommitment")).to.equal(
       "BlockCommitment(uint64 rollupId,uint64 height,uint32 txCount,bytes32 encRoot,bytes32 rawRoot,uint32 viewNumber)",
     );
     expect(encodeType("Seal")).to.equal(
-      "Seal(uint64 rollupId,uint64 height,uint32 txCount,bytes32 encRoot,uint32 viewNumber)",
+      "Seal(uint64 rollupId,uint64 height,uint32 txCount,bytes32 encRoot,uint32 viewNumber,uint32 epoch)",
     );
     expect(encodeType("OperatorResponse")).to.equal(
       "OperatorResponse(bytes32 taskId,bytes32 commitmentHash,bool approve)",
@@ -91,7 +92,9 @@ describe("EIP-712 messages (sequencer/chain/eip712.ts against VeilTypes.sol)", (
     expect(encodeType("Contribution")).to.equal(
       "Contribution(uint64 rollupId,uint64 height,address generator,bytes32 contributionHash)",
     );
-    expect(encodeType("ViewChange")).to.equal("ViewChange(uint64 rollupId,uint64 height,uint32 viewNumber)");
+    expect(encodeType("ViewChange")).to.equal(
+      "ViewChange(uint64 rollupId,uint64 height,uint32 viewNumber,uint32 epoch)",
+    );
     expect(Object.keys(TYPES)).to.have.length(8);
   });
 
@@ -132,6 +135,12 @@ describe("EIP-712 messages (sequencer/chain/eip712.ts against VeilTypes.sol)", (
     const otherView = { ...block, viewNumber: 3 };
     expect(await harness.blockCommitmentHash(otherView)).to.equal(structHash("BlockCommitment", otherView));
     expect(structHash("BlockCommitment", otherView)).not.to.equal(response.commitmentHash);
+    // The epoch is signed: a seal or an order commitment for another epoch's members is another message.
+    const sealSig = await signMessage(signerWallet, domain, "Seal", seal);
+    expect(await harness.recoverSeal({ ...seal, epoch: 6 }, sealSig)).to.not.equal(address);
+    expect(typedDataDigest(domain, "Seal", { ...seal, epoch: 6 })).to.not.equal(typedDataDigest(domain, "Seal", seal));
+    const orderSig = await signMessage(signerWallet, domain, "OrderCommitment", order);
+    expect(await harness.recoverOrderCommitment({ ...order, epoch: 6 }, orderSig)).to.not.equal(address);
   });
 
   it("signs with a Hardhat account the same way (the signer the node uses through JSON-RPC)", async () => {
@@ -169,6 +178,7 @@ describe("EIP-712 messages (sequencer/chain/eip712.ts against VeilTypes.sol)", (
       encTxHash: order.encTxHash.toUpperCase().replace("0X", "0x"),
       preRoot: order.preRoot,
       viewNumber: 2,
+      epoch: 5,
     });
     expect(parsed).to.deep.equal(order);
     expect(parseMessage("ClusterMessage", { ...envelope, sender: envelope.sender.toLowerCase() }).sender).to.equal(
@@ -209,6 +219,38 @@ describe("EIP-712 messages (sequencer/chain/eip712.ts against VeilTypes.sol)", (
           };
           const sig = await signMessage(signerWallet, domain, "OperatorResponse", response);
           expect(await harness.recoverOperatorResponse(response, sig)).to.equal(signerWallet.address);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it("Solidity and TypeScript agree on random seals and order commitments, epoch included (property)", async () => {
+    const hash32 = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => keccak256(b));
+    const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
+    const u32 = fc.nat({ max: 2 ** 32 - 1 });
+    await fc.assert(
+      fc.asyncProperty(
+        u64,
+        u64,
+        u32,
+        hash32,
+        hash32,
+        u32,
+        u32,
+        async (rollupId, height, n, root, leaf, view, epoch) => {
+          const s: Seal = { rollupId, height, txCount: n, encRoot: root, viewNumber: view, epoch };
+          expect(await harness.sealHash(s)).to.equal(structHash("Seal", s));
+          const o: OrderCommitment = {
+            rollupId,
+            blockHeight: height,
+            txIndex: n,
+            encTxHash: leaf,
+            preRoot: root,
+            viewNumber: view,
+            epoch,
+          };
+          expect(await harness.orderCommitmentHash(o)).to.equal(structHash("OrderCommitment", o));
         },
       ),
       { numRuns: 25 },

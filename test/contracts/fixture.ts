@@ -80,6 +80,8 @@ export async function world(): Promise<World> {
     .map((s) => s.address)
     .sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
   const { registry, vsm, domain } = await deployedCore();
+  // Start at an epoch boundary, whatever ran before: the members join one epoch apart (one change per epoch).
+  await mineToEpochEnd();
   await registry.connect(clusterOwner).createCluster(CLUSTER_BOND, 8);
   const clusterId = 1n;
   for (const m of members) await registry.connect(m).join(clusterId, { value: CLUSTER_BOND });
@@ -88,6 +90,9 @@ export async function world(): Promise<World> {
     .registerRollup(ROLLUP_ID, rollupConfig(clusterId), [executor.address], keyGenerators);
   for (const o of operators) await vsm.connect(o).registerOperator({ value: OPERATOR_STAKE });
   await mineUntilMembers(registry, clusterId, members.length, ethers.provider);
+  // Views (eth_call runs on the latest block) and the next transaction then see the same epoch, with most of
+  // it ahead.
+  await mineToEpochStart();
   return {
     registry,
     vsm,
@@ -102,6 +107,30 @@ export async function world(): Promise<World> {
     outsider,
     clusterId,
   };
+}
+
+/** The local (Hardhat) accounts of `addresses`, in the same order. */
+export async function signersOf(addresses: readonly string[]): Promise<HardhatEthersSigner[]> {
+  const all = await ethers.getSigners();
+  return addresses.map((address) => {
+    const signer = all.find((s) => s.address === address);
+    if (!signer) throw new Error(`${address} is not a local account`);
+    return signer;
+  });
+}
+
+/** Mines until the latest block is the first of an epoch, unless it already is. */
+export async function mineToEpochStart(): Promise<void> {
+  const latest = BigInt(await ethers.provider.getBlockNumber());
+  const left = (PARAMS.epochLength - (latest % PARAMS.epochLength)) % PARAMS.epochLength;
+  if (left > 0n) await ethers.provider.send("hardhat_mine", [`0x${left.toString(16)}`]);
+}
+
+/** Mines until the latest block is the last of its epoch: the next transaction lands in the next epoch. */
+export async function mineToEpochEnd(): Promise<void> {
+  const latest = BigInt(await ethers.provider.getBlockNumber());
+  const left = PARAMS.epochLength - 1n - (latest % PARAMS.epochLength);
+  if (left > 0n) await ethers.provider.send("hardhat_mine", [`0x${left.toString(16)}`]);
 }
 
 /** The member that leads `height` at `view` (members joined in order, so members[(height + view) % 4]). */
@@ -122,14 +151,23 @@ export function blockCommitment(height: bigint, overrides: Partial<BlockCommitme
   };
 }
 
-/** The seal that `commitment` carries (its count and encRoot) in `view` (by default the commitment's). */
-export function sealOf(commitment: BlockCommitment, view = commitment.viewNumber): Seal {
+/** The registry's current membership epoch: the one a seal or an order commitment made now names. */
+export async function currentEpoch(w: Pick<World, "registry">): Promise<number> {
+  return Number(await w.registry.currentEpoch());
+}
+
+/**
+ * The seal that `commitment` carries (its count and encRoot), signed by the members of `epoch`, in `view`
+ * (by default the commitment's).
+ */
+export function sealOf(commitment: BlockCommitment, epoch: number, view = commitment.viewNumber): Seal {
   return {
     rollupId: commitment.rollupId,
     height: commitment.height,
     txCount: commitment.txCount,
     encRoot: commitment.encRoot,
     viewNumber: view,
+    epoch,
   };
 }
 
@@ -142,13 +180,13 @@ export function certificateOf(w: World, seal: Seal, signers = w.members.slice(0,
 export const onChain = (c: SealCertificate) => ({ seal: c.seal, signatures: [...c.signatures] });
 
 /**
- * Creates the task of `commitment` with a majority's certificate of its seal at the commitment's view,
- * signed by that view's leader.
+ * Creates the task of `commitment` with a majority's certificate of its seal at the commitment's view in the
+ * current epoch, signed by that view's leader (the fixture's four members are the current epoch's members).
  */
 export async function createTask(w: World, commitment: BlockCommitment): Promise<string> {
   const leader = leaderSigner(w, commitment.height, commitment.viewNumber);
   const sig = await signMessage(leader, w.domain, "BlockCommitment", commitment);
-  const certificate = await certificateOf(w, sealOf(commitment));
+  const certificate = await certificateOf(w, sealOf(commitment, await currentEpoch(w)));
   await w.vsm.connect(leader).createNewTask(commitment, onChain(certificate), sig);
   return w.vsm.taskIdOf(commitment.rollupId, commitment.height);
 }

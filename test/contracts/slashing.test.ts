@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
+import { ethers } from "hardhat";
 import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { AbiCoder, keccak256, toUtf8Bytes } from "ethers";
@@ -27,6 +28,7 @@ import {
   ROLLUP_ID,
   blockCommitment,
   createTask,
+  currentEpoch,
   h,
   leaderSigner,
   onChain,
@@ -41,6 +43,7 @@ const EMPTY_PATH = ZERO_HASHES.slice(0, MERKLE_DEPTH);
 
 /** A block of `n` encrypted txs as the leader built it: the tree, each tx's receipt and signed order commitment. */
 async function orderedBlock(w: World, leader: HardhatEthersSigner, n: number) {
+  const epoch = await currentEpoch(w);
   const tree = new IncrementalMerkleTree();
   const orders: { order: OrderCommitment; receipt: AppendReceipt; signature: string }[] = [];
   for (let i = 0; i < n; i++) {
@@ -53,6 +56,7 @@ async function orderedBlock(w: World, leader: HardhatEthersSigner, n: number) {
       encTxHash,
       preRoot: receipt.preRoot,
       viewNumber: 0,
+      epoch,
     };
     orders.push({ order, receipt, signature: await signMessage(leader, w.domain, "OrderCommitment", order) });
   }
@@ -97,9 +101,6 @@ describe("Slashing", () => {
       await expect(tx).to.emit(w.registry, "MemberSlashed");
       await expect(tx).to.changeEtherBalances([w.outsider, w.registry], [REWARD, -REWARD]);
       expect((await w.registry.memberInfo(w.clusterId, leader.address)).bond).to.equal(0n);
-      // It leaves the schedule at the next free epoch boundary (epochs of one block here).
-      await mine(3);
-      expect(await w.registry.membersOf(w.clusterId)).to.not.include(leader.address);
       expect(await w.registry.totalBurned()).to.equal(CLUSTER_BOND - REWARD);
       // Once only, even with other evidence for the same promise.
       await expect(
@@ -118,6 +119,10 @@ describe("Slashing", () => {
       await expect(
         w.vsm.slashBrokenOrderCommitment(dropped, droppedSig, commitment, EMPTY_PATH[0]!, EMPTY_PATH, EMPTY_PATH),
       ).to.be.revertedWithCustomError(w.registry, "NothingToSlash");
+      // It stays in the epochs already fixed and leaves the schedule at the next free epoch boundary.
+      expect(await w.registry.membersOf(w.clusterId)).to.include(leader.address);
+      await mine(3n * PARAMS.epochLength);
+      expect(await w.registry.membersOf(w.clusterId)).to.not.include(leader.address);
     });
 
     it("slashes when the promised index is beyond the committed block", async () => {
@@ -265,6 +270,7 @@ describe("Slashing", () => {
         encTxHash: h("a"),
         preRoot: r.preRoot,
         viewNumber: 0,
+        epoch: 0,
       };
       const block = blockCommitment(1n, { txCount: 2, encRoot: tree.root });
       expect(() => brokenCommitmentEvidence(order, r.preProof, block)).to.throw(/POST proof is needed/);
@@ -291,6 +297,7 @@ describe("Slashing", () => {
         encTxHash: h("a"),
         preRoot: h("ra"),
         viewNumber: 0,
+        epoch: await currentEpoch(w),
       };
       const b: OrderCommitment = { ...a, encTxHash: h("b") };
       const sa = await signMessage(leader, w.domain, "OrderCommitment", a);
@@ -395,7 +402,8 @@ describe("Slashing", () => {
     it("slashes a member that signed two seals ending one height differently, in any views; the same content in two views is no fault", async () => {
       const w = await loadFixture(world);
       const leader = leaderSigner(w, HEIGHT);
-      const a: Seal = { rollupId: ROLLUP_ID, height: HEIGHT, txCount: 3, encRoot: h("e1"), viewNumber: 0 };
+      const epoch = await currentEpoch(w);
+      const a: Seal = { rollupId: ROLLUP_ID, height: HEIGHT, txCount: 3, encRoot: h("e1"), viewNumber: 0, epoch };
       const b: Seal = { ...a, encRoot: h("e2") };
       const sa = await signMessage(leader, w.domain, "Seal", a);
       // The same content re-sealed in a later view (a new leader certifying the decided log) is honest.
@@ -414,6 +422,11 @@ describe("Slashing", () => {
         "NotConflicting",
       );
       // Another content in another view: the cheapest key-release attack (a seal for an unused view) is slashable.
+      // The same content sealed again in the next epoch is no fault either.
+      const sameNextEpoch = { ...a, viewNumber: 1, epoch: epoch + 1 };
+      await expect(
+        w.vsm.slashSealEquivocation(a, sa, sameNextEpoch, await signMessage(leader, w.domain, "Seal", sameNextEpoch)),
+      ).to.be.revertedWithCustomError(w.vsm, "NotConflicting");
       const otherView = { ...b, viewNumber: 5 };
       const so = await signMessage(leader, w.domain, "Seal", otherView);
       await expect(w.vsm.slashSealEquivocation(a, sa, otherView, so)).to.emit(w.registry, "MemberSlashed");
@@ -423,7 +436,7 @@ describe("Slashing", () => {
       );
     });
 
-    it("slashes every member that signed both of two conflicting seal certificates, in one call", async () => {
+    it("slashes every member that signed both of two conflicting seal certificates of one epoch, in one call", async () => {
       const w = await loadFixture(world);
       const [m0, m1, m2, m3] = w.members as [
         HardhatEthersSigner,
@@ -431,7 +444,8 @@ describe("Slashing", () => {
         HardhatEthersSigner,
         HardhatEthersSigner,
       ];
-      const a: Seal = { rollupId: ROLLUP_ID, height: HEIGHT, txCount: 3, encRoot: h("e1"), viewNumber: 0 };
+      const epoch = await currentEpoch(w);
+      const a: Seal = { rollupId: ROLLUP_ID, height: HEIGHT, txCount: 3, encRoot: h("e1"), viewNumber: 0, epoch };
       const b: Seal = { ...a, txCount: 0, encRoot: ZERO_HASH, viewNumber: 2 };
       const certA = onChain(await certifySeal([m0, m1, m2], w.domain, a));
       const certB = onChain(await certifySeal([m1, m2, m3], w.domain, b));
@@ -452,15 +466,62 @@ describe("Slashing", () => {
       await expect(tx).to.changeEtherBalance(w.outsider, REWARD * 2n);
       expect((await w.registry.memberInfo(w.clusterId, m0.address)).bond).to.equal(CLUSTER_BOND);
       expect((await w.registry.memberInfo(w.clusterId, m3.address)).bond).to.equal(CLUSTER_BOND);
-      await mine(4); // two leavers: two epochs, one change each
+      // The two leave the schedule in two epochs, one change each, after the epoch already fixed.
+      expect(await w.registry.membersOf(w.clusterId)).to.deep.equal(w.members.map((m) => m.address));
+      await mine(4n * PARAMS.epochLength);
       expect(await w.registry.membersOf(w.clusterId)).to.deep.equal([m0.address, m3.address]);
+    });
+
+    it("slashes the member two conflicting certificates of neighbouring epochs share, across a membership change", async () => {
+      const w = await loadFixture(world);
+      const [m0, m1, m2, m3] = w.members as [
+        HardhatEthersSigner,
+        HardhatEthersSigner,
+        HardhatEthersSigner,
+        HardhatEthersSigner,
+      ];
+      // The epoch before m3 joined had three members, its first one four: one change, so a majority of each
+      // (two and three) always share a member.
+      const joined = Number((await w.registry.memberInfo(w.clusterId, m3.address)).fromEpoch);
+      expect(await w.registry.membersAt(w.clusterId, joined - 1)).to.have.length(3);
+      const a: Seal = {
+        rollupId: ROLLUP_ID,
+        height: HEIGHT,
+        txCount: 3,
+        encRoot: h("e1"),
+        viewNumber: 0,
+        epoch: joined - 1,
+      };
+      const b: Seal = { ...a, encRoot: h("e2"), viewNumber: 1, epoch: joined };
+      const certA = onChain(await certifySeal([m0, m1], w.domain, a));
+      const certB = onChain(await certifySeal([m1, m2, m3], w.domain, b));
+      // Each counts against its own epoch: the same pair is no majority of the current four.
+      const pairNow = onChain(await certifySeal([m0, m1], w.domain, { ...a, epoch: joined }));
+      await expect(w.vsm.slashConflictingCertificates(pairNow, certB))
+        .to.be.revertedWithCustomError(w.vsm, "CertificateBelowMajority")
+        .withArgs(2, 4);
+      const tx = w.vsm.connect(w.outsider).slashConflictingCertificates(certA, certB);
+      await expect(tx)
+        .to.emit(w.registry, "MemberSlashed")
+        .withArgs(w.clusterId, m1.address, anyValue, CLUSTER_BOND, w.outsider.address, REWARD);
+      await expect(tx).to.changeEtherBalance(w.outsider, REWARD);
+      for (const m of [m0, m2, m3]) {
+        expect((await w.registry.memberInfo(w.clusterId, m.address)).bond).to.equal(CLUSTER_BOND);
+      }
     });
   });
 
   describe("block commitment outside any certified view", () => {
     /** The height's seal (3 txs under h("enc")) certified in view 0 by members 0..2. */
     async function certified(w: World) {
-      const seal: Seal = { rollupId: ROLLUP_ID, height: HEIGHT, txCount: 3, encRoot: h("enc"), viewNumber: 0 };
+      const seal: Seal = {
+        rollupId: ROLLUP_ID,
+        height: HEIGHT,
+        txCount: 3,
+        encRoot: h("enc"),
+        viewNumber: 0,
+        epoch: await currentEpoch(w),
+      };
       return onChain(await certifySeal(w.members.slice(0, 3), w.domain, seal));
     }
     const faultIdOf = (signer: string) =>
@@ -525,7 +586,14 @@ describe("Slashing", () => {
       const forger = leaderSigner(w, HEIGHT, 1);
       const forged = blockCommitment(HEIGHT, { encRoot: h("forged"), viewNumber: 1 });
       const sf = await signMessage(forger, w.domain, "BlockCommitment", forged);
-      const seal: Seal = { rollupId: ROLLUP_ID, height: HEIGHT, txCount: 3, encRoot: h("enc"), viewNumber: 0 };
+      const seal: Seal = {
+        rollupId: ROLLUP_ID,
+        height: HEIGHT,
+        txCount: 3,
+        encRoot: h("enc"),
+        viewNumber: 0,
+        epoch: await currentEpoch(w),
+      };
       const otherHeight = onChain(await certifySeal([m0, m1, m2], w.domain, { ...seal, height: HEIGHT + 1n }));
       await expect(w.vsm.slashUncertifiedBlockCommitment(forged, sf, otherHeight)).to.be.revertedWithCustomError(
         w.vsm,
@@ -549,6 +617,79 @@ describe("Slashing", () => {
       const borrowed = { seal: { ...seal, txCount: 7 }, signatures: (await certified(w)).signatures };
       await expect(w.vsm.slashUncertifiedBlockCommitment(forged, sf, borrowed)).to.be.reverted;
       expect((await w.registry.memberInfo(w.clusterId, forger.address)).bond).to.equal(CLUSTER_BOND);
+    });
+
+    it("checks the certificate against its own epoch's members, while the registry has that epoch on record", async () => {
+      const w = await loadFixture(world);
+      const [m0, m1, m2, m3] = w.members as [
+        HardhatEthersSigner,
+        HardhatEthersSigner,
+        HardhatEthersSigner,
+        HardhatEthersSigner,
+      ];
+      // The epoch before m3 joined, two or more behind the current one (older than a task may name).
+      const old = Number((await w.registry.memberInfo(w.clusterId, m3.address)).fromEpoch) - 1;
+      const behind = old + 2 - (await currentEpoch(w));
+      if (behind > 0) await mine(BigInt(behind) * PARAMS.epochLength);
+      const current = await currentEpoch(w);
+      const seal = (epoch: number): Seal => ({
+        rollupId: ROLLUP_ID,
+        height: HEIGHT,
+        txCount: 3,
+        encRoot: h("enc"),
+        viewNumber: 0,
+        epoch,
+      });
+      const forged = blockCommitment(HEIGHT, { encRoot: h("forged"), viewNumber: 1 });
+      const forger = leaderSigner(w, HEIGHT, 1);
+      const sf = await signMessage(forger, w.domain, "BlockCommitment", forged);
+      // An epoch whose members may still change proves nothing.
+      await expect(
+        w.vsm.slashUncertifiedBlockCommitment(
+          forged,
+          sf,
+          onChain(await certifySeal([m0, m1, m2], w.domain, seal(current + 2))),
+        ),
+      )
+        .to.be.revertedWithCustomError(w.registry, "EpochNotFinal")
+        .withArgs(current + 2);
+      // Then m3 was not a member yet, and two of the three were a majority. The registry still has it on record.
+      expect(old).to.be.at.most(current - 2);
+      expect(await w.registry.membersAt(w.clusterId, old)).to.deep.equal([m0.address, m1.address, m2.address]);
+      await expect(
+        w.vsm.slashUncertifiedBlockCommitment(
+          forged,
+          sf,
+          onChain(await certifySeal([m1, m2, m3], w.domain, seal(old))),
+        ),
+      )
+        .to.be.revertedWithCustomError(w.vsm, "CertificateSignerNotMember")
+        .withArgs(m3.address);
+      const oldCertificate = onChain(await certifySeal([m0, m1], w.domain, seal(old)));
+      expect(await w.vsm.verifySealCertificate(oldCertificate)).to.have.length(2);
+      await expect(w.vsm.slashUncertifiedBlockCommitment(forged, sf, oldCertificate))
+        .to.emit(w.registry, "MemberSlashed")
+        .withArgs(w.clusterId, forger.address, anyValue, CLUSTER_BOND, w.deployer.address, REWARD);
+      // Once the bonds of that epoch's leavers may be gone, the registry no longer answers for it.
+      const next = leaderSigner(w, HEIGHT, 2);
+      const forged2 = { ...forged, viewNumber: 2 };
+      const sf2 = await signMessage(next, w.domain, "BlockCommitment", forged2);
+      await mine(
+        (BigInt(old) + 1n) * PARAMS.epochLength +
+          PARAMS.memberWithdrawalDelay -
+          BigInt(await ethers.provider.getBlockNumber()),
+      );
+      await expect(w.vsm.slashUncertifiedBlockCommitment(forged2, sf2, oldCertificate))
+        .to.be.revertedWithCustomError(w.registry, "EpochExpired")
+        .withArgs(old);
+      const recent = await currentEpoch(w);
+      await expect(
+        w.vsm.slashUncertifiedBlockCommitment(
+          forged2,
+          sf2,
+          onChain(await certifySeal([m0, m1, m2], w.domain, seal(recent))),
+        ),
+      ).to.emit(w.registry, "MemberSlashed");
     });
 
     it("has no bond to take from a signer outside the cluster", async () => {

@@ -1,22 +1,29 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
+import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { Wallet, ZeroHash as ZERO_HASH, parseEther } from "ethers";
 import { certifySeal } from "../../sequencer/chain/certificate";
 import { signMessage, structHash, taskIdOf } from "../../sequencer/chain/eip712";
+import { mineUntilMembers } from "../../sequencer/chain/deploy";
 import { ClusterRegistry__factory, ValidationServiceManager__factory } from "../../typechain-types";
 import {
+  CLUSTER_BOND,
   OPERATOR_STAKE,
   PARAMS,
   ROLLUP_ID,
   blockCommitment,
   certificateOf,
   createTask,
+  currentEpoch,
   h,
   leaderSigner,
+  mineToEpochEnd,
   onChain,
   responses,
   sealOf,
+  signersOf,
   world,
 } from "./fixture";
 
@@ -42,6 +49,15 @@ describe("ValidationServiceManager", () => {
         args[i] = value;
         await expect(factory.deploy(...args)).to.be.revertedWithCustomError(factory, "InvalidParameters");
       }
+      // A member's bond must outlast the challenge window of a task landing up to one epoch after the member's
+      // last epoch: memberWithdrawalDelay (100) >= challengeWindow (50) + epochLength.
+      const longEpochs = await new ClusterRegistry__factory(deployer).deploy(1n, 100n, 51n);
+      await expect(factory.deploy(await longEpochs.getAddress(), ...ok.slice(1))).to.be.revertedWithCustomError(
+        factory,
+        "InvalidParameters",
+      );
+      const justEnough = await new ClusterRegistry__factory(deployer).deploy(1n, 100n, 50n);
+      await factory.deploy(await justEnough.getAddress(), ...ok.slice(1));
       const vsm = await factory.deploy(...ok);
       expect(await vsm.quorumBps()).to.equal(6_667n);
       expect(await vsm.registry()).to.equal(ok[0]);
@@ -116,10 +132,11 @@ describe("ValidationServiceManager", () => {
   describe("tasks", () => {
     it("lets anyone relay a certified block commitment signed by the leader of the certified view, once per view", async () => {
       const w = await loadFixture(world);
+      const epoch = await currentEpoch(w);
       const c = blockCommitment(10n, { viewNumber: 1 });
       const leader = leaderSigner(w, 10n, 1);
       const sig = await signMessage(leader, w.domain, "BlockCommitment", c);
-      const certificate = onChain(await certificateOf(w, sealOf(c)));
+      const certificate = onChain(await certificateOf(w, sealOf(c, epoch)));
       const taskId = taskIdOf(ROLLUP_ID, 10n);
       const tx = w.vsm.connect(w.outsider).createNewTask(c, certificate, sig);
       await expect(tx)
@@ -148,18 +165,19 @@ describe("ValidationServiceManager", () => {
 
     it("refuses a squatted task: a member's own seal at a view it picks, for the current or a future height", async () => {
       const w = await loadFixture(world);
+      const epoch = await currentEpoch(w);
       // Member 1 leads height 50 at view 3 ((50 + 3) % 4 = 1) and signs everything itself.
       const c = blockCommitment(50n, { txCount: 0, encRoot: ZERO_HASH, rawRoot: ZERO_HASH, viewNumber: 3 });
       const squatter = leaderSigner(w, 50n, 3);
       const sig = await signMessage(squatter, w.domain, "BlockCommitment", c);
-      const alone = onChain(await certificateOf(w, sealOf(c, 3), [squatter]));
+      const alone = onChain(await certificateOf(w, sealOf(c, epoch, 3), [squatter]));
       await expect(w.vsm.connect(squatter).createNewTask(c, alone, sig))
         .to.be.revertedWithCustomError(w.vsm, "CertificateBelowMajority")
         .withArgs(1, 4);
       // Two members (a minority of four) are not enough either, nor an outsider who joined the signatures.
-      const two = onChain(await certificateOf(w, sealOf(c, 3), [squatter, w.members[2]!]));
+      const two = onChain(await certificateOf(w, sealOf(c, epoch, 3), [squatter, w.members[2]!]));
       await expect(w.vsm.createNewTask(c, two, sig)).to.be.revertedWithCustomError(w.vsm, "CertificateBelowMajority");
-      const withOutsider = onChain(await certificateOf(w, sealOf(c, 3), [squatter, w.members[2]!, w.outsider]));
+      const withOutsider = onChain(await certificateOf(w, sealOf(c, epoch, 3), [squatter, w.members[2]!, w.outsider]));
       await expect(w.vsm.createNewTask(c, withOutsider, sig))
         .to.be.revertedWithCustomError(w.vsm, "CertificateSignerNotMember")
         .withArgs(w.outsider.address);
@@ -168,10 +186,11 @@ describe("ValidationServiceManager", () => {
 
     it("refuses a certificate with a duplicated or unsorted signer, or one over another seal", async () => {
       const w = await loadFixture(world);
+      const epoch = await currentEpoch(w);
       const c = blockCommitment(11n);
       const leader = leaderSigner(w, 11n);
       const sig = await signMessage(leader, w.domain, "BlockCommitment", c);
-      const good = onChain(await certificateOf(w, sealOf(c)));
+      const good = onChain(await certificateOf(w, sealOf(c, epoch)));
       const ascending = w.members
         .slice(0, 3)
         .map((m) => m.address)
@@ -188,7 +207,7 @@ describe("ValidationServiceManager", () => {
         "CertificateSignersNotSorted",
       );
       // Signatures over another view's seal recover to other addresses: not members (or not sorted).
-      const otherView = onChain(await certificateOf(w, sealOf(c, 1)));
+      const otherView = onChain(await certificateOf(w, sealOf(c, epoch, 1)));
       await expect(w.vsm.createNewTask(c, { seal: good.seal, signatures: otherView.signatures }, sig)).to.be.reverted;
       const otherRoot = blockCommitment(11n, { encRoot: h("other") });
       await expect(w.vsm.createNewTask(otherRoot, good, sig)).to.be.revertedWithCustomError(w.vsm, "SealMismatch");
@@ -196,15 +215,16 @@ describe("ValidationServiceManager", () => {
 
     it("refuses a commitment whose view is not its certificate's, whichever of the two leaders signed it", async () => {
       const w = await loadFixture(world);
+      const epoch = await currentEpoch(w);
       // Certified in view 0; the commitment claims view 1 (or the reverse), otherwise identical.
       const c = blockCommitment(13n, { viewNumber: 1 });
-      const certified0 = onChain(await certificateOf(w, sealOf(c, 0)));
+      const certified0 = onChain(await certificateOf(w, sealOf(c, epoch, 0)));
       for (const view of [0, 1]) {
         const sig = await signMessage(leaderSigner(w, 13n, view), w.domain, "BlockCommitment", c);
         await expect(w.vsm.createNewTask(c, certified0, sig)).to.be.revertedWithCustomError(w.vsm, "SealMismatch");
       }
       const c0 = { ...c, viewNumber: 0 };
-      const certified1 = onChain(await certificateOf(w, sealOf(c0, 1)));
+      const certified1 = onChain(await certificateOf(w, sealOf(c0, epoch, 1)));
       const sig1 = await signMessage(leaderSigner(w, 13n, 1), w.domain, "BlockCommitment", c0);
       await expect(w.vsm.createNewTask(c0, certified1, sig1)).to.be.revertedWithCustomError(w.vsm, "SealMismatch");
       expect((await w.vsm.getTask(taskIdOf(ROLLUP_ID, 13n))).status).to.equal(0n);
@@ -215,8 +235,9 @@ describe("ValidationServiceManager", () => {
 
     it("refuses commitments not signed by the leader of the certified view, oversize blocks and unknown rollups", async () => {
       const w = await loadFixture(world);
+      const epoch = await currentEpoch(w);
       const c = blockCommitment(10n);
-      const certificate = onChain(await certificateOf(w, sealOf(c)));
+      const certificate = onChain(await certificateOf(w, sealOf(c, epoch)));
       const notLeader = leaderSigner(w, 10n, 1);
       const sig = await signMessage(notLeader, w.domain, "BlockCommitment", c);
       await expect(w.vsm.createNewTask(c, certificate, sig))
@@ -227,7 +248,7 @@ describe("ValidationServiceManager", () => {
         .to.be.revertedWithCustomError(w.vsm, "TxCountTooLarge")
         .withArgs(65_537);
       const unknown = { ...c, rollupId: 1n };
-      const unknownCertificate = onChain(await certificateOf(w, sealOf(unknown)));
+      const unknownCertificate = onChain(await certificateOf(w, sealOf(unknown, epoch)));
       await expect(w.vsm.createNewTask(unknown, unknownCertificate, sig)).to.be.revertedWithCustomError(
         w.registry,
         "UnknownRollup",
@@ -239,6 +260,7 @@ describe("ValidationServiceManager", () => {
 
     it("lets a task certified in a later view replace a pending or rejected one, never the reverse", async () => {
       const w = await loadFixture(world);
+      const epoch = await currentEpoch(w);
       const bad = blockCommitment(12n, { rawRoot: h("bad raw") });
       const good = blockCommitment(12n);
       const taskId = await createTask(w, bad);
@@ -247,7 +269,7 @@ describe("ValidationServiceManager", () => {
       await expect(
         w.vsm.createNewTask(
           good,
-          onChain(await certificateOf(w, sealOf(good))),
+          onChain(await certificateOf(w, sealOf(good, epoch))),
           await signMessage(leader0, w.domain, "BlockCommitment", good),
         ),
       ).to.be.revertedWithCustomError(w.vsm, "TaskExists");
@@ -256,7 +278,7 @@ describe("ValidationServiceManager", () => {
       await expect(
         w.vsm.createNewTask(
           good2,
-          onChain(await certificateOf(w, sealOf(good2))),
+          onChain(await certificateOf(w, sealOf(good2, epoch))),
           await signMessage(leader2, w.domain, "BlockCommitment", good2),
         ),
       )
@@ -272,7 +294,7 @@ describe("ValidationServiceManager", () => {
       await expect(
         w.vsm.createNewTask(
           bad3,
-          onChain(await certificateOf(w, sealOf(bad3))),
+          onChain(await certificateOf(w, sealOf(bad3, epoch))),
           await signMessage(leader3, w.domain, "BlockCommitment", bad3),
         ),
       ).to.be.revertedWithCustomError(w.vsm, "TaskExists");
@@ -356,6 +378,7 @@ describe("ValidationServiceManager", () => {
       await registry.setSlasher(await vsm.getAddress());
       await registry.createCluster(1n, 4);
       await registry.connect(m).join(1, { value: 1n });
+      await mineUntilMembers(registry, 1, 1, ethers.provider);
       await registry.registerRollup(
         ROLLUP_ID,
         { clusterId: 1n, maxTxsPerBlock: 10, blockGasLimit: 1n, timeLockSquarings: 1n, timeLockModulus: "0x01" },
@@ -364,7 +387,8 @@ describe("ValidationServiceManager", () => {
       );
       const domain = { ...(await import("../../sequencer/chain/eip712")).veilDomain(31337n, await vsm.getAddress()) };
       const c = blockCommitment(0n);
-      const certificate = await certifySeal([m!], domain, sealOf(c));
+      const epoch = Number(await registry.currentEpoch());
+      const certificate = await certifySeal([m!], domain, sealOf(c, epoch));
       await vsm.createNewTask(c, onChain(certificate), await signMessage(m!, domain, "BlockCommitment", c));
       await expect(vsm.respondToTask(taskIdOf(ROLLUP_ID, 0n), true, []))
         .to.be.revertedWithCustomError(vsm, "QuorumNotReached")
@@ -408,6 +432,151 @@ describe("ValidationServiceManager", () => {
         w.domain.chainId,
         w.domain.verifyingContract,
       ]);
+    });
+  });
+
+  describe("membership epochs", () => {
+    it("counts a task whose schedule a join and an exit landing just before it, in its block, would have changed (issue 11, attack 4)", async () => {
+      const w = await loadFixture(world);
+      const [m0, m1] = w.members as [HardhatEthersSigner, HardhatEthersSigner];
+      const epoch = await currentEpoch(w);
+      // m1 leads height 65 among the four members. Applied at once, the join alone would hand it to m0
+      // (65 % 5), the exit alone to m3 (65 % 3), both to m2: the leader's transaction would revert.
+      const c = blockCommitment(65n);
+      expect(leaderSigner(w, 65n).address).to.equal(m1.address);
+      const sig = await signMessage(m1, w.domain, "BlockCommitment", c);
+      const certificate = onChain(await certificateOf(w, sealOf(c, epoch)));
+      await ethers.provider.send("evm_setAutomine", [false]);
+      let sent;
+      try {
+        sent = [
+          await w.registry.connect(w.outsider).join(w.clusterId, { value: CLUSTER_BOND }),
+          await w.registry.connect(m0).requestExit(w.clusterId),
+          await w.vsm.connect(m1).createNewTask(c, certificate, sig),
+        ];
+        await mine(1);
+      } finally {
+        await ethers.provider.send("evm_setAutomine", [true]);
+      }
+      const receipts = await Promise.all(sent.map(async (t) => (await t.wait())!));
+      expect(new Set(receipts.map((r) => r.blockNumber)).size).to.equal(1);
+      expect(receipts.map((r) => r.index)).to.deep.equal([0, 1, 2]);
+      expect(Math.floor(receipts[2]!.blockNumber / Number(PARAMS.epochLength))).to.equal(epoch);
+      await expect(sent[2]).to.emit(w.vsm, "TaskCreated");
+      const task = await w.vsm.getTask(taskIdOf(ROLLUP_ID, 65n));
+      expect(task.status).to.equal(1n);
+      expect(task.leader).to.equal(m1.address);
+      expect(await w.registry.leaderOf(w.clusterId, 65n, 0)).to.equal(m1.address);
+    });
+
+    it("counts a task built in the last block of an epoch that lands in the next, where a join applies", async () => {
+      const w = await loadFixture(world);
+      // A join now applies two epochs on; the leader builds its task in the last block of the epoch before.
+      const joined = await currentEpoch(w);
+      await w.registry.connect(w.outsider).join(w.clusterId, { value: CLUSTER_BOND });
+      await mine(PARAMS.epochLength);
+      await mineToEpochEnd();
+      const built = await currentEpoch(w);
+      expect(built).to.equal(joined + 1);
+      const c = blockCommitment(64n);
+      const leader = leaderSigner(w, 64n); // m0: 64 % 4
+      // In the next epoch (final already) the joiner leads height 64 (64 % 5).
+      expect(await w.registry.leaderAt(w.clusterId, built + 1, 64n, 0)).to.equal(w.outsider.address);
+      const tx = await w.vsm.createNewTask(
+        c,
+        onChain(await certificateOf(w, sealOf(c, built))),
+        await signMessage(leader, w.domain, "BlockCommitment", c),
+      );
+      const receipt = (await tx.wait())!;
+      expect(Math.floor(receipt.blockNumber / Number(PARAMS.epochLength))).to.equal(built + 1);
+      expect(await w.registry.leaderOf(w.clusterId, 64n, 0)).to.equal(w.outsider.address);
+      expect((await w.vsm.getTask(taskIdOf(ROLLUP_ID, 64n))).leader).to.equal(leader.address);
+    });
+
+    it("takes a task's seal of the current or the previous epoch only: EpochOutOfWindow otherwise", async () => {
+      const w = await loadFixture(world);
+      await mine(PARAMS.epochLength); // the fixture's four members are the current and the previous epoch's
+      const current = await currentEpoch(w);
+      /** A task of `height` certified by the first majority of `epoch`'s members, signed by its leader. */
+      const attempt = async (height: bigint, epoch: number, members?: HardhatEthersSigner[]) => {
+        const c = blockCommitment(height);
+        const of = members ?? (await signersOf(await w.registry.membersAt(w.clusterId, epoch)));
+        const certificate = await certifySeal(of.slice(0, Math.floor(of.length / 2) + 1), w.domain, sealOf(c, epoch));
+        const leader = of[Number(height % BigInt(of.length))]!;
+        return w.vsm.createNewTask(c, onChain(certificate), await signMessage(leader, w.domain, "BlockCommitment", c));
+      };
+      // Two epochs behind (still on record), long ago, and the next epoch (final already).
+      for (const [epoch, members] of [
+        [current - 2, undefined],
+        [0, w.members],
+        [current + 1, undefined],
+      ] as const) {
+        await expect(attempt(80n, epoch, members && [...members]))
+          .to.be.revertedWithCustomError(w.vsm, "EpochOutOfWindow")
+          .withArgs(epoch, current);
+      }
+      await expect(attempt(80n, current - 1)).to.emit(w.vsm, "TaskCreated");
+      await expect(attempt(81n, current)).to.emit(w.vsm, "TaskCreated");
+    });
+
+    it("checks a certificate against its own epoch's members and takes the leader from them", async () => {
+      const w = await loadFixture(world);
+      const [m0, m1, m2] = w.members as [HardhatEthersSigner, HardhatEthersSigner, HardhatEthersSigner];
+      const joiner = w.outsider;
+      const four = w.members.map((m) => m.address);
+      await w.registry.connect(joiner).join(w.clusterId, { value: CLUSTER_BOND });
+      const { fromEpoch } = await w.registry.memberInfo(w.clusterId, joiner.address);
+      await mine((fromEpoch - BigInt(await currentEpoch(w))) * PARAMS.epochLength);
+      const current = await currentEpoch(w);
+      expect(current).to.equal(Number(fromEpoch));
+      expect(await w.registry.membersOf(w.clusterId)).to.deep.equal([...four, joiner.address]);
+      const previous = current - 1;
+      expect(await w.registry.membersAt(w.clusterId, previous)).to.deep.equal(four);
+      const c = blockCommitment(70n);
+      const seal = sealOf(c, previous);
+      const sig = await signMessage(m2, w.domain, "BlockCommitment", c); // 70 % 4: m2 led it in `previous`
+      // The joiner signs the previous epoch's seal, in which it was not a member yet.
+      const withJoiner = onChain(await certifySeal([m0, m1, joiner], w.domain, seal));
+      await expect(w.vsm.createNewTask(c, withJoiner, sig))
+        .to.be.revertedWithCustomError(w.vsm, "CertificateSignerNotMember")
+        .withArgs(joiner.address);
+      await expect(w.vsm.verifySealCertificate(withJoiner))
+        .to.be.revertedWithCustomError(w.vsm, "CertificateSignerNotMember")
+        .withArgs(joiner.address);
+      // That epoch's majority certifies it, and its leader of height 70 is m2, not the current epoch's (m0,
+      // 70 % 5).
+      expect(await w.registry.leaderOf(w.clusterId, 70n, 0)).to.equal(m0.address);
+      const ofEpoch = onChain(await certifySeal([m0, m1, m2], w.domain, seal));
+      await expect(w.vsm.createNewTask(c, ofEpoch, await signMessage(m0, w.domain, "BlockCommitment", c)))
+        .to.be.revertedWithCustomError(w.vsm, "InvalidSigner")
+        .withArgs(m0.address, m2.address);
+      await expect(w.vsm.createNewTask(c, ofEpoch, sig))
+        .to.emit(w.vsm, "TaskCreated")
+        .withArgs(taskIdOf(ROLLUP_ID, 70n), ROLLUP_ID, 70n, m2.address, 0, anyValue, c.txCount, c.encRoot, c.rawRoot);
+      // In the current epoch the joiner counts: three of the five are a majority.
+      const now = onChain(await certifySeal([m1, m2, joiner], w.domain, sealOf(blockCommitment(71n), current)));
+      expect(await w.vsm.verifySealCertificate(now)).to.have.length(3);
+    });
+
+    it("counts a member that left for the epochs it served, and not after", async () => {
+      const w = await loadFixture(world);
+      const [m0, m1, m2] = w.members as [HardhatEthersSigner, HardhatEthersSigner, HardhatEthersSigner];
+      await w.registry.connect(m0).requestExit(w.clusterId);
+      const { untilEpoch } = await w.registry.memberInfo(w.clusterId, m0.address);
+      await mine((untilEpoch - BigInt(await currentEpoch(w))) * PARAMS.epochLength);
+      const current = await currentEpoch(w);
+      expect(current).to.equal(Number(untilEpoch));
+      expect(await w.registry.membersOf(w.clusterId)).to.not.include(m0.address);
+      // The previous epoch's seal: m0 still signs for it, and it leads height 72 there (72 % 4).
+      const c = blockCommitment(72n);
+      const certificate = onChain(await certifySeal([m0, m1, m2], w.domain, sealOf(c, current - 1)));
+      await expect(w.vsm.createNewTask(c, certificate, await signMessage(m0, w.domain, "BlockCommitment", c)))
+        .to.emit(w.vsm, "TaskCreated")
+        .withArgs(taskIdOf(ROLLUP_ID, 72n), ROLLUP_ID, 72n, m0.address, 0, anyValue, c.txCount, c.encRoot, c.rawRoot);
+      const now = onChain(await certifySeal([m0, m1, m2], w.domain, sealOf(blockCommitment(73n), current)));
+      await expect(w.vsm.verifySealCertificate(now))
+        .to.be.revertedWithCustomError(w.vsm, "CertificateSignerNotMember")
+        .withArgs(m0.address);
     });
   });
 });

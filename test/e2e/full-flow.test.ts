@@ -312,7 +312,9 @@ describe("end to end: a full devnet of real processes", function () {
       const relayer = await l1.getSigner(0);
       // The leader needs a certificate of its forged seal: here a colluding majority (the leader and one
       // more member) signs it; honest followers never would, since their log holds the promised entry.
-      const { rawRoot: _raw, ...forgedSeal } = forged;
+      const { rawRoot: _raw, ...forgedContent } = forged;
+      const registry = ClusterRegistry__factory.connect(devnet.world.clusterRegistry, l1);
+      const forgedSeal = { ...forgedContent, epoch: Number(await registry.currentEpoch()) };
       const colluders = [leader, devnet.world.members.find((m) => m.address !== leader.address)!];
       const certificate = await certifySeal(colluders, sdk.chain.domain, forgedSeal);
       await (

@@ -14,7 +14,7 @@ import { certifyView, viewCertificateToJson } from "../../sequencer/chain/certif
 import { ClusterMessageKind, signMessage, type VeilDomain } from "../../sequencer/chain/eip712";
 import { sealEnvelope, type EnvelopeJson } from "../../sequencer/node/cluster/envelope";
 import { STANDARD_ERRORS, VEIL_ERRORS } from "../../sequencer/rpc/errors";
-import { ROLLUP, deployWorld, startMember, teardown, viewVote, type ClusterWorld } from "./cluster-harness";
+import { ROLLUP, deployWorld, epochNow, startMember, teardown, viewVote, type ClusterWorld } from "./cluster-harness";
 
 /** No view change may start on its own while the fuzz compares states: the leader timeout is 10 minutes. */
 const QUIET = { timeouts: { peerRequestMs: 5_000, heartbeatIntervalMs: 200, leaderTimeoutMs: 600_000 } };
@@ -103,6 +103,8 @@ describe("JSON-RPC fuzz on a live 3-node cluster: no crash, no state change from
   let urls: string[];
   let domain: VeilDomain;
   let raws = 0;
+  /** The epoch the cluster runs its heights in (the harness starts one; the test stays well within it). */
+  let epoch: number;
 
   /** Everything a rejected request must leave alone, from every member. */
   async function snapshot(): Promise<unknown> {
@@ -163,6 +165,7 @@ describe("JSON-RPC fuzz on a live 3-node cluster: no crash, no state change from
     for (let i = 0; i < 3; i++) await startMember(w, i, QUIET);
     urls = w.ports.map((p) => `http://127.0.0.1:${p}`);
     domain = w.domain;
+    epoch = await epochNow(w);
     for (let i = 0; i < 3; i++) await validWrite(i);
     // Height MOVED goes to view 1 (leader members[(9 + 1) % 3] = member 1): StartViewChange from members 0 and 2.
     for (const s of [0, 2]) {
@@ -170,7 +173,8 @@ describe("JSON-RPC fuzz on a live 3-node cluster: no crash, no state change from
         rollupId: "7",
         height: MOVED,
         view: 1,
-        signature: await viewVote(w.members[s]!, domain, MOVED, 1),
+        epoch,
+        signature: await viewVote(w.members[s]!, domain, MOVED, 1, epoch),
       });
       for (let i = 0; i < 3; i++) await post(urls[i]!, "cluster_start_view_change", env);
     }
@@ -320,13 +324,17 @@ describe("JSON-RPC fuzz on a live 3-node cluster: no crash, no state change from
     before(async () => {
       // The view-change messages carry their senders' ViewChange votes, and StartView a majority's certificate.
       const payloadOf = (method: string) => bases.find((b) => b.method === method)!.payload;
-      payloadOf("cluster_start_view_change").signature = await viewVote(w.members[2]!, domain, 1, 1);
-      payloadOf("cluster_do_view_change").viewSignature = await viewVote(w.members[0]!, domain, 1, 1);
+      for (const m of ["cluster_heartbeat", "cluster_replicate", "cluster_start_view_change", "cluster_do_view_change"]) {
+        payloadOf(m).epoch = epoch;
+      }
+      payloadOf("cluster_start_view_change").signature = await viewVote(w.members[2]!, domain, 1, 1, epoch);
+      payloadOf("cluster_do_view_change").viewSignature = await viewVote(w.members[0]!, domain, 1, 1, epoch);
+      const viewOne = { rollupId: ROLLUP, height: 1n, viewNumber: 1, epoch };
       payloadOf("cluster_start_view").viewCertificate = viewCertificateToJson(
-        await certifyView([w.members[0]!, w.members[2]!], domain, { rollupId: ROLLUP, height: 1n, viewNumber: 1 }),
+        await certifyView([w.members[0]!, w.members[2]!], domain, viewOne),
       );
       // A well-formed Seal of height 1 signed by its view-0 leader (count and root do not match the log).
-      const seal = { rollupId: ROLLUP, height: 1n, txCount: 0, encRoot: "0x" + "00".repeat(32), viewNumber: 0 };
+      const seal = { rollupId: ROLLUP, height: 1n, txCount: 0, encRoot: "0x" + "00".repeat(32), viewNumber: 0, epoch };
       bases.push({
         method: "cluster_seal",
         kind: ClusterMessageKind.Seal,
@@ -482,13 +490,15 @@ describe("JSON-RPC fuzz on a live 3-node cluster: no crash, no state change from
         rollupId: "7",
         height: 1,
         view: 0,
+        epoch,
         count: 0,
       });
       const vote = await sealEnvelope(w.members[2]!, domain, w.clusterId, 1, ClusterMessageKind.StartViewChange, {
         rollupId: "7",
         height: MOVED,
         view: 1,
-        signature: await viewVote(w.members[2]!, domain, MOVED, 1),
+        epoch,
+        signature: await viewVote(w.members[2]!, domain, MOVED, 1, epoch),
       });
       for (let r = 0; r < 3; r++) {
         for (const i of [0, 2]) {

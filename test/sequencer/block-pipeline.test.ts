@@ -259,6 +259,7 @@ describe("block pipeline: finalize_block builds, commits on-chain and replicates
         txCount: c.txCount,
         encRoot: c.encRoot,
         viewNumber: view,
+        epoch: w.epoch,
       };
       return sealCertificateToJson(await certifySeal(signers, w.domain, sealed));
     };

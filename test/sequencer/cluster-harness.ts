@@ -39,8 +39,18 @@ import { PARAMS } from "../contracts/fixture";
 export const ROLLUP = 7n;
 
 /** A member's signed ViewChange vote for `view` of `height` (what StartViewChange and DoViewChange carry). */
-export function viewVote(member: Wallet, domain: VeilDomain, height: number, view: number, rollup = ROLLUP) {
-  return signMessage(member, domain, "ViewChange", { rollupId: rollup, height: BigInt(height), viewNumber: view });
+export function viewVote(member: Wallet, domain: VeilDomain, height: number, view: number, epoch: number, rollup = ROLLUP) {
+  return signMessage(member, domain, "ViewChange", {
+    rollupId: rollup,
+    height: BigInt(height),
+    viewNumber: view,
+    epoch,
+  });
+}
+
+/** The registry's current membership epoch: what the nodes run fresh heights in (the harness starts one). */
+export async function epochNow(w: { registry: ClusterRegistry }): Promise<number> {
+  return Number(await w.registry.currentEpoch());
 }
 export const SQUARINGS = 64;
 
@@ -67,6 +77,8 @@ export async function provenSubmission(
 
 export interface ClusterWorld {
   registry: ClusterRegistry;
+  /** The membership epoch the world starts in (mineUntilMembers leaves a whole epoch ahead). */
+  epoch: number;
   domain: VeilDomain;
   chainId: bigint;
   clusterId: bigint;
@@ -144,6 +156,7 @@ export async function deployWorld(heightsWithKeys: readonly number[]): Promise<C
   const batcher = new MicroBatcher(pool);
   return {
     registry,
+    epoch: Number(await registry.currentEpoch()),
     domain,
     chainId,
     clusterId,

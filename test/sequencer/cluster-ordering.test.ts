@@ -198,7 +198,10 @@ describe("sequencer cluster: ordering, replication and the external API (3 nodes
   });
 
   describe("cluster RPC accepts signed messages of members only", () => {
-    const payload = { rollupId: "7", height: 0, view: 0, firstIndex: 0, entries: [] };
+    let payload: Record<string, unknown>;
+    before(() => {
+      payload = { rollupId: "7", height: 0, view: 0, epoch: w.epoch, firstIndex: 0, entries: [] };
+    });
     it("rejects a non-member", async () => {
       const env = await sealEnvelope(w.outsider, w.domain, w.clusterId, 0, ClusterMessageKind.Replicate, payload);
       await rejects(w.clients[1]!.call("cluster_replicate", env), "UNAUTHORIZED", /not a cluster member/);

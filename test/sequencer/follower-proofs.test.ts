@@ -65,6 +65,7 @@ function entries(
       encTxHash: leaf,
       preRoot: a.preRoot,
       viewNumber: 0,
+      epoch: w.epoch,
     };
     const json: EncryptedSubmissionJson = encryptedSubmissionToJson(s);
     return {
@@ -105,7 +106,7 @@ describe("follower checks of replicated proofs: sampled on the append path, neve
   after(() => teardown(w));
 
   const replicate = async (to: number, list: unknown[], firstIndex = 0): Promise<unknown> => {
-    const payload = { rollupId: "7", height: 0, view: 0, firstIndex, entries: list };
+    const payload = { rollupId: "7", height: 0, view: 0, epoch: w.epoch, firstIndex, entries: list };
     const env = await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 0, ClusterMessageKind.Replicate, payload);
     return w.clients[to]!.call("cluster_replicate", env);
   };
@@ -151,7 +152,7 @@ describe("follower checks of replicated proofs: sampled on the append path, neve
   describe("log adoption (StartView of view 1 of height 1, sent by its leader, member 2)", () => {
     const startView = async (list: unknown[]): Promise<unknown> => {
       const viewCertificate = viewCertificateToJson(
-        await certifyView(w.members.slice(1), w.domain, { rollupId: ROLLUP, height: 1n, viewNumber: 1 }),
+        await certifyView(w.members.slice(1), w.domain, { rollupId: ROLLUP, height: 1n, viewNumber: 1, epoch: w.epoch }),
       );
       const payload = { rollupId: "7", height: 1, view: 1, entries: list, seal: null, viewCertificate };
       const env = await sealEnvelope(w.members[2]!, w.domain, w.clusterId, 1, ClusterMessageKind.StartView, payload);
@@ -213,7 +214,7 @@ describe("a faulty leader's leaf for another ciphertext, kept unchecked by both 
     const signed = await submission(w, 0, "pay frank 1");
     const other = await submission(w, 0, "pay frank 2", signed);
     const list = withCiphertextOf(entries(w, 0, [signed], w.members[0]!), 0, other);
-    const replicate = { rollupId: "7", height: 0, view: 0, firstIndex: 0, entries: list };
+    const replicate = { rollupId: "7", height: 0, view: 0, epoch: w.epoch, firstIndex: 0, entries: list };
     const env = await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 0, ClusterMessageKind.Replicate, replicate);
     for (const i of [1, 2]) await w.clients[i]!.call("cluster_replicate", env);
 
@@ -223,10 +224,11 @@ describe("a faulty leader's leaf for another ciphertext, kept unchecked by both 
       rollupId: "7",
       height: 0,
       view: 1,
+      epoch: w.epoch,
       normalView: 0,
       entries: [],
       seal: null,
-      viewSignature: await viewVote(w.members[0]!, w.domain, 0, 1),
+      viewSignature: await viewVote(w.members[0]!, w.domain, 0, 1, w.epoch),
     };
     const vote = await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 1, ClusterMessageKind.DoViewChange, dvc);
     await w.clients[1]!.call("cluster_do_view_change", vote);

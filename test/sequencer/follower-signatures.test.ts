@@ -26,6 +26,7 @@ function entries(
       encTxHash: leaf,
       preRoot: a.preRoot,
       viewNumber: opts.viewNumber,
+      epoch: w.epoch,
     };
     const signature = hasher.sign(opts.signer.signingKey, honest);
     const c = opts.tamper ? opts.tamper(honest) : honest;
@@ -44,7 +45,7 @@ function entries(
 }
 
 async function replicate(w: ClusterWorld, to: number, height: number, list: unknown[]): Promise<unknown> {
-  const payload = { rollupId: ROLLUP.toString(), height, view: 0, firstIndex: 0, entries: list };
+  const payload = { rollupId: ROLLUP.toString(), height, view: 0, epoch: w.epoch, firstIndex: 0, entries: list };
   const env = await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 0, ClusterMessageKind.Replicate, payload);
   return w.clients[to]!.call("cluster_replicate", env);
 }

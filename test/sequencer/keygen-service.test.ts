@@ -112,12 +112,15 @@ describe("key generator service", function () {
     const address = await registry.leaderOf(1n, height, view);
     return members.find((m) => m.address === address)!;
   };
+  /** The epoch the world's members were fixed in (the tests stay within it and the next one). */
+  let epoch = 0;
   const seal = (height: bigint, viewNumber = 0, rollupId = ROLLUP): Seal => ({
     rollupId,
     height,
     txCount: 3,
     encRoot: toBeHex(height + 1000n, 32),
     viewNumber,
+    epoch,
   });
   /**
    * reveal_share's params: a certificate of `s` by `signers` (default: three of the four members, a
@@ -187,6 +190,7 @@ describe("key generator service", function () {
     await registry.connect(clusterOwner).createCluster(ethers.parseEther("1"), 8);
     for (const m of members) await registry.connect(m).join(1n, { value: ethers.parseEther("1") });
     await mineUntilMembers(registry, 1n, members.length, ethers.provider);
+    epoch = Number(await registry.currentEpoch());
     const config = {
       clusterId: 1n,
       maxTxsPerBlock: 1024,
@@ -320,10 +324,23 @@ describe("key generator service", function () {
       expect(unsigned.errorName).to.equal("INVALID_PARAMS");
     });
 
+    it("refuses a certificate of an epoch whose members are not final, or older than the previous epoch", async () => {
+      const ahead = await rpcError(client(1).call("reveal_share", await signedSeal({ ...seal(1n), epoch: epoch + 5 })));
+      expect(ahead.errorName).to.equal("INVALID_SIGNATURE");
+      expect(ahead.message).to.match(/the current epoch is/);
+      // Two epochs later, a majority of the old epoch is no longer sure to share a member with today's.
+      const epochLength = await registry.epochLength();
+      await ethers.provider.send("hardhat_mine", [`0x${(2n * epochLength).toString(16)}`]);
+      const stale = await rpcError(client(1).call("reveal_share", await signedSeal(seal(1n))));
+      expect(stale.errorName).to.equal("INVALID_SIGNATURE");
+      expect(stale.message).to.match(new RegExp(`is of epoch ${epoch}; the current epoch is ${epoch + 2}`));
+      epoch = Number(await registry.currentEpoch()); // the next tests seal in today's epoch
+    });
+
     it("refuses one member's seal for a view it leads (the key-release attack), and any minority", async () => {
       // Member (1 + 3) % 4 leads height 1 at view 3: an unused view, its own seal of an empty block.
       const attacker = await leaderOf(1n, 3);
-      const empty: Seal = { rollupId: ROLLUP, height: 1n, txCount: 0, encRoot: ZeroHash, viewNumber: 3 };
+      const empty: Seal = { rollupId: ROLLUP, height: 1n, txCount: 0, encRoot: ZeroHash, viewNumber: 3, epoch };
       const alone = await rpcError(client(1).call("reveal_share", await signedSeal(empty, [attacker])));
       expect(alone.errorName).to.equal("INVALID_SIGNATURE");
       expect(alone.message).to.match(/a majority of 4 members is 3/);

@@ -28,6 +28,7 @@ const commitment: fc.Arbitrary<OrderCommitment> = fc.record({
   encTxHash: bytes32,
   preRoot: bytes32,
   viewNumber: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+  epoch: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
 });
 
 describe("OrderCommitmentHasher: the EIP-712 OrderCommitment digest without ethers' typed-data encoder", () => {
@@ -80,6 +81,7 @@ describe("OrderCommitmentHasher: the EIP-712 OrderCommitment digest without ethe
       encTxHash: "0x" + "ab".repeat(32),
       preRoot: "0x" + "00".repeat(32),
       viewNumber: 0,
+      epoch: 0,
     };
     expect(hasher.isSignedBy(c, "0x1234", leader.address)).to.equal(false);
     expect(hasher.isSignedBy(c, "0x" + "00".repeat(65), leader.address)).to.equal(false);
@@ -93,6 +95,7 @@ describe("OrderCommitmentHasher: the EIP-712 OrderCommitment digest without ethe
       encTxHash: "0x" + "ab".repeat(32),
       preRoot: "0x" + "00".repeat(32),
       viewNumber: 0,
+      epoch: 0,
     };
     expect(() => hasher.digest({ ...c, rollupId: 1n << 64n })).to.throw(RangeError, /rollupId/);
     expect(() => hasher.digest({ ...c, blockHeight: -1n })).to.throw(RangeError, /blockHeight/);
@@ -171,6 +174,7 @@ describe("SealHasher: the EIP-712 Seal digest the leader and every certifying me
     txCount: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
     encRoot: bytes32,
     viewNumber: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+    epoch: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
   });
 
   it("signs exactly what signTypedData signs, and recognises only its signer, for any seal", async () => {

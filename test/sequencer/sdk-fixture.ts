@@ -75,6 +75,7 @@ export async function orderOurTransaction(w: World, index = 3, height = HEIGHT, 
     encTxHash,
     preRoot: append.preRoot,
     viewNumber: view,
+    epoch: Number(await w.registry.currentEpoch()),
   };
   const leader = leaderSigner(w, height, view);
   const signature = await signMessage(leader, w.domain, "OrderCommitment", order);
@@ -95,6 +96,7 @@ export function receiptJson(
       encTxHash: o.order.encTxHash,
       preRoot: o.order.preRoot,
       viewNumber: o.order.viewNumber,
+      epoch: o.order.epoch,
     },
     signature: o.signature,
     leader: o.leader.address,

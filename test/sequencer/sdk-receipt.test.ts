@@ -2,7 +2,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { certifyView, viewCertificateToJson, type ViewCertificate } from "../../sequencer/chain/certificate";
-import { signMessage } from "../../sequencer/chain/eip712";
+import { signMessage, type ViewChange } from "../../sequencer/chain/eip712";
 import { MERKLE_DEPTH, toBytes32 } from "../../sequencer/chain/merkle";
 import { ReceiptError, type ReceiptFailure } from "../../sequencer/sdk/errors";
 import { verifyReceipt, type ExpectedOrder } from "../../sequencer/sdk/receipt";
@@ -40,10 +40,11 @@ describe("SDK: order receipt verification", () => {
   });
 
   describe("a later view's receipt", () => {
-    const viewOne = { rollupId: ROLLUP_ID, height: HEIGHT, viewNumber: 1 };
+    let viewOne: ViewChange;
     let failover: Ordered;
     beforeEach(async () => {
       failover = await orderOurTransaction(w, 3, HEIGHT, 1);
+      viewOne = { rollupId: ROLLUP_ID, height: HEIGHT, viewNumber: 1, epoch: failover.order.epoch };
     });
     const verifyFailover = (proof?: ViewCertificate) =>
       verify(receiptJson(failover, 1, proof === undefined ? {} : { viewCertificate: viewCertificateToJson(proof) }), {
@@ -71,10 +72,18 @@ describe("SDK: order receipt verification", () => {
       expect(await rejection(verifyFailover(forged))).to.equal("view-unproven");
     });
 
-    it("is rejected with the certificate of another view", async () => {
+    it("is rejected with the certificate of another view or epoch", async () => {
       const other = await certifyView(w.members.slice(0, 3), w.domain, { ...viewOne, viewNumber: 2 });
       expect(await rejection(verifyFailover(other))).to.equal("malformed");
+      const earlier = await certifyView(w.members.slice(0, 3), w.domain, { ...viewOne, epoch: viewOne.epoch - 1 });
+      expect(await rejection(verifyFailover(earlier))).to.equal("malformed");
     });
+  });
+
+  it("rejects a receipt naming an epoch whose members are not fixed yet: its leader is nobody's to know", async () => {
+    const order = { ...ordered.order, epoch: ordered.order.epoch + 5 };
+    const signature = await signMessage(ordered.leader, w.domain, "OrderCommitment", order);
+    expect(await rejection(verify(receiptJson({ ...ordered, order, signature })))).to.equal("unknown-epoch");
   });
 
   it("rejects a receipt signed by someone who is not a leader", async () => {

@@ -399,7 +399,8 @@ describe("validator processes: a VSM task reaches quorum through the JSON-RPC vo
       viewNumber: 0,
     };
     const signature = await signMessage(leader, domain, "BlockCommitment", commitment);
-    const { rawRoot: _raw, ...sealed } = commitment;
+    const { rawRoot: _raw, ...content } = commitment;
+    const sealed = { ...content, epoch: Number(await registry.currentEpoch()) };
     const certificate = await certifySeal(members.slice(0, 2), domain, sealed);
     await (
       await vsm

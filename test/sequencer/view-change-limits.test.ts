@@ -25,6 +25,7 @@ const receipt: fc.Arbitrary<OrderReceiptJson> = fc
     preRoot: hex(32),
     signature: hex(65),
     viewNumber: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+    epoch: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
     preProof: fc.array(hex(32), { minLength: MERKLE_DEPTH, maxLength: MERKLE_DEPTH }),
   })
   .map((r) => ({
@@ -35,6 +36,7 @@ const receipt: fc.Arbitrary<OrderReceiptJson> = fc
       encTxHash: r.encTxHash,
       preRoot: r.preRoot,
       viewNumber: r.viewNumber,
+      epoch: r.epoch,
     },
     signature: r.signature,
     leader: Wallet.createRandom().address,

@@ -25,6 +25,7 @@ const LARGEST_RECEIPT: OrderReceiptJson = {
     encTxHash: HASH,
     preRoot: HASH,
     viewNumber: 4_294_967_295,
+    epoch: 4_294_967_295,
   },
   signature: `0x${"f".repeat(130)}`,
   leader: `0x${"F".repeat(40)}`,

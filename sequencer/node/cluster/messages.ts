@@ -26,10 +26,17 @@ export const entrySchema = z.strictObject({
   encryptedTx: orderedTransaction,
   orderCommitment: orderReceipt,
 });
+/** A membership epoch (ClusterRegistry): the members a height runs with. */
+const epoch = z
+  .number()
+  .int()
+  .nonnegative()
+  .max(2 ** 32 - 1);
 export const replicatePayload = z.strictObject({
   rollupId: z.string().regex(/^[0-9]{1,20}$/),
   height: z.number().int().nonnegative().safe(),
   view: z.number().int().nonnegative(),
+  epoch,
   firstIndex: z.number().int().nonnegative(),
   entries: z.array(z.unknown()).max(65_536),
 });
@@ -44,13 +51,14 @@ const viewRef = {
   height: z.number().int().nonnegative().safe(),
   view: z.number().int().nonnegative().safe(),
 };
-export const heartbeatPayload = z.strictObject({ ...viewRef, count: z.number().int().nonnegative() });
+export const heartbeatPayload = z.strictObject({ ...viewRef, epoch, count: z.number().int().nonnegative() });
 const signature65 = z.string().regex(/^0x[0-9a-fA-F]{130}$/);
 /** A member leaves the lower views: its signed ViewChange vote travels with it (certificate.ts). */
-export const startViewChangePayload = z.strictObject({ ...viewRef, signature: signature65 });
+export const startViewChangePayload = z.strictObject({ ...viewRef, epoch, signature: signature65 });
 /** A member's log: its entries, its seal if any, and the last view it was normal in. */
 const memberLog = {
   ...viewRef,
+  epoch,
   normalView: z.number().int().nonnegative().safe(),
   entries: z.array(z.unknown()).max(65_536),
   seal: z.unknown().nullable(),

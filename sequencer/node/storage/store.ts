@@ -79,10 +79,14 @@ export interface Heartbeat {
   readonly atMs: number;
 }
 
-/** A height's view (VR's view number) and the last view it operated normally in. */
+/**
+ * A height's view (VR's view number), the last view it operated normally in, and the membership epoch it
+ * runs in once a view change pinned it (ClusterRegistry epochs).
+ */
 export interface ViewState {
   readonly view: number;
   readonly normalView: number;
+  readonly epoch?: number;
 }
 
 function assertViewState(state: ViewState): void {

@@ -416,6 +416,8 @@ contract ClusterRegistry {
             Seat memory seat = seats[i];
             if (seat.fromEpoch <= epoch && epoch < seat.untilEpoch) members_[n++] = seat.member;
         }
+        // Shrink the array to the n members found (memory-safe: it only shortens a fresh array).
+        // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             mstore(members_, n)
         }

@@ -136,7 +136,8 @@ export class ViewChangeHasher extends StructDigest<ViewChange> {
     return (
       uintWord(v.rollupId, 64, "rollupId") +
       uintWord(v.height, 64, "height") +
-      uintWord(BigInt(v.viewNumber), 32, "viewNumber")
+      uintWord(BigInt(v.viewNumber), 32, "viewNumber") +
+      uintWord(BigInt(v.epoch), 32, "epoch")
     );
   }
 }

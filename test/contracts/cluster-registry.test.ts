@@ -8,6 +8,18 @@ import { ClusterRegistry__factory } from "../../typechain-types";
 import { mineUntilMembers } from "../../sequencer/chain/deploy";
 
 describe("ClusterRegistry", () => {
+  describe("deployment", () => {
+    it("refuses epochs of zero blocks and reports its epoch parameters", async () => {
+      const [deployer] = await ethers.getSigners();
+      const factory = new ClusterRegistry__factory(deployer);
+      await expect(factory.deploy(1n, 10n, 0n)).to.be.revertedWithCustomError(factory, "InvalidEpochLength");
+      const registry = await factory.deploy(1n, 10n, 7n);
+      expect(await registry.epochLength()).to.equal(7n);
+      expect(await registry.EPOCH_LEAD()).to.equal(2n);
+      expect(await registry.currentEpoch()).to.equal(BigInt(await ethers.provider.getBlockNumber()) / 7n);
+    });
+  });
+
   describe("slasher", () => {
     it("lets only the deployer set the slasher, once, to a non-zero address", async () => {
       const [deployer, other] = await ethers.getSigners();
@@ -211,6 +223,10 @@ describe("ClusterRegistry", () => {
       expect(await registry.membersOf(1)).to.deep.equal([a!.address, b!.address]);
       await expect(registry.prune(1, a!.address)).to.be.revertedWithCustomError(registry, "NotPrunable");
       await expect(registry.prune(1, b!.address)).to.be.revertedWithCustomError(registry, "NotPrunable");
+      // Its record stays until pruned: it cannot join again before.
+      await expect(registry.connect(a).join(1, { value: 1000n }))
+        .to.be.revertedWithCustomError(registry, "AlreadyMember")
+        .withArgs(1, a!.address);
       await mineUntilMembers(registry, 1, 1, ethers.provider);
       expect(await registry.membersOf(1)).to.deep.equal([b!.address]);
       await mine(10);

@@ -466,6 +466,13 @@ describe("Slashing", () => {
       await expect(tx).to.changeEtherBalance(w.outsider, REWARD * 2n);
       expect((await w.registry.memberInfo(w.clusterId, m0.address)).bond).to.equal(CLUSTER_BOND);
       expect((await w.registry.memberInfo(w.clusterId, m3.address)).bond).to.equal(CLUSTER_BOND);
+      // Nobody both signed is left to slash, whichever certificate comes first.
+      for (const [x, y] of [
+        [certA, certB],
+        [certB, certA],
+      ] as const) {
+        await expect(w.vsm.slashConflictingCertificates(x, y)).to.be.revertedWithCustomError(w.vsm, "NoFault");
+      }
       // The two leave the schedule in two epochs, one change each, after the epoch already fixed.
       expect(await w.registry.membersOf(w.clusterId)).to.deep.equal(w.members.map((m) => m.address));
       await mine(4n * PARAMS.epochLength);

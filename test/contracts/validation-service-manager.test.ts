@@ -51,13 +51,14 @@ describe("ValidationServiceManager", () => {
       }
       // A member's bond must outlast the challenge window of a task landing up to one epoch after the member's
       // last epoch: memberWithdrawalDelay (100) >= challengeWindow (50) + epochLength.
+      const [, ...rest] = ok;
       const longEpochs = await new ClusterRegistry__factory(deployer).deploy(1n, 100n, 51n);
-      await expect(factory.deploy(await longEpochs.getAddress(), ...ok.slice(1))).to.be.revertedWithCustomError(
+      await expect(factory.deploy(await longEpochs.getAddress(), ...rest)).to.be.revertedWithCustomError(
         factory,
         "InvalidParameters",
       );
       const justEnough = await new ClusterRegistry__factory(deployer).deploy(1n, 100n, 50n);
-      await factory.deploy(await justEnough.getAddress(), ...ok.slice(1));
+      await factory.deploy(await justEnough.getAddress(), ...rest);
       const vsm = await factory.deploy(...ok);
       expect(await vsm.quorumBps()).to.equal(6_667n);
       expect(await vsm.registry()).to.equal(ok[0]);
@@ -209,8 +210,10 @@ describe("ValidationServiceManager", () => {
       // Signatures over another view's seal recover to other addresses: not members (or not sorted).
       const otherView = onChain(await certificateOf(w, sealOf(c, epoch, 1)));
       await expect(w.vsm.createNewTask(c, { seal: good.seal, signatures: otherView.signatures }, sig)).to.be.reverted;
-      const otherRoot = blockCommitment(11n, { encRoot: h("other") });
-      await expect(w.vsm.createNewTask(otherRoot, good, sig)).to.be.revertedWithCustomError(w.vsm, "SealMismatch");
+      for (const other of [{ encRoot: h("other") }, { txCount: 4 }, { height: 12n }, { rollupId: 1n }]) {
+        const mismatched = { ...c, ...other };
+        await expect(w.vsm.createNewTask(mismatched, good, sig)).to.be.revertedWithCustomError(w.vsm, "SealMismatch");
+      }
     });
 
     it("refuses a commitment whose view is not its certificate's, whichever of the two leaders signed it", async () => {

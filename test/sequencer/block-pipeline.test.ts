@@ -419,9 +419,9 @@ describe("block pipeline: finalize_block builds, commits on-chain and replicates
   const createTask = async (commitment: BlockCommitment, leader: Wallet) => {
     const vsm = ValidationServiceManager__factory.connect(w.domain.verifyingContract, w.members[0]);
     const signature = await signMessage(leader, w.domain, "BlockCommitment", commitment);
-    const seal = { ...commitment } as Record<string, unknown>;
-    delete seal.rawRoot;
-    const certificate = await certifySeal(w.members.slice(0, 2), w.domain, seal as never);
+    const { rawRoot: _raw, ...content } = commitment;
+    const seal = { ...content, epoch: Number(await w.registry.currentEpoch()) };
+    const certificate = await certifySeal(w.members.slice(0, 2), w.domain, seal);
     await (
       await vsm.createNewTask(commitment, { ...certificate, signatures: [...certificate.signatures] }, signature)
     ).wait();

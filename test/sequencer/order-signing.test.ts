@@ -9,9 +9,15 @@ import {
   type ClusterMessage,
   type OrderCommitment,
   type Seal,
+  type ViewChange,
 } from "../../sequencer/chain/eip712";
 import { openEnvelope, sealEnvelope } from "../../sequencer/node/cluster/envelope";
-import { ClusterMessageHasher, OrderCommitmentHasher, SealHasher } from "../../sequencer/node/order-signing";
+import {
+  ClusterMessageHasher,
+  OrderCommitmentHasher,
+  SealHasher,
+  ViewChangeHasher,
+} from "../../sequencer/node/order-signing";
 
 const countSchema = z.strictObject({ count: z.number() });
 
@@ -186,6 +192,30 @@ describe("SealHasher: the EIP-712 Seal digest the leader and every certifying me
         expect(seals.isSignedBy(s, signature, leader.address)).to.equal(true);
         expect(seals.isSignedBy(s, signature, other.address)).to.equal(false);
         expect(seals.isSignedBy({ ...s, viewNumber: s.viewNumber ^ 1 }, signature, leader.address)).to.equal(false);
+      }),
+      { numRuns: 50 },
+    );
+  });
+});
+
+describe("ViewChangeHasher: the EIP-712 ViewChange vote a member signs when it leaves a height's lower views", () => {
+  const votes = new ViewChangeHasher(domain);
+  const vote: fc.Arbitrary<ViewChange> = fc.record({
+    rollupId: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+    height: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+    viewNumber: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+    epoch: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+  });
+
+  it("signs exactly what signTypedData signs, and binds the view and the epoch, for any vote", async () => {
+    await fc.assert(
+      fc.asyncProperty(vote, async (v) => {
+        expect(votes.digest(v)).to.equal(typedDataDigest(domain, "ViewChange", v));
+        const signature = votes.sign(leader.signingKey, v);
+        expect(signature).to.equal(await signMessage(leader, domain, "ViewChange", v));
+        expect(votes.isSignedBy(v, signature, leader.address)).to.equal(true);
+        expect(votes.isSignedBy({ ...v, viewNumber: v.viewNumber ^ 1 }, signature, leader.address)).to.equal(false);
+        expect(votes.isSignedBy({ ...v, epoch: v.epoch ^ 1 }, signature, leader.address)).to.equal(false);
       }),
       { numRuns: 50 },
     );

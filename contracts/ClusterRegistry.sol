@@ -239,7 +239,9 @@ contract ClusterRegistry {
         Cluster storage c = _clusters[clusterId];
         if (c.owner == address(0)) revert UnknownCluster(clusterId);
         if (msg.value < c.minBond) revert BondBelowMinimum(msg.value, c.minBond);
-        if (c.staying >= c.maxMembers) revert ClusterFull(clusterId);
+        // Leavers stay on record until their bonds unlock: bounding the record bounds every schedule scan
+        // (each createNewTask reads it) and how far join-and-exit churn can push later changes back.
+        if (c.staying >= c.maxMembers || c.seats.length >= 2 * uint256(c.maxMembers)) revert ClusterFull(clusterId);
         Member storage m = _members[clusterId][msg.sender];
         if (m.status != MemberStatus.None) revert AlreadyMember(clusterId, msg.sender);
         uint32 fromEpoch = _scheduleChange(c);

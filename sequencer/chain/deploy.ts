@@ -15,7 +15,10 @@ import {
 export interface CoreParams {
   /** Least bond any cluster may require of a member (wei). */
   readonly minimumBond: bigint;
-  /** Blocks a leaving member's bond stays slashable after its last epoch; must exceed `challengeWindow`. */
+  /**
+   * Blocks a leaving member's bond stays slashable after its last epoch; at least `challengeWindow` +
+   * `epochLength` (a task of its last epoch may land one epoch late, and stays challengeable that long).
+   */
   readonly memberWithdrawalDelay: bigint;
   /** L1 blocks per membership epoch: joins and exits apply from an epoch boundary (ClusterRegistry). */
   readonly epochLength: bigint;
@@ -95,8 +98,8 @@ export async function mineUntilMembers(
     if (epochs > 1_000) throw new Error(`cluster ${clusterId} never reached ${count} members`);
     await provider.send("hardhat_mine", [`0x${epochLength.toString(16)}`]);
   }
-  // Then to the start of the next epoch: what follows (a devnet, a test) gets a whole epoch before the next.
+  // Then to the first block of an epoch: what follows (a devnet, a test) gets a whole epoch before the next.
   const block = BigInt(String(await provider.send("eth_blockNumber", [])));
-  const toBoundary = (epochLength - ((block + 1n) % epochLength)) % epochLength;
+  const toBoundary = (epochLength - (block % epochLength)) % epochLength;
   if (toBoundary > 0n) await provider.send("hardhat_mine", [`0x${toBoundary.toString(16)}`]);
 }

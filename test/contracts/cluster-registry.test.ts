@@ -158,6 +158,20 @@ describe("ClusterRegistry", () => {
   });
 
   describe("membership epochs", () => {
+    it("bounds the record at twice the cluster size: join-and-exit churn cannot grow every schedule scan", async () => {
+      const { registry } = await loadFixture(deployedCore);
+      const [, owner, a, b, c, d, e] = await ethers.getSigners();
+      await registry.connect(owner).createCluster(CLUSTER_BOND, 2);
+      for (const churner of [a!, b!, c!]) {
+        await registry.connect(churner).join(1, { value: CLUSTER_BOND });
+        await registry.connect(churner).requestExit(1);
+      }
+      await registry.connect(d!).join(1, { value: CLUSTER_BOND }); // one staying member of two, four on record
+      await expect(registry.connect(e!).join(1, { value: CLUSTER_BOND }))
+        .to.be.revertedWithCustomError(registry, "ClusterFull")
+        .withArgs(1);
+    });
+
     it("a join that lands just before a leader's transaction does not change the schedule it was built for", async () => {
       const w = await loadFixture(world);
       const before = await w.registry.membersOf(w.clusterId);

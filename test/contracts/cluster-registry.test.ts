@@ -166,8 +166,8 @@ describe("ClusterRegistry", () => {
         await registry.connect(churner).join(1, { value: CLUSTER_BOND });
         await registry.connect(churner).requestExit(1);
       }
-      await registry.connect(d!).join(1, { value: CLUSTER_BOND }); // one staying member of two, four on record
-      await expect(registry.connect(e!).join(1, { value: CLUSTER_BOND }))
+      await registry.connect(d).join(1, { value: CLUSTER_BOND }); // one staying member of two, four on record
+      await expect(registry.connect(e).join(1, { value: CLUSTER_BOND }))
         .to.be.revertedWithCustomError(registry, "ClusterFull")
         .withArgs(1);
     });

@@ -853,7 +853,9 @@ export class Sequencer {
       throw veilError.outOfOrder(`${where}: the transaction is for another block`);
     }
     if (commitment.epoch !== log.epoch) {
-      throw veilError.invalidSignature(`${where}: signed for epoch ${commitment.epoch}, the height runs in ${log.epoch}`);
+      throw veilError.invalidSignature(
+        `${where}: signed for epoch ${commitment.epoch}, the height runs in ${log.epoch}`,
+      );
     }
     if (this.leaderOf(log.height, viewNumber, log.epoch) !== leader) {
       throw veilError.invalidSignature(`${where}: ${leader} did not lead view ${viewNumber}`);
@@ -1350,7 +1352,9 @@ export class Sequencer {
   /** Counts a member's ViewChange vote once its signature is checked; a forged one is the sender's error. */
   private countVote(log: HeightLog, view: number, sender: string, signature: string): void {
     if (!this.o.chain.isMemberAt(log.epoch, sender)) {
-      throw veilError.unauthorized(`${sender} is not a member of epoch ${log.epoch}, which height ${log.height} runs in`);
+      throw veilError.unauthorized(
+        `${sender} is not a member of epoch ${log.epoch}, which height ${log.height} runs in`,
+      );
     }
     if (!this.viewHasher.isSignedBy(this.viewChangeOf(log, view), signature, sender)) {
       throw veilError.invalidSignature(`the ViewChange vote is not signed by ${sender}`);
@@ -1381,6 +1385,7 @@ export class Sequencer {
     log.dvcSentFor = view;
     const own = await this.locked(log, async () => ({
       normalView: log.normalView,
+      normalViewCertificate: this.normalViewProof(log),
       entries: (await this.o.store.getEntries(log.rollupId, log.height)) as unknown as Entry[],
       seal: log.seal,
     }));
@@ -1396,6 +1401,8 @@ export class Sequencer {
       view,
       epoch: log.epoch,
       normalView: own.normalView,
+      normalViewCertificate:
+        own.normalViewCertificate === undefined ? null : viewCertificateToJson(own.normalViewCertificate),
       entries: own.entries,
       seal: own.seal ?? null,
       viewSignature: this.castVote(log, view),
@@ -1442,10 +1449,15 @@ export class Sequencer {
     if (payload.view === log.normalView) return this.ack(log, payload.view);
     const sender = getAddress(envelope.message.sender);
     this.pinEpoch(log, payload.epoch);
+    const normalViewCertificate = this.checkNormalView(log, payload.normalView, payload.normalViewCertificate);
     this.countVote(log, payload.view, sender, payload.viewSignature);
     const checked = await this.verifyLog(rollup, payload.height, payload.entries, payload.seal, log.epoch);
     if (payload.view > log.view) await this.startViewChange(log, payload.view);
-    await this.acceptDoViewChange(log, payload.view, sender, { normalView: payload.normalView, ...checked });
+    await this.acceptDoViewChange(log, payload.view, sender, {
+      normalView: payload.normalView,
+      ...(normalViewCertificate === undefined ? {} : { normalViewCertificate }),
+      ...checked,
+    });
     return this.ack(log, payload.view);
   }
 
@@ -1497,7 +1509,8 @@ export class Sequencer {
     if (log.epochPinned && v.epoch !== log.epoch) {
       throw veilError.unauthorized(`height ${log.height} runs in epoch ${log.epoch}, not ${v.epoch}`);
     }
-    if (!this.o.chain.knows(v.epoch)) throw veilError.unauthorized(`the members of epoch ${v.epoch} are not known here`);
+    if (!this.o.chain.knows(v.epoch))
+      throw veilError.unauthorized(`the members of epoch ${v.epoch} are not known here`);
     try {
       verifyViewCertificate(this.o.domain, certificate, this.o.chain.membersAt(v.epoch));
     } catch (error) {
@@ -1505,6 +1518,25 @@ export class Sequencer {
       throw error;
     }
     return certificate;
+  }
+
+  /** The certificate of the view this node was last normal in, when above 0 and held (DoViewChange, LogReport). */
+  private normalViewProof(log: HeightLog): ViewCertificate | undefined {
+    const proof = log.viewCertificate;
+    return log.normalView > 0 && proof?.view.viewNumber === log.normalView ? proof : undefined;
+  }
+
+  /**
+   * A member's claim that it was last normal in `normalView`: above view 0 it must come with that view's
+   * certificate (a majority voted for it), since the latest normal view is what ranks a log first in a
+   * view change and in state transfer. Returns the checked certificate (none for view 0).
+   */
+  private checkNormalView(log: HeightLog, normalView: number, proof: unknown): ViewCertificate | undefined {
+    if (normalView === 0) return undefined;
+    if (proof === null || proof === undefined) {
+      throw veilError.invalidSignature(`a log normal in view ${normalView} comes without that view's certificate`);
+    }
+    return this.checkViewCertificate(log, normalView, proof);
   }
 
   /** Checks a whole log from scratch: every entry against its signed commitment and the rebuilt tree. */
@@ -1700,6 +1732,7 @@ export class Sequencer {
       view: log.view,
       epoch: this.epochOf(log),
       normalView: log.normalView,
+      normalViewCertificate: ((p) => (p === undefined ? null : viewCertificateToJson(p)))(this.normalViewProof(log)),
       entries: await this.o.store.getEntries(log.rollupId, log.height),
       seal: log.seal ?? null,
       built: log.status === "finalized",
@@ -1734,7 +1767,10 @@ export class Sequencer {
         // A report of another epoch is of no use, unless it holds nothing (a member that never saw the height).
         (!log.epochPinned || report.epoch === log.epoch || (report.entries.length === 0 && report.seal === null)) &&
         this.o.chain.knows(report.epoch);
-      return consistent ? report : undefined;
+      if (!consistent) return undefined;
+      // A claimed normal view ranks a log first: above view 0 only with that view's certificate.
+      const proof = this.checkNormalView(log, report.normalView, report.normalViewCertificate);
+      return proof === undefined || proof.view.epoch === report.epoch ? report : undefined;
     } catch {
       return undefined;
     }
@@ -1786,9 +1822,15 @@ export class Sequencer {
       // with the log's own normal view: a later view change must not rank this log above what it was.
       const decided = verified.seal !== undefined && "built" in candidate && candidate.built;
       const view = candidate.normalView;
+      const report = candidate as LogReport; // not this node's own log (returned above)
+      const proof = view > 0 ? parseViewCertificate(report.normalViewCertificate) : undefined;
       const installed = await this.locked(log, async () => {
         if (view < log.view && !decided) return false; // this node moved on to a later view meanwhile
-        await this.install(log, Math.max(view, log.view), verified.entries, verified.seal, { epoch, normalView: view });
+        await this.install(log, Math.max(view, log.view), verified.entries, verified.seal, {
+          epoch,
+          normalView: view,
+          ...(proof === undefined ? {} : { viewCertificate: proof }),
+        });
         if (decided) log.builtElsewhere = true;
         return true;
       });

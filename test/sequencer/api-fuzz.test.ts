@@ -304,7 +304,15 @@ describe("JSON-RPC fuzz on a live 3-node cluster: no crash, no state change from
         kind: ClusterMessageKind.DoViewChange,
         signer: 0,
         view: 1,
-        payload: { rollupId: "7", height: 1, view: 1, normalView: 0, entries: [], seal: null },
+        payload: {
+          rollupId: "7",
+          height: 1,
+          view: 1,
+          normalView: 0,
+          normalViewCertificate: null,
+          entries: [],
+          seal: null,
+        },
       },
       {
         method: "cluster_start_view",
@@ -324,7 +332,12 @@ describe("JSON-RPC fuzz on a live 3-node cluster: no crash, no state change from
     before(async () => {
       // The view-change messages carry their senders' ViewChange votes, and StartView a majority's certificate.
       const payloadOf = (method: string) => bases.find((b) => b.method === method)!.payload;
-      for (const m of ["cluster_heartbeat", "cluster_replicate", "cluster_start_view_change", "cluster_do_view_change"]) {
+      for (const m of [
+        "cluster_heartbeat",
+        "cluster_replicate",
+        "cluster_start_view_change",
+        "cluster_do_view_change",
+      ]) {
         payloadOf(m).epoch = epoch;
       }
       payloadOf("cluster_start_view_change").signature = await viewVote(w.members[2]!, domain, 1, 1, epoch);

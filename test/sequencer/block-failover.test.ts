@@ -159,7 +159,12 @@ describe("block pipeline under failover: the leader dies between the seal and th
     const entries = await w.nodes[2]!.store.getEntries(ROLLUP, 2);
     const { seal } = await w.nodes[2]!.sequencer!.block(ROLLUP, 2);
     const viewCertificate = viewCertificateToJson(
-      await certifyView(w.members.slice(0, 2), w.domain, { rollupId: ROLLUP, height: 2n, viewNumber: 7, epoch: w.epoch }),
+      await certifyView(w.members.slice(0, 2), w.domain, {
+        rollupId: ROLLUP,
+        height: 2n,
+        viewNumber: 7,
+        epoch: w.epoch,
+      }),
     );
     const startView = { rollupId: R, height: 2, view: 7, entries, seal: seal ?? null, viewCertificate };
     const before = await w.clients[2]!.call("get_block", { rollupId: R, height: "2" });

@@ -291,7 +291,15 @@ describe("sequencer cluster: failover by per-height view change (3 nodes, loopba
       expect(report.payload.height).to.equal(3);
     });
     it("a DoViewChange sent to a member that does not lead the view", async () => {
-      const dvc = { ...ref, epoch, normalView: 0, entries: [], seal: null, viewSignature: vc.signature };
+      const dvc = {
+        ...ref,
+        epoch,
+        normalView: 0,
+        normalViewCertificate: null,
+        entries: [],
+        seal: null,
+        viewSignature: vc.signature,
+      };
       // leaderOf(3, 1) = member 1; send it to member 2.
       const env = await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 1, ClusterMessageKind.DoViewChange, dvc);
       await rejects(w.clients[2]!.call("cluster_do_view_change", env), "NOT_LEADER");
@@ -332,12 +340,8 @@ describe("sequencer cluster: failover by per-height view change (3 nodes, loopba
     });
     it("a StartView of the view's own leader without a majority's proof that the view began", async () => {
       // Member 1 leads view 1 of height 3 by the schedule, but only it voted for that view: it cannot install it.
-      const alone = viewCertificateToJson(
-        await certifyView([w.members[1]!], w.domain, viewOf3(3n, 1)),
-      );
-      const other = viewCertificateToJson(
-        await certifyView(w.members.slice(0, 2), w.domain, viewOf3(4n, 1)),
-      );
+      const alone = viewCertificateToJson(await certifyView([w.members[1]!], w.domain, viewOf3(3n, 1)));
+      const other = viewCertificateToJson(await certifyView(w.members.slice(0, 2), w.domain, viewOf3(4n, 1)));
       const sv = { ...ref, entries: [], seal: null };
       for (const [viewCertificate, why] of [
         [alone, /a majority of 3 members is 2/],
@@ -365,6 +369,7 @@ describe("sequencer cluster: failover by per-height view change (3 nodes, loopba
         ...ref,
         epoch,
         normalView: 0,
+        normalViewCertificate: null,
         entries: [],
         seal: null,
         viewSignature: await viewVote(w.members[0]!, w.domain, 3, 1, epoch),
@@ -379,6 +384,31 @@ describe("sequencer cluster: failover by per-height view change (3 nodes, loopba
         seal: "sealed",
       });
       await rejects(w.clients[1]!.call("cluster_do_view_change", sealed), "INVALID_PARAMS", /the seal/);
+      for (let i = 0; i < 3; i++) expect(await viewOf(i, 3)).to.equal(0);
+    });
+    it("a DoViewChange claiming a later normal view (which would rank its log first) without that view's proof", async () => {
+      // Member 0 tells member 2, the leader of view 2 of height 3, that its (empty) log was normal in view 1.
+      const claim = {
+        rollupId: "7",
+        height: 3,
+        view: 2,
+        epoch,
+        normalView: 1,
+        entries: [],
+        seal: null,
+        viewSignature: await viewVote(w.members[0]!, w.domain, 3, 2, epoch),
+      };
+      const send = async (normalViewCertificate: ViewCertificateJson | null) =>
+        w.clients[2]!.call(
+          "cluster_do_view_change",
+          await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 2, ClusterMessageKind.DoViewChange, {
+            ...claim,
+            normalViewCertificate,
+          }),
+        );
+      await rejects(send(null), "INVALID_SIGNATURE", /without that view's certificate/);
+      const alone = viewCertificateToJson(await certifyView([w.members[0]!], w.domain, viewOf3(3n, 1)));
+      await rejects(send(alone), "INVALID_SIGNATURE", /a majority of 3 members is 2/);
       for (let i = 0; i < 3; i++) expect(await viewOf(i, 3)).to.equal(0);
     });
   });

@@ -39,7 +39,14 @@ import { PARAMS } from "../contracts/fixture";
 export const ROLLUP = 7n;
 
 /** A member's signed ViewChange vote for `view` of `height` (what StartViewChange and DoViewChange carry). */
-export function viewVote(member: Wallet, domain: VeilDomain, height: number, view: number, epoch: number, rollup = ROLLUP) {
+export function viewVote(
+  member: Wallet,
+  domain: VeilDomain,
+  height: number,
+  view: number,
+  epoch: number,
+  rollup = ROLLUP,
+) {
   return signMessage(member, domain, "ViewChange", {
     rollupId: rollup,
     height: BigInt(height),

@@ -152,7 +152,12 @@ describe("follower checks of replicated proofs: sampled on the append path, neve
   describe("log adoption (StartView of view 1 of height 1, sent by its leader, member 2)", () => {
     const startView = async (list: unknown[]): Promise<unknown> => {
       const viewCertificate = viewCertificateToJson(
-        await certifyView(w.members.slice(1), w.domain, { rollupId: ROLLUP, height: 1n, viewNumber: 1, epoch: w.epoch }),
+        await certifyView(w.members.slice(1), w.domain, {
+          rollupId: ROLLUP,
+          height: 1n,
+          viewNumber: 1,
+          epoch: w.epoch,
+        }),
       );
       const payload = { rollupId: "7", height: 1, view: 1, entries: list, seal: null, viewCertificate };
       const env = await sealEnvelope(w.members[2]!, w.domain, w.clusterId, 1, ClusterMessageKind.StartView, payload);
@@ -226,6 +231,7 @@ describe("a faulty leader's leaf for another ciphertext, kept unchecked by both 
       view: 1,
       epoch: w.epoch,
       normalView: 0,
+      normalViewCertificate: null,
       entries: [],
       seal: null,
       viewSignature: await viewVote(w.members[0]!, w.domain, 0, 1, w.epoch),

@@ -11,7 +11,7 @@ import {
   type OrderedTransactionJson,
   type SealResultJson,
 } from "../../api/wire";
-import { viewCertificateSchema } from "../../chain/certificate";
+import { viewCertificateSchema, type ViewCertificate } from "../../chain/certificate";
 import { schemas } from "../../chain/eip712";
 
 /** An entry as stored and replicated: the leaf data, the transaction and the leader's signed receipt. */
@@ -55,11 +55,15 @@ export const heartbeatPayload = z.strictObject({ ...viewRef, epoch, count: z.num
 const signature65 = z.string().regex(/^0x[0-9a-fA-F]{130}$/);
 /** A member leaves the lower views: its signed ViewChange vote travels with it (certificate.ts). */
 export const startViewChangePayload = z.strictObject({ ...viewRef, epoch, signature: signature65 });
-/** A member's log: its entries, its seal if any, and the last view it was normal in. */
+/**
+ * A member's log: its entries, its seal if any, and the last view it was normal in, with that view's
+ * certificate when it is above 0 (a normal view is what ranks a log first: claimed, it would prove nothing).
+ */
 const memberLog = {
   ...viewRef,
   epoch,
   normalView: z.number().int().nonnegative().safe(),
+  normalViewCertificate: viewCertificateSchema.nullable(),
   entries: z.array(z.unknown()).max(65_536),
   seal: z.unknown().nullable(),
 };
@@ -75,6 +79,8 @@ export const startViewPayload = z.strictObject({
 /** A member's log for a view change, every entry and the seal checked against their signatures. */
 export interface CheckedLog {
   readonly normalView: number;
+  /** The certificate of `normalView` (above view 0), checked. */
+  readonly normalViewCertificate?: ViewCertificate;
   readonly entries: Entry[];
   readonly seal: SealResultJson | undefined;
 }

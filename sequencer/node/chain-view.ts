@@ -53,7 +53,8 @@ export class ChainView {
     }
     for (const epoch of this.epochs.keys()) if (epoch < current - EPOCHS_KEPT) this.epochs.delete(epoch);
     this.current = Math.max(this.current, current);
-    if (this.membersAt(current).length === 0) throw new Error(`cluster ${this.clusterId} has no members in the registry`);
+    if (this.membersAt(current).length === 0)
+      throw new Error(`cluster ${this.clusterId} has no members in the registry`);
   }
 
   private async load(epoch: number): Promise<readonly string[]> {

@@ -82,7 +82,12 @@ export class ContractChainView implements ChainView {
   }
 
   async leaderAt(rollupId: bigint, epoch: number, height: bigint, viewNumber: number): Promise<string> {
-    const leader = await this.registry.leaderAt(await this.registry.clusterOfRollup(rollupId), epoch, height, viewNumber);
+    const leader = await this.registry.leaderAt(
+      await this.registry.clusterOfRollup(rollupId),
+      epoch,
+      height,
+      viewNumber,
+    );
     return getAddress(leader);
   }
 

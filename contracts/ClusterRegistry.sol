@@ -63,13 +63,15 @@ contract ClusterRegistry {
 
     /// @notice What nodes need to serve a rollup. `maxTxsPerBlock` bounds the block tree (at most 2^16);
     /// `timeLockSquarings` (T) and `timeLockModulus` (big-endian RSA modulus N) parameterise the round-key
-    /// puzzles of the key-generator committee.
+    /// puzzles of the key-generator committee; `minContributors` is how many of the committee's members must
+    /// have contributed to a round key for anyone to encrypt to it (0: all but one, at least one).
     struct RollupConfig {
         uint64 clusterId;
         uint32 maxTxsPerBlock;
         uint64 blockGasLimit;
         uint64 timeLockSquarings;
         bytes timeLockModulus;
+        uint32 minContributors;
     }
 
     struct Rollup {
@@ -161,6 +163,8 @@ contract ClusterRegistry {
     error NoExecutors();
     error ExecutorUnchanged(address executor);
     error KeyGeneratorsNotSorted();
+    /// @notice A rollup would require more round-key contributors than its committee has members.
+    error MinContributorsAboveCommittee(uint32 minContributors, uint256 committeeSize);
 
     modifier onlyRollupOwner(uint64 rollupId) {
         address owner = _rollups[rollupId].owner;
@@ -306,6 +310,7 @@ contract ClusterRegistry {
         _checkConfig(config);
         if (executors.length == 0) revert NoExecutors();
         _checkKeyGenerators(keyGenerators);
+        _checkMinContributors(config.minContributors, keyGenerators.length);
         r.owner = msg.sender;
         r.config = config;
         r.keyGenerators = keyGenerators;
@@ -323,6 +328,7 @@ contract ClusterRegistry {
         Rollup storage r = _rollups[rollupId];
         if (config.clusterId != r.config.clusterId) revert InvalidRollupConfig();
         _checkConfig(config);
+        _checkMinContributors(config.minContributors, r.keyGenerators.length);
         r.config = config;
         emit RollupConfigUpdated(rollupId);
     }
@@ -340,6 +346,7 @@ contract ClusterRegistry {
     /// @notice Replaces the key-generator committee (strictly ascending addresses).
     function setKeyGenerators(uint64 rollupId, address[] calldata keyGenerators) external onlyRollupOwner(rollupId) {
         _checkKeyGenerators(keyGenerators);
+        _checkMinContributors(_rollups[rollupId].config.minContributors, keyGenerators.length);
         _rollups[rollupId].keyGenerators = keyGenerators;
         emit KeyGeneratorsSet(rollupId, keyGenerators);
     }
@@ -495,6 +502,11 @@ contract ClusterRegistry {
             config.timeLockModulus.length == 0 ||
             config.timeLockModulus[0] == 0
         ) revert InvalidRollupConfig();
+    }
+
+    /// @dev A round key can only be complete enough if the committee has at least `minContributors` members.
+    function _checkMinContributors(uint32 minContributors, uint256 committeeSize) private pure {
+        if (minContributors > committeeSize) revert MinContributorsAboveCommittee(minContributors, committeeSize);
     }
 
     function _checkKeyGenerators(address[] calldata keyGenerators) private pure {

@@ -106,6 +106,7 @@ async function main(): Promise<void> {
         blockGasLimit: 30_000_000n,
         timeLockSquarings: 1n << 24n,
         timeLockModulus: `0xc5${"3b".repeat(255)}`,
+        minContributors: 0,
       },
       [executor.address],
       [signers[13]!.address].sort(),

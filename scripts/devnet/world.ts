@@ -89,6 +89,7 @@ export async function deployWorld(l1Url: string, options: WorldOptions = {}): Pr
           blockGasLimit: 30_000_000n,
           timeLockSquarings: squarings,
           timeLockModulus: toBeHex(modulus),
+          minContributors: 0,
         },
         [executor.address],
         keyGenerators.map((g) => g.address),

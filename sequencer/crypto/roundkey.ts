@@ -336,6 +336,26 @@ export async function aggregateSignedRoundKey(
   return { key: aggregated.key, rejected: [...rejected, ...aggregated.rejected] };
 }
 
+/**
+ * The one rule for a round key complete enough to encrypt to, used by the node, the SDK and the encrypting
+ * RPC: at least `minContributors` of the committee's members contributed (the rollup's registered value),
+ * or by default all but one (at least one). The trade-off: the secret of a key is safe while one of its
+ * contributors is honest, so every contributor fewer is one fewer generator that must be honest, and with
+ * the default a key is still published when one generator is dead, which keeps encrypted traffic flowing.
+ */
+export function requiredContributors(committeeSize: number, minContributors: number): number {
+  if (minContributors > 0) return minContributors;
+  return Math.max(1, committeeSize - 1);
+}
+
+/** Why a round key is not complete enough (`requiredContributors`), or undefined when it is. */
+export function incompleteness(key: RoundKey, committeeSize: number, minContributors: number): string | undefined {
+  const needed = requiredContributors(committeeSize, minContributors);
+  return key.generators.length >= needed
+    ? undefined
+    : `${key.generators.length} of ${committeeSize} generators contributed, ${needed} required`;
+}
+
 /** The reveal a generator sends on the fast path. */
 export function revealShare(contribution: ContributionBody, secret: ShareSecret): ShareReveal {
   return {

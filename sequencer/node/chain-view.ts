@@ -15,6 +15,8 @@ export interface RollupInfo {
   readonly timeLockSquarings: number;
   readonly timeLockModulus: bigint;
   readonly keyGenerators: readonly string[];
+  /** The registry's minimum of round-key contributors (0: all but one; roundkey.ts `requiredContributors`). */
+  readonly minContributors: number;
 }
 
 /** How long a rollup lookup (found or not) is trusted before it is read again. */
@@ -155,6 +157,7 @@ export class ChainView {
             timeLockSquarings: Number(config.timeLockSquarings),
             timeLockModulus: BigInt(config.timeLockModulus),
             keyGenerators,
+            minContributors: Number(config.minContributors),
           };
         }
       } catch {

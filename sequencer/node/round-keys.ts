@@ -9,6 +9,7 @@ import { z } from "zod";
 import type { VeilDomain } from "../chain/eip712";
 import {
   aggregateSignedRoundKey,
+  incompleteness,
   contributionFromJson,
   contributionSchema,
   roundKeySchema,
@@ -135,6 +136,9 @@ export class RoundKeys {
         `round key of height ${height}: contribution of ${rejected[0]!.generator} rejected (${rejected[0]!.reason})`,
       );
     }
+    // A key one generator made alone is that generator's to open: not served before enough contributed.
+    const missing = incompleteness(key, committee.size, rollup.minContributors);
+    if (missing !== undefined) throw new RoundKeyUnavailable(`round key of height ${height}: ${missing}`);
     return { key, contributions: fromCommittee };
   }
 

@@ -40,6 +40,8 @@ export interface ChainView {
   currentEpoch(): Promise<number>;
   keyGeneratorsOf(rollupId: bigint): Promise<string[]>;
   timelockConfig(rollupId: bigint): Promise<TimelockConfig>;
+  /** The rollup's registered minimum of round-key contributors (0: all but one). */
+  minContributorsOf(rollupId: bigint): Promise<number>;
   /** The block commitment posted for (rollupId, height), or undefined while there is none. */
   committedBlock(rollupId: bigint, height: bigint): Promise<CommittedBlock | undefined>;
   /** Submits slashing evidence, paid (and rewarded) by `signer`. */
@@ -102,6 +104,11 @@ export class ContractChainView implements ChainView {
 
   async keyGeneratorsOf(rollupId: bigint): Promise<string[]> {
     return (await this.registry.keyGeneratorsOf(rollupId)).map((a) => getAddress(a));
+  }
+
+  async minContributorsOf(rollupId: bigint): Promise<number> {
+    const [, config] = await this.registry.rollupInfo(rollupId);
+    return Number(config.minContributors);
   }
 
   async timelockConfig(rollupId: bigint): Promise<TimelockConfig> {

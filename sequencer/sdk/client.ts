@@ -26,6 +26,7 @@ import { checkInclusion, type InclusionVerdict } from "./inclusion";
 import { LookAhead, type LookAheadOptions } from "./look-ahead";
 import { NodeApi } from "./node-api";
 import { verifyReceipt, type VerifiedReceipt } from "./receipt";
+import { requiredContributors } from "../crypto/roundkey";
 import { verifyEncryptionKey, type RoundKeyPolicy } from "./round-key";
 
 /** Published time-lock parameters h = g^(2^T) with their Wesolowski proof (checked in milliseconds). */
@@ -125,20 +126,19 @@ export class VeilClient {
   }
 
   async #fetchRoundKey(height: bigint): Promise<RoundKey> {
-    const [raw, committee, config] = await Promise.all([
+    const [raw, committee, config, registered] = await Promise.all([
       this.node.encryptionKey(this.rollupId, height),
       this.#chain.keyGeneratorsOf(this.rollupId),
       this.#chain.timelockConfig(this.rollupId),
+      this.#chain.minContributorsOf(this.rollupId),
     ]);
     const params = await timelockParams({ ...config, ...this.#options.timelock });
-    return verifyEncryptionKey(
-      raw,
-      { rollupId: this.rollupId, height },
-      committee,
-      params,
-      this.#chain.domain,
-      this.#options.roundKeyPolicy,
-    );
+    // The rollup's registered rule, unless this client asks for more contributors than it does.
+    const required = requiredContributors(committee.length, registered);
+    const asked = this.#options.roundKeyPolicy?.minContributors ?? 0;
+    return verifyEncryptionKey(raw, { rollupId: this.rollupId, height }, committee, params, this.#chain.domain, {
+      minContributors: Math.max(required, asked),
+    });
   }
 
   /** Encrypts `signedTx` to the round key of `height` and proves the ciphertext well formed. */

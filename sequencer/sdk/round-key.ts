@@ -14,6 +14,7 @@ import type { VeilDomain } from "../chain/eip712";
 import {
   aggregateSignedRoundKey,
   contributionSchema,
+  incompleteness,
   roundKeySchema,
   type Contribution,
   type Round,
@@ -32,7 +33,10 @@ export const encryptionKeyResult = z.object({
 });
 
 export interface RoundKeyPolicy {
-  /** How many distinct committee members must have contributed (default: the whole committee). */
+  /**
+   * How many distinct committee members must have contributed: the rollup's registered minimum (0 or absent:
+   * all but one), the one rule of roundkey.ts `requiredContributors`.
+   */
   readonly minContributors?: number;
 }
 
@@ -64,13 +68,8 @@ export async function verifyEncryptionKey(
   });
   const first = rejected[0];
   if (first) throw new RoundKeyError("contribution-invalid", `${first.generator}: ${first.reason}`);
-  const needed = policy.minContributors ?? members.size;
-  if (key.generators.length < needed) {
-    throw new RoundKeyError(
-      "committee-incomplete",
-      `${key.generators.length} of ${members.size} generators contributed, ${needed} required`,
-    );
-  }
+  const missing = incompleteness(key, members.size, policy.minContributors ?? 0);
+  if (missing !== undefined) throw new RoundKeyError("committee-incomplete", missing);
   const sameGenerators =
     key.generators.length === served.generators.length &&
     key.generators.every((g, i) => g.toLowerCase() === served.generators[i]?.toLowerCase());

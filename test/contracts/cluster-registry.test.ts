@@ -307,6 +307,25 @@ describe("ClusterRegistry", () => {
       await expect(tx).to.emit(w.registry, "KeyGeneratorsSet").withArgs(7, w.keyGenerators);
     });
 
+    it("never requires more round-key contributors than the committee has members", async () => {
+      const w = await loadFixture(world);
+      const kg = w.keyGenerators; // three generators
+      const strict = { ...rollupConfig(w.clusterId), minContributors: 4 };
+      await expect(w.registry.registerRollup(9, strict, [w.executor.address], kg))
+        .to.be.revertedWithCustomError(w.registry, "MinContributorsAboveCommittee")
+        .withArgs(4, 3);
+      const owner = w.registry.connect(w.rollupOwner);
+      await expect(owner.updateRollupConfig(ROLLUP_ID, strict)).to.be.revertedWithCustomError(
+        w.registry,
+        "MinContributorsAboveCommittee",
+      );
+      await owner.updateRollupConfig(ROLLUP_ID, { ...strict, minContributors: 3 });
+      expect((await w.registry.rollupInfo(ROLLUP_ID))[1].minContributors).to.equal(3n);
+      await expect(owner.setKeyGenerators(ROLLUP_ID, kg.slice(0, 2)))
+        .to.be.revertedWithCustomError(w.registry, "MinContributorsAboveCommittee")
+        .withArgs(3, 2);
+    });
+
     it("refuses bad registrations", async () => {
       const w = await loadFixture(world);
       const ok = rollupConfig(w.clusterId);

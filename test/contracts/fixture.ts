@@ -37,6 +37,7 @@ export const rollupConfig = (clusterId: bigint) => ({
   blockGasLimit: 30_000_000n,
   timeLockSquarings: 1_000_000n,
   timeLockModulus: MODULUS,
+  minContributors: 0,
 });
 
 export const h = (label: string): string => keccak256(toUtf8Bytes(label));

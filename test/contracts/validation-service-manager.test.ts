@@ -384,7 +384,14 @@ describe("ValidationServiceManager", () => {
       await mineUntilMembers(registry, 1, 1, ethers.provider);
       await registry.registerRollup(
         ROLLUP_ID,
-        { clusterId: 1n, maxTxsPerBlock: 10, blockGasLimit: 1n, timeLockSquarings: 1n, timeLockModulus: "0x01" },
+        {
+          clusterId: 1n,
+          maxTxsPerBlock: 10,
+          blockGasLimit: 1n,
+          timeLockSquarings: 1n,
+          timeLockModulus: "0x01",
+          minContributors: 0,
+        },
         [deployer!.address],
         [m!.address],
       );

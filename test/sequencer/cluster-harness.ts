@@ -136,6 +136,7 @@ export async function deployWorld(heightsWithKeys: readonly number[]): Promise<C
         blockGasLimit: 30_000_000n,
         timeLockSquarings: SQUARINGS,
         timeLockModulus: toBeHex(N),
+        minContributors: 0,
       },
       [executor.address],
       generators,

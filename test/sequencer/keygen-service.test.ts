@@ -197,6 +197,7 @@ describe("key generator service", function () {
       blockGasLimit: 30_000_000n,
       timeLockSquarings: BigInt(T),
       timeLockModulus: toBeHex(N),
+      minContributors: 0,
     };
     await registry.connect(rollupOwner).registerRollup(ROLLUP, config, [executor!.address], committee);
     await registry.connect(rollupOwner).registerRollup(OTHER_ROLLUP, config, [executor!.address], committee);

@@ -42,7 +42,14 @@ export async function deployOperatorWorld(): Promise<OperatorWorld> {
   await (
     await registry.registerRollup(
       OPERATOR_ROLLUP,
-      { clusterId, maxTxsPerBlock: 4096, blockGasLimit: 30_000_000n, timeLockSquarings: 64, timeLockModulus: modulus },
+      {
+        clusterId,
+        maxTxsPerBlock: 4096,
+        blockGasLimit: 30_000_000n,
+        timeLockSquarings: 64,
+        timeLockModulus: modulus,
+        minContributors: 0,
+      },
       [executor.address],
       [Wallet.createRandom().address],
     )

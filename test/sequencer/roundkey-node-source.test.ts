@@ -65,6 +65,7 @@ describe("node round-key source: contribution signatures", function () {
       timeLockSquarings: T,
       timeLockModulus: N,
       keyGenerators: KEYS.map((k) => k.address),
+      minContributors: 0,
     };
     honest = [];
     for (const key of KEYS) honest.push((await createSignedContribution(params, DOMAIN, round, key)).contribution);
@@ -84,6 +85,22 @@ describe("node round-key source: contribution signatures", function () {
     const key = await new RoundKeys(fixedSource(honest), DOMAIN).get(rollup, HEIGHT);
     expect(key.generators).to.deep.equal(KEYS.map((k) => k.address));
     expect(key).to.deep.equal((await aggregateRoundKey(params, round, honest)).key);
+  });
+
+  it("refuses a key one generator made alone (its secret is that generator's), serves it with all but one", async () => {
+    // Three generators: by default two must have contributed (all but one).
+    expect(await unavailable(new RoundKeys(fixedSource([honest[0]!]), DOMAIN))).to.match(
+      /1 of 3 generators contributed, 2 required/,
+    );
+    const twoOfThree = await new RoundKeys(fixedSource(honest.slice(0, 2)), DOMAIN).get(rollup, HEIGHT);
+    expect(twoOfThree.generators).to.have.length(2);
+    // A rollup that registered a higher minimum gets it.
+    const strict = { ...rollup, minContributors: 3 };
+    const keys = new RoundKeys(fixedSource(honest.slice(0, 2)), DOMAIN);
+    await keys.get(strict, HEIGHT).then(
+      () => expect.fail("a key of 2 contributors was served under a minimum of 3"),
+      (error: unknown) => expect((error as Error).message).to.match(/2 of 3 generators contributed, 3 required/),
+    );
   });
 
   it("rejects a contribution whose signature is missing", async () => {

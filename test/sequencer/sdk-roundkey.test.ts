@@ -104,12 +104,12 @@ describe("SDK: round-key verification against the registered committee", functio
     expect(await verify(TX_VALIDITY_CIRCUIT, proof, txValidityPublicSignals(enc))).to.equal(true);
   });
 
-  it("rejects a key missing a committee member unless the policy allows fewer", async () => {
+  it("accepts a key of all members but one by default, and refuses fewer or what the rollup's minimum forbids", async () => {
     const partial = await served(contributions.slice(0, 2));
-    expect(await failure(partial)).to.equal("committee-incomplete");
-    expect(
-      (await verifyEncryptionKey(partial, ROUND, committee, params, w.domain, { minContributors: 2 })).generators,
-    ).to.have.length(2);
+    expect((await verifyEncryptionKey(partial, ROUND, committee, params, w.domain)).generators).to.have.length(2);
+    expect(await failure(partial, ROUND, 3)).to.equal("committee-incomplete");
+    // One generator alone knows the secret of a key it made alone.
+    expect(await failure(await served(contributions.slice(0, 1)))).to.equal("committee-incomplete");
   });
 
   it("rejects a contribution from an address outside the registered committee", async () => {

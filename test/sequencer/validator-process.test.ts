@@ -137,6 +137,7 @@ describe("validator processes: a VSM task reaches quorum through the JSON-RPC vo
           blockGasLimit: 30_000_000n,
           timeLockSquarings: SQUARINGS,
           timeLockModulus: toBeHex(N),
+          minContributors: 0,
         },
         [executor.address],
         generators.map((g) => g.address),

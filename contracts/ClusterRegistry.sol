@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {VeilMerkle} from "./libraries/VeilMerkle.sol";
 
 /**
@@ -89,6 +90,8 @@ contract ClusterRegistry {
     uint256 public immutable epochLength;
     /// @notice A change made in epoch c applies from epoch c + EPOCH_LEAD at the earliest.
     uint32 public constant EPOCH_LEAD = 2;
+    /// @notice The largest cluster: every schedule scan, exit and slash reads the record, at most twice this.
+    uint32 public constant MAX_MEMBERS = 256;
     /// @notice `untilEpoch` of a member that stays.
     uint32 private constant FOREVER = type(uint32).max;
 
@@ -225,10 +228,10 @@ contract ClusterRegistry {
 
     /// @notice Creates a cluster owned by the caller.
     /// @param minBond the bond each member must post (at least `minimumBond`).
-    /// @param maxMembers the largest member list (and leader rotation) the cluster accepts.
+    /// @param maxMembers the largest member list (and leader rotation) the cluster accepts, 1..MAX_MEMBERS.
     function createCluster(uint96 minBond, uint32 maxMembers) external returns (uint64 clusterId) {
         if (minBond < minimumBond) revert BondBelowMinimum(minBond, minimumBond);
-        if (maxMembers == 0) revert InvalidMaxMembers();
+        if (maxMembers == 0 || maxMembers > MAX_MEMBERS) revert InvalidMaxMembers();
         clusterId = nextClusterId++;
         Cluster storage c = _clusters[clusterId];
         c.owner = msg.sender;
@@ -249,7 +252,7 @@ contract ClusterRegistry {
         Member storage m = _members[clusterId][msg.sender];
         if (m.status != MemberStatus.None) revert AlreadyMember(clusterId, msg.sender);
         uint32 fromEpoch = _scheduleChange(c);
-        m.bond = uint128(msg.value);
+        m.bond = SafeCast.toUint128(msg.value);
         m.status = MemberStatus.Active;
         m.fromEpoch = fromEpoch;
         m.untilEpoch = FOREVER;
@@ -362,7 +365,7 @@ contract ClusterRegistry {
 
     /// @notice The current membership epoch.
     function currentEpoch() public view returns (uint32) {
-        return uint32(block.number / epochLength);
+        return SafeCast.toUint32(block.number / epochLength);
     }
 
     /// @notice The leader of `height` at `viewNumber` in the current epoch: view 0 is the scheduled leader,
@@ -475,7 +478,7 @@ contract ClusterRegistry {
         Cluster storage c = _clusters[clusterId];
         uint32 untilEpoch = _scheduleChange(c);
         m.untilEpoch = untilEpoch;
-        m.unlockBlock = uint48(uint256(untilEpoch) * epochLength + memberWithdrawalDelay);
+        m.unlockBlock = SafeCast.toUint48(uint256(untilEpoch) * epochLength + memberWithdrawalDelay);
         c.staying -= 1;
         c.seats[_seatOf(c.seats, member)].untilEpoch = untilEpoch;
     }

@@ -5,6 +5,7 @@ import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ClusterRegistry} from "./ClusterRegistry.sol";
 import {VeilCertificate} from "./libraries/VeilCertificate.sol";
 import {VeilMerkle, MERKLE_DEPTH} from "./libraries/VeilMerkle.sol";
@@ -226,8 +227,8 @@ contract ValidationServiceManager is EIP712 {
         _setStake(msg.sender, current, remaining);
         PendingWithdrawal storage p = _pending[msg.sender];
         uint256 unlockBlock = block.number + operatorWithdrawalDelay;
-        p.amount += uint208(amount);
-        p.unlockBlock = uint48(unlockBlock);
+        p.amount += SafeCast.toUint208(amount);
+        p.unlockBlock = SafeCast.toUint48(unlockBlock);
         emit WithdrawalRequested(msg.sender, amount, unlockBlock);
     }
 
@@ -285,7 +286,7 @@ contract ValidationServiceManager is EIP712 {
         }
         t.commitmentHash = commitmentHash;
         t.leader = leader;
-        t.createdBlock = uint48(block.number);
+        t.createdBlock = SafeCast.toUint48(block.number);
         t.viewNumber = seal.viewNumber;
         t.status = TaskStatus.Pending;
         _emitTaskCreated(taskId, commitment, leader, seal.viewNumber, commitmentHash);
@@ -303,7 +304,7 @@ contract ValidationServiceManager is EIP712 {
         uint256 created = t.createdBlock;
         if (block.number > created + responseWindow) revert ResponseWindowClosed(taskId);
         bytes32 digest = _hashTypedDataV4(VeilTypes.hash(OperatorResponse(taskId, t.commitmentHash, approve)));
-        uint48 referenceBlock = uint48(created - 1);
+        uint48 referenceBlock = SafeCast.toUint48(created - 1);
         uint256 answerStake = 0;
         address previous = address(0);
         for (uint256 i = 0; i < signatures.length; ++i) {
@@ -581,9 +582,9 @@ contract ValidationServiceManager is EIP712 {
     // ---------------------------------------------------------------- internals
 
     function _setStake(address operator, uint256 previous, uint256 next) private {
-        _stake[operator].push(uint48(block.number), uint208(next));
+        _stake[operator].push(SafeCast.toUint48(block.number), SafeCast.toUint208(next));
         uint256 total = _totalStake.latest();
-        _totalStake.push(uint48(block.number), uint208(total + next - previous));
+        _totalStake.push(SafeCast.toUint48(block.number), SafeCast.toUint208(total + next - previous));
         emit OperatorStakeUpdated(operator, next);
     }
 

@@ -43,7 +43,7 @@ export const DEFAULT_CORE_PARAMS: CoreParams = {
   minimumBond: parseEther("1"),
   memberWithdrawalDelay: 14_400n,
   epochLength: 100n,
-  quorumBps: 6_667n,
+  quorumBps: 6_666n,
   responseWindow: 300n,
   challengeWindow: 7_200n,
   operatorWithdrawalDelay: 14_400n,

@@ -69,6 +69,12 @@ describe("ClusterRegistry", () => {
         registry,
         "InvalidMaxMembers",
       );
+      // Bounded: removal reads the record, so a cluster of 2^32 members could make its first member unremovable.
+      expect(await registry.MAX_MEMBERS()).to.equal(256n);
+      await expect(registry.connect(owner).createCluster(PARAMS.minimumBond, 257)).to.be.revertedWithCustomError(
+        registry,
+        "InvalidMaxMembers",
+      );
       await expect(registry.connect(owner).createCluster(PARAMS.minimumBond, 4))
         .to.emit(registry, "ClusterCreated")
         .withArgs(1, owner!.address, PARAMS.minimumBond, 4);

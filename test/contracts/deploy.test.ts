@@ -18,7 +18,7 @@ describe("scripts/deploy.ts", () => {
     expect(await vsm.challengeWindow()).to.equal(DEFAULT_CORE_PARAMS.challengeWindow);
     expect(d.eip712Domain.verifyingContract).to.equal(d.contracts.ValidationServiceManager);
     expect(await ethers.provider.getCode(d.contracts.PoseidonCommitmentVerifier!)).to.not.equal("0x");
-    expect(d.params.quorumBps).to.equal("6667");
+    expect(d.params.quorumBps).to.equal("6666");
   });
 
   it("reads overrides from a JSON file and rejects unknown or malformed keys", () => {

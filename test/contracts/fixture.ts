@@ -18,7 +18,7 @@ export const PARAMS: CoreParams = {
   minimumBond: parseEther("1"),
   memberWithdrawalDelay: 200n,
   epochLength: 100n,
-  quorumBps: 6_667n,
+  quorumBps: 6_666n,
   responseWindow: 50n,
   challengeWindow: 100n,
   operatorWithdrawalDelay: 150n,

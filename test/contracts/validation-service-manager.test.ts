@@ -33,7 +33,7 @@ describe("ValidationServiceManager", () => {
       const [deployer] = await ethers.getSigners();
       const registry = await new ClusterRegistry__factory(deployer).deploy(1n, 100n, 1n);
       const factory = new ValidationServiceManager__factory(deployer);
-      const ok = [await registry.getAddress(), 6_667n, 10n, 50n, 60n, 1n, 1_000n] as const;
+      const ok = [await registry.getAddress(), 6_666n, 10n, 50n, 60n, 1n, 1_000n] as const;
       const bad: (readonly [number, bigint])[] = [
         [1, 5_000n], // quorum must be a strict majority
         [1, 10_001n],
@@ -60,7 +60,7 @@ describe("ValidationServiceManager", () => {
       const justEnough = await new ClusterRegistry__factory(deployer).deploy(1n, 100n, 50n);
       await factory.deploy(await justEnough.getAddress(), ...rest);
       const vsm = await factory.deploy(...ok);
-      expect(await vsm.quorumBps()).to.equal(6_667n);
+      expect(await vsm.quorumBps()).to.equal(6_666n);
       expect(await vsm.registry()).to.equal(ok[0]);
       expect(await vsm.responseWindow()).to.equal(10n);
       expect(await vsm.challengeWindow()).to.equal(50n);
@@ -327,6 +327,17 @@ describe("ValidationServiceManager", () => {
       await expect(w.vsm.respondToTask(taskId, false, sigs))
         .to.emit(w.vsm, "TaskResolved")
         .withArgs(taskId, 3, OPERATOR_STAKE * 4n, OPERATOR_STAKE * 4n);
+    });
+
+    it("lets three equal operators lose one: two of three reach the default quorum (2/3 is at least 6,666 bps)", async () => {
+      const w = await loadFixture(world);
+      await w.vsm.connect(w.operators[3]!).requestWithdrawal(OPERATOR_STAKE); // three equal stakes remain
+      const c = blockCommitment(23n);
+      const taskId = await createTask(w, c);
+      const two = await responses(w, taskId, c, true, w.operators.slice(0, 2));
+      await expect(w.vsm.respondToTask(taskId, true, two))
+        .to.emit(w.vsm, "TaskResolved")
+        .withArgs(taskId, 2, OPERATOR_STAKE * 2n, OPERATOR_STAKE * 3n);
     });
 
     it("refuses aggregates below quorum, unsorted or duplicated, from non-operators, for other answers or tasks", async () => {

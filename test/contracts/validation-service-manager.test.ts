@@ -331,7 +331,7 @@ describe("ValidationServiceManager", () => {
 
     it("lets three equal operators lose one: two of three reach the default quorum (2/3 is at least 6,666 bps)", async () => {
       const w = await loadFixture(world);
-      await w.vsm.connect(w.operators[3]!).requestWithdrawal(OPERATOR_STAKE); // three equal stakes remain
+      await w.vsm.connect(w.operators[3]).requestWithdrawal(OPERATOR_STAKE); // three equal stakes remain
       const c = blockCommitment(23n);
       const taskId = await createTask(w, c);
       const two = await responses(w, taskId, c, true, w.operators.slice(0, 2));

@@ -3,7 +3,7 @@
  * Used by scripts/deploy.ts, the contract tests and the gas benchmark, so that all three deploy the same way.
  */
 import type { Signer } from "ethers";
-import { parseEther } from "ethers";
+import { getAddress, parseEther } from "ethers";
 import {
   ClusterRegistry__factory,
   ValidationServiceManager__factory,
@@ -102,4 +102,25 @@ export async function mineUntilMembers(
   const block = BigInt(String(await provider.send("eth_blockNumber", [])));
   const toBoundary = (epochLength - (block % epochLength)) % epochLength;
   if (toBoundary > 0n) await provider.send("hardhat_mine", [`0x${toBoundary.toString(16)}`]);
+}
+
+/** The contracts a process was configured with are not one deployment. */
+export class DeploymentMismatch extends Error {
+  override readonly name = "DeploymentMismatch";
+}
+
+/**
+ * Fails unless `slasher`, read from the configured registry, is the VSM this process uses: a process that
+ * checks tasks or certificates against another VSM than the one that can slash the registry's bonds would
+ * enforce promises nobody can be slashed for (nodes, validators and key generators check it at start).
+ */
+export function expectSlasher(slasher: string, validationServiceManager: string): void {
+  if (BigInt(slasher) === 0n) {
+    throw new DeploymentMismatch("the registry has no slasher: the deployment is not finished (setSlasher)");
+  }
+  if (getAddress(slasher) !== getAddress(validationServiceManager)) {
+    throw new DeploymentMismatch(
+      `the registry's slasher is ${getAddress(slasher)}, not the ValidationServiceManager ${getAddress(validationServiceManager)} configured here`,
+    );
+  }
 }

@@ -22,6 +22,8 @@ export interface RegistryView {
   currentEpoch(): Promise<number>;
   timelockOf(rollupId: bigint): Promise<RollupTimelock>;
   domain(): Promise<VeilDomain>;
+  /** The contract allowed to slash the registry's bonds (it must be the VSM of `domain`). */
+  slasher(): Promise<string>;
 }
 
 export class UnknownRollupError extends Error {
@@ -93,6 +95,10 @@ export class ChainRegistryView implements RegistryView {
     const T = Number(info.config.timeLockSquarings);
     if (!Number.isSafeInteger(T)) throw new Error(`rollup ${rollupId}: T does not fit a safe integer`);
     return { N: BigInt(info.config.timeLockModulus), T };
+  }
+
+  slasher(): Promise<string> {
+    return this.registry.slasher();
   }
 
   domain(): Promise<VeilDomain> {

@@ -3,6 +3,7 @@
  * JSON-RPC server (with /health and /metrics) listening. The L1 runner can be injected (tests pass
  * Hardhat's in-process provider); by default it is a JsonRpcProvider on `l1.rpcUrl`.
  */
+import { expectSlasher } from "../chain/deploy";
 import { JsonRpcProvider, Wallet, computeAddress, type ContractRunner, type Provider } from "ethers";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
@@ -49,6 +50,7 @@ export async function startKeygen(
   const registry =
     options.registry ??
     new ChainRegistryView(runner, config.l1.contracts.clusterRegistry, config.l1.contracts.validationServiceManager);
+  expectSlasher(await registry.slasher(), config.l1.contracts.validationServiceManager);
   const store = await KeygenStore.open(config.storage.path);
   const metricsRegistry = createRegistry({ processMetrics: true, labels: { keygen: generator } });
   const peers = new Map(

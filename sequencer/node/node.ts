@@ -16,6 +16,7 @@ import {
 } from "../../typechain-types";
 import { BlockPipeline } from "./block-pipeline";
 import { ChainView } from "./chain-view";
+import { expectSlasher } from "../chain/deploy";
 import { logBytesBudget } from "./cluster/message-size";
 import { Peers } from "./cluster/peers";
 import { UploadPermits } from "./cluster/upload-permit";
@@ -172,6 +173,7 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
         ),
       ]);
     await withTimeout(chain.refresh());
+    expectSlasher(await withTimeout(registry.slasher()), config.l1.contracts.validationServiceManager);
     if (!chain.isMember(nodeAddress)) log.warn({ nodeAddress }, "this node is not a member of its cluster");
     const chainId = deps.chainId ?? (await withTimeout(registry.runner!.provider!.getNetwork())).chainId;
     const domain = veilDomain(chainId, config.l1.contracts.validationServiceManager);

@@ -16,7 +16,12 @@ import { createRegistry } from "../node/metrics";
 import { RpcClient } from "../rpc/client";
 import { MethodRegistry } from "../rpc/registry";
 import { RpcServer, serverLimits, type ListenAddress } from "../rpc/server";
-import { ValidationServiceManager__factory, type ValidationServiceManager } from "../../typechain-types";
+import {
+  ClusterRegistry__factory,
+  ValidationServiceManager__factory,
+  type ValidationServiceManager,
+} from "../../typechain-types";
+import { DeploymentMismatch, expectSlasher } from "../chain/deploy";
 import { LazyDecrypter } from "../block/lazy-decrypter";
 import { ConfigError } from "../config/layered";
 import { chainIdsOf, type ValidatorConfig } from "./config";
@@ -126,6 +131,17 @@ async function checkDeployment(
     throw new ConfigError(
       `l1.contracts.clusterRegistry: the VSM at ${contracts.validationServiceManager} belongs to the registry ${registry}, not to ${contracts.clusterRegistry}`,
     );
+  }
+  try {
+    const slasher = await within(
+      ClusterRegistry__factory.connect(contracts.clusterRegistry, provider).slasher(),
+      ms,
+      `the L1 at ${rpcUrl}`,
+    );
+    expectSlasher(slasher, contracts.validationServiceManager);
+  } catch (error) {
+    if (error instanceof DeploymentMismatch) throw new ConfigError(`l1.contracts: ${error.message}`);
+    throw new ConfigError(`l1.rpcUrl: cannot read the registry's slasher from ${rpcUrl}: ${(error as Error).message}`);
   }
   return veilDomain(chainId, contracts.validationServiceManager);
 }

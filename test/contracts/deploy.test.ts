@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { ethers } from "hardhat";
 import { deploy, loadParams } from "../../scripts/deploy";
-import { DEFAULT_CORE_PARAMS } from "../../sequencer/chain/deploy";
+import { DEFAULT_CORE_PARAMS, DeploymentMismatch, expectSlasher } from "../../sequencer/chain/deploy";
 import { ClusterRegistry__factory, ValidationServiceManager__factory } from "../../typechain-types";
 
 describe("scripts/deploy.ts", () => {
@@ -33,5 +33,17 @@ describe("scripts/deploy.ts", () => {
     const negative = path.join(dir, "negative.json");
     writeFileSync(negative, JSON.stringify({ quorumBps: -1 }));
     expect(() => loadParams(negative)).to.throw();
+  });
+
+  it("expectSlasher: a process accepts only the VSM that can slash the registry's bonds", async () => {
+    const d = await deploy(DEFAULT_CORE_PARAMS);
+    const [deployer] = await ethers.getSigners();
+    const slasher = await ClusterRegistry__factory.connect(d.contracts.ClusterRegistry!, deployer).slasher();
+    expect(() => expectSlasher(slasher, d.contracts.ValidationServiceManager!.toLowerCase())).to.not.throw();
+    expect(() => expectSlasher(slasher, d.contracts.ClusterRegistry!)).to.throw(DeploymentMismatch, /slasher is/);
+    expect(() => expectSlasher(ethers.ZeroAddress, d.contracts.ValidationServiceManager!)).to.throw(
+      DeploymentMismatch,
+      /no slasher/,
+    );
   });
 });

@@ -14,7 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { uint64 } from "../../sequencer/api/wire";
-import { deployCore, mineUntilMembers } from "../../sequencer/chain/deploy";
+import { DeploymentMismatch, deployCore, mineUntilMembers } from "../../sequencer/chain/deploy";
 import { veilDomain, type Seal, type VeilDomain } from "../../sequencer/chain/eip712";
 import {
   aggregateRoundKey,
@@ -323,6 +323,21 @@ describe("key generator service", function () {
         client(1).call("reveal_share", { certificate: { ...certificate, signatures: [] } }),
       );
       expect(unsigned.errorName).to.equal("INVALID_PARAMS");
+    });
+
+    it("refuses to start when the registry's slasher is another VSM than the one it signs for", async () => {
+      const config = configFor(0);
+      const elsewhere = {
+        ...config,
+        l1: { ...config.l1, contracts: { ...config.l1.contracts, validationServiceManager: registryAddress } },
+      };
+      let refused: unknown;
+      await startKeygen(elsewhere, warningLog, { runner: ethers.provider }).then(
+        (k) => k.stop(),
+        (error: unknown) => (refused = error),
+      );
+      expect(refused).to.be.instanceOf(DeploymentMismatch);
+      expect((refused as Error).message).to.match(/not the ValidationServiceManager/);
     });
 
     it("refuses a certificate of an epoch whose members are not final, or older than the previous epoch", async () => {

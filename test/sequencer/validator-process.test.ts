@@ -32,7 +32,11 @@ import { parseValidatorConfig, type ValidatorConfigInput } from "../../sequencer
 import { startValidator, validatorStatusSchema, type RunningValidator } from "../../sequencer/validator/process";
 import { MicroBatcher } from "../../sequencer/zk/micro-batcher";
 import { Groth16VerifierPool } from "../../sequencer/zk/verifier";
-import type { ClusterRegistry, ValidationServiceManager } from "../../typechain-types";
+import {
+  ValidationServiceManager__factory,
+  type ClusterRegistry,
+  type ValidationServiceManager,
+} from "../../typechain-types";
 import { freePorts } from "../../scripts/devnet/net";
 import { PARAMS } from "../contracts/fixture";
 import { rejects } from "./cluster-harness";
@@ -223,6 +227,32 @@ describe("validator processes: a VSM task reaches quorum through the JSON-RPC vo
     await batcher?.close();
     await pool?.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("refuses to start against a VSM that is not the registry's slasher (votes nobody could enforce)", async () => {
+    // A second VSM over the same registry: it names the registry, but the registry's bonds are not its to slash.
+    const [deployer] = await ethers.getSigners();
+    const rogue = await new ValidationServiceManager__factory(deployer).deploy(
+      registry.target,
+      PARAMS.quorumBps,
+      PARAMS.responseWindow,
+      PARAMS.challengeWindow,
+      PARAMS.operatorWithdrawalDelay,
+      PARAMS.minOperatorStake,
+      PARAMS.challengerRewardBps,
+    );
+    const config = validatorConfig(0);
+    const misdirected = {
+      ...config,
+      l1: { ...config.l1, contracts: { ...config.l1.contracts, validationServiceManager: rogue.target as string } },
+    };
+    let refused: unknown;
+    await startValidator(misdirected, silent, { provider: ethers.provider }).then(
+      (v) => v.stop(),
+      (error: unknown) => (refused = error),
+    );
+    expect(refused).to.be.instanceOf(ConfigError);
+    expect((refused as Error).message).to.match(/the registry's slasher is .*, not the ValidationServiceManager/);
   });
 
   it("settles the task: approved on-chain by a stake quorum of votes exchanged over JSON-RPC", async () => {

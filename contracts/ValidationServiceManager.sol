@@ -87,6 +87,10 @@ contract ValidationServiceManager is EIP712 {
     uint256 public immutable minOperatorStake;
     /// @notice Share of a slashed bond or stake paid to the challenger, in basis points; the rest is burned.
     uint256 public immutable challengerRewardBps;
+    /// @notice The largest challenger's share of a slash, in basis points (half the bond).
+    uint256 public constant MAX_REWARD_BPS = 5_000;
+    /// @notice Blocks between a slashing claim's commitment and the slash that reveals it.
+    uint256 public constant CLAIM_DELAY = 2;
 
     /// @notice Slashed operator stake not paid to challengers; locked in this contract forever.
     uint256 public totalBurned;
@@ -96,6 +100,7 @@ contract ValidationServiceManager is EIP712 {
     mapping(address operator => PendingWithdrawal) private _pending;
     mapping(bytes32 taskId => Task) private _tasks;
     mapping(bytes32 faultId => bool) private _faultSettled;
+    mapping(bytes32 claim => uint256 committedBlock) private _claims;
 
     /// @notice An operator's active stake changed to `stake` (registration, top-up, withdrawal request, slash).
     event OperatorStakeUpdated(address indexed operator, uint256 stake);
@@ -122,6 +127,9 @@ contract ValidationServiceManager is EIP712 {
     /// @notice The response window passed without quorum.
     event TaskExpired(bytes32 indexed taskId);
     /// @notice A fault was proven and its party slashed by `amount`, of which `reward` went to `challenger`.
+    /// @notice A slashing claim was committed (see `commitClaim`).
+    event ClaimCommitted(bytes32 indexed claim, address indexed committer);
+
     event FaultSlashed(
         bytes32 indexed faultId,
         Fault indexed fault,
@@ -131,6 +139,8 @@ contract ValidationServiceManager is EIP712 {
     );
 
     error InvalidParameters();
+    /// @notice The slash was not committed to by its caller at least CLAIM_DELAY blocks earlier (`commitClaim`).
+    error ClaimNotMatured(bytes32 claim);
     error AlreadyRegistered(address operator);
     error NotRegistered(address operator);
     error StakeBelowMinimum(uint256 stake, uint256 minimum);
@@ -169,7 +179,8 @@ contract ValidationServiceManager is EIP712 {
     /// ended, and the leader's bond must stay locked until the window of that task has closed.
     /// @param operatorWithdrawalDelay_ blocks withdrawn stake stays slashable (> challenge window).
     /// @param minOperatorStake_ least stake of an operator (> 0).
-    /// @param challengerRewardBps_ challenger's share of a slash (basis points, <= 10000).
+    /// @param challengerRewardBps_ challenger's share of a slash (basis points, at most MAX_REWARD_BPS: an
+    /// offender that slashes itself must lose at least half of its bond, or slashing is a cheap exit).
     constructor(
         ClusterRegistry registry_,
         uint256 quorumBps_,
@@ -187,7 +198,7 @@ contract ValidationServiceManager is EIP712 {
             operatorWithdrawalDelay_ <= challengeWindow_ ||
             registry_.memberWithdrawalDelay() < challengeWindow_ + registry_.epochLength() ||
             minOperatorStake_ == 0 ||
-            challengerRewardBps_ > 10_000
+            challengerRewardBps_ > MAX_REWARD_BPS
         ) revert InvalidParameters();
         registry = registry_;
         quorumBps = quorumBps_;
@@ -329,6 +340,29 @@ contract ValidationServiceManager is EIP712 {
         if (block.number <= t.createdBlock + responseWindow) revert ResponseWindowOpen(taskId);
         t.status = TaskStatus.Expired;
         emit TaskExpired(taskId);
+    }
+
+    // ---------------------------------------------------------------- slashing claims
+
+    /// @notice Commits to a slashing call to be made later by the beneficiary: `claim` is
+    /// `claimOf(beneficiary, calldata)`. Evidence is public calldata, so a slash sent without a claim could be
+    /// copied from the mempool for its reward; a slash pays only the caller that committed to exactly that
+    /// call CLAIM_DELAY blocks or more before. The earliest commitment of a claim counts.
+    /// @param claim keccak256(abi.encode(beneficiary, keccak256(calldata of the slash call))).
+    function commitClaim(bytes32 claim) external {
+        if (_claims[claim] != 0) return;
+        _claims[claim] = block.number;
+        emit ClaimCommitted(claim, msg.sender);
+    }
+
+    /// @notice The claim a beneficiary commits to before it sends `slashCall` (the full calldata).
+    function claimOf(address beneficiary, bytes calldata slashCall) external pure returns (bytes32) {
+        return keccak256(abi.encode(beneficiary, keccak256(slashCall)));
+    }
+
+    /// @notice The block a claim was first committed in (0: never).
+    function claimedAt(bytes32 claim) external view returns (uint256) {
+        return _claims[claim];
     }
 
     // ---------------------------------------------------------------- slashing
@@ -489,6 +523,7 @@ contract ValidationServiceManager is EIP712 {
             }
         }
         if (count == 0) revert NoFault();
+        _consumeClaim();
         for (uint256 k = 0; k < count; ++k) {
             address signer = offenders[k];
             bytes32 faultId = _sealFaultId(a.seal, signer);
@@ -512,6 +547,7 @@ contract ValidationServiceManager is EIP712 {
         address operator = _sameSigner(hashA, signatureA, hashB, signatureB);
         bytes32 faultId = keccak256(abi.encode(Fault.OperatorDoubleVote, a.taskId, operator));
         _settle(faultId);
+        _consumeClaim();
         uint256 active = _stake[operator].latest();
         uint256 amount = active + _pending[operator].amount;
         if (amount == 0) revert NothingToSlash(operator);
@@ -652,8 +688,18 @@ contract ValidationServiceManager is EIP712 {
         _faultSettled[faultId] = true;
     }
 
+    /// @dev Spends the caller's matured claim on this very call; every slash checks its evidence first, so an
+    /// invalid one still reverts with its own reason.
+    function _consumeClaim() private {
+        bytes32 claim = keccak256(abi.encode(msg.sender, keccak256(msg.data)));
+        uint256 at = _claims[claim];
+        if (at == 0 || block.number < at + CLAIM_DELAY) revert ClaimNotMatured(claim);
+        delete _claims[claim];
+    }
+
     function _slashMember(bytes32 faultId, Fault fault, uint64 rollupId, address member) private {
         _settle(faultId);
+        _consumeClaim();
         uint64 clusterId = registry.clusterOfRollup(rollupId);
         uint256 amount = registry.slash(clusterId, member, payable(msg.sender), challengerRewardBps, faultId);
         emit FaultSlashed(faultId, fault, member, msg.sender, amount);

@@ -12,6 +12,7 @@ import {
   type ValidationServiceManager,
 } from "../../typechain-types";
 import { structHash, taskIdOf, veilDomain, type BlockCommitment, type VeilDomain } from "../chain/eip712";
+import { commitSlashClaim } from "../chain/claims";
 import type { BrokenCommitmentEvidence } from "../chain/evidence";
 import type { VerifiedReceipt } from "./receipt";
 
@@ -44,13 +45,35 @@ export interface ChainView {
   minContributorsOf(rollupId: bigint): Promise<number>;
   /** The block commitment posted for (rollupId, height), or undefined while there is none. */
   committedBlock(rollupId: bigint, height: bigint): Promise<CommittedBlock | undefined>;
-  /** Submits slashing evidence, paid (and rewarded) by `signer`. */
+  /**
+   * Commits `signer`'s claim on the slash of a broken promise (the VSM pays only a claimed slash, so that a
+   * copy from the mempool earns nothing); resolves with the first block the slash may be sent in.
+   */
+  claimBrokenOrderCommitment(
+    signer: ContractRunner,
+    receipt: VerifiedReceipt,
+    block: BlockCommitment,
+    evidence: BrokenCommitmentEvidence,
+  ): Promise<{ readonly revealFrom: number }>;
+  /** Submits slashing evidence claimed before (claimBrokenOrderCommitment), paid and rewarded by `signer`. */
   slashBrokenOrderCommitment(
     signer: ContractRunner,
     receipt: VerifiedReceipt,
     block: BlockCommitment,
     evidence: BrokenCommitmentEvidence,
   ): Promise<ContractTransactionResponse>;
+}
+
+/** The arguments of `slashBrokenOrderCommitment`, in order. */
+function brokenCommitmentArgs(receipt: VerifiedReceipt, block: BlockCommitment, evidence: BrokenCommitmentEvidence) {
+  return [
+    receipt.commitment,
+    receipt.signature,
+    block,
+    evidence.postLeafHash,
+    evidence.postSiblings,
+    evidence.preSiblings,
+  ] as const;
 }
 
 export interface L1Addresses {
@@ -143,6 +166,17 @@ export class ContractChainView implements ChainView {
     return { commitment, leader: getAddress(task.leader), viewNumber: Number(task.viewNumber), taskId };
   }
 
+  async claimBrokenOrderCommitment(
+    signer: ContractRunner,
+    receipt: VerifiedReceipt,
+    block: BlockCommitment,
+    evidence: BrokenCommitmentEvidence,
+  ): Promise<{ readonly revealFrom: number }> {
+    const args = brokenCommitmentArgs(receipt, block, evidence);
+    const { revealFrom } = await commitSlashClaim(this.vsm.connect(signer), "slashBrokenOrderCommitment", args);
+    return { revealFrom };
+  }
+
   /** Submits the evidence that the leader broke `receipt`'s promise; the caller's signer pays and is rewarded. */
   async slashBrokenOrderCommitment(
     signer: ContractRunner,
@@ -150,15 +184,6 @@ export class ContractChainView implements ChainView {
     block: BlockCommitment,
     evidence: BrokenCommitmentEvidence,
   ): Promise<ContractTransactionResponse> {
-    return this.vsm
-      .connect(signer)
-      .slashBrokenOrderCommitment(
-        receipt.commitment,
-        receipt.signature,
-        block,
-        evidence.postLeafHash,
-        evidence.postSiblings,
-        evidence.preSiblings,
-      );
+    return this.vsm.connect(signer).slashBrokenOrderCommitment(...brokenCommitmentArgs(receipt, block, evidence));
   }
 }

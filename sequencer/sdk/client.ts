@@ -12,7 +12,7 @@
  * The plaintext and the proof's witness never leave the process: only the ciphertext, its commitment and
  * the proof are sent.
  */
-import type { ContractRunner, ContractTransactionResponse } from "ethers";
+import type { ContractRunner, ContractTransactionResponse, Provider } from "ethers";
 import { encryptedSubmissionToJson, groth16Proof, type EncryptedSubmission } from "../api/wire";
 import { blockHeight, encryptTransaction, rollupId as toRollupId, type EncryptionResult } from "../crypto/encryption";
 import type { RoundKey } from "../crypto/roundkey";
@@ -217,12 +217,30 @@ export class VeilClient {
     return checkInclusion(sent.receipt, committed.commitment, post);
   }
 
-  /** Submits the evidence of a broken promise; `signer` pays the gas and receives the challenger's reward. */
+  /**
+   * Submits the evidence of a broken promise; `signer` pays the gas and receives the challenger's reward. It
+   * commits the claim first and sends the slash once the claim has matured (ValidationServiceManager
+   * CLAIM_DELAY blocks later), so that nobody can copy the evidence from the mempool for the reward.
+   */
   async slash(
     sent: Pick<SentTransaction, "receipt">,
     verdict: Extract<InclusionVerdict, { kept: false }>,
-    signer: ContractRunner,
+    signer: ContractRunner & { provider: Provider | null },
+    options: { readonly pollMs?: number; readonly timeoutMs?: number } = {},
   ): Promise<ContractTransactionResponse> {
+    const { revealFrom } = await this.#chain.claimBrokenOrderCommitment(
+      signer,
+      sent.receipt,
+      verdict.block,
+      verdict.evidence,
+    );
+    const provider = signer.provider;
+    if (provider === null) throw new Error("the signer needs a provider to wait for its claim to mature");
+    const deadline = performance.now() + (options.timeoutMs ?? 120_000);
+    while ((await provider.getBlockNumber()) + 1 < revealFrom) {
+      if (performance.now() > deadline) throw new Error(`the L1 did not reach block ${revealFrom} in time`);
+      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500));
+    }
     return this.#chain.slashBrokenOrderCommitment(signer, sent.receipt, verdict.block, verdict.evidence);
   }
 }

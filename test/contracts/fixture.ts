@@ -1,8 +1,9 @@
 /** Shared deployment for the contract suites: a cluster of 4 members serving one rollup, 4 operators. */
 import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { keccak256, parseEther, toUtf8Bytes } from "ethers";
+import { keccak256, parseEther, toUtf8Bytes, type Signer } from "ethers";
 import { certifySeal, type SealCertificate } from "../../sequencer/chain/certificate";
+import { commitSlashClaim } from "../../sequencer/chain/claims";
 import { deployCore, mineUntilMembers, type CoreParams } from "../../sequencer/chain/deploy";
 import {
   signMessage,
@@ -203,4 +204,26 @@ export async function responses(
   const sorted = [...signers].sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
   const response = { taskId, commitmentHash: structHash("BlockCommitment", commitment), approve };
   return Promise.all(sorted.map((s) => signMessage(s, w.domain, "OperatorResponse", response)));
+}
+
+/**
+ * The VSM as `caller` sends slashes (the fixture's deployer by default): each `slash*` call first commits
+ * the caller's claim on exactly that call (`commitClaim`), mines past CLAIM_DELAY, then sends it, as an
+ * honest challenger does. Any other method is the VSM's own.
+ */
+export function claiming(w: Pick<World, "vsm">, caller?: Signer): ValidationServiceManager {
+  const vsm = caller === undefined ? w.vsm : w.vsm.connect(caller);
+  return new Proxy(vsm, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof prop !== "string" || !prop.startsWith("slash") || typeof value !== "function") return value;
+      return async (...args: unknown[]) => {
+        const { revealFrom } = await commitSlashClaim(target, prop, args);
+        const now = await ethers.provider.getBlockNumber();
+        if (revealFrom - 1 > now)
+          await ethers.provider.send("hardhat_mine", [`0x${(revealFrom - 1 - now).toString(16)}`]);
+        return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+      };
+    },
+  });
 }

@@ -27,6 +27,7 @@ import {
   PARAMS,
   ROLLUP_ID,
   blockCommitment,
+  claiming,
   createTask,
   currentEpoch,
   h,
@@ -87,9 +88,7 @@ describe("Slashing", () => {
         siblings: sealed.proof(2),
       });
       expect(evidence?.kind).to.equal("other-leaf");
-      const tx = w.vsm
-        .connect(w.outsider)
-        .slashBrokenOrderCommitment(
+      const tx = claiming(w, w.outsider).slashBrokenOrderCommitment(
           victim.order,
           victim.signature,
           commitment,
@@ -104,7 +103,7 @@ describe("Slashing", () => {
       expect(await w.registry.totalBurned()).to.equal(CLUSTER_BOND - REWARD);
       // Once only, even with other evidence for the same promise.
       await expect(
-        w.vsm.slashBrokenOrderCommitment(
+        claiming(w).slashBrokenOrderCommitment(
           victim.order,
           victim.signature,
           commitment,
@@ -117,7 +116,7 @@ describe("Slashing", () => {
       const dropped = { ...orders[3]!.order, txIndex: 9 };
       const droppedSig = await signMessage(leader, w.domain, "OrderCommitment", dropped);
       await expect(
-        w.vsm.slashBrokenOrderCommitment(dropped, droppedSig, commitment, EMPTY_PATH[0]!, EMPTY_PATH, EMPTY_PATH),
+        claiming(w).slashBrokenOrderCommitment(dropped, droppedSig, commitment, EMPTY_PATH[0]!, EMPTY_PATH, EMPTY_PATH),
       ).to.be.revertedWithCustomError(w.registry, "NothingToSlash");
       // It stays in the epochs already fixed and leaves the schedule at the next free epoch boundary.
       expect(await w.registry.membersOf(w.clusterId)).to.include(leader.address);
@@ -135,7 +134,7 @@ describe("Slashing", () => {
       const evidence = brokenCommitmentEvidence(o.order, o.receipt.preProof, truncated)!;
       expect(evidence.kind).to.equal("index-beyond-block");
       await expect(
-        w.vsm.slashBrokenOrderCommitment(
+        claiming(w).slashBrokenOrderCommitment(
           o.order,
           o.signature,
           truncated,
@@ -167,7 +166,7 @@ describe("Slashing", () => {
       })!;
       expect(evidence.kind).to.equal("prefix-rewritten");
       await expect(
-        w.vsm.slashBrokenOrderCommitment(
+        claiming(w).slashBrokenOrderCommitment(
           o.order,
           o.signature,
           commitment,
@@ -193,13 +192,13 @@ describe("Slashing", () => {
         }),
       ).to.equal(undefined);
       const slash = (leafHash: string, postSiblings: string[], pre: readonly string[]) =>
-        w.vsm.slashBrokenOrderCommitment(o.order, o.signature, commitment, leafHash, postSiblings, [...pre]);
+        claiming(w).slashBrokenOrderCommitment(o.order, o.signature, commitment, leafHash, postSiblings, [...pre]);
       await expect(slash(o.receipt.leafHash, post, o.receipt.preProof)).to.be.revertedWithCustomError(w.vsm, "NoFault");
       await expect(slash(h("x"), post, o.receipt.preProof)).to.be.revertedWithCustomError(w.vsm, "InvalidProof");
       await expect(slash(o.receipt.leafHash, post, EMPTY_PATH)).to.be.revertedWithCustomError(w.vsm, "InvalidProof");
       // Wrong block commitment, wrong signer, unknown task, closed window.
       await expect(
-        w.vsm.slashBrokenOrderCommitment(
+        claiming(w).slashBrokenOrderCommitment(
           o.order,
           o.signature,
           { ...commitment, rawRoot: h("other") },
@@ -210,7 +209,7 @@ describe("Slashing", () => {
       ).to.be.revertedWithCustomError(w.vsm, "CommitmentMismatch");
       const forged = await signMessage(w.outsider, w.domain, "OrderCommitment", o.order);
       await expect(
-        w.vsm.slashBrokenOrderCommitment(o.order, forged, commitment, o.receipt.leafHash, post, [
+        claiming(w).slashBrokenOrderCommitment(o.order, forged, commitment, o.receipt.leafHash, post, [
           ...o.receipt.preProof,
         ]),
       )
@@ -218,7 +217,7 @@ describe("Slashing", () => {
         .withArgs(w.outsider.address, leader.address);
       const elsewhere = { ...o.order, blockHeight: HEIGHT + 1n };
       await expect(
-        w.vsm.slashBrokenOrderCommitment(elsewhere, o.signature, commitment, o.receipt.leafHash, post, [
+        claiming(w).slashBrokenOrderCommitment(elsewhere, o.signature, commitment, o.receipt.leafHash, post, [
           ...o.receipt.preProof,
         ]),
       ).to.be.revertedWithCustomError(w.vsm, "UnknownTask");
@@ -243,7 +242,7 @@ describe("Slashing", () => {
       const commitment = { ...commitmentOf(later), viewNumber: 4 };
       await createTask(w, commitment);
       await expect(
-        w.vsm.slashBrokenOrderCommitment(stale.order, stale.signature, commitment, later.leafHash(2), later.proof(2), [
+        claiming(w).slashBrokenOrderCommitment(stale.order, stale.signature, commitment, later.leafHash(2), later.proof(2), [
           ...stale.receipt.preProof,
         ]),
       )
@@ -253,7 +252,7 @@ describe("Slashing", () => {
       const promised = { ...stale.order, viewNumber: 4 };
       const signature = await signMessage(leader, w.domain, "OrderCommitment", promised);
       await expect(
-        w.vsm.slashBrokenOrderCommitment(promised, signature, commitment, later.leafHash(2), later.proof(2), [
+        claiming(w).slashBrokenOrderCommitment(promised, signature, commitment, later.leafHash(2), later.proof(2), [
           ...stale.receipt.preProof,
         ]),
       ).to.emit(w.registry, "MemberSlashed");
@@ -302,32 +301,30 @@ describe("Slashing", () => {
       const b: OrderCommitment = { ...a, encTxHash: h("b") };
       const sa = await signMessage(leader, w.domain, "OrderCommitment", a);
       const sb = await signMessage(leader, w.domain, "OrderCommitment", b);
-      await expect(w.vsm.slashOrderEquivocation(a, sa, a, sa)).to.be.revertedWithCustomError(w.vsm, "NotConflicting");
+      await expect(claiming(w).slashOrderEquivocation(a, sa, a, sa)).to.be.revertedWithCustomError(w.vsm, "NotConflicting");
       for (const other of [{ txIndex: 1 }, { blockHeight: HEIGHT + 1n }, { rollupId: 1n }]) {
         const c = { ...b, ...other };
-        await expect(w.vsm.slashOrderEquivocation(a, sa, c, sb)).to.be.revertedWithCustomError(w.vsm, "NotConflicting");
+        await expect(claiming(w).slashOrderEquivocation(a, sa, c, sb)).to.be.revertedWithCustomError(w.vsm, "NotConflicting");
       }
       const byOther = await signMessage(w.members[3]!, w.domain, "OrderCommitment", b);
-      await expect(w.vsm.slashOrderEquivocation(a, sa, b, byOther))
+      await expect(claiming(w).slashOrderEquivocation(a, sa, b, byOther))
         .to.be.revertedWithCustomError(w.vsm, "SignersDiffer")
         .withArgs(leader.address, w.members[3]!.address);
-      const tx = w.vsm
-        .connect(w.outsider)
-        .slashOrderEquivocation(
+      const tx = claiming(w, w.outsider).slashOrderEquivocation(
           a,
           sa,
           { ...a, preRoot: h("rb") },
           await signMessage(leader, w.domain, "OrderCommitment", { ...a, preRoot: h("rb") }),
         );
       await expect(tx).to.changeEtherBalance(w.outsider, REWARD);
-      await expect(w.vsm.slashOrderEquivocation(a, sa, b, sb)).to.be.revertedWithCustomError(
+      await expect(claiming(w).slashOrderEquivocation(a, sa, b, sb)).to.be.revertedWithCustomError(
         w.vsm,
         "FaultAlreadySlashed",
       );
       // An outsider without a bond cannot be slashed (only the faulty bonded party is).
       const oa = await signMessage(w.outsider, w.domain, "OrderCommitment", a);
       const ob = await signMessage(w.outsider, w.domain, "OrderCommitment", b);
-      await expect(w.vsm.slashOrderEquivocation(a, oa, b, ob)).to.be.revertedWithCustomError(
+      await expect(claiming(w).slashOrderEquivocation(a, oa, b, ob)).to.be.revertedWithCustomError(
         w.registry,
         "NothingToSlash",
       );
@@ -340,12 +337,12 @@ describe("Slashing", () => {
       const b = blockCommitment(HEIGHT, { rawRoot: h("raw2") });
       const sa = await signMessage(leader, w.domain, "BlockCommitment", a);
       const sb = await signMessage(leader, w.domain, "BlockCommitment", b);
-      await expect(w.vsm.slashBlockEquivocation(a, sa, a, sa)).to.be.revertedWithCustomError(w.vsm, "NotConflicting");
-      await expect(w.vsm.slashBlockEquivocation(a, sa, { ...b, height: 1n }, sb)).to.be.revertedWithCustomError(
+      await expect(claiming(w).slashBlockEquivocation(a, sa, a, sa)).to.be.revertedWithCustomError(w.vsm, "NotConflicting");
+      await expect(claiming(w).slashBlockEquivocation(a, sa, { ...b, height: 1n }, sb)).to.be.revertedWithCustomError(
         w.vsm,
         "NotConflicting",
       );
-      await expect(w.vsm.slashBlockEquivocation(a, sa, { ...b, rollupId: 1n }, sb)).to.be.revertedWithCustomError(
+      await expect(claiming(w).slashBlockEquivocation(a, sa, { ...b, rollupId: 1n }, sb)).to.be.revertedWithCustomError(
         w.vsm,
         "NotConflicting",
       );
@@ -358,7 +355,7 @@ describe("Slashing", () => {
         ),
       );
       expect(await w.vsm.isFaultSettled(faultId)).to.equal(false);
-      await expect(w.vsm.slashBlockEquivocation(a, sa, b, sb))
+      await expect(claiming(w).slashBlockEquivocation(a, sa, b, sb))
         .to.emit(w.vsm, "FaultSlashed")
         .withArgs(faultId, 2, leader.address, w.deployer.address, CLUSTER_BOND);
       expect(await w.vsm.isFaultSettled(faultId)).to.equal(true);
@@ -367,7 +364,7 @@ describe("Slashing", () => {
         w.registry,
         "NotExiting",
       );
-      await expect(w.vsm.slashBlockEquivocation(b, sb, a, sa)).to.be.revertedWithCustomError(
+      await expect(claiming(w).slashBlockEquivocation(b, sb, a, sa)).to.be.revertedWithCustomError(
         w.vsm,
         "FaultAlreadySlashed",
       );
@@ -382,7 +379,7 @@ describe("Slashing", () => {
       const again = { ...first, viewNumber: 4 };
       const s1 = await signMessage(leader, w.domain, "BlockCommitment", first);
       const s4 = await signMessage(leader, w.domain, "BlockCommitment", again);
-      await expect(w.vsm.slashBlockEquivocation(first, s1, again, s4)).to.be.revertedWithCustomError(
+      await expect(claiming(w).slashBlockEquivocation(first, s1, again, s4)).to.be.revertedWithCustomError(
         w.vsm,
         "NotConflicting",
       );
@@ -390,11 +387,15 @@ describe("Slashing", () => {
       for (const edit of [{ txCount: 4 }, { encRoot: h("enc2") }, { rawRoot: h("raw2") }]) {
         const other = { ...again, ...edit };
         const so = await signMessage(leader, w.domain, "BlockCommitment", other);
-        await expect(w.vsm.slashBlockEquivocation.staticCall(first, s1, other, so)).not.to.be.reverted;
+        // Without a claim it gets as far as the claim check: the evidence itself passed.
+        await expect(w.vsm.slashBlockEquivocation.staticCall(first, s1, other, so)).to.be.revertedWithCustomError(
+          w.vsm,
+          "ClaimNotMatured",
+        );
       }
       const other = { ...again, encRoot: h("enc2") };
       const so = await signMessage(leader, w.domain, "BlockCommitment", other);
-      await expect(w.vsm.slashBlockEquivocation(first, s1, other, so))
+      await expect(claiming(w).slashBlockEquivocation(first, s1, other, so))
         .to.emit(w.registry, "MemberSlashed")
         .withArgs(w.clusterId, leader.address, anyValue, CLUSTER_BOND, w.deployer.address, REWARD);
     });
@@ -409,15 +410,15 @@ describe("Slashing", () => {
       // The same content re-sealed in a later view (a new leader certifying the decided log) is honest.
       const sameLater = { ...a, viewNumber: 1 };
       await expect(
-        w.vsm.slashSealEquivocation(a, sa, sameLater, await signMessage(leader, w.domain, "Seal", sameLater)),
+        claiming(w).slashSealEquivocation(a, sa, sameLater, await signMessage(leader, w.domain, "Seal", sameLater)),
       ).to.be.revertedWithCustomError(w.vsm, "NotConflicting");
-      await expect(w.vsm.slashSealEquivocation(a, sa, a, sa)).to.be.revertedWithCustomError(w.vsm, "NotConflicting");
+      await expect(claiming(w).slashSealEquivocation(a, sa, a, sa)).to.be.revertedWithCustomError(w.vsm, "NotConflicting");
       const sb = await signMessage(leader, w.domain, "Seal", b);
-      await expect(w.vsm.slashSealEquivocation(a, sa, { ...b, height: 1n }, sb)).to.be.revertedWithCustomError(
+      await expect(claiming(w).slashSealEquivocation(a, sa, { ...b, height: 1n }, sb)).to.be.revertedWithCustomError(
         w.vsm,
         "NotConflicting",
       );
-      await expect(w.vsm.slashSealEquivocation(a, sa, { ...b, rollupId: 1n }, sb)).to.be.revertedWithCustomError(
+      await expect(claiming(w).slashSealEquivocation(a, sa, { ...b, rollupId: 1n }, sb)).to.be.revertedWithCustomError(
         w.vsm,
         "NotConflicting",
       );
@@ -425,12 +426,12 @@ describe("Slashing", () => {
       // The same content sealed again in the next epoch is no fault either.
       const sameNextEpoch = { ...a, viewNumber: 1, epoch: epoch + 1 };
       await expect(
-        w.vsm.slashSealEquivocation(a, sa, sameNextEpoch, await signMessage(leader, w.domain, "Seal", sameNextEpoch)),
+        claiming(w).slashSealEquivocation(a, sa, sameNextEpoch, await signMessage(leader, w.domain, "Seal", sameNextEpoch)),
       ).to.be.revertedWithCustomError(w.vsm, "NotConflicting");
       const otherView = { ...b, viewNumber: 5 };
       const so = await signMessage(leader, w.domain, "Seal", otherView);
-      await expect(w.vsm.slashSealEquivocation(a, sa, otherView, so)).to.emit(w.registry, "MemberSlashed");
-      await expect(w.vsm.slashSealEquivocation(a, sa, b, sb)).to.be.revertedWithCustomError(
+      await expect(claiming(w).slashSealEquivocation(a, sa, otherView, so)).to.emit(w.registry, "MemberSlashed");
+      await expect(claiming(w).slashSealEquivocation(a, sa, b, sb)).to.be.revertedWithCustomError(
         w.vsm,
         "FaultAlreadySlashed",
       );
@@ -450,15 +451,15 @@ describe("Slashing", () => {
       const certA = onChain(await certifySeal([m0, m1, m2], w.domain, a));
       const certB = onChain(await certifySeal([m1, m2, m3], w.domain, b));
       const minority = onChain(await certifySeal([m1, m2], w.domain, b));
-      await expect(w.vsm.slashConflictingCertificates(certA, minority)).to.be.revertedWithCustomError(
+      await expect(claiming(w).slashConflictingCertificates(certA, minority)).to.be.revertedWithCustomError(
         w.vsm,
         "CertificateBelowMajority",
       );
-      await expect(w.vsm.slashConflictingCertificates(certA, certA)).to.be.revertedWithCustomError(
+      await expect(claiming(w).slashConflictingCertificates(certA, certA)).to.be.revertedWithCustomError(
         w.vsm,
         "NotConflicting",
       );
-      const tx = w.vsm.connect(w.outsider).slashConflictingCertificates(certA, certB);
+      const tx = claiming(w, w.outsider).slashConflictingCertificates(certA, certB);
       for (const m of [m1, m2])
         await expect(tx)
           .to.emit(w.registry, "MemberSlashed")
@@ -471,7 +472,7 @@ describe("Slashing", () => {
         [certA, certB],
         [certB, certA],
       ] as const) {
-        await expect(w.vsm.slashConflictingCertificates(x, y)).to.be.revertedWithCustomError(w.vsm, "NoFault");
+        await expect(claiming(w).slashConflictingCertificates(x, y)).to.be.revertedWithCustomError(w.vsm, "NoFault");
       }
       // The two leave the schedule in two epochs, one change each, after the epoch already fixed.
       expect(await w.registry.membersOf(w.clusterId)).to.deep.equal(w.members.map((m) => m.address));
@@ -504,10 +505,10 @@ describe("Slashing", () => {
       const certB = onChain(await certifySeal([m1, m2, m3], w.domain, b));
       // Each counts against its own epoch: the same pair is no majority of the current four.
       const pairNow = onChain(await certifySeal([m0, m1], w.domain, { ...a, epoch: joined }));
-      await expect(w.vsm.slashConflictingCertificates(pairNow, certB))
+      await expect(claiming(w).slashConflictingCertificates(pairNow, certB))
         .to.be.revertedWithCustomError(w.vsm, "CertificateBelowMajority")
         .withArgs(2, 4);
-      const tx = w.vsm.connect(w.outsider).slashConflictingCertificates(certA, certB);
+      const tx = claiming(w, w.outsider).slashConflictingCertificates(certA, certB);
       await expect(tx)
         .to.emit(w.registry, "MemberSlashed")
         .withArgs(w.clusterId, m1.address, anyValue, CLUSTER_BOND, w.outsider.address, REWARD);
@@ -547,7 +548,7 @@ describe("Slashing", () => {
       const forged = blockCommitment(HEIGHT, { encRoot: h("forged"), viewNumber: 1 });
       const sf = await signMessage(forger, w.domain, "BlockCommitment", forged);
       const faultId = faultIdOf(forger.address);
-      const tx = w.vsm.connect(w.outsider).slashUncertifiedBlockCommitment(forged, sf, certificate);
+      const tx = claiming(w, w.outsider).slashUncertifiedBlockCommitment(forged, sf, certificate);
       await expect(tx)
         .to.emit(w.vsm, "FaultSlashed")
         .withArgs(faultId, 5, forger.address, w.outsider.address, CLUSTER_BOND);
@@ -557,14 +558,14 @@ describe("Slashing", () => {
       await expect(tx).to.changeEtherBalance(w.outsider, REWARD);
       expect(await w.vsm.isFaultSettled(faultId)).to.equal(true);
       expect((await w.registry.memberInfo(w.clusterId, forger.address)).bond).to.equal(0n);
-      await expect(w.vsm.slashUncertifiedBlockCommitment(forged, sf, certificate))
+      await expect(claiming(w).slashUncertifiedBlockCommitment(forged, sf, certificate))
         .to.be.revertedWithCustomError(w.vsm, "FaultAlreadySlashed")
         .withArgs(faultId);
       // The leader of the certified view itself, committing another count in that very view.
       const leader0 = leaderSigner(w, HEIGHT, 0);
       const short = blockCommitment(HEIGHT, { txCount: 2 });
       const ss = await signMessage(leader0, w.domain, "BlockCommitment", short);
-      await expect(w.vsm.slashUncertifiedBlockCommitment(short, ss, certificate))
+      await expect(claiming(w).slashUncertifiedBlockCommitment(short, ss, certificate))
         .to.emit(w.vsm, "FaultSlashed")
         .withArgs(faultIdOf(leader0.address), 5, leader0.address, w.deployer.address, CLUSTER_BOND);
     });
@@ -580,7 +581,7 @@ describe("Slashing", () => {
         const signer = leaderSigner(w, HEIGHT, view);
         const c = blockCommitment(HEIGHT, { viewNumber: view, rawRoot });
         const sig = await signMessage(signer, w.domain, "BlockCommitment", c);
-        await expect(w.vsm.slashUncertifiedBlockCommitment(c, sig, certificate)).to.be.revertedWithCustomError(
+        await expect(claiming(w).slashUncertifiedBlockCommitment(c, sig, certificate)).to.be.revertedWithCustomError(
           w.vsm,
           "NoFault",
         );
@@ -602,27 +603,27 @@ describe("Slashing", () => {
         epoch: await currentEpoch(w),
       };
       const otherHeight = onChain(await certifySeal([m0, m1, m2], w.domain, { ...seal, height: HEIGHT + 1n }));
-      await expect(w.vsm.slashUncertifiedBlockCommitment(forged, sf, otherHeight)).to.be.revertedWithCustomError(
+      await expect(claiming(w).slashUncertifiedBlockCommitment(forged, sf, otherHeight)).to.be.revertedWithCustomError(
         w.vsm,
         "SealMismatch",
       );
       const otherRollup = onChain(await certifySeal([m0, m1, m2], w.domain, { ...seal, rollupId: 1n }));
-      await expect(w.vsm.slashUncertifiedBlockCommitment(forged, sf, otherRollup)).to.be.revertedWithCustomError(
+      await expect(claiming(w).slashUncertifiedBlockCommitment(forged, sf, otherRollup)).to.be.revertedWithCustomError(
         w.vsm,
         "SealMismatch",
       );
       const minority = onChain(await certifySeal([m0, m1], w.domain, seal));
-      await expect(w.vsm.slashUncertifiedBlockCommitment(forged, sf, minority))
+      await expect(claiming(w).slashUncertifiedBlockCommitment(forged, sf, minority))
         .to.be.revertedWithCustomError(w.vsm, "CertificateBelowMajority")
         .withArgs(2, 4);
       const withOutsider = onChain(await certifySeal([m0, m1, w.outsider], w.domain, seal));
-      await expect(w.vsm.slashUncertifiedBlockCommitment(forged, sf, withOutsider))
+      await expect(claiming(w).slashUncertifiedBlockCommitment(forged, sf, withOutsider))
         .to.be.revertedWithCustomError(w.vsm, "CertificateSignerNotMember")
         .withArgs(w.outsider.address);
       // A majority's signatures over the real seal, attached to a seal of a third content: they recover to
       // strangers, so nobody can frame the forger (or an honest leader) with an invented certificate.
       const borrowed = { seal: { ...seal, txCount: 7 }, signatures: (await certified(w)).signatures };
-      await expect(w.vsm.slashUncertifiedBlockCommitment(forged, sf, borrowed)).to.be.reverted;
+      await expect(claiming(w).slashUncertifiedBlockCommitment(forged, sf, borrowed)).to.be.reverted;
       expect((await w.registry.memberInfo(w.clusterId, forger.address)).bond).to.equal(CLUSTER_BOND);
     });
 
@@ -652,7 +653,7 @@ describe("Slashing", () => {
       const sf = await signMessage(forger, w.domain, "BlockCommitment", forged);
       // An epoch whose members may still change proves nothing.
       await expect(
-        w.vsm.slashUncertifiedBlockCommitment(
+        claiming(w).slashUncertifiedBlockCommitment(
           forged,
           sf,
           onChain(await certifySeal([m0, m1, m2], w.domain, seal(current + 2))),
@@ -664,7 +665,7 @@ describe("Slashing", () => {
       expect(old).to.be.at.most(current - 2);
       expect(await w.registry.membersAt(w.clusterId, old)).to.deep.equal([m0.address, m1.address, m2.address]);
       await expect(
-        w.vsm.slashUncertifiedBlockCommitment(
+        claiming(w).slashUncertifiedBlockCommitment(
           forged,
           sf,
           onChain(await certifySeal([m1, m2, m3], w.domain, seal(old))),
@@ -674,7 +675,7 @@ describe("Slashing", () => {
         .withArgs(m3.address);
       const oldCertificate = onChain(await certifySeal([m0, m1], w.domain, seal(old)));
       expect(await w.vsm.verifySealCertificate(oldCertificate)).to.have.length(2);
-      await expect(w.vsm.slashUncertifiedBlockCommitment(forged, sf, oldCertificate))
+      await expect(claiming(w).slashUncertifiedBlockCommitment(forged, sf, oldCertificate))
         .to.emit(w.registry, "MemberSlashed")
         .withArgs(w.clusterId, forger.address, anyValue, CLUSTER_BOND, w.deployer.address, REWARD);
       // Once the bonds of that epoch's leavers may be gone, the registry no longer answers for it.
@@ -686,12 +687,12 @@ describe("Slashing", () => {
           PARAMS.memberWithdrawalDelay -
           BigInt(await ethers.provider.getBlockNumber()),
       );
-      await expect(w.vsm.slashUncertifiedBlockCommitment(forged2, sf2, oldCertificate))
+      await expect(claiming(w).slashUncertifiedBlockCommitment(forged2, sf2, oldCertificate))
         .to.be.revertedWithCustomError(w.registry, "EpochExpired")
         .withArgs(old);
       const recent = await currentEpoch(w);
       await expect(
-        w.vsm.slashUncertifiedBlockCommitment(
+        claiming(w).slashUncertifiedBlockCommitment(
           forged2,
           sf2,
           onChain(await certifySeal([m0, m1, m2], w.domain, seal(recent))),
@@ -704,8 +705,76 @@ describe("Slashing", () => {
       const forged = blockCommitment(HEIGHT, { encRoot: h("forged") });
       const sig = await signMessage(w.outsider, w.domain, "BlockCommitment", forged);
       await expect(
-        w.vsm.slashUncertifiedBlockCommitment(forged, sig, await certified(w)),
+        claiming(w).slashUncertifiedBlockCommitment(forged, sig, await certified(w)),
       ).to.be.revertedWithCustomError(w.registry, "NothingToSlash");
+    });
+  });
+
+  describe("slashing claims (commit, then reveal)", () => {
+    /** A ready slash: two block commitments of one height by its leader (an equivocation). */
+    async function equivocation(w: World) {
+      const leader = leaderSigner(w, HEIGHT);
+      const a = blockCommitment(HEIGHT);
+      const b = { ...a, rawRoot: h("raw2") };
+      const args = [
+        a,
+        await signMessage(leader, w.domain, "BlockCommitment", a),
+        b,
+        await signMessage(leader, w.domain, "BlockCommitment", b),
+      ] as const;
+      return { leader, args, data: w.vsm.interface.encodeFunctionData("slashBlockEquivocation", [...args]) };
+    }
+
+    it("a copy of a challenger's slash from the mempool earns nothing: it reverts without its own claim", async () => {
+      const w = await loadFixture(world);
+      const { args, data } = await equivocation(w);
+      await w.vsm.connect(w.outsider).commitClaim(await w.vsm.claimOf(w.outsider.address, data));
+      await mine(2);
+      // The copier sends the very same calldata: the claim names the challenger, not the copier.
+      const copier = w.executor;
+      await expect(w.vsm.connect(copier).slashBlockEquivocation(...args)).to.be.revertedWithCustomError(
+        w.vsm,
+        "ClaimNotMatured",
+      );
+      const tx = w.vsm.connect(w.outsider).slashBlockEquivocation(...args);
+      await expect(tx).to.emit(w.vsm, "FaultSlashed");
+      await expect(tx).to.changeEtherBalance(w.outsider, REWARD);
+    });
+
+    it("a claim matures only CLAIM_DELAY blocks after its commitment, counts from its earliest commitment, and is spent once", async () => {
+      const w = await loadFixture(world);
+      const { args, data } = await equivocation(w);
+      const claim = await w.vsm.claimOf(w.outsider.address, data);
+      await expect(w.vsm.connect(w.outsider).commitClaim(claim))
+        .to.emit(w.vsm, "ClaimCommitted")
+        .withArgs(claim, w.outsider.address);
+      const first = await w.vsm.claimedAt(claim);
+      expect(await w.vsm.CLAIM_DELAY()).to.equal(2n);
+      // The reveal lands one block after the commitment here: too early.
+      await expect(w.vsm.connect(w.outsider).slashBlockEquivocation(...args)).to.be.revertedWithCustomError(
+        w.vsm,
+        "ClaimNotMatured",
+      );
+      await w.vsm.connect(w.executor).commitClaim(claim); // anyone may commit it again: the earliest counts
+      expect(await w.vsm.claimedAt(claim)).to.equal(first);
+      await w.vsm.connect(w.outsider).slashBlockEquivocation(...args);
+      expect(await w.vsm.claimedAt(claim)).to.equal(0n);
+    });
+
+    it("refuses a deployment whose reward would make slashing oneself a cheap exit (over half the bond)", async () => {
+      const w = await loadFixture(world);
+      const factory = await ethers.getContractFactory("ValidationServiceManager");
+      const params = [
+        await w.registry.getAddress(),
+        PARAMS.quorumBps,
+        PARAMS.responseWindow,
+        PARAMS.challengeWindow,
+        PARAMS.operatorWithdrawalDelay,
+        PARAMS.minOperatorStake,
+      ] as const;
+      expect(await w.vsm.MAX_REWARD_BPS()).to.equal(5_000n);
+      await expect(factory.deploy(...params, 5_001n)).to.be.revertedWithCustomError(w.vsm, "InvalidParameters");
+      await expect(factory.deploy(...params, 5_000n)).to.not.be.reverted;
     });
   });
 
@@ -719,28 +788,28 @@ describe("Slashing", () => {
       const no = { ...yes, approve: false };
       const sy = await signMessage(op, w.domain, "OperatorResponse", yes);
       const sn = await signMessage(op, w.domain, "OperatorResponse", no);
-      await expect(w.vsm.slashOperatorDoubleVote(yes, sy, yes, sy)).to.be.revertedWithCustomError(
+      await expect(claiming(w).slashOperatorDoubleVote(yes, sy, yes, sy)).to.be.revertedWithCustomError(
         w.vsm,
         "NotConflicting",
       );
-      await expect(w.vsm.slashOperatorDoubleVote(yes, sy, { ...no, taskId: h("t") }, sn)).to.be.revertedWithCustomError(
+      await expect(claiming(w).slashOperatorDoubleVote(yes, sy, { ...no, taskId: h("t") }, sn)).to.be.revertedWithCustomError(
         w.vsm,
         "NotConflicting",
       );
       // Answers to two commitments of one task (a task replaced by a later view's) are no double vote.
       const replaced = { ...no, commitmentHash: h("the later view's commitment") };
       const sr = await signMessage(op, w.domain, "OperatorResponse", replaced);
-      await expect(w.vsm.slashOperatorDoubleVote(yes, sy, replaced, sr)).to.be.revertedWithCustomError(
+      await expect(claiming(w).slashOperatorDoubleVote(yes, sy, replaced, sr)).to.be.revertedWithCustomError(
         w.vsm,
         "NotConflicting",
       );
       const other = await signMessage(w.operators[2]!, w.domain, "OperatorResponse", no);
-      await expect(w.vsm.slashOperatorDoubleVote(yes, sy, no, other)).to.be.revertedWithCustomError(
+      await expect(claiming(w).slashOperatorDoubleVote(yes, sy, no, other)).to.be.revertedWithCustomError(
         w.vsm,
         "SignersDiffer",
       );
       await w.vsm.connect(op).requestWithdrawal(OPERATOR_STAKE / 2n); // cannot escape by withdrawing
-      const tx = w.vsm.connect(w.outsider).slashOperatorDoubleVote(yes, sy, no, sn);
+      const tx = claiming(w, w.outsider).slashOperatorDoubleVote(yes, sy, no, sn);
       const reward = (OPERATOR_STAKE * PARAMS.challengerRewardBps) / 10_000n;
       await expect(tx).to.emit(w.vsm, "FaultSlashed");
       await expect(tx).to.changeEtherBalance(w.outsider, reward);
@@ -748,14 +817,14 @@ describe("Slashing", () => {
       expect((await w.vsm.pendingWithdrawal(op.address)).amount).to.equal(0n);
       expect(await w.vsm.totalBurned()).to.equal(OPERATOR_STAKE - reward);
       expect(await w.vsm.stakeOf(w.operators[2]!.address)).to.equal(OPERATOR_STAKE);
-      await expect(w.vsm.slashOperatorDoubleVote(yes, sy, no, sn)).to.be.revertedWithCustomError(
+      await expect(claiming(w).slashOperatorDoubleVote(yes, sy, no, sn)).to.be.revertedWithCustomError(
         w.vsm,
         "FaultAlreadySlashed",
       );
       // A signer with no stake at all has nothing to slash.
       const ny = await signMessage(w.outsider, w.domain, "OperatorResponse", yes);
       const nn = await signMessage(w.outsider, w.domain, "OperatorResponse", no);
-      await expect(w.vsm.slashOperatorDoubleVote(yes, ny, no, nn)).to.be.revertedWithCustomError(
+      await expect(claiming(w).slashOperatorDoubleVote(yes, ny, no, nn)).to.be.revertedWithCustomError(
         w.vsm,
         "NothingToSlash",
       );
@@ -769,7 +838,7 @@ describe("Slashing", () => {
       const yes = { taskId, commitmentHash: structHash("BlockCommitment", c), approve: true };
       const no = { ...yes, approve: false };
       await w.vsm.connect(op).requestWithdrawal(OPERATOR_STAKE);
-      await w.vsm.slashOperatorDoubleVote(
+      await claiming(w).slashOperatorDoubleVote(
         yes,
         await signMessage(op, w.domain, "OperatorResponse", yes),
         no,

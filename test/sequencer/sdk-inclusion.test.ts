@@ -1,5 +1,8 @@
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { ethers } from "hardhat";
+import type { BlockCommitment } from "../../sequencer/chain/eip712";
+import type { BrokenCommitmentEvidence } from "../../sequencer/chain/evidence";
 import { IncrementalMerkleTree, toBytes32 } from "../../sequencer/chain/merkle";
 import { InclusionError } from "../../sequencer/sdk/errors";
 import { checkInclusion } from "../../sequencer/sdk/inclusion";
@@ -24,6 +27,19 @@ describe("SDK: POST verification and slashing evidence", () => {
       w.chain,
     );
   });
+
+  /** The SDK's two steps of a slash: the claim, CLAIM_DELAY blocks (mined here), then the evidence. */
+  async function claimedSlash(verdict: { block: BlockCommitment; evidence: BrokenCommitmentEvidence }) {
+    const { revealFrom } = await w.chain.claimBrokenOrderCommitment(
+      w.outsider,
+      receipt,
+      verdict.block,
+      verdict.evidence,
+    );
+    const now = await ethers.provider.getBlockNumber();
+    if (revealFrom - 1 > now) await ethers.provider.send("hardhat_mine", [`0x${(revealFrom - 1 - now).toString(16)}`]);
+    return w.chain.slashBrokenOrderCommitment(w.outsider, receipt, verdict.block, verdict.evidence);
+  }
 
   /** Seals `tree` (after `more` further appends) and posts its commitment as the task of HEIGHT. */
   async function commit(tree: IncrementalMerkleTree, more = 2, txCount?: number) {
@@ -59,7 +75,7 @@ describe("SDK: POST verification and slashing evidence", () => {
     const verdict = checkInclusion(receipt, block, { leafHash: sealed.leafHash(INDEX), siblings: sealed.proof(INDEX) });
     if (verdict.kept) expect.fail("a broken promise was judged kept");
     expect(verdict.evidence.kind).to.equal("other-leaf");
-    const slash = w.chain.slashBrokenOrderCommitment(w.outsider, receipt, verdict.block, verdict.evidence);
+    const slash = claimedSlash(verdict);
     await expect(slash).to.changeEtherBalances([w.outsider, w.registry], [REWARD, -REWARD], { includeFee: false });
     expect((await w.registry.memberInfo(w.clusterId, ordered.leader.address)).bond).to.equal(0n);
   });
@@ -69,7 +85,7 @@ describe("SDK: POST verification and slashing evidence", () => {
     const verdict = checkInclusion(receipt, block, undefined);
     if (verdict.kept) expect.fail("a broken promise was judged kept");
     expect(verdict.evidence.kind).to.equal("index-beyond-block");
-    await expectSlashed(w.chain.slashBrokenOrderCommitment(w.outsider, receipt, verdict.block, verdict.evidence));
+    await expectSlashed(claimedSlash(verdict));
   });
 
   it("builds evidence the VSM accepts when the prefix before the transaction was rewritten", async () => {
@@ -82,7 +98,7 @@ describe("SDK: POST verification and slashing evidence", () => {
     const verdict = checkInclusion(receipt, block, { leafHash: sealed.leafHash(INDEX), siblings: sealed.proof(INDEX) });
     if (verdict.kept) expect.fail("a broken promise was judged kept");
     expect(verdict.evidence.kind).to.equal("prefix-rewritten");
-    await expectSlashed(w.chain.slashBrokenOrderCommitment(w.outsider, receipt, verdict.block, verdict.evidence));
+    await expectSlashed(claimedSlash(verdict));
   });
 
   it("refuses to judge with a POST proof that does not open encRoot, a missing proof, or another block", async () => {

@@ -89,13 +89,13 @@ describe("Slashing", () => {
       });
       expect(evidence?.kind).to.equal("other-leaf");
       const tx = claiming(w, w.outsider).slashBrokenOrderCommitment(
-          victim.order,
-          victim.signature,
-          commitment,
-          evidence!.postLeafHash,
-          evidence!.postSiblings,
-          evidence!.preSiblings,
-        );
+        victim.order,
+        victim.signature,
+        commitment,
+        evidence!.postLeafHash,
+        evidence!.postSiblings,
+        evidence!.preSiblings,
+      );
       await expect(tx).to.emit(w.vsm, "FaultSlashed");
       await expect(tx).to.emit(w.registry, "MemberSlashed");
       await expect(tx).to.changeEtherBalances([w.outsider, w.registry], [REWARD, -REWARD]);
@@ -242,9 +242,14 @@ describe("Slashing", () => {
       const commitment = { ...commitmentOf(later), viewNumber: 4 };
       await createTask(w, commitment);
       await expect(
-        claiming(w).slashBrokenOrderCommitment(stale.order, stale.signature, commitment, later.leafHash(2), later.proof(2), [
-          ...stale.receipt.preProof,
-        ]),
+        claiming(w).slashBrokenOrderCommitment(
+          stale.order,
+          stale.signature,
+          commitment,
+          later.leafHash(2),
+          later.proof(2),
+          [...stale.receipt.preProof],
+        ),
       )
         .to.be.revertedWithCustomError(w.vsm, "OtherView")
         .withArgs(0, 4);
@@ -301,21 +306,27 @@ describe("Slashing", () => {
       const b: OrderCommitment = { ...a, encTxHash: h("b") };
       const sa = await signMessage(leader, w.domain, "OrderCommitment", a);
       const sb = await signMessage(leader, w.domain, "OrderCommitment", b);
-      await expect(claiming(w).slashOrderEquivocation(a, sa, a, sa)).to.be.revertedWithCustomError(w.vsm, "NotConflicting");
+      await expect(claiming(w).slashOrderEquivocation(a, sa, a, sa)).to.be.revertedWithCustomError(
+        w.vsm,
+        "NotConflicting",
+      );
       for (const other of [{ txIndex: 1 }, { blockHeight: HEIGHT + 1n }, { rollupId: 1n }]) {
         const c = { ...b, ...other };
-        await expect(claiming(w).slashOrderEquivocation(a, sa, c, sb)).to.be.revertedWithCustomError(w.vsm, "NotConflicting");
+        await expect(claiming(w).slashOrderEquivocation(a, sa, c, sb)).to.be.revertedWithCustomError(
+          w.vsm,
+          "NotConflicting",
+        );
       }
       const byOther = await signMessage(w.members[3]!, w.domain, "OrderCommitment", b);
       await expect(claiming(w).slashOrderEquivocation(a, sa, b, byOther))
         .to.be.revertedWithCustomError(w.vsm, "SignersDiffer")
         .withArgs(leader.address, w.members[3]!.address);
       const tx = claiming(w, w.outsider).slashOrderEquivocation(
-          a,
-          sa,
-          { ...a, preRoot: h("rb") },
-          await signMessage(leader, w.domain, "OrderCommitment", { ...a, preRoot: h("rb") }),
-        );
+        a,
+        sa,
+        { ...a, preRoot: h("rb") },
+        await signMessage(leader, w.domain, "OrderCommitment", { ...a, preRoot: h("rb") }),
+      );
       await expect(tx).to.changeEtherBalance(w.outsider, REWARD);
       await expect(claiming(w).slashOrderEquivocation(a, sa, b, sb)).to.be.revertedWithCustomError(
         w.vsm,
@@ -337,7 +348,10 @@ describe("Slashing", () => {
       const b = blockCommitment(HEIGHT, { rawRoot: h("raw2") });
       const sa = await signMessage(leader, w.domain, "BlockCommitment", a);
       const sb = await signMessage(leader, w.domain, "BlockCommitment", b);
-      await expect(claiming(w).slashBlockEquivocation(a, sa, a, sa)).to.be.revertedWithCustomError(w.vsm, "NotConflicting");
+      await expect(claiming(w).slashBlockEquivocation(a, sa, a, sa)).to.be.revertedWithCustomError(
+        w.vsm,
+        "NotConflicting",
+      );
       await expect(claiming(w).slashBlockEquivocation(a, sa, { ...b, height: 1n }, sb)).to.be.revertedWithCustomError(
         w.vsm,
         "NotConflicting",
@@ -412,7 +426,10 @@ describe("Slashing", () => {
       await expect(
         claiming(w).slashSealEquivocation(a, sa, sameLater, await signMessage(leader, w.domain, "Seal", sameLater)),
       ).to.be.revertedWithCustomError(w.vsm, "NotConflicting");
-      await expect(claiming(w).slashSealEquivocation(a, sa, a, sa)).to.be.revertedWithCustomError(w.vsm, "NotConflicting");
+      await expect(claiming(w).slashSealEquivocation(a, sa, a, sa)).to.be.revertedWithCustomError(
+        w.vsm,
+        "NotConflicting",
+      );
       const sb = await signMessage(leader, w.domain, "Seal", b);
       await expect(claiming(w).slashSealEquivocation(a, sa, { ...b, height: 1n }, sb)).to.be.revertedWithCustomError(
         w.vsm,
@@ -426,7 +443,12 @@ describe("Slashing", () => {
       // The same content sealed again in the next epoch is no fault either.
       const sameNextEpoch = { ...a, viewNumber: 1, epoch: epoch + 1 };
       await expect(
-        claiming(w).slashSealEquivocation(a, sa, sameNextEpoch, await signMessage(leader, w.domain, "Seal", sameNextEpoch)),
+        claiming(w).slashSealEquivocation(
+          a,
+          sa,
+          sameNextEpoch,
+          await signMessage(leader, w.domain, "Seal", sameNextEpoch),
+        ),
       ).to.be.revertedWithCustomError(w.vsm, "NotConflicting");
       const otherView = { ...b, viewNumber: 5 };
       const so = await signMessage(leader, w.domain, "Seal", otherView);
@@ -792,10 +814,9 @@ describe("Slashing", () => {
         w.vsm,
         "NotConflicting",
       );
-      await expect(claiming(w).slashOperatorDoubleVote(yes, sy, { ...no, taskId: h("t") }, sn)).to.be.revertedWithCustomError(
-        w.vsm,
-        "NotConflicting",
-      );
+      await expect(
+        claiming(w).slashOperatorDoubleVote(yes, sy, { ...no, taskId: h("t") }, sn),
+      ).to.be.revertedWithCustomError(w.vsm, "NotConflicting");
       // Answers to two commitments of one task (a task replaced by a later view's) are no double vote.
       const replaced = { ...no, commitmentHash: h("the later view's commitment") };
       const sr = await signMessage(op, w.domain, "OperatorResponse", replaced);

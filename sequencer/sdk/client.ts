@@ -73,6 +73,19 @@ export interface PreparedSubmission {
 /** Node errors after which the transaction is re-encrypted for a later height. */
 const RETRYABLE = new Set(["HEIGHT_SEALED", "WRONG_HEIGHT"]);
 
+/** How `slash` waits for its claim to mature. */
+export interface SlashOptions {
+  /** How often the L1's block number is read while waiting (default 500 ms). */
+  readonly pollMs?: number;
+  /** How long to wait for the claim to mature before giving up (default 120 s). */
+  readonly timeoutMs?: number;
+  /**
+   * Called instead of sleeping between reads: a development chain that mines only on transactions can
+   * mine a block here (Hardhat's `hardhat_mine`); a public chain never needs it.
+   */
+  readonly whileWaiting?: () => Promise<unknown>;
+}
+
 export class VeilClient {
   readonly rollupId: bigint;
   readonly node: NodeApi;
@@ -226,7 +239,7 @@ export class VeilClient {
     sent: Pick<SentTransaction, "receipt">,
     verdict: Extract<InclusionVerdict, { kept: false }>,
     signer: ContractRunner & { provider: Provider | null },
-    options: { readonly pollMs?: number; readonly timeoutMs?: number } = {},
+    options: SlashOptions = {},
   ): Promise<ContractTransactionResponse> {
     const { revealFrom } = await this.#chain.claimBrokenOrderCommitment(
       signer,
@@ -239,7 +252,7 @@ export class VeilClient {
     const deadline = performance.now() + (options.timeoutMs ?? 120_000);
     while ((await provider.getBlockNumber()) + 1 < revealFrom) {
       if (performance.now() > deadline) throw new Error(`the L1 did not reach block ${revealFrom} in time`);
-      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500));
+      await (options.whileWaiting?.() ?? new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500)));
     }
     return this.#chain.slashBrokenOrderCommitment(signer, sent.receipt, verdict.block, verdict.evidence);
   }

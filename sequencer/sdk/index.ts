@@ -1,5 +1,11 @@
 /** Veil's client SDK: see client.ts for the flow and docs/sdk.md for the checks and their reasons. */
-export { VeilClient, type VeilClientOptions, type SentTransaction, type PreparedSubmission } from "./client";
+export {
+  VeilClient,
+  type VeilClientOptions,
+  type SentTransaction,
+  type PreparedSubmission,
+  type SlashOptions,
+} from "./client";
 export { ContractChainView, type ChainView, type CommittedBlock, type L1Addresses } from "./chain";
 export { verifyReceipt, type VerifiedReceipt, type ExpectedOrder } from "./receipt";
 export { verifyEncryptionKey, type RoundKeyPolicy } from "./round-key";

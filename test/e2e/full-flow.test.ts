@@ -361,7 +361,9 @@ describe("end to end: a full devnet of real processes", function () {
       const verdict = await sdk.checkInclusion(sent);
       if (verdict.kept) expect.fail("the forged commitment keeps the promise");
       const challenger = await l1.getSigner(1);
-      const receipt = await (await sdk.slash(sent, verdict, challenger)).wait();
+      // The devnet's L1 mines only on transactions: while the claim matures, the test mines.
+      const mining = { whileWaiting: () => l1.send("hardhat_mine", ["0x1"]) };
+      const receipt = await (await sdk.slash(sent, verdict, challenger, mining)).wait();
       const vsm = vsmOf(devnet, l1);
       const slashed = receipt!.logs
         .map((log) => {
@@ -376,7 +378,10 @@ describe("end to end: a full devnet of real processes", function () {
       expect(slashed?.args.amount).to.equal(bondBefore);
       expect((await registry.memberInfo(devnet.world.clusterId, leader.address)).bond).to.equal(0n);
       // The same evidence cannot be used twice.
-      await expect(sdk.slash(sent, verdict, challenger)).to.be.revertedWithCustomError(vsm, "FaultAlreadySlashed");
+      await expect(sdk.slash(sent, verdict, challenger, mining)).to.be.revertedWithCustomError(
+        vsm,
+        "FaultAlreadySlashed",
+      );
     });
   });
 });

@@ -106,6 +106,7 @@ contract ClusterRegistry {
     mapping(uint64 clusterId => Cluster) private _clusters;
     mapping(uint64 clusterId => mapping(address member => Member)) private _members;
     mapping(uint64 rollupId => Rollup) private _rollups;
+    mapping(uint64 clusterId => mapping(uint64 rollupId => address owner)) private _rollupApprovals;
 
     /// @notice A cluster was created.
     event ClusterCreated(uint64 indexed clusterId, address indexed owner, uint96 minBond, uint32 maxMembers);
@@ -130,6 +131,8 @@ contract ClusterRegistry {
     event SlasherSet(address slasher);
     /// @notice A rollup was registered with its configuration.
     event RollupRegistered(uint64 indexed rollupId, uint64 indexed clusterId, address indexed owner);
+    /// @notice A cluster's owner agreed that `owner` registers rollup `rollupId` on it (zero: withdrawn).
+    event RollupApproved(uint64 indexed clusterId, uint64 indexed rollupId, address owner);
     /// @notice A rollup's configuration changed (the cluster never changes).
     event RollupConfigUpdated(uint64 indexed rollupId);
     /// @notice An executor was allowed (or no longer allowed) to seal the rollup's blocks.
@@ -166,6 +169,8 @@ contract ClusterRegistry {
     error NoExecutors();
     error ExecutorUnchanged(address executor);
     error KeyGeneratorsNotSorted();
+    /// @notice The cluster's owner has not agreed that the caller registers this rollup on it.
+    error RollupNotApproved(uint64 clusterId, uint64 rollupId, address caller);
     /// @notice A rollup would require more round-key contributors than its committee has members.
     error MinContributorsAboveCommittee(uint32 minContributors, uint256 committeeSize);
 
@@ -295,7 +300,8 @@ contract ClusterRegistry {
 
     // ---------------------------------------------------------------- rollups
 
-    /// @notice Registers a rollup served by an existing cluster; the caller becomes its owner.
+    /// @notice Registers a rollup served by an existing cluster whose owner approved the caller for this id
+    /// (`approveRollup`); the caller becomes its owner.
     /// @param rollupId the rollup's id (its chain id), non-zero and unique.
     /// @param config cluster and parameters; see {RollupConfig}.
     /// @param executors rollup operators allowed to seal blocks (at least one).
@@ -324,6 +330,23 @@ contract ClusterRegistry {
             emit ExecutorSet(rollupId, executors[i], true);
         }
         emit KeyGeneratorsSet(rollupId, keyGenerators);
+        // Last, so that a malformed registration says what is wrong with it first (no call is made above).
+        if (_rollupApprovals[config.clusterId][rollupId] != msg.sender) {
+            revert RollupNotApproved(config.clusterId, rollupId, msg.sender);
+        }
+        delete _rollupApprovals[config.clusterId][rollupId];
+    }
+
+    /// @notice Agrees, as the cluster's owner, that `owner` registers rollup `rollupId` (its chain id) on the
+    /// cluster; the zero address withdraws the agreement. A rollup is served only with its cluster's consent,
+    /// and its id is one the cluster's owner vouched for, not the first caller's pick.
+    function approveRollup(uint64 clusterId, uint64 rollupId, address owner) external {
+        Cluster storage c = _clusters[clusterId];
+        if (c.owner == address(0)) revert UnknownCluster(clusterId);
+        if (msg.sender != c.owner) revert Unauthorized(msg.sender);
+        if (rollupId == 0) revert InvalidRollupId();
+        _rollupApprovals[clusterId][rollupId] = owner;
+        emit RollupApproved(clusterId, rollupId, owner);
     }
 
     /// @notice Updates a rollup's parameters. The serving cluster cannot change.

@@ -121,6 +121,7 @@ async function main(): Promise<void> {
     });
     await settleMembership();
   }
+  await gasOf("approveRollup", registry.connect(clusterOwner).approveRollup(1, rollupId, rollupOwner.address));
   await gasOf(
     "registerRollup",
     registry.connect(rollupOwner).registerRollup(

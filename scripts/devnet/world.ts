@@ -80,6 +80,8 @@ export async function deployWorld(l1Url: string, options: WorldOptions = {}): Pr
     const modulus = options.modulus ?? generateTestOnlyModulus(await loadBigMath(), 1024).N;
     const squarings = options.squarings ?? 64;
     const rollupId = options.rollupId ?? 7n;
+    // The deployer owns the devnet's cluster and agrees to serve the rollup it registers.
+    await (await registry.approveRollup(clusterId, rollupId, await deployer.getAddress())).wait();
     await (
       await registry.registerRollup(
         rollupId,

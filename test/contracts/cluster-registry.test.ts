@@ -305,8 +305,32 @@ describe("ClusterRegistry", () => {
       await expect(w.registry.clusterOfRollup(5)).to.be.revertedWithCustomError(w.registry, "UnknownRollup");
     });
 
+    it("registers a rollup only with its cluster owner's consent, for that id and that owner, once", async () => {
+      const w = await loadFixture(world);
+      const register = (as: typeof w.outsider, id: number) =>
+        w.registry.connect(as).registerRollup(id, rollupConfig(w.clusterId), [w.executor.address], w.keyGenerators);
+      // First come, first served is over: an outsider cannot take a chain id on someone else's cluster.
+      await expect(register(w.outsider, 7))
+        .to.be.revertedWithCustomError(w.registry, "RollupNotApproved")
+        .withArgs(w.clusterId, 7, w.outsider.address);
+      await expect(w.registry.connect(w.outsider).approveRollup(w.clusterId, 7, w.outsider.address))
+        .to.be.revertedWithCustomError(w.registry, "Unauthorized")
+        .withArgs(w.outsider.address);
+      await expect(w.registry.connect(w.clusterOwner).approveRollup(w.clusterId, 7, w.rollupOwner.address))
+        .to.emit(w.registry, "RollupApproved")
+        .withArgs(w.clusterId, 7, w.rollupOwner.address);
+      await expect(register(w.outsider, 7)).to.be.revertedWithCustomError(w.registry, "RollupNotApproved");
+      await expect(register(w.rollupOwner, 8)).to.be.revertedWithCustomError(w.registry, "RollupNotApproved");
+      await register(w.rollupOwner, 7);
+      // The consent is spent, and it can be withdrawn before use.
+      await w.registry.connect(w.clusterOwner).approveRollup(w.clusterId, 8, w.rollupOwner.address);
+      await w.registry.connect(w.clusterOwner).approveRollup(w.clusterId, 8, ZeroAddress);
+      await expect(register(w.rollupOwner, 8)).to.be.revertedWithCustomError(w.registry, "RollupNotApproved");
+    });
+
     it("emits the registration events", async () => {
       const w = await loadFixture(world);
+      await w.registry.connect(w.clusterOwner).approveRollup(w.clusterId, 7, w.deployer.address);
       const tx = w.registry.registerRollup(7, rollupConfig(w.clusterId), [w.executor.address], w.keyGenerators);
       await expect(tx).to.emit(w.registry, "RollupRegistered").withArgs(7, w.clusterId, w.deployer.address);
       await expect(tx).to.emit(w.registry, "ExecutorSet").withArgs(7, w.executor.address, true);

@@ -87,6 +87,7 @@ export async function world(): Promise<World> {
   await registry.connect(clusterOwner).createCluster(CLUSTER_BOND, 8);
   const clusterId = 1n;
   for (const m of members) await registry.connect(m).join(clusterId, { value: CLUSTER_BOND });
+  await registry.connect(clusterOwner).approveRollup(clusterId, ROLLUP_ID, rollupOwner.address);
   await registry
     .connect(rollupOwner)
     .registerRollup(ROLLUP_ID, rollupConfig(clusterId), [executor.address], keyGenerators);

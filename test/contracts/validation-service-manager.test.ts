@@ -393,6 +393,7 @@ describe("ValidationServiceManager", () => {
       await registry.createCluster(1n, 4);
       await registry.connect(m).join(1, { value: 1n });
       await mineUntilMembers(registry, 1, 1, ethers.provider);
+      await registry.approveRollup(1, ROLLUP_ID, deployer!.address);
       await registry.registerRollup(
         ROLLUP_ID,
         {

@@ -127,6 +127,7 @@ export async function deployWorld(heightsWithKeys: readonly number[]): Promise<C
   const executor = Wallet.createRandom() as unknown as Wallet;
   const math = await loadBigMath();
   const N = generateTestOnlyModulus(math, 1024).N;
+  await (await registry.approveRollup(clusterId, ROLLUP, deployer!.address)).wait();
   await (
     await registry.registerRollup(
       ROLLUP,

@@ -199,6 +199,9 @@ describe("key generator service", function () {
       timeLockModulus: toBeHex(N),
       minContributors: 0,
     };
+    for (const id of [ROLLUP, OTHER_ROLLUP]) {
+      await registry.connect(clusterOwner).approveRollup(1n, id, rollupOwner!.address);
+    }
     await registry.connect(rollupOwner).registerRollup(ROLLUP, config, [executor!.address], committee);
     await registry.connect(rollupOwner).registerRollup(OTHER_ROLLUP, config, [executor!.address], committee);
 

@@ -39,6 +39,7 @@ export async function deployOperatorWorld(): Promise<OperatorWorld> {
   await mineUntilMembers(registry, clusterId, members.length, ethers.provider);
   const executor = Wallet.createRandom() as unknown as Wallet;
   const modulus = toBeHex(BigInt(`0x${Buffer.from(randomBytes(128)).toString("hex")}`) | (1n << 1023n) | 1n);
+  await (await registry.approveRollup(clusterId, OPERATOR_ROLLUP, deployer!.address)).wait();
   await (
     await registry.registerRollup(
       OPERATOR_ROLLUP,

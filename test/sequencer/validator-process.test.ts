@@ -132,6 +132,7 @@ describe("validator processes: a VSM task reaches quorum through the JSON-RPC vo
     await mineUntilMembers(registry, clusterId, members.length, ethers.provider);
     const generators = [random(), random()].sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
     const { N } = generateTestOnlyModulus(await loadBigMath(), 1024);
+    await (await registry.approveRollup(clusterId, ROLLUP, deployer!.address)).wait();
     await (
       await registry.registerRollup(
         ROLLUP,

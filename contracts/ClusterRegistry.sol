@@ -63,16 +63,33 @@ contract ClusterRegistry {
     }
 
     /// @notice What nodes need to serve a rollup. `maxTxsPerBlock` bounds the block tree (at most 2^16);
-    /// `timeLockSquarings` (T) and `timeLockModulus` (big-endian RSA modulus N) parameterise the round-key
-    /// puzzles of the key-generator committee; `minContributors` is how many of the committee's members must
-    /// have contributed to a round key for anyone to encrypt to it (0: all but one, at least one).
+    /// `timeLockSquarings` (T, at least the deployment's `minTimeLockSquarings`) and `timeLockModulus` (the
+    /// deployment's modulus N, big-endian) parameterise the round-key puzzles of the key-generator committee;
+    /// `timeLockH` is h = g^(2^T) mod N and `timeLockHProof` its Wesolowski proof, computed once by whoever
+    /// registers the rollup (`veil timelock setup`), so that every process checks h in milliseconds instead of
+    /// squaring T times (a wrong h is refused by every process, which makes only this rollup unusable);
+    /// `minContributors` is how many of the committee's members must have contributed to a round key for
+    /// anyone to encrypt to it (0: all but one, at least one).
     struct RollupConfig {
         uint64 clusterId;
         uint32 maxTxsPerBlock;
         uint64 blockGasLimit;
         uint64 timeLockSquarings;
         bytes timeLockModulus;
+        bytes timeLockH;
+        bytes timeLockHProof;
         uint32 minContributors;
+    }
+
+    /// @notice The deployment's time-lock rules, fixed at construction. Without `insecureTestModulus` the only
+    /// modulus is the RSA-2048 challenge number, whose factors nobody is known to hold; any other modulus
+    /// (for tests: its maker knows the factors and opens every puzzle at once) needs that flag, which every
+    /// process reading the rollup reports. `minSquarings` is the least T a rollup may choose (see
+    /// docs/round-keys.md for how it follows from look-ahead, block time and leader timeout).
+    struct TimeLockPolicy {
+        bytes modulus;
+        uint64 minSquarings;
+        bool insecureTestModulus;
     }
 
     struct Rollup {
@@ -90,6 +107,15 @@ contract ClusterRegistry {
     uint256 public immutable epochLength;
     /// @notice A change made in epoch c applies from epoch c + EPOCH_LEAD at the earliest.
     uint32 public constant EPOCH_LEAD = 2;
+    /// @notice keccak256 of the RSA-2048 challenge modulus (256 bytes, big-endian).
+    bytes32 public constant RSA_2048_MODULUS_HASH = 0xbe1d9f9820679db7822e3726e7781cb1ba292acdd86a4786cdd7009ed92a017b;
+    /// @notice keccak256 of the one modulus every rollup of this deployment uses.
+    bytes32 public immutable timeLockModulusHash;
+    /// @notice The least T (sequential squarings) of any rollup's puzzles.
+    uint64 public immutable minTimeLockSquarings;
+    /// @notice True when the deployment allows a modulus other than RSA-2048: its puzzles protect nothing
+    /// against whoever made the modulus (development chains and tests only).
+    bool public immutable insecureTestModulus;
     /// @notice The largest cluster: every schedule scan, exit and slash reads the record, at most twice this.
     uint32 public constant MAX_MEMBERS = 256;
     /// @notice `untilEpoch` of a member that stays.
@@ -129,6 +155,8 @@ contract ClusterRegistry {
     );
     /// @notice The slasher was set.
     event SlasherSet(address slasher);
+    /// @notice The deployment's time-lock rules (emitted once, by the constructor).
+    event TimeLockPolicySet(bytes32 modulusHash, uint64 minSquarings, bool insecureTestModulus);
     /// @notice A rollup was registered with its configuration.
     event RollupRegistered(uint64 indexed rollupId, uint64 indexed clusterId, address indexed owner);
     /// @notice A cluster's owner agreed that `owner` registers rollup `rollupId` on it (zero: withdrawn).
@@ -166,6 +194,12 @@ contract ClusterRegistry {
     error RollupExists(uint64 rollupId);
     error UnknownRollup(uint64 rollupId);
     error InvalidRollupConfig();
+    /// @notice The deployment's modulus is not RSA-2048 and the insecure flag was not given, or it is malformed.
+    error InvalidTimeLockPolicy();
+    /// @notice A rollup's modulus is not the deployment's.
+    error TimeLockModulusNotAllowed();
+    /// @notice A rollup's T is below the deployment's minimum.
+    error TimeLockTooShort(uint64 squarings, uint64 minimum);
     error NoExecutors();
     error ExecutorUnchanged(address executor);
     error KeyGeneratorsNotSorted();
@@ -184,12 +218,32 @@ contract ClusterRegistry {
     /// @param minimumBond_ the least bond a cluster may require of its members.
     /// @param memberWithdrawalDelay_ blocks a leaving member's bond stays slashable; must exceed the
     /// ValidationServiceManager's challenge window (the manager checks this when it is deployed).
-    constructor(uint256 minimumBond_, uint256 memberWithdrawalDelay_, uint256 epochLength_) {
+    /// @param epochLength_ L1 blocks per membership epoch (non-zero).
+    /// @param timeLock the deployment's modulus and least T; see {TimeLockPolicy}.
+    constructor(
+        uint256 minimumBond_,
+        uint256 memberWithdrawalDelay_,
+        uint256 epochLength_,
+        TimeLockPolicy memory timeLock
+    ) {
         if (epochLength_ == 0) revert InvalidEpochLength();
+        bytes32 modulusHash = keccak256(timeLock.modulus);
+        bytes memory n = timeLock.modulus;
+        if (
+            timeLock.minSquarings == 0 ||
+            n.length == 0 ||
+            n[0] == 0 ||
+            uint8(n[n.length - 1]) % 2 == 0 ||
+            (modulusHash != RSA_2048_MODULUS_HASH && !timeLock.insecureTestModulus)
+        ) revert InvalidTimeLockPolicy();
         minimumBond = minimumBond_;
         memberWithdrawalDelay = memberWithdrawalDelay_;
         epochLength = epochLength_;
+        timeLockModulusHash = modulusHash;
+        minTimeLockSquarings = timeLock.minSquarings;
+        insecureTestModulus = timeLock.insecureTestModulus;
         _deployer = msg.sender;
+        emit TimeLockPolicySet(modulusHash, timeLock.minSquarings, timeLock.insecureTestModulus);
     }
 
     // ---------------------------------------------------------------- slasher
@@ -519,15 +573,21 @@ contract ClusterRegistry {
         while (seats[i].member != member) ++i;
     }
 
-    function _checkConfig(RollupConfig calldata config) private pure {
+    function _checkConfig(RollupConfig calldata config) private view {
+        if (keccak256(config.timeLockModulus) != timeLockModulusHash) revert TimeLockModulusNotAllowed();
+        uint256 size = config.timeLockModulus.length;
         if (
             config.maxTxsPerBlock == 0 ||
             config.maxTxsPerBlock > VeilMerkle.CAPACITY ||
             config.blockGasLimit == 0 ||
-            config.timeLockSquarings == 0 ||
-            config.timeLockModulus.length == 0 ||
-            config.timeLockModulus[0] == 0
+            config.timeLockH.length == 0 ||
+            config.timeLockH.length > size ||
+            config.timeLockHProof.length == 0 ||
+            config.timeLockHProof.length > size
         ) revert InvalidRollupConfig();
+        if (config.timeLockSquarings < minTimeLockSquarings) {
+            revert TimeLockTooShort(config.timeLockSquarings, minTimeLockSquarings);
+        }
     }
 
     /// @dev A round key can only be complete enough if the committee has at least `minContributors` members.

@@ -3,14 +3,26 @@
  * deployments/<network>.json. Run with `npx hardhat run scripts/deploy.ts --network localhost`.
  *
  * Parameters default to DEFAULT_CORE_PARAMS (sequencer/chain/deploy.ts); `VEIL_DEPLOY_CONFIG=file.json`
- * overrides any of them (integers as strings or numbers, validated before anything is deployed).
+ * overrides any of them (integers as strings or numbers, validated before anything is deployed). The
+ * time-lock policy is not a free parameter: the modulus is always RSA-2048, and the least T follows from
+ * `timeLockDelay` (look-ahead, block time, leader timeout, view changes) through `timeLockSquaringsFor`.
+ * A test modulus exists only on development chains (scripts/devnet), never through this script.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import hre, { ethers } from "hardhat";
 import { z } from "zod";
 import { PoseidonCommitmentVerifier__factory } from "../typechain-types";
-import { DEFAULT_CORE_PARAMS, deployCore, type CoreParams } from "../sequencer/chain/deploy";
+import {
+  DEFAULT_CORE_PARAMS,
+  DEFAULT_TIME_LOCK_POLICY,
+  deployCore,
+  type CoreParams,
+  type TimeLockPolicy,
+} from "../sequencer/chain/deploy";
+import { RSA_2048_MODULUS } from "../sequencer/crypto/timelock/modulus";
+import { ASIC_SQUARINGS_PER_SECOND, delayForSquarings } from "../sequencer/crypto/timelock/params";
+import { timeLockSquaringsFor } from "../sequencer/crypto/timelock/policy";
 
 export interface Deployment {
   readonly network: string;
@@ -19,7 +31,14 @@ export interface Deployment {
   readonly contracts: Record<string, string>;
   /** The EIP-712 domain every Veil signature on this deployment uses. */
   readonly eip712Domain: { name: string; version: string; chainId: number; verifyingContract: string };
-  readonly params: Record<keyof CoreParams, string>;
+  readonly params: Record<Exclude<keyof CoreParams, "timeLock">, string>;
+  /** The time-lock policy the registry enforces, and what it means against the assumed attacker. */
+  readonly timeLock: {
+    readonly modulus: "RSA-2048";
+    readonly modulusHash: string;
+    readonly minSquarings: string;
+    readonly attackerSeconds: number;
+  };
 }
 
 const integer = z.union([z.number().int().nonnegative(), z.string().regex(/^[0-9]+$/)]).transform((v) => BigInt(v));
@@ -32,16 +51,39 @@ const paramsSchema = z.strictObject({
   operatorWithdrawalDelay: integer,
   minOperatorStake: integer,
   challengerRewardBps: integer,
+  /** Inputs of the T sizing rule; the least T of every rollup follows from them. */
+  timeLockDelay: z
+    .strictObject({
+      lookaheadHeights: z.number().int().nonnegative(),
+      blockTimeMs: z.number().int().positive(),
+      leaderTimeoutMs: z.number().int().positive(),
+      viewChanges: z.number().int().nonnegative(),
+    })
+    .partial(),
 });
 
 /** DEFAULT_CORE_PARAMS overridden by the JSON file named by VEIL_DEPLOY_CONFIG, if any. */
 export function loadParams(file = process.env.VEIL_DEPLOY_CONFIG): CoreParams {
   if (!file) return DEFAULT_CORE_PARAMS;
-  const overrides = paramsSchema.partial().parse(JSON.parse(readFileSync(file, "utf8")));
-  return { ...DEFAULT_CORE_PARAMS, ...overrides };
+  const { timeLockDelay, ...overrides } = paramsSchema.partial().parse(JSON.parse(readFileSync(file, "utf8")));
+  const timeLock =
+    timeLockDelay === undefined
+      ? DEFAULT_CORE_PARAMS.timeLock
+      : { ...DEFAULT_TIME_LOCK_POLICY, minSquarings: BigInt(timeLockSquaringsFor(timeLockDelay)) };
+  return { ...DEFAULT_CORE_PARAMS, ...overrides, timeLock };
+}
+
+/** Refuses what this script must never deploy: a modulus whose factors anyone may hold. */
+export function assertProductionTimeLock(policy: TimeLockPolicy): void {
+  if (policy.insecureTestModulus || policy.modulus !== RSA_2048_MODULUS) {
+    throw new Error(
+      "scripts/deploy.ts deploys only the RSA-2048 modulus; a test modulus belongs to development chains (scripts/devnet)",
+    );
+  }
 }
 
 export async function deploy(params: CoreParams = loadParams()): Promise<Deployment> {
+  assertProductionTimeLock(params.timeLock);
   const [deployer] = await ethers.getSigners();
   if (!deployer) throw new Error("no deployer account on this network");
   const commitmentVerifier = await new PoseidonCommitmentVerifier__factory(deployer).deploy();
@@ -59,10 +101,17 @@ export async function deploy(params: CoreParams = loadParams()): Promise<Deploym
       ValidationServiceManager: vsmAddress,
     },
     eip712Domain: { name: "Veil", version: "1", chainId: Number(chainId), verifyingContract: vsmAddress },
-    params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])) as Record<
-      keyof CoreParams,
-      string
-    >,
+    params: Object.fromEntries(
+      Object.entries(params)
+        .filter(([k]) => k !== "timeLock")
+        .map(([k, v]) => [k, String(v)]),
+    ) as Deployment["params"],
+    timeLock: {
+      modulus: "RSA-2048",
+      modulusHash: await registry.timeLockModulusHash(),
+      minSquarings: String(params.timeLock.minSquarings),
+      attackerSeconds: delayForSquarings(Number(params.timeLock.minSquarings), ASIC_SQUARINGS_PER_SECOND),
+    },
   };
 }
 

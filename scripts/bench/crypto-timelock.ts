@@ -13,7 +13,7 @@ import {
   ASIC_SQUARINGS_PER_SECOND,
   hashToQuadraticResidue,
   squaringsForDelay,
-  timelockParams,
+  setupTimelock,
 } from "../../sequencer/crypto/timelock/params";
 import { repeatedSquaring } from "../../sequencer/crypto/timelock/solver";
 import { proveExponentiation, verifyExponentiation } from "../../sequencer/crypto/timelock/wesolowski";
@@ -122,7 +122,7 @@ export async function runTimelockBench(): Promise<void> {
   emit("timelock_wesolowski_verify_ms", median(verifyTimes), "ms", { T: SMALL_T, runs: 20 });
 
   progress("timelock: key generator contributions over RSA-2048");
-  const params = await timelockParams({ T: 1024 });
+  const params = await setupTimelock({ T: 1024 });
   const round = { rollupId: 1n, height: 1n };
   const generator = "0x1111111111111111111111111111111111111111";
   let contribution = (await createContribution(params, round, generator)).contribution;

@@ -5,7 +5,7 @@
  * order-commitment proof <= 200k, member join <= 120k (all including the 21k transaction base cost).
  */
 import { ethers } from "hardhat";
-import { keccak256, parseEther, toUtf8Bytes, type ContractTransactionResponse } from "ethers";
+import { keccak256, parseEther, toBeHex, toUtf8Bytes, type ContractTransactionResponse } from "ethers";
 import { certifySeal } from "../../sequencer/chain/certificate";
 import { commitSlashClaim } from "../../sequencer/chain/claims";
 import { DEFAULT_CORE_PARAMS, deployCore } from "../../sequencer/chain/deploy";
@@ -130,8 +130,12 @@ async function main(): Promise<void> {
         clusterId: 1n,
         maxTxsPerBlock: 4096,
         blockGasLimit: 30_000_000n,
-        timeLockSquarings: 1n << 24n,
-        timeLockModulus: `0xc5${"3b".repeat(255)}`,
+        // The production policy's T and modulus; the registry stores h and its proof unchecked, so
+        // 256-byte stand-ins cost what the real ones do (computing h at this T takes about an hour here).
+        timeLockSquarings: DEFAULT_CORE_PARAMS.timeLock.minSquarings,
+        timeLockModulus: toBeHex(DEFAULT_CORE_PARAMS.timeLock.modulus),
+        timeLockH: toBeHex(DEFAULT_CORE_PARAMS.timeLock.modulus - 3n),
+        timeLockHProof: toBeHex(DEFAULT_CORE_PARAMS.timeLock.modulus - 5n),
         minContributors: 0,
       },
       [executor.address],

@@ -7,8 +7,15 @@
  * given (seed, modulus) yields the same world on every run: the benchmark relies on this to reuse its
  * cached proofs.
  */
-import { JsonRpcProvider, NonceManager, Wallet, keccak256, parseEther, toBeHex, toUtf8Bytes } from "ethers";
-import { DEFAULT_CORE_PARAMS, deployCore, mineUntilMembers } from "../../sequencer/chain/deploy";
+import { JsonRpcProvider, NonceManager, Wallet, keccak256, parseEther, toUtf8Bytes } from "ethers";
+import {
+  DEFAULT_CORE_PARAMS,
+  deployCore,
+  insecureTestTimeLockPolicy,
+  mineUntilMembers,
+} from "../../sequencer/chain/deploy";
+import { timelockConfigFields } from "../../sequencer/chain/timelock-config";
+import { setupTimelock } from "../../sequencer/crypto/timelock/params";
 import { loadBigMath } from "../../sequencer/crypto/timelock/bigmath";
 import { generateTestOnlyModulus } from "../../sequencer/crypto/timelock/test-modulus";
 
@@ -55,7 +62,14 @@ export async function deployWorld(l1Url: string, options: WorldOptions = {}): Pr
     const deployer = new NonceManager(await provider.getSigner(0));
     const { chainId } = await provider.getNetwork();
     const deployBlock = await provider.getBlockNumber();
-    const { registry, vsm } = await deployCore(deployer, DEFAULT_CORE_PARAMS);
+    const modulus = options.modulus ?? generateTestOnlyModulus(await loadBigMath(), 1024).N;
+    const squarings = options.squarings ?? 64;
+    // The devnet overrides the production time-lock policy openly: a test modulus (flagged insecure on
+    // chain, and every process warns of it) and a T that gives no delay at all.
+    const { registry, vsm } = await deployCore(deployer, {
+      ...DEFAULT_CORE_PARAMS,
+      timeLock: insecureTestTimeLockPolicy(modulus, BigInt(squarings)),
+    });
     const members = Array.from({ length: options.members ?? 3 }, (_, i) => walletFor(seed, "member", i));
     const keyGenerators = Array.from({ length: options.keyGenerators ?? 2 }, (_, i) =>
       walletFor(seed, "keygen", i),
@@ -77,8 +91,7 @@ export async function deployWorld(l1Url: string, options: WorldOptions = {}): Pr
       await (await registry.connect(m.connect(provider)).join(clusterId, { value: bond })).wait();
     }
     await mineUntilMembers(registry, clusterId, members.length, provider);
-    const modulus = options.modulus ?? generateTestOnlyModulus(await loadBigMath(), 1024).N;
-    const squarings = options.squarings ?? 64;
+    const timelock = await setupTimelock({ N: modulus, T: squarings });
     const rollupId = options.rollupId ?? 7n;
     // The deployer owns the devnet's cluster and agrees to serve the rollup it registers.
     await (await registry.approveRollup(clusterId, rollupId, await deployer.getAddress())).wait();
@@ -89,8 +102,7 @@ export async function deployWorld(l1Url: string, options: WorldOptions = {}): Pr
           clusterId,
           maxTxsPerBlock: 65_536,
           blockGasLimit: 30_000_000n,
-          timeLockSquarings: squarings,
-          timeLockModulus: toBeHex(modulus),
+          ...timelockConfigFields(timelock),
           minContributors: 0,
         },
         [executor.address],

@@ -3,13 +3,39 @@
  * Used by scripts/deploy.ts, the contract tests and the gas benchmark, so that all three deploy the same way.
  */
 import type { Signer } from "ethers";
-import { getAddress, parseEther } from "ethers";
+import { getAddress, parseEther, toBeHex } from "ethers";
 import {
   ClusterRegistry__factory,
   ValidationServiceManager__factory,
   type ClusterRegistry,
   type ValidationServiceManager,
 } from "../../typechain-types";
+import { RSA_2048_MODULUS } from "../crypto/timelock/modulus";
+import { timeLockSquaringsFor } from "../crypto/timelock/policy";
+
+/** The deployment's time-lock rules (ClusterRegistry.TimeLockPolicy). */
+export interface TimeLockPolicy {
+  /** The one modulus every rollup uses. */
+  readonly modulus: bigint;
+  /** The least T a rollup may register. */
+  readonly minSquarings: bigint;
+  /** Required for any modulus but RSA-2048: its maker can open every puzzle (development and tests only). */
+  readonly insecureTestModulus: boolean;
+}
+
+/** The production policy: RSA-2048, and T sized by `timeLockSquaringsFor` (defaults: 455M squarings). */
+export const DEFAULT_TIME_LOCK_POLICY: TimeLockPolicy = {
+  modulus: RSA_2048_MODULUS,
+  minSquarings: BigInt(timeLockSquaringsFor()),
+  insecureTestModulus: false,
+};
+
+/** A policy for tests and development chains: any modulus, any T ≥ `minSquarings`. Says so in the name. */
+export const insecureTestTimeLockPolicy = (modulus: bigint, minSquarings = 1n): TimeLockPolicy => ({
+  modulus,
+  minSquarings,
+  insecureTestModulus: modulus !== RSA_2048_MODULUS,
+});
 
 /** Deployment parameters. Windows and delays are in L1 blocks. */
 export interface CoreParams {
@@ -32,6 +58,7 @@ export interface CoreParams {
   readonly minOperatorStake: bigint;
   /** Challenger's share of a slash, basis points. */
   readonly challengerRewardBps: bigint;
+  readonly timeLock: TimeLockPolicy;
 }
 
 /**
@@ -49,7 +76,15 @@ export const DEFAULT_CORE_PARAMS: CoreParams = {
   operatorWithdrawalDelay: 14_400n,
   minOperatorStake: parseEther("1"),
   challengerRewardBps: 1_000n,
+  timeLock: DEFAULT_TIME_LOCK_POLICY,
 };
+
+/** The policy as the ClusterRegistry constructor takes it. */
+export const timeLockPolicyArg = (policy: TimeLockPolicy) => ({
+  modulus: toBeHex(policy.modulus),
+  minSquarings: policy.minSquarings,
+  insecureTestModulus: policy.insecureTestModulus,
+});
 
 export interface CoreContracts {
   readonly registry: ClusterRegistry;
@@ -61,6 +96,7 @@ export async function deployCore(deployer: Signer, params: CoreParams = DEFAULT_
     params.minimumBond,
     params.memberWithdrawalDelay,
     params.epochLength,
+    timeLockPolicyArg(params.timeLock),
   );
   await registry.waitForDeployment();
   const vsm = await new ValidationServiceManager__factory(deployer).deploy(

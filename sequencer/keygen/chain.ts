@@ -6,11 +6,8 @@
 import { getAddress, type ContractRunner, type Provider } from "ethers";
 import { ClusterRegistry__factory, type ClusterRegistry } from "../../typechain-types";
 import { veilDomain, type VeilDomain } from "../chain/eip712";
-
-export interface RollupTimelock {
-  readonly N: bigint;
-  readonly T: number;
-}
+import { publishedTimelockOf } from "../chain/timelock-config";
+import type { PublishedTimelock } from "../crypto/timelock/params";
 
 export interface RegistryView {
   committeeOf(rollupId: bigint): Promise<string[]>;
@@ -20,7 +17,8 @@ export interface RegistryView {
   membersAt(clusterId: bigint, epoch: number): Promise<string[]>;
   /** The registry's current membership epoch. */
   currentEpoch(): Promise<number>;
-  timelockOf(rollupId: bigint): Promise<RollupTimelock>;
+  /** The rollup's published time-lock parameters (verified by the caller before use). */
+  timelockOf(rollupId: bigint): Promise<PublishedTimelock>;
   domain(): Promise<VeilDomain>;
   /** The contract allowed to slash the registry's bonds (it must be the VSM of `domain`). */
   slasher(): Promise<string>;
@@ -84,7 +82,7 @@ export class ChainRegistryView implements RegistryView {
     return Number(await this.registry.currentEpoch());
   }
 
-  async timelockOf(rollupId: bigint): Promise<RollupTimelock> {
+  async timelockOf(rollupId: bigint): Promise<PublishedTimelock> {
     let info: Awaited<ReturnType<ClusterRegistry["rollupInfo"]>>;
     try {
       info = await this.registry.rollupInfo(rollupId);
@@ -92,9 +90,7 @@ export class ChainRegistryView implements RegistryView {
       if (isRevert(error, "UnknownRollup")) throw new UnknownRollupError(rollupId);
       throw error;
     }
-    const T = Number(info.config.timeLockSquarings);
-    if (!Number.isSafeInteger(T)) throw new Error(`rollup ${rollupId}: T does not fit a safe integer`);
-    return { N: BigInt(info.config.timeLockModulus), T };
+    return publishedTimelockOf(info.config, rollupId);
   }
 
   slasher(): Promise<string> {

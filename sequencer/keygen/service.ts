@@ -36,6 +36,7 @@ import {
 } from "../crypto/roundkey";
 import { loadBigMath } from "../crypto/timelock/bigmath";
 import { timelockParams, type TimelockParams } from "../crypto/timelock/params";
+import { warnIfTestModulus } from "../crypto/timelock/policy";
 import { toHex } from "../crypto/timelock/wire";
 import {
   CertificateError,
@@ -153,18 +154,14 @@ export class KeygenService {
     if (!this.served.has(rollupId)) throw veilError.unknownRollup(rollupId.toString());
   }
 
-  /** The rollup's time-lock parameters from the registry; h is computed once and kept in the store. */
+  /** The rollup's time-lock parameters as the registry publishes them, h checked against its proof once. */
   timelock(rollupId: bigint): Promise<TimelockParams> {
     let params = this.params.get(rollupId);
     if (!params) {
       params = (async () => {
-        const { N, T } = await this.deps.registry.timelockOf(rollupId);
-        const cached = await this.deps.store.getH(N, T);
-        if (cached) return timelockParams({ N, T, ...cached });
-        this.deps.log.info({ rollupId: rollupId.toString(), T }, "computing h = g^(2^T) once for this rollup");
-        const computed = await timelockParams({ N, T, signal: this.abort.signal });
-        await this.deps.store.putH(N, T, computed.h, computed.hProof);
-        return computed;
+        const published = await this.deps.registry.timelockOf(rollupId);
+        warnIfTestModulus(published.N, this.deps.log, { rollupId: rollupId.toString() });
+        return timelockParams(published);
       })();
       params.catch(() => this.params.delete(rollupId));
       this.params.set(rollupId, params);

@@ -14,7 +14,6 @@
  * so that keys sort numerically.
  */
 import { ClassicLevel } from "classic-level";
-import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import type { Round } from "../crypto/roundkey";
 
@@ -104,20 +103,5 @@ export class KeygenStore {
 
   putBase(rollupId: bigint, height: bigint): Promise<void> {
     return this.write(`base/${hex(rollupId, 16)}`, height.toString());
-  }
-
-  private static paramsKey(N: bigint, T: number): string {
-    return `params/${createHash("sha256")
-      .update(`${N.toString(16)}:${T}`)
-      .digest("hex")}`;
-  }
-
-  async getH(N: bigint, T: number): Promise<{ h: bigint; hProof: bigint } | undefined> {
-    const value = await this.read<{ h: string; hProof: string }>(KeygenStore.paramsKey(N, T));
-    return value === undefined ? undefined : { h: BigInt(value.h), hProof: BigInt(value.hProof) };
-  }
-
-  putH(N: bigint, T: number, h: bigint, hProof: bigint): Promise<void> {
-    return this.write(KeygenStore.paramsKey(N, T), { h: `0x${h.toString(16)}`, hProof: `0x${hProof.toString(16)}` });
   }
 }

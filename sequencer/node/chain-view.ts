@@ -7,13 +7,15 @@
 import { getAddress } from "ethers";
 import type { ClusterRegistry } from "../../typechain-types";
 import { majorityOf } from "../chain/certificate";
+import { publishedTimelockOf } from "../chain/timelock-config";
+import type { PublishedTimelock } from "../crypto/timelock/params";
 
 export interface RollupInfo {
   readonly rollupId: bigint;
   readonly clusterId: bigint;
   readonly maxTxsPerBlock: number;
-  readonly timeLockSquarings: number;
-  readonly timeLockModulus: bigint;
+  /** The published time-lock parameters (verified by whoever adopts them: round-keys.ts). */
+  readonly timelock: PublishedTimelock;
   readonly keyGenerators: readonly string[];
   /** The registry's minimum of round-key contributors (0: all but one; roundkey.ts `requiredContributors`). */
   readonly minContributors: number;
@@ -154,8 +156,7 @@ export class ChainView {
             rollupId,
             clusterId: config.clusterId,
             maxTxsPerBlock: Number(config.maxTxsPerBlock),
-            timeLockSquarings: Number(config.timeLockSquarings),
-            timeLockModulus: BigInt(config.timeLockModulus),
+            timelock: publishedTimelockOf(config, rollupId),
             keyGenerators,
             minContributors: Number(config.minContributors),
           };

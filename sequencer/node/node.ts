@@ -179,7 +179,7 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
     const domain = veilDomain(chainId, config.l1.contracts.validationServiceManager);
     // Every contribution must be signed by its generator in this deployment's domain: otherwise one key
     // generator could serve contributions it made up for the others and know the round secret.
-    const roundKeys = new RoundKeys(source, domain);
+    const roundKeys = new RoundKeys(source, domain, log);
     // One signer for everything this node signs off-chain (order commitments, cluster messages, seals,
     // block commitments); the L1 signer below is the same key connected to the L1 provider.
     const wallet = new Wallet(config.node.signingKey.reveal());

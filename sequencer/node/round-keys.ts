@@ -17,6 +17,7 @@ import {
   type RoundKey,
 } from "../crypto/roundkey";
 import { timelockParams, type TimelockParams } from "../crypto/timelock/params";
+import { warnIfTestModulus, type WarningSink } from "../crypto/timelock/policy";
 import { RpcClient } from "../rpc/client";
 import type { RollupInfo } from "./chain-view";
 
@@ -91,10 +92,14 @@ export class RoundKeys {
   private readonly keys = new Map<string, Promise<VerifiedRoundKey>>();
   private readonly params = new Map<string, Promise<TimelockParams>>();
 
-  /** `domain` is the deployment's EIP-712 domain, in which every contribution must be signed by its generator. */
+  /**
+   * `domain` is the deployment's EIP-712 domain, in which every contribution must be signed by its generator;
+   * `log` hears, once, of a rollup on a test modulus.
+   */
   constructor(
     private readonly source: RoundKeySource,
     private readonly domain: VeilDomain,
+    private readonly log?: WarningSink,
   ) {}
 
   /** The round key of (rollup, height), or RoundKeyUnavailable. Failures are not cached. */
@@ -124,7 +129,9 @@ export class RoundKeys {
     if (fromCommittee.length !== contributions.length) {
       throw new RoundKeyUnavailable(`a contribution for height ${height} is from outside the rollup's committee`);
     }
-    const params = await this.paramsOf(rollup);
+    const params = await this.paramsOf(rollup).catch((e: unknown) => {
+      throw new RoundKeyUnavailable(`rollup ${rollup.rollupId}'s time-lock parameters: ${(e as Error).message}`);
+    });
     const round = { rollupId: rollup.rollupId, height };
     const { key, rejected } = await aggregateSignedRoundKey(params, this.domain, round, fromCommittee).catch(
       (e: unknown) => {
@@ -142,12 +149,16 @@ export class RoundKeys {
     return { key, contributions: fromCommittee };
   }
 
+  /** The rollup's published (N, T, h, hProof), verified once; a failure is not cached. */
   private paramsOf(rollup: RollupInfo): Promise<TimelockParams> {
-    const k = `${rollup.timeLockModulus.toString(16)}:${rollup.timeLockSquarings}`;
+    const { N, T, h } = rollup.timelock;
+    const k = `${N.toString(16)}:${T}:${h.toString(16)}`;
     let p = this.params.get(k);
     if (p === undefined) {
-      p = timelockParams({ N: rollup.timeLockModulus, T: rollup.timeLockSquarings });
+      if (this.log) warnIfTestModulus(N, this.log, { rollupId: rollup.rollupId.toString() });
+      p = timelockParams(rollup.timelock);
       this.params.set(k, p);
+      p.catch(() => this.params.delete(k));
     }
     return p;
   }

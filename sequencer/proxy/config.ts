@@ -16,10 +16,6 @@ const decimalUint64 = uint64({
   formatError: "expected a decimal integer",
   rangeError: "must fit uint64",
 });
-const hexInteger = z
-  .string()
-  .regex(/^0x[0-9a-fA-F]+$/, "expected 0x-hex")
-  .transform((v) => BigInt(v));
 
 export const proxyConfigSchema = z.strictObject({
   listen: z
@@ -58,8 +54,6 @@ export const proxyConfigSchema = z.strictObject({
       maxAttempts: unsignedInt(1, 20).default(3),
     })
     .prefault({}),
-  /** The rollup's published h = g^(2^T) and its proof; without them the proxy squares T times at start. */
-  timelock: z.strictObject({ h: hexInteger, hProof: hexInteger }).optional(),
   log: logSection,
 });
 

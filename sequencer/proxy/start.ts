@@ -28,7 +28,7 @@ export async function startProxy(config: ProxyConfig, log: Logger): Promise<Runn
     lookAhead: { blockTimeMs: config.sequencing.blockTimeMs },
     roundKeyPolicy: { minContributors: config.sequencing.minContributors },
     maxAttempts: config.sequencing.maxAttempts,
-    ...(config.timelock ? { timelock: config.timelock } : {}),
+    log,
   });
   const proxy = new EncryptingProxy({
     host: config.listen.host,

@@ -11,6 +11,8 @@ import {
   type ClusterRegistry,
   type ValidationServiceManager,
 } from "../../typechain-types";
+import { publishedTimelockOf } from "../chain/timelock-config";
+import type { PublishedTimelock } from "../crypto/timelock/params";
 import { structHash, taskIdOf, veilDomain, type BlockCommitment, type VeilDomain } from "../chain/eip712";
 import { commitSlashClaim } from "../chain/claims";
 import type { BrokenCommitmentEvidence } from "../chain/evidence";
@@ -24,12 +26,6 @@ export interface CommittedBlock {
   readonly taskId: string;
 }
 
-/** The time-lock parameters of a rollup's round-key puzzles, as registered. */
-export interface TimelockConfig {
-  readonly N: bigint;
-  readonly T: number;
-}
-
 /** The L1 reads the SDK needs. */
 export interface ChainView {
   readonly domain: VeilDomain;
@@ -40,7 +36,8 @@ export interface ChainView {
   /** The registry's current membership epoch. */
   currentEpoch(): Promise<number>;
   keyGeneratorsOf(rollupId: bigint): Promise<string[]>;
-  timelockConfig(rollupId: bigint): Promise<TimelockConfig>;
+  /** The rollup's published time-lock parameters (N, T, h, hProof), to be verified before use. */
+  timelockConfig(rollupId: bigint): Promise<PublishedTimelock>;
   /** The rollup's registered minimum of round-key contributors (0: all but one). */
   minContributorsOf(rollupId: bigint): Promise<number>;
   /** The block commitment posted for (rollupId, height), or undefined while there is none. */
@@ -134,11 +131,9 @@ export class ContractChainView implements ChainView {
     return Number(config.minContributors);
   }
 
-  async timelockConfig(rollupId: bigint): Promise<TimelockConfig> {
+  async timelockConfig(rollupId: bigint): Promise<PublishedTimelock> {
     const [, config] = await this.registry.rollupInfo(rollupId);
-    const T = config.timeLockSquarings;
-    if (T < 1n || T > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`registered T = ${T} is not usable`);
-    return { N: BigInt(config.timeLockModulus), T: Number(T) };
+    return publishedTimelockOf(config, rollupId);
   }
 
   async committedBlock(rollupId: bigint, height: bigint): Promise<CommittedBlock | undefined> {

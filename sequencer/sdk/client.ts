@@ -17,6 +17,7 @@ import { encryptedSubmissionToJson, groth16Proof, type EncryptedSubmission } fro
 import { blockHeight, encryptTransaction, rollupId as toRollupId, type EncryptionResult } from "../crypto/encryption";
 import type { RoundKey } from "../crypto/roundkey";
 import { timelockParams } from "../crypto/timelock/params";
+import { warnIfTestModulus, type WarningSink } from "../crypto/timelock/policy";
 import { RpcCallError, RpcClient } from "../rpc/client";
 import { proveTxValidity, type TxValidityProof } from "../zk/prover";
 import type { ChainView } from "./chain";
@@ -29,11 +30,7 @@ import { verifyReceipt, type VerifiedReceipt } from "./receipt";
 import { requiredContributors } from "../crypto/roundkey";
 import { verifyEncryptionKey, type RoundKeyPolicy } from "./round-key";
 
-/** Published time-lock parameters h = g^(2^T) with their Wesolowski proof (checked in milliseconds). */
-export interface PublishedTimelock {
-  readonly h: bigint;
-  readonly hProof: bigint;
-}
+const consoleWarnings: WarningSink = { warn: (fields, message) => console.warn(`veil: ${message}`, fields) };
 
 export interface VeilClientOptions {
   /** A node's JSON-RPC URL (any node: followers forward to the leader), or a configured client. */
@@ -42,11 +39,8 @@ export interface VeilClientOptions {
   readonly rollupId: bigint;
   readonly lookAhead: LookAheadOptions;
   readonly roundKeyPolicy?: RoundKeyPolicy;
-  /**
-   * The rollup's published h and proof. Without them the client computes h itself: T sequential squarings,
-   * once per process, which is only sensible for small development T.
-   */
-  readonly timelock?: PublishedTimelock;
+  /** Where the client reports, once, a rollup on a test time-lock modulus (default: the console). */
+  readonly log?: WarningSink;
   /** Attempts when the target height closes before the transaction reaches the leader (default 3). */
   readonly maxAttempts?: number;
   /** The prover (default: Groth16 tx-validity in this process). */
@@ -145,7 +139,9 @@ export class VeilClient {
       this.#chain.timelockConfig(this.rollupId),
       this.#chain.minContributorsOf(this.rollupId),
     ]);
-    const params = await timelockParams({ ...config, ...this.#options.timelock });
+    // The registry publishes h with its proof: checked in milliseconds, never recomputed.
+    warnIfTestModulus(config.N, this.#options.log ?? consoleWarnings, { rollupId: this.rollupId.toString() });
+    const params = await timelockParams(config);
     // The rollup's registered rule, unless this client asks for more contributors than it does.
     const required = requiredContributors(committee.length, registered);
     const asked = this.#options.roundKeyPolicy?.minContributors ?? 0;

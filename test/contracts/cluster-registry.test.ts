@@ -2,28 +2,62 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { ethers } from "hardhat";
 import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
-import { ZeroAddress, parseEther } from "ethers";
-import { CLUSTER_BOND, PARAMS, ROLLUP_ID, deployedCore, rollupConfig, world } from "./fixture";
+import { ZeroAddress, keccak256, parseEther, toBeHex } from "ethers";
+import { CLUSTER_BOND, PARAMS, ROLLUP_ID, TIME_LOCK, deployedCore, rollupConfig, world } from "./fixture";
 import { ClusterRegistry__factory } from "../../typechain-types";
 import { mineUntilMembers } from "../../sequencer/chain/deploy";
+import { loadBigMath } from "../../sequencer/crypto/timelock/bigmath";
+import { RSA_2048_MODULUS } from "../../sequencer/crypto/timelock/modulus";
+import { generateTestOnlyModulus } from "../../sequencer/crypto/timelock/test-modulus";
 
 describe("ClusterRegistry", () => {
   describe("deployment", () => {
     it("refuses epochs of zero blocks and reports its epoch parameters", async () => {
       const [deployer] = await ethers.getSigners();
       const factory = new ClusterRegistry__factory(deployer);
-      await expect(factory.deploy(1n, 10n, 0n)).to.be.revertedWithCustomError(factory, "InvalidEpochLength");
-      const registry = await factory.deploy(1n, 10n, 7n);
+      await expect(factory.deploy(1n, 10n, 0n, TIME_LOCK)).to.be.revertedWithCustomError(factory, "InvalidEpochLength");
+      const registry = await factory.deploy(1n, 10n, 7n, TIME_LOCK);
       expect(await registry.epochLength()).to.equal(7n);
       expect(await registry.EPOCH_LEAD()).to.equal(2n);
       expect(await registry.currentEpoch()).to.equal(BigInt(await ethers.provider.getBlockNumber()) / 7n);
+    });
+
+    it("takes RSA-2048 as the only modulus unless a test modulus is deployed with the insecure flag", async () => {
+      const [deployer] = await ethers.getSigners();
+      const factory = new ClusterRegistry__factory(deployer);
+      const known = toBeHex(generateTestOnlyModulus(await loadBigMath(), 1024).N);
+      // The cheapest attack: a deployer who knows the factors of its own modulus, without saying so.
+      await expect(factory.deploy(1n, 10n, 1n, { ...TIME_LOCK, modulus: known })).to.be.revertedWithCustomError(
+        factory,
+        "InvalidTimeLockPolicy",
+      );
+      for (const bad of [{ minSquarings: 0n }, { modulus: "0x" }, { modulus: "0x00c5" }, { modulus: "0xc4" }]) {
+        await expect(
+          factory.deploy(1n, 10n, 1n, { ...TIME_LOCK, insecureTestModulus: true, ...bad }),
+        ).to.be.revertedWithCustomError(factory, "InvalidTimeLockPolicy");
+      }
+      const honest = await factory.deploy(1n, 10n, 1n, TIME_LOCK);
+      await expect(honest.deploymentTransaction())
+        .to.emit(honest, "TimeLockPolicySet")
+        .withArgs(keccak256(TIME_LOCK.modulus), TIME_LOCK.minSquarings, false);
+      expect(await honest.timeLockModulusHash()).to.equal(await honest.RSA_2048_MODULUS_HASH());
+      expect(await honest.insecureTestModulus()).to.equal(false);
+      const test = await factory.deploy(1n, 10n, 1n, { ...TIME_LOCK, modulus: known, insecureTestModulus: true });
+      expect(await test.insecureTestModulus()).to.equal(true);
+      expect(await test.timeLockModulusHash()).to.equal(keccak256(known));
+    });
+
+    it("knows the RSA-2048 challenge number's hash", async () => {
+      const [deployer] = await ethers.getSigners();
+      const registry = await new ClusterRegistry__factory(deployer).deploy(1n, 10n, 1n, TIME_LOCK);
+      expect(await registry.RSA_2048_MODULUS_HASH()).to.equal(keccak256(toBeHex(RSA_2048_MODULUS)));
     });
   });
 
   describe("slasher", () => {
     it("lets only the deployer set the slasher, once, to a non-zero address", async () => {
       const [deployer, other] = await ethers.getSigners();
-      const registry = await new ClusterRegistry__factory(deployer).deploy(1n, 10n, 1n);
+      const registry = await new ClusterRegistry__factory(deployer).deploy(1n, 10n, 1n, TIME_LOCK);
       await expect(registry.connect(other).setSlasher(other!.address))
         .to.be.revertedWithCustomError(registry, "Unauthorized")
         .withArgs(other!.address);
@@ -35,7 +69,7 @@ describe("ClusterRegistry", () => {
 
     it("lets only the slasher slash, with a sane reward, and only members with a bond", async () => {
       const [deployer, slasher, member, challenger] = await ethers.getSigners();
-      const registry = await new ClusterRegistry__factory(deployer).deploy(1n, 10n, 1n);
+      const registry = await new ClusterRegistry__factory(deployer).deploy(1n, 10n, 1n, TIME_LOCK);
       await registry.setSlasher(slasher!.address);
       await registry.createCluster(100n, 4);
       await registry.connect(member).join(1, { value: 1000n });
@@ -233,7 +267,7 @@ describe("ClusterRegistry", () => {
 
     it("keeps a slashed member in the epochs already fixed, and lets anyone prune it once its bond would unlock", async () => {
       const [deployer, slasher, a, b, challenger] = await ethers.getSigners();
-      const registry = await new ClusterRegistry__factory(deployer).deploy(1n, 10n, 1n);
+      const registry = await new ClusterRegistry__factory(deployer).deploy(1n, 10n, 1n, TIME_LOCK);
       await registry.setSlasher(slasher!.address);
       await registry.createCluster(100n, 4);
       await registry.connect(a).join(1, { value: 1000n });
@@ -373,14 +407,28 @@ describe("ClusterRegistry", () => {
         { maxTxsPerBlock: 0 },
         { maxTxsPerBlock: 65_537 },
         { blockGasLimit: 0n },
-        { timeLockSquarings: 0n },
-        { timeLockModulus: "0x" },
-        { timeLockModulus: "0x00ff" },
+        { timeLockH: "0x" },
+        { timeLockHProof: "0x" },
+        { timeLockH: `0x01${"00".repeat(256)}` },
+        { timeLockHProof: `0x01${"00".repeat(256)}` },
       ]) {
         await expect(r.registerRollup(9, { ...ok, ...bad }, ex, kg)).to.be.revertedWithCustomError(
           r,
           "InvalidRollupConfig",
         );
+      }
+      // A modulus other than the deployment's (one whose factors the registrant knows) is refused, as is a
+      // T below the deployment's least delay.
+      for (const modulus of ["0x", "0x00ff", `0xc5${"3b".repeat(255)}`, `${ok.timeLockModulus}01`]) {
+        await expect(r.registerRollup(9, { ...ok, timeLockModulus: modulus }, ex, kg)).to.be.revertedWithCustomError(
+          r,
+          "TimeLockModulusNotAllowed",
+        );
+      }
+      for (const squarings of [0n, PARAMS.timeLock.minSquarings - 1n]) {
+        await expect(r.registerRollup(9, { ...ok, timeLockSquarings: squarings }, ex, kg))
+          .to.be.revertedWithCustomError(r, "TimeLockTooShort")
+          .withArgs(squarings, PARAMS.timeLock.minSquarings);
       }
       await expect(r.registerRollup(9, ok, [], kg)).to.be.revertedWithCustomError(r, "NoExecutors");
       await expect(r.registerRollup(9, ok, [ZeroAddress], kg)).to.be.revertedWithCustomError(r, "ZeroAddress");

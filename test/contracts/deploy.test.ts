@@ -4,7 +4,15 @@ import os from "node:os";
 import path from "node:path";
 import { ethers } from "hardhat";
 import { deploy, loadParams } from "../../scripts/deploy";
-import { DEFAULT_CORE_PARAMS, DeploymentMismatch, expectSlasher } from "../../sequencer/chain/deploy";
+import {
+  DEFAULT_CORE_PARAMS,
+  DeploymentMismatch,
+  expectSlasher,
+  insecureTestTimeLockPolicy,
+} from "../../sequencer/chain/deploy";
+import { loadBigMath } from "../../sequencer/crypto/timelock/bigmath";
+import { RSA_2048_MODULUS } from "../../sequencer/crypto/timelock/modulus";
+import { generateTestOnlyModulus } from "../../sequencer/crypto/timelock/test-modulus";
 import { ClusterRegistry__factory, ValidationServiceManager__factory } from "../../typechain-types";
 
 describe("scripts/deploy.ts", () => {
@@ -19,6 +27,48 @@ describe("scripts/deploy.ts", () => {
     expect(d.eip712Domain.verifyingContract).to.equal(d.contracts.ValidationServiceManager);
     expect(await ethers.provider.getCode(d.contracts.PoseidonCommitmentVerifier!)).to.not.equal("0x");
     expect(d.params.quorumBps).to.equal("6666");
+    // The production time-lock: RSA-2048 only, and T from the sizing rule (13 s against 35M squarings/s).
+    expect(await registry.insecureTestModulus()).to.equal(false);
+    expect(await registry.minTimeLockSquarings()).to.equal(455_000_000n);
+    expect(d.timeLock).to.deep.equal({
+      modulus: "RSA-2048",
+      modulusHash: await registry.RSA_2048_MODULUS_HASH(),
+      minSquarings: "455000000",
+      attackerSeconds: 13,
+    });
+  });
+
+  it("never deploys a test modulus, whatever the parameters say", async () => {
+    const { N } = generateTestOnlyModulus(await loadBigMath(), 1024);
+    for (const timeLock of [insecureTestTimeLockPolicy(N), { ...DEFAULT_CORE_PARAMS.timeLock, modulus: N }]) {
+      await deploy({ ...DEFAULT_CORE_PARAMS, timeLock }).then(
+        () => expect.fail("deployed a test modulus"),
+        (e: Error) => expect(e.message).to.match(/only the RSA-2048 modulus/),
+      );
+    }
+    // Nor can the configuration file name one: the modulus and the flag are not parameters at all.
+    const dir = mkdtempSync(path.join(os.tmpdir(), "veil-deploy-"));
+    for (const [name, body] of Object.entries({
+      modulus: { timeLock: { modulus: "0x0b" } },
+      flag: { insecureTestModulus: true },
+      t: { timeLockDelay: { attackerSquaringsPerSecond: 1 } },
+    })) {
+      const file = path.join(dir, `${name}.json`);
+      writeFileSync(file, JSON.stringify(body));
+      expect(() => loadParams(file), name).to.throw();
+    }
+  });
+
+  it("sizes the least T from the delay inputs of the configuration file", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "veil-deploy-"));
+    const file = path.join(dir, "delay.json");
+    writeFileSync(file, JSON.stringify({ timeLockDelay: { lookaheadHeights: 9, blockTimeMs: 12_000 } }));
+    // (10 × 12 s + 1 × 3 s) × 35M/s
+    expect(loadParams(file).timeLock).to.deep.equal({
+      modulus: RSA_2048_MODULUS,
+      minSquarings: 4_305_000_000n,
+      insecureTestModulus: false,
+    });
   });
 
   it("reads overrides from a JSON file and rejects unknown or malformed keys", () => {

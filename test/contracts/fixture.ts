@@ -1,10 +1,16 @@
 /** Shared deployment for the contract suites: a cluster of 4 members serving one rollup, 4 operators. */
 import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { keccak256, parseEther, toUtf8Bytes, type Signer } from "ethers";
+import { keccak256, parseEther, toBeHex, toUtf8Bytes, type Signer } from "ethers";
 import { certifySeal, type SealCertificate } from "../../sequencer/chain/certificate";
 import { commitSlashClaim } from "../../sequencer/chain/claims";
-import { deployCore, mineUntilMembers, type CoreParams } from "../../sequencer/chain/deploy";
+import {
+  DEFAULT_TIME_LOCK_POLICY,
+  deployCore,
+  timeLockPolicyArg,
+  mineUntilMembers,
+  type CoreParams,
+} from "../../sequencer/chain/deploy";
 import {
   signMessage,
   structHash,
@@ -13,6 +19,7 @@ import {
   type Seal,
   type VeilDomain,
 } from "../../sequencer/chain/eip712";
+import { RSA_2048_MODULUS } from "../../sequencer/crypto/timelock/modulus";
 import type { ClusterRegistry, ValidationServiceManager } from "../../typechain-types";
 
 export const PARAMS: CoreParams = {
@@ -25,12 +32,17 @@ export const PARAMS: CoreParams = {
   operatorWithdrawalDelay: 150n,
   minOperatorStake: parseEther("1"),
   challengerRewardBps: 1_000n,
+  // RSA-2048 with a small least T: the contract suites register T = 1M and test the minimum itself.
+  timeLock: { ...DEFAULT_TIME_LOCK_POLICY, minSquarings: 1_000n },
 };
+
+/** PARAMS.timeLock as the registry's constructor takes it, for suites that deploy a registry alone. */
+export const TIME_LOCK = timeLockPolicyArg(PARAMS.timeLock);
 
 export const ROLLUP_ID = 4242n;
 export const CLUSTER_BOND = parseEther("2");
 export const OPERATOR_STAKE = parseEther("10");
-export const MODULUS = `0xc5${"3b".repeat(255)}`;
+export const MODULUS = toBeHex(RSA_2048_MODULUS);
 
 export const rollupConfig = (clusterId: bigint) => ({
   clusterId,
@@ -38,6 +50,10 @@ export const rollupConfig = (clusterId: bigint) => ({
   blockGasLimit: 30_000_000n,
   timeLockSquarings: 1_000_000n,
   timeLockModulus: MODULUS,
+  // The registry stores h and its proof without checking them (every process does, in milliseconds):
+  // the contract suites need only their shape.
+  timeLockH: `0x02${"11".repeat(255)}`,
+  timeLockHProof: `0x03${"22".repeat(255)}`,
   minContributors: 0,
 });
 

@@ -24,14 +24,16 @@ import {
   responses,
   sealOf,
   signersOf,
+  rollupConfig,
   world,
+  TIME_LOCK,
 } from "./fixture";
 
 describe("ValidationServiceManager", () => {
   describe("deployment", () => {
     it("refuses parameters that would let a faulty party escape or a quorum be ambiguous", async () => {
       const [deployer] = await ethers.getSigners();
-      const registry = await new ClusterRegistry__factory(deployer).deploy(1n, 100n, 1n);
+      const registry = await new ClusterRegistry__factory(deployer).deploy(1n, 100n, 1n, TIME_LOCK);
       const factory = new ValidationServiceManager__factory(deployer);
       const ok = [await registry.getAddress(), 6_666n, 10n, 50n, 60n, 1n, 1_000n] as const;
       const bad: (readonly [number, bigint])[] = [
@@ -52,12 +54,12 @@ describe("ValidationServiceManager", () => {
       // A member's bond must outlast the challenge window of a task landing up to one epoch after the member's
       // last epoch: memberWithdrawalDelay (100) >= challengeWindow (50) + epochLength.
       const [, ...rest] = ok;
-      const longEpochs = await new ClusterRegistry__factory(deployer).deploy(1n, 100n, 51n);
+      const longEpochs = await new ClusterRegistry__factory(deployer).deploy(1n, 100n, 51n, TIME_LOCK);
       await expect(factory.deploy(await longEpochs.getAddress(), ...rest)).to.be.revertedWithCustomError(
         factory,
         "InvalidParameters",
       );
-      const justEnough = await new ClusterRegistry__factory(deployer).deploy(1n, 100n, 50n);
+      const justEnough = await new ClusterRegistry__factory(deployer).deploy(1n, 100n, 50n, TIME_LOCK);
       await factory.deploy(await justEnough.getAddress(), ...rest);
       const vsm = await factory.deploy(...ok);
       expect(await vsm.quorumBps()).to.equal(6_666n);
@@ -379,7 +381,7 @@ describe("ValidationServiceManager", () => {
 
     it("cannot reach quorum when no stake existed at the reference block", async () => {
       const [deployer, m] = await ethers.getSigners();
-      const registry = await new ClusterRegistry__factory(deployer).deploy(1n, 100n, 1n);
+      const registry = await new ClusterRegistry__factory(deployer).deploy(1n, 100n, 1n, TIME_LOCK);
       const vsm = await new ValidationServiceManager__factory(deployer).deploy(
         await registry.getAddress(),
         6_667n,
@@ -397,12 +399,9 @@ describe("ValidationServiceManager", () => {
       await registry.registerRollup(
         ROLLUP_ID,
         {
-          clusterId: 1n,
+          ...rollupConfig(1n),
           maxTxsPerBlock: 10,
           blockGasLimit: 1n,
-          timeLockSquarings: 1n,
-          timeLockModulus: "0x01",
-          minContributors: 0,
         },
         [deployer!.address],
         [m!.address],

@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { Wallet, toBeHex } from "ethers";
+import { Wallet } from "ethers";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -17,12 +17,13 @@ import {
   type EncryptedSubmission,
   type EncryptedSubmissionJson,
 } from "../../sequencer/api/wire";
-import { deployCore, mineUntilMembers } from "../../sequencer/chain/deploy";
+import { deployCore, insecureTestTimeLockPolicy, mineUntilMembers } from "../../sequencer/chain/deploy";
+import { timelockConfigFields } from "../../sequencer/chain/timelock-config";
 import { signMessage, veilDomain, type VeilDomain } from "../../sequencer/chain/eip712";
 import { blockHeight, encryptTransaction, rollupId } from "../../sequencer/crypto/encryption";
 import { createSignedContribution, type Contribution } from "../../sequencer/crypto/roundkey";
 import { loadBigMath } from "../../sequencer/crypto/timelock/bigmath";
-import { timelockParams } from "../../sequencer/crypto/timelock/params";
+import { setupTimelock, type TimelockParams } from "../../sequencer/crypto/timelock/params";
 import { generateTestOnlyModulus } from "../../sequencer/crypto/timelock/test-modulus";
 import { configSchema } from "../../sequencer/node/config";
 import { startNode, type NodeDeps, type RunningNode } from "../../sequencer/node/node";
@@ -95,9 +96,9 @@ export interface ClusterWorld {
   keySource: MemoryRoundKeySource;
   /** The share secrets behind `keySource`'s contributions: what finalize_block's round secret comes from. */
   roundSecrets: MemoryRoundSecrets;
-  /** The key generators' wallets (registry order) and the rollup's time-lock modulus, to run real ones. */
+  /** The key generators' wallets (registry order) and the rollup's time-lock parameters, to run real ones. */
   generators: Wallet[];
-  timeLockModulus: bigint;
+  timelock: TimelockParams;
   contributions: Map<number, Contribution[]>;
   ports: number[];
   dirs: string[];
@@ -109,7 +110,9 @@ export interface ClusterWorld {
 
 export async function deployWorld(heightsWithKeys: readonly number[]): Promise<ClusterWorld> {
   const [deployer] = await ethers.getSigners();
-  const { registry, vsm } = await deployCore(deployer!, PARAMS);
+  const math = await loadBigMath();
+  const N = generateTestOnlyModulus(math, 1024).N;
+  const { registry, vsm } = await deployCore(deployer!, { ...PARAMS, timeLock: insecureTestTimeLockPolicy(N) });
   const { chainId } = await ethers.provider.getNetwork();
   const domain = veilDomain(chainId, await vsm.getAddress());
   const members = [0, 1, 2].map(() => Wallet.createRandom().connect(ethers.provider)) as unknown as Wallet[];
@@ -125,8 +128,7 @@ export async function deployWorld(heightsWithKeys: readonly number[]): Promise<C
   );
   const generators = generatorKeys.map((g) => g.address);
   const executor = Wallet.createRandom() as unknown as Wallet;
-  const math = await loadBigMath();
-  const N = generateTestOnlyModulus(math, 1024).N;
+  const params = await setupTimelock({ N, T: SQUARINGS });
   await (await registry.approveRollup(clusterId, ROLLUP, deployer!.address)).wait();
   await (
     await registry.registerRollup(
@@ -135,15 +137,13 @@ export async function deployWorld(heightsWithKeys: readonly number[]): Promise<C
         clusterId,
         maxTxsPerBlock: 4096,
         blockGasLimit: 30_000_000n,
-        timeLockSquarings: SQUARINGS,
-        timeLockModulus: toBeHex(N),
+        ...timelockConfigFields(params),
         minContributors: 0,
       },
       [executor.address],
       generators,
     )
   ).wait();
-  const params = await timelockParams({ N, T: SQUARINGS });
   const keySource = new MemoryRoundKeySource();
   const roundSecrets = new MemoryRoundSecrets();
   const contributions = new Map<number, Contribution[]>();
@@ -175,7 +175,7 @@ export async function deployWorld(heightsWithKeys: readonly number[]): Promise<C
     keySource,
     roundSecrets,
     generators: generatorKeys as unknown as Wallet[],
-    timeLockModulus: N,
+    timelock: params,
     contributions,
     ports,
     dirs,

@@ -12,13 +12,11 @@ import {
   type OrderReceiptJson,
 } from "../../sequencer/api/wire";
 import { sealEnvelope } from "../../sequencer/node/cluster/envelope";
-import { timelockParams } from "../../sequencer/crypto/timelock/params";
 import { ContractChainView } from "../../sequencer/sdk/chain";
 import { VeilClient } from "../../sequencer/sdk/client";
 import { verifyEncryptionKey } from "../../sequencer/sdk/round-key";
 import {
   ROLLUP,
-  SQUARINGS,
   deployWorld,
   provenSubmission,
   rejects,
@@ -68,7 +66,7 @@ describe("sequencer cluster: ordering, replication and the external API (3 nodes
 
   it("serves the round key with the signed contributions the SDK re-verifies it against", async () => {
     const raw = await w.clients[1]!.call("get_encryption_key", { rollupId: ROLLUP.toString(), height: "1" });
-    const params = await timelockParams({ N: w.timeLockModulus, T: SQUARINGS });
+    const params = w.timelock;
     const committee = w.generators.map((g) => g.address);
     const key = await verifyEncryptionKey(raw, { rollupId: ROLLUP, height: 1n }, committee, params, w.domain);
     expect(key.publicKey).to.deep.equal(encryptionKeyResult.parse(raw).publicKey);

@@ -14,7 +14,14 @@ import os from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { uint64 } from "../../sequencer/api/wire";
-import { DeploymentMismatch, deployCore, mineUntilMembers } from "../../sequencer/chain/deploy";
+import {
+  DEFAULT_CORE_PARAMS,
+  DeploymentMismatch,
+  deployCore,
+  insecureTestTimeLockPolicy,
+  mineUntilMembers,
+} from "../../sequencer/chain/deploy";
+import { timelockConfigFields } from "../../sequencer/chain/timelock-config";
 import { veilDomain, type Seal, type VeilDomain } from "../../sequencer/chain/eip712";
 import {
   aggregateRoundKey,
@@ -32,7 +39,7 @@ import {
   verifySolution,
 } from "../../sequencer/crypto/roundkey";
 import { loadBigMath } from "../../sequencer/crypto/timelock/bigmath";
-import { timelockParams, type TimelockParams } from "../../sequencer/crypto/timelock/params";
+import { setupTimelock, type TimelockParams } from "../../sequencer/crypto/timelock/params";
 import { generateTestOnlyModulus } from "../../sequencer/crypto/timelock/test-modulus";
 import { toHex } from "../../sequencer/crypto/timelock/wire";
 import { parseKeygenConfig } from "../../sequencer/keygen/config";
@@ -174,15 +181,14 @@ describe("key generator service", function () {
     const [deployer, clusterOwner, rollupOwner, executor] = signers;
     members = signers.slice(5, 9);
     outsider = signers[10]!;
-    const core = await deployCore(deployer!);
+    const math = await loadBigMath();
+    const { N } = generateTestOnlyModulus(math, 1024);
+    params = await setupTimelock({ N, T });
+    const core = await deployCore(deployer!, { ...DEFAULT_CORE_PARAMS, timeLock: insecureTestTimeLockPolicy(N) });
     registry = core.registry;
     registryAddress = await registry.getAddress();
     const { chainId } = await ethers.provider.getNetwork();
     domain = veilDomain(chainId, await core.vsm.getAddress());
-
-    const math = await loadBigMath();
-    const { N } = generateTestOnlyModulus(math, 1024);
-    params = await timelockParams({ N, T });
 
     wallets = [0, 1, 2].map(() => Wallet.createRandom() as unknown as Wallet);
     const liarWallet = Wallet.createRandom() as unknown as Wallet;
@@ -195,8 +201,7 @@ describe("key generator service", function () {
       clusterId: 1n,
       maxTxsPerBlock: 1024,
       blockGasLimit: 30_000_000n,
-      timeLockSquarings: BigInt(T),
-      timeLockModulus: toBeHex(N),
+      ...timelockConfigFields(params),
       minContributors: 0,
     };
     for (const id of [ROLLUP, OTHER_ROLLUP]) {

@@ -6,14 +6,14 @@ import { certifySeal, sealCertificateToJson } from "../../sequencer/chain/certif
  * transactions, so that the operator's checks run against real signatures and the real schedule.
  */
 import { ethers } from "hardhat";
-import { Wallet, randomBytes, toBeHex, getAddress } from "ethers";
+import { Wallet, getAddress } from "ethers";
 import type { BuiltSlotJson, FinalizeResultWire } from "../../sequencer/api/wire";
 import { deployCore, mineUntilMembers } from "../../sequencer/chain/deploy";
 import { signMessage, structHash, taskIdOf, veilDomain, type VeilDomain } from "../../sequencer/chain/eip712";
 import { hashLeaf, rootOfLeafHashes } from "../../sequencer/chain/merkle";
 import { rawRootOf } from "../../sequencer/block/raw-root";
 import type { ClusterRegistry } from "../../typechain-types";
-import { PARAMS } from "../contracts/fixture";
+import { PARAMS, rollupConfig } from "../contracts/fixture";
 
 export const OPERATOR_ROLLUP = 11n;
 
@@ -38,19 +38,11 @@ export async function deployOperatorWorld(): Promise<OperatorWorld> {
   for (const m of members) await (await registry.connect(m).join(clusterId, { value: ethers.parseEther("1") })).wait();
   await mineUntilMembers(registry, clusterId, members.length, ethers.provider);
   const executor = Wallet.createRandom() as unknown as Wallet;
-  const modulus = toBeHex(BigInt(`0x${Buffer.from(randomBytes(128)).toString("hex")}`) | (1n << 1023n) | 1n);
   await (await registry.approveRollup(clusterId, OPERATOR_ROLLUP, deployer!.address)).wait();
   await (
     await registry.registerRollup(
       OPERATOR_ROLLUP,
-      {
-        clusterId,
-        maxTxsPerBlock: 4096,
-        blockGasLimit: 30_000_000n,
-        timeLockSquarings: 64,
-        timeLockModulus: modulus,
-        minContributors: 0,
-      },
+      rollupConfig(clusterId), // operators never open a puzzle: the fixture's time-lock fields will do
       [executor.address],
       [Wallet.createRandom().address],
     )

@@ -39,13 +39,10 @@ l1: { rpcUrl: "http://127.0.0.1:8545", registry: "${REGISTRY.toLowerCase()}", va
     const config = loadProxyConfig(file("b.yaml", yaml), {
       VEIL_PROXY__LISTEN__PORT: "9999",
       VEIL_PROXY__L2__CHAIN_ID: "31337",
-      VEIL_PROXY__TIMELOCK__H: "0x05",
-      VEIL_PROXY__TIMELOCK__H_PROOF: "0x07",
       VEIL_OTHER: "ignored",
     });
     expect(config.listen.port).to.equal(9999);
     expect(l2ChainIdOf(config)).to.equal(31337n);
-    expect(config.timelock).to.deep.equal({ h: 5n, hProof: 7n });
     expect(proxyEnvPath("VEIL_PROXY__SEQUENCING__BLOCK_TIME_MS")).to.deep.equal(["sequencing", "blockTimeMs"]);
     expect(proxyEnvPath("VEIL_RPC__PORT")).to.equal(undefined);
   });

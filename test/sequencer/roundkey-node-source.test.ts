@@ -20,7 +20,7 @@ import {
   type ContributionJson,
 } from "../../sequencer/crypto/roundkey";
 import { loadBigMath } from "../../sequencer/crypto/timelock/bigmath";
-import { timelockParams, type TimelockParams } from "../../sequencer/crypto/timelock/params";
+import { setupTimelock, type TimelockParams } from "../../sequencer/crypto/timelock/params";
 import { generateTestOnlyModulus } from "../../sequencer/crypto/timelock/test-modulus";
 import type { RollupInfo } from "../../sequencer/node/chain-view";
 import { Health } from "../../sequencer/node/health";
@@ -57,13 +57,12 @@ describe("node round-key source: contribution signatures", function () {
   before(async () => {
     const math = await loadBigMath();
     const { N } = generateTestOnlyModulus(math, 1024);
-    params = await timelockParams({ N, T });
+    params = await setupTimelock({ N, T });
     rollup = {
       rollupId: round.rollupId,
       clusterId: 1n,
       maxTxsPerBlock: 1024,
-      timeLockSquarings: T,
-      timeLockModulus: N,
+      timelock: params,
       keyGenerators: KEYS.map((k) => k.address),
       minContributors: 0,
     };
@@ -81,10 +80,26 @@ describe("node round-key source: contribution signatures", function () {
     return expect.fail("the round key was accepted");
   }
 
-  it("accepts the committee's signed contributions and aggregates them", async () => {
-    const key = await new RoundKeys(fixedSource(honest), DOMAIN).get(rollup, HEIGHT);
+  it("accepts the committee's signed contributions and aggregates them, warning once of the test modulus", async () => {
+    const warnings: string[] = [];
+    const log = { warn: (_fields: object, message: string) => warnings.push(message) };
+    const keys = new RoundKeys(fixedSource(honest), DOMAIN, log);
+    const key = await keys.get(rollup, HEIGHT);
     expect(key.generators).to.deep.equal(KEYS.map((k) => k.address));
     expect(key).to.deep.equal((await aggregateRoundKey(params, round, honest)).key);
+    await keys.get(rollup, HEIGHT + 1n).catch(() => undefined);
+    expect(warnings).to.have.length(1);
+    expect(warnings[0]).to.match(/INSECURE time-lock modulus/);
+  });
+
+  it("refuses a rollup whose published h fails its proof", async () => {
+    const forged = { ...rollup, timelock: { ...rollup.timelock, h: rollup.timelock.h + 1n } };
+    const refused = await new RoundKeys(fixedSource(honest), DOMAIN).get(forged, HEIGHT).then(
+      () => expect.fail("a round key was served under a forged h"),
+      (error: Error) => error,
+    );
+    expect(refused).to.be.instanceOf(RoundKeyUnavailable);
+    expect(refused.message).to.match(/time-lock parameters.*published h/);
   });
 
   it("refuses a key one generator made alone (its secret is that generator's), serves it with all but one", async () => {

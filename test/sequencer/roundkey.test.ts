@@ -33,7 +33,7 @@ import {
   type Verdict,
 } from "../../sequencer/crypto/roundkey";
 import { loadBigMath, type BigMath } from "../../sequencer/crypto/timelock/bigmath";
-import { timelockParams, type TimelockParams } from "../../sequencer/crypto/timelock/params";
+import { setupTimelock, type TimelockParams } from "../../sequencer/crypto/timelock/params";
 import { lockInteger, onePlusNPow, puzzleRandomnessBits, randomBits } from "../../sequencer/crypto/timelock/puzzle";
 import { MASK_S_BITS, shareChallenge, verifyShare, type ShareProof } from "../../sequencer/crypto/timelock/share-proof";
 import { generateTestOnlyModulus } from "../../sequencer/crypto/timelock/test-modulus";
@@ -55,7 +55,7 @@ describe("round keys", function () {
 
   before(async () => {
     math = await loadBigMath();
-    params = await timelockParams({ N: generateTestOnlyModulus(math, 1024).N, T: 128 });
+    params = await setupTimelock({ N: generateTestOnlyModulus(math, 1024).N, T: 128 });
     made = [];
     for (const key of KEYS) made.push(await createSignedContribution(params, DOMAIN, ROUND, key));
   });
@@ -63,7 +63,7 @@ describe("round keys", function () {
   const contributions = (): Contribution[] => made.map((m) => m.contribution);
 
   it("round trip over RSA-2048: contributions, aggregation, reveals and the solver give one key", async () => {
-    const rsa = await timelockParams({ T: 300 });
+    const rsa = await setupTimelock({ T: 300 });
     const mine = [];
     for (const generator of GENERATORS.slice(0, 2)) mine.push(await createContribution(rsa, ROUND, generator));
     const { key, rejected } = await aggregateRoundKey(
@@ -148,7 +148,7 @@ describe("round keys", function () {
       const stolen = await verifyContribution(params, { ...c, generator: GENERATORS[1]! });
       expect(stolen.ok).to.equal(false);
       // Against parameters with another T (hence another h), the same proof fails as well.
-      const otherT = await timelockParams({ N: params.N, T: params.T + 1 });
+      const otherT = await setupTimelock({ N: params.N, T: params.T + 1 });
       expect((await verifyContribution(otherT, c)).ok).to.equal(false);
     });
 

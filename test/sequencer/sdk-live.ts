@@ -13,7 +13,7 @@ import { JsonRpcProvider, Wallet, parseEther } from "ethers";
 import pino from "pino";
 import { EncryptingProxy } from "../../sequencer/proxy/server";
 import { ContractChainView, type L1Addresses } from "../../sequencer/sdk/chain";
-import { VeilClient, type PublishedTimelock, type SentTransaction } from "../../sequencer/sdk/client";
+import { VeilClient, type SentTransaction } from "../../sequencer/sdk/client";
 import { InclusionError } from "../../sequencer/sdk/errors";
 import type { InclusionVerdict } from "../../sequencer/sdk/inclusion";
 
@@ -26,7 +26,6 @@ export interface LiveTopology {
   readonly chainId?: bigint;
   readonly blockTimeMs: number;
   readonly fundedL2Key: string;
-  readonly timelock?: PublishedTimelock;
 }
 
 export interface LiveRun {
@@ -45,7 +44,6 @@ export async function sendThroughVeil(topology: LiveTopology, count: number): Pr
     chain,
     rollupId: topology.rollupId,
     lookAhead: { blockTimeMs: topology.blockTimeMs },
-    ...(topology.timelock ? { timelock: topology.timelock } : {}),
   });
   const chainId = topology.chainId ?? topology.rollupId;
   const proxy = new EncryptingProxy({

@@ -7,6 +7,7 @@ import {
   delayForSquarings,
   hashToQuadraticResidue,
   squaringsForDelay,
+  setupTimelock,
   timelockParams,
   type TimelockParams,
 } from "../../sequencer/crypto/timelock/params";
@@ -20,7 +21,7 @@ import {
   randomBits,
 } from "../../sequencer/crypto/timelock/puzzle";
 import { repeatedSquaring } from "../../sequencer/crypto/timelock/solver";
-import { generateTestOnlyModulus } from "../../sequencer/crypto/timelock/test-modulus";
+import { generateTestOnlyModulus, trapdoorTimelock } from "../../sequencer/crypto/timelock/test-modulus";
 import { challengePrime, proveExponentiation, verifyExponentiation } from "../../sequencer/crypto/timelock/wesolowski";
 
 /** Reference square-and-multiply in plain BigInt, to check GMP against. */
@@ -44,8 +45,8 @@ describe("time-lock puzzles", function () {
   before(async () => {
     math = await loadBigMath();
     test = generateTestOnlyModulus(math, 1024);
-    small = await timelockParams({ N: test.N, T: 64 });
-    rsa = await timelockParams({ T: 256 });
+    small = await setupTimelock({ N: test.N, T: 64 });
+    rsa = await setupTimelock({ T: 256 });
   });
 
   describe("GMP arithmetic", () => {
@@ -99,13 +100,14 @@ describe("time-lock puzzles", function () {
       expect(small.H).to.equal(math.modPow(small.h, small.N, small.N2));
       expect(verifyExponentiation(math, rsa.N, rsa.g, rsa.h, rsa.T, rsa.hProof)).to.equal(true);
       // The cache answers; a different published h for the same (N, T) is refused.
-      expect(await timelockParams({ T: 256 })).to.equal(rsa);
-      await timelockParams({ T: 256, h: rsa.h + 1n, hProof: rsa.hProof }).then(
+      expect(await setupTimelock({ T: 256 })).to.equal(rsa);
+      expect(await timelockParams(rsa)).to.equal(rsa);
+      await timelockParams({ N: rsa.N, T: 256, h: rsa.h + 1n, hProof: rsa.hProof }).then(
         () => expect.fail("accepted a wrong h"),
         (e: Error) => expect(e.message).to.match(/disagrees/),
       );
       const fresh = generateTestOnlyModulus(math, 512);
-      const sq = await timelockParams({ N: fresh.N, T: 10 });
+      const sq = await setupTimelock({ N: fresh.N, T: 10 });
       const other = generateTestOnlyModulus(math, 512);
       const g = hashToQuadraticResidue(math, other.N, "puzzle generator g");
       const h = math.modPow(g, 1n << 10n, other.N);
@@ -120,9 +122,22 @@ describe("time-lock puzzles", function () {
       );
     });
 
+    it("adopts a published h at T = 2^40 from its proof alone, never squaring", async () => {
+      // 2^40 squarings would take this machine two months: only a check that never squares can finish.
+      const T = 2 ** 40;
+      const { h, hProof } = trapdoorTimelock(math, test, T);
+      const adopted = await timelockParams({ N: test.N, T, h, hProof });
+      expect(adopted.h).to.equal(h);
+      expect(adopted.T).to.equal(T);
+      await timelockParams({ N: test.N, T: T + 1, h, hProof }).then(
+        () => expect.fail("accepted the proof for another T"),
+        (e: Error) => expect(e.message).to.match(/fails its proof/),
+      );
+    });
+
     it("refuses bad moduli and squaring counts", async () => {
       for (const bad of [{ N: 1n << 600n, T: 5 }, { N: 12345n, T: 5 }, { T: 0 }, { T: 1.5 }]) {
-        await timelockParams(bad).then(
+        await setupTimelock(bad).then(
           () => expect.fail(`accepted ${String(bad.T)}`),
           (e: Error) => expect(e).to.be.instanceOf(RangeError),
         );

@@ -22,7 +22,7 @@ import {
   type RoundKey,
 } from "../../sequencer/crypto/roundkey";
 import { loadBigMath } from "../../sequencer/crypto/timelock/bigmath";
-import { timelockParams, type TimelockParams } from "../../sequencer/crypto/timelock/params";
+import { setupTimelock, type TimelockParams } from "../../sequencer/crypto/timelock/params";
 import { generateTestOnlyModulus } from "../../sequencer/crypto/timelock/test-modulus";
 import { roundSecretToJson } from "../../sequencer/keygen/round-secret";
 import { Health } from "../../sequencer/node/health";
@@ -179,7 +179,7 @@ describe("validators", function () {
 
   before(async () => {
     w = await world();
-    params = await timelockParams({ N: generateTestOnlyModulus(await loadBigMath(), 1024).N, T: 64 });
+    params = await setupTimelock({ N: generateTestOnlyModulus(await loadBigMath(), 1024).N, T: 64 });
     tmp = mkdtempSync(path.join(os.tmpdir(), "veil-validator-"));
 
     const ref = { rollupId: z.string(), height: z.string() };

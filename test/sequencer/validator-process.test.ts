@@ -16,7 +16,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import os from "node:os";
 import path from "node:path";
 import pino from "pino";
-import { deployCore, mineUntilMembers } from "../../sequencer/chain/deploy";
+import { deployCore, insecureTestTimeLockPolicy, mineUntilMembers } from "../../sequencer/chain/deploy";
+import { timelockConfigFields } from "../../sequencer/chain/timelock-config";
+import { setupTimelock } from "../../sequencer/crypto/timelock/params";
 import { ConfigError } from "../../sequencer/config/layered";
 import { signMessage, veilDomain, type VeilDomain } from "../../sequencer/chain/eip712";
 import { loadBigMath } from "../../sequencer/crypto/timelock/bigmath";
@@ -115,7 +117,9 @@ describe("validator processes: a VSM task reaches quorum through the JSON-RPC vo
     keygenPorts = ports.slice(3, 5);
     validatorPorts = ports.slice(5, 8);
     const [deployer] = await ethers.getSigners();
-    ({ registry, vsm } = await deployCore(deployer!, PARAMS));
+    const { N } = generateTestOnlyModulus(await loadBigMath(), 1024);
+    const timelock = await setupTimelock({ N, T: SQUARINGS });
+    ({ registry, vsm } = await deployCore(deployer!, { ...PARAMS, timeLock: insecureTestTimeLockPolicy(N) }));
     const { chainId } = await ethers.provider.getNetwork();
     domain = veilDomain(chainId, await vsm.getAddress());
     const fund = async (w: Wallet): Promise<void> => {
@@ -131,7 +135,6 @@ describe("validator processes: a VSM task reaches quorum through the JSON-RPC vo
     for (const m of members) await (await registry.connect(m).join(clusterId, { value: parseEther("1") })).wait();
     await mineUntilMembers(registry, clusterId, members.length, ethers.provider);
     const generators = [random(), random()].sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
-    const { N } = generateTestOnlyModulus(await loadBigMath(), 1024);
     await (await registry.approveRollup(clusterId, ROLLUP, deployer!.address)).wait();
     await (
       await registry.registerRollup(
@@ -140,8 +143,7 @@ describe("validator processes: a VSM task reaches quorum through the JSON-RPC vo
           clusterId,
           maxTxsPerBlock: 4096,
           blockGasLimit: 30_000_000n,
-          timeLockSquarings: SQUARINGS,
-          timeLockModulus: toBeHex(N),
+          ...timelockConfigFields(timelock),
           minContributors: 0,
         },
         [executor.address],

@@ -69,40 +69,58 @@ function build(math: BigMath, N: bigint, T: number, h: bigint, hProof: bigint, g
 const cache = new Map<string, TimelockParams>();
 const cacheKey = (N: bigint, T: number): string => `${N.toString(16)}:${T}`;
 
+/** The published parameters of a rollup: its registry entry carries all four. */
+export interface PublishedTimelock {
+  readonly N: bigint;
+  readonly T: number;
+  readonly h: bigint;
+  readonly hProof: bigint;
+}
+
 /**
- * Parameters for (N, T). With a published (h, hProof) they are checked in milliseconds; without,
- * h is computed by T squarings (as long as solving one puzzle) and proven. Cached per process.
+ * Parameters from a published (N, T, h, hProof): h is checked against its Wesolowski proof in
+ * milliseconds and never recomputed. Cached per process and (N, T).
  */
-export async function timelockParams(
-  options: { N?: bigint; T: number; h?: bigint; hProof?: bigint } & Pick<SquaringOptions, "onProgress" | "signal">,
+export async function timelockParams(published: PublishedTimelock): Promise<TimelockParams> {
+  const { N, T, h, hProof } = published;
+  assertModulus(N);
+  assertSquarings(T);
+  const cached = cache.get(cacheKey(N, T));
+  if (cached) {
+    if (h !== cached.h) throw new Error("published h disagrees with the cached parameters");
+    return cached;
+  }
+  const math = await loadBigMath();
+  const g = puzzleBase(math, N);
+  if (!verifyExponentiation(math, N, g, h, T, hProof)) throw new Error("published h fails its proof h = g^(2^T)");
+  // The proof fixes h only up to sign. That is harmless: −h turns H into −H, and decoding squares V,
+  // so puzzles made with either sign open to the same integer.
+  const params = build(math, N, T, h, hProof, g, hashToQuadraticResidue(math, N, "commitment base k"));
+  cache.set(cacheKey(N, T), params);
+  return params;
+}
+
+/** The puzzle base g for N, the x of h = x^(2^T). */
+export const puzzleBase = (math: BigMath, N: bigint): bigint => hashToQuadraticResidue(math, N, "puzzle generator g");
+
+/**
+ * Computes h = g^(2^T) and its proof for (N, T): T squarings and as many again for the proof, on a
+ * worker thread, with progress and a resumable checkpoint. Done once per rollup by whoever registers it
+ * (`veil timelock setup`), and by tests and the devnet for their small T; no serving process calls it.
+ */
+export async function setupTimelock(
+  options: { N?: bigint; T: number } & Pick<SquaringOptions, "onProgress" | "signal">,
 ): Promise<TimelockParams> {
   const N = options.N ?? RSA_2048_MODULUS;
   const { T } = options;
   assertModulus(N);
   assertSquarings(T);
   const cached = cache.get(cacheKey(N, T));
-  if (cached) {
-    if (options.h !== undefined && options.h !== cached.h)
-      throw new Error("published h disagrees with the cached parameters");
-    return cached;
-  }
+  if (cached) return cached;
   const math = await loadBigMath();
-  const g = hashToQuadraticResidue(math, N, "puzzle generator g");
-  const k = hashToQuadraticResidue(math, N, "commitment base k");
-  let params: TimelockParams;
-  if (options.h !== undefined) {
-    if (options.hProof === undefined) throw new Error("a published h needs its proof");
-    if (!verifyExponentiation(math, N, g, options.h, T, options.hProof))
-      throw new Error("published h fails its proof h = g^(2^T)");
-    // The proof fixes h only up to sign. That is harmless: −h turns H into −H, and decoding squares V,
-    // so puzzles made with either sign open to the same integer.
-    params = build(math, N, T, options.h, options.hProof, g, k);
-  } else {
-    const h = await repeatedSquaring(math, N, g, T, { onProgress: options.onProgress, signal: options.signal });
-    params = build(math, N, T, h, proveExponentiation(math, N, g, h, T), g, k);
-  }
-  cache.set(cacheKey(N, T), params);
-  return params;
+  const g = puzzleBase(math, N);
+  const h = await repeatedSquaring(math, N, g, T, { onProgress: options.onProgress, signal: options.signal });
+  return timelockParams({ N, T, h, hProof: proveExponentiation(math, N, g, h, T) });
 }
 
 /** Adversarial squaring rate assumed for custom hardware (an ASIC for RSA-2048 squaring). */

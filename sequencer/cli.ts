@@ -1,7 +1,8 @@
 /**
  * The `veil` command line, one program for every role: `veil node …` (sequencer node),
  * `veil keygen …` (key generator), `veil proxy …` (the user's encrypting RPC), `veil validator …`
- * (a VSM operator's validator), `veil operator …` (a rollup's block producer and L2 executor).
+ * (a VSM operator's validator), `veil operator …` (a rollup's block producer and L2 executor),
+ * `veil timelock …` (a rollup registrant's time-lock sizing and setup).
  * Run with `npm run veil -- <command>`; every command has `--help`.
  */
 import { Command } from "commander";
@@ -13,6 +14,7 @@ import { createLogger } from "./node/logger";
 import { VERSION, clusterStatusSchema, startNode } from "./node/node";
 import { registerOperatorCommands } from "./operator/cli";
 import { registerProxyCommands } from "./proxy/cli";
+import { registerTimelockCommands } from "./registrant/cli";
 import { RpcCallError, RpcClient, RpcTimeoutError, RpcTransportError } from "./rpc/client";
 import { registerValidatorCommands } from "./validator/cli";
 
@@ -53,6 +55,7 @@ export function buildCli(): Command {
   registerProxyCommands(program);
   registerValidatorCommands(program);
   registerOperatorCommands(program);
+  registerTimelockCommands(program);
   return program;
 }
 

@@ -34,8 +34,8 @@ import {
   type Puzzle,
 } from "./timelock/puzzle";
 import { proveShare, verifyShare, type ShareProof, type Verdict } from "./timelock/share-proof";
-import { repeatedSquaring, type SquaringOptions } from "./timelock/solver";
-import { proveExponentiation, verifyExponentiation } from "./timelock/wesolowski";
+import { squareAndProve, type ProverOptions } from "./timelock/prover";
+import { verifyExponentiation } from "./timelock/wesolowski";
 import {
   addressSchema,
   hexInt,
@@ -409,21 +409,20 @@ export function secretFromReveals(key: RoundKey, reveals: readonly ShareReveal[]
 }
 
 /**
- * The slow path: T sequential squarings of the aggregated puzzle (cancellable, with progress), the
- * hidden sum S read in the centred range, sk = S mod ℓ checked against PK, and a Wesolowski proof
- * so that others adopt the result in milliseconds.
+ * The slow path: T sequential squarings of the aggregated puzzle and a Wesolowski proof, so that others
+ * adopt the result in milliseconds (off the event loop, cancellable, with progress and an optional
+ * checkpoint: prover.ts), the hidden sum S read in the centred range, sk = S mod ℓ checked against PK.
  */
 export async function solveRoundKey(
   params: TimelockParams,
   key: RoundKey,
-  options: SquaringOptions = {},
+  options: ProverOptions = {},
 ): Promise<PuzzleSolution> {
   const math = await loadBigMath();
   assertWellFormedPuzzle(math, params, key.puzzle, "round puzzle");
-  const w = await repeatedSquaring(math, params.N, key.puzzle.u, params.T, options);
+  const { y: w, proof } = await squareAndProve(params.N, key.puzzle.u, params.T, options);
   const secretKey = modL(decodeSolved(math, params, key.puzzle, w));
   if (!isRoundSecret(key, secretKey)) throw new Error("the solved puzzle does not yield the round key");
-  const proof = proveExponentiation(math, params.N, key.puzzle.u, w, params.T);
   return { round: key.round, w, proof, secretKey };
 }
 

@@ -25,6 +25,7 @@ async function keygenSolve(options: {
   solve: boolean;
   publish: boolean;
   revealTimeout: number;
+  checkpoint?: string;
   logLevel: "info" | "debug" | "warn" | "error" | "silent";
 }): Promise<void> {
   let raw: unknown;
@@ -48,6 +49,7 @@ async function keygenSolve(options: {
     publish: options.publish,
     revealTimeoutMs: options.revealTimeout,
     signal: controller.signal,
+    ...(options.checkpoint === undefined ? {} : { checkpointPath: options.checkpoint }),
     log,
   });
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -75,6 +77,7 @@ export function registerKeygenCommands(program: Command): void {
     .option("--no-solve", "fail instead of solving when a reveal is missing")
     .option("-p, --publish", "send the result to every committee member (publish_round_secret)", false)
     .option("--reveal-timeout <ms>", "how long to wait for each member's reveal", positiveInt, 5_000)
+    .option("--checkpoint <file>", "keep the solver's progress here and resume from it when run again")
     .option("--log-level <level>", "progress log level on stderr", "info")
     .action(keygenSolve);
 }

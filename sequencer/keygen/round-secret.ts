@@ -116,6 +116,8 @@ export interface RecoveryInput {
   /** Solve the puzzle when a reveal is missing; otherwise fail. */
   readonly solve: boolean;
   readonly signal?: AbortSignal;
+  /** Where the solver keeps its progress, to resume after a restart (none: start over). */
+  readonly checkpointPath?: string;
   readonly log: Logger;
 }
 
@@ -155,11 +157,12 @@ export async function recoverRoundSecret(input: RecoveryInput): Promise<RoundSec
   let lastLog = 0;
   const solution = await solveRoundKey(params, key, {
     ...(input.signal ? { signal: input.signal } : {}),
-    onProgress: (done, total) => {
+    ...(input.checkpointPath === undefined ? {} : { checkpointPath: input.checkpointPath }),
+    onProgress: ({ phase, done, total }) => {
       const now = performance.now();
       if (now - lastLog < 2_000 && done < total) return;
       lastLog = now;
-      log.info({ done, total, percent: Math.floor((100 * done) / total) }, "solving");
+      log.info({ phase, done, total, percent: Math.floor((100 * done) / total) }, "solving");
     },
   });
   log.info({ ms: Math.round(performance.now() - started) }, "round puzzle solved");

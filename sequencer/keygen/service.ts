@@ -16,6 +16,8 @@
  */
 import { getAddress } from "ethers";
 import type { Logger } from "pino";
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
 import { z } from "zod";
 import {
   aggregateSignedRoundKey,
@@ -146,6 +148,16 @@ export class KeygenService {
         await this.tryAggregate(round);
       }
     }
+  }
+
+  /**
+   * Where the slow-path solver of a round keeps its progress, beside the database (not in it: LevelDB
+   * owns its folder), so that a restarted generator resumes a long solve instead of starting over.
+   */
+  private async solverCheckpoint(label: string): Promise<string> {
+    const dir = `${this.deps.config.storage.path}-solver`;
+    await mkdir(dir, { recursive: true });
+    return path.join(dir, `${label.replace(/[^0-9A-Za-z_-]/g, "_")}.json`);
   }
 
   // ---- parameters and window ------------------------------------------------------------------
@@ -550,6 +562,7 @@ export class KeygenService {
         revealTimeoutMs: this.deps.config.solver.revealTimeoutMs,
         solve: true,
         signal: this.abort.signal,
+        checkpointPath: await this.solverCheckpoint(label),
         log: this.deps.log.child({ round: label }),
       });
       await this.deps.store.putRoundSecret(round, roundSecretToJson(secret));

@@ -26,6 +26,8 @@ export interface SolveOptions {
   readonly publish: boolean;
   readonly revealTimeoutMs: number;
   readonly signal?: AbortSignal;
+  /** Where the solver keeps its progress, to resume when run again after an interruption. */
+  readonly checkpointPath?: string;
   readonly log: Logger;
 }
 
@@ -82,6 +84,7 @@ export async function solveRound(options: SolveOptions): Promise<SolveResult> {
     solve: options.solve,
     log,
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.checkpointPath === undefined ? {} : { checkpointPath: options.checkpointPath }),
   });
   const verdict = await verifyRoundSecret(params, key, contributions, secret);
   if (!verdict.ok) throw new Error(`the recovered secret does not verify: ${verdict.reason}`);

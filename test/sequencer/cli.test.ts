@@ -1,9 +1,13 @@
 import { expect } from "chai";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { toBeHex } from "ethers";
 import YAML from "yaml";
+import { loadBigMath } from "../../sequencer/crypto/timelock/bigmath";
+import { timelockParams } from "../../sequencer/crypto/timelock/params";
+import { generateTestOnlyModulus } from "../../sequencer/crypto/timelock/test-modulus";
 import { NodeStore } from "../../sequencer/node/storage/store";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -82,11 +86,65 @@ describe("veil CLI", () => {
     expect(top.stdout).to.match(/node\s+run or inspect a sequencer node/);
     const start = await run(["node", "start", "--help"]);
     expect(start.stdout).to.match(/--config <file>/);
+    const setup = await run(["timelock", "setup", "--help"]);
+    expect(setup.stdout).to.match(/--checkpoint <file>/);
     const status = await run(["node", "status", "--help"]);
     expect(status.stdout).to.match(/--url <url>/);
     const missing = await run(["node", "status"]);
     expect(missing.code).to.not.equal(0);
     expect(missing.stderr).to.match(/required option '-u, --url <url>' not specified/);
+  });
+
+  it("timelock size: prints the least T of the sizing rule for the given delays", async () => {
+    const defaults = await run(["timelock", "size"]);
+    expect(defaults.code, defaults.stderr).to.equal(0);
+    expect(JSON.parse(defaults.stdout)).to.include({ squarings: 455_000_000, publicationToSealSeconds: 13 });
+    const slow = await run(["timelock", "size", "--lookahead", "9", "--block-time-ms", "12000"]);
+    expect(JSON.parse(slow.stdout)).to.include({ squarings: 4_305_000_000 });
+    const bad = await run(["timelock", "size", "--lookahead", "-1"]);
+    expect(bad.code).to.not.equal(0);
+    expect(bad.stderr).to.match(/non-negative integer/);
+  });
+
+  it("timelock setup: computes h with its proof, and resumes from its checkpoint after an interruption", async function () {
+    this.timeout(120_000);
+    const math = await loadBigMath();
+    const { N } = generateTestOnlyModulus(math, 1024);
+    const T = 3_000_000; // about 10 s of squaring and proving here: long enough to interrupt
+    const checkpoint = path.join(dir, "setup.json");
+    const args = ["timelock", "setup", "-T", String(T), "--modulus", toBeHex(N), "--checkpoint", checkpoint];
+    const first = veil(args);
+    let progress = "";
+    await new Promise<void>((resolve) =>
+      first.stderr?.on("data", (d: Buffer) => {
+        progress += d.toString();
+        if (/square [1-9]\d*\//.test(progress)) resolve();
+      }),
+    );
+    first.kill("SIGINT");
+    const code = await new Promise<number | null>((resolve) => first.on("exit", resolve));
+    expect(code).to.not.equal(0);
+    expect(existsSync(checkpoint), "the checkpoint survives the interruption").to.equal(true);
+    const saved = JSON.parse(readFileSync(checkpoint, "utf8")) as { done: number };
+    expect(saved.done).to.be.greaterThan(0);
+
+    const second = await run(args);
+    expect(second.code, second.stderr).to.equal(0);
+    // It picked up where the first run stopped, not at 0.
+    const resumedAt = /timelock setup: square (\d+)\//.exec(second.stderr);
+    expect(Number(resumedAt?.[1])).to.be.at.least(saved.done);
+    const fields = JSON.parse(second.stdout) as Record<string, string>;
+    expect(fields.timeLockSquarings).to.equal(String(T));
+    expect(BigInt(fields.timeLockModulus!)).to.equal(N);
+    // What a node does with the published fields: check h against its proof, in milliseconds.
+    const adopted = await timelockParams({
+      N,
+      T,
+      h: BigInt(fields.timeLockH!),
+      hProof: BigInt(fields.timeLockHProof!),
+    });
+    expect(adopted.h).to.equal(BigInt(fields.timeLockH!));
+    expect(existsSync(checkpoint), "the checkpoint is removed once done").to.equal(false);
   });
 
   it("starts a node, reports its status, and shuts down cleanly on SIGTERM, releasing the database", async () => {

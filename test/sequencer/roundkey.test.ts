@@ -97,7 +97,7 @@ describe("round keys", function () {
     const partial = made.slice(0, 2).map((m) => revealShare(m.contribution, m.secret));
     expect(() => secretFromReveals(key, partial)).to.throw(`no reveal from ${GENERATORS[2]}`);
     let last = 0;
-    const solution = await solveRoundKey(params, key, { chunk: 16, onProgress: (done) => (last = done) });
+    const solution = await solveRoundKey(params, key, { chunk: 16, onProgress: ({ done }) => (last = done) });
     expect(last).to.equal(params.T);
     expect(isRoundSecret(key, solution.secretKey)).to.equal(true);
     expect(await verifySolution(params, key, solution)).to.deep.equal({ ok: true });

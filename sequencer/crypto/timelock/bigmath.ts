@@ -22,6 +22,11 @@ export interface BigMath {
   powFloorPow2Div(base: bigint, t: number, divisor: bigint, m: bigint): bigint;
   /** A register-based repeated squarer mod m (for the solver): keeps the value inside GMP between chunks. */
   squarer(m: bigint): Squarer;
+  /**
+   * A register-based fixed-window exponentiator for one base mod m (for the off-thread prover):
+   * a table of base^j for j < 2^windowBits and an accumulator, all kept inside GMP.
+   */
+  windowedPower(base: bigint, m: bigint, windowBits: number): WindowedPower;
 }
 
 export interface Squarer {
@@ -30,6 +35,22 @@ export interface Squarer {
   square(count: number): void;
   get(): bigint;
   /** Releases the GMP memory; the squarer is unusable afterwards. */
+  free(): void;
+}
+
+/** Largest window accepted by `windowedPower` (a table of 2^16 residues). */
+export const MAX_WINDOW_BITS = 16;
+
+export interface WindowedPower {
+  readonly windowBits: number;
+  set(acc: bigint): void;
+  /**
+   * acc ← acc^(2^bits) · base^e mod m for 0 ≤ e < 2^bits: e's bits are read most significant
+   * first in windows of `windowBits`, each costing that many squarings and at most one multiply.
+   */
+  step(e: bigint, bits: number): void;
+  get(): bigint;
+  /** Releases the GMP memory (table included); unusable afterwards. */
   free(): void;
 }
 
@@ -142,6 +163,82 @@ function wrap(lib: GMPLib): BigMath {
           release(value);
           release(modulus);
           release(exponent);
+        },
+      };
+    },
+    windowedPower(base, m, windowBits) {
+      if (m <= 1n) throw new RangeError("modulus must exceed 1");
+      if (!Number.isSafeInteger(windowBits) || windowBits < 1 || windowBits > MAX_WINDOW_BITS) {
+        throw new RangeError(`window must be 1..${MAX_WINDOW_BITS} bits`);
+      }
+      const modulus = alloc();
+      const acc = alloc();
+      const product = alloc(); // the double-length product before reduction
+      const table: Mpz[] = []; // table[j] = base^j mod m
+      set(modulus, m);
+      const size = 2 ** windowBits;
+      try {
+        table.push(alloc());
+        b.mpz_set_ui(table[0]!, 1);
+        table.push(alloc());
+        set(table[1]!, ((base % m) + m) % m);
+        for (let j = 2; j < size; j++) {
+          const entry = alloc();
+          table.push(entry);
+          b.mpz_mul(product, table[j - 1]!, table[1]!);
+          b.mpz_tdiv_r(entry, product, modulus);
+        }
+      } catch (error) {
+        for (const entry of table) release(entry);
+        for (const p of [modulus, acc, product]) release(p);
+        throw error;
+      }
+      b.mpz_set_ui(acc, 1);
+      let freed = false;
+      const live = (): void => {
+        if (freed) throw new Error("windowed power already freed");
+      };
+      const square = (count: number): void => {
+        for (let i = 0; i < count; i++) {
+          b.mpz_mul(product, acc, acc);
+          b.mpz_tdiv_r(acc, product, modulus);
+        }
+      };
+      return {
+        windowBits,
+        set(x) {
+          live();
+          set(acc, ((x % m) + m) % m);
+        },
+        step(e, bits) {
+          live();
+          if (!Number.isSafeInteger(bits) || bits < 0) throw new RangeError("bad bit count");
+          if (e < 0n || e >> BigInt(bits) !== 0n) throw new RangeError("exponent does not fit the bit count");
+          if (bits === 0) return;
+          const digits = e.toString(2).padStart(bits, "0");
+          // The first window takes the odd part (bits mod windowBits) so that the rest align.
+          let at = 0;
+          let width = bits % windowBits || windowBits;
+          while (at < bits) {
+            square(width);
+            const digit = Number.parseInt(digits.slice(at, at + width), 2);
+            if (digit !== 0) {
+              b.mpz_mul(product, acc, table[digit]!);
+              b.mpz_tdiv_r(acc, product, modulus);
+            }
+            at += width;
+            width = windowBits;
+          }
+        },
+        get() {
+          live();
+          return get(acc);
+        },
+        free() {
+          if (freed) return;
+          freed = true;
+          for (const entry of table) release(entry);
+          for (const p of [modulus, acc, product]) release(p);
         },
       };
     },

@@ -6,9 +6,9 @@
  */
 import { loadBigMath, type BigMath } from "./bigmath";
 import { RSA_2048_MODULUS } from "./modulus";
-import { repeatedSquaring, type SquaringOptions } from "./solver";
+import { squareAndProve, type ProverOptions } from "./prover";
 import { Transcript } from "./transcript";
-import { proveExponentiation, verifyExponentiation } from "./wesolowski";
+import { verifyExponentiation } from "./wesolowski";
 
 /** Extra bits that make a reduced hash or a random exponent statistically close to uniform. */
 export const STATISTICAL_BITS = 128;
@@ -105,11 +105,11 @@ export const puzzleBase = (math: BigMath, N: bigint): bigint => hashToQuadraticR
 
 /**
  * Computes h = g^(2^T) and its proof for (N, T): T squarings and as many again for the proof, on a
- * worker thread, with progress and a resumable checkpoint. Done once per rollup by whoever registers it
+ * worker thread (beyond development-sized T), with progress and a resumable checkpoint. Done once per rollup by whoever registers it
  * (`veil timelock setup`), and by tests and the devnet for their small T; no serving process calls it.
  */
 export async function setupTimelock(
-  options: { N?: bigint; T: number } & Pick<SquaringOptions, "onProgress" | "signal">,
+  options: { N?: bigint; T: number } & Pick<ProverOptions, "onProgress" | "signal" | "checkpointPath">,
 ): Promise<TimelockParams> {
   const N = options.N ?? RSA_2048_MODULUS;
   const { T } = options;
@@ -119,8 +119,8 @@ export async function setupTimelock(
   if (cached) return cached;
   const math = await loadBigMath();
   const g = puzzleBase(math, N);
-  const h = await repeatedSquaring(math, N, g, T, { onProgress: options.onProgress, signal: options.signal });
-  return timelockParams({ N, T, h, hProof: proveExponentiation(math, N, g, h, T) });
+  const { y: h, proof: hProof } = await squareAndProve(N, g, T, options);
+  return timelockParams({ N, T, h, hProof });
 }
 
 /** Adversarial squaring rate assumed for custom hardware (an ASIC for RSA-2048 squaring). */

@@ -379,7 +379,7 @@ async function main(): Promise<void> {
   const seats = (await registry.membersOf(big)).length;
   const last = crowd[size - 1]!;
   await gasOf("requestExit_at_256_last_seat", registry.connect(last).requestExit(big), { members: seats });
-  await gasOf("requestExit_at_256_first_seat", registry.connect(crowd[0]!).requestExit(big), { members: seats });
+  await gasOf("requestExit_at_256_first_seat", registry.connect(crowd[0]).requestExit(big), { members: seats });
   await ethers.provider.send("hardhat_mine", [
     `0x${(3n * DEFAULT_CORE_PARAMS.epochLength + DEFAULT_CORE_PARAMS.memberWithdrawalDelay).toString(16)}`,
   ]);

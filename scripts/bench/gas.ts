@@ -365,6 +365,29 @@ async function main(): Promise<void> {
   await gasOf("withdraw", vsm.connect(operators[0]).withdraw());
   await gasOf("withdrawBond", registry.connect(signers[16]).withdrawBond(1));
   await gasOf("setExecutor", registry.connect(rollupOwner).setExecutor(rollupId, challenger.address, true));
+
+  // Removal in the largest cluster (MAX_MEMBERS = 256): an exit ends the leaver's seat, found by a scan of
+  // the record, and withdrawBond takes the seat out of it; the last member to join is the costliest.
+  progress("removal at 256 members");
+  const size = Number(await registry.MAX_MEMBERS());
+  await registry.connect(clusterOwner).createCluster(bond, size);
+  const big = (await registry.nextClusterId()) - 1n;
+  const crowd = Array.from({ length: size }, () => ethers.Wallet.createRandom().connect(ethers.provider));
+  for (const m of crowd) {
+    await (await deployer.sendTransaction({ to: m.address, value: bond + parseEther("1") })).wait();
+    await (await registry.connect(m).join(big, { value: bond })).wait();
+  }
+  await ethers.provider.send("hardhat_mine", [
+    `0x${((BigInt(size) + 3n) * DEFAULT_CORE_PARAMS.epochLength).toString(16)}`,
+  ]);
+  const seats = (await registry.membersOf(big)).length;
+  const last = crowd[size - 1]!;
+  await gasOf("requestExit_at_256_last_seat", registry.connect(last).requestExit(big), { members: seats });
+  await gasOf("requestExit_at_256_first_seat", registry.connect(crowd[0]).requestExit(big), { members: seats });
+  await ethers.provider.send("hardhat_mine", [
+    `0x${(3n * DEFAULT_CORE_PARAMS.epochLength + DEFAULT_CORE_PARAMS.memberWithdrawalDelay).toString(16)}`,
+  ]);
+  await gasOf("withdrawBond_at_256_last_seat", registry.connect(last).withdrawBond(big), { members: seats });
 }
 
 main().catch((err: unknown) => {

@@ -7,7 +7,7 @@
  */
 import { Command } from "commander";
 import { positiveInt } from "./cli-support/args";
-import { stopOnSignals } from "./cli-support/shutdown";
+import { Interrupted, stopOnSignals } from "./cli-support/shutdown";
 import { registerKeygenCommands } from "./keygen/cli";
 import { ConfigError, loadConfig } from "./node/config";
 import { createLogger } from "./node/logger";
@@ -61,7 +61,7 @@ export function buildCli(): Command {
 
 /** Turns the errors a user can cause into one clear line and exit code 1; anything else is a bug. */
 function explain(error: unknown): string {
-  if (error instanceof ConfigError) return error.message;
+  if (error instanceof ConfigError || error instanceof Interrupted) return error.message;
   if (error instanceof RpcCallError) return `error ${error.code} (${error.errorName ?? "unknown"}): ${error.message}`;
   if (error instanceof RpcTimeoutError || error instanceof RpcTransportError) return error.message;
   if (error instanceof Error && "code" in error && error.code === "EADDRINUSE")

@@ -37,3 +37,8 @@ export function stopOnSignals(service: StoppableService, log: Logger): void {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 }
+
+/** A long job stopped by the user (Ctrl-C); the CLI reports its message alone, without a stack. */
+export class Interrupted extends Error {
+  override readonly name = "Interrupted";
+}

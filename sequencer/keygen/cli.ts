@@ -6,7 +6,7 @@
 import { InvalidArgumentError, type Command } from "commander";
 import { readFileSync } from "node:fs";
 import { positiveInt } from "../cli-support/args";
-import { stopOnSignals } from "../cli-support/shutdown";
+import { Interrupted, stopOnSignals } from "../cli-support/shutdown";
 import { createLogger } from "../node/logger";
 import { loadKeygenConfig } from "./config";
 import { startKeygen } from "./keygen";
@@ -41,7 +41,9 @@ async function keygenSolve(options: {
   // Progress goes to stderr so that stdout carries only the result.
   const log = createLogger({ level: options.logLevel, name: "veil-keygen-solve", destination: process.stderr });
   const controller = new AbortController();
-  process.once("SIGINT", () => controller.abort(new Error("cancelled by SIGINT")));
+  process.once("SIGINT", () =>
+    controller.abort(new Interrupted("interrupted: run the same command again (with --checkpoint, it resumes)")),
+  );
   const result = await solveRound({
     url: options.url,
     certificate: parsed.data,

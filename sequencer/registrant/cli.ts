@@ -7,6 +7,7 @@
 import { InvalidArgumentError, type Command } from "commander";
 import { writeFileSync } from "node:fs";
 import { positiveInt } from "../cli-support/args";
+import { Interrupted } from "../cli-support/shutdown";
 import { timelockConfigFields } from "../chain/timelock-config";
 import { RSA_2048_MODULUS } from "../crypto/timelock/modulus";
 import { ASIC_SQUARINGS_PER_SECOND, setupTimelock } from "../crypto/timelock/params";
@@ -52,7 +53,7 @@ async function timelockSetup(options: {
   out?: string;
 }): Promise<void> {
   const controller = new AbortController();
-  process.once("SIGINT", () => controller.abort(new Error("interrupted: run the same command again to resume")));
+  process.once("SIGINT", () => controller.abort(new Interrupted("interrupted: run the same command again to resume")));
   const started = performance.now();
   let lastReport = 0;
   let lastPhase = "";

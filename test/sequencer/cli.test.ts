@@ -118,21 +118,23 @@ describe("veil CLI", () => {
     await new Promise<void>((resolve) =>
       first.stderr?.on("data", (d: Buffer) => {
         progress += d.toString();
-        if (/square [1-9]\d*\//.test(progress)) resolve();
+        if (/(square [1-9]\d*|prove \d+)\//.test(progress)) resolve();
       }),
     );
     first.kill("SIGINT");
     const code = await new Promise<number | null>((resolve) => first.on("exit", resolve));
     expect(code).to.not.equal(0);
+    expect(progress).to.match(/interrupted: run the same command again to resume\n$/);
     expect(existsSync(checkpoint), "the checkpoint survives the interruption").to.equal(true);
-    const saved = JSON.parse(readFileSync(checkpoint, "utf8")) as { done: number };
-    expect(saved.done).to.be.greaterThan(0);
+    const saved = JSON.parse(readFileSync(checkpoint, "utf8")) as { phase: string; done: number };
+    expect(saved.phase === "prove" || saved.done > 0, "the checkpoint holds the progress made").to.equal(true);
 
     const second = await run(args);
     expect(second.code, second.stderr).to.equal(0);
-    // It picked up where the first run stopped, not at 0.
-    const resumedAt = /timelock setup: square (\d+)\//.exec(second.stderr);
-    expect(Number(resumedAt?.[1])).to.be.at.least(saved.done);
+    // It picked up where the first run stopped, not at the beginning.
+    const resumed = /timelock setup: (square|prove) (\d+)\//.exec(second.stderr);
+    expect(resumed?.[1]).to.equal(saved.phase);
+    expect(Number(resumed?.[2])).to.equal(saved.done);
     const fields = JSON.parse(second.stdout) as Record<string, string>;
     expect(fields.timeLockSquarings).to.equal(String(T));
     expect(BigInt(fields.timeLockModulus!)).to.equal(N);

@@ -217,6 +217,10 @@ async function main(): Promise<void> {
     ),
   );
   say(`everything is up after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  say(
+    `time lock: a TEST modulus and T = ${devnet.world.squarings}, flagged insecure on chain: fine for a demo, ` +
+      "never for real traffic (a deployment uses RSA-2048 and T from docs/round-keys.md)",
+  );
 
   const recipient = Wallet.createRandom().address;
   say(`demo: ${args.senders} accounts send ${args.transfers} transfers of 1 ETH each to ${recipient} (encrypted)`);

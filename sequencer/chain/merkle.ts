@@ -147,6 +147,15 @@ export class IncrementalMerkleTree {
     return leaf;
   }
 
+  /** An independent copy (appends to one do not change the other): to check appends before keeping them. */
+  clone(): IncrementalMerkleTree {
+    const copy = new IncrementalMerkleTree(this.maxLeaves);
+    copy.#leafHashes.push(...this.#leafHashes);
+    copy.#frontier.splice(0, MERKLE_DEPTH, ...this.#frontier);
+    copy.#root = this.#root;
+    return copy;
+  }
+
   /** Appends the data of the next slot (hashed as a leaf). */
   append(data: Hash): AppendReceipt {
     return this.appendLeafHash(hashLeaf(data));

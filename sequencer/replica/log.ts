@@ -1,0 +1,192 @@
+/**
+ * A height's log as one replica holds it: the entries, their Merkle tree, the bytes they weigh (a view
+ * change carries the whole log in one message, so the log has a budget), and the indices at which this
+ * member signed an entry a view change later dropped (it never signs another entry there: an honest
+ * member's order commitments never conflict). Appends are checked against the tree before they change it.
+ */
+import { IncrementalMerkleTree } from "../chain/merkle";
+import type { Address, Commitment, Entry, Hash, Membership, Signatures } from "./types";
+
+/** Why an entry cannot take its place in the log. */
+export class EntryRejected extends Error {
+  override readonly name = "EntryRejected";
+}
+
+/** The leader of `view` of height `height` among `membership`'s members (ClusterRegistry.leaderAt). */
+export function leaderOf(membership: Membership, height: number, view: number): Address {
+  const { members } = membership;
+  return members[(height + view) % members.length]!;
+}
+
+/** Votes of a majority of `membership`. */
+export const majorityOf = (membership: Membership): number => Math.floor(membership.members.length / 2) + 1;
+
+export class ReplicaLog<Tx> {
+  private tree: IncrementalMerkleTree;
+  private list: Entry<Tx>[];
+  private weight: number;
+  private dropped: number[];
+
+  constructor(
+    readonly height: number,
+    readonly maxEntries: number,
+    entries: readonly Entry<Tx>[] = [],
+    signedDropped: readonly number[] = [],
+  ) {
+    this.tree = new IncrementalMerkleTree(maxEntries);
+    this.list = [];
+    this.weight = 0;
+    for (const e of entries) this.push(e);
+    this.dropped = [...new Set(signedDropped)].sort((a, b) => a - b);
+  }
+
+  get size(): number {
+    return this.list.length;
+  }
+
+  get root(): Hash {
+    return this.tree.root;
+  }
+
+  get bytes(): number {
+    return this.weight;
+  }
+
+  get entries(): readonly Entry<Tx>[] {
+    return this.list;
+  }
+
+  get signedDropped(): readonly number[] {
+    return this.dropped;
+  }
+
+  entry(index: number): Entry<Tx> | undefined {
+    return this.list[index];
+  }
+
+  /** The first index at or after the end of the log where this member may not sign (it signed there before). */
+  blockedFrom(): number | undefined {
+    return this.dropped.find((i) => i >= this.list.length);
+  }
+
+  /** Signs and appends proposals as the leader of `view`; returns the new entries. The caller checked room. */
+  appendAsLeader<P extends { leaf: Hash; tx: Tx; bytes: number }>(
+    proposals: readonly P[],
+    view: number,
+    epoch: number,
+    signatures: Signatures,
+  ): Entry<Tx>[] {
+    return proposals.map((p) => {
+      const receipt = this.tree.append(p.leaf);
+      const commitment: Commitment = { index: receipt.index, leaf: p.leaf, preRoot: receipt.preRoot, view, epoch };
+      const entry: Entry<Tx> = {
+        commitment,
+        signature: signatures.signCommitment(commitment),
+        leader: signatures.self,
+        tx: p.tx,
+        bytes: p.bytes,
+      };
+      this.list.push(entry);
+      this.weight += p.bytes;
+      return entry;
+    });
+  }
+
+  /**
+   * Appends entries another member sent, starting at `firstIndex` (at most the log's size: the caller
+   * asks for the missing ones otherwise). Entries the log holds already must be the same ones; each new
+   * one is checked (`check`) and must extend this tree to its signed preRoot. Returns the new size.
+   * Nothing changes when any entry fails.
+   */
+  appendChecked(
+    firstIndex: number,
+    entries: readonly Entry<Tx>[],
+    check: (entry: Entry<Tx>, index: number) => void,
+  ): number {
+    if (firstIndex > this.list.length) throw new EntryRejected(`a gap: the log holds ${this.list.length} entries`);
+    const overlap = Math.min(this.list.length - firstIndex, entries.length);
+    for (let i = 0; i < overlap; i++) {
+      if (!sameEntry(this.list[firstIndex + i]!, entries[i]!)) {
+        throw new EntryRejected(`index ${firstIndex + i} holds another entry`);
+      }
+    }
+    const fresh = entries.slice(overlap);
+    if (this.list.length + fresh.length > this.maxEntries) throw new EntryRejected("the log is full");
+    // Check against a copy, so that a bad entry leaves the log as it was.
+    const scratch = new ReplicaLog<Tx>(this.height, this.maxEntries);
+    scratch.tree = this.tree.clone();
+    fresh.forEach((e, i) => {
+      const index = this.list.length + i;
+      check(e, index);
+      const receipt = scratch.tree.append(e.commitment.leaf);
+      if (receipt.preRoot !== e.commitment.preRoot) throw new EntryRejected(`entry ${index}: its preRoot differs`);
+    });
+    this.tree = scratch.tree;
+    for (const e of fresh) {
+      this.list.push(e);
+      this.weight += e.bytes;
+    }
+    return this.list.length;
+  }
+
+  /**
+   * Replaces the log with `entries` (already checked as a whole). Returns how many leading entries stay
+   * and the indices of this member's own signed entries that go: it must never sign those indices again.
+   */
+  install(entries: readonly Entry<Tx>[], self: Address): { keep: number; signedDropped: number[] } {
+    let keep = 0;
+    while (keep < Math.min(this.list.length, entries.length) && sameEntry(this.list[keep]!, entries[keep]!)) keep++;
+    const signedDropped = this.list
+      .slice(keep)
+      .filter((e) => e.leader === self)
+      .map((e) => e.commitment.index);
+    this.tree = new IncrementalMerkleTree(this.maxEntries);
+    this.list = [];
+    this.weight = 0;
+    for (const e of entries) this.push(e);
+    this.dropped = [...new Set([...this.dropped, ...signedDropped])].sort((a, b) => a - b);
+    return { keep, signedDropped };
+  }
+
+  private push(e: Entry<Tx>): void {
+    this.tree.append(e.commitment.leaf);
+    this.list.push(e);
+    this.weight += e.bytes;
+  }
+}
+
+/** Two entries are the same when they commit to the same leaf at the same index under the same signature. */
+export function sameEntry(a: Entry<unknown>, b: Entry<unknown>): boolean {
+  return (
+    a.commitment.index === b.commitment.index &&
+    a.commitment.leaf === b.commitment.leaf &&
+    a.signature === b.signature &&
+    a.leader === b.leader
+  );
+}
+
+/**
+ * Checks one entry of a log against its position, the height's schedule and its signature, without the
+ * tree (the caller extends the tree and compares the preRoot). `checkSignature` false skips only the
+ * signature (an entry of the message's own, authenticated signer, on the append path, outside the sample).
+ */
+export function checkEntry(
+  entry: Entry<unknown>,
+  index: number,
+  height: number,
+  membership: Membership,
+  signatures: Signatures,
+  checkSignature = true,
+): void {
+  const c = entry.commitment;
+  if (c.index !== index) throw new EntryRejected(`entry ${index}: its commitment is for index ${c.index}`);
+  if (c.epoch !== membership.epoch) {
+    throw new EntryRejected(`entry ${index}: signed for epoch ${c.epoch}, the height runs in ${membership.epoch}`);
+  }
+  if (leaderOf(membership, height, c.view) !== entry.leader) {
+    throw new EntryRejected(`entry ${index}: ${entry.leader} did not lead view ${c.view}`);
+  }
+  if (checkSignature && !signatures.isCommitmentSignedBy(c, entry.signature, entry.leader)) {
+    throw new EntryRejected(`entry ${index}: not signed by ${entry.leader}`);
+  }
+}

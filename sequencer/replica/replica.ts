@@ -1,0 +1,756 @@
+/**
+ * One height's replica as a pure state machine (docs/ordering.md, "The replica"): `step(input, now)`
+ * takes a request, a member's message or a tick and returns the effects to carry out, in order: durable
+ * writes (each synced before anything after it), messages, replies, the next tick. It never awaits, reads
+ * no clock and draws no randomness of its own, so the node and the simulator drive the same code and a
+ * seed replays any run.
+ *
+ * The protocol is Viewstamped Replication per height: the leader of a view appends, replicates and
+ * answers once a majority holds an entry durably; followers check what they store; a silent leader is
+ * replaced by a view change whose new leader adopts the best log of a majority (latest normal view,
+ * then longest, a seal counting as one more); a majority's signed votes prove each view; a restarted
+ * member recovers (asks a majority where the height stands) before it acts; the leader seals the log
+ * and a majority certifies the seal.
+ */
+import { leaderTimeoutMs, rankLogs } from "../node/view-change";
+import { EntryRejected, ReplicaLog, checkEntry, leaderOf, majorityOf } from "./log";
+import type {
+  Address,
+  Certificate,
+  Durable,
+  Effect,
+  Entry,
+  Input,
+  LogReport,
+  Message,
+  Proposal,
+  ReplicaConfig,
+  ReplicaError,
+  Seal,
+  SealCertificate,
+  SignedSeal,
+  ViewCertificate,
+  ViewVote,
+  Write,
+} from "./types";
+
+export type ReplicaStatus = "recovering" | "normal" | "view-change" | "built";
+
+/** What the invariants and the host may look at. */
+export interface ReplicaSnapshot<Tx> {
+  readonly status: ReplicaStatus;
+  readonly view: number;
+  readonly normalView: number;
+  readonly entries: readonly Entry<Tx>[];
+  readonly seal: SignedSeal | undefined;
+  readonly certificate: SealCertificate | undefined;
+  readonly leading: boolean;
+}
+
+const sameSeal = (a: Seal, b: Seal): boolean => a.count === b.count && a.root === b.root;
+
+export class HeightReplica<Tx = unknown> {
+  private readonly log: ReplicaLog<Tx>;
+  private view: number;
+  private normalView: number;
+  private status: ReplicaStatus;
+  private seal: SignedSeal | undefined;
+  private sealSigned: Seal | undefined;
+  private certificate: SealCertificate | undefined;
+  private viewCertificate: ViewCertificate | undefined;
+
+  // Leader state of the current view.
+  private readonly acked = new Map<Address, number>();
+  private readonly waiting = new Map<number, number>(); // index -> request id
+  private readonly sealRequests: number[] = [];
+  private sealVotes = new Map<Address, string>();
+  private nextHeartbeat = 0;
+
+  // View change.
+  private readonly votes = new Map<number, Map<Address, string>>();
+  private readonly logs = new Map<number, Map<Address, LogReport<Tx>>>();
+  private dvcSentFor = -1;
+  /** Whether the height has seen traffic: only then does a silent leader lead to a view change. */
+  private watched: boolean;
+
+  // Follower and recovery.
+  private deadline: number;
+  private pendingSeal: SignedSeal | undefined;
+  private recoveryNonce = 0;
+  private readonly recoveryReports = new Map<Address, LogReport<Tx>>();
+
+  private effects: Effect<Tx>[] = [];
+  private now = 0;
+
+  /**
+   * A replica over its durable state. `restarted`: the state was written before a crash or stop, so the
+   * replica recovers first (it does not lead, replicate or vote until a majority told it where the height
+   * stands). A fresh height starts normal in view 0.
+   */
+  constructor(
+    readonly height: number,
+    private readonly config: ReplicaConfig,
+    durable: Durable<Tx>,
+    now: number,
+    restarted: boolean,
+  ) {
+    this.log = new ReplicaLog<Tx>(height, config.maxEntries, durable.entries, durable.signedDropped);
+    this.view = durable.view;
+    this.normalView = durable.normalView;
+    this.seal = durable.seal;
+    this.sealSigned = durable.sealSigned;
+    this.certificate = durable.certificate;
+    this.viewCertificate = durable.viewCertificate;
+    this.now = now;
+    this.deadline = now + this.timeout();
+    this.status = restarted ? "recovering" : durable.view > durable.normalView ? "view-change" : "normal";
+    this.watched = durable.entries.length > 0 || durable.view > 0 || durable.seal !== undefined;
+  }
+
+  get self(): Address {
+    return this.config.signatures.self;
+  }
+
+  snapshot(): ReplicaSnapshot<Tx> {
+    return {
+      status: this.status,
+      view: this.view,
+      normalView: this.normalView,
+      entries: this.log.entries,
+      seal: this.seal,
+      certificate: this.certificate,
+      leading: this.leads(),
+    };
+  }
+
+  /** Effects to start with: a restarted replica asks the others where the height stands. */
+  start(now: number): Effect<Tx>[] {
+    this.begin(now);
+    if (this.status === "recovering") this.startRecovery();
+    return this.finish();
+  }
+
+  step(input: Input<Tx>, now: number): Effect<Tx>[] {
+    this.begin(now);
+    switch (input.type) {
+      case "propose":
+        this.propose(input.batch);
+        break;
+      case "seal":
+        this.requestSeal(input.id);
+        break;
+      case "receive":
+        if (this.config.membership.members.includes(input.from) && input.from !== this.self) {
+          this.receive(input.from, input.message);
+        }
+        break;
+      case "tick":
+        this.tick();
+        break;
+      case "built":
+        this.status = "built";
+        break;
+    }
+    return this.finish();
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------------------
+
+  private begin(now: number): void {
+    this.now = now;
+    this.effects = [];
+  }
+
+  private finish(): Effect<Tx>[] {
+    if (this.status !== "built") {
+      const wake = this.leads() && this.status === "normal" ? this.nextHeartbeat : this.deadline;
+      this.effects.push({ type: "schedule", at: Math.max(wake, this.now + 1) });
+    }
+    const out = this.effects;
+    this.effects = [];
+    return out;
+  }
+
+  private persist(write: Write<Tx>): void {
+    this.effects.push({ type: "persist", write });
+  }
+
+  private send(to: Address, message: Message<Tx>): void {
+    this.effects.push({ type: "send", to, message });
+  }
+
+  private broadcast(message: Message<Tx>): void {
+    for (const m of this.config.membership.members) if (m !== this.self) this.send(m, message);
+  }
+
+  private fail(id: number, code: ReplicaError["code"], message: string): void {
+    const error: ReplicaError =
+      code === "not-leader" ? { code, message, leader: this.leaderOfView(this.view) } : { code, message };
+    this.effects.push({ type: "reply", id, reply: { ok: false, error } });
+  }
+
+  private leaderOfView(view: number): Address {
+    return leaderOf(this.config.membership, this.height, view);
+  }
+
+  private leads(): boolean {
+    return this.leaderOfView(this.view) === this.self;
+  }
+
+  private get majority(): number {
+    return majorityOf(this.config.membership);
+  }
+
+  private timeout(): number {
+    const { leaderTimeoutMs: base } = this.config.timing;
+    return leaderTimeoutMs(base, this.view - this.normalView, this.config.random());
+  }
+
+  private heardFromLeader(): void {
+    this.watched = true;
+    this.deadline = this.now + this.timeout();
+  }
+
+  private voteStatement(view: number): ViewVote {
+    return { view, epoch: this.config.membership.epoch };
+  }
+
+  private report(): LogReport<Tx> {
+    const proof = this.viewCertificate;
+    return {
+      view: this.view,
+      normalView: this.normalView,
+      normalViewCertificate: this.normalView > 0 && proof?.statement.view === this.normalView ? proof : undefined,
+      entries: this.log.entries,
+      seal: this.seal,
+    };
+  }
+
+  // ---- leader: appends and commits --------------------------------------------------------------------
+
+  private propose(batch: readonly { id: number; proposal: Proposal<Tx> }[]): void {
+    const refuse = (code: ReplicaError["code"], message: string): void => {
+      for (const { id } of batch) this.fail(id, code, message);
+    };
+    if (this.status === "recovering") return refuse("recovering", "this member is recovering after a restart");
+    if (this.status === "built" || this.seal !== undefined) return refuse("sealed", `height ${this.height} is sealed`);
+    if (!this.leads()) return refuse("not-leader", `this member does not lead view ${this.view}`);
+    if (this.status !== "normal")
+      return refuse("view-change", `height ${this.height} is changing to view ${this.view}`);
+    const accepted: { id: number; proposal: Proposal<Tx> }[] = [];
+    let size = this.log.size;
+    let bytes = this.log.bytes;
+    const blocked = this.log.blockedFrom() ?? Number.POSITIVE_INFINITY;
+    for (const item of batch) {
+      if (size >= this.config.maxEntries || size >= blocked) {
+        this.fail(item.id, "full", `the block of height ${this.height} is full`);
+      } else if (bytes + item.proposal.bytes > this.config.maxLogBytes) {
+        this.fail(item.id, "full", `the log of height ${this.height} may hold ${this.config.maxLogBytes} bytes`);
+      } else {
+        accepted.push(item);
+        size += 1;
+        bytes += item.proposal.bytes;
+      }
+    }
+    if (accepted.length === 0) return;
+    const firstIndex = this.log.size;
+    const entries = this.log.appendAsLeader(
+      accepted.map((a) => a.proposal),
+      this.view,
+      this.config.membership.epoch,
+      this.config.signatures,
+    );
+    this.persist({ type: "append", firstIndex, entries });
+    this.watched = true;
+    accepted.forEach((a, i) => this.waiting.set(firstIndex + i, a.id));
+    this.broadcast({ type: "replicate", view: this.view, firstIndex, entries });
+    this.nextHeartbeat = this.now + this.config.timing.heartbeatIntervalMs;
+    this.commit();
+  }
+
+  /** The count a majority (this member included) holds durably in this view. */
+  private committedCount(): number {
+    const counts = [this.log.size];
+    for (const [member, count] of this.acked) if (member !== this.self) counts.push(count);
+    counts.sort((a, b) => b - a);
+    return counts[this.majority - 1] ?? 0;
+  }
+
+  private commit(): void {
+    const committed = this.committedCount();
+    for (const [index, id] of [...this.waiting]) {
+      if (index >= committed) continue;
+      this.waiting.delete(index);
+      const entry = this.log.entry(index)!;
+      const proof = this.viewCertificate;
+      const viewCertificate = this.view > 0 && proof?.statement.view === this.view ? proof : undefined;
+      this.effects.push({ type: "reply", id, reply: { ok: true, receipt: entry, viewCertificate } });
+    }
+  }
+
+  /** Requests still waiting when the view changes are answered: their entries may or may not survive. */
+  private abandonWaiting(reason: string): void {
+    for (const id of this.waiting.values()) this.fail(id, "not-committed", reason);
+    this.waiting.clear();
+    for (const id of this.sealRequests.splice(0)) this.fail(id, "not-committed", reason);
+  }
+
+  // ---- sealing ----------------------------------------------------------------------------------------
+
+  private requestSeal(id: number): void {
+    if (this.status === "recovering") return this.fail(id, "recovering", "this member is recovering after a restart");
+    if (!this.leads()) return this.fail(id, "not-leader", `this member does not lead view ${this.view}`);
+    if (this.status !== "normal") return this.fail(id, "view-change", `changing to view ${this.view}`);
+    if (this.certificate !== undefined && this.certificate.statement.view === this.view) {
+      this.effects.push({ type: "reply", id, reply: { ok: true, sealed: this.certificate } });
+      return;
+    }
+    if (this.committedCount() < this.log.size) {
+      return this.fail(id, "not-committed", "entries of this height are not held by a majority yet");
+    }
+    const seal: Seal = {
+      count: this.log.size,
+      root: this.log.root,
+      view: this.view,
+      epoch: this.config.membership.epoch,
+    };
+    if (this.sealSigned !== undefined && !sameSeal(this.sealSigned, seal)) {
+      // It signed another seal of this height before: signing this one would be slashable equivocation.
+      return this.fail(id, "full", "this member signed another seal of this height; another leader must seal it");
+    }
+    this.sealRequests.push(id);
+    if (this.seal?.seal.view === this.view) return; // sealing in progress
+    const signed: SignedSeal = { seal, leader: this.self, signature: this.config.signatures.signSeal(seal) };
+    this.seal = signed;
+    this.sealSigned = seal;
+    this.sealVotes = new Map([[this.self, signed.signature]]);
+    this.persist({ type: "seal-signed", seal });
+    this.persist({ type: "seal", seal: signed });
+    this.broadcast({ type: "seal", view: this.view, seal: signed });
+    this.countSealVotes();
+  }
+
+  private countSealVotes(): void {
+    if (this.seal === undefined || this.sealVotes.size < this.majority) return;
+    if (this.certificate?.statement.view === this.seal.seal.view) return;
+    const certificate: SealCertificate = { statement: this.seal.seal, signatures: new Map(this.sealVotes) };
+    this.certificate = certificate;
+    this.persist({ type: "certificate", certificate });
+    this.effects.push({ type: "certified", certificate });
+    for (const id of this.sealRequests.splice(0)) {
+      this.effects.push({ type: "reply", id, reply: { ok: true, sealed: certificate } });
+    }
+  }
+
+  /** A follower stores the leader's seal once it holds exactly the sealed log, and signs it. */
+  private acceptSeal(from: Address, signed: SignedSeal): void {
+    const { seal } = signed;
+    if (seal.view !== this.view || this.status !== "normal" || from !== this.leaderOfView(seal.view)) return;
+    if (seal.epoch !== this.config.membership.epoch) return;
+    if (!this.config.signatures.isSealSignedBy(seal, signed.signature, from)) return;
+    if (this.log.size < seal.count) {
+      this.pendingSeal = signed;
+      this.send(from, { type: "behind", view: this.view, count: this.log.size });
+      return;
+    }
+    if (this.log.size !== seal.count || this.log.root !== seal.root) return; // not this log: never signed
+    this.pendingSeal = undefined;
+    if (this.seal?.seal.view !== seal.view) {
+      this.seal = signed;
+      this.persist({ type: "seal", seal: signed });
+    }
+    // It stores the seal, but signs it only if it never signed another one of this height (that would be
+    // slashable equivocation; the others' votes certify it).
+    if (this.sealSigned !== undefined && !sameSeal(this.sealSigned, seal)) return;
+    if (this.sealSigned === undefined) {
+      this.sealSigned = seal;
+      this.persist({ type: "seal-signed", seal });
+    }
+    this.send(from, { type: "seal-vote", view: seal.view, seal, signature: this.config.signatures.signSeal(seal) });
+  }
+
+  // ---- messages ---------------------------------------------------------------------------------------
+
+  private receive(from: Address, message: Message<Tx>): void {
+    if (message.type === "recovery") return this.answerRecovery(from, message.nonce);
+    if (message.type === "recovery-response") return this.onRecoveryResponse(from, message.nonce, message.log);
+    if (this.status === "recovering" || this.status === "built") return;
+    switch (message.type) {
+      case "replicate":
+        return this.onReplicate(from, message.view, message.firstIndex, message.entries);
+      case "heartbeat":
+        return this.onHeartbeat(from, message.view, message.count);
+      case "ack":
+        return this.onAck(from, message.view, message.count);
+      case "behind":
+        return this.onBehind(from, message.view, message.count);
+      case "seal":
+        if (this.fromLaterNormalView(from, message.view)) return;
+        return this.acceptSeal(from, message.seal);
+      case "seal-vote":
+        return this.onSealVote(from, message.view, message.seal, message.signature);
+      case "start-view-change":
+        return this.onStartViewChange(from, message.view, message.vote);
+      case "do-view-change":
+        return this.onDoViewChange(from, message.view, message.vote, message.log);
+      case "start-view":
+        return this.onStartView(from, message.view, message.certificate, message.entries, message.seal);
+      case "newer-view":
+        if (message.view > this.view) this.startRecovery();
+        return;
+    }
+  }
+
+  /**
+   * For a normal-view message (replicate, heartbeat, seal): answers one from an older view with this
+   * member's view (its sender was deposed), and learns the height's state when the message is from a
+   * later view it missed. True when the message is not for this member's current normal view.
+   */
+  private fromLaterNormalView(from: Address, view: number): boolean {
+    if (from !== this.leaderOfView(view)) return true;
+    if (view < this.view) {
+      this.send(from, { type: "newer-view", view: this.view });
+      return true;
+    }
+    if (view > this.view || this.status !== "normal") {
+      // A view this member missed (or one installed while it was still changing views): learn its log.
+      this.startRecovery();
+      return true;
+    }
+    return false;
+  }
+
+  private onReplicate(from: Address, view: number, firstIndex: number, entries: readonly Entry<Tx>[]): void {
+    if (this.fromLaterNormalView(from, view)) return;
+    this.heardFromLeader();
+    if (this.seal !== undefined && this.seal.seal.view === view) {
+      this.send(from, { type: "ack", view, count: this.log.size });
+      return;
+    }
+    if (firstIndex > this.log.size) {
+      this.send(from, { type: "behind", view, count: this.log.size });
+      return;
+    }
+    const before = this.log.size;
+    try {
+      this.log.appendChecked(firstIndex, entries, (entry, index) => {
+        const vouched = entry.leader === from && this.config.random() >= this.config.signatureSampleRate;
+        checkEntry(entry, index, this.height, this.config.membership, this.config.signatures, !vouched);
+      });
+    } catch (error) {
+      if (error instanceof EntryRejected) return; // a faulty leader's entry: no ack, the view may change
+      throw error;
+    }
+    if (this.log.size > before) {
+      this.persist({ type: "append", firstIndex: before, entries: this.log.entries.slice(before) });
+    }
+    this.send(from, { type: "ack", view, count: this.log.size });
+    if (this.pendingSeal !== undefined && this.pendingSeal.seal.count <= this.log.size) {
+      this.acceptSeal(from, this.pendingSeal);
+    }
+  }
+
+  private onHeartbeat(from: Address, view: number, count: number): void {
+    if (this.fromLaterNormalView(from, view)) return;
+    this.heardFromLeader();
+    // Answered like an append: the leader learns what this member holds (after its restart, say) and
+    // sends what is missing.
+    this.send(from, { type: count > this.log.size ? "behind" : "ack", view, count: this.log.size });
+  }
+
+  private onAck(from: Address, view: number, count: number): void {
+    if (view !== this.view || !this.leads() || this.status !== "normal") return;
+    this.acked.set(from, Math.max(this.acked.get(from) ?? 0, Math.min(count, this.log.size)));
+    this.commit();
+  }
+
+  private onBehind(from: Address, view: number, count: number): void {
+    if (view !== this.view || !this.leads() || this.status !== "normal") return;
+    if (count < this.log.size) {
+      this.send(from, { type: "replicate", view, firstIndex: count, entries: this.log.entries.slice(count) });
+    }
+    if (this.seal !== undefined && this.seal.seal.view === view)
+      this.send(from, { type: "seal", view, seal: this.seal });
+  }
+
+  private onSealVote(from: Address, view: number, seal: Seal, signature: string): void {
+    if (view !== this.view || !this.leads() || this.seal === undefined) return;
+    if (!sameSeal(seal, this.seal.seal) || seal.view !== view) return;
+    if (!this.config.signatures.isSealSignedBy(this.seal.seal, signature, from)) return;
+    this.sealVotes.set(from, signature);
+    this.countSealVotes();
+  }
+
+  // ---- failure detection ------------------------------------------------------------------------------
+
+  private tick(): void {
+    if (this.status === "built") return;
+    if (this.status === "recovering") {
+      if (this.now >= this.deadline) this.startRecovery(); // ask again: not enough answered
+      return;
+    }
+    if (!this.watched) return;
+    if (this.leads() && this.status === "normal") {
+      if (this.now >= this.nextHeartbeat) {
+        this.broadcast({ type: "heartbeat", view: this.view, count: this.log.size });
+        // The seal again to whoever has not signed it: a lost seal message must not leave a member behind.
+        const seal = this.seal;
+        if (seal !== undefined && seal.seal.view === this.view) {
+          for (const m of this.config.membership.members) {
+            if (!this.sealVotes.has(m)) this.send(m, { type: "seal", view: this.view, seal });
+          }
+        }
+        this.nextHeartbeat = this.now + this.config.timing.heartbeatIntervalMs;
+      }
+      return;
+    }
+    if (this.now >= this.deadline) this.startViewChange(this.view + 1);
+  }
+
+  // ---- view change ------------------------------------------------------------------------------------
+
+  private votesFor(view: number): Map<Address, string> {
+    let votes = this.votes.get(view);
+    if (votes === undefined) this.votes.set(view, (votes = new Map<Address, string>()));
+    return votes;
+  }
+
+  /** Moves to `view` (durably, before saying so) and asks everyone to join; votes for it. */
+  private startViewChange(view: number): void {
+    if (view <= this.view) return;
+    if (this.leads() && this.status === "normal") this.abandonWaiting(`view ${view} replaces view ${this.view}`);
+    this.view = view;
+    this.status = "view-change";
+    this.acked.clear();
+    this.pendingSeal = undefined;
+    this.persist({ type: "view", view, normalView: this.normalView });
+    this.heardFromLeader();
+    const vote = this.config.signatures.signVote(this.voteStatement(view));
+    this.votesFor(view).set(this.self, vote);
+    this.broadcast({ type: "start-view-change", view, vote });
+    this.maybeDoViewChange();
+  }
+
+  private onStartViewChange(from: Address, view: number, vote: string): void {
+    if (view < this.view || (view === this.normalView && this.status === "normal")) return;
+    if (!this.config.signatures.isVoteSignedBy(this.voteStatement(view), vote, from)) return;
+    this.votesFor(view).set(from, vote);
+    this.watched = true;
+    if (view > this.view) this.startViewChange(view);
+    else this.maybeDoViewChange();
+  }
+
+  /** With a majority's votes for the current view, sends this member's log to the view's leader, once. */
+  private maybeDoViewChange(): void {
+    const view = this.view;
+    if (this.status !== "view-change" || this.dvcSentFor >= view) return;
+    if (this.votesFor(view).size < this.majority) return;
+    this.dvcSentFor = view;
+    const leader = this.leaderOfView(view);
+    const vote = this.votesFor(view).get(this.self)!;
+    if (leader === this.self) this.collectLog(this.self, view, this.report());
+    else this.send(leader, { type: "do-view-change", view, vote, log: this.report() });
+  }
+
+  private onDoViewChange(from: Address, view: number, vote: string, log: LogReport<Tx>): void {
+    if (this.leaderOfView(view) !== this.self || view < this.view) return;
+    if (view === this.normalView && this.status === "normal") {
+      this.sendStartView(from); // a late DoViewChange: the member missed the StartView
+      return;
+    }
+    if (log.normalView >= view || !this.config.signatures.isVoteSignedBy(this.voteStatement(view), vote, from)) return;
+    if (!this.checkReport(log)) return;
+    this.votesFor(view).set(from, vote);
+    this.watched = true;
+    if (view > this.view) this.startViewChange(view);
+    this.collectLog(from, view, log);
+    this.maybeDoViewChange(); // the sender's vote may complete this member's majority for the view
+  }
+
+  private collectLog(from: Address, view: number, log: LogReport<Tx>): void {
+    if (view !== this.view || this.status !== "view-change") return;
+    let logs = this.logs.get(view);
+    if (logs === undefined) this.logs.set(view, (logs = new Map<Address, LogReport<Tx>>()));
+    logs.set(from, log);
+    if (logs.size < this.majority || !logs.has(this.self)) return;
+    // A majority's logs: adopt the best, prove the view with their senders' votes, install, tell everyone.
+    const adopted = rankLogs([...logs.values()])[0]!;
+    const votes = this.votesFor(view);
+    const certificate: ViewCertificate = {
+      statement: this.voteStatement(view),
+      signatures: new Map([...logs.keys()].map((m) => [m, votes.get(m)!])),
+    };
+    this.install(view, view, adopted.entries, adopted.seal, certificate);
+    this.nextHeartbeat = this.now;
+    for (const m of this.config.membership.members) if (m !== this.self) this.sendStartView(m);
+  }
+
+  private sendStartView(to: Address): void {
+    const certificate = this.viewCertificate;
+    if (certificate === undefined || certificate.statement.view !== this.view) return;
+    this.send(to, { type: "start-view", view: this.view, certificate, entries: this.log.entries, seal: this.seal });
+  }
+
+  private onStartView(
+    from: Address,
+    view: number,
+    certificate: ViewCertificate,
+    entries: readonly Entry<Tx>[],
+    seal: SignedSeal | undefined,
+  ): void {
+    if (from !== this.leaderOfView(view) || view < this.view) return;
+    if (view === this.normalView && this.status === "normal" && this.log.size >= entries.length) {
+      this.send(from, { type: "ack", view, count: this.log.size });
+      return;
+    }
+    if (!this.checkViewCertificate(view, certificate)) return;
+    if (!this.checkLog(entries, seal)) return;
+    this.install(view, view, entries, seal, certificate);
+    this.send(from, { type: "ack", view, count: this.log.size });
+  }
+
+  /**
+   * Makes `entries` (checked) the height's log in `view`, last normal in `normalView`, durably. Requests
+   * waiting on the old view are answered; whatever this member signed and loses is remembered.
+   */
+  private install(
+    view: number,
+    normalView: number,
+    entries: readonly Entry<Tx>[],
+    seal: SignedSeal | undefined,
+    viewCertificate: ViewCertificate | undefined,
+  ): void {
+    this.abandonWaiting(`view ${view} installed`);
+    const { keep, signedDropped } = this.log.install(entries, this.self);
+    this.view = view;
+    this.normalView = normalView;
+    this.status = "normal";
+    this.seal = seal;
+    if (viewCertificate !== undefined) this.viewCertificate = viewCertificate;
+    this.acked.clear();
+    this.pendingSeal = undefined;
+    this.sealVotes = new Map();
+    if (this.certificate !== undefined && (seal === undefined || !sameSeal(seal.seal, this.certificate.statement))) {
+      this.certificate = undefined; // a certified seal is always adopted; this one was another view's minority
+    }
+    this.persist({
+      type: "install",
+      view,
+      normalView,
+      keep,
+      entries: entries.slice(keep),
+      seal,
+      viewCertificate,
+      signedDropped,
+    });
+    this.heardFromLeader();
+  }
+
+  // ---- checks of what other members send --------------------------------------------------------------
+
+  private checkViewCertificate(view: number, certificate: ViewCertificate): boolean {
+    const statement = this.voteStatement(view);
+    if (certificate.statement.view !== view || certificate.statement.epoch !== statement.epoch) return false;
+    return this.checkMajority(certificate, (signature, member) =>
+      this.config.signatures.isVoteSignedBy(statement, signature, member),
+    );
+  }
+
+  private checkMajority<T>(
+    certificate: Certificate<T>,
+    valid: (signature: string, member: Address) => boolean,
+  ): boolean {
+    let count = 0;
+    for (const [member, signature] of certificate.signatures) {
+      if (!this.config.membership.members.includes(member) || !valid(signature, member)) return false;
+      count += 1;
+    }
+    return count >= this.majority;
+  }
+
+  /** A whole log from scratch: every entry against its signed commitment and a rebuilt tree, and the seal. */
+  private checkLog(entries: readonly Entry<Tx>[], seal: SignedSeal | undefined): boolean {
+    const scratch = new ReplicaLog<Tx>(this.height, this.config.maxEntries);
+    try {
+      scratch.appendChecked(0, entries, (entry, index) =>
+        checkEntry(entry, index, this.height, this.config.membership, this.config.signatures),
+      );
+    } catch (error) {
+      if (error instanceof EntryRejected) return false;
+      throw error;
+    }
+    if (seal === undefined) return true;
+    const s = seal.seal;
+    return (
+      s.epoch === this.config.membership.epoch &&
+      seal.leader === this.leaderOfView(s.view) &&
+      this.config.signatures.isSealSignedBy(s, seal.signature, seal.leader) &&
+      s.count === scratch.size &&
+      s.root === scratch.root
+    );
+  }
+
+  /** A member's log report: its claimed normal view proven (above 0), its log and seal checked. */
+  private checkReport(report: LogReport<Tx>): boolean {
+    if (report.normalView > report.view) return false;
+    if (report.normalView > 0) {
+      const proof = report.normalViewCertificate;
+      if (proof === undefined || !this.checkViewCertificate(report.normalView, proof)) return false;
+    }
+    return this.checkLog(report.entries, report.seal);
+  }
+
+  // ---- recovery and state transfer ----------------------------------------------------------------------
+
+  /** Asks every member for its log of the height; acts again once a majority answered (VR recovery). */
+  private startRecovery(): void {
+    if (this.status !== "recovering") {
+      if (this.leads() && this.status === "normal") this.abandonWaiting("this member learnt of a later view");
+      this.status = "recovering";
+    }
+    this.recoveryNonce = Math.floor(this.config.random() * 2 ** 48);
+    this.recoveryReports.clear();
+    this.deadline = this.now + this.config.timing.leaderTimeoutMs;
+    this.broadcast({ type: "recovery", nonce: this.recoveryNonce });
+  }
+
+  private answerRecovery(from: Address, nonce: number): void {
+    this.send(from, { type: "recovery-response", nonce, log: this.report() });
+  }
+
+  private onRecoveryResponse(from: Address, nonce: number, report: LogReport<Tx>): void {
+    if (this.status !== "recovering" || nonce !== this.recoveryNonce) return;
+    if (!this.checkReport(report)) return;
+    this.recoveryReports.set(from, report);
+    if (this.recoveryReports.size + 1 < this.majority) return;
+    // A majority's logs and this member's own, ranked as a new leader ranks them.
+    const own = this.report();
+    const best = rankLogs([own, ...this.recoveryReports.values()])[0]!;
+    if (best !== own && (best.normalView > this.normalView || best.entries.length > this.log.size || best.seal)) {
+      this.install(
+        Math.max(best.normalView, this.view),
+        best.normalView,
+        best.entries,
+        best.seal,
+        best.normalViewCertificate,
+      );
+      if (this.view > this.normalView) this.status = "view-change";
+    } else {
+      this.status = this.view > this.normalView ? "view-change" : "normal";
+    }
+    this.heardFromLeader();
+    // Only proven normal views count: a view change another member merely claims is not joined here (a
+    // faulty member could claim any view); if a majority really runs one, its StartView will arrive.
+    if (this.status === "view-change") {
+      // Re-announce the vote of the view this member was changing to before it stopped.
+      const vote = this.config.signatures.signVote(this.voteStatement(this.view));
+      this.votesFor(this.view).set(this.self, vote);
+      this.dvcSentFor = Math.min(this.dvcSentFor, this.view - 1);
+      this.broadcast({ type: "start-view-change", view: this.view, vote });
+      this.maybeDoViewChange();
+    } else if (this.leads()) {
+      this.nextHeartbeat = this.now;
+      for (const m of this.config.membership.members) if (m !== this.self) this.sendStartView(m);
+    }
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * The vocabulary of a height's replica (replica.ts): what goes in (requests, messages, ticks), what comes
+ * out (effects), what it keeps durably, and the ports through which it signs, checks signatures and asks
+ * who leads. No I/O, clock or randomness lives here: the host (the node, or the simulator) supplies them.
+ */
+
+/** A member, as a checksummed address. */
+export type Address = string;
+/** A 32-byte hash as 0x-hex. */
+export type Hash = string;
+
+/** What a leader signs for one index: the EIP-712 OrderCommitment, less the (rollup, height) the replica is for. */
+export interface Commitment {
+  readonly index: number;
+  readonly leaf: Hash;
+  /** The root of leaves 0..index. */
+  readonly preRoot: Hash;
+  readonly view: number;
+  readonly epoch: number;
+}
+
+/** One slot of a height's log, as a leader signed it. `tx` is the host's payload, opaque here. */
+export interface Entry<Tx = unknown> {
+  readonly commitment: Commitment;
+  readonly signature: string;
+  readonly leader: Address;
+  readonly tx: Tx;
+  /** What the entry weighs in a cluster message (the host measures it; the log has a byte budget). */
+  readonly bytes: number;
+}
+
+/** A leader's seal of the height: the log ends at `count` entries with root `root`. */
+export interface Seal {
+  readonly count: number;
+  readonly root: Hash;
+  readonly view: number;
+  readonly epoch: number;
+}
+
+export interface SignedSeal {
+  readonly seal: Seal;
+  readonly leader: Address;
+  readonly signature: string;
+}
+
+/** Signatures of a majority, each over the same statement (a seal, or a view's ViewChange vote). */
+export interface Certificate<T> {
+  readonly statement: T;
+  readonly signatures: ReadonlyMap<Address, string>;
+}
+
+/** The statement a ViewChange vote signs: the members leave the views of the height below `view`. */
+export interface ViewVote {
+  readonly view: number;
+  readonly epoch: number;
+}
+
+export type SealCertificate = Certificate<Seal>;
+export type ViewCertificate = Certificate<ViewVote>;
+
+/** A log as one member reports it in a view change or a state transfer. */
+export interface LogReport<Tx = unknown> {
+  readonly view: number;
+  readonly normalView: number;
+  /** The certificate of `normalView` when it is above 0: without it, a claimed normal view is only a word. */
+  readonly normalViewCertificate: ViewCertificate | undefined;
+  readonly entries: readonly Entry<Tx>[];
+  readonly seal: SignedSeal | undefined;
+}
+
+/** Cluster messages between the replicas of one height. Their sender is authenticated by the transport. */
+export type Message<Tx = unknown> =
+  | {
+      readonly type: "replicate";
+      readonly view: number;
+      readonly firstIndex: number;
+      readonly entries: readonly Entry<Tx>[];
+    }
+  | { readonly type: "ack"; readonly view: number; readonly count: number }
+  | { readonly type: "behind"; readonly view: number; readonly count: number }
+  | { readonly type: "heartbeat"; readonly view: number; readonly count: number }
+  | { readonly type: "seal"; readonly view: number; readonly seal: SignedSeal }
+  | { readonly type: "seal-vote"; readonly view: number; readonly seal: Seal; readonly signature: string }
+  | { readonly type: "start-view-change"; readonly view: number; readonly vote: string }
+  | { readonly type: "do-view-change"; readonly view: number; readonly vote: string; readonly log: LogReport<Tx> }
+  | {
+      readonly type: "start-view";
+      readonly view: number;
+      readonly certificate: ViewCertificate;
+      readonly entries: readonly Entry<Tx>[];
+      readonly seal: SignedSeal | undefined;
+    }
+  /** "I am in a later view than the message you sent": the receiver may ask for the log (recovery). */
+  | { readonly type: "newer-view"; readonly view: number }
+  | { readonly type: "recovery"; readonly nonce: number }
+  | { readonly type: "recovery-response"; readonly nonce: number; readonly log: LogReport<Tx> };
+
+/** A client's transaction, admitted by the host (deduplicated, round key and proof checked). */
+export interface Proposal<Tx = unknown> {
+  readonly leaf: Hash;
+  readonly tx: Tx;
+  readonly bytes: number;
+}
+
+/** What a request is answered with. */
+export type Reply<Tx = unknown> =
+  | { readonly ok: true; readonly receipt: Entry<Tx>; readonly viewCertificate: ViewCertificate | undefined }
+  | { readonly ok: true; readonly sealed: SealCertificate }
+  | { readonly ok: false; readonly error: ReplicaError };
+
+/** Why a request was refused, in words the host maps to its own errors. */
+export interface ReplicaError {
+  readonly code: "not-leader" | "view-change" | "recovering" | "sealed" | "full" | "not-committed";
+  readonly message: string;
+  /** For `not-leader`: who leads, as far as this replica knows. */
+  readonly leader?: Address;
+}
+
+export type Input<Tx = unknown> =
+  /** A group commit: every proposal becomes an entry of one batch (one write, one replication). */
+  | { readonly type: "propose"; readonly batch: readonly { readonly id: number; readonly proposal: Proposal<Tx> }[] }
+  | { readonly type: "seal"; readonly id: number }
+  | { readonly type: "receive"; readonly from: Address; readonly message: Message<Tx> }
+  | { readonly type: "tick" }
+  /** The height's block is built and stored: it needs no leader any more. */
+  | { readonly type: "built" };
+
+/** Durable writes, applied by the host in order, each synced before any later effect of the same step. */
+export type Write<Tx = unknown> =
+  | { readonly type: "append"; readonly firstIndex: number; readonly entries: readonly Entry<Tx>[] }
+  | { readonly type: "view"; readonly view: number; readonly normalView: number }
+  | {
+      readonly type: "install";
+      readonly view: number;
+      readonly normalView: number;
+      /** Entries 0..keep stay; the rest are replaced by `entries`. */
+      readonly keep: number;
+      readonly entries: readonly Entry<Tx>[];
+      readonly seal: SignedSeal | undefined;
+      readonly viewCertificate: ViewCertificate | undefined;
+      /** Indices at which this member signed an entry that the install drops: it never signs them again. */
+      readonly signedDropped: readonly number[];
+    }
+  | { readonly type: "seal"; readonly seal: SignedSeal }
+  /** The seal content this member signed (as leader or voter): it never signs another for the height. */
+  | { readonly type: "seal-signed"; readonly seal: Seal }
+  | { readonly type: "certificate"; readonly certificate: SealCertificate };
+
+export type Effect<Tx = unknown> =
+  | { readonly type: "persist"; readonly write: Write<Tx> }
+  | { readonly type: "send"; readonly to: Address; readonly message: Message<Tx> }
+  | { readonly type: "reply"; readonly id: number; readonly reply: Reply<Tx> }
+  /** Deliver a tick at (or after) this logical time. */
+  | { readonly type: "schedule"; readonly at: number }
+  /** The seal is certified by a majority: the height's round key may be released, its block built. */
+  | { readonly type: "certified"; readonly certificate: SealCertificate };
+
+/** Everything a replica keeps across a restart (what its persist effects wrote). */
+export interface Durable<Tx = unknown> {
+  readonly entries: readonly Entry<Tx>[];
+  readonly view: number;
+  readonly normalView: number;
+  readonly seal: SignedSeal | undefined;
+  readonly viewCertificate: ViewCertificate | undefined;
+  readonly certificate: SealCertificate | undefined;
+  readonly signedDropped: readonly number[];
+  readonly sealSigned: Seal | undefined;
+}
+
+export const EMPTY_DURABLE: Durable<never> = {
+  entries: [],
+  view: 0,
+  normalView: 0,
+  seal: undefined,
+  viewCertificate: undefined,
+  certificate: undefined,
+  signedDropped: [],
+  sealSigned: undefined,
+};
+
+/** Who runs the height: the members of its epoch, in schedule order. */
+export interface Membership {
+  readonly epoch: number;
+  readonly members: readonly Address[];
+}
+
+/** Signing and checking, for one (rollup, height), by one member's key. Pure functions of their inputs. */
+export interface Signatures {
+  readonly self: Address;
+  signCommitment(c: Commitment): string;
+  signSeal(s: Seal): string;
+  signVote(v: ViewVote): string;
+  isCommitmentSignedBy(c: Commitment, signature: string, signer: Address): boolean;
+  isSealSignedBy(s: Seal, signature: string, signer: Address): boolean;
+  isVoteSignedBy(v: ViewVote, signature: string, signer: Address): boolean;
+}
+
+/** Timing of failure detection (logical milliseconds). */
+export interface Timing {
+  readonly heartbeatIntervalMs: number;
+  readonly leaderTimeoutMs: number;
+}
+
+export interface ReplicaConfig {
+  readonly membership: Membership;
+  readonly signatures: Signatures;
+  readonly timing: Timing;
+  /** The largest log (entries), and the most bytes its entries may weigh. */
+  readonly maxEntries: number;
+  readonly maxLogBytes: number;
+  /** Share of entries of the message's own signer whose signature a follower recovers on the append path. */
+  readonly signatureSampleRate: number;
+  /** Uniform in [0, 1): the host's seeded or real randomness. */
+  readonly random: () => number;
+}

@@ -1,0 +1,540 @@
+/**
+ * A whole cluster in one process, driven by one seed (docs/simulator.md): N members each running the
+ * real replica (replica/replica.ts) for every height, a network that delays, drops, duplicates, reorders
+ * and partitions, storage that loses the writes of an interrupted step, crashes and restarts, clients and
+ * an executor, all on logical time. Invariants are checked after every step; the first violation stops
+ * the run with a description that, with the seed, replays it exactly.
+ */
+import { keccak256 } from "ethers";
+import { HeightReplica } from "../replica/replica";
+import { leaderOf } from "../replica/log";
+import type { Address, Effect, Input, Membership, Message, Proposal, Reply, SealCertificate } from "../replica/types";
+import { Invariants, InvariantViolation } from "./invariants";
+import { Prng } from "./prng";
+import { SimKeys } from "./signatures";
+import { SimStorage } from "./storage";
+
+/** A transaction in the simulator: its leaf names it. */
+export type SimTx = string;
+
+export interface SimOptions {
+  readonly members: number;
+  readonly heights: number;
+  /** Logical milliseconds of faults and load, before the network heals and everyone restarts. */
+  readonly faultyMs: number;
+  /** After healing, every height must be sealed and every member agree within this bound. */
+  readonly settleMs: number;
+  readonly timing: { readonly heartbeatIntervalMs: number; readonly leaderTimeoutMs: number };
+  readonly network: {
+    readonly minDelayMs: number;
+    readonly maxDelayMs: number;
+    readonly dropRate: number;
+    readonly duplicateRate: number;
+  };
+  /** Chance per logical second that a member crashes (and restarts 0.2-3 s later). */
+  readonly crashesPerSecond: number;
+  /** Chance that a crash interrupts a step halfway through its effects. */
+  readonly crashMidStepRate: number;
+  /** Chance per logical second that one member is cut off for 0.5-4 s. */
+  readonly partitionsPerSecond: number;
+  /** Proposals per logical second, over all clients. */
+  readonly proposalsPerSecond: number;
+}
+
+export const DEFAULT_SIM_OPTIONS: SimOptions = {
+  members: 3,
+  heights: 2,
+  faultyMs: 4_000,
+  settleMs: 60_000,
+  timing: { heartbeatIntervalMs: 100, leaderTimeoutMs: 400 },
+  network: { minDelayMs: 1, maxDelayMs: 30, dropRate: 0.03, duplicateRate: 0.03 },
+  crashesPerSecond: 0.6,
+  crashMidStepRate: 0.5,
+  partitionsPerSecond: 0.4,
+  proposalsPerSecond: 30,
+};
+
+type Event =
+  | { kind: "deliver"; to: Address; from: Address; height: number; message: Message<SimTx> }
+  | { kind: "wake"; member: Address; height: number }
+  | { kind: "propose" }
+  | { kind: "client-retry"; height: number; leaf: string; to: Address; attempt: number }
+  | { kind: "seal"; height: number; attempt: number }
+  | { kind: "crash"; member: Address }
+  | { kind: "restart"; member: Address }
+  | { kind: "partition"; member: Address }
+  | { kind: "heal"; member: Address }
+  | { kind: "fault" };
+
+interface Scheduled {
+  readonly at: number;
+  readonly seq: number;
+  readonly event: Event;
+}
+
+/** A binary min-heap on (at, seq): equal times keep their scheduling order, so runs are deterministic. */
+class EventQueue {
+  private readonly heap: Scheduled[] = [];
+  private seq = 0;
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  push(at: number, event: Event): void {
+    const item = { at, seq: this.seq++, event };
+    const h = this.heap;
+    h.push(item);
+    let i = h.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(h[i]!, h[parent]!)) break;
+      [h[i], h[parent]] = [h[parent]!, h[i]!];
+      i = parent;
+    }
+  }
+
+  pop(): Scheduled | undefined {
+    const h = this.heap;
+    if (h.length === 0) return undefined;
+    const top = h[0]!;
+    const last = h.pop()!;
+    if (h.length > 0) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && before(h[l]!, h[m]!)) m = l;
+        if (r < h.length && before(h[r]!, h[m]!)) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m]!, h[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+const before = (a: Scheduled, b: Scheduled): boolean => a.at < b.at || (a.at === b.at && a.seq < b.seq);
+
+interface Member {
+  readonly address: Address;
+  readonly storage: SimStorage<SimTx>;
+  replicas: Map<number, HeightReplica<SimTx>>;
+  /** The time each replica asked to be ticked at (a wake event for another time is stale). */
+  wakeAt: Map<number, number>;
+  up: boolean;
+  cutOff: boolean;
+  /** Request ids of this member's replicas: client requests and seal requests. */
+  requests: Map<number, { kind: "client"; height: number; leaf: string } | { kind: "seal"; height: number }>;
+}
+
+export interface SimResult {
+  readonly seed: number;
+  readonly ok: boolean;
+  readonly violation?: string;
+  readonly steps: number;
+  readonly logicalMs: number;
+  readonly receipts: number;
+  readonly sealed: number;
+  readonly viewChanges: number;
+  readonly crashes: number;
+}
+
+export class SimWorld {
+  readonly rng: Prng;
+  private readonly netRng: Prng;
+  private readonly options: SimOptions;
+  private readonly queue = new EventQueue();
+  private readonly members: Member[];
+  private readonly membership: Membership;
+  readonly keys: SimKeys;
+  readonly invariants: Invariants;
+  private now = 0;
+  private steps = 0;
+  private nextRequestId = 1;
+  private crashes = 0;
+  private healed = false;
+  /** The executor's certificates, per height. */
+  private readonly certified = new Map<number, SealCertificate>();
+  /** Client view of who leads each height. */
+  private readonly leaderGuess = new Map<number, Address>();
+
+  constructor(
+    readonly seed: number,
+    options: Partial<SimOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_SIM_OPTIONS, ...options };
+    this.rng = new Prng(seed);
+    this.netRng = this.rng.fork();
+    const addresses = Array.from(
+      { length: this.options.members },
+      (_, i) => `0x${(i + 1).toString(16).padStart(40, "0")}`,
+    );
+    this.membership = { epoch: 0, members: addresses };
+    this.keys = new SimKeys(addresses, seed);
+    this.invariants = new Invariants(this.membership);
+    this.members = addresses.map((address) => ({
+      address,
+      storage: new SimStorage<SimTx>(),
+      replicas: new Map(),
+      wakeAt: new Map(),
+      up: true,
+      cutOff: false,
+      requests: new Map(),
+    }));
+  }
+
+  /** Runs the seed to the end; never throws for a protocol failure (it is the result). */
+  run(): SimResult {
+    try {
+      this.schedule();
+      this.loop(this.options.faultyMs);
+      this.heal();
+      this.settle();
+      return this.result(true);
+    } catch (error) {
+      if (error instanceof InvariantViolation) return this.result(false, error.message);
+      // An exception inside the replica is a bug like any broken invariant: report it with the seed.
+      return this.result(
+        false,
+        `exception: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
+    }
+  }
+
+  private result(ok: boolean, violation?: string): SimResult {
+    return {
+      seed: this.seed,
+      ok,
+      ...(violation === undefined ? {} : { violation: `${violation} (at ${this.now} ms, step ${this.steps})` }),
+      steps: this.steps,
+      logicalMs: this.now,
+      receipts: this.invariants.receiptCount,
+      sealed: this.certified.size,
+      viewChanges: this.invariants.maxView,
+      crashes: this.crashes,
+    };
+  }
+
+  // ---- the event loop ----------------------------------------------------------------------------------
+
+  private schedule(): void {
+    this.queue.push(this.rng.int(0, 20), { kind: "propose" });
+    this.queue.push(100, { kind: "fault" });
+    for (let h = 0; h < this.options.heights; h++) {
+      // Seal each height at some point during the faulty phase.
+      this.queue.push(this.rng.int(this.options.faultyMs / 4, this.options.faultyMs), {
+        kind: "seal",
+        height: h,
+        attempt: 0,
+      });
+    }
+  }
+
+  private loop(until: number): void {
+    for (;;) {
+      const next = this.queue.pop();
+      if (next === undefined || next.at > until) {
+        if (next !== undefined) this.queue.push(next.at, next.event);
+        this.now = until;
+        return;
+      }
+      this.now = next.at;
+      this.handle(next.event);
+    }
+  }
+
+  private handle(event: Event): void {
+    switch (event.kind) {
+      case "deliver": {
+        const member = this.member(event.to);
+        if (!member.up || member.cutOff) return;
+        this.stepReplica(member, event.height, { type: "receive", from: event.from, message: event.message });
+        return;
+      }
+      case "wake": {
+        const member = this.member(event.member);
+        if (!member.up || member.wakeAt.get(event.height) !== this.now) return;
+        this.stepReplica(member, event.height, { type: "tick" });
+        return;
+      }
+      case "propose":
+        this.propose();
+        return;
+      case "client-retry":
+        this.sendProposal(event.height, event.leaf, event.to, event.attempt);
+        return;
+      case "seal":
+        this.requestSeal(event.height, event.attempt);
+        return;
+      case "crash":
+        this.crash(this.member(event.member));
+        return;
+      case "restart":
+        this.restart(this.member(event.member));
+        return;
+      case "partition":
+        this.member(event.member).cutOff = true;
+        return;
+      case "heal":
+        this.member(event.member).cutOff = false;
+        return;
+      case "fault":
+        this.injectFaults();
+        return;
+    }
+  }
+
+  private member(address: Address): Member {
+    return this.members.find((m) => m.address === address)!;
+  }
+
+  /** The member's replica of `height`, built from its storage on first use (recovering if it had state). */
+  private replica(member: Member, height: number): HeightReplica<SimTx> {
+    let replica = member.replicas.get(height);
+    if (replica === undefined) {
+      const restarted = member.storage.has(height);
+      replica = new HeightReplica<SimTx>(
+        height,
+        {
+          membership: this.membership,
+          signatures: this.keys.portFor(member.address, height),
+          timing: this.options.timing,
+          maxEntries: 4096,
+          maxLogBytes: 1 << 24,
+          signatureSampleRate: 0.05,
+          random: () => this.rng.next(),
+        },
+        member.storage.get(height),
+        this.now,
+        restarted,
+      );
+      member.replicas.set(height, replica);
+      this.apply(member, height, replica.start(this.now));
+    }
+    return replica;
+  }
+
+  private stepReplica(member: Member, height: number, input: Input<SimTx>): void {
+    const replica = this.replica(member, height);
+    const effects = replica.step(input, this.now);
+    this.steps += 1;
+    // A crash in the middle of the step: only the effects before it happen.
+    if (!this.healed && this.rng.chance(this.options.crashesPerSecond * this.options.crashMidStepRate * 0.002)) {
+      const cut = this.rng.int(0, effects.length);
+      this.apply(member, height, effects.slice(0, cut));
+      this.crash(member);
+      return;
+    }
+    this.apply(member, height, effects);
+    this.invariants.afterStep(member.address, height, replica.snapshot(), member.storage.get(height));
+  }
+
+  private apply(member: Member, height: number, effects: readonly Effect<SimTx>[]): void {
+    for (const effect of effects) {
+      switch (effect.type) {
+        case "persist":
+          member.storage.apply(height, effect.write);
+          this.invariants.afterWrite(member.address, height, member.storage.get(height));
+          break;
+        case "send":
+          this.invariants.onReleased(member.address, height, effect.message);
+          this.transmit(member.address, effect.to, height, effect.message);
+          break;
+        case "reply":
+          this.invariants.onReleased(member.address, height, effect.reply);
+          this.onReply(member, height, effect.id, effect.reply);
+          break;
+        case "schedule":
+          member.wakeAt.set(height, effect.at);
+          this.queue.push(effect.at, { kind: "wake", member: member.address, height });
+          break;
+        case "certified":
+          this.invariants.onCertified(height, effect.certificate);
+          break;
+      }
+    }
+  }
+
+  private transmit(from: Address, to: Address, height: number, message: Message<SimTx>): void {
+    const sender = this.member(from);
+    if (sender.cutOff || this.member(to).cutOff) return;
+    const net = this.healed ? { ...this.options.network, dropRate: 0, duplicateRate: 0 } : this.options.network;
+    if (this.netRng.chance(net.dropRate)) return;
+    const copies = this.netRng.chance(net.duplicateRate) ? 2 : 1;
+    for (let i = 0; i < copies; i++) {
+      const delay = this.netRng.int(net.minDelayMs, net.maxDelayMs);
+      this.queue.push(this.now + delay, { kind: "deliver", to, from, height, message });
+    }
+  }
+
+  // ---- clients and the executor ------------------------------------------------------------------------
+
+  private openHeights(): number[] {
+    return Array.from({ length: this.options.heights }, (_, h) => h).filter((h) => !this.certified.has(h));
+  }
+
+  private propose(): void {
+    const interval = 1000 / this.options.proposalsPerSecond;
+    if (!this.healed || this.openHeights().length > 0) {
+      this.queue.push(this.now + this.rng.int(1, Math.max(1, Math.round(2 * interval))), { kind: "propose" });
+    }
+    const open = this.openHeights();
+    if (open.length === 0) return;
+    const height = this.rng.pick(open);
+    const bytes = new Uint8Array(32);
+    for (let i = 0; i < 32; i += 4) new DataView(bytes.buffer).setUint32(i, this.rng.u32());
+    const leaf = keccak256(bytes);
+    const to = this.leaderGuess.get(height) ?? leaderOf(this.membership, height, 0);
+    this.sendProposal(height, leaf, to, 0);
+  }
+
+  private sendProposal(height: number, leaf: string, to: Address, attempt: number): void {
+    if (attempt > 20 || this.certified.has(height)) return;
+    const member = this.member(to);
+    if (!member.up || member.cutOff) {
+      this.retryProposal(height, leaf, attempt, this.rng.pick(this.membership.members));
+      return;
+    }
+    const replica = this.replica(member, height);
+    // Admission (the host's job): one transaction is ordered once per height.
+    if (replica.snapshot().entries.some((e) => e.commitment.leaf === leaf)) return;
+    const id = this.nextRequestId++;
+    member.requests.set(id, { kind: "client", height, leaf });
+    const proposal: Proposal<SimTx> = { leaf, tx: leaf, bytes: 100 };
+    this.stepReplica(member, height, { type: "propose", batch: [{ id, proposal }] });
+  }
+
+  private retryProposal(height: number, leaf: string, attempt: number, to: Address): void {
+    this.queue.push(this.now + this.rng.int(20, 200), { kind: "client-retry", height, leaf, to, attempt: attempt + 1 });
+  }
+
+  private requestSeal(height: number, attempt: number): void {
+    if (this.certified.has(height)) return;
+    const to = this.leaderGuess.get(height) ?? leaderOf(this.membership, height, 0);
+    const member = this.member(to);
+    if (member.up && !member.cutOff) {
+      const id = this.nextRequestId++;
+      member.requests.set(id, { kind: "seal", height });
+      this.stepReplica(member, height, { type: "seal", id });
+    } else {
+      this.leaderGuess.set(height, this.rng.pick(this.membership.members));
+    }
+    this.queue.push(this.now + 200, { kind: "seal", height, attempt: attempt + 1 });
+  }
+
+  private onReply(member: Member, height: number, id: number, reply: Reply<SimTx>): void {
+    const request = member.requests.get(id);
+    if (request === undefined) return;
+    member.requests.delete(id);
+    if (reply.ok) {
+      if ("receipt" in reply) {
+        this.leaderGuess.set(height, member.address);
+        this.invariants.onReceipt(height, reply.receipt, this.now);
+      } else {
+        this.leaderGuess.set(height, member.address);
+        this.certified.set(height, reply.sealed);
+        this.invariants.onCertified(height, reply.sealed);
+      }
+      return;
+    }
+    const { error } = reply;
+    const next = error.leader ?? this.rng.pick(this.membership.members);
+    if (error.code === "not-leader" || error.code === "recovering" || error.code === "view-change") {
+      this.leaderGuess.set(height, error.code === "not-leader" ? next : this.rng.pick(this.membership.members));
+    }
+    if (request.kind === "client" && error.code !== "sealed" && error.code !== "full") {
+      this.retryProposal(height, request.leaf, 0, this.leaderGuess.get(height) ?? next);
+    }
+  }
+
+  // ---- faults --------------------------------------------------------------------------------------------
+
+  private injectFaults(): void {
+    if (this.healed) return;
+    this.queue.push(this.now + 100, { kind: "fault" });
+    const perTick = 0.1; // this runs every 100 ms
+    if (this.rng.chance(this.options.crashesPerSecond * perTick * (1 - this.options.crashMidStepRate))) {
+      const up = this.members.filter((m) => m.up);
+      if (up.length > 0) this.crash(this.rng.pick(up));
+    }
+    if (this.rng.chance(this.options.partitionsPerSecond * perTick)) {
+      const victim = this.rng.pick(this.members);
+      if (!victim.cutOff) {
+        victim.cutOff = true;
+        this.queue.push(this.now + this.rng.int(500, 4_000), { kind: "heal", member: victim.address });
+      }
+    }
+  }
+
+  private crash(member: Member): void {
+    if (!member.up) return;
+    member.up = false;
+    member.replicas = new Map();
+    member.wakeAt = new Map();
+    member.requests = new Map();
+    this.crashes += 1;
+    if (!this.healed) this.queue.push(this.now + this.rng.int(200, 3_000), { kind: "restart", member: member.address });
+  }
+
+  private restart(member: Member): void {
+    if (member.up) return;
+    member.up = true;
+    // Replicas come back from storage, recovering, as soon as something touches their height; heights with
+    // state are touched now, so that their recovery (and view changes) go on without outside traffic.
+    for (let h = 0; h < this.options.heights; h++) if (member.storage.has(h)) this.replica(member, h);
+  }
+
+  /** Ends the faults: the network heals and loses nothing more, every member is up. */
+  private heal(): void {
+    this.healed = true;
+    for (const m of this.members) {
+      m.cutOff = false;
+      if (!m.up) this.restart(m);
+    }
+    for (let h = 0; h < this.options.heights; h++) {
+      if (!this.certified.has(h)) this.queue.push(this.now + 1, { kind: "seal", height: h, attempt: 0 });
+    }
+  }
+
+  /** After healing: every height seals and every member holds the same sealed log, within the bound. */
+  private settle(): void {
+    const deadline = this.now + this.options.settleMs;
+    while (this.now < deadline) {
+      this.loop(Math.min(deadline, this.now + 250));
+      if (this.converged()) return;
+    }
+    const heights = Array.from({ length: this.options.heights }, (_, h) => h);
+    const detail = heights
+      .map((h) =>
+        this.members
+          .map((m) => {
+            const s = m.replicas.get(h)?.snapshot();
+            return s === undefined
+              ? `${m.address.slice(-1)}:-`
+              : `${m.address.slice(-1)}:${s.status}/v${s.view}/n${s.normalView}/${s.entries.length}${s.seal ? "s" : ""}${s.certificate ? "c" : ""}`;
+          })
+          .join(" "),
+      )
+      .join(" | ");
+    throw new InvariantViolation(`liveness: not converged ${this.options.settleMs} ms after healing: ${detail}`);
+  }
+
+  private converged(): boolean {
+    for (let h = 0; h < this.options.heights; h++) {
+      const certificate = this.certified.get(h);
+      if (certificate === undefined) return false;
+      for (const m of this.members) {
+        const s = this.replica(m, h).snapshot();
+        if (s.seal === undefined || s.seal.seal.count !== certificate.statement.count) return false;
+        if (s.seal.seal.root !== certificate.statement.root || s.entries.length !== certificate.statement.count) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+}

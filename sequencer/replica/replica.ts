@@ -305,9 +305,8 @@ export class HeightReplica<Tx = unknown> {
       this.effects.push({ type: "reply", id, reply: { ok: true, sealed: this.certificate } });
       return;
     }
-    if (this.committedCount() < this.log.size) {
-      return this.fail(id, "not-committed", "entries of this height are not held by a majority yet");
-    }
+    // The seal covers every entry, replicated or still in flight: the members that sign it hold them all, so
+    // its certificate also proves every sealed entry durable on a majority.
     const seal: Seal = {
       count: this.log.size,
       root: this.log.root,
@@ -315,8 +314,11 @@ export class HeightReplica<Tx = unknown> {
       epoch: this.config.membership.epoch,
     };
     if (this.sealSigned !== undefined && !sameSeal(this.sealSigned, seal)) {
-      // It signed another seal of this height before: signing this one would be slashable equivocation.
-      return this.fail(id, "full", "this member signed another seal of this height; another leader must seal it");
+      // It signed another seal of this height before (one a view change dropped): signing this one would be
+      // slashable equivocation. It steps aside, so that a leader that signed none seals the height.
+      this.fail(id, "view-change", "this member signed another seal of this height: it hands the height on");
+      this.startViewChange(this.view + 1);
+      return;
     }
     this.sealRequests.push(id);
     if (this.seal?.seal.view === this.view) return; // sealing in progress

@@ -127,7 +127,16 @@ export class Invariants {
    * A member let signatures out (a message sent, a reply given): none may contradict one it let out before.
    * Only what leaves a member can be used against it; a signature lost in a crash before it was sent is not.
    */
-  onReleased(member: Address, height: number, out: Message<unknown> | Reply<unknown>): void {
+  onReleased(member: Address, height: number, out: Message<unknown> | Reply<unknown>, durable: Durable<unknown>): void {
+    // An acknowledgement promises what is on disk: the entries it counts, the seal it signs.
+    if ("type" in out && out.type === "ack" && durable.entries.length < out.count) {
+      throw new InvariantViolation(
+        `${member} height ${height}: acknowledged ${out.count} entries while ${durable.entries.length} are durable`,
+      );
+    }
+    if ("type" in out && out.type === "seal-vote" && durable.sealSigned === undefined) {
+      throw new InvariantViolation(`${member} height ${height}: signed a seal it has not recorded durably`);
+    }
     const entries =
       "type" in out
         ? out.type === "replicate" || out.type === "start-view"

@@ -54,6 +54,24 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = {
   proposalsPerSecond: 30,
 };
 
+/** A fault profile drawn from the seed: rates from none to several times the defaults. */
+function swarm(rng: Prng): Partial<SimOptions> {
+  const scale = (base: number): number => (rng.chance(0.2) ? 0 : base * rng.next() * 3);
+  return {
+    network: {
+      minDelayMs: 1,
+      maxDelayMs: rng.int(2, 80),
+      dropRate: scale(DEFAULT_SIM_OPTIONS.network.dropRate),
+      duplicateRate: scale(DEFAULT_SIM_OPTIONS.network.duplicateRate),
+    },
+    crashesPerSecond: scale(DEFAULT_SIM_OPTIONS.crashesPerSecond),
+    crashMidStepRate: rng.next(),
+    partitionsPerSecond: scale(DEFAULT_SIM_OPTIONS.partitionsPerSecond),
+    proposalsPerSecond: rng.int(5, 60),
+    members: rng.chance(0.3) ? 5 : 3,
+  };
+}
+
 type Event =
   | { kind: "deliver"; to: Address; from: Address; height: number; message: Message<SimTx> }
   | { kind: "wake"; member: Address; height: number }
@@ -166,8 +184,10 @@ export class SimWorld {
     readonly seed: number,
     options: Partial<SimOptions> = {},
   ) {
-    this.options = { ...DEFAULT_SIM_OPTIONS, ...options };
     this.rng = new Prng(seed);
+    // Swarm testing: each seed draws its own fault profile (from calm to very hostile), so that a campaign
+    // covers combinations a single profile would make rare. Explicit options override the draw.
+    this.options = { ...DEFAULT_SIM_OPTIONS, ...swarm(this.rng.fork()), ...options };
     this.netRng = this.rng.fork();
     const addresses = Array.from(
       { length: this.options.members },
@@ -323,7 +343,10 @@ export class SimWorld {
     const effects = replica.step(input, this.now);
     this.steps += 1;
     // A crash in the middle of the step: only the effects before it happen.
-    if (!this.healed && this.rng.chance(this.options.crashesPerSecond * this.options.crashMidStepRate * 0.002)) {
+    // Interesting steps (a write and a message) are where a crash tells an early answer from a durable one.
+    const interesting = effects.some((e) => e.type === "persist") && effects.some((e) => e.type === "send");
+    const rate = this.options.crashesPerSecond * this.options.crashMidStepRate * (interesting ? 0.01 : 0.001);
+    if (!this.healed && this.rng.chance(rate)) {
       const cut = this.rng.int(0, effects.length);
       this.apply(member, height, effects.slice(0, cut));
       this.crash(member);
@@ -341,11 +364,11 @@ export class SimWorld {
           this.invariants.afterWrite(member.address, height, member.storage.get(height));
           break;
         case "send":
-          this.invariants.onReleased(member.address, height, effect.message);
+          this.invariants.onReleased(member.address, height, effect.message, member.storage.get(height));
           this.transmit(member.address, effect.to, height, effect.message);
           break;
         case "reply":
-          this.invariants.onReleased(member.address, height, effect.reply);
+          this.invariants.onReleased(member.address, height, effect.reply, member.storage.get(height));
           this.onReply(member, height, effect.id, effect.reply);
           break;
         case "schedule":

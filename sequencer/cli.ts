@@ -10,7 +10,7 @@ import { positiveInt } from "./cli-support/args";
 import { Interrupted, stopOnSignals } from "./cli-support/shutdown";
 import { registerKeygenCommands } from "./keygen/cli";
 import { ConfigError, loadConfig } from "./node/config";
-import { createLogger } from "./node/logger";
+import { createLogger } from "./common/logger";
 import { VERSION, clusterStatusSchema, startNode } from "./node/node";
 import { registerOperatorCommands } from "./operator/cli";
 import { registerProxyCommands } from "./proxy/cli";

@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import * as snarkjs from "snarkjs";
 import { circuitArtifacts } from "../../circuits/manifest";
 import { mul, mulBase, randomScalar } from "../../sequencer/crypto/babyjub";
-import { DecryptionPool } from "../../sequencer/crypto/decrypt-pool";
+import { DecryptionPool } from "../../sequencer/block/decrypt-pool";
 import { poseidonPermutationWasm, scalarMulWasm } from "../../sequencer/crypto/decrypt-wasm";
 import {
   blockHeight,

@@ -10,7 +10,7 @@
 import { Wallet, getBytes, parseEther } from "ethers";
 import { buildBlock, leafDataOf, type BuildTimings, type SealedEntry, type SlotWork } from "../../sequencer/block";
 import { mulBase, randomScalar, type Point } from "../../sequencer/crypto/babyjub";
-import { DecryptionPool } from "../../sequencer/crypto/decrypt-pool";
+import { DecryptionPool } from "../../sequencer/block/decrypt-pool";
 import { blockHeight, encryptTransaction, rollupId } from "../../sequencer/crypto/encryption";
 import { emit, median, progress } from "./report";
 

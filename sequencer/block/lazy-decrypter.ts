@@ -3,10 +3,10 @@
  * large enough to use it (small blocks are built on the main thread), so an idle process holds no threads. It offers
  * the pool's whole per-slot work (`openBlock`: decrypt, decode, leaf data), not only decryption.
  */
-import type { BlockDecrypter } from "./build";
-import type { OpenTask, OpenTimings, OpenedSlot, SlotWork } from "./open-slot";
-import { DecryptionPool } from "../crypto/decrypt-pool";
 import type { BlockItem, DecryptOutcome } from "../crypto/encryption";
+import type { BlockDecrypter } from "./build";
+import { DecryptionPool } from "./decrypt-pool";
+import type { OpenTask, OpenTimings, OpenedSlot, SlotWork } from "./open-slot";
 
 export class LazyDecrypter implements BlockDecrypter {
   private pool: DecryptionPool | undefined;

@@ -7,7 +7,8 @@
  */
 import { getAddress, isAddress } from "ethers";
 import { z } from "zod";
-import { Secret } from "../node/secret";
+import { LOG_LEVELS } from "../common/logger";
+import { Secret } from "../common/secret";
 
 /**
  * Which strings count as numbers. "decimal": optionally negative, optionally fractional, so the
@@ -121,8 +122,8 @@ export const positiveId = (what: string, typeError?: string) =>
 /** The registry contracts on L1 that every process reads. */
 export const l1Contracts = z.strictObject({ clusterRegistry: address, validationServiceManager: address });
 
-/** pino's levels; "silent" turns logging off. */
-export const logLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
+/** pino's levels (common/logger.ts); "silent" turns logging off. */
+export const logLevel = z.enum(LOG_LEVELS);
 
 /** The `log` section: every process logs at "info" unless told otherwise. */
 export const logSection = z.strictObject({ level: logLevel.default("info") }).prefault({});

@@ -7,7 +7,7 @@ import { InvalidArgumentError, type Command } from "commander";
 import { readFileSync } from "node:fs";
 import { positiveInt } from "../cli-support/args";
 import { Interrupted, stopOnSignals } from "../cli-support/shutdown";
-import { createLogger } from "../node/logger";
+import { createLogger, type LogLevel } from "../common/logger";
 import { loadKeygenConfig } from "./config";
 import { startKeygen } from "./keygen";
 import { sealFileSchema, solveRound } from "./solve";
@@ -26,7 +26,7 @@ async function keygenSolve(options: {
   publish: boolean;
   revealTimeout: number;
   checkpoint?: string;
-  logLevel: "info" | "debug" | "warn" | "error" | "silent";
+  logLevel: LogLevel;
 }): Promise<void> {
   let raw: unknown;
   try {

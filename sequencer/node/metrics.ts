@@ -1,58 +1,8 @@
 /**
- * The node's Prometheus metrics. Each node owns a Registry (not prom-client's global one) so that
- * several nodes can run in one process, as the in-process cluster tests do.
+ * The node's own block metrics. The registry they live on comes from common/metrics.ts (every role
+ * has one); the RPC server's metrics are in rpc/metrics.ts and the ordering ones in ordering-metrics.ts.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-
-export interface RpcMetrics {
-  readonly calls: Counter<"method" | "outcome">;
-  readonly callSeconds: Histogram<"method">;
-  readonly httpRequests: Counter<"status">;
-  readonly inflight: Gauge;
-  readonly rateLimited: Counter;
-}
-
-/** A fresh registry; `processMetrics` adds prom-client's CPU, memory and event-loop metrics. */
-export function createRegistry(options: { processMetrics: boolean; labels?: Record<string, string> }): Registry {
-  const registry = new Registry();
-  if (options.labels !== undefined) registry.setDefaultLabels(options.labels);
-  if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: "veil_" });
-  return registry;
-}
-
-export function createRpcMetrics(registry: Registry): RpcMetrics {
-  return {
-    calls: new Counter({
-      name: "veil_rpc_calls_total",
-      help: "JSON-RPC calls by method and outcome (ok or the error name)",
-      labelNames: ["method", "outcome"] as const,
-      registers: [registry],
-    }),
-    callSeconds: new Histogram({
-      name: "veil_rpc_call_seconds",
-      help: "Time from parsed call to its result, by method",
-      labelNames: ["method"] as const,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers: [registry],
-    }),
-    httpRequests: new Counter({
-      name: "veil_http_requests_total",
-      help: "HTTP requests by response status",
-      labelNames: ["status"] as const,
-      registers: [registry],
-    }),
-    inflight: new Gauge({
-      name: "veil_rpc_inflight_requests",
-      help: "HTTP requests being processed",
-      registers: [registry],
-    }),
-    rateLimited: new Counter({
-      name: "veil_rpc_rate_limited_total",
-      help: "Calls refused by the per-client rate limit",
-      registers: [registry],
-    }),
-  };
-}
+import { Counter, Histogram, type Registry } from "prom-client";
 
 export interface BlockMetrics {
   /** Seconds from the start of building (round secret in hand) to the block stored, by role. */

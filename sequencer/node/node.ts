@@ -6,6 +6,8 @@
 import { JsonRpcProvider, Wallet, computeAddress } from "ethers";
 import { registerApi } from "../api/methods";
 import { veilDomain } from "../chain/eip712";
+import { Health } from "../common/health";
+import { createRegistry } from "../common/metrics";
 import { MicroBatcher } from "../zk/micro-batcher";
 import { Groth16VerifierPool } from "../zk/verifier";
 import { TX_VALIDITY_CIRCUIT } from "../zk/prover";
@@ -30,8 +32,7 @@ import { z } from "zod";
 import { MethodRegistry } from "../rpc/registry";
 import { RpcServer, serverLimits, type ListenAddress } from "../rpc/server";
 import type { NodeConfig } from "./config";
-import { Health } from "./health";
-import { createBlockMetrics, createRegistry } from "./metrics";
+import { createBlockMetrics } from "./metrics";
 import { LazyDecrypter } from "../block/lazy-decrypter";
 import { KeyGeneratorSecrets, type RoundSecretSource } from "./round-secrets";
 import { VsmTaskSubmitter, type VsmTasks } from "./vsm-tasks";

@@ -7,8 +7,8 @@
 import { JsonRpcProvider, Wallet, getAddress, type ContractRunner } from "ethers";
 import type { Logger } from "pino";
 import { veilDomain } from "../chain/eip712";
-import { Health } from "../node/health";
-import { createRegistry } from "../node/metrics";
+import { Health } from "../common/health";
+import { createRegistry } from "../common/metrics";
 import { MethodRegistry } from "../rpc/registry";
 import { RpcServer, type ListenAddress } from "../rpc/server";
 import { ClusterRegistry__factory } from "../../typechain-types";

@@ -1,7 +1,7 @@
 /** `veil proxy start`: runs the encrypting RPC until SIGINT/SIGTERM. */
 import type { Command } from "commander";
 import { stopOnSignals } from "../cli-support/shutdown";
-import { createLogger } from "../node/logger";
+import { createLogger } from "../common/logger";
 import { loadProxyConfig } from "./config";
 import { startProxy } from "./start";
 

@@ -5,7 +5,7 @@
 import type { Command } from "commander";
 import { positiveInt } from "../cli-support/args";
 import { stopOnSignals } from "../cli-support/shutdown";
-import { createLogger } from "../node/logger";
+import { createLogger } from "../common/logger";
 import { RpcClient } from "../rpc/client";
 import { loadValidatorConfig } from "./config";
 import { startValidator, validatorStatusSchema } from "./process";

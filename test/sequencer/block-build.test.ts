@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { Transaction, Wallet, getBytes, hexlify, keccak256, parseEther, toUtf8Bytes } from "ethers";
 import { mulBase, randomScalar } from "../../sequencer/crypto/babyjub";
 import { blockHeight, encryptTransaction, rollupId, type EncryptionResult } from "../../sequencer/crypto/encryption";
-import { DecryptionPool } from "../../sequencer/crypto/decrypt-pool";
+import { DecryptionPool } from "../../sequencer/block/decrypt-pool";
 import { IncrementalMerkleTree, hashLeaf, rootOfLeafHashes, toBytes32 } from "../../sequencer/chain/merkle";
 import { structHash } from "../../sequencer/chain/eip712";
 import { FIELD } from "../../sequencer/crypto/babyjub";

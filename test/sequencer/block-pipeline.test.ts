@@ -36,8 +36,8 @@ import { roundKeyFromJson, shareRevealToJson, type RoundKey, type ShareReveal } 
 import { parseKeygenConfig } from "../../sequencer/keygen/config";
 import { startKeygen, type RunningKeygen } from "../../sequencer/keygen/keygen";
 import { sealEnvelope } from "../../sequencer/node/cluster/envelope";
-import { Health } from "../../sequencer/node/health";
-import { createRegistry } from "../../sequencer/node/metrics";
+import { Health } from "../../sequencer/common/health";
+import { createRegistry } from "../../sequencer/common/metrics";
 import { RpcRoundKeySource } from "../../sequencer/node/round-keys";
 import { secretFromCandidates } from "../../sequencer/node/round-secrets";
 import { MethodRegistry } from "../../sequencer/rpc/registry";

@@ -7,7 +7,7 @@ import { createServer } from "node:http";
 import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { stopOnSignals, type StoppableService } from "../../sequencer/cli-support/shutdown";
-import { createLogger } from "../../sequencer/node/logger";
+import { createLogger } from "../../sequencer/common/logger";
 
 type Mode = "ok" | "fail" | "hang";
 

@@ -16,7 +16,7 @@ import {
   signingKey,
   uint64,
 } from "../../sequencer/config/fields";
-import { Secret } from "../../sequencer/node/secret";
+import { Secret } from "../../sequencer/common/secret";
 
 const SECP256K1_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 const UINT64_LIMIT = 1n << 64n;

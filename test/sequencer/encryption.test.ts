@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { Base8, mulPointEscalar } from "@zk-kit/baby-jubjub";
 import { poseidonDecrypt as zkKitDecrypt, poseidonEncrypt as zkKitEncrypt } from "@zk-kit/poseidon-cipher";
 import { FIELD, mulBase, randomScalar } from "../../sequencer/crypto/babyjub";
-import { DecryptionPool } from "../../sequencer/crypto/decrypt-pool";
+import { DecryptionPool } from "../../sequencer/block/decrypt-pool";
 import {
   CIPHERTEXT_ELEMENTS,
   blockHeight,

@@ -23,8 +23,8 @@ import { loadBigMath } from "../../sequencer/crypto/timelock/bigmath";
 import { setupTimelock, type TimelockParams } from "../../sequencer/crypto/timelock/params";
 import { generateTestOnlyModulus } from "../../sequencer/crypto/timelock/test-modulus";
 import type { RollupInfo } from "../../sequencer/node/chain-view";
-import { Health } from "../../sequencer/node/health";
-import { createRegistry } from "../../sequencer/node/metrics";
+import { Health } from "../../sequencer/common/health";
+import { createRegistry } from "../../sequencer/common/metrics";
 import {
   MemoryRoundKeySource,
   RoundKeyUnavailable,

@@ -4,7 +4,10 @@
  */
 import pino, { type DestinationStream, type Logger } from "pino";
 
-export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+/** pino's levels; "silent" turns logging off. The config schemas' `log.level` accepts exactly these. */
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const REDACTED_PATHS = ["signingKey", "*.signingKey", "*.*.signingKey", "privateKey", "*.privateKey"];
 

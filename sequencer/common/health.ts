@@ -1,6 +1,7 @@
 /**
- * Liveness and readiness. Liveness means the process answers at all; readiness means every registered
- * check passes and the node is not shutting down, so a load balancer may send it traffic.
+ * Liveness and readiness of any Veil process (node, key generator, validator, operator). Liveness
+ * means the process answers at all; readiness means every registered check passes and the process is
+ * not shutting down, so a load balancer may send it traffic.
  */
 export interface CheckResult {
   readonly ok: boolean;
@@ -28,7 +29,7 @@ export class Health {
     return this;
   }
 
-  /** From now on the node reports not ready (it is draining before it stops). */
+  /** From now on the process reports not ready (it is draining before it stops). */
   markShuttingDown(): void {
     this.shuttingDown = true;
   }

@@ -2,14 +2,13 @@
  * Decrypts a whole block on worker threads: the block is cut into contiguous slices, so that every
  * core does scalar multiplications and Poseidon permutations at once. Results come back in slot
  * order; an invalid slot is reported, never dropped. `openBlock` also decodes each plaintext and
- * hashes each slot's leaf data on the workers (block/open-slot.ts), leaving the main thread only the
- * roots to compute.
+ * hashes each slot's leaf data on the workers (open-slot.ts), leaving the main thread only the
+ * roots to compute. The pool is about blocks, so it lives here; the workers decrypt with the
+ * crypto-only primitives of crypto/encryption.ts (crypto/ never imports block/).
  */
 import os from "node:os";
 import path from "node:path";
 import { Piscina } from "piscina";
-import type { OpenTask, OpenTimings, OpenedSlice, OpenedSlot, SlotWork } from "../block/open-slot";
-import type { DecryptTask } from "./decrypt-worker";
 import {
   CIPHERTEXT_ELEMENTS,
   blockHeight,
@@ -17,7 +16,9 @@ import {
   type BlockItem,
   type DecryptOutcome,
   type EncryptedTransaction,
-} from "./encryption";
+} from "../crypto/encryption";
+import type { DecryptTask } from "./decrypt-worker";
+import type { OpenTask, OpenTimings, OpenedSlice, OpenedSlot, SlotWork } from "./open-slot";
 
 function workerEntry(): { filename: string; execArgv: string[] } {
   const ext = path.extname(__filename);
@@ -65,7 +66,7 @@ export class DecryptionPool {
   }
 
   /**
-   * Opens every slot of a block (decrypt, decode, hash; block/open-slot.ts) on the workers; slot i
+   * Opens every slot of a block (decrypt, decode, hash; open-slot.ts) on the workers; slot i
    * belongs to work i. Slices are smaller than one per thread so that a thread slowed down by other
    * processes on the machine takes fewer of them.
    */

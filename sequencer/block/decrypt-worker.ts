@@ -1,10 +1,10 @@
 /**
  * Worker-thread side of DecryptionPool: decrypts a contiguous slice of a block with the round
  * secret (`decryptSlice`), or opens it whole: decrypt, decode and hash each slot (`openSlice`, see
- * block/open-slot.ts). Inputs arrive by structured clone (bigints and typed arrays survive it).
+ * open-slot.ts). Inputs arrive by structured clone (bigints and typed arrays survive it).
  */
-import { openSlots, type OpenTask, type OpenedSlice } from "../block/open-slot";
-import { decryptBlock, type BlockItem, type DecryptOutcome } from "./encryption";
+import { decryptBlock, type BlockItem, type DecryptOutcome } from "../crypto/encryption";
+import { openSlots, type OpenTask, type OpenedSlice } from "./open-slot";
 
 export interface DecryptTask {
   readonly roundSecret: bigint;

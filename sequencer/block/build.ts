@@ -180,7 +180,7 @@ const since = (start: number): number => performance.now() - start;
 
 /**
  * The reference: every step on this thread (decryption optionally on a pool without openBlock), with
- * the BigInt encTxHash of crypto/encryption.ts. The worker path must give the very same block.
+ * the encTxHash of crypto/encryption.ts. The worker path must give the very same block.
  */
 async function openOnThisThread(input: BuildInput, usePool: boolean): Promise<Opened> {
   const { rollupId, height, entries } = input;

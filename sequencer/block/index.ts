@@ -3,5 +3,4 @@ export * from "./build";
 export * from "./decode";
 export * from "./entries";
 export * from "./raw-root";
-export * from "./enc-tx-hash";
 export * from "./open-slot";

@@ -39,8 +39,7 @@ import {
 } from "../chain/certificate";
 import { keccak256Bytes } from "../chain/keccak";
 import { IncrementalMerkleTree, toBytes32 } from "../chain/merkle";
-import { blockHeight, rollupId as rollupIdOf, type EncryptedTransaction } from "../crypto/encryption";
-import { encTxHashWasm } from "../block/enc-tx-hash";
+import { blockHeight, encTxHash, rollupId as rollupIdOf, type EncryptedTransaction } from "../crypto/encryption";
 import { RpcCallError } from "../rpc/client";
 import { RpcError, veilError } from "../rpc/errors";
 import { txValidityPublicSignals } from "../zk/prover";
@@ -393,7 +392,7 @@ export class Sequencer {
   /** Orders an encrypted submission (the caller already checked rollup and height window). */
   async orderEncrypted(rollup: RollupInfo, s: EncryptedSubmission): Promise<OrderReceiptJson> {
     const height = heightNumber(s.tx.height);
-    const leafBig = encTxHashWasm(typedTx(s.tx));
+    const leafBig = encTxHash(typedTx(s.tx));
     const leaf = toBytes32(leafBig);
     return this.admit(rollup.rollupId, height, leaf, async () => {
       let key;
@@ -841,7 +840,7 @@ export class Sequencer {
     let encHash: bigint | undefined;
     let leaf: string;
     if (tx.kind === "raw") leaf = leafOfRaw(tx.rawTx);
-    else if (fullCheck) leaf = toBytes32((encHash = encTxHashWasm(typedTx(tx.submission.tx))));
+    else if (fullCheck) leaf = toBytes32((encHash = encTxHash(typedTx(tx.submission.tx))));
     else leaf = entry.encTxHash;
     if (leaf !== commitment.encTxHash || leaf !== entry.encTxHash) {
       throw veilError.invalidSignature(`${where}: the transaction does not hash to the committed leaf`);

@@ -37,9 +37,9 @@ import {
   type SealCertificate,
   type ViewCertificate,
 } from "../chain/certificate";
-import { keccak256Bytes } from "../chain/keccak";
 import { IncrementalMerkleTree, toBytes32 } from "../chain/merkle";
 import { blockHeight, encTxHash, rollupId as rollupIdOf, type EncryptedTransaction } from "../crypto/encryption";
+import { rawTxHash } from "../block/leaf-data";
 import { RpcCallError } from "../rpc/client";
 import { RpcError, veilError } from "../rpc/errors";
 import { txValidityPublicSignals } from "../zk/prover";
@@ -174,9 +174,6 @@ interface HeightLog {
 
 /** Forwarding of external writes between members stops after this many hops. */
 export const MAX_FORWARD_HOPS = 2;
-
-/** The Merkle leaf data of a raw transaction: its Ethereum hash (`rawTx` is 0x-hex, checked at the boundary). */
-const leafOfRaw = (rawTx: string): string => keccak256Bytes(Buffer.from(rawTx.slice(2), "hex"));
 
 /** A wire-parsed transaction with the branded id types of the crypto library. */
 const typedTx = (tx: EncryptedSubmission["tx"]): EncryptedTransaction => ({
@@ -419,7 +416,7 @@ export class Sequencer {
   }
 
   async orderRaw(rollupId: bigint, height: number, rawTx: string): Promise<OrderReceiptJson> {
-    return this.admit(rollupId, height, leafOfRaw(rawTx), () => Promise.resolve({ kind: "raw" as const, rawTx }));
+    return this.admit(rollupId, height, rawTxHash(rawTx), () => Promise.resolve({ kind: "raw" as const, rawTx }));
   }
 
   private async admit(
@@ -839,7 +836,7 @@ export class Sequencer {
       tx.kind === "encrypted" && (path === "adoption" || Math.random() < this.o.followerProofSampleRate);
     let encHash: bigint | undefined;
     let leaf: string;
-    if (tx.kind === "raw") leaf = leafOfRaw(tx.rawTx);
+    if (tx.kind === "raw") leaf = rawTxHash(tx.rawTx);
     else if (fullCheck) leaf = toBytes32((encHash = encTxHash(typedTx(tx.submission.tx))));
     else leaf = entry.encTxHash;
     if (leaf !== commitment.encTxHash || leaf !== entry.encTxHash) {

@@ -50,7 +50,6 @@ import {
   ENVELOPE_SHAPE,
   ackPayload,
   doViewChangePayload,
-  entrySchema,
   heartbeatPayload,
   logReportPayload,
   logRequestPayload,
@@ -60,9 +59,9 @@ import {
   startViewChangePayload,
   startViewPayload,
   type CheckedLog,
-  type Entry,
   type LogReport,
 } from "./cluster/messages";
+import { entrySchema, type Entry } from "./entry";
 import { entryBytes, entryBytesBound } from "./cluster/message-size";
 import type { Peer, Peers } from "./cluster/peers";
 import { OrderCommitmentHasher, SealHasher, ViewChangeHasher } from "./order-signing";
@@ -338,7 +337,7 @@ export class Sequencer {
     const tree = new IncrementalMerkleTree();
     for (const e of entries) tree.append(e.encTxHash);
     // The pinned epoch: recorded by a view change, else named by the entries or the seal.
-    const firstEntry = entries[0] as unknown as Entry | undefined;
+    const firstEntry = entries[0];
     const sealed = sealRecord === undefined ? undefined : (sealRecord.seal as unknown as SealResultJson);
     const epoch = viewState.epoch ?? firstEntry?.orderCommitment.commitment.epoch ?? sealed?.seal.epoch;
     return {
@@ -659,10 +658,10 @@ export class Sequencer {
       const behind = this.lagOf(error);
       if (behind === undefined) throw error;
       this.o.metrics.catchUps.inc();
-      const missing = (await this.o.store.getEntries(log.rollupId, log.height, {
+      const missing = await this.o.store.getEntries(log.rollupId, log.height, {
         from: behind,
         to: endIndex,
-      })) as unknown as Entry[];
+      });
       const catchUp = await this.replicateEnvelope(log, behind, missing);
       return this.checkAck(await peer.cluster.call("cluster_replicate", catchUp), log, endIndex);
     }
@@ -1056,9 +1055,9 @@ export class Sequencer {
           }
           const behind = this.lagOf(error);
           if (behind === undefined) throw error;
-          const missing = (await this.o.store.getEntries(log.rollupId, log.height, {
+          const missing = await this.o.store.getEntries(log.rollupId, log.height, {
             from: behind,
-          })) as unknown as Entry[];
+          });
           await peer.cluster.call("cluster_replicate", await this.replicateEnvelope(log, behind, missing));
           return this.checkSealAck(await peer.cluster.call("cluster_seal", envelope), log, seal);
         }
@@ -1382,7 +1381,7 @@ export class Sequencer {
     const own = await this.locked(log, async () => ({
       normalView: log.normalView,
       normalViewCertificate: this.normalViewProof(log),
-      entries: (await this.o.store.getEntries(log.rollupId, log.height)) as unknown as Entry[],
+      entries: await this.o.store.getEntries(log.rollupId, log.height),
       seal: log.seal,
     }));
     const leader = this.leaderIn(log, view);
@@ -1588,7 +1587,7 @@ export class Sequencer {
     if (log.epochPinned && epoch !== log.epoch) {
       throw veilError.unauthorized(`height ${log.height} runs in epoch ${log.epoch}, not ${epoch}`);
     }
-    const own = (await this.o.store.getEntries(log.rollupId, log.height)) as unknown as Entry[];
+    const own = await this.o.store.getEntries(log.rollupId, log.height);
     let keep = 0;
     while (
       keep < Math.min(own.length, entries.length) &&
@@ -1852,7 +1851,7 @@ export class Sequencer {
   async entry(rollupId: bigint, height: number, index: number): Promise<Entry> {
     const e = await this.o.store.getEntry(rollupId, height, index);
     if (e === undefined) throw veilError.notFound(`entry ${index} of height ${height}`);
-    return e as unknown as Entry;
+    return e;
   }
 
   async block(

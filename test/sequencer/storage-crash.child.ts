@@ -11,8 +11,22 @@ async function main(dir: string, rollup: bigint, height: number): Promise<void> 
     const encTxHash = `0x${(BigInt(height) * 2n ** 64n + BigInt(index)).toString(16).padStart(64, "0")}`;
     await store.appendEntry(rollup, height, index, {
       encTxHash,
-      encryptedTx: { payload: "x".repeat(200), index },
-      orderCommitment: { index, height },
+      encryptedTx: { kind: "raw", rawTx: `0x${"ab".repeat(100)}` },
+      orderCommitment: {
+        commitment: {
+          rollupId: rollup.toString(),
+          blockHeight: height.toString(),
+          txIndex: index,
+          encTxHash,
+          preRoot: encTxHash,
+          viewNumber: 0,
+          epoch: 0,
+        },
+        signature: `0x${"ab".repeat(65)}`,
+        leader: `0x${"11".repeat(20)}`,
+        viewNumber: 0,
+        preProof: [],
+      },
     });
     process.stdout.write(`ack ${index}\n`);
     index += 1;

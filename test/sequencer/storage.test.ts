@@ -5,15 +5,32 @@ import os from "node:os";
 import path from "node:path";
 import { VEIL_ERRORS, type RpcError } from "../../sequencer/rpc/errors";
 import { decodeValue, encodeValue, entryKey } from "../../sequencer/node/storage/codec";
-import { NodeStore, type EntryRecord } from "../../sequencer/node/storage/store";
+import { NodeStore } from "../../sequencer/node/storage/store";
+import type { Entry } from "../../sequencer/node/entry";
 
 const ROLLUP = 7n;
 
-function entry(n: number, extra: Partial<EntryRecord> = {}): EntryRecord {
+/** An entry of the right shape (the store checks none of its content but the leaf data's). */
+function entry(n: number, extra: Partial<Entry> = {}): Entry {
+  const encTxHash = `0x${n.toString(16).padStart(64, "0")}`;
   return {
-    encTxHash: `0x${n.toString(16).padStart(64, "0")}`,
-    encryptedTx: { ciphertext: [BigInt(n) * 2n ** 200n, 1n], bytes: new Uint8Array([n & 0xff, 1, 2]) },
-    orderCommitment: { index: n, signature: `0x${"ab".repeat(65)}` },
+    encTxHash,
+    encryptedTx: { kind: "raw", rawTx: `0x${n.toString(16).padStart(8, "0")}` },
+    orderCommitment: {
+      commitment: {
+        rollupId: ROLLUP.toString(),
+        blockHeight: "0",
+        txIndex: n,
+        encTxHash,
+        preRoot: `0x${"cd".repeat(32)}`,
+        viewNumber: 0,
+        epoch: 0,
+      },
+      signature: `0x${"ab".repeat(65)}`,
+      leader: `0x${"11".repeat(20)}`,
+      viewNumber: 0,
+      preProof: [],
+    },
     ...extra,
   };
 }
@@ -83,9 +100,7 @@ describe("NodeStore", () => {
   it("appends entries at consecutive indices and reads them back in index order", async () => {
     for (let i = 0; i < 300; i++) await store.appendEntry(ROLLUP, 5, i, entry(i));
     const all = await store.getEntries(ROLLUP, 5);
-    expect(all.map((e) => e.orderCommitment)).to.deep.equal(
-      all.map((_, i) => ({ index: i, signature: `0x${"ab".repeat(65)}` })),
-    );
+    expect(all).to.deep.equal(Array.from({ length: 300 }, (_, i) => entry(i)));
     expect(await store.getEntries(ROLLUP, 5, { from: 255, to: 258 })).to.deep.equal([
       entry(255),
       entry(256),

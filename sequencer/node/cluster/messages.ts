@@ -4,28 +4,11 @@
  * and envelopes are cluster/envelope.ts's; what each message means is the sequencer's.
  */
 import { z } from "zod";
-import {
-  orderReceipt,
-  orderedTransaction,
-  type OrderReceiptJson,
-  type OrderedTransactionJson,
-  type SealResultJson,
-} from "../../api/wire";
+import type { SealResultJson } from "../../api/wire";
 import { viewCertificateSchema, type ViewCertificate } from "../../chain/certificate";
 import { schemas } from "../../chain/eip712";
+import type { Entry } from "../entry";
 
-/** An entry as stored and replicated: the leaf data, the transaction and the leader's signed receipt. */
-export interface Entry {
-  readonly encTxHash: string;
-  readonly encryptedTx: OrderedTransactionJson;
-  readonly orderCommitment: OrderReceiptJson;
-}
-
-export const entrySchema = z.strictObject({
-  encTxHash: z.string().regex(/^0x[0-9a-f]{64}$/),
-  encryptedTx: orderedTransaction,
-  orderCommitment: orderReceipt,
-});
 /** A membership epoch (ClusterRegistry): the members a height runs with. */
 const epoch = z
   .number()

@@ -6,7 +6,7 @@
  * prefix so that counting blocks never walks the entries.
  *
  *   block state  'S' | rollupId u256 | height u64                        -> { status, count }
- *   entry        'B' | rollupId u256 | height u64 | 0x01 | index u32     -> EntryRecord
+ *   entry        'B' | rollupId u256 | height u64 | 0x01 | index u32     -> Entry (node/entry.ts)
  *   seal         'B' | rollupId u256 | height u64 | 0x02                 -> SealRecord
  *   built block  'B' | rollupId u256 | height u64 | 0x03                 -> BuiltBlock
  *   dedup        'D' | rollupId u256 | encTxHash bytes32                 -> { height, index }

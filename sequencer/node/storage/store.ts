@@ -26,14 +26,7 @@ import {
   stateKey,
   type StoredValue,
 } from "./codec";
-
-/** One ordered transaction: the encrypted record and the order commitment the leader signed for it. */
-export interface EntryRecord {
-  /** keccak-256 of the ciphertext (the PRE/POST Merkle leaf's payload); unique per rollup. */
-  readonly encTxHash: string;
-  readonly encryptedTx: StoredValue;
-  readonly orderCommitment: StoredValue;
-}
+import type { Entry } from "../entry";
 
 export type BlockStatus = "open" | "sealed" | "finalized";
 
@@ -142,7 +135,7 @@ export class NodeStore {
   // ---- entries ------------------------------------------------------------------------------------
 
   /** Appends one entry at `index`, which must be the block's next free index. */
-  appendEntry(rollupId: bigint, height: number, index: number, entry: EntryRecord): Promise<void> {
+  appendEntry(rollupId: bigint, height: number, index: number, entry: Entry): Promise<void> {
     return this.appendEntries(rollupId, height, index, [entry]);
   }
 
@@ -152,7 +145,7 @@ export class NodeStore {
    * it would leave a gap, DUPLICATE_CIPHERTEXT if a ciphertext is already ordered in this rollup (or
    * twice in the batch). Nothing is written when it fails.
    */
-  appendEntries(rollupId: bigint, height: number, firstIndex: number, entries: readonly EntryRecord[]): Promise<void> {
+  appendEntries(rollupId: bigint, height: number, firstIndex: number, entries: readonly Entry[]): Promise<void> {
     assertIndex(firstIndex);
     if (entries.length === 0) return Promise.resolve();
     assertIndex(firstIndex + entries.length - 1);
@@ -182,24 +175,20 @@ export class NodeStore {
     });
   }
 
-  async getEntry(rollupId: bigint, height: number, index: number): Promise<EntryRecord | undefined> {
+  async getEntry(rollupId: bigint, height: number, index: number): Promise<Entry | undefined> {
     const value = await this.db.get(entryKey(rollupId, height, index));
-    return value === undefined ? undefined : decodeValue<EntryRecord>(value);
+    return value === undefined ? undefined : decodeValue<Entry>(value);
   }
 
   /** The entries of a block in index order, from `from` (inclusive) to `to` (exclusive). */
-  async getEntries(
-    rollupId: bigint,
-    height: number,
-    range: { from?: number; to?: number } = {},
-  ): Promise<EntryRecord[]> {
+  async getEntries(rollupId: bigint, height: number, range: { from?: number; to?: number } = {}): Promise<Entry[]> {
     const prefix = Buffer.concat([blockPrefix(rollupId, height), Buffer.of(BLOCK_KIND.entry)]);
-    const out: EntryRecord[] = [];
+    const out: Entry[] = [];
     for await (const value of this.db.values({
       gte: entryKey(rollupId, height, range.from ?? 0),
       lt: range.to === undefined ? prefixEnd(prefix) : entryKey(rollupId, height, range.to),
     })) {
-      out.push(decodeValue<EntryRecord>(value));
+      out.push(decodeValue<Entry>(value));
     }
     return out;
   }
@@ -429,7 +418,7 @@ export class NodeStore {
     rollupId: bigint,
     height: number,
     keep: number,
-    suffix: readonly EntryRecord[],
+    suffix: readonly Entry[],
     state: ViewState,
     { seal, signedDropped = [], viewCertificate }: InstallRecords,
   ): Promise<void> {

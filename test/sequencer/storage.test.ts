@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { VEIL_ERRORS, type RpcError } from "../../sequencer/rpc/errors";
 import { decodeValue, encodeValue, entryKey } from "../../sequencer/node/storage/codec";
-import { NodeStore } from "../../sequencer/node/storage/store";
+import { NodeStore, type BuiltBlockRecord } from "../../sequencer/node/storage/store";
 import type { Entry } from "../../sequencer/node/entry";
 
 const ROLLUP = 7n;
@@ -32,6 +32,39 @@ function entry(n: number, extra: Partial<Entry> = {}): Entry {
       preProof: [],
     },
     ...extra,
+  };
+}
+
+/** A built block of `height` of the right shape (the store reads none of it). */
+function builtOf(height: number, rawTxs: readonly string[]): BuiltBlockRecord {
+  const hash = (n: number): string => `0x${n.toString(16).padStart(64, "0")}`;
+  return {
+    rawRoot: hash(2),
+    block: {
+      built: {
+        commitment: {
+          rollupId: ROLLUP.toString(),
+          height: String(height),
+          txCount: rawTxs.length,
+          encRoot: hash(1),
+          rawRoot: hash(2),
+          viewNumber: 3,
+        },
+        commitmentHash: hash(3),
+        viewNumber: 3,
+        leader: `0x${"11".repeat(20)}`,
+        signature: `0x${"be".repeat(65)}`,
+        taskId: hash(4),
+        transactions: rawTxs.map((rawTx, index) => ({
+          index,
+          status: "valid",
+          encTxHash: hash(index),
+          rawTx,
+          txHash: hash(index),
+        })),
+      },
+      roundSecret: "0x2a",
+    },
   };
 }
 
@@ -163,7 +196,7 @@ describe("NodeStore", () => {
 
   it("moves a block open → sealed → finalized and refuses appends and repeats after the seal", async () => {
     await store.appendEntries(ROLLUP, 4, 0, [entry(0), entry(1)]);
-    await rejectsWith(store.finalize(ROLLUP, 4, { rawRoot: "0x00", block: [] }), VEIL_ERRORS.OUT_OF_ORDER);
+    await rejectsWith(store.finalize(ROLLUP, 4, builtOf(4, [])), VEIL_ERRORS.OUT_OF_ORDER);
     await rejectsWith(store.seal(ROLLUP, 4, { txCount: 3, encRoot: "0x01", seal: null }), VEIL_ERRORS.OUT_OF_ORDER);
     const seal = { txCount: 2, encRoot: "0x01", seal: { signature: "0xbeef", view: 3n } };
     await store.seal(ROLLUP, 4, seal);
@@ -172,7 +205,7 @@ describe("NodeStore", () => {
     await rejectsWith(store.appendEntry(ROLLUP, 4, 2, entry(2)), VEIL_ERRORS.HEIGHT_SEALED);
     await rejectsWith(store.seal(ROLLUP, 4, seal), VEIL_ERRORS.HEIGHT_SEALED);
     await rejectsWith(store.truncate(ROLLUP, 4, 0), VEIL_ERRORS.HEIGHT_SEALED);
-    const built = { rawRoot: "0x02", block: { txs: ["0x01", "0x02"] } };
+    const built = builtOf(4, ["0x01", "0x02"]);
     await store.finalize(ROLLUP, 4, built);
     expect(await store.getBuiltBlock(ROLLUP, 4)).to.deep.equal(built);
     expect(await store.blockState(ROLLUP, 4)).to.deep.equal({ status: "finalized", count: 2 });

@@ -7,6 +7,7 @@
  */
 import { ClassicLevel } from "classic-level";
 import { mkdirSync } from "node:fs";
+import type { BuiltBlockWire } from "../../api/wire";
 import { RpcError, veilError } from "../../rpc/errors";
 import {
   BLOCK_KIND,
@@ -60,10 +61,15 @@ export interface SignedSealContent {
   readonly encRoot: string;
 }
 
-/** The decrypted, built block of a sealed height. */
-export interface BuiltBlock {
+/** The decrypted, built block of a finalized height as stored (block/build.ts builds it, block-pipeline.ts stores it). */
+export interface BuiltBlockRecord {
   readonly rawRoot: string;
-  readonly block: StoredValue;
+  readonly block: {
+    /** The block as `get_raw_transaction_list` answers it. */
+    readonly built: BuiltBlockWire;
+    /** The round secret that opened it (0x-hex), sent on with the block to the followers. */
+    readonly roundSecret: string;
+  };
 }
 
 export interface Heartbeat {
@@ -318,7 +324,7 @@ export class NodeStore {
   }
 
   /** Stores the built block of a sealed height and marks it finalized. */
-  finalize(rollupId: bigint, height: number, built: BuiltBlock): Promise<void> {
+  finalize(rollupId: bigint, height: number, built: BuiltBlockRecord): Promise<void> {
     return this.withLock(rollupId, async () => {
       const state = await this.blockState(rollupId, height);
       if (state.status === "open") throw veilError.outOfOrder(`height ${height} must be sealed before it is finalized`);
@@ -334,9 +340,9 @@ export class NodeStore {
     });
   }
 
-  async getBuiltBlock(rollupId: bigint, height: number): Promise<BuiltBlock | undefined> {
+  async getBuiltBlock(rollupId: bigint, height: number): Promise<BuiltBlockRecord | undefined> {
     const value = await this.db.get(blockKey(rollupId, height, "built"));
-    return value === undefined ? undefined : decodeValue<BuiltBlock>(value);
+    return value === undefined ? undefined : decodeValue<BuiltBlockRecord>(value);
   }
 
   // ---- node metadata ------------------------------------------------------------------------------

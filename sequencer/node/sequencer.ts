@@ -15,16 +15,8 @@ import {
   type EncryptedSubmission,
   type OrderReceiptJson,
   type OrderedTransactionJson,
-  type SealResultJson,
 } from "../api/wire";
-import {
-  ClusterMessageKind,
-  parseMessage,
-  schemas,
-  type OrderCommitment,
-  type Seal,
-  type VeilDomain,
-} from "../chain/eip712";
+import { ClusterMessageKind, parseMessage, type OrderCommitment, type Seal, type VeilDomain } from "../chain/eip712";
 import {
   CertificateError,
   assembleCertificate,
@@ -32,9 +24,12 @@ import {
   parseSealCertificate,
   parseViewCertificate,
   sealCertificateToJson,
+  sealResultSchema,
+  sealResultToJson,
   verifyViewCertificate,
   viewCertificateToJson,
   type SealCertificate,
+  type SealResultJson,
   type ViewCertificate,
 } from "../chain/certificate";
 import { IncrementalMerkleTree, toBytes32 } from "../chain/merkle";
@@ -55,7 +50,6 @@ import {
   logRequestPayload,
   replicatePayload,
   sealPayload,
-  sealResultSchema,
   startViewChangePayload,
   startViewPayload,
   type CheckedLog,
@@ -67,7 +61,7 @@ import type { Peer, Peers } from "./cluster/peers";
 import { OrderCommitmentHasher, SealHasher, ViewChangeHasher } from "./order-signing";
 import type { OrderingMetrics } from "./ordering-metrics";
 import { RoundKeyUnavailable, type RoundKeys } from "./round-keys";
-import type { NodeStore } from "./storage/store";
+import { sealRecordOf, type NodeStore } from "./storage/store";
 import { leaderTimeoutMs, rankLogs } from "./view-change";
 
 export interface SequencerOptions {
@@ -338,8 +332,7 @@ export class Sequencer {
     for (const e of entries) tree.append(e.encTxHash);
     // The pinned epoch: recorded by a view change, else named by the entries or the seal.
     const firstEntry = entries[0];
-    const sealed = sealRecord === undefined ? undefined : (sealRecord.seal as unknown as SealResultJson);
-    const epoch = viewState.epoch ?? firstEntry?.orderCommitment.commitment.epoch ?? sealed?.seal.epoch;
+    const epoch = viewState.epoch ?? firstEntry?.orderCommitment.commitment.epoch ?? sealRecord?.seal.seal.epoch;
     return {
       rollupId,
       height,
@@ -360,7 +353,7 @@ export class Sequencer {
       finishing: -1,
       heartbeating: false,
       allAckedAt: Number.NEGATIVE_INFINITY,
-      seal: sealRecord === undefined ? undefined : (sealRecord.seal as unknown as SealResultJson),
+      seal: sealRecord?.seal,
       certificate: certificate === undefined ? undefined : parseSealCertificate(certificate),
       viewCertificate: viewCertificate === undefined ? undefined : parseViewCertificate(viewCertificate),
       signedDropped,
@@ -937,12 +930,8 @@ export class Sequencer {
         };
         // Released only after store.seal, which records the signed content in the same synced batch.
         const signature = this.sealHasher.sign(this.o.wallet.signingKey, seal);
-        const sealed: SealResultJson = {
-          seal: { ...seal, rollupId: rollupId.toString(), height: height.toString() },
-          signature,
-          leader: this.address,
-        };
-        await this.o.store.seal(rollupId, height, { txCount: seal.txCount, encRoot: seal.encRoot, seal: sealed });
+        const sealed = sealResultToJson({ seal, signature, leader: this.address });
+        await this.o.store.seal(rollupId, height, sealRecordOf(sealed));
         log.status = "sealed";
         log.seal = sealed;
       });
@@ -986,11 +975,7 @@ export class Sequencer {
       getAddress(stored.leader) === this.address
         ? stored.signature
         : await this.signSeal(rollupId, height, seal);
-    const wire: SealResultJson = {
-      seal: { ...seal, rollupId: rollupId.toString(), height: height.toString() },
-      signature: ownSignature,
-      leader: this.address,
-    };
+    const wire = sealResultToJson({ seal, signature: ownSignature, leader: this.address });
     const signatures = await this.replicateSeal(log, wire, seal);
     signatures.set(this.address, ownSignature);
     for (const signer of signatures.keys()) if (!this.o.chain.isMemberAt(seal.epoch, signer)) signatures.delete(signer);
@@ -1125,16 +1110,8 @@ export class Sequencer {
         if (log.tree.size > seal.txCount || log.tree.root !== seal.encRoot) {
           throw veilError.invalidSignature("the seal's count or root differs from this node's log");
         }
-        const result: SealResultJson = {
-          seal: schemas.Seal.parse(payload.seal) && (payload.seal as SealResultJson["seal"]),
-          signature: payload.signature,
-          leader,
-        };
-        await this.o.store.seal(rollupId, payload.height, {
-          txCount: seal.txCount,
-          encRoot: seal.encRoot,
-          seal: result,
-        });
+        const result = sealResultToJson({ seal, signature: payload.signature, leader });
+        await this.o.store.seal(rollupId, payload.height, sealRecordOf(result));
         log.status = "sealed";
         log.seal = result;
         await this.advanceOpenHeight(rollupId, payload.height);
@@ -1551,7 +1528,7 @@ export class Sequencer {
     await Promise.all(entries.map((e, i) => this.checkEntry(rollup, scratch, i, e, "adoption")));
     if (rawSeal === null || rawSeal === undefined) return { entries: rawEntries as Entry[], seal: undefined };
     const result = asInvalidParams("the seal", () => sealResultSchema.parse(rawSeal));
-    const seal = asInvalidParams("the seal", () => parseMessage("Seal", result.seal));
+    const { seal } = result;
     if (seal.epoch < epoch || !this.o.chain.sameMembers(seal.epoch, epoch)) {
       throw veilError.invalidSignature(`the seal names epoch ${seal.epoch}, whose members are not those of ${epoch}`);
     }
@@ -1565,7 +1542,7 @@ export class Sequencer {
     if (seal.txCount !== entries.length || seal.encRoot !== scratch.tree.root) {
       throw veilError.invalidSignature("the seal does not cover exactly this log");
     }
-    return { entries: rawEntries as Entry[], seal: result as SealResultJson };
+    return { entries: rawEntries as Entry[], seal: sealResultToJson(result) };
   }
 
   /**
@@ -1596,14 +1573,7 @@ export class Sequencer {
     ) {
       keep += 1;
     }
-    const sealRecord =
-      seal === undefined
-        ? undefined
-        : {
-            txCount: entries.length,
-            encRoot: String(seal.seal.encRoot),
-            seal: seal as unknown as Record<string, never>,
-          };
+    const sealRecord = seal === undefined ? undefined : sealRecordOf(seal);
     // The entries this node signed itself that the install removes: it must never sign their indices again.
     const signedDropped = own.slice(keep).flatMap((e) => {
       const { commitment, leader } = e.orderCommitment;

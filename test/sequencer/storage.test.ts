@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { VEIL_ERRORS, type RpcError } from "../../sequencer/rpc/errors";
 import { decodeValue, encodeValue, entryKey } from "../../sequencer/node/storage/codec";
-import { NodeStore, type BuiltBlockRecord } from "../../sequencer/node/storage/store";
+import { NodeStore, sealRecordOf, type BuiltBlockRecord, type SealRecord } from "../../sequencer/node/storage/store";
 import type { Entry } from "../../sequencer/node/entry";
 
 const ROLLUP = 7n;
@@ -33,6 +33,15 @@ function entry(n: number, extra: Partial<Entry> = {}): Entry {
     },
     ...extra,
   };
+}
+
+/** A signed seal of `height` of the right shape (the store reads only its count and root). */
+function sealOf(height: number, txCount: number, encRoot: string): SealRecord {
+  return sealRecordOf({
+    seal: { rollupId: ROLLUP.toString(), height: String(height), txCount, encRoot, viewNumber: 3, epoch: 0 },
+    signature: `0x${"be".repeat(65)}`,
+    leader: `0x${"11".repeat(20)}`,
+  });
 }
 
 /** A built block of `height` of the right shape (the store reads none of it). */
@@ -197,8 +206,8 @@ describe("NodeStore", () => {
   it("moves a block open → sealed → finalized and refuses appends and repeats after the seal", async () => {
     await store.appendEntries(ROLLUP, 4, 0, [entry(0), entry(1)]);
     await rejectsWith(store.finalize(ROLLUP, 4, builtOf(4, [])), VEIL_ERRORS.OUT_OF_ORDER);
-    await rejectsWith(store.seal(ROLLUP, 4, { txCount: 3, encRoot: "0x01", seal: null }), VEIL_ERRORS.OUT_OF_ORDER);
-    const seal = { txCount: 2, encRoot: "0x01", seal: { signature: "0xbeef", view: 3n } };
+    await rejectsWith(store.seal(ROLLUP, 4, sealOf(4, 3, "0x01")), VEIL_ERRORS.OUT_OF_ORDER);
+    const seal = sealOf(4, 2, "0x01");
     await store.seal(ROLLUP, 4, seal);
     expect(await store.getSeal(ROLLUP, 4)).to.deep.equal(seal);
     expect(await store.blockState(ROLLUP, 4)).to.deep.equal({ status: "sealed", count: 2 });
@@ -211,7 +220,7 @@ describe("NodeStore", () => {
     expect(await store.blockState(ROLLUP, 4)).to.deep.equal({ status: "finalized", count: 2 });
     await rejectsWith(store.finalize(ROLLUP, 4, built), VEIL_ERRORS.OUT_OF_ORDER);
     // An empty block can be sealed too.
-    await store.seal(ROLLUP, 5, { txCount: 0, encRoot: "0x00", seal: null });
+    await store.seal(ROLLUP, 5, sealOf(5, 0, "0x00"));
     expect(await store.stats()).to.deep.equal({ entries: 2, blocks: { open: 0, sealed: 1, finalized: 1 } });
   });
 

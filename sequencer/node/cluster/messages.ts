@@ -4,8 +4,7 @@
  * and envelopes are cluster/envelope.ts's; what each message means is the sequencer's.
  */
 import { z } from "zod";
-import type { SealResultJson } from "../../api/wire";
-import { viewCertificateSchema, type ViewCertificate } from "../../chain/certificate";
+import { viewCertificateSchema, type SealResultJson, type ViewCertificate } from "../../chain/certificate";
 import { schemas } from "../../chain/eip712";
 import type { Entry } from "../entry";
 
@@ -75,7 +74,6 @@ export const logRequestPayload = z.strictObject({
 });
 /** A member's log of a height as state transfer reads it; `built`: the member holds the height's block. */
 export const logReportPayload = z.strictObject({ ...memberLog, built: z.boolean().default(false) });
-export const sealResultSchema = z.strictObject({ seal: z.unknown(), signature: z.string(), leader: z.string() });
 
 export const ackPayload = z.strictObject({
   rollupId: z.string(),

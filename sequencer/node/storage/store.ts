@@ -8,6 +8,7 @@
 import { ClassicLevel } from "classic-level";
 import { mkdirSync } from "node:fs";
 import type { BuiltBlockWire } from "../../api/wire";
+import type { SealResultJson } from "../../chain/certificate";
 import { RpcError, veilError } from "../../rpc/errors";
 import {
   BLOCK_KIND,
@@ -37,11 +38,16 @@ export interface BlockState {
   readonly count: number;
 }
 
-/** The leader's seal of a height: its final size and encrypted-tx root, and the signed message. */
+/** The leader's seal of a height as stored: its final size and encrypted-tx root, and the signed seal. */
 export interface SealRecord {
   readonly txCount: number;
   readonly encRoot: string;
-  readonly seal: StoredValue;
+  readonly seal: SealResultJson;
+}
+
+/** The record of a signed seal: its count and root next to it, as `getSeal`'s readers use them. */
+export function sealRecordOf(seal: SealResultJson): SealRecord {
+  return { txCount: seal.seal.txCount, encRoot: seal.seal.encRoot, seal };
 }
 
 /**

@@ -198,7 +198,6 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
       lookahead: config.limits.maxLookaheadHeights,
       followerProofSampleRate: config.ordering.followerProofSampleRate,
       followerSignatureSampleRate: config.ordering.followerSignatureSampleRate,
-      peerTimeoutMs: config.timeouts.peerRequestMs,
       maxLogBytes: logBytesBudget(config.rpc.clusterMaxBodyBytes),
     });
     stopFailover = sequencer.startFailover({

@@ -86,7 +86,6 @@ export interface SequencerOptions {
    * a follower recovers on the append path, in [0, 1] (the envelope's signature covers them all).
    */
   readonly followerSignatureSampleRate: number;
-  readonly peerTimeoutMs: number;
   /**
    * The bytes of entries (as JSON) a height's log may hold, so that a view change or state transfer
    * can carry the whole log in one cluster message (logBytesBudget of `rpc.clusterMaxBodyBytes`).

@@ -234,12 +234,16 @@ describe("NodeStore", () => {
     expect(await store.getEntry(ROLLUP, 1, 2)).to.deep.equal(entry(3));
   });
 
-  it("keeps views monotonic and remembers the last heartbeat", async () => {
-    expect(await store.getView()).to.equal(0);
-    await store.setView(3);
-    await store.setView(3);
-    await rejectsWith(store.setView(2), VEIL_ERRORS.OUT_OF_ORDER);
-    expect(await store.getView()).to.equal(3);
+  it("keeps each height's view state monotonic", async () => {
+    expect(await store.getViewState(ROLLUP, 3)).to.deep.equal({ view: 0, normalView: 0 });
+    await store.setViewState(ROLLUP, 3, { view: 3, normalView: 2 });
+    await store.setViewState(ROLLUP, 3, { view: 3, normalView: 2 });
+    await rejectsWith(store.setViewState(ROLLUP, 3, { view: 2, normalView: 2 }), VEIL_ERRORS.OUT_OF_ORDER);
+    expect(await store.getViewState(ROLLUP, 3)).to.deep.equal({ view: 3, normalView: 2 });
+    expect(await store.getViewState(ROLLUP, 4)).to.deep.equal({ view: 0, normalView: 0 });
+  });
+
+  it("remembers the last heartbeat", async () => {
     expect(await store.lastHeartbeat()).to.equal(undefined);
     await store.recordHeartbeat({ view: 3, leader: "0xabc", atMs: 1234 });
     expect(await store.lastHeartbeat()).to.deep.equal({ view: 3, leader: "0xabc", atMs: 1234 });
@@ -247,7 +251,7 @@ describe("NodeStore", () => {
 
   it("keeps everything across close and reopen, and refuses a second opener of the same directory", async () => {
     await store.appendEntries(ROLLUP, 9, 0, [entry(0), entry(1)]);
-    await store.setView(4);
+    await store.setViewState(ROLLUP, 9, { view: 4, normalView: 4 });
     try {
       await NodeStore.open(dir);
       expect.fail("a second opener must be refused");
@@ -257,7 +261,7 @@ describe("NodeStore", () => {
     await store.close();
     store = await NodeStore.open(dir);
     expect(await store.getEntries(ROLLUP, 9)).to.deep.equal([entry(0), entry(1)]);
-    expect(await store.getView()).to.equal(4);
+    expect(await store.getViewState(ROLLUP, 9)).to.deep.equal({ view: 4, normalView: 4 });
     await rejectsWith(store.appendEntry(ROLLUP, 9, 1, entry(5)), VEIL_ERRORS.INDEX_TAKEN);
   });
 

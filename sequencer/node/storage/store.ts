@@ -353,21 +353,6 @@ export class NodeStore {
 
   // ---- node metadata ------------------------------------------------------------------------------
 
-  async getView(): Promise<number> {
-    const value = await this.db.get(metaKey("view"));
-    return value === undefined ? 0 : decodeValue<number>(value);
-  }
-
-  /** Moves to `view`; views only go forward (a node that forgot its view could vote twice). */
-  setView(view: number): Promise<void> {
-    assertHeight(view);
-    return this.withLock(-1n, async () => {
-      const current = await this.getView();
-      if (view < current) throw veilError.outOfOrder(`view ${view} is older than the current view ${current}`);
-      await this.db.put(metaKey("view"), encodeValue(view), SYNC);
-    });
-  }
-
   /** The view a height's log is in (0 until a view change moves it). */
   async getHeightView(rollupId: bigint, height: number): Promise<number> {
     const value = await this.db.get(metaKey(`view:${rollupId}:${height}`));

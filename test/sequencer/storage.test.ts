@@ -243,12 +243,6 @@ describe("NodeStore", () => {
     expect(await store.getViewState(ROLLUP, 4)).to.deep.equal({ view: 0, normalView: 0 });
   });
 
-  it("remembers the last heartbeat", async () => {
-    expect(await store.lastHeartbeat()).to.equal(undefined);
-    await store.recordHeartbeat({ view: 3, leader: "0xabc", atMs: 1234 });
-    expect(await store.lastHeartbeat()).to.deep.equal({ view: 3, leader: "0xabc", atMs: 1234 });
-  });
-
   it("keeps everything across close and reopen, and refuses a second opener of the same directory", async () => {
     await store.appendEntries(ROLLUP, 9, 0, [entry(0), entry(1)]);
     await store.setViewState(ROLLUP, 9, { view: 4, normalView: 4 });

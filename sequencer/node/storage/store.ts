@@ -78,12 +78,6 @@ export interface BuiltBlockRecord {
   };
 }
 
-export interface Heartbeat {
-  readonly view: number;
-  readonly leader: string;
-  readonly atMs: number;
-}
-
 /**
  * A height's view (VR's view number), the last view it operated normally in, and the membership epoch it
  * runs in once a view change pinned it (ClusterRegistry epochs).
@@ -467,16 +461,6 @@ export class NodeStore {
       { type: "put", key: metaKey(`vs:${rollupId}:${height}`), value: encodeValue(state) },
       { type: "put", key: metaKey(`view:${rollupId}:${height}`), value: encodeValue(state.view) },
     ];
-  }
-
-  async recordHeartbeat(heartbeat: Heartbeat): Promise<void> {
-    // A heartbeat only feeds the failover timer; losing the last one in a crash is harmless.
-    await this.db.put(metaKey("lastHeartbeat"), encodeValue(heartbeat), { sync: false });
-  }
-
-  async lastHeartbeat(): Promise<Heartbeat | undefined> {
-    const value = await this.db.get(metaKey("lastHeartbeat"));
-    return value === undefined ? undefined : decodeValue<Heartbeat>(value);
   }
 
   /** The highest sealed (or finalized) height of a rollup, or undefined if none is sealed yet. */

@@ -7,32 +7,15 @@ import { VEIL_ERRORS, type RpcError } from "../../sequencer/rpc/errors";
 import { decodeValue, encodeValue, entryKey } from "../../sequencer/node/storage/codec";
 import { NodeStore, sealRecordOf, type BuiltBlockRecord, type SealRecord } from "../../sequencer/node/storage/store";
 import type { Entry } from "../../sequencer/node/entry";
+import { storedEntry } from "./entry-fixture";
 
 const ROLLUP = 7n;
 
-/** An entry of the right shape (the store checks none of its content but the leaf data's). */
+/** Entry n of a height: leaf data n, and n as its bytes. */
 function entry(n: number, extra: Partial<Entry> = {}): Entry {
   const encTxHash = `0x${n.toString(16).padStart(64, "0")}`;
-  return {
-    encTxHash,
-    encryptedTx: { kind: "raw", rawTx: `0x${n.toString(16).padStart(8, "0")}` },
-    orderCommitment: {
-      commitment: {
-        rollupId: ROLLUP.toString(),
-        blockHeight: "0",
-        txIndex: n,
-        encTxHash,
-        preRoot: `0x${"cd".repeat(32)}`,
-        viewNumber: 0,
-        epoch: 0,
-      },
-      signature: `0x${"ab".repeat(65)}`,
-      leader: `0x${"11".repeat(20)}`,
-      viewNumber: 0,
-      preProof: [],
-    },
-    ...extra,
-  };
+  const rawTx = `0x${n.toString(16).padStart(8, "0")}`;
+  return { ...storedEntry({ rollupId: ROLLUP, height: 0, index: n, encTxHash, rawTx }), ...extra };
 }
 
 /** A signed seal of `height` of the right shape (the store reads only its count and root). */

@@ -29,7 +29,6 @@ import {
   uint64,
   type BuiltBlockWire,
   type FinalizeResultWire,
-  type OrderedTransactionJson,
   type SealedEntriesResultWire,
   type BlockHeightResultJson,
   type BlockResultJson,
@@ -240,7 +239,7 @@ export function registerApi(d: ApiDeps): void {
         txCount: seal.txCount,
         encRoot: seal.encRoot,
         from,
-        entries: records.map((r) => r.encryptedTx as unknown as OrderedTransactionJson),
+        entries: records.map((r) => r.encryptedTx),
       };
     },
   });

@@ -6,7 +6,7 @@
  * message that names the field.
  */
 import { z } from "zod";
-import { sealCertificateSchema, viewCertificateSchema } from "../chain/certificate";
+import { sealCertificateSchema, sealResultSchema, viewCertificateSchema } from "../chain/certificate";
 import { FIELD, type Point } from "../crypto/babyjub";
 import { CIPHERTEXT_ELEMENTS } from "../crypto/encryption";
 import { schemas } from "../chain/eip712";
@@ -163,14 +163,6 @@ export const encryptionKeyResult = z.strictObject({
 });
 export type EncryptionKeyResultJson = z.input<typeof encryptionKeyResult>;
 
-/** The leader's seal of a height (see the EIP-712 Seal type). */
-export const sealResult = z.strictObject({
-  seal: schemas.Seal,
-  signature: signature65,
-  leader: address,
-});
-export type SealResultJson = z.input<typeof sealResult>;
-
 /** Result of `get_block`. `seal` is present once the height is sealed. */
 export const blockResult = z.strictObject({
   rollupId: uint64,
@@ -179,7 +171,8 @@ export const blockResult = z.strictObject({
   txCount: uint32,
   /** The root of the entries ordered so far (the final encRoot once sealed). */
   encRoot: bytes32,
-  seal: sealResult.optional(),
+  /** The leader's signed seal (chain/certificate.ts). */
+  seal: sealResultSchema.optional(),
 });
 export type BlockResultJson = z.input<typeof blockResult>;
 

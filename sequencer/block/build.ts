@@ -11,7 +11,8 @@ import { hashLeaf, rootOfLeafHashes, MERKLE_CAPACITY, type Hash } from "../chain
 import { SUBGROUP_ORDER, equals, mulBase, type Point } from "../crypto/babyjub";
 import { decryptBlock, type BlockItem, type DecryptOutcome } from "../crypto/encryption";
 import { decodeSignedTransaction, type InvalidReason } from "./decode";
-import { leafDataOf, type SealedEntry } from "./entries";
+import type { SealedEntry } from "./entries";
+import { leafDataOf } from "./leaf-data";
 import { classifyDecryptError, type OpenTask, type OpenTimings, type OpenedSlot, type SlotWork } from "./open-slot";
 import { rawRootOf } from "./raw-root";
 
@@ -180,7 +181,7 @@ const since = (start: number): number => performance.now() - start;
 
 /**
  * The reference: every step on this thread (decryption optionally on a pool without openBlock), with
- * the BigInt encTxHash of crypto/encryption.ts. The worker path must give the very same block.
+ * the encTxHash of crypto/encryption.ts. The worker path must give the very same block.
  */
 async function openOnThisThread(input: BuildInput, usePool: boolean): Promise<Opened> {
   const { rollupId, height, entries } = input;

@@ -3,7 +3,8 @@
  * bytes are exactly the canonical serialization of a signed transaction (so its hash is well defined
  * and cannot be malleated by re-encoding) for the rollup's chain id, when one is configured.
  */
-import { Transaction, hexlify, keccak256 } from "ethers";
+import { Transaction, hexlify } from "ethers";
+import { rawTxHash } from "./leaf-data";
 
 export type InvalidReason =
   | "undecryptable" // the ciphertext does not authenticate under the round key, or the packing is not canonical
@@ -34,7 +35,7 @@ export function decodeSignedTransaction(bytes: Uint8Array | string, chainId: big
       return { ok: false, reason: "malformed-tx", detail: "not the canonical serialization" };
     }
     // The canonical bytes are the input itself: hashing them directly is tx.hash without re-serializing.
-    return { ok: true, rawTx, txHash: keccak256(rawTx) };
+    return { ok: true, rawTx, txHash: rawTxHash(rawTx) };
   } catch (error) {
     return { ok: false, reason: "malformed-tx", detail: (error as Error).message.slice(0, 200) };
   }

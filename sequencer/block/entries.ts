@@ -1,23 +1,15 @@
 /**
  * The sealed, ordered entries of one height as the block builder takes them, and their conversion
  * from the node's wire format (`OrderedTransactionJson`, what `get_encrypted_transaction` answers).
- * Each entry's Merkle leaf data is what the node appended to the height's tree: the Poseidon encTxHash
- * (as bytes32) of an encrypted entry, keccak-256 of the bytes of a raw entry.
+ * Each entry's Merkle leaf data (`leafDataOf`) is leaf-data.ts's.
  */
-import { keccak256 } from "ethers";
 import { orderedTransaction } from "../api/wire";
-import { toBytes32 } from "../chain/merkle";
-import { blockHeight, encTxHash, rollupId, type EncryptedTransaction } from "../crypto/encryption";
+import { blockHeight, rollupId, type EncryptedTransaction } from "../crypto/encryption";
 
 /** One sealed slot: an encrypted transaction with its public commitment, or a raw signed transaction. */
 export type SealedEntry =
   | { readonly kind: "encrypted"; readonly tx: EncryptedTransaction; readonly txCommitment: bigint }
   | { readonly kind: "raw"; readonly rawTx: string };
-
-/** The leaf data of an entry in the height's encrypted-tx tree (the node's `encTxHash` field). */
-export function leafDataOf(entry: SealedEntry): string {
-  return entry.kind === "raw" ? keccak256(entry.rawTx).toLowerCase() : toBytes32(encTxHash(entry.tx));
-}
 
 /** Parses one entry in the node's wire format; throws a zod error naming the bad field. */
 export function entryFromWire(json: unknown): SealedEntry {

@@ -2,6 +2,6 @@
 export * from "./build";
 export * from "./decode";
 export * from "./entries";
+export * from "./leaf-data";
 export * from "./raw-root";
-export * from "./enc-tx-hash";
 export * from "./open-slot";

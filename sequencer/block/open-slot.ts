@@ -5,11 +5,10 @@
  * failure is returned as data, so that the main thread rebuilds exactly what the single-thread
  * reference computes (build.ts; the property test in block-build.test.ts compares the two).
  */
-import { keccak256 } from "ethers";
-import type { Hash } from "../chain/merkle";
-import { decryptTransaction, prepareRoundSecret, type EncryptedTransaction } from "../crypto/encryption";
+import { toBytes32, type Hash } from "../chain/merkle";
+import { decryptTransaction, encTxHash, prepareRoundSecret, type EncryptedTransaction } from "../crypto/encryption";
 import { decodeSignedTransaction, type Decoded, type InvalidReason } from "./decode";
-import { encTxHashLeaf } from "./enc-tx-hash";
+import { rawTxHash } from "./leaf-data";
 
 /** What to do with one slot: open it (decrypt or decode), only hash it (another round), or both. */
 export type SlotWork =
@@ -57,7 +56,10 @@ const messageOf = (error: unknown): string => (error instanceof Error ? error.me
 
 function leafOf(work: SlotWork): LeafResult {
   try {
-    return { ok: true, leaf: work.kind === "raw" ? keccak256(work.rawTx).toLowerCase() : encTxHashLeaf(work.tx) };
+    return {
+      ok: true,
+      leaf: work.kind === "raw" ? rawTxHash(work.rawTx) : toBytes32(encTxHash(work.tx)),
+    };
   } catch (error) {
     return { ok: false, error: messageOf(error) };
   }

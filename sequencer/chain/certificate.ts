@@ -12,6 +12,10 @@
  * Every consumer (key generators, the node, the rollup operator, the contracts) checks certificates here
  * or in the Solidity mirror, with the same rules: the same message, a majority of the members, no signer
  * twice, no outsider, canonical (low-s) signatures as OpenZeppelin's ECDSA requires.
+ *
+ * The seal's JSON codec lives here too, once for every place a seal goes as JSON (the API's `get_block`,
+ * the cluster messages, the node's store, certificates): a Seal as JSON, and a SealResult, the leader's
+ * signed seal of a height.
  */
 import { getAddress } from "ethers";
 import { z } from "zod";
@@ -31,13 +35,39 @@ export function majorityOf(memberCount: number): number {
   return Math.floor(memberCount / 2) + 1;
 }
 
+const signature65 = z.string().regex(/^0x[0-9a-fA-F]{130}$/, "must be a 65-byte 0x-hex signature");
+
+// ---- seals as JSON -----------------------------------------------------------------------------------
+
+/** A seal as JSON (uint64 fields as decimal strings); `parseMessage("Seal", json)` parses it back. */
+export type SealJson = z.input<typeof schemas.Seal>;
+
+/** The JSON form of a seal. */
+export function sealToJson(seal: Seal): SealJson {
+  return { ...seal, rollupId: seal.rollupId.toString(), height: seal.height.toString() };
+}
+
+/** The leader's seal of a height, signed (EIP-712 Seal) by the leader of the seal's view. */
+export const sealResultSchema = z.strictObject({
+  seal: schemas.Seal,
+  signature: signature65,
+  leader: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 20-byte 0x-hex address"),
+});
+export type SealResult = z.output<typeof sealResultSchema>;
+export type SealResultJson = z.input<typeof sealResultSchema>;
+
+/** The JSON form of a signed seal (the inverse of `sealResultSchema.parse`). */
+export function sealResultToJson(result: SealResult): SealResultJson {
+  return { seal: sealToJson(result.seal), signature: result.signature, leader: result.leader };
+}
+
+// ---- seal certificates -------------------------------------------------------------------------------
+
 /** A seal and a majority's signatures on it, ascending by signer: what `createNewTask` takes. */
 export interface SealCertificate {
   readonly seal: Seal;
   readonly signatures: readonly string[];
 }
-
-const signature65 = z.string().regex(/^0x[0-9a-fA-F]{130}$/, "must be a 65-byte 0x-hex signature");
 
 /** The wire form of a seal certificate (the clusters Veil serves have at most 256 members). */
 export const sealCertificateSchema = z.strictObject({
@@ -108,11 +138,7 @@ export function parseSealCertificate(input: unknown): SealCertificate {
 
 /** The JSON form of a seal certificate (uint64 fields as decimal strings). */
 export function sealCertificateToJson(certificate: SealCertificate): SealCertificateJson {
-  const { seal } = certificate;
-  return {
-    seal: { ...seal, rollupId: seal.rollupId.toString(), height: seal.height.toString() },
-    signatures: [...certificate.signatures],
-  };
+  return { seal: sealToJson(certificate.seal), signatures: [...certificate.signatures] };
 }
 
 /** Signatures by signer (each already checked by whoever collected it), ascending by signer as verifiers require. */

@@ -7,7 +7,7 @@
 import { FIELD } from "./babyjub";
 import { wasmField, type WasmField } from "./field-wasm";
 import { NONCE_LIMIT } from "./poseidon-cipher";
-import { poseidonConstants, POSEIDON_FULL_ROUNDS } from "./poseidon";
+import { MAX_WIDTH, poseidonConstants, POSEIDON_FULL_ROUNDS } from "./poseidon";
 
 const N8 = 32;
 const A = 168700n;
@@ -319,7 +319,7 @@ export function decryptInWasm(
   return { ok: true, message, commitment: f.read(h) };
 }
 
-/** The Poseidon permutation computed in wasm (for tests and comparisons with poseidon.ts). */
+/** The Poseidon permutation computed in wasm (poseidonChainWasm's step; tests compare it with poseidon.ts). */
 export function poseidonPermutationWasm(state: readonly bigint[]): bigint[] {
   const e = getEngine();
   const s = (workspace ??= new Workspace(e, WORKSPACE_MESSAGE)).hash;
@@ -327,6 +327,20 @@ export function poseidonPermutationWasm(state: readonly bigint[]): bigint[] {
   state.forEach((v, i) => e.f.write(s + i * N8, v));
   e.permute(state.length, s);
   return state.map((_, i) => e.f.read(s + i * N8));
+}
+
+/**
+ * PoseidonChain (poseidon.ts) on the wasm permutation: Poseidon(first 16), then Poseidon(acc, next ≤ 15).
+ * The wasm field reduces silently: the caller checks that every input is a field element.
+ */
+export function poseidonChainWasm(inputs: readonly bigint[]): bigint {
+  if (inputs.length === 0) throw new Error("poseidonChain of no inputs");
+  const first = MAX_WIDTH - 1;
+  let acc = poseidonPermutationWasm([0n, ...inputs.slice(0, first)])[0]!;
+  for (let i = first; i < inputs.length; i += first - 1) {
+    acc = poseidonPermutationWasm([0n, acc, ...inputs.slice(i, i + first - 1)])[0]!;
+  }
+  return acc;
 }
 
 /** k·P computed in wasm (for tests and comparisons with babyjub.ts). */

@@ -20,7 +20,7 @@ import {
   verifySealCertificate,
   type SealCertificate,
 } from "../chain/certificate";
-import { buildBlock, type BlockDecrypter, type BuiltBlock as Built } from "../block/build";
+import { buildBlock, type BlockDecrypter, type BuiltBlock } from "../block/build";
 import { entryFromWire } from "../block/entries";
 import {
   ClusterMessageKind,
@@ -62,12 +62,6 @@ export interface BlockPipelineOptions {
   readonly onFinalized?: (rollupId: bigint, height: number) => void;
 }
 
-/** What the store keeps per finalized height: the block as answered, and the secret that opened it. */
-interface StoredBlock {
-  readonly built: BuiltBlockWire;
-  readonly roundSecret: string;
-}
-
 const blockBuiltPayload = z.strictObject({
   rollupId: z.string().regex(/^[0-9]{1,20}$/),
   height: z.number().int().nonnegative().safe(),
@@ -97,7 +91,7 @@ function sameBlock(a: BlockContent, b: BlockContent): boolean {
 }
 
 /** The wire form of a built block signed by `leader` at `viewNumber`. */
-function toWire(block: Built, viewNumber: number, leader: string, signature: string): BuiltBlockWire {
+function toWire(block: BuiltBlock, viewNumber: number, leader: string, signature: string): BuiltBlockWire {
   const c = block.commitment;
   return {
     commitment: {
@@ -130,7 +124,7 @@ export class BlockPipeline {
   /** The stored block of a finalized height, or undefined. */
   async stored(rollupId: bigint, height: number): Promise<BuiltBlockWire | undefined> {
     const record = await this.o.store.getBuiltBlock(rollupId, height);
-    return record === undefined ? undefined : (record.block as unknown as StoredBlock).built;
+    return record?.block.built;
   }
 
   /**
@@ -239,7 +233,7 @@ export class BlockPipeline {
     // Only with the certificate of the block's own view (a later view may have certified the seal again).
     if (record === undefined || certificate === undefined) return;
     if ((certificate as { seal?: { viewNumber?: unknown } }).seal?.viewNumber !== block.viewNumber) return;
-    const { roundSecret } = record.block as unknown as StoredBlock;
+    const { roundSecret } = record.block;
     const log = this.o.log.child({ rollupId: rollupId.toString(), height });
     this.broadcast({ rollupId: rollupId.toString(), height, block, roundSecret, certificate }, block.viewNumber, log);
   }
@@ -256,7 +250,7 @@ export class BlockPipeline {
     roundKey: RoundKey,
     secretKey: bigint,
     role: "leader" | "follower",
-  ): Promise<Built> {
+  ): Promise<BuiltBlock> {
     const started = performance.now();
     const records = await this.o.store.getEntries(rollup.rollupId, height);
     if (records.length !== seal.txCount) {
@@ -289,11 +283,10 @@ export class BlockPipeline {
    * committed in another view) is fine, another is an error.
    */
   private async persist(rollupId: bigint, height: number, wire: BuiltBlockWire, roundSecret: string): Promise<void> {
-    const record: StoredBlock = { built: wire, roundSecret };
     try {
       await this.o.store.finalize(rollupId, height, {
         rawRoot: wire.commitment.rawRoot,
-        block: record as unknown as StoredValue,
+        block: { built: wire, roundSecret },
       });
     } catch (error) {
       const existing = await this.stored(rollupId, height);

@@ -45,7 +45,6 @@ export const clusterStatusSchema = z.object({
   version: z.string(),
   nodeAddress: z.string(),
   clusterId: z.string(),
-  view: z.number(),
   peers: z.array(z.string()),
   uptimeSeconds: z.number(),
   ready: z.boolean(),
@@ -135,19 +134,14 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
       permits === undefined ? "this node does not serve the cluster yet" : permits.refusal(permit, bytes),
   });
   methods.register("get_cluster_status", {
-    description: "the node's identity, view, peers, uptime and storage statistics",
+    description: "the node's identity, peers, uptime and storage statistics",
     params: {},
     handler: async (): Promise<ClusterStatus> => {
-      const [stats, view, report]: [StoreStats, number, { ready: boolean }] = await Promise.all([
-        store.stats(),
-        store.getView(),
-        health.report(),
-      ]);
+      const [stats, report]: [StoreStats, { ready: boolean }] = await Promise.all([store.stats(), health.report()]);
       return {
         version: VERSION,
         nodeAddress,
         clusterId: config.cluster.id.toString(),
-        view,
         peers: config.cluster.peers,
         uptimeSeconds: Math.round((performance.now() - startedAt) / 1000),
         ready: report.ready,
@@ -199,7 +193,6 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
       lookahead: config.limits.maxLookaheadHeights,
       followerProofSampleRate: config.ordering.followerProofSampleRate,
       followerSignatureSampleRate: config.ordering.followerSignatureSampleRate,
-      peerTimeoutMs: config.timeouts.peerRequestMs,
       maxLogBytes: logBytesBudget(config.rpc.clusterMaxBodyBytes),
     });
     stopFailover = sequencer.startFailover({

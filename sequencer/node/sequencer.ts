@@ -15,16 +15,8 @@ import {
   type EncryptedSubmission,
   type OrderReceiptJson,
   type OrderedTransactionJson,
-  type SealResultJson,
 } from "../api/wire";
-import {
-  ClusterMessageKind,
-  parseMessage,
-  schemas,
-  type OrderCommitment,
-  type Seal,
-  type VeilDomain,
-} from "../chain/eip712";
+import { ClusterMessageKind, parseMessage, type OrderCommitment, type Seal, type VeilDomain } from "../chain/eip712";
 import {
   CertificateError,
   assembleCertificate,
@@ -32,15 +24,17 @@ import {
   parseSealCertificate,
   parseViewCertificate,
   sealCertificateToJson,
+  sealResultSchema,
+  sealResultToJson,
   verifyViewCertificate,
   viewCertificateToJson,
   type SealCertificate,
+  type SealResultJson,
   type ViewCertificate,
 } from "../chain/certificate";
-import { keccak256Bytes } from "../chain/keccak";
 import { IncrementalMerkleTree, toBytes32 } from "../chain/merkle";
-import { blockHeight, rollupId as rollupIdOf, type EncryptedTransaction } from "../crypto/encryption";
-import { encTxHashWasm } from "../block/enc-tx-hash";
+import { blockHeight, encTxHash, rollupId as rollupIdOf, type EncryptedTransaction } from "../crypto/encryption";
+import { rawTxHash } from "../block/leaf-data";
 import { RpcCallError } from "../rpc/client";
 import { RpcError, veilError } from "../rpc/errors";
 import { txValidityPublicSignals } from "../zk/prover";
@@ -51,25 +45,23 @@ import {
   ENVELOPE_SHAPE,
   ackPayload,
   doViewChangePayload,
-  entrySchema,
   heartbeatPayload,
   logReportPayload,
   logRequestPayload,
   replicatePayload,
   sealPayload,
-  sealResultSchema,
   startViewChangePayload,
   startViewPayload,
   type CheckedLog,
-  type Entry,
   type LogReport,
 } from "./cluster/messages";
+import { entrySchema, type Entry } from "./entry";
 import { entryBytes, entryBytesBound } from "./cluster/message-size";
 import type { Peer, Peers } from "./cluster/peers";
 import { OrderCommitmentHasher, SealHasher, ViewChangeHasher } from "./order-signing";
 import type { OrderingMetrics } from "./ordering-metrics";
 import { RoundKeyUnavailable, type RoundKeys } from "./round-keys";
-import type { NodeStore } from "./storage/store";
+import { sealRecordOf, type NodeStore } from "./storage/store";
 import { leaderTimeoutMs, rankLogs } from "./view-change";
 
 export interface SequencerOptions {
@@ -94,7 +86,6 @@ export interface SequencerOptions {
    * a follower recovers on the append path, in [0, 1] (the envelope's signature covers them all).
    */
   readonly followerSignatureSampleRate: number;
-  readonly peerTimeoutMs: number;
   /**
    * The bytes of entries (as JSON) a height's log may hold, so that a view change or state transfer
    * can carry the whole log in one cluster message (logBytesBudget of `rpc.clusterMaxBodyBytes`).
@@ -175,9 +166,6 @@ interface HeightLog {
 
 /** Forwarding of external writes between members stops after this many hops. */
 export const MAX_FORWARD_HOPS = 2;
-
-/** The Merkle leaf data of a raw transaction: its Ethereum hash (`rawTx` is 0x-hex, checked at the boundary). */
-const leafOfRaw = (rawTx: string): string => keccak256Bytes(Buffer.from(rawTx.slice(2), "hex"));
 
 /** A wire-parsed transaction with the branded id types of the crypto library. */
 const typedTx = (tx: EncryptedSubmission["tx"]): EncryptedTransaction => ({
@@ -342,9 +330,8 @@ export class Sequencer {
     const tree = new IncrementalMerkleTree();
     for (const e of entries) tree.append(e.encTxHash);
     // The pinned epoch: recorded by a view change, else named by the entries or the seal.
-    const firstEntry = entries[0] as unknown as Entry | undefined;
-    const sealed = sealRecord === undefined ? undefined : (sealRecord.seal as unknown as SealResultJson);
-    const epoch = viewState.epoch ?? firstEntry?.orderCommitment.commitment.epoch ?? sealed?.seal.epoch;
+    const firstEntry = entries[0];
+    const epoch = viewState.epoch ?? firstEntry?.orderCommitment.commitment.epoch ?? sealRecord?.seal.seal.epoch;
     return {
       rollupId,
       height,
@@ -365,7 +352,7 @@ export class Sequencer {
       finishing: -1,
       heartbeating: false,
       allAckedAt: Number.NEGATIVE_INFINITY,
-      seal: sealRecord === undefined ? undefined : (sealRecord.seal as unknown as SealResultJson),
+      seal: sealRecord?.seal,
       certificate: certificate === undefined ? undefined : parseSealCertificate(certificate),
       viewCertificate: viewCertificate === undefined ? undefined : parseViewCertificate(viewCertificate),
       signedDropped,
@@ -393,7 +380,7 @@ export class Sequencer {
   /** Orders an encrypted submission (the caller already checked rollup and height window). */
   async orderEncrypted(rollup: RollupInfo, s: EncryptedSubmission): Promise<OrderReceiptJson> {
     const height = heightNumber(s.tx.height);
-    const leafBig = encTxHashWasm(typedTx(s.tx));
+    const leafBig = encTxHash(typedTx(s.tx));
     const leaf = toBytes32(leafBig);
     return this.admit(rollup.rollupId, height, leaf, async () => {
       let key;
@@ -420,7 +407,7 @@ export class Sequencer {
   }
 
   async orderRaw(rollupId: bigint, height: number, rawTx: string): Promise<OrderReceiptJson> {
-    return this.admit(rollupId, height, leafOfRaw(rawTx), () => Promise.resolve({ kind: "raw" as const, rawTx }));
+    return this.admit(rollupId, height, rawTxHash(rawTx), () => Promise.resolve({ kind: "raw" as const, rawTx }));
   }
 
   private async admit(
@@ -663,10 +650,10 @@ export class Sequencer {
       const behind = this.lagOf(error);
       if (behind === undefined) throw error;
       this.o.metrics.catchUps.inc();
-      const missing = (await this.o.store.getEntries(log.rollupId, log.height, {
+      const missing = await this.o.store.getEntries(log.rollupId, log.height, {
         from: behind,
         to: endIndex,
-      })) as unknown as Entry[];
+      });
       const catchUp = await this.replicateEnvelope(log, behind, missing);
       return this.checkAck(await peer.cluster.call("cluster_replicate", catchUp), log, endIndex);
     }
@@ -840,8 +827,8 @@ export class Sequencer {
       tx.kind === "encrypted" && (path === "adoption" || Math.random() < this.o.followerProofSampleRate);
     let encHash: bigint | undefined;
     let leaf: string;
-    if (tx.kind === "raw") leaf = leafOfRaw(tx.rawTx);
-    else if (fullCheck) leaf = toBytes32((encHash = encTxHashWasm(typedTx(tx.submission.tx))));
+    if (tx.kind === "raw") leaf = rawTxHash(tx.rawTx);
+    else if (fullCheck) leaf = toBytes32((encHash = encTxHash(typedTx(tx.submission.tx))));
     else leaf = entry.encTxHash;
     if (leaf !== commitment.encTxHash || leaf !== entry.encTxHash) {
       throw veilError.invalidSignature(`${where}: the transaction does not hash to the committed leaf`);
@@ -942,12 +929,8 @@ export class Sequencer {
         };
         // Released only after store.seal, which records the signed content in the same synced batch.
         const signature = this.sealHasher.sign(this.o.wallet.signingKey, seal);
-        const sealed: SealResultJson = {
-          seal: { ...seal, rollupId: rollupId.toString(), height: height.toString() },
-          signature,
-          leader: this.address,
-        };
-        await this.o.store.seal(rollupId, height, { txCount: seal.txCount, encRoot: seal.encRoot, seal: sealed });
+        const sealed = sealResultToJson({ seal, signature, leader: this.address });
+        await this.o.store.seal(rollupId, height, sealRecordOf(sealed));
         log.status = "sealed";
         log.seal = sealed;
       });
@@ -991,11 +974,7 @@ export class Sequencer {
       getAddress(stored.leader) === this.address
         ? stored.signature
         : await this.signSeal(rollupId, height, seal);
-    const wire: SealResultJson = {
-      seal: { ...seal, rollupId: rollupId.toString(), height: height.toString() },
-      signature: ownSignature,
-      leader: this.address,
-    };
+    const wire = sealResultToJson({ seal, signature: ownSignature, leader: this.address });
     const signatures = await this.replicateSeal(log, wire, seal);
     signatures.set(this.address, ownSignature);
     for (const signer of signatures.keys()) if (!this.o.chain.isMemberAt(seal.epoch, signer)) signatures.delete(signer);
@@ -1060,9 +1039,9 @@ export class Sequencer {
           }
           const behind = this.lagOf(error);
           if (behind === undefined) throw error;
-          const missing = (await this.o.store.getEntries(log.rollupId, log.height, {
+          const missing = await this.o.store.getEntries(log.rollupId, log.height, {
             from: behind,
-          })) as unknown as Entry[];
+          });
           await peer.cluster.call("cluster_replicate", await this.replicateEnvelope(log, behind, missing));
           return this.checkSealAck(await peer.cluster.call("cluster_seal", envelope), log, seal);
         }
@@ -1130,16 +1109,8 @@ export class Sequencer {
         if (log.tree.size > seal.txCount || log.tree.root !== seal.encRoot) {
           throw veilError.invalidSignature("the seal's count or root differs from this node's log");
         }
-        const result: SealResultJson = {
-          seal: schemas.Seal.parse(payload.seal) && (payload.seal as SealResultJson["seal"]),
-          signature: payload.signature,
-          leader,
-        };
-        await this.o.store.seal(rollupId, payload.height, {
-          txCount: seal.txCount,
-          encRoot: seal.encRoot,
-          seal: result,
-        });
+        const result = sealResultToJson({ seal, signature: payload.signature, leader });
+        await this.o.store.seal(rollupId, payload.height, sealRecordOf(result));
         log.status = "sealed";
         log.seal = result;
         await this.advanceOpenHeight(rollupId, payload.height);
@@ -1386,7 +1357,7 @@ export class Sequencer {
     const own = await this.locked(log, async () => ({
       normalView: log.normalView,
       normalViewCertificate: this.normalViewProof(log),
-      entries: (await this.o.store.getEntries(log.rollupId, log.height)) as unknown as Entry[],
+      entries: await this.o.store.getEntries(log.rollupId, log.height),
       seal: log.seal,
     }));
     const leader = this.leaderIn(log, view);
@@ -1556,7 +1527,7 @@ export class Sequencer {
     await Promise.all(entries.map((e, i) => this.checkEntry(rollup, scratch, i, e, "adoption")));
     if (rawSeal === null || rawSeal === undefined) return { entries: rawEntries as Entry[], seal: undefined };
     const result = asInvalidParams("the seal", () => sealResultSchema.parse(rawSeal));
-    const seal = asInvalidParams("the seal", () => parseMessage("Seal", result.seal));
+    const { seal } = result;
     if (seal.epoch < epoch || !this.o.chain.sameMembers(seal.epoch, epoch)) {
       throw veilError.invalidSignature(`the seal names epoch ${seal.epoch}, whose members are not those of ${epoch}`);
     }
@@ -1570,7 +1541,7 @@ export class Sequencer {
     if (seal.txCount !== entries.length || seal.encRoot !== scratch.tree.root) {
       throw veilError.invalidSignature("the seal does not cover exactly this log");
     }
-    return { entries: rawEntries as Entry[], seal: result as SealResultJson };
+    return { entries: rawEntries as Entry[], seal: sealResultToJson(result) };
   }
 
   /**
@@ -1592,7 +1563,7 @@ export class Sequencer {
     if (log.epochPinned && epoch !== log.epoch) {
       throw veilError.unauthorized(`height ${log.height} runs in epoch ${log.epoch}, not ${epoch}`);
     }
-    const own = (await this.o.store.getEntries(log.rollupId, log.height)) as unknown as Entry[];
+    const own = await this.o.store.getEntries(log.rollupId, log.height);
     let keep = 0;
     while (
       keep < Math.min(own.length, entries.length) &&
@@ -1601,14 +1572,7 @@ export class Sequencer {
     ) {
       keep += 1;
     }
-    const sealRecord =
-      seal === undefined
-        ? undefined
-        : {
-            txCount: entries.length,
-            encRoot: String(seal.seal.encRoot),
-            seal: seal as unknown as Record<string, never>,
-          };
+    const sealRecord = seal === undefined ? undefined : sealRecordOf(seal);
     // The entries this node signed itself that the install removes: it must never sign their indices again.
     const signedDropped = own.slice(keep).flatMap((e) => {
       const { commitment, leader } = e.orderCommitment;
@@ -1856,7 +1820,7 @@ export class Sequencer {
   async entry(rollupId: bigint, height: number, index: number): Promise<Entry> {
     const e = await this.o.store.getEntry(rollupId, height, index);
     if (e === undefined) throw veilError.notFound(`entry ${index} of height ${height}`);
-    return e as unknown as Entry;
+    return e;
   }
 
   async block(

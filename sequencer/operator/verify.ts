@@ -7,11 +7,12 @@
  * is the keccak of its bytes, and encRoot and rawRoot recomputed from the slots equal the signed roots.
  * The operator executes only what the leader can be held to.
  */
-import { getAddress, keccak256 } from "ethers";
+import { getAddress } from "ethers";
 import { finalizeResult, type BuiltBlockJson, type FinalizeResultJson } from "../api/wire";
 import { CertificateError, verifySealCertificate } from "../chain/certificate";
 import { isSignedBy, structHash, taskIdOf, type VeilDomain } from "../chain/eip712";
 import { hashLeaf, rootOfLeafHashes } from "../chain/merkle";
+import { rawTxHash } from "../block/leaf-data";
 import { rawRootOf } from "../block/raw-root";
 
 /** The members of the cluster serving a rollup in an epoch, in schedule order (ClusterRegistry.membersAt). */
@@ -114,10 +115,7 @@ export async function verifyFinalizeAnswer(
   block.transactions.forEach((slot, i) => {
     check(slot.index === i, `${at}: slot ${i} carries index ${slot.index}`);
     if (slot.status === "valid") {
-      check(
-        keccak256(slot.rawTx).toLowerCase() === slot.txHash,
-        `${at}: slot ${i}'s txHash is not the hash of its bytes`,
-      );
+      check(rawTxHash(slot.rawTx) === slot.txHash, `${at}: slot ${i}'s txHash is not the hash of its bytes`);
     }
   });
   check(

@@ -7,13 +7,11 @@ import { DecryptionPool } from "../../sequencer/block/decrypt-pool";
 import { IncrementalMerkleTree, hashLeaf, rootOfLeafHashes, toBytes32 } from "../../sequencer/chain/merkle";
 import { structHash } from "../../sequencer/chain/eip712";
 import { FIELD } from "../../sequencer/crypto/babyjub";
-import { encTxHash, type EncryptedTransaction } from "../../sequencer/crypto/encryption";
 import {
   INVALID_SLOT_LEAF,
   RoundSecretMismatch,
   buildBlock,
   encRootOf,
-  encTxHashLeaf,
   entryFromWire,
   leafDataOf,
   leafDataOfEntries,
@@ -422,48 +420,6 @@ describe("block builder", function () {
           expect(error, JSON.stringify(bad)).to.be.instanceOf(Error);
         }
       }
-    });
-  });
-
-  describe("encTxHash in wasm", () => {
-    const reference = (tx: EncryptedTransaction): string => {
-      try {
-        return toBytes32(encTxHash(tx));
-      } catch (error) {
-        return `error: ${(error as Error).message}`;
-      }
-    };
-    const wasm = (tx: EncryptedTransaction): string => {
-      try {
-        return encTxHashLeaf(tx);
-      } catch (error) {
-        return `error: ${(error as Error).message}`;
-      }
-    };
-
-    it("equals the BigInt encTxHash on any fields, and refuses what it refuses with the same message (property)", () => {
-      const base = encrypt(getBytes(toUtf8Bytes("x"))).encrypted;
-      const element = fc.oneof(
-        fc.bigInt({ min: 0n, max: FIELD - 1n }),
-        fc.constantFrom(0n, FIELD - 1n, FIELD, FIELD + 5n, -1n),
-      );
-      fc.assert(
-        fc.property(
-          fc.bigInt({ min: 0n, max: (1n << 64n) + 1n }),
-          fc.bigInt({ min: 0n, max: (1n << 64n) + 1n }),
-          fc.tuple(element, element),
-          element,
-          fc.array(element, { minLength: base.ciphertext.length - 1, maxLength: base.ciphertext.length + 1 }),
-          (rollup, height, ephemeralKey, nonce, ciphertext) => {
-            const tx = { rollupId: rollup, height, ephemeralKey, nonce, ciphertext } as unknown as EncryptedTransaction;
-            expect(wasm(tx)).to.equal(reference(tx));
-          },
-        ),
-        { numRuns: 150 },
-      );
-      expect(wasm(base)).to.equal(toBytes32(encTxHash(base)));
-      expect(wasm({ ...base, nonce: FIELD })).to.match(/not a field element/);
-      expect(wasm({ ...base, ciphertext: base.ciphertext.slice(1) })).to.match(/ciphertext must have/);
     });
   });
 });

@@ -90,10 +90,7 @@ describe("block pipeline under failover: the leader dies between the seal and th
     expect(answer!.seal.seal.viewNumber, "certified in the view the block was built in").to.equal(block.viewNumber);
     expect(answer!.seal.seal.txCount).to.equal(deadSeal.txCount);
     expect(answer!.seal.seal.encRoot).to.equal(deadSeal.encRoot.toLowerCase());
-    expect(
-      parseMessage("Seal", (deadSeal.seal as { seal: unknown }).seal).viewNumber,
-      "the seal stays the dead leader's",
-    ).to.equal(0);
+    expect(parseMessage("Seal", deadSeal.seal.seal).viewNumber, "the seal stays the dead leader's").to.equal(0);
 
     // Every acknowledged transaction is in the block at its committed index.
     expect(block.commitment.txCount).to.equal(receipts.length);

@@ -130,6 +130,50 @@ describe("transaction encryption to a round key", () => {
     for (const v of variants) expect(encTxHash(v)).not.to.equal(hash);
   });
 
+  it("computes encTxHash as the BigInt reference does, and refuses what it refuses with the same message (property)", () => {
+    // The reference: PoseidonChain on the BigInt permutation of poseidon.ts, with the checks in the same order.
+    const reference = (tx: EncryptedTransaction): bigint => {
+      if (tx.ciphertext.length !== CIPHERTEXT_ELEMENTS)
+        throw new Error(`ciphertext must have ${CIPHERTEXT_ELEMENTS} elements`);
+      for (const [value, what] of [
+        [tx.rollupId, "rollupId"],
+        [tx.height, "height"],
+      ] as const) {
+        if (value < 0n || value >= 1n << 64n) throw new Error(`${what} must be a uint64, got ${value}`);
+      }
+      return poseidonChain([tx.rollupId, tx.height, ...tx.ephemeralKey, tx.nonce, ...tx.ciphertext]);
+    };
+    const outcome = (hash: (tx: EncryptedTransaction) => bigint, tx: EncryptedTransaction): string => {
+      try {
+        return hash(tx).toString();
+      } catch (error) {
+        return `error: ${(error as Error).message}`;
+      }
+    };
+    const base = encryptTransaction(TX, TARGET).encrypted;
+    const element = fc.oneof(
+      fc.bigInt({ min: 0n, max: FIELD - 1n }),
+      fc.constantFrom(0n, FIELD - 1n, FIELD, FIELD + 5n, -1n),
+    );
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 0n, max: (1n << 64n) + 1n }),
+        fc.bigInt({ min: 0n, max: (1n << 64n) + 1n }),
+        fc.tuple(element, element),
+        element,
+        fc.array(element, { minLength: base.ciphertext.length - 1, maxLength: base.ciphertext.length + 1 }),
+        (rollup, height, ephemeralKey, nonce, ciphertext) => {
+          const tx = { rollupId: rollup, height, ephemeralKey, nonce, ciphertext } as unknown as EncryptedTransaction;
+          expect(outcome(encTxHash, tx)).to.equal(outcome(reference, tx));
+        },
+      ),
+      { numRuns: 150 },
+    );
+    expect(encTxHash(base)).to.equal(reference(base));
+    expect(outcome(encTxHash, { ...base, nonce: FIELD })).to.match(/not a field element/);
+    expect(outcome(encTxHash, { ...base, ciphertext: base.ciphertext.slice(1) })).to.match(/ciphertext must have/);
+  });
+
   it("types rollupId and height as uint64", () => {
     expect(rollupId(0)).to.equal(0n);
     expect(blockHeight((1n << 64n) - 1n)).to.equal((1n << 64n) - 1n);

@@ -2,6 +2,7 @@
 // command line, one synced batch at a time, and prints each index only after its write resolved.
 // Loaded by mocha too, as every file under test/ is; it does nothing unless run as the main module.
 import { NodeStore } from "../../sequencer/node/storage/store";
+import { storedEntry } from "./entry-fixture";
 
 async function main(dir: string, rollup: bigint, height: number): Promise<void> {
   const store = await NodeStore.open(dir);
@@ -9,11 +10,12 @@ async function main(dir: string, rollup: bigint, height: number): Promise<void> 
   process.stdout.write(`start ${index}\n`);
   for (;;) {
     const encTxHash = `0x${(BigInt(height) * 2n ** 64n + BigInt(index)).toString(16).padStart(64, "0")}`;
-    await store.appendEntry(rollup, height, index, {
-      encTxHash,
-      encryptedTx: { payload: "x".repeat(200), index },
-      orderCommitment: { index, height },
-    });
+    await store.appendEntry(
+      rollup,
+      height,
+      index,
+      storedEntry({ rollupId: rollup, height, index, encTxHash, rawTx: `0x${"ab".repeat(100)}` }),
+    );
     process.stdout.write(`ack ${index}\n`);
     index += 1;
   }

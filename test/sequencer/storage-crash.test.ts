@@ -58,7 +58,10 @@ describe("NodeStore crash safety", () => {
           const entries = await store.getEntries(ROLLUP, HEIGHT);
           const state = await store.blockState(ROLLUP, HEIGHT);
           expect(state.count).to.equal(entries.length);
-          entries.forEach((e, i) => expect(e.orderCommitment).to.deep.equal({ index: i, height: HEIGHT }));
+          entries.forEach((e, i) => {
+            expect(e.orderCommitment.commitment.txIndex).to.equal(i);
+            expect(e.orderCommitment.commitment.blockHeight).to.equal(String(HEIGHT));
+          });
           const lastAcked = acked[acked.length - 1]!;
           expect(entries.length, `round ${round}: acked up to ${lastAcked}`).to.be.greaterThan(lastAcked);
           expectedAtLeast = entries.length;

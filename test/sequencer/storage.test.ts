@@ -5,16 +5,58 @@ import os from "node:os";
 import path from "node:path";
 import { VEIL_ERRORS, type RpcError } from "../../sequencer/rpc/errors";
 import { decodeValue, encodeValue, entryKey } from "../../sequencer/node/storage/codec";
-import { NodeStore, type EntryRecord } from "../../sequencer/node/storage/store";
+import { NodeStore, sealRecordOf, type BuiltBlockRecord, type SealRecord } from "../../sequencer/node/storage/store";
+import type { Entry } from "../../sequencer/node/entry";
+import { storedEntry } from "./entry-fixture";
 
 const ROLLUP = 7n;
 
-function entry(n: number, extra: Partial<EntryRecord> = {}): EntryRecord {
+/** Entry n of a height: leaf data n, and n as its bytes. */
+function entry(n: number, extra: Partial<Entry> = {}): Entry {
+  const encTxHash = `0x${n.toString(16).padStart(64, "0")}`;
+  const rawTx = `0x${n.toString(16).padStart(8, "0")}`;
+  return { ...storedEntry({ rollupId: ROLLUP, height: 0, index: n, encTxHash, rawTx }), ...extra };
+}
+
+/** A signed seal of `height` of the right shape (the store reads only its count and root). */
+function sealOf(height: number, txCount: number, encRoot: string): SealRecord {
+  return sealRecordOf({
+    seal: { rollupId: ROLLUP.toString(), height: String(height), txCount, encRoot, viewNumber: 3, epoch: 0 },
+    signature: `0x${"be".repeat(65)}`,
+    leader: `0x${"11".repeat(20)}`,
+  });
+}
+
+/** A built block of `height` of the right shape (the store reads none of it). */
+function builtOf(height: number, rawTxs: readonly string[]): BuiltBlockRecord {
+  const hash = (n: number): string => `0x${n.toString(16).padStart(64, "0")}`;
   return {
-    encTxHash: `0x${n.toString(16).padStart(64, "0")}`,
-    encryptedTx: { ciphertext: [BigInt(n) * 2n ** 200n, 1n], bytes: new Uint8Array([n & 0xff, 1, 2]) },
-    orderCommitment: { index: n, signature: `0x${"ab".repeat(65)}` },
-    ...extra,
+    rawRoot: hash(2),
+    block: {
+      built: {
+        commitment: {
+          rollupId: ROLLUP.toString(),
+          height: String(height),
+          txCount: rawTxs.length,
+          encRoot: hash(1),
+          rawRoot: hash(2),
+          viewNumber: 3,
+        },
+        commitmentHash: hash(3),
+        viewNumber: 3,
+        leader: `0x${"11".repeat(20)}`,
+        signature: `0x${"be".repeat(65)}`,
+        taskId: hash(4),
+        transactions: rawTxs.map((rawTx, index) => ({
+          index,
+          status: "valid",
+          encTxHash: hash(index),
+          rawTx,
+          txHash: hash(index),
+        })),
+      },
+      roundSecret: "0x2a",
+    },
   };
 }
 
@@ -83,9 +125,7 @@ describe("NodeStore", () => {
   it("appends entries at consecutive indices and reads them back in index order", async () => {
     for (let i = 0; i < 300; i++) await store.appendEntry(ROLLUP, 5, i, entry(i));
     const all = await store.getEntries(ROLLUP, 5);
-    expect(all.map((e) => e.orderCommitment)).to.deep.equal(
-      all.map((_, i) => ({ index: i, signature: `0x${"ab".repeat(65)}` })),
-    );
+    expect(all).to.deep.equal(Array.from({ length: 300 }, (_, i) => entry(i)));
     expect(await store.getEntries(ROLLUP, 5, { from: 255, to: 258 })).to.deep.equal([
       entry(255),
       entry(256),
@@ -148,22 +188,22 @@ describe("NodeStore", () => {
 
   it("moves a block open → sealed → finalized and refuses appends and repeats after the seal", async () => {
     await store.appendEntries(ROLLUP, 4, 0, [entry(0), entry(1)]);
-    await rejectsWith(store.finalize(ROLLUP, 4, { rawRoot: "0x00", block: [] }), VEIL_ERRORS.OUT_OF_ORDER);
-    await rejectsWith(store.seal(ROLLUP, 4, { txCount: 3, encRoot: "0x01", seal: null }), VEIL_ERRORS.OUT_OF_ORDER);
-    const seal = { txCount: 2, encRoot: "0x01", seal: { signature: "0xbeef", view: 3n } };
+    await rejectsWith(store.finalize(ROLLUP, 4, builtOf(4, [])), VEIL_ERRORS.OUT_OF_ORDER);
+    await rejectsWith(store.seal(ROLLUP, 4, sealOf(4, 3, "0x01")), VEIL_ERRORS.OUT_OF_ORDER);
+    const seal = sealOf(4, 2, "0x01");
     await store.seal(ROLLUP, 4, seal);
     expect(await store.getSeal(ROLLUP, 4)).to.deep.equal(seal);
     expect(await store.blockState(ROLLUP, 4)).to.deep.equal({ status: "sealed", count: 2 });
     await rejectsWith(store.appendEntry(ROLLUP, 4, 2, entry(2)), VEIL_ERRORS.HEIGHT_SEALED);
     await rejectsWith(store.seal(ROLLUP, 4, seal), VEIL_ERRORS.HEIGHT_SEALED);
     await rejectsWith(store.truncate(ROLLUP, 4, 0), VEIL_ERRORS.HEIGHT_SEALED);
-    const built = { rawRoot: "0x02", block: { txs: ["0x01", "0x02"] } };
+    const built = builtOf(4, ["0x01", "0x02"]);
     await store.finalize(ROLLUP, 4, built);
     expect(await store.getBuiltBlock(ROLLUP, 4)).to.deep.equal(built);
     expect(await store.blockState(ROLLUP, 4)).to.deep.equal({ status: "finalized", count: 2 });
     await rejectsWith(store.finalize(ROLLUP, 4, built), VEIL_ERRORS.OUT_OF_ORDER);
     // An empty block can be sealed too.
-    await store.seal(ROLLUP, 5, { txCount: 0, encRoot: "0x00", seal: null });
+    await store.seal(ROLLUP, 5, sealOf(5, 0, "0x00"));
     expect(await store.stats()).to.deep.equal({ entries: 2, blocks: { open: 0, sealed: 1, finalized: 1 } });
   });
 
@@ -177,20 +217,18 @@ describe("NodeStore", () => {
     expect(await store.getEntry(ROLLUP, 1, 2)).to.deep.equal(entry(3));
   });
 
-  it("keeps views monotonic and remembers the last heartbeat", async () => {
-    expect(await store.getView()).to.equal(0);
-    await store.setView(3);
-    await store.setView(3);
-    await rejectsWith(store.setView(2), VEIL_ERRORS.OUT_OF_ORDER);
-    expect(await store.getView()).to.equal(3);
-    expect(await store.lastHeartbeat()).to.equal(undefined);
-    await store.recordHeartbeat({ view: 3, leader: "0xabc", atMs: 1234 });
-    expect(await store.lastHeartbeat()).to.deep.equal({ view: 3, leader: "0xabc", atMs: 1234 });
+  it("keeps each height's view state monotonic", async () => {
+    expect(await store.getViewState(ROLLUP, 3)).to.deep.equal({ view: 0, normalView: 0 });
+    await store.setViewState(ROLLUP, 3, { view: 3, normalView: 2 });
+    await store.setViewState(ROLLUP, 3, { view: 3, normalView: 2 });
+    await rejectsWith(store.setViewState(ROLLUP, 3, { view: 2, normalView: 2 }), VEIL_ERRORS.OUT_OF_ORDER);
+    expect(await store.getViewState(ROLLUP, 3)).to.deep.equal({ view: 3, normalView: 2 });
+    expect(await store.getViewState(ROLLUP, 4)).to.deep.equal({ view: 0, normalView: 0 });
   });
 
   it("keeps everything across close and reopen, and refuses a second opener of the same directory", async () => {
     await store.appendEntries(ROLLUP, 9, 0, [entry(0), entry(1)]);
-    await store.setView(4);
+    await store.setViewState(ROLLUP, 9, { view: 4, normalView: 4 });
     try {
       await NodeStore.open(dir);
       expect.fail("a second opener must be refused");
@@ -200,7 +238,7 @@ describe("NodeStore", () => {
     await store.close();
     store = await NodeStore.open(dir);
     expect(await store.getEntries(ROLLUP, 9)).to.deep.equal([entry(0), entry(1)]);
-    expect(await store.getView()).to.equal(4);
+    expect(await store.getViewState(ROLLUP, 9)).to.deep.equal({ view: 4, normalView: 4 });
     await rejectsWith(store.appendEntry(ROLLUP, 9, 1, entry(5)), VEIL_ERRORS.INDEX_TAKEN);
   });
 

@@ -4,28 +4,10 @@
  * and envelopes are cluster/envelope.ts's; what each message means is the sequencer's.
  */
 import { z } from "zod";
-import {
-  orderReceipt,
-  orderedTransaction,
-  type OrderReceiptJson,
-  type OrderedTransactionJson,
-  type SealResultJson,
-} from "../../api/wire";
-import { viewCertificateSchema, type ViewCertificate } from "../../chain/certificate";
+import { viewCertificateSchema, type SealResultJson, type ViewCertificate } from "../../chain/certificate";
 import { schemas } from "../../chain/eip712";
+import type { Entry } from "../entry";
 
-/** An entry as stored and replicated: the leaf data, the transaction and the leader's signed receipt. */
-export interface Entry {
-  readonly encTxHash: string;
-  readonly encryptedTx: OrderedTransactionJson;
-  readonly orderCommitment: OrderReceiptJson;
-}
-
-export const entrySchema = z.strictObject({
-  encTxHash: z.string().regex(/^0x[0-9a-f]{64}$/),
-  encryptedTx: orderedTransaction,
-  orderCommitment: orderReceipt,
-});
 /** A membership epoch (ClusterRegistry): the members a height runs with. */
 const epoch = z
   .number()
@@ -92,7 +74,6 @@ export const logRequestPayload = z.strictObject({
 });
 /** A member's log of a height as state transfer reads it; `built`: the member holds the height's block. */
 export const logReportPayload = z.strictObject({ ...memberLog, built: z.boolean().default(false) });
-export const sealResultSchema = z.strictObject({ seal: z.unknown(), signature: z.string(), leader: z.string() });
 
 export const ackPayload = z.strictObject({
   rollupId: z.string(),

@@ -6,9 +6,9 @@
  * prefix so that counting blocks never walks the entries.
  *
  *   block state  'S' | rollupId u256 | height u64                        -> { status, count }
- *   entry        'B' | rollupId u256 | height u64 | 0x01 | index u32     -> EntryRecord
+ *   entry        'B' | rollupId u256 | height u64 | 0x01 | index u32     -> Entry (node/entry.ts)
  *   seal         'B' | rollupId u256 | height u64 | 0x02                 -> SealRecord
- *   built block  'B' | rollupId u256 | height u64 | 0x03                 -> BuiltBlock
+ *   built block  'B' | rollupId u256 | height u64 | 0x03                 -> BuiltBlockRecord
  *   dedup        'D' | rollupId u256 | encTxHash bytes32                 -> { height, index }
  *   node meta    'M' | name (utf8)                                       -> any JSON
  *

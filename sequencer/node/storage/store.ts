@@ -7,6 +7,8 @@
  */
 import { ClassicLevel } from "classic-level";
 import { mkdirSync } from "node:fs";
+import type { BuiltBlockWire } from "../../api/wire";
+import type { SealResultJson } from "../../chain/certificate";
 import { RpcError, veilError } from "../../rpc/errors";
 import {
   BLOCK_KIND,
@@ -26,14 +28,7 @@ import {
   stateKey,
   type StoredValue,
 } from "./codec";
-
-/** One ordered transaction: the encrypted record and the order commitment the leader signed for it. */
-export interface EntryRecord {
-  /** keccak-256 of the ciphertext (the PRE/POST Merkle leaf's payload); unique per rollup. */
-  readonly encTxHash: string;
-  readonly encryptedTx: StoredValue;
-  readonly orderCommitment: StoredValue;
-}
+import type { Entry } from "../entry";
 
 export type BlockStatus = "open" | "sealed" | "finalized";
 
@@ -43,11 +38,16 @@ export interface BlockState {
   readonly count: number;
 }
 
-/** The leader's seal of a height: its final size and encrypted-tx root, and the signed message. */
+/** The leader's seal of a height as stored: its final size and encrypted-tx root, and the signed seal. */
 export interface SealRecord {
   readonly txCount: number;
   readonly encRoot: string;
-  readonly seal: StoredValue;
+  readonly seal: SealResultJson;
+}
+
+/** The record of a signed seal: its count and root next to it, as `getSeal`'s readers use them. */
+export function sealRecordOf(seal: SealResultJson): SealRecord {
+  return { txCount: seal.seal.txCount, encRoot: seal.seal.encRoot, seal };
 }
 
 /**
@@ -67,16 +67,15 @@ export interface SignedSealContent {
   readonly encRoot: string;
 }
 
-/** The decrypted, built block of a sealed height. */
-export interface BuiltBlock {
+/** The decrypted, built block of a finalized height as stored (block/build.ts builds it, block-pipeline.ts stores it). */
+export interface BuiltBlockRecord {
   readonly rawRoot: string;
-  readonly block: StoredValue;
-}
-
-export interface Heartbeat {
-  readonly view: number;
-  readonly leader: string;
-  readonly atMs: number;
+  readonly block: {
+    /** The block as `get_raw_transaction_list` answers it. */
+    readonly built: BuiltBlockWire;
+    /** The round secret that opened it (0x-hex), sent on with the block to the followers. */
+    readonly roundSecret: string;
+  };
 }
 
 /**
@@ -142,7 +141,7 @@ export class NodeStore {
   // ---- entries ------------------------------------------------------------------------------------
 
   /** Appends one entry at `index`, which must be the block's next free index. */
-  appendEntry(rollupId: bigint, height: number, index: number, entry: EntryRecord): Promise<void> {
+  appendEntry(rollupId: bigint, height: number, index: number, entry: Entry): Promise<void> {
     return this.appendEntries(rollupId, height, index, [entry]);
   }
 
@@ -152,7 +151,7 @@ export class NodeStore {
    * it would leave a gap, DUPLICATE_CIPHERTEXT if a ciphertext is already ordered in this rollup (or
    * twice in the batch). Nothing is written when it fails.
    */
-  appendEntries(rollupId: bigint, height: number, firstIndex: number, entries: readonly EntryRecord[]): Promise<void> {
+  appendEntries(rollupId: bigint, height: number, firstIndex: number, entries: readonly Entry[]): Promise<void> {
     assertIndex(firstIndex);
     if (entries.length === 0) return Promise.resolve();
     assertIndex(firstIndex + entries.length - 1);
@@ -182,24 +181,20 @@ export class NodeStore {
     });
   }
 
-  async getEntry(rollupId: bigint, height: number, index: number): Promise<EntryRecord | undefined> {
+  async getEntry(rollupId: bigint, height: number, index: number): Promise<Entry | undefined> {
     const value = await this.db.get(entryKey(rollupId, height, index));
-    return value === undefined ? undefined : decodeValue<EntryRecord>(value);
+    return value === undefined ? undefined : decodeValue<Entry>(value);
   }
 
   /** The entries of a block in index order, from `from` (inclusive) to `to` (exclusive). */
-  async getEntries(
-    rollupId: bigint,
-    height: number,
-    range: { from?: number; to?: number } = {},
-  ): Promise<EntryRecord[]> {
+  async getEntries(rollupId: bigint, height: number, range: { from?: number; to?: number } = {}): Promise<Entry[]> {
     const prefix = Buffer.concat([blockPrefix(rollupId, height), Buffer.of(BLOCK_KIND.entry)]);
-    const out: EntryRecord[] = [];
+    const out: Entry[] = [];
     for await (const value of this.db.values({
       gte: entryKey(rollupId, height, range.from ?? 0),
       lt: range.to === undefined ? prefixEnd(prefix) : entryKey(rollupId, height, range.to),
     })) {
-      out.push(decodeValue<EntryRecord>(value));
+      out.push(decodeValue<Entry>(value));
     }
     return out;
   }
@@ -329,7 +324,7 @@ export class NodeStore {
   }
 
   /** Stores the built block of a sealed height and marks it finalized. */
-  finalize(rollupId: bigint, height: number, built: BuiltBlock): Promise<void> {
+  finalize(rollupId: bigint, height: number, built: BuiltBlockRecord): Promise<void> {
     return this.withLock(rollupId, async () => {
       const state = await this.blockState(rollupId, height);
       if (state.status === "open") throw veilError.outOfOrder(`height ${height} must be sealed before it is finalized`);
@@ -345,27 +340,12 @@ export class NodeStore {
     });
   }
 
-  async getBuiltBlock(rollupId: bigint, height: number): Promise<BuiltBlock | undefined> {
+  async getBuiltBlock(rollupId: bigint, height: number): Promise<BuiltBlockRecord | undefined> {
     const value = await this.db.get(blockKey(rollupId, height, "built"));
-    return value === undefined ? undefined : decodeValue<BuiltBlock>(value);
+    return value === undefined ? undefined : decodeValue<BuiltBlockRecord>(value);
   }
 
   // ---- node metadata ------------------------------------------------------------------------------
-
-  async getView(): Promise<number> {
-    const value = await this.db.get(metaKey("view"));
-    return value === undefined ? 0 : decodeValue<number>(value);
-  }
-
-  /** Moves to `view`; views only go forward (a node that forgot its view could vote twice). */
-  setView(view: number): Promise<void> {
-    assertHeight(view);
-    return this.withLock(-1n, async () => {
-      const current = await this.getView();
-      if (view < current) throw veilError.outOfOrder(`view ${view} is older than the current view ${current}`);
-      await this.db.put(metaKey("view"), encodeValue(view), SYNC);
-    });
-  }
 
   /** The view a height's log is in (0 until a view change moves it). */
   async getHeightView(rollupId: bigint, height: number): Promise<number> {
@@ -429,7 +409,7 @@ export class NodeStore {
     rollupId: bigint,
     height: number,
     keep: number,
-    suffix: readonly EntryRecord[],
+    suffix: readonly Entry[],
     state: ViewState,
     { seal, signedDropped = [], viewCertificate }: InstallRecords,
   ): Promise<void> {
@@ -481,16 +461,6 @@ export class NodeStore {
       { type: "put", key: metaKey(`vs:${rollupId}:${height}`), value: encodeValue(state) },
       { type: "put", key: metaKey(`view:${rollupId}:${height}`), value: encodeValue(state.view) },
     ];
-  }
-
-  async recordHeartbeat(heartbeat: Heartbeat): Promise<void> {
-    // A heartbeat only feeds the failover timer; losing the last one in a crash is harmless.
-    await this.db.put(metaKey("lastHeartbeat"), encodeValue(heartbeat), { sync: false });
-  }
-
-  async lastHeartbeat(): Promise<Heartbeat | undefined> {
-    const value = await this.db.get(metaKey("lastHeartbeat"));
-    return value === undefined ? undefined : decodeValue<Heartbeat>(value);
   }
 
   /** The highest sealed (or finalized) height of a rollup, or undefined if none is sealed yet. */

@@ -62,7 +62,7 @@ import { OrderCommitmentHasher, SealHasher, ViewChangeHasher } from "./order-sig
 import type { OrderingMetrics } from "./ordering-metrics";
 import { RoundKeyUnavailable, type RoundKeys } from "./round-keys";
 import { sealRecordOf, type NodeStore } from "./storage/store";
-import { leaderTimeoutMs, rankLogs } from "./view-change";
+import { leaderTimeoutMs, rankLogs } from "../replica/view-change";
 
 export interface SequencerOptions {
   readonly wallet: Wallet;

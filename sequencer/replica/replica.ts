@@ -12,7 +12,7 @@
  * member recovers (asks a majority where the height stands) before it acts; the leader seals the log
  * and a majority certifies the seal.
  */
-import { leaderTimeoutMs, rankLogs } from "../node/view-change";
+import { leaderTimeoutMs, rankLogs } from "./view-change";
 import { EntryRejected, ReplicaLog, checkEntry, leaderOf, majorityOf } from "./log";
 import type {
   Address,

@@ -12,7 +12,7 @@ import { ClusterMessageKind, parseMessage, signMessage } from "../../sequencer/c
 import { hashLeaf, preAndPostAgree, verifyProof } from "../../sequencer/chain/merkle";
 import { finalizeResult, type OrderReceiptJson } from "../../sequencer/api/wire";
 import { sealEnvelope } from "../../sequencer/node/cluster/envelope";
-import { rankLogs } from "../../sequencer/node/view-change";
+import { rankLogs } from "../../sequencer/replica/view-change";
 import { RpcClient } from "../../sequencer/rpc/client";
 import {
   ROLLUP,

@@ -23,6 +23,10 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   crypto: ["chain", "common"],
   // The JSON-RPC server and client every role serves and calls with.
   rpc: ["common"],
+  // The pure per-height replica: only the Merkle tree of chain/; no I/O, no role.
+  replica: ["chain"],
+  // The simulator drives the replica and nothing of the node (it must test the replica, not a host).
+  sim: ["replica", "chain"],
 };
 
 interface Violation {

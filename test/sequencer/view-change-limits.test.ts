@@ -10,7 +10,7 @@ import {
   entryBytesBound,
   logBytesBudget,
 } from "../../sequencer/node/cluster/message-size";
-import { MAX_TIMEOUT_DOUBLINGS, leaderTimeoutMs } from "../../sequencer/node/view-change";
+import { MAX_TIMEOUT_DOUBLINGS, leaderTimeoutMs } from "../../sequencer/replica/view-change";
 
 const hex = (bytes: number): fc.Arbitrary<string> =>
   fc.uint8Array({ minLength: bytes, maxLength: bytes }).map((b) => `0x${Buffer.from(b).toString("hex")}`);

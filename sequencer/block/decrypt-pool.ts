@@ -7,7 +7,6 @@
  * crypto-only primitives of crypto/encryption.ts (crypto/ never imports block/).
  */
 import os from "node:os";
-import path from "node:path";
 import { Piscina } from "piscina";
 import {
   CIPHERTEXT_ELEMENTS,
@@ -19,13 +18,7 @@ import {
 } from "../crypto/encryption";
 import type { DecryptTask } from "./decrypt-worker";
 import type { OpenTask, OpenTimings, OpenedSlice, OpenedSlot, SlotWork } from "./open-slot";
-
-function workerEntry(): { filename: string; execArgv: string[] } {
-  const ext = path.extname(__filename);
-  // Under tsx or Hardhat's ts-node the parent's TypeScript hook does not reach worker threads.
-  const execArgv = ext === ".ts" ? ["--require", require.resolve("tsx/cjs")] : [];
-  return { filename: path.join(__dirname, `decrypt-worker${ext}`), execArgv };
-}
+import { workerEntry } from "../common/worker-entry";
 
 /** openBlock cuts a block into about this many slices per thread (by default), of at least MIN_OPEN_SLICE slots. */
 const OPEN_SLICES_PER_THREAD = 4;
@@ -40,7 +33,7 @@ export class DecryptionPool {
   constructor(options: { readonly threads?: number; readonly slicesPerThread?: number } = {}) {
     this.threads = Math.max(1, options.threads ?? os.availableParallelism());
     this.slicesPerThread = Math.max(1, options.slicesPerThread ?? OPEN_SLICES_PER_THREAD);
-    const { filename, execArgv } = workerEntry();
+    const { filename, execArgv } = workerEntry(__filename, "decrypt-worker");
     this.pool = new Piscina({
       filename,
       name: "decryptSlice",

@@ -4,11 +4,11 @@
  * Generic over the circuit: give it any snarkjs verification key, or a circuit name from the manifest.
  */
 import os from "node:os";
-import path from "node:path";
 import { Piscina } from "piscina";
 import { verificationKeySchema, type VerificationKeyJson } from "./batch-verify";
 import { verificationKey } from "./groth16";
 import type { VerifierWorkerData, VerifyItem } from "./verifier-worker";
+import { workerEntry } from "../common/worker-entry";
 
 export type { VerifyItem };
 
@@ -20,14 +20,6 @@ export interface VerifierPoolOptions {
 }
 
 /** Where the worker module is, and how a fresh thread can load it when we run from TypeScript sources. */
-function workerEntry(): { filename: string; execArgv: string[] } {
-  const ext = path.extname(__filename);
-  const filename = path.join(__dirname, `verifier-worker${ext}`);
-  // Under tsx or Hardhat's ts-node the parent's TypeScript hook does not reach worker threads.
-  const execArgv = ext === ".ts" ? ["--require", require.resolve("tsx/cjs")] : [];
-  return { filename, execArgv };
-}
-
 function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -55,7 +47,7 @@ export class Groth16VerifierPool {
     const key: VerificationKeyJson = verificationKeySchema.parse(vkey);
     this.threads = Math.max(1, options.threads ?? os.availableParallelism());
     this.maxTaskSize = Math.max(1, options.maxTaskSize ?? 64);
-    const { filename, execArgv } = workerEntry();
+    const { filename, execArgv } = workerEntry(__filename, "verifier-worker");
     const workerData: VerifierWorkerData = { vkey: key };
     this.pool = new Piscina({
       filename,

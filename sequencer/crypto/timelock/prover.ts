@@ -24,6 +24,7 @@ import { z } from "zod";
 import { loadBigMath, type BigMath } from "./bigmath";
 import { repeatedSquaring } from "./solver";
 import { challengePrime, proveExponentiation, verifyExponentiation } from "./wesolowski";
+import { workerEntry } from "../../common/worker-entry";
 
 export type ProverPhase = "square" | "prove";
 
@@ -258,13 +259,6 @@ class CheckpointWriter {
   }
 }
 
-function workerEntry(): { filename: string; execArgv: string[] } {
-  const ext = path.extname(__filename);
-  // Under tsx or Hardhat's ts-node the parent's TypeScript hook does not reach worker threads.
-  const execArgv = ext === ".ts" ? ["--require", require.resolve("tsx/cjs")] : [];
-  return { filename: path.join(__dirname, `prover-worker${ext}`), execArgv };
-}
-
 /** Runs the job on a fresh worker thread; the worker is terminated before this settles, whatever happens. */
 async function runWorker(
   job: ProverJob,
@@ -272,7 +266,7 @@ async function runWorker(
   checkpoint: CheckpointWriter | undefined,
 ): Promise<{ y: bigint; proof: bigint }> {
   const { signal, onProgress } = options;
-  const { filename, execArgv } = workerEntry();
+  const { filename, execArgv } = workerEntry(__filename, "prover-worker");
   const worker = new Worker(filename, { execArgv, workerData: job satisfies ProverJob });
   let onAbort: (() => void) | undefined;
   try {

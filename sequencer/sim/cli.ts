@@ -33,7 +33,7 @@ function main(): void {
   const options = program.opts<{ seed?: number; seeds: number; from: number }>();
   if (options.seed !== undefined) {
     const result = new SimWorld(options.seed).run();
-    process.stdout.write(`${JSON.stringify(result)}\n`);
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     process.exitCode = result.ok ? 0 : 1;
     return;
   }

@@ -159,6 +159,8 @@ export interface SimResult {
   readonly sealed: number;
   readonly viewChanges: number;
   readonly crashes: number;
+  /** The fault profile the seed drew (swarm testing), to read a failure against. */
+  readonly profile: SimOptions;
 }
 
 export class SimWorld {
@@ -236,6 +238,7 @@ export class SimWorld {
       sealed: this.certified.size,
       viewChanges: this.invariants.maxView,
       crashes: this.crashes,
+      profile: this.options,
     };
   }
 

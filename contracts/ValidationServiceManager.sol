@@ -478,16 +478,18 @@ contract ValidationServiceManager is EIP712 {
         _slashMember(faultId, Fault.UncertifiedBlockCommitment, commitment.rollupId, signer);
     }
 
-    /// @notice Slashes a member that signed two seals of the same (rollup, height) that end it differently
-    /// (another count or encRoot), in any views. An honest member signs one seal content per height, ever:
-    /// it records what it signed before it signs, and a later view's leader re-seals the same content.
+    /// @notice Slashes a member that signed two seals of the same (rollup, height) and view that end the height
+    /// differently (another count or encRoot). An honest member signs one seal per view, and records it before
+    /// it signs. Seals of different views are no fault by themselves: a view change adopts any seal a majority
+    /// may have certified, so an uncertified seal may rightly give way to another log in a later view, and two
+    /// certified seals that differ are caught by `slashConflictingCertificates`.
     function slashSealEquivocation(
         Seal calldata a,
         bytes calldata signatureA,
         Seal calldata b,
         bytes calldata signatureB
     ) external {
-        if (!_sealsConflict(a, b)) revert NotConflicting();
+        if (a.viewNumber != b.viewNumber || !_sealsConflict(a, b)) revert NotConflicting();
         address signer = _sameSigner(VeilTypes.hash(a), signatureA, VeilTypes.hash(b), signatureB);
         _slashMember(_sealFaultId(a, signer), Fault.SealEquivocation, a.rollupId, signer);
     }
@@ -657,7 +659,7 @@ contract ValidationServiceManager is EIP712 {
     }
 
     /// @dev Two seals conflict when they end the same height of the same rollup differently (views and epochs
-    /// aside).
+    /// aside: two certified seals must never differ, one member's seals must not differ within a view).
     function _sealsConflict(Seal calldata a, Seal calldata b) private pure returns (bool) {
         return a.rollupId == b.rollupId && a.height == b.height && (a.txCount != b.txCount || a.encRoot != b.encRoot);
     }

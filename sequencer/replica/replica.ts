@@ -233,7 +233,8 @@ export class HeightReplica<Tx = unknown> {
       for (const { id } of batch) this.fail(id, code, message);
     };
     if (this.status === "recovering") return refuse("recovering", "this member is recovering after a restart");
-    if (this.status === "built" || this.seal !== undefined) return refuse("sealed", `height ${this.height} is sealed`);
+    if (this.status === "built" || this.seal !== undefined || this.sealSigned?.view === this.view)
+      return refuse("sealed", `height ${this.height} is sealed`);
     if (!this.leads()) return refuse("not-leader", `this member does not lead view ${this.view}`);
     if (this.status !== "normal")
       return refuse("view-change", `height ${this.height} is changing to view ${this.view}`);
@@ -313,10 +314,10 @@ export class HeightReplica<Tx = unknown> {
       view: this.view,
       epoch: this.config.membership.epoch,
     };
-    if (this.sealSigned !== undefined && !sameSeal(this.sealSigned, seal)) {
-      // It signed another seal of this height before (one a view change dropped): signing this one would be
-      // slashable equivocation. It steps aside, so that a leader that signed none seals the height.
-      this.fail(id, "view-change", "this member signed another seal of this height: it hands the height on");
+    if (this.signedOtherSealIn(seal)) {
+      // It signed another seal in this view before a crash (its log changed since, which an honest leader's
+      // never does after sealing): a second one would be slashable. It hands the height to the next view.
+      this.fail(id, "view-change", "this member signed another seal in this view: it hands the height on");
       this.startViewChange(this.view + 1);
       return;
     }
@@ -361,14 +362,22 @@ export class HeightReplica<Tx = unknown> {
       this.seal = signed;
       this.persist({ type: "seal", seal: signed });
     }
-    // It stores the seal, but signs it only if it never signed another one of this height (that would be
-    // slashable equivocation; the others' votes certify it).
-    if (this.sealSigned !== undefined && !sameSeal(this.sealSigned, seal)) return;
-    if (this.sealSigned === undefined) {
+    // One seal per view: a faulty leader's second seal of its view is stored but never signed.
+    if (this.signedOtherSealIn(seal)) return;
+    if (this.sealSigned?.view !== seal.view) {
       this.sealSigned = seal;
       this.persist({ type: "seal-signed", seal });
     }
     this.send(from, { type: "seal-vote", view: seal.view, seal, signature: this.config.signatures.signSeal(seal) });
+  }
+
+  /**
+   * Whether this member signed a seal of the same view that ends the log otherwise. Signing two seals in one
+   * view is slashable (`slashSealEquivocation`); seals of different views are not, because a view change
+   * adopts any seal a majority may have certified (docs/ordering.md, "Sealing across views").
+   */
+  private signedOtherSealIn(seal: Seal): boolean {
+    return this.sealSigned !== undefined && this.sealSigned.view === seal.view && !sameSeal(this.sealSigned, seal);
   }
 
   // ---- messages ---------------------------------------------------------------------------------------

@@ -142,7 +142,7 @@ export type Write<Tx = unknown> =
       readonly signedDropped: readonly number[];
     }
   | { readonly type: "seal"; readonly seal: SignedSeal }
-  /** The seal content this member signed (as leader or voter): it never signs another for the height. */
+  /** The seal this member signed last (as leader or voter): it never signs another in that seal's view. */
   | { readonly type: "seal-signed"; readonly seal: Seal }
   | { readonly type: "certificate"; readonly certificate: SealCertificate };
 

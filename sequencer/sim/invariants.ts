@@ -157,14 +157,17 @@ export class Invariants {
           : out.type === "do-view-change" || out.type === "recovery-response"
             ? out.log.seal
             : undefined;
+      // One seal per view (slashSealEquivocation); another view may seal another log.
       if (seal !== undefined && seal.leader === member) {
-        this.signed(member, height, "seal", `${seal.seal.count}/${seal.seal.root}`);
+        this.signed(member, height, `seal of view ${seal.seal.view}`, `${seal.seal.count}/${seal.seal.root}`);
       }
-      if (out.type === "seal-vote") this.signed(member, height, "seal", `${out.seal.count}/${out.seal.root}`);
+      if (out.type === "seal-vote") {
+        this.signed(member, height, `seal of view ${out.seal.view}`, `${out.seal.count}/${out.seal.root}`);
+      }
     }
   }
 
-  /** No member signs two different order commitments for one index, or two different seals of a height. */
+  /** No member signs two different order commitments for one index, or two different seals in one view. */
   private signed(member: Address, height: number, slot: string, content: string): void {
     const key = `${member}/${height}/${slot}`;
     const earlier = this.signedSlots.get(key);

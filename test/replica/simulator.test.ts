@@ -32,6 +32,18 @@ describe("deterministic cluster simulator", function () {
     }
   });
 
+  // Seeds that once broke an invariant (docs/simulator.md, "Bugs found"), replayed on every run.
+  const REGRESSIONS: readonly { seed: number; bug: string }[] = [
+    { seed: 1002074, bug: "one seal per height deadlocked a height whose members had each signed another seal" },
+    { seed: 1002188, bug: "the same seal deadlock, under three crashes" },
+  ];
+  for (const { seed, bug } of REGRESSIONS) {
+    it(`seed ${seed} keeps every invariant (${bug})`, () => {
+      const result = new SimWorld(seed).run();
+      expect(result.ok, result.violation).to.equal(true);
+    });
+  }
+
   it(`keeps every invariant across ${CI_SEEDS} seeds of crashes, partitions, drops and duplicates`, () => {
     let receipts = 0;
     let viewChanges = 0;

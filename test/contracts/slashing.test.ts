@@ -432,10 +432,9 @@ describe("Slashing", () => {
         { ...a, viewNumber: 1 },
         { ...a, viewNumber: 1, epoch: epoch + 1 },
       ]) {
-        await expect(claiming(w).slashSealEquivocation(a, sa, later, await signed(later))).to.be.revertedWithCustomError(
-          w.vsm,
-          "NotConflicting",
-        );
+        await expect(
+          claiming(w).slashSealEquivocation(a, sa, later, await signed(later)),
+        ).to.be.revertedWithCustomError(w.vsm, "NotConflicting");
       }
       await expect(claiming(w).slashSealEquivocation(a, sa, a, sa)).to.be.revertedWithCustomError(
         w.vsm,

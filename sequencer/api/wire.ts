@@ -150,6 +150,13 @@ export const orderedTransaction = z.discriminatedUnion("kind", [
 ]);
 export type OrderedTransactionJson = z.input<typeof orderedTransaction>;
 
+/** The canonical JSON of an ordered transaction (the inverse of `orderedTransaction.parse`). */
+export function orderedTransactionToJson(tx: z.output<typeof orderedTransaction>): OrderedTransactionJson {
+  return tx.kind === "raw"
+    ? { kind: "raw", rawTx: tx.rawTx }
+    : { kind: "encrypted", submission: encryptedSubmissionToJson(tx.submission) };
+}
+
 /** Result of `get_encryption_key`: the round key of (rollupId, height) as the key generators published it. */
 export const encryptionKeyResult = z.strictObject({
   rollupId: uint64,

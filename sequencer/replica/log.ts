@@ -85,6 +85,7 @@ export class ReplicaLog<Tx> {
         leader: signatures.self,
         tx: p.tx,
         bytes: p.bytes,
+        preProof: receipt.preProof,
       };
       this.list.push(entry);
       this.weight += p.bytes;
@@ -115,17 +116,18 @@ export class ReplicaLog<Tx> {
     // Check against a copy, so that a bad entry leaves the log as it was.
     const scratch = new ReplicaLog<Tx>(this.height, this.maxEntries);
     scratch.tree = this.tree.clone();
-    fresh.forEach((e, i) => {
+    const proofs = fresh.map((e, i) => {
       const index = this.list.length + i;
       check(e, index);
       const receipt = scratch.tree.append(e.commitment.leaf);
       if (receipt.preRoot !== e.commitment.preRoot) throw new EntryRejected(`entry ${index}: its preRoot differs`);
+      return receipt.preProof;
     });
     this.tree = scratch.tree;
-    for (const e of fresh) {
-      this.list.push(e);
+    fresh.forEach((e, i) => {
+      this.list.push({ ...e, preProof: proofs[i]! });
       this.weight += e.bytes;
-    }
+    });
     return this.list.length;
   }
 
@@ -149,8 +151,8 @@ export class ReplicaLog<Tx> {
   }
 
   private push(e: Entry<Tx>): void {
-    this.tree.append(e.commitment.leaf);
-    this.list.push(e);
+    const { preProof } = this.tree.append(e.commitment.leaf);
+    this.list.push({ ...e, preProof });
     this.weight += e.bytes;
   }
 }

@@ -27,6 +27,11 @@ export interface Entry<Tx = unknown> {
   readonly tx: Tx;
   /** What the entry weighs in a cluster message (the host measures it; the log has a byte budget). */
   readonly bytes: number;
+  /**
+   * The left frontier at the entry's insertion (the Merkle path that opens `preRoot`), for the receipt. The
+   * log computes it from its own tree on every append; one a member sends is never trusted.
+   */
+  readonly preProof: readonly Hash[];
 }
 
 /** A leader's seal of the height: the log ends at `count` entries with root `root`. */

@@ -102,6 +102,35 @@ export interface InstallRecords {
   readonly viewCertificate?: StoredValue;
 }
 
+/**
+ * One durable write of a height's replica (replica/types.ts `Write`), in the store's own forms: entries as
+ * stored, seals as SealRecords, certificates as their JSON. `applyHeightWrites` commits a step's writes in
+ * one synced batch.
+ */
+export type HeightWrite =
+  | { readonly type: "append"; readonly firstIndex: number; readonly entries: readonly Entry[] }
+  | { readonly type: "view"; readonly view: number; readonly normalView: number }
+  | {
+      readonly type: "install";
+      readonly view: number;
+      readonly normalView: number;
+      readonly keep: number;
+      readonly entries: readonly Entry[];
+      readonly seal: SealRecord | undefined;
+      readonly viewCertificate: StoredValue | undefined;
+      /** Indices at which this member signed an entry the install drops (it never signs there again). */
+      readonly signedDropped: readonly number[];
+    }
+  | { readonly type: "seal"; readonly seal: SealRecord }
+  | { readonly type: "seal-signed"; readonly seal: SignedSealRecord }
+  | { readonly type: "certificate"; readonly certificate: StoredValue };
+
+/** The seal this member signed last for a height (it never signs another in that view). */
+export interface SignedSealRecord extends SignedSealContent {
+  readonly viewNumber: number;
+  readonly epoch: number;
+}
+
 export interface StoreStats {
   readonly entries: number;
   readonly blocks: Readonly<Record<BlockStatus, number>>;
@@ -452,6 +481,103 @@ export class NodeStore {
           value: encodeValue(viewCertificate),
         });
       }
+      await this.db.batch(ops, SYNC);
+    });
+  }
+
+  /**
+   * Commits the durable writes of one replica step, in order, as one atomic synced batch: when it resolves,
+   * all of them survive a crash, and none does if it fails. The replica decided them already, so nothing
+   * here refuses one for a protocol reason (that was the replica's job); only a finalized height, whose
+   * log no replica writes any more, is left alone.
+   */
+  applyHeightWrites(rollupId: bigint, height: number, writes: readonly HeightWrite[]): Promise<void> {
+    if (writes.length === 0) return Promise.resolve();
+    return this.withLock(rollupId, async () => {
+      let block = await this.blockState(rollupId, height);
+      if (block.status === "finalized") throw veilError.heightSealed(height);
+      const ops: BatchOp[] = [];
+      // Entries this batch writes or removes, so that a later write of the same batch sees them.
+      const written = new Map<number, Entry | undefined>();
+      const entryAt = async (index: number): Promise<Entry | undefined> =>
+        written.has(index) ? written.get(index) : this.getEntry(rollupId, height, index);
+      const putEntries = (firstIndex: number, entries: readonly Entry[]): void => {
+        entries.forEach((e, i) => {
+          const index = firstIndex + i;
+          ops.push({ type: "put", key: entryKey(rollupId, height, index), value: encodeValue(e) });
+          ops.push({ type: "put", key: dedupKey(rollupId, e.encTxHash), value: encodeValue({ height, index }) });
+          written.set(index, e);
+        });
+      };
+      for (const w of writes) {
+        switch (w.type) {
+          case "append":
+            if (w.firstIndex > block.count) {
+              throw new RangeError(`append at ${w.firstIndex} leaves a gap after ${block.count} entries`);
+            }
+            putEntries(w.firstIndex, w.entries);
+            block = { status: block.status, count: Math.max(block.count, w.firstIndex + w.entries.length) };
+            break;
+          case "view":
+            ops.push(...this.viewOps(rollupId, height, { view: w.view, normalView: w.normalView }));
+            break;
+          case "install": {
+            for (let index = w.keep; index < block.count; index++) {
+              const removed = await entryAt(index);
+              ops.push({ type: "del", key: entryKey(rollupId, height, index) });
+              if (removed !== undefined) {
+                // Only the dedup record that points here: the same leaf may have moved to another index.
+                const at = await this.findCiphertext(rollupId, removed.encTxHash);
+                if (at?.height === height && at.index === index) {
+                  ops.push({ type: "del", key: dedupKey(rollupId, removed.encTxHash) });
+                }
+              }
+              written.set(index, undefined);
+            }
+            putEntries(w.keep, w.entries);
+            const count = w.keep + w.entries.length;
+            if (w.seal === undefined) ops.push({ type: "del", key: blockKey(rollupId, height, "seal") });
+            else ops.push({ type: "put", key: blockKey(rollupId, height, "seal"), value: encodeValue(w.seal) });
+            block = { status: w.seal === undefined ? "open" : "sealed", count };
+            // A certificate of another content than the installed seal goes, as the replica drops it.
+            const certified = await this.getCertificate(rollupId, height);
+            const content = certified as { seal?: { txCount?: unknown; encRoot?: unknown } } | undefined;
+            if (
+              content !== undefined &&
+              (w.seal === undefined ||
+                content.seal?.txCount !== w.seal.txCount ||
+                String(content.seal.encRoot).toLowerCase() !== w.seal.encRoot.toLowerCase())
+            ) {
+              ops.push({ type: "del", key: blockKey(rollupId, height, "certificate") });
+            }
+            ops.push(...this.viewOps(rollupId, height, { view: w.view, normalView: w.normalView }));
+            for (const index of w.signedDropped) {
+              const key = indexedKey(rollupId, height, "signedLeaf", index);
+              ops.push({ type: "put", key, value: encodeValue({ index }) });
+            }
+            if (w.viewCertificate !== undefined) {
+              const key = blockKey(rollupId, height, "viewCertificate");
+              ops.push({ type: "put", key, value: encodeValue(w.viewCertificate) });
+            }
+            break;
+          }
+          case "seal":
+            ops.push({ type: "put", key: blockKey(rollupId, height, "seal"), value: encodeValue(w.seal) });
+            block = { status: "sealed", count: block.count };
+            break;
+          case "seal-signed":
+            ops.push({ type: "put", key: blockKey(rollupId, height, "signedSeal"), value: encodeValue(w.seal) });
+            break;
+          case "certificate":
+            ops.push({
+              type: "put",
+              key: blockKey(rollupId, height, "certificate"),
+              value: encodeValue(w.certificate),
+            });
+            break;
+        }
+      }
+      ops.push(this.putBlockState(rollupId, height, block));
       await this.db.batch(ops, SYNC);
     });
   }

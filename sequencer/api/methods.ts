@@ -14,7 +14,7 @@ import type { ChainView, RollupInfo } from "../node/chain-view";
 import { envelopeParams, type Envelope } from "../node/cluster/envelope";
 import type { Peers } from "../node/cluster/peers";
 import { RoundKeyUnavailable, type RoundKeys } from "../node/round-keys";
-import { MAX_FORWARD_HOPS, heightNumber, type Sequencer } from "../node/sequencer";
+import { MAX_FORWARD_HOPS, heightNumber, type Ordering } from "../node/ordering";
 import type { NodeStore } from "../node/storage/store";
 import type { CallContext } from "../rpc/registry";
 import { FORWARD_HOPS_HEADER } from "../rpc/server";
@@ -38,7 +38,7 @@ import {
 
 export interface ApiDeps {
   readonly methods: MethodRegistry;
-  readonly sequencer: Sequencer;
+  readonly sequencer: Ordering;
   readonly blocks: BlockPipeline;
   readonly store: NodeStore;
   readonly chain: ChainView;
@@ -183,8 +183,9 @@ export function registerApi(d: ApiDeps): void {
       const built = await d.blocks.stored(rollupId, heightNumber(height));
       if (built !== undefined) return built;
       const block = await sequencer.block(rollupId, heightNumber(height));
-      const status = block.status === "sealing" ? "open" : block.status;
-      throw veilError.notFound(`the raw transaction list of height ${height} (the block is ${status}, not built yet)`);
+      throw veilError.notFound(
+        `the raw transaction list of height ${height} (the block is ${block.status}, not built yet)`,
+      );
     },
   });
 
@@ -194,13 +195,10 @@ export function registerApi(d: ApiDeps): void {
     handler: async ({ rollupId, height }): Promise<BlockResultJson> => {
       await knownRollup(rollupId);
       const b = await sequencer.block(rollupId, heightNumber(height));
-      // The sequencer's in-memory status stops at "sealed"; the block pipeline's store says "finalized".
-      const finalized =
-        b.status === "sealed" && (await d.store.blockState(rollupId, heightNumber(height))).status === "finalized";
       return {
         rollupId: rollupId.toString(),
         height: height.toString(),
-        status: finalized ? "finalized" : b.status === "sealing" ? "open" : b.status,
+        status: b.status,
         txCount: b.count,
         encRoot: b.root,
         ...(b.seal === undefined ? {} : { seal: b.seal }),
@@ -297,44 +295,15 @@ export function registerApi(d: ApiDeps): void {
   });
 
   // ---- cluster RPC (members only: every call is a signed ClusterMessage) ---------------------------
-  methods.register("cluster_replicate", {
-    description: "cluster only: the leader's replicated entries of one height",
+  methods.register("cluster_replica", {
+    description:
+      "cluster only: a member's replica messages of one height (replication, view change, recovery, sealing)",
     params: envelopeParams,
-    handler: (envelope) => sequencer.onReplicate(envelope as Envelope),
-  });
-  methods.register("cluster_seal", {
-    description: "cluster only: the leader's seal of one height",
-    params: envelopeParams,
-    handler: (envelope) => sequencer.onSeal(envelope as Envelope),
+    handler: (envelope) => sequencer.onPacket(envelope as Envelope),
   });
   methods.register("cluster_block_built", {
     description: "cluster only: the leader's built block of a sealed height, rebuilt and checked before it is stored",
     params: envelopeParams,
     handler: (envelope) => d.blocks.onBlockBuilt(envelope as Envelope),
-  });
-  methods.register("cluster_heartbeat", {
-    description: "cluster only: the leader of an open height is alive in its view",
-    params: envelopeParams,
-    handler: (envelope) => sequencer.onHeartbeat(envelope as Envelope),
-  });
-  methods.register("cluster_start_view_change", {
-    description: "cluster only: a member moves a height to a new view (its leader went silent)",
-    params: envelopeParams,
-    handler: (envelope) => sequencer.onStartViewChange(envelope as Envelope),
-  });
-  methods.register("cluster_do_view_change", {
-    description: "cluster only: a member's log of a height, sent to the leader of the new view",
-    params: envelopeParams,
-    handler: (envelope) => sequencer.onDoViewChange(envelope as Envelope),
-  });
-  methods.register("cluster_get_log", {
-    description: "cluster only: a member's signed report of its log and views of a height (state transfer)",
-    params: envelopeParams,
-    handler: (envelope) => sequencer.onGetLog(envelope as Envelope),
-  });
-  methods.register("cluster_start_view", {
-    description: "cluster only: the new leader's log of a height, installed by every member",
-    params: envelopeParams,
-    handler: (envelope) => sequencer.onStartView(envelope as Envelope),
   });
 }

@@ -188,6 +188,8 @@ export const ClusterMessageKind = {
   BlockBuilt: 10,
   /** Not a message: a member's permit to send one cluster body over the public size limit (upload-permit.ts). */
   UploadPermit: 11,
+  /** A member's replica messages of one height (node/host/, `cluster_replica`). */
+  Replica: 12,
 } as const;
 
 function typesOf<T extends MessageType>(type: T): Record<string, TypedDataField[]> {

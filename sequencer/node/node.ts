@@ -24,7 +24,7 @@ import { Peers } from "./cluster/peers";
 import { UploadPermits } from "./cluster/upload-permit";
 import { createOrderingMetrics } from "./ordering-metrics";
 import { MemoryRoundKeySource, RoundKeys, RpcRoundKeySource, type RoundKeySource } from "./round-keys";
-import { Sequencer } from "./sequencer";
+import { Ordering } from "./ordering";
 import { parseSealCertificate } from "../chain/certificate";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
@@ -82,7 +82,7 @@ export interface RunningNode {
   readonly metricsRegistry: Registry;
   readonly log: Logger;
   /** Ordering, once the cluster was read from L1. */
-  readonly sequencer: Sequencer | undefined;
+  readonly sequencer: Ordering | undefined;
   /** Block building and publishing, once the cluster was read from L1. */
   readonly blocks: BlockPipeline | undefined;
   readonly chain: ChainView;
@@ -155,7 +155,7 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
     handler: () => methods.list(),
   });
   /** Reads the cluster from L1, then serves ordering; until then the node is live but not ready. */
-  let sequencer: Sequencer | undefined;
+  let sequencer: Ordering | undefined;
   let blocks: BlockPipeline | undefined;
   const decrypter = new LazyDecrypter(config.blocks.decryptThreads);
   let stopFailover: (() => void) | undefined;
@@ -180,7 +180,7 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
     const wallet = new Wallet(config.node.signingKey.reveal());
     permits = new UploadPermits({ wallet, domain, clusterId: config.cluster.id, isMember: (a) => chain.isMember(a) });
     peers.usePermits(permits);
-    sequencer = new Sequencer({
+    sequencer = new Ordering({
       wallet,
       domain,
       chain,
@@ -194,11 +194,12 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
       followerProofSampleRate: config.ordering.followerProofSampleRate,
       followerSignatureSampleRate: config.ordering.followerSignatureSampleRate,
       maxLogBytes: logBytesBudget(config.rpc.clusterMaxBodyBytes),
-    });
-    stopFailover = sequencer.startFailover({
       heartbeatIntervalMs: config.timeouts.heartbeatIntervalMs,
       leaderTimeoutMs: config.timeouts.leaderTimeoutMs,
+      commitTimeoutMs: config.timeouts.peerRequestMs,
     });
+    const ordering = sequencer;
+    stopFailover = () => void ordering.close();
     const l1Signer = wallet.connect(registry.runner!.provider);
     blocks = new BlockPipeline({
       wallet,

@@ -147,6 +147,9 @@ export class HeightReplica<Tx = unknown> {
       case "tick":
         this.tick();
         break;
+      case "suspect":
+        if (!this.watched && !this.leads()) this.heardFromLeader();
+        break;
       case "built":
         this.status = "built";
         break;
@@ -199,6 +202,10 @@ export class HeightReplica<Tx = unknown> {
 
   private get majority(): number {
     return majorityOf(this.config.membership);
+  }
+
+  private acceptsSealEpoch(epoch: number): boolean {
+    return epoch === this.config.membership.epoch || (this.config.acceptsSealEpoch?.(epoch) ?? false);
   }
 
   private timeout(): number {
@@ -312,7 +319,7 @@ export class HeightReplica<Tx = unknown> {
       count: this.log.size,
       root: this.log.root,
       view: this.view,
-      epoch: this.config.membership.epoch,
+      epoch: this.config.sealEpoch?.() ?? this.config.membership.epoch,
     };
     if (this.signedOtherSealIn(seal)) {
       // It signed another seal in this view before a crash (its log changed since, which an honest leader's
@@ -349,7 +356,7 @@ export class HeightReplica<Tx = unknown> {
   private acceptSeal(from: Address, signed: SignedSeal): void {
     const { seal } = signed;
     if (seal.view !== this.view || this.status !== "normal" || from !== this.leaderOfView(seal.view)) return;
-    if (seal.epoch !== this.config.membership.epoch) return;
+    if (!this.acceptsSealEpoch(seal.epoch)) return;
     if (!this.config.signatures.isSealSignedBy(seal, signed.signature, from)) return;
     if (this.log.size < seal.count) {
       this.pendingSeal = signed;
@@ -693,7 +700,7 @@ export class HeightReplica<Tx = unknown> {
     if (seal === undefined) return true;
     const s = seal.seal;
     return (
-      s.epoch === this.config.membership.epoch &&
+      this.acceptsSealEpoch(s.epoch) &&
       seal.leader === this.leaderOfView(s.view) &&
       this.config.signatures.isSealSignedBy(s, seal.signature, seal.leader) &&
       s.count === scratch.size &&

@@ -127,6 +127,8 @@ export type Input<Tx = unknown> =
   | { readonly type: "seal"; readonly id: number }
   | { readonly type: "receive"; readonly from: Address; readonly message: Message<Tx> }
   | { readonly type: "tick" }
+  /** Someone could not reach the height's leader: watch it, so that its silence leads to a view change. */
+  | { readonly type: "suspect" }
   /** The height's block is built and stored: it needs no leader any more. */
   | { readonly type: "built" };
 
@@ -217,4 +219,11 @@ export interface ReplicaConfig {
   readonly signatureSampleRate: number;
   /** Uniform in [0, 1): the host's seeded or real randomness. */
   readonly random: () => number;
+  /**
+   * The epoch a seal names, when not the height's own: the latest epoch with the height's members unchanged
+   * (the VSM and the key generators take certificates of recent epochs only). A seal of another epoch is
+   * accepted only if `acceptsSealEpoch` says its members are the height's. Both default to the height's.
+   */
+  readonly sealEpoch?: () => number;
+  readonly acceptsSealEpoch?: (epoch: number) => boolean;
 }

@@ -198,30 +198,53 @@ describe("sequencer cluster: ordering, replication and the external API (3 nodes
   describe("cluster RPC accepts signed messages of members only", () => {
     let payload: Record<string, unknown>;
     before(() => {
-      payload = { rollupId: "7", height: 0, view: 0, epoch: w.epoch, firstIndex: 0, entries: [] };
+      payload = {
+        rollupId: "7",
+        height: 0,
+        epoch: w.epoch,
+        messages: [{ type: "replicate", view: 0, firstIndex: 0, entries: [] }],
+      };
     });
     it("rejects a non-member", async () => {
-      const env = await sealEnvelope(w.outsider, w.domain, w.clusterId, 0, ClusterMessageKind.Replicate, payload);
-      await rejects(w.clients[1]!.call("cluster_replicate", env), "UNAUTHORIZED", /not a cluster member/);
+      const env = await sealEnvelope(w.outsider, w.domain, w.clusterId, 0, ClusterMessageKind.Replica, payload);
+      await rejects(w.clients[1]!.call("cluster_replica", env), "UNAUTHORIZED", /not a cluster member/);
     });
     it("rejects a payload that differs from the signed one", async () => {
-      const env = await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 0, ClusterMessageKind.Replicate, payload);
+      const env = await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 0, ClusterMessageKind.Replica, payload);
       await rejects(
-        w.clients[1]!.call("cluster_replicate", { ...env, payload: { ...payload, firstIndex: 1 } }),
+        w.clients[1]!.call("cluster_replica", { ...env, payload: { ...payload, height: 1 } }),
         "INVALID_SIGNATURE",
       );
     });
     it("rejects a signature by someone else than the sender", async () => {
-      const env = await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 0, ClusterMessageKind.Replicate, payload);
-      const other = await sealEnvelope(w.members[2]!, w.domain, w.clusterId, 0, ClusterMessageKind.Replicate, payload);
-      await rejects(
-        w.clients[1]!.call("cluster_replicate", { ...env, signature: other.signature }),
-        "INVALID_SIGNATURE",
-      );
+      const env = await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 0, ClusterMessageKind.Replica, payload);
+      const other = await sealEnvelope(w.members[2]!, w.domain, w.clusterId, 0, ClusterMessageKind.Replica, payload);
+      await rejects(w.clients[1]!.call("cluster_replica", { ...env, signature: other.signature }), "INVALID_SIGNATURE");
     });
-    it("rejects a member that is not the height's leader", async () => {
-      const env = await sealEnvelope(w.members[2]!, w.domain, w.clusterId, 0, ClusterMessageKind.Replicate, payload);
-      await rejects(w.clients[1]!.call("cluster_replicate", env), "NOT_LEADER");
+    it("rejects another kind of cluster message, and a malformed packet", async () => {
+      const env = await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 0, ClusterMessageKind.Replicate, payload);
+      await rejects(w.clients[1]!.call("cluster_replica", env), "UNAUTHORIZED", /kind/);
+      const bad = await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 0, ClusterMessageKind.Replica, {
+        ...payload,
+        messages: [],
+      });
+      await rejects(w.clients[1]!.call("cluster_replica", bad), "INVALID_PARAMS", /messages/);
+    });
+    it("takes nothing from a member that does not lead the height's view", async () => {
+      // Once the follower holds the leader's whole log (it may still be catching up from earlier tests).
+      const leaderCount = (await w.nodes[0]!.store.blockState(ROLLUP, 0)).count;
+      for (let i = 0; i < 50 && (await w.nodes[1]!.store.blockState(ROLLUP, 0)).count < leaderCount; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const before = (await w.nodes[1]!.store.blockState(ROLLUP, 0)).count;
+      expect(before).to.equal(leaderCount);
+      // Member 2 replays the leader's own entries as if it led view 0: the replica drops them unheard.
+      const leaderEntries = await w.nodes[0]!.store.getEntries(ROLLUP, 0);
+      const forged = { ...payload, messages: [{ type: "replicate", view: 0, firstIndex: 0, entries: leaderEntries }] };
+      const env = await sealEnvelope(w.members[2]!, w.domain, w.clusterId, 0, ClusterMessageKind.Replica, forged);
+      await w.clients[1]!.call("cluster_replica", env);
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await w.nodes[1]!.store.blockState(ROLLUP, 0)).count).to.equal(before);
     });
   });
 

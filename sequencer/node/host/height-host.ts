@@ -32,7 +32,7 @@ import {
 import type { NodeStore } from "../storage/store";
 import { loadDurable, persistWrites } from "./durable";
 import type { ReplicaSigner } from "./signatures";
-import { HeightWire, type MessageJson, type NodeEntry } from "./wire";
+import { HeightWire, type MessageJson, type NodeEntry, type NodeMessage } from "./wire";
 
 type Tx = OrderedTransactionJson;
 
@@ -73,6 +73,8 @@ export interface HostOptions {
   membersAt(epoch: number): readonly Address[] | undefined;
   /** The epoch a height that holds nothing yet runs in (the current one). */
   currentEpoch(): number;
+  /** The epoch a seal of a height of `epoch` names (the latest with the same members); `epoch` by default. */
+  sealEpochOf?(epoch: number): number;
   readonly timing: Timing;
   readonly maxEntries: number;
   readonly maxLogBytes: number;
@@ -80,6 +82,13 @@ export interface HostOptions {
   readonly clock: HostClock;
   readonly random: () => number;
   readonly log: Logger;
+  /**
+   * Checks the content of a member's message before the replica sees it (entry-checks.ts); a throw drops
+   * the message. Messages of one height are checked and stepped in the order they arrived.
+   */
+  readonly check?: (rollupId: bigint, height: number, message: NodeMessage) => Promise<void>;
+  /** A height's seal is stored here (sealed by this node, or by its leader): later heights open. */
+  readonly onSealStored?: (rollupId: bigint, height: number) => void;
   /** A seal of a height was certified here (the round key may be asked for, the block built). */
   readonly onCertified?: (rollupId: bigint, height: number, certificate: SealCertificate) => void;
 }
@@ -104,6 +113,8 @@ interface Waiter {
 class LiveHeight {
   /** Every effect of every step so far, carried out in order. */
   chain: Promise<void> = Promise.resolve();
+  /** Members' messages, checked and stepped in the order they arrived. */
+  inbound: Promise<void> = Promise.resolve();
   busy = 0;
   cancelTimer: (() => void) | undefined;
   timerAt = Number.POSITIVE_INFINITY;
@@ -154,17 +165,25 @@ export class HeightHost {
   async receive(from: Address, packet: Packet, parseRollup: (id: string) => bigint): Promise<void> {
     const rollupId = parseRollup(packet.rollupId);
     const h = await this.height(rollupId, packet.height, packet.epoch);
-    for (const json of packet.messages) {
-      // A malformed message is its sender's fault: it is dropped, the rest of the packet still counts.
-      let message;
-      try {
-        message = h.wire.parse(json);
-      } catch (error) {
-        this.o.log.debug({ err: error, from, height: packet.height }, "dropped a malformed replica message");
-        continue;
+    const run = h.inbound.then(async () => {
+      for (const json of packet.messages) {
+        // A malformed or unchecked message is its sender's fault: it is dropped, the rest still counts.
+        try {
+          const message = h.wire.parse(json);
+          await this.o.check?.(rollupId, packet.height, message);
+          this.step(h, { type: "receive", from, message });
+        } catch (error) {
+          this.o.log.debug({ err: error, from, height: packet.height }, "dropped a replica message");
+        }
       }
-      this.step(h, { type: "receive", from, message });
-    }
+    });
+    h.inbound = run;
+    await run;
+  }
+
+  /** A client could not reach the height's leader: this member watches it, so silence leads to a view change. */
+  async suspect(rollupId: bigint, height: number): Promise<void> {
+    this.step(await this.height(rollupId, height), { type: "suspect" });
   }
 
   /** Tells the replica its height's block is built and stored: it stops all work on it. */
@@ -225,6 +244,8 @@ export class HeightHost {
         maxLogBytes: this.o.maxLogBytes,
         signatureSampleRate: this.o.signatureSampleRate,
         random: this.o.random,
+        sealEpoch: () => this.o.sealEpochOf?.(epoch) ?? epoch,
+        acceptsSealEpoch: (other) => other > epoch && sameMembers(this.o.membersAt(other), members),
       },
       restarted ? durable : EMPTY_DURABLE,
       this.o.clock.now(),
@@ -273,6 +294,9 @@ export class HeightHost {
       const batch = writes;
       writes = [];
       await persistWrites(this.o.store, h.wire, batch);
+      if (batch.some((w) => w.type === "seal" || (w.type === "install" && w.seal !== undefined))) {
+        this.o.onSealStored?.(h.wire.rollupId, h.wire.height);
+      }
     };
     for (const effect of effects) {
       if (effect.type === "persist") {
@@ -364,3 +388,7 @@ export class HeightHost {
 }
 
 export type { NodeEntry };
+
+function sameMembers(a: readonly Address[] | undefined, b: readonly Address[]): boolean {
+  return a !== undefined && a.length === b.length && a.every((m, i) => m === b[i]);
+}

@@ -1,0 +1,415 @@
+/**
+ * Ordering on a node (docs/ordering.md): admission of clients' transactions, the heights' replicas (run by
+ * the host, node/host/), the cluster transport, and the reads the API answers from the store. The protocol
+ * itself — replication, view changes, recovery, sealing — is the pure replica's (replica/replica.ts); this
+ * module only decides what reaches it and turns its answers into the API's.
+ *
+ * Admission, per transaction: not ordered already in this rollup (and not in flight), the round key of its
+ * height known, its tx-validity proof verified; then it joins the height's group commit. Reads never create
+ * a height, a timer or any traffic: they answer from the store.
+ */
+import { getAddress, type Wallet } from "ethers";
+import type { Logger } from "pino";
+import { z } from "zod";
+import {
+  encryptedSubmissionToJson,
+  type EncryptedSubmission,
+  type OrderReceiptJson,
+  type OrderedTransactionJson,
+} from "../api/wire";
+import { rawTxHash } from "../block/leaf-data";
+import { type SealCertificate, type SealResultJson } from "../chain/certificate";
+import { ClusterMessageKind, type VeilDomain } from "../chain/eip712";
+import { IncrementalMerkleTree, toBytes32 } from "../chain/merkle";
+import { blockHeight, encTxHash, rollupId as rollupIdOf } from "../crypto/encryption";
+import { veilError } from "../rpc/errors";
+import { txValidityPublicSignals } from "../zk/prover";
+import type { MicroBatcher } from "../zk/micro-batcher";
+import type { ChainView, RollupInfo } from "./chain-view";
+import { openEnvelope, sealEnvelope, type Envelope } from "./cluster/envelope";
+import { entryBytesBound } from "./cluster/message-size";
+import type { Peers } from "./cluster/peers";
+import type { Entry } from "./entry";
+import { EntryChecks } from "./host/entry-checks";
+import { HeightHost, ReplicaRefusal, realClock, type Packet, type Receipt } from "./host/height-host";
+import { ReplicaSigner } from "./host/signatures";
+import { HeightWire } from "./host/wire";
+import type { OrderingMetrics } from "./ordering-metrics";
+import { RoundKeyUnavailable, type RoundKeys } from "./round-keys";
+import type { NodeStore } from "./storage/store";
+
+export interface OrderingOptions {
+  readonly wallet: Wallet;
+  readonly domain: VeilDomain;
+  readonly chain: ChainView;
+  readonly store: NodeStore;
+  readonly peers: Peers;
+  readonly roundKeys: RoundKeys;
+  readonly verifier: Pick<MicroBatcher, "verify">;
+  readonly metrics: OrderingMetrics;
+  readonly log: Logger;
+  /** Heights accepted beyond the lowest unsealed one. */
+  readonly lookahead: number;
+  /** Share of replicated encrypted entries a follower checks completely (leaf recomputed, proof verified). */
+  readonly followerProofSampleRate: number;
+  /** Share of the sender's own replicated entries whose signature a follower recovers, in [0, 1]. */
+  readonly followerSignatureSampleRate: number;
+  /** The bytes of entries a height's log may hold (logBytesBudget of `rpc.clusterMaxBodyBytes`). */
+  readonly maxLogBytes: number;
+  readonly heartbeatIntervalMs: number;
+  readonly leaderTimeoutMs: number;
+  /**
+   * How long a client waits for its transaction to reach a majority before it is told it is unavailable
+   * (it may still be ordered later: its leaf is in the leader's log).
+   */
+  readonly commitTimeoutMs: number;
+  /** How many packets may wait for one peer before new ones are dropped (the replica resends what matters). */
+  readonly maxQueuedPerPeer?: number;
+}
+
+/** Forwarding of external writes between members stops after this many hops. */
+export const MAX_FORWARD_HOPS = 2;
+
+/** The most entries a height may hold (the Merkle tree's leaves). */
+const MAX_ENTRIES = new IncrementalMerkleTree().maxLeaves;
+
+export function heightNumber(height: bigint): number {
+  if (height > BigInt(Number.MAX_SAFE_INTEGER)) throw veilError.wrongHeight(Number.MAX_SAFE_INTEGER, "beyond 2^53");
+  return Number(height);
+}
+
+/** The payload of `cluster_replica`: a member's messages of one height. */
+const packetSchema = z.strictObject({
+  rollupId: z.string().regex(/^[0-9]{1,20}$/),
+  height: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  epoch: z.number().int().min(0).max(0xffff_ffff),
+  messages: z.array(z.unknown()).min(1).max(64),
+});
+
+export class Ordering {
+  readonly address: string;
+  private readonly signer: ReplicaSigner;
+  private readonly host: HeightHost;
+  private readonly openHeights = new Map<bigint, Promise<number>>();
+  /** Leaves admitted but not yet answered: a duplicate in flight is refused at once. */
+  private readonly inFlight = new Set<string>();
+  private readonly outbound = new Map<string, { queue: Promise<void>; size: number }>();
+
+  constructor(private readonly o: OrderingOptions) {
+    this.address = o.wallet.address;
+    this.signer = new ReplicaSigner(o.wallet.signingKey, o.domain);
+    const checks = new EntryChecks({
+      roundKeys: o.roundKeys,
+      verifier: o.verifier,
+      rollup: (id) => o.chain.rollup(id),
+      proofSampleRate: o.followerProofSampleRate,
+      random: Math.random,
+      onProof: (valid) => o.metrics.proofs.inc({ role: "follower", verdict: valid ? "valid" : "invalid" }),
+    });
+    this.host = new HeightHost({
+      signer: this.signer,
+      store: o.store,
+      transport: { send: (to, packet) => this.send(to, packet) },
+      membersAt: (epoch) => (o.chain.knows(epoch) ? o.chain.membersAt(epoch).map((m) => getAddress(m)) : undefined),
+      currentEpoch: () => o.chain.epoch,
+      sealEpochOf: (epoch) => o.chain.latestSameMembers(epoch),
+      timing: { heartbeatIntervalMs: o.heartbeatIntervalMs, leaderTimeoutMs: o.leaderTimeoutMs },
+      maxEntries: MAX_ENTRIES,
+      maxLogBytes: o.maxLogBytes,
+      signatureSampleRate: o.followerSignatureSampleRate,
+      clock: realClock,
+      random: Math.random,
+      log: o.log,
+      check: (rollupId, height, message) => checks.check(rollupId, height, message),
+      onSealStored: (rollupId, height) => void this.advanceOpenHeight(rollupId, height),
+    });
+  }
+
+  // ---- heights ----------------------------------------------------------------------------------------
+
+  /** The lowest unsealed height of a rollup (heights start at 0). */
+  openHeight(rollupId: bigint): Promise<number> {
+    let h = this.openHeights.get(rollupId);
+    if (h === undefined) {
+      h = this.o.store.highestSealedHeight(rollupId).then((s) => (s === undefined ? 0 : s + 1));
+      this.openHeights.set(rollupId, h);
+    }
+    return h;
+  }
+
+  private async advanceOpenHeight(rollupId: bigint, sealedHeight: number): Promise<void> {
+    const current = await this.openHeight(rollupId);
+    if (sealedHeight + 1 > current) this.openHeights.set(rollupId, Promise.resolve(sealedHeight + 1));
+  }
+
+  /** Fails unless `height` is open for new transactions: not sealed, not beyond the look-ahead. */
+  async assertWritable(rollupId: bigint, height: number): Promise<void> {
+    const open = await this.openHeight(rollupId);
+    if (height < open) throw veilError.heightSealed(height);
+    if (height > open + this.o.lookahead) {
+      throw veilError.wrongHeight(
+        height,
+        `the open height is ${open} and at most ${this.o.lookahead} ahead are accepted`,
+      );
+    }
+  }
+
+  /** The registry's leader of (height, view) among the members of `epoch` (the current one by default). */
+  leaderOf(height: number, view: number, epoch = this.o.chain.epoch): string {
+    return this.o.chain.leaderAt(epoch, height, view);
+  }
+
+  /** The view this node is in for a height: its live replica's, else the store's (a read loads nothing). */
+  async viewOf(rollupId: bigint, height: number): Promise<number> {
+    const live = await this.host.snapshot(rollupId, height);
+    return live?.view ?? (await this.o.store.getViewState(rollupId, height)).view;
+  }
+
+  /** The view and last normal view of a height here: its live replica's, else the store's. */
+  async viewStateOf(rollupId: bigint, height: number): Promise<{ view: number; normalView: number }> {
+    const live = await this.host.snapshot(rollupId, height);
+    if (live !== undefined) return { view: live.view, normalView: live.normalView };
+    const { view, normalView } = await this.o.store.getViewState(rollupId, height);
+    return { view, normalView };
+  }
+
+  /** The epoch a height runs in: the one its entries name, else the current one. */
+  async epochOfHeight(rollupId: bigint, height: number): Promise<number> {
+    const live = await this.host.snapshot(rollupId, height);
+    const first = live?.entries[0] ?? undefined;
+    if (first !== undefined) return first.commitment.epoch;
+    const stored = await this.o.store.getEntry(rollupId, height, 0);
+    return stored?.orderCommitment.commitment.epoch ?? this.o.chain.epoch;
+  }
+
+  /** A client could not reach the height's leader: this node watches the height (a view change may follow). */
+  async suspectLeader(rollupId: bigint, height: number): Promise<void> {
+    await this.host.suspect(rollupId, height);
+  }
+
+  /** The height's block is built and stored here: its replica stops. */
+  markFinalized(rollupId: bigint, height: number): void {
+    void this.host.built(rollupId, height).catch((error: unknown) => this.o.log.warn({ err: error }, "built"));
+  }
+
+  // ---- admission --------------------------------------------------------------------------------------
+
+  /** Orders an encrypted submission (the caller already checked rollup and height window). */
+  async orderEncrypted(rollup: RollupInfo, s: EncryptedSubmission): Promise<OrderReceiptJson> {
+    const height = heightNumber(s.tx.height);
+    const leafBig = encTxHash({ ...s.tx, rollupId: rollupIdOf(s.tx.rollupId), height: blockHeight(s.tx.height) });
+    return this.admit(rollup.rollupId, height, toBytes32(leafBig), async () => {
+      let key;
+      try {
+        key = await this.o.roundKeys.get(rollup, s.tx.height);
+      } catch (e) {
+        if (e instanceof RoundKeyUnavailable) throw veilError.wrongHeight(height, e.message);
+        throw e;
+      }
+      const signals = txValidityPublicSignals({
+        encTxHash: leafBig,
+        txCommitment: s.txCommitment,
+        roundKey: key.publicKey,
+      });
+      const ok = await this.o.verifier.verify(s.proof, signals);
+      this.o.metrics.proofs.inc({ role: "leader", verdict: ok ? "valid" : "invalid" });
+      if (!ok) {
+        throw veilError.invalidProof(
+          `the proof does not verify for this ciphertext, its txCommitment and the round key of height ${height}`,
+        );
+      }
+      return { kind: "encrypted", submission: encryptedSubmissionToJson(s) };
+    });
+  }
+
+  async orderRaw(rollupId: bigint, height: number, rawTx: string): Promise<OrderReceiptJson> {
+    return this.admit(rollupId, height, rawTxHash(rawTx), () => Promise.resolve({ kind: "raw" as const, rawTx }));
+  }
+
+  private async admit(
+    rollupId: bigint,
+    height: number,
+    leaf: string,
+    check: () => Promise<OrderedTransactionJson>,
+  ): Promise<OrderReceiptJson> {
+    const dedup = `${rollupId}:${leaf}`;
+    if (this.inFlight.has(dedup)) throw veilError.duplicateCiphertext(leaf);
+    this.inFlight.add(dedup);
+    try {
+      if ((await this.o.store.findCiphertext(rollupId, leaf)) !== undefined) throw veilError.duplicateCiphertext(leaf);
+      const tx = await check();
+      const startedAt = performance.now();
+      this.o.metrics.queueDepth.inc();
+      let receipt: Receipt;
+      try {
+        receipt = await withTimeout(
+          this.host.propose(rollupId, height, { leaf, tx, bytes: entryBytesBound(tx) }),
+          this.o.commitTimeoutMs,
+          () =>
+            veilError.unavailable(
+              `transaction ${leaf} was not stored by a majority within ${this.o.commitTimeoutMs} ms (it may still be ordered)`,
+            ),
+        );
+      } catch (error) {
+        throw this.asRpcError(error, height);
+      } finally {
+        this.o.metrics.queueDepth.dec();
+      }
+      this.o.metrics.commitSeconds.observe((performance.now() - startedAt) / 1000);
+      return this.receiptJson(rollupId, height, receipt);
+    } finally {
+      this.inFlight.delete(dedup);
+    }
+  }
+
+  /** A receipt as the leader answers it: above view 0 with the certificate of its view. */
+  private receiptJson(rollupId: bigint, height: number, r: Receipt): OrderReceiptJson {
+    const wire = new HeightWire(rollupId, height, this.signer);
+    const receipt = wire.entryToJson(r.receipt).orderCommitment;
+    return r.viewCertificate === undefined
+      ? receipt
+      : { ...receipt, viewCertificate: wire.viewCertificateToJson(r.viewCertificate) };
+  }
+
+  private asRpcError(error: unknown, height: number): unknown {
+    if (!(error instanceof ReplicaRefusal)) return error;
+    const { code, message, leader } = error.error;
+    switch (code) {
+      case "not-leader":
+        return veilError.notLeader(leader);
+      case "sealed":
+        return veilError.heightSealed(height);
+      case "full":
+        return veilError.wrongHeight(height, message);
+      default:
+        return veilError.unavailable(message);
+    }
+  }
+
+  // ---- sealing ----------------------------------------------------------------------------------------
+
+  /**
+   * Seals `height` at its current log (this node must lead it) and returns the seal's certificate in this
+   * node's view. Heights are sealed in order.
+   */
+  async seal(rollupId: bigint, height: number): Promise<SealCertificate> {
+    const open = await this.openHeight(rollupId);
+    if (height > open) throw veilError.outOfOrder(`heights are sealed in order; the open height is ${open}`);
+    let certified;
+    try {
+      certified = await this.host.seal(rollupId, height);
+    } catch (error) {
+      throw this.asRpcError(error, height);
+    }
+    await this.advanceOpenHeight(rollupId, height);
+    return new HeightWire(rollupId, height, this.signer).sealCertificateToChain(certified);
+  }
+
+  // ---- the cluster ------------------------------------------------------------------------------------
+
+  /** `cluster_replica`: a member's signed messages of one height. Answers at once; the replica acts on them. */
+  async onPacket(envelope: Envelope): Promise<{ accepted: number }> {
+    const packet = openEnvelope(envelope, {
+      domain: this.o.domain,
+      clusterId: this.o.chain.clusterId,
+      kind: ClusterMessageKind.Replica,
+      isMember: (a) => this.o.chain.isMember(a) && getAddress(a) !== this.address,
+      schema: packetSchema,
+    });
+    const rollupId = BigInt(packet.rollupId);
+    const open = await this.openHeight(rollupId);
+    // A member speaks of heights the cluster may run: not far beyond the look-ahead.
+    if (packet.height > open + this.o.lookahead + 1) {
+      throw veilError.wrongHeight(packet.height, `beyond the look-ahead of the open height ${open}`);
+    }
+    void this.host
+      .receive(getAddress(envelope.message.sender), packet as Packet, BigInt)
+      .catch((error: unknown) => this.o.log.debug({ err: error }, "replica packet not taken"));
+    return { accepted: packet.messages.length };
+  }
+
+  private send(to: string, packet: Packet): void {
+    const max = this.o.maxQueuedPerPeer ?? 256;
+    let lane = this.outbound.get(to);
+    if (lane === undefined) this.outbound.set(to, (lane = { queue: Promise.resolve(), size: 0 }));
+    if (lane.size >= max) return; // a peer that does not keep up: what matters is sent again
+    lane.size += 1;
+    const current = lane;
+    current.queue = current.queue
+      .then(async () => {
+        const peer = await this.o.peers.byAddress(to);
+        if (peer === undefined) return;
+        const envelope = await sealEnvelope(
+          this.o.wallet,
+          this.o.domain,
+          this.o.chain.clusterId,
+          0,
+          ClusterMessageKind.Replica,
+          packet,
+        );
+        await peer.cluster.call("cluster_replica", envelope);
+      })
+      .catch((error: unknown) => this.o.log.debug({ err: error, to }, "replica packet not delivered"))
+      .finally(() => (current.size -= 1));
+  }
+
+  // ---- reads (from the store only) ------------------------------------------------------------------------
+
+  async entry(rollupId: bigint, height: number, index: number): Promise<Entry> {
+    const e = await this.o.store.getEntry(rollupId, height, index);
+    if (e === undefined) throw veilError.notFound(`entry ${index} of height ${height}`);
+    return e;
+  }
+
+  async block(
+    rollupId: bigint,
+    height: number,
+  ): Promise<{
+    status: "open" | "sealed" | "finalized";
+    count: number;
+    root: string;
+    seal: SealResultJson | undefined;
+  }> {
+    const [state, seal, entries] = await Promise.all([
+      this.o.store.blockState(rollupId, height),
+      this.o.store.getSeal(rollupId, height),
+      this.o.store.getEntries(rollupId, height),
+    ]);
+    const tree = new IncrementalMerkleTree();
+    for (const e of entries) tree.append(e.encTxHash);
+    return { status: state.status, count: entries.length, root: tree.root, seal: seal?.seal };
+  }
+
+  /** Whether this node holds the seal of `height` (a read: it asks nobody). */
+  async learnSeal(rollupId: bigint, height: number): Promise<boolean> {
+    return (await this.o.store.getSeal(rollupId, height)) !== undefined;
+  }
+
+  /** The POST proof of an entry: its path in the sealed tree. */
+  async postProof(
+    rollupId: bigint,
+    height: number,
+    index: number,
+  ): Promise<{ leafHash: string; root: string; proof: string[] }> {
+    const seal = await this.o.store.getSeal(rollupId, height);
+    if (seal === undefined) throw veilError.notFound(`a POST proof of height ${height} (the height is not sealed yet)`);
+    const entries = await this.o.store.getEntries(rollupId, height, { to: seal.txCount });
+    if (index >= entries.length) throw veilError.notFound(`entry ${index} of height ${height}`);
+    const tree = new IncrementalMerkleTree();
+    for (const e of entries) tree.append(e.encTxHash);
+    return { leafHash: tree.leafHash(index), root: tree.root, proof: tree.proof(index) };
+  }
+
+  async close(): Promise<void> {
+    await this.host.close();
+  }
+}
+
+/** `promise`, or the error `onTimeout` makes once `ms` passed (the promise itself goes on). */
+function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

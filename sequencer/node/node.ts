@@ -200,6 +200,7 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
     });
     const ordering = sequencer;
     stopFailover = () => void ordering.close();
+    ordering.start().catch((error: unknown) => log.warn({ err: error }, "could not resume the heights in progress"));
     const l1Signer = wallet.connect(registry.runner!.provider);
     blocks = new BlockPipeline({
       wallet,

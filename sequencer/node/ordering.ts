@@ -18,7 +18,7 @@ import {
   type OrderedTransactionJson,
 } from "../api/wire";
 import { rawTxHash } from "../block/leaf-data";
-import { type SealCertificate, type SealResultJson } from "../chain/certificate";
+import { parseSealCertificate, type SealCertificate, type SealResultJson } from "../chain/certificate";
 import { ClusterMessageKind, type VeilDomain } from "../chain/eip712";
 import { IncrementalMerkleTree, toBytes32 } from "../chain/merkle";
 import { blockHeight, encTxHash, rollupId as rollupIdOf } from "../crypto/encryption";
@@ -123,6 +123,11 @@ export class Ordering {
       check: (rollupId, height, message) => checks.check(rollupId, height, message),
       onSealStored: (rollupId, height) => void this.advanceOpenHeight(rollupId, height),
     });
+  }
+
+  /** Resumes the heights this node was working on before it stopped (their replicas recover first). */
+  async start(): Promise<void> {
+    await this.host.resume(await this.o.store.unfinishedHeights());
   }
 
   // ---- heights ----------------------------------------------------------------------------------------
@@ -293,6 +298,12 @@ export class Ordering {
    * node's view. Heights are sealed in order.
    */
   async seal(rollupId: bigint, height: number): Promise<SealCertificate> {
+    // A built height keeps the certificate it was built under.
+    if ((await this.o.store.blockState(rollupId, height)).status === "finalized") {
+      const stored = await this.o.store.getCertificate(rollupId, height);
+      if (stored !== undefined) return parseSealCertificate(stored);
+    }
+    await this.learnEarlierSeals(rollupId, height);
     const open = await this.openHeight(rollupId);
     if (height > open) throw veilError.outOfOrder(`heights are sealed in order; the open height is ${open}`);
     let certified;
@@ -303,6 +314,22 @@ export class Ordering {
     }
     await this.advanceOpenHeight(rollupId, height);
     return new HeightWire(rollupId, height, this.signer).sealCertificateToChain(certified);
+  }
+
+  /**
+   * Before it seals `height`, a node that missed the sealing of earlier heights (it was down) asks the others
+   * where they stand, and waits a leader timeout at most for their seals: heights are sealed in order.
+   */
+  private async learnEarlierSeals(rollupId: bigint, height: number): Promise<void> {
+    const open = await this.openHeight(rollupId);
+    if (height <= open) return;
+    const missing: number[] = [];
+    for (let h = open; h < height; h++) if ((await this.o.store.getSeal(rollupId, h)) === undefined) missing.push(h);
+    await Promise.all(missing.map((h) => this.host.sync(rollupId, h)));
+    const until = performance.now() + this.o.leaderTimeoutMs;
+    while (performance.now() < until && (await this.openHeight(rollupId)) < height) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
   }
 
   // ---- the cluster ------------------------------------------------------------------------------------

@@ -150,6 +150,9 @@ export class HeightReplica<Tx = unknown> {
       case "suspect":
         if (!this.watched && !this.leads()) this.heardFromLeader();
         break;
+      case "sync":
+        if (this.status === "normal" && !this.leads() && this.seal === undefined) this.startRecovery();
+        break;
       case "built":
         this.status = "built";
         break;

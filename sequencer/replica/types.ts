@@ -129,6 +129,8 @@ export type Input<Tx = unknown> =
   | { readonly type: "tick" }
   /** Someone could not reach the height's leader: watch it, so that its silence leads to a view change. */
   | { readonly type: "suspect" }
+  /** The host needs to know where the height stands (it seals a later one): ask a majority (a recovery). */
+  | { readonly type: "sync" }
   /** The height's block is built and stored: it needs no leader any more. */
   | { readonly type: "built" };
 

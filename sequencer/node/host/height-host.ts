@@ -181,6 +181,16 @@ export class HeightHost {
     await run;
   }
 
+  /** Brings back the replicas of heights this node was working on before it stopped: each recovers. */
+  async resume(heights: readonly { rollupId: bigint; height: number }[]): Promise<void> {
+    await Promise.all(heights.map(({ rollupId, height }) => this.height(rollupId, height)));
+  }
+
+  /** Asks the other members where a height stands (this node is about to seal a later one). */
+  async sync(rollupId: bigint, height: number): Promise<void> {
+    this.step(await this.height(rollupId, height), { type: "sync" });
+  }
+
   /** A client could not reach the height's leader: this member watches it, so silence leads to a view change. */
   async suspect(rollupId: bigint, height: number): Promise<void> {
     this.step(await this.height(rollupId, height), { type: "suspect" });

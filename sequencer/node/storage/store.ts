@@ -599,6 +599,25 @@ export class NodeStore {
     return undefined;
   }
 
+  /**
+   * Every height this node holds state for whose block it has not built (open or sealed), or whose view a
+   * view change moved: the heights a restarted node's replicas must recover.
+   */
+  async unfinishedHeights(): Promise<{ rollupId: bigint; height: number }[]> {
+    const out = new Map<string, { rollupId: bigint; height: number }>();
+    const start = Buffer.of(PREFIX.state);
+    for await (const [key, value] of this.db.iterator({ gte: start, lt: prefixEnd(start) })) {
+      if (decodeValue<BlockState>(value).status === "finalized") continue;
+      const at = parseRollupHeight(key);
+      out.set(`${at.rollupId}:${at.height}`, at);
+    }
+    for (const at of await this.viewStateHeights()) {
+      const key = `${at.rollupId}:${at.height}`;
+      if (!out.has(key) && (await this.blockState(at.rollupId, at.height)).status !== "finalized") out.set(key, at);
+    }
+    return [...out.values()];
+  }
+
   /** Counts from the block states (one small record per block, not one per entry). */
   async stats(): Promise<StoreStats> {
     const blocks: Record<BlockStatus, number> = { open: 0, sealed: 0, finalized: 0 };

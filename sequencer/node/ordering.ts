@@ -308,7 +308,11 @@ export class Ordering {
     if (height > open) throw veilError.outOfOrder(`heights are sealed in order; the open height is ${open}`);
     let certified;
     try {
-      certified = await this.host.seal(rollupId, height);
+      certified = await withTimeout(this.host.seal(rollupId, height), this.o.commitTimeoutMs, () =>
+        veilError.unavailable(
+          `the seal of height ${height} was not certified by a majority within ${this.o.commitTimeoutMs} ms`,
+        ),
+      );
     } catch (error) {
       throw this.asRpcError(error, height);
     }

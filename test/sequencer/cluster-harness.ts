@@ -19,7 +19,8 @@ import {
 } from "../../sequencer/api/wire";
 import { deployCore, insecureTestTimeLockPolicy, mineUntilMembers } from "../../sequencer/chain/deploy";
 import { timelockConfigFields } from "../../sequencer/chain/timelock-config";
-import { signMessage, veilDomain, type VeilDomain } from "../../sequencer/chain/eip712";
+import { ClusterMessageKind, signMessage, veilDomain, type VeilDomain } from "../../sequencer/chain/eip712";
+import { sealEnvelope } from "../../sequencer/node/cluster/envelope";
 import { blockHeight, encryptTransaction, rollupId } from "../../sequencer/crypto/encryption";
 import { createSignedContribution, type Contribution } from "../../sequencer/crypto/roundkey";
 import { loadBigMath } from "../../sequencer/crypto/timelock/bigmath";
@@ -54,6 +55,24 @@ export function viewVote(
     viewNumber: view,
     epoch,
   });
+}
+
+/**
+ * Speaks for member `from` on the cluster wire: sends replica messages (as JSON) of one height to member
+ * `to` in a packet signed by `from`'s key, and waits until `to` has taken them (its replica acts on them
+ * in the background, so a test then looks at what changed).
+ */
+export async function sendReplica(
+  w: Pick<ClusterWorld, "members" | "domain" | "clusterId" | "clients" | "epoch">,
+  from: number,
+  to: number,
+  height: number,
+  messages: readonly unknown[],
+): Promise<void> {
+  const payload = { rollupId: ROLLUP.toString(), height, epoch: w.epoch, messages };
+  const env = await sealEnvelope(w.members[from]!, w.domain, w.clusterId, 0, ClusterMessageKind.Replica, payload);
+  await w.clients[to]!.call("cluster_replica", env);
+  await new Promise((r) => setTimeout(r, 150));
 }
 
 /** The registry's current membership epoch: what the nodes run fresh heights in (the harness starts one). */

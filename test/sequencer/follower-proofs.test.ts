@@ -8,7 +8,7 @@ import {
   type EncryptedSubmission,
   type EncryptedSubmissionJson,
 } from "../../sequencer/api/wire";
-import { ClusterMessageKind, signMessage, type OrderCommitment } from "../../sequencer/chain/eip712";
+import { signMessage, type OrderCommitment } from "../../sequencer/chain/eip712";
 import { IncrementalMerkleTree, toBytes32 } from "../../sequencer/chain/merkle";
 import {
   blockHeight,
@@ -17,10 +17,19 @@ import {
   rollupId,
   type EncryptedTransaction,
 } from "../../sequencer/crypto/encryption";
-import { sealEnvelope } from "../../sequencer/node/cluster/envelope";
 import { OrderCommitmentHasher } from "../../sequencer/node/order-signing";
 import { proveTxValidity } from "../../sequencer/zk/prover";
-import { ROLLUP, deployWorld, rejects, startMember, teardown, viewVote, type ClusterWorld } from "./cluster-harness";
+import {
+  ROLLUP,
+  deployWorld,
+  rejects,
+  sendReplica,
+  startMember,
+  teardown,
+  until,
+  viewVote,
+  type ClusterWorld,
+} from "./cluster-harness";
 
 /** Encrypts `text` for `height` to the round key node 1 serves; proves it, or borrows `proofOf`'s proof. */
 async function submission(
@@ -105,26 +114,20 @@ describe("follower checks of replicated proofs: sampled on the append path, neve
   });
   after(() => teardown(w));
 
-  const replicate = async (to: number, list: unknown[], firstIndex = 0): Promise<unknown> => {
-    const payload = { rollupId: "7", height: 0, view: 0, epoch: w.epoch, firstIndex, entries: list };
-    const env = await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 0, ClusterMessageKind.Replicate, payload);
-    return w.clients[to]!.call("cluster_replicate", env);
-  };
+  const replicate = (to: number, list: unknown[], firstIndex = 0): Promise<void> =>
+    sendReplica(w, 0, to, 0, [{ type: "replicate", view: 0, firstIndex, entries: list }]);
   const count = async (node: number, height: number): Promise<number> =>
     (await w.nodes[node]!.store.blockState(ROLLUP, height)).count;
 
   it("with sampling at 1 a follower refuses an entry whose proof does not verify, and stores nothing", async () => {
-    await rejects(
-      replicate(1, entries(w, 0, [withWrongCommitment(valid)], w.members[0]!)),
-      "INVALID_PROOF",
-      /does not verify/,
-    );
+    await replicate(1, entries(w, 0, [withWrongCommitment(valid)], w.members[0]!));
     expect(await count(1, 0)).to.equal(0);
   });
 
   it("with sampling at 1 a follower stores an entry whose proof verifies", async () => {
     await replicate(1, entries(w, 0, [valid], w.members[0]!));
-    expect(await count(1, 0)).to.equal(1);
+    // Verifying the proof takes its time: the entry is stored once it did.
+    await until("the verified entry stored", async () => ((await count(1, 0)) === 1 ? true : undefined));
   });
 
   it("with sampling at 0 a follower stores the entry unproven: the proof is content, not order", async () => {
@@ -136,7 +139,7 @@ describe("follower checks of replicated proofs: sampled on the append path, neve
     const signed = await submission(w, 0, "pay erin 3", valid);
     const other = await submission(w, 0, "pay erin 4", valid);
     const list = withCiphertextOf(entries(w, 0, [valid, signed], w.members[0]!), 1, other);
-    await rejects(replicate(1, list.slice(1), 1), "INVALID_SIGNATURE", /does not hash to the committed leaf/);
+    await replicate(1, list.slice(1), 1);
     expect(await count(1, 0)).to.equal(1);
   });
 
@@ -150,8 +153,8 @@ describe("follower checks of replicated proofs: sampled on the append path, neve
   });
 
   describe("log adoption (StartView of view 1 of height 1, sent by its leader, member 2)", () => {
-    const startView = async (list: unknown[]): Promise<unknown> => {
-      const viewCertificate = viewCertificateToJson(
+    const startView = async (list: unknown[]): Promise<void> => {
+      const certificate = viewCertificateToJson(
         await certifyView(w.members.slice(1), w.domain, {
           rollupId: ROLLUP,
           height: 1n,
@@ -159,26 +162,20 @@ describe("follower checks of replicated proofs: sampled on the append path, neve
           epoch: w.epoch,
         }),
       );
-      const payload = { rollupId: "7", height: 1, view: 1, entries: list, seal: null, viewCertificate };
-      const env = await sealEnvelope(w.members[2]!, w.domain, w.clusterId, 1, ClusterMessageKind.StartView, payload);
-      return w.clients[1]!.call("cluster_start_view", env);
+      await sendReplica(w, 2, 1, 1, [{ type: "start-view", view: 1, certificate, entries: list }]);
     };
 
     it("refuses a log with an entry its view-0 leader did not sign, even at proof sampling 1", async () => {
       const unproven = await submission(w, 1, "pay dave 1", valid);
       const forged = entries(w, 1, [unproven], w.members[1]!, w.members[0]);
-      await rejects(startView(forged), "INVALID_SIGNATURE", /not signed by/);
+      await startView(forged);
       expect(await count(1, 1)).to.equal(0);
     });
 
     it("recomputes every leaf: refuses a log with a ciphertext that does not hash to its signed leaf", async () => {
       const signed = await submission(w, 1, "pay dave 3", valid);
       const other = await submission(w, 1, "pay dave 4", valid);
-      await rejects(
-        startView(withCiphertextOf(entries(w, 1, [signed], w.members[1]!), 0, other)),
-        "INVALID_SIGNATURE",
-        /does not hash to the committed leaf/,
-      );
+      await startView(withCiphertextOf(entries(w, 1, [signed], w.members[1]!), 0, other));
       expect(await count(1, 1)).to.equal(0);
     });
 
@@ -219,25 +216,17 @@ describe("a faulty leader's leaf for another ciphertext, kept unchecked by both 
     const signed = await submission(w, 0, "pay frank 1");
     const other = await submission(w, 0, "pay frank 2", signed);
     const list = withCiphertextOf(entries(w, 0, [signed], w.members[0]!), 0, other);
-    const replicate = { rollupId: "7", height: 0, view: 0, epoch: w.epoch, firstIndex: 0, entries: list };
-    const env = await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 0, ClusterMessageKind.Replicate, replicate);
-    for (const i of [1, 2]) await w.clients[i]!.call("cluster_replicate", env);
+    for (const i of [1, 2])
+      await sendReplica(w, 0, i, 0, [{ type: "replicate", view: 0, firstIndex: 0, entries: list }]);
 
     // Member 0 votes for view 1 with an empty log: member 1 adopts its own (longer, and its own log is
     // not re-checked) and sends it to member 2 in a StartView.
-    const dvc = {
-      rollupId: "7",
-      height: 0,
-      view: 1,
-      epoch: w.epoch,
-      normalView: 0,
-      normalViewCertificate: null,
-      entries: [],
-      seal: null,
-      viewSignature: await viewVote(w.members[0]!, w.domain, 0, 1, w.epoch),
-    };
-    const vote = await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 1, ClusterMessageKind.DoViewChange, dvc);
-    await w.clients[1]!.call("cluster_do_view_change", vote);
+    const vote = await viewVote(w.members[0]!, w.domain, 0, 1, w.epoch);
+    const log = { view: 1, normalView: 0, entries: [] };
+    await sendReplica(w, 0, 1, 0, [
+      { type: "start-view-change", view: 1, vote },
+      { type: "do-view-change", view: 1, vote, log },
+    ]);
     for (let tries = 0; ; tries++) {
       const state = await w.nodes[1]!.sequencer!.viewStateOf(ROLLUP, 0);
       if (state.normalView === 1) break;
@@ -248,7 +237,7 @@ describe("a faulty leader's leaf for another ciphertext, kept unchecked by both 
     await rejects(
       w.clients[1]!.call("finalize_block", await finalizeCall(0)),
       "UNAVAILABLE",
-      /the seal of height 0 reached only 1 members/,
+      /not certified by a majority/,
     );
     expect((await w.nodes[2]!.sequencer!.viewStateOf(ROLLUP, 0)).normalView).to.equal(0);
     expect((await w.nodes[2]!.store.blockState(ROLLUP, 0)).status).to.equal("open");

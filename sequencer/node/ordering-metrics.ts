@@ -9,6 +9,7 @@ export interface OrderingMetrics {
   readonly catchUps: Counter;
   readonly viewChanges: Counter;
   readonly replicationLag: Gauge<"peer">;
+  readonly replicaMessages: Counter<"type" | "direction">;
 }
 
 export function createOrderingMetrics(registry: Registry): OrderingMetrics {
@@ -44,6 +45,12 @@ export function createOrderingMetrics(registry: Registry): OrderingMetrics {
     viewChanges: new Counter({
       name: "veil_view_changes_total",
       help: "View changes this node took part in",
+      registers: [registry],
+    }),
+    replicaMessages: new Counter({
+      name: "veil_replica_messages_total",
+      help: "Replica messages this node sent (out) and took from members (in), by type (replicate, ack, heartbeat, ...)",
+      labelNames: ["type", "direction"] as const,
       registers: [registry],
     }),
     replicationLag: new Gauge({

@@ -353,13 +353,20 @@ export class Ordering {
     if (packet.height > open + this.o.lookahead + 1) {
       throw veilError.wrongHeight(packet.height, `beyond the look-ahead of the open height ${open}`);
     }
+    for (const m of packet.messages) this.countMessage(m, "in");
     void this.host
       .receive(getAddress(envelope.message.sender), packet as Packet, BigInt)
       .catch((error: unknown) => this.o.log.debug({ err: error }, "replica packet not taken"));
     return { accepted: packet.messages.length };
   }
 
+  private countMessage(message: unknown, direction: "in" | "out"): void {
+    const type = (message as { type?: unknown } | null)?.type;
+    this.o.metrics.replicaMessages.inc({ type: typeof type === "string" ? type.slice(0, 32) : "?", direction });
+  }
+
   private send(to: string, packet: Packet): void {
+    for (const m of packet.messages) this.countMessage(m, "out");
     const max = this.o.maxQueuedPerPeer ?? 256;
     let lane = this.outbound.get(to);
     if (lane === undefined) this.outbound.set(to, (lane = { queue: Promise.resolve(), size: 0 }));

@@ -348,6 +348,7 @@ export class Ordering {
       schema: packetSchema,
     });
     const rollupId = BigInt(packet.rollupId);
+    if ((await this.o.chain.rollup(rollupId)) === undefined) throw veilError.unknownRollup(packet.rollupId);
     const open = await this.openHeight(rollupId);
     // A member speaks of heights the cluster may run: not far beyond the look-ahead.
     if (packet.height > open + this.o.lookahead + 1) {

@@ -253,10 +253,16 @@ export class HeightReplica<Tx = unknown> {
     let bytes = this.log.bytes;
     const blocked = this.log.blockedFrom() ?? Number.POSITIVE_INFINITY;
     for (const item of batch) {
-      if (size >= this.config.maxEntries || size >= blocked) {
-        this.fail(item.id, "full", `the block of height ${this.height} is full`);
+      if (size >= this.config.maxEntries) {
+        this.fail(item.id, "full", `the block is full (it holds ${size} entries)`);
+      } else if (size >= blocked) {
+        this.fail(
+          item.id,
+          "full",
+          `the block is full for this leader: it signed another entry at index ${blocked} in an earlier view`,
+        );
       } else if (bytes + item.proposal.bytes > this.config.maxLogBytes) {
-        this.fail(item.id, "full", `the log of height ${this.height} may hold ${this.config.maxLogBytes} bytes`);
+        this.fail(item.id, "full", `the block is full (its log may hold ${this.config.maxLogBytes} bytes)`);
       } else {
         accepted.push(item);
         size += 1;

@@ -43,15 +43,7 @@ const EXTERNAL = [
   "finalize_block",
   "rpc_methods",
 ] as const;
-const CLUSTER = [
-  "cluster_replicate",
-  "cluster_seal",
-  "cluster_heartbeat",
-  "cluster_start_view_change",
-  "cluster_do_view_change",
-  "cluster_get_log",
-  "cluster_start_view",
-] as const;
+const CLUSTER = ["cluster_replica", "cluster_block_built"] as const;
 const READS = new Set<string>(EXTERNAL.filter((m) => m.startsWith("get_") || m === "rpc_methods"));
 
 type Answer = { result?: unknown; error?: { code: number; message: string } };
@@ -169,14 +161,10 @@ describe("JSON-RPC fuzz on a live 3-node cluster: no crash, no state change from
     for (let i = 0; i < 3; i++) await validWrite(i);
     // Height MOVED goes to view 1 (leader members[(9 + 1) % 3] = member 1): StartViewChange from members 0 and 2.
     for (const s of [0, 2]) {
-      const env = await sealEnvelope(w.members[s]!, domain, w.clusterId, 1, ClusterMessageKind.StartViewChange, {
-        rollupId: "7",
-        height: MOVED,
-        view: 1,
-        epoch,
-        signature: await viewVote(w.members[s]!, domain, MOVED, 1, epoch),
-      });
-      for (let i = 0; i < 3; i++) await post(urls[i]!, "cluster_start_view_change", env);
+      const vote = { type: "start-view-change", view: 1, vote: await viewVote(w.members[s]!, domain, MOVED, 1, epoch) };
+      const payload = { rollupId: "7", height: MOVED, epoch, messages: [vote] };
+      const env = await sealEnvelope(w.members[s]!, domain, w.clusterId, 0, ClusterMessageKind.Replica, payload);
+      for (let i = 0; i < 3; i++) if (i !== s) await post(urls[i]!, "cluster_replica", env);
     }
     for (let tries = 0; tries < 100; tries++) {
       const states = await Promise.all([0, 1, 2].map((i) => w.nodes[i]!.sequencer!.viewStateOf(ROLLUP, MOVED)));
@@ -267,99 +255,56 @@ describe("JSON-RPC fuzz on a live 3-node cluster: no crash, no state change from
     );
   });
 
-  describe("cluster methods: signed envelopes with one thing broken", () => {
-    /** A valid envelope of each cluster method, as a member would send it (heights in view 0). */
+  describe("cluster methods: signed packets with one thing broken", () => {
+    /** A valid packet of one replica message of height 1, as a member would send it (view 0: member 1 leads). */
     type Base = {
-      method: (typeof CLUSTER)[number];
-      kind: number;
+      name: string;
       signer: number;
-      view: number;
-      payload: Record<string, unknown>;
+      payload: { messages: Record<string, unknown>[] } & Record<string, unknown>;
     };
-    // leaderOf(h, 0) = members[h % 3]: height 1 is led by member 1 in view 0.
-    const bases: Base[] = [
-      {
-        method: "cluster_heartbeat",
-        kind: ClusterMessageKind.Heartbeat,
-        signer: 1,
-        view: 0,
-        payload: { rollupId: "7", height: 1, view: 0, count: 0 },
-      },
-      {
-        method: "cluster_replicate",
-        kind: ClusterMessageKind.Replicate,
-        signer: 1,
-        view: 0,
-        payload: { rollupId: "7", height: 1, view: 0, firstIndex: 0, entries: [] },
-      },
-      {
-        method: "cluster_start_view_change",
-        kind: ClusterMessageKind.StartViewChange,
-        signer: 2,
-        view: 1,
-        payload: { rollupId: "7", height: 1, view: 1 },
-      },
-      {
-        method: "cluster_do_view_change",
-        kind: ClusterMessageKind.DoViewChange,
-        signer: 0,
-        view: 1,
-        payload: {
-          rollupId: "7",
-          height: 1,
-          view: 1,
-          normalView: 0,
-          normalViewCertificate: null,
-          entries: [],
-          seal: null,
-        },
-      },
-      {
-        method: "cluster_start_view",
-        kind: ClusterMessageKind.StartView,
-        signer: 2,
-        view: 1,
-        payload: { rollupId: "7", height: 1, view: 1, entries: [], seal: null },
-      },
-      {
-        method: "cluster_get_log",
-        kind: ClusterMessageKind.LogRequest,
-        signer: 0,
-        view: 0,
-        payload: { rollupId: "7", height: 1 },
-      },
-    ];
+    const bases: Base[] = [];
+    const packet = (message: Record<string, unknown>) => ({ rollupId: "7", height: 1, epoch, messages: [message] });
     before(async () => {
-      // The view-change messages carry their senders' ViewChange votes, and StartView a majority's certificate.
-      const payloadOf = (method: string) => bases.find((b) => b.method === method)!.payload;
-      for (const m of [
-        "cluster_heartbeat",
-        "cluster_replicate",
-        "cluster_start_view_change",
-        "cluster_do_view_change",
-      ]) {
-        payloadOf(m).epoch = epoch;
-      }
-      payloadOf("cluster_start_view_change").signature = await viewVote(w.members[2]!, domain, 1, 1, epoch);
-      payloadOf("cluster_do_view_change").viewSignature = await viewVote(w.members[0]!, domain, 1, 1, epoch);
+      const vote = (m: number, view: number) => viewVote(w.members[m]!, domain, 1, view, epoch);
       const viewOne = { rollupId: ROLLUP, height: 1n, viewNumber: 1, epoch };
-      payloadOf("cluster_start_view").viewCertificate = viewCertificateToJson(
-        await certifyView([w.members[0]!, w.members[2]!], domain, viewOne),
-      );
       // A well-formed Seal of height 1 signed by its view-0 leader (count and root do not match the log).
       const seal = { rollupId: ROLLUP, height: 1n, txCount: 0, encRoot: "0x" + "00".repeat(32), viewNumber: 0, epoch };
-      bases.push({
-        method: "cluster_seal",
-        kind: ClusterMessageKind.Seal,
-        signer: 1,
-        view: 0,
-        payload: {
-          rollupId: "7",
-          height: 1,
-          seal: { ...seal, rollupId: "7", height: "1" },
-          signature: await signMessage(w.members[1]!, domain, "Seal", seal),
+      const signedSeal = {
+        seal: { ...seal, rollupId: "7", height: "1" },
+        signature: await signMessage(w.members[1]!, domain, "Seal", seal),
+        leader: w.members[1]!.address,
+      };
+      bases.push(
+        { name: "heartbeat", signer: 1, payload: packet({ type: "heartbeat", view: 0, count: 0 }) },
+        { name: "replicate", signer: 1, payload: packet({ type: "replicate", view: 0, firstIndex: 0, entries: [] }) },
+        { name: "seal", signer: 1, payload: packet({ type: "seal", view: 0, seal: signedSeal }) },
+        {
+          name: "start-view-change",
+          signer: 2,
+          payload: packet({ type: "start-view-change", view: 1, vote: await vote(2, 1) }),
         },
-      });
+        {
+          name: "do-view-change",
+          signer: 0,
+          payload: packet({
+            type: "do-view-change",
+            view: 1,
+            vote: await vote(0, 1),
+            log: { view: 1, normalView: 0, entries: [] },
+          }),
+        },
+        {
+          name: "start-view",
+          signer: 2,
+          payload: packet({
+            type: "start-view",
+            view: 1,
+            certificate: viewCertificateToJson(await certifyView([w.members[0]!, w.members[2]!], domain, viewOne)),
+            entries: [],
+          }),
+        },
+        { name: "recovery", signer: 0, payload: packet({ type: "recovery", nonce: 5 }) },
+      );
     });
     const flipByte = (hex: string, at: number): string => {
       const b = getBytes(hex);
@@ -367,99 +312,92 @@ describe("JSON-RPC fuzz on a live 3-node cluster: no crash, no state change from
       b[i] = b[i]! ^ 0x01;
       return hexlify(b);
     };
+    const seal = (b: Base, signer = w.members[b.signer]!, payload: unknown = b.payload) =>
+      sealEnvelope(signer, domain, w.clusterId, 0, ClusterMessageKind.Replica, payload);
 
-    /** Ways to break a valid envelope; each must be refused by every member. */
-    const mutations: Record<string, (b: Base, pick: number, value: unknown) => Promise<EnvelopeJson>> = {
-      "signed by a non-member": (b) =>
-        sealEnvelope(w.outsider, domain, w.clusterId, b.view, b.kind as never, b.payload),
+    /** Ways to break a valid envelope at the door; each must be refused by every member. */
+    const broken: Record<string, (b: Base, pick: number, value: unknown) => Promise<EnvelopeJson>> = {
+      "signed by a non-member": (b) => seal(b, w.outsider),
       "sender field names another member": async (b, pick) => {
-        const env = await sealEnvelope(w.members[b.signer]!, domain, w.clusterId, b.view, b.kind as never, b.payload);
+        const env = await seal(b);
         const other = w.members[(b.signer + 1 + (pick % 2)) % 3]!.address;
         return { ...env, message: { ...env.message, sender: other } };
       },
       "one bit of the signature flipped": async (b, pick) => {
-        const env = await sealEnvelope(w.members[b.signer]!, domain, w.clusterId, b.view, b.kind as never, b.payload);
+        const env = await seal(b);
         return { ...env, signature: flipByte(env.signature, pick % 64) };
       },
       "a payload field changed after signing": async (b, pick, value) => {
-        const env = await sealEnvelope(w.members[b.signer]!, domain, w.clusterId, b.view, b.kind as never, b.payload);
+        const env = await seal(b);
         const keys = Object.keys(b.payload);
         const key = keys[pick % keys.length]!;
         const changed = JSON.stringify(value) === JSON.stringify(b.payload[key]) ? [value] : value;
         return { ...env, payload: { ...b.payload, [key]: changed } };
       },
-      "signed message view differs from the payload's": (b) =>
-        sealEnvelope(w.members[b.signer]!, domain, w.clusterId, b.view + 2, b.kind as never, b.payload),
       "another kind signed": (b, pick) =>
+        sealEnvelope(w.members[b.signer]!, domain, w.clusterId, 0, (1 + (pick % 11)) as never, b.payload),
+      "another cluster id": (b, pick) =>
         sealEnvelope(
           w.members[b.signer]!,
           domain,
-          w.clusterId,
-          b.view,
-          (((b.kind + 1 + (pick % 5)) % 9) + 1) as never,
+          w.clusterId + 1n + BigInt(pick),
+          0,
+          ClusterMessageKind.Replica,
           b.payload,
         ),
-      "another cluster id": (b, pick) =>
-        sealEnvelope(w.members[b.signer]!, domain, w.clusterId + 1n + BigInt(pick), b.view, b.kind as never, b.payload),
       "another domain (chain id)": (b) =>
         sealEnvelope(
           w.members[b.signer]!,
           { ...domain, chainId: domain.chainId + 1n },
           w.clusterId,
-          b.view,
-          b.kind as never,
+          0,
+          ClusterMessageKind.Replica,
           b.payload,
         ),
+    };
+    /** Protocol faults in a well-signed packet: taken at the door, and the replica drops them. */
+    const faulty: Record<string, (b: Base) => Promise<EnvelopeJson>> = {
       "an old view (height 9 moved to view 1)": (b) => {
         // Height 9's view-0 leader is member 0; its messages of view 0 are stale now.
-        const payload = { ...b.payload, height: MOVED, ...("view" in b.payload ? { view: 0 } : {}) };
-        return sealEnvelope(w.members[0]!, domain, w.clusterId, 0, b.kind as never, payload);
+        const message = { ...b.payload.messages[0]!, ...("view" in b.payload.messages[0]! ? { view: 0 } : {}) };
+        return seal(b, w.members[0], { ...b.payload, height: MOVED, messages: [message] });
       },
-      "a member that does not lead the view": (b) =>
-        sealEnvelope(w.members[(b.signer + 1) % 3]!, domain, w.clusterId, b.view, b.kind as never, b.payload),
+      "a member that does not lead the view": (b) => seal(b, w.members[(b.signer + 1) % 3]),
     };
-    /**
-     * Pairs that are legitimate after all, and may be accepted: any member may vote for a view change,
-     * send its log to a new leader or ask for a log, whatever view it signs.
-     */
-    const legitimate = (method: string, mutation: string): boolean =>
-      ((method === "cluster_start_view_change" || method === "cluster_do_view_change") &&
-        mutation === "a member that does not lead the view") ||
-      (method === "cluster_get_log" &&
-        [
-          "a member that does not lead the view",
-          "an old view (height 9 moved to view 1)",
-          "signed message view differs from the payload's",
-        ].includes(mutation));
-    it("every mutation is refused with a Veil error code by every member, and changes nothing", async () => {
-      const cases = bases.flatMap((base) =>
-        Object.keys(mutations)
-          .filter((m) => !legitimate(base.method, m))
-          .map((mutation) => ({ base, mutation })),
-      );
-      let before = await settled();
+    /** Any member may vote for a view change, send its log to a new leader or ask for the logs. */
+    const legitimate = (name: string): boolean => ["start-view-change", "do-view-change", "recovery"].includes(name);
+
+    it("every broken envelope is refused with a Veil error code by every member, and changes nothing", async () => {
+      const cases = bases.flatMap((base) => Object.keys(broken).map((mutation) => ({ base, mutation })));
+      const before = await settled();
       await fc.assert(
         fc.asyncProperty(fc.constantFrom(...cases), fc.nat(1_000), hostile, fc.nat(2), async (c, pick, value, via) => {
-          const env = await mutations[c.mutation]!(c.base, pick, value);
-          const a = await post(urls[via]!, c.base.method, env);
-          expectStableError(a, `${c.base.method} with ${c.mutation}`);
-          expect(await settled(), `state after ${c.base.method} with ${c.mutation}`).to.deep.equal(before);
+          const env = await broken[c.mutation]!(c.base, pick, value);
+          const a = await post(urls[via]!, "cluster_replica", env);
+          expectStableError(a, `${c.base.name} with ${c.mutation}`);
+          expect(await settled(), `state after ${c.base.name} with ${c.mutation}`).to.deep.equal(before);
         }),
         { numRuns: RUNS * 2 },
       );
-      for (let i = 0; i < 3; i++) await validWrite(i);
-      before = await settled();
     });
 
-    it("a member's signed payload with one hostile field: a Veil error code or a harmless answer", async () => {
+    it("a well-signed message of a stale view or of a member that does not lead is dropped and changes nothing", async () => {
+      const cases = bases
+        .filter((b) => !legitimate(b.name))
+        .flatMap((base) => Object.keys(faulty).map((mutation) => ({ base, mutation })));
+      const before = await settled();
+      for (const c of cases) {
+        for (let via = 0; via < 3; via++) {
+          const a = await post(urls[via]!, "cluster_replica", await faulty[c.mutation]!(c.base));
+          if (a.error !== undefined) expectStableError(a, `${c.base.name} with ${c.mutation}`);
+        }
+        expect(await settled(), `state after ${c.base.name} with ${c.mutation}`).to.deep.equal(before);
+      }
+      for (let i = 0; i < 3; i++) await validWrite(i);
+    });
+
+    it("a member's signed packet with one hostile field: a Veil error code or a harmless answer", async () => {
       let before = await settled();
-      // Legitimate messages, not faults: another view in a view-change message is a real vote, and a
-      // StartView from the view's leader installs the entries it carries.
-      const legitimateMove = (method: string, key: string): boolean =>
-        (key === "view" &&
-          ["cluster_start_view_change", "cluster_do_view_change", "cluster_start_view"].includes(method)) ||
-        (key === "entries" && method === "cluster_start_view");
-      const skip = (method: string, key: string): boolean => legitimateMove(method, key);
       await fc.assert(
         fc.asyncProperty(
           fc.constantFrom(...bases),
@@ -467,27 +405,26 @@ describe("JSON-RPC fuzz on a live 3-node cluster: no crash, no state change from
           hostile,
           fc.nat(2),
           async (base, pick, value, via) => {
-            const keys = Object.keys(base.payload).filter((k) => !skip(base.method, k));
+            const message = base.payload.messages[0]!;
+            const keys = [
+              ...Object.keys(base.payload).filter((k) => k !== "messages"),
+              ...Object.keys(message).map((k) => `message.${k}`),
+            ];
             const key = keys[pick % keys.length]!;
-            // An unchanged field leaves a message the member never sent but that is valid (a StartView of
-            // an empty log, say): accepting it is right, and it is a forgery outside the crash-fault model.
-            fc.pre(JSON.stringify(value) !== JSON.stringify(base.payload[key]));
-            const payload = { ...base.payload, [key]: value };
-            const env = await sealEnvelope(
-              w.members[base.signer]!,
-              domain,
-              w.clusterId,
-              base.view,
-              base.kind as never,
-              payload,
-            );
-            const a = await post(urls[via]!, base.method, env);
+            const inMessage = key.startsWith("message.");
+            const field = inMessage ? key.slice("message.".length) : key;
+            const current = inMessage ? message[field] : base.payload[field];
+            fc.pre(JSON.stringify(value) !== JSON.stringify(current));
+            const payload = inMessage
+              ? { ...base.payload, messages: [{ ...message, [field]: value }] }
+              : { ...base.payload, [field]: value };
+            const a = await post(urls[via]!, "cluster_replica", await seal(base, w.members[base.signer], payload));
             if (a.error === undefined) {
               before = await settled(); // e.g. a vote for another view is a legitimate message
               return;
             }
-            expectStableError(a, `${base.method} with ${key} = ${JSON.stringify(value)?.slice(0, 100)}`);
-            expect(await settled(), `state after ${base.method} with ${key} = ${JSON.stringify(value)}`).to.deep.equal(
+            expectStableError(a, `${base.name} with ${key} = ${JSON.stringify(value)?.slice(0, 100)}`);
+            expect(await settled(), `state after ${base.name} with ${key} = ${JSON.stringify(value)}`).to.deep.equal(
               before,
             );
           },
@@ -499,26 +436,26 @@ describe("JSON-RPC fuzz on a live 3-node cluster: no crash, no state change from
 
     it("a replayed heartbeat or view-change vote of an installed view is answered and changes nothing", async () => {
       const before = await settled();
-      const hb = await sealEnvelope(w.members[1]!, domain, w.clusterId, 0, ClusterMessageKind.Heartbeat, {
-        rollupId: "7",
-        height: 1,
-        view: 0,
-        epoch,
-        count: 0,
-      });
-      const vote = await sealEnvelope(w.members[2]!, domain, w.clusterId, 1, ClusterMessageKind.StartViewChange, {
+      // Height 9 was moved to view 1 (leader member 1): replay its view-1 vote and an old view-0 heartbeat.
+      const vote = { type: "start-view-change", view: 1, vote: await viewVote(w.members[2]!, domain, MOVED, 1, epoch) };
+      const voteEnv = await sealEnvelope(w.members[2]!, domain, w.clusterId, 0, ClusterMessageKind.Replica, {
         rollupId: "7",
         height: MOVED,
-        view: 1,
         epoch,
-        signature: await viewVote(w.members[2]!, domain, MOVED, 1, epoch),
+        messages: [vote],
+      });
+      const hbEnv = await sealEnvelope(w.members[0]!, domain, w.clusterId, 0, ClusterMessageKind.Replica, {
+        rollupId: "7",
+        height: MOVED,
+        epoch,
+        messages: [{ type: "heartbeat", view: 0, count: 0 }],
       });
       for (let r = 0; r < 3; r++) {
-        for (const i of [0, 2]) {
-          const a = await post(urls[i]!, "cluster_heartbeat", hb);
-          if (a.error !== undefined) expectStableError(a, "replayed heartbeat");
-          const v = await post(urls[i]!, "cluster_start_view_change", vote);
-          if (v.error !== undefined) expectStableError(v, "replayed StartViewChange");
+        for (const i of [0, 1]) {
+          for (const env of [voteEnv, hbEnv]) {
+            const a = await post(urls[i]!, "cluster_replica", env);
+            if (a.error !== undefined) expectStableError(a, "replayed message");
+          }
         }
       }
       expect(await settled()).to.deep.equal(before);
@@ -527,14 +464,15 @@ describe("JSON-RPC fuzz on a live 3-node cluster: no crash, no state change from
 
     it("an outsider's wallet, even with a member's address in the payload, is never a member", async () => {
       const outsider = new Wallet(Wallet.createRandom().privateKey);
-      const env = await sealEnvelope(outsider, domain, w.clusterId, 1, ClusterMessageKind.StartViewChange, {
+      const env = await sealEnvelope(outsider, domain, w.clusterId, 0, ClusterMessageKind.Replica, {
         rollupId: "7",
         height: 1,
-        view: 1,
+        epoch,
+        messages: [{ type: "start-view-change", view: 1, vote: "0x" + "00".repeat(65) }],
         sender: w.members[0]!.address,
       });
-      const a = await post(urls[0]!, "cluster_start_view_change", env);
-      expectStableError(a, "outsider StartViewChange");
+      const a = await post(urls[0]!, "cluster_replica", env);
+      expectStableError(a, "outsider packet");
       expect(a.error!.code).to.equal(VEIL_ERRORS.UNAUTHORIZED);
     });
   });

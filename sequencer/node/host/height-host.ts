@@ -17,7 +17,6 @@ import type { Logger } from "pino";
 import type { OrderedTransactionJson } from "../../api/wire";
 import { HeightReplica } from "../../replica/replica";
 import {
-  EMPTY_DURABLE,
   type Address,
   type Effect,
   type Input,
@@ -234,7 +233,14 @@ export class HeightHost {
   private async load(key: string, rollupId: bigint, height: number, claimed: number | undefined): Promise<LiveHeight> {
     const wire = new HeightWire(rollupId, height, this.o.signer);
     const durable = await loadDurable(this.o.store, wire, this.o.signer);
-    const restarted = durable.entries.length > 0 || durable.view > 0 || durable.seal !== undefined;
+    // Anything on disk means the height ran here before this process: it recovers before it acts.
+    const restarted =
+      durable.entries.length > 0 ||
+      durable.view > 0 ||
+      durable.seal !== undefined ||
+      durable.sealSigned !== undefined ||
+      durable.certificate !== undefined ||
+      durable.signedDropped.length > 0;
     // A height that holds anything runs in the epoch its entries or seal name; an empty one in the epoch
     // its first message names (if this node knows that epoch), else the current one.
     const named =
@@ -257,7 +263,7 @@ export class HeightHost {
         sealEpoch: () => this.o.sealEpochOf?.(epoch) ?? epoch,
         acceptsSealEpoch: (other) => other > epoch && sameMembers(this.o.membersAt(other), members),
       },
-      restarted ? durable : EMPTY_DURABLE,
+      durable,
       this.o.clock.now(),
       restarted,
     );

@@ -189,7 +189,8 @@ export class HeightReplica<Tx = unknown> {
   }
 
   private finish(): Effect<Tx>[] {
-    if (this.status !== "built") {
+    // An unwatched height's ticks do nothing (see tick): it wakes again when something makes it watched.
+    if (this.status !== "built" && (this.watched || this.status !== "normal")) {
       const wake = this.status === "normal" && this.leads() ? this.nextHeartbeat : this.deadline;
       this.effects.push({ type: "schedule", at: Math.max(wake, this.now + 1) });
     }
@@ -351,6 +352,8 @@ export class HeightReplica<Tx = unknown> {
       return;
     }
     this.sealRequests.push(id);
+    // The seal must reach a majority even on a height nobody wrote to: heartbeats resend it.
+    this.watched = true;
     if (this.seal?.seal.view === this.view) return; // sealing in progress
     const signed: SignedSeal = { seal, leader: this.self, signature: this.config.signatures.signSeal(seal) };
     this.seal = signed;

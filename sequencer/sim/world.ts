@@ -89,10 +89,11 @@ function swarm(rng: Prng): Partial<SimOptions> {
     },
     crashesPerSecond: scale(DEFAULT_SIM_OPTIONS.crashesPerSecond),
     crashMidStepRate: rng.next(),
-    buildCrashRate: scale(DEFAULT_SIM_OPTIONS.buildCrashRate),
     partitionsPerSecond: scale(DEFAULT_SIM_OPTIONS.partitionsPerSecond),
     proposalsPerSecond: rng.int(5, 60),
     members: rng.chance(0.3) ? 5 : 3,
+    // Drawn last, so that the profiles drawn before it stay those of earlier versions.
+    buildCrashRate: scale(DEFAULT_SIM_OPTIONS.buildCrashRate),
   };
 }
 

@@ -150,6 +150,16 @@ describe("replica state machine", () => {
     expect(a.snapshot().status).to.equal("recovering");
   });
 
+  it("a leader that seals a height nobody wrote to resends the seal until a majority signed it", () => {
+    // Campaign seed 1000053 (before the fix): the one seal message was lost, and an unwatched height never
+    // heartbeats, so the height stayed sealed by its leader alone for good.
+    const a = replica(A);
+    const sealing = a.step({ type: "seal", id: 1 }, 1);
+    expect(types(sealing)).to.deep.equal(["persist:seal-signed", "persist:seal", "send", "send"]);
+    const resent = a.step({ type: "tick" }, 200).flatMap((e) => (e.type === "send" ? [e.message.type] : []));
+    expect(resent).to.include("seal");
+  });
+
   it("a claimed normal view without its certificate does not rank a log first", () => {
     const b = replica(B); // B leads view 1
     const vote = keys.portFor(C, HEIGHT).signVote({ view: 1, epoch: 0 });

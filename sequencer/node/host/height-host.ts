@@ -29,6 +29,7 @@ import {
   type Timing,
   type Write,
 } from "../../replica/types";
+import { parseSealCertificate } from "../../chain/certificate";
 import type { NodeStore } from "../storage/store";
 import { loadDurable, persistWrites } from "./durable";
 import type { ReplicaSigner } from "./signatures";
@@ -80,6 +81,12 @@ export interface HostOptions {
   readonly clock: HostClock;
   readonly random: () => number;
   readonly log: Logger;
+  /**
+   * The height is decided but its block is not here: ask member `from` for it (block pipeline). The host
+   * steps `built` once a block checked against the certificate is stored; the replica asks again elsewhere
+   * after a timeout otherwise.
+   */
+  readonly onFetchBlock?: (rollupId: bigint, height: number, from: Address, certificate: SealCertificate) => void;
   /** A seal of a height was certified here (the round key may be asked for, the block built). */
   readonly onCertified?: (rollupId: bigint, height: number, certificate: SealCertificate) => void;
 }
@@ -167,9 +174,17 @@ export class HeightHost {
     }
   }
 
-  /** Tells the replica its height's block is built and stored: it stops all work on it. */
+  /** Brings back the replicas of heights this node was working on before it stopped: each recovers. */
+  async resume(heights: readonly { rollupId: bigint; height: number }[]): Promise<void> {
+    await Promise.all(heights.map(({ rollupId, height }) => this.height(rollupId, height)));
+  }
+
+  /** Tells the replica its height's block is built and stored under the stored certificate: it stops all work. */
   async built(rollupId: bigint, height: number): Promise<void> {
-    this.step(await this.height(rollupId, height), { type: "built" });
+    const h = await this.height(rollupId, height);
+    const stored = await this.o.store.getCertificate(rollupId, height);
+    if (stored === undefined) throw new Error(`height ${height} has a block but no seal certificate here`);
+    this.step(h, { type: "built", certificate: h.wire.sealCertificateFromChain(parseSealCertificate(stored)) });
   }
 
   /** What the replica of a height holds now, if it is live here (reads never load one). */
@@ -204,7 +219,7 @@ export class HeightHost {
   /** Builds a height's replica from the store: one that holds anything was running before, so it recovers. */
   private async load(key: string, rollupId: bigint, height: number, claimed: number | undefined): Promise<LiveHeight> {
     const wire = new HeightWire(rollupId, height, this.o.signer);
-    const durable = await loadDurable(this.o.store, wire, this.o.signer);
+    const durable = await loadDurable(this.o.store, wire);
     const restarted = durable.entries.length > 0 || durable.view > 0 || durable.seal !== undefined;
     // A height that holds anything runs in the epoch its entries or seal name; an empty one in the epoch
     // its first message names (if this node knows that epoch), else the current one.
@@ -296,6 +311,9 @@ export class HeightHost {
           break;
         case "certified":
           this.o.onCertified?.(h.wire.rollupId, h.wire.height, effect.certificate);
+          break;
+        case "fetch-block":
+          this.o.onFetchBlock?.(h.wire.rollupId, h.wire.height, effect.from, effect.certificate);
           break;
       }
     }

@@ -189,7 +189,7 @@ export class Ordering {
 
   /** A client could not reach the height's leader: this node watches the height (a view change may follow). */
   async suspectLeader(rollupId: bigint, height: number): Promise<void> {
-    await this.host.suspect(rollupId, height);
+    await this.host.watch(rollupId, height);
   }
 
   /** The height's block is built and stored here: its replica stops. */

@@ -11,12 +11,17 @@
  * then longest, a seal counting as one more); a majority's signed votes prove each view; a restarted
  * member recovers (asks a majority where the height stands) before it acts; the leader seals the log
  * and a majority certifies the seal.
+ *
+ * A certificate ends the protocol for the height on every member that holds one (status `decided`, durable):
+ * it answers the height's view-change, recovery and normal-view traffic with the certificate instead of
+ * taking part, and pulls the block through its host (`fetch-block`) until it is stored (`built`).
  */
 import { leaderTimeoutMs, rankLogs } from "./view-change";
 import { EntryRejected, ReplicaLog, checkEntry, leaderOf, majorityOf } from "./log";
 import type {
   Address,
   Certificate,
+  Decision,
   Durable,
   Effect,
   Entry,
@@ -34,7 +39,11 @@ import type {
   Write,
 } from "./types";
 
-export type ReplicaStatus = "recovering" | "normal" | "view-change" | "built";
+/** Open (the view protocol runs) or decided (a majority's certificate is durable here; `built`: the block too). */
+export type ReplicaStatus = "recovering" | "normal" | "view-change" | Decision["status"];
+type OpenStatus = Exclude<ReplicaStatus, Decision["status"]>;
+/** Where the height stands here. A decided phase always carries its certificate. */
+type Phase = { readonly status: OpenStatus } | Decision;
 
 /** What the invariants and the host may look at. */
 export interface ReplicaSnapshot<Tx> {
@@ -53,10 +62,9 @@ export class HeightReplica<Tx = unknown> {
   private readonly log: ReplicaLog<Tx>;
   private view: number;
   private normalView: number;
-  private status: ReplicaStatus;
+  private phase: Phase;
   private seal: SignedSeal | undefined;
   private sealSigned: Seal | undefined;
-  private certificate: SealCertificate | undefined;
   private viewCertificate: ViewCertificate | undefined;
 
   // Leader state of the current view.
@@ -79,6 +87,11 @@ export class HeightReplica<Tx = unknown> {
   private recoveryNonce = 0;
   private readonly recoveryReports = new Map<Address, LogReport<Tx>>();
 
+  // Decided, block missing: members that said the height is decided (first asked for the block), and how
+  // many fetch-block effects went out since the decision (each retry waits twice as long, up to the cap).
+  private holders: Address[] = [];
+  private fetches = 0;
+
   private effects: Effect<Tx>[] = [];
   private now = 0;
 
@@ -99,11 +112,14 @@ export class HeightReplica<Tx = unknown> {
     this.normalView = durable.normalView;
     this.seal = durable.seal;
     this.sealSigned = durable.sealSigned;
-    this.certificate = durable.certificate;
     this.viewCertificate = durable.viewCertificate;
     this.now = now;
     this.deadline = now + this.timeout();
-    this.status = restarted ? "recovering" : durable.view > durable.normalView ? "view-change" : "normal";
+    // A decided height stays decided across a restart: nothing to recover, no leader to wait for.
+    this.phase = durable.decision ?? {
+      status: restarted ? "recovering" : durable.view > durable.normalView ? "view-change" : "normal",
+    };
+    if (this.decision !== undefined) this.deadline = now + this.fetchTimeout();
     this.watched = durable.entries.length > 0 || durable.view > 0 || durable.seal !== undefined;
   }
 
@@ -118,8 +134,8 @@ export class HeightReplica<Tx = unknown> {
       normalView: this.normalView,
       entries: this.log.entries,
       seal: this.seal,
-      certificate: this.certificate,
-      leading: this.leads(),
+      certificate: this.decision?.certificate,
+      leading: this.decision === undefined && this.leads(),
     };
   }
 
@@ -147,17 +163,25 @@ export class HeightReplica<Tx = unknown> {
       case "tick":
         this.tick();
         break;
-      case "suspect":
-        if (!this.watched && !this.leads()) this.heardFromLeader();
+      case "watch":
+        if ((this.status === "normal" || this.status === "view-change") && !this.watched) this.heardFromLeader();
         break;
       case "sync":
         if (this.status === "normal" && !this.leads() && this.seal === undefined) this.startRecovery();
         break;
       case "built":
-        this.status = "built";
+        this.onBuilt(input.certificate);
         break;
     }
     return this.finish();
+  }
+
+  private get status(): ReplicaStatus {
+    return this.phase.status;
+  }
+
+  private get decision(): Decision | undefined {
+    return this.phase.status === "decided" || this.phase.status === "built" ? this.phase : undefined;
   }
 
   // ---- helpers ---------------------------------------------------------------------------------------
@@ -168,8 +192,9 @@ export class HeightReplica<Tx = unknown> {
   }
 
   private finish(): Effect<Tx>[] {
-    if (this.status !== "built") {
-      const wake = this.leads() && this.status === "normal" ? this.nextHeartbeat : this.deadline;
+    // An unwatched height's ticks do nothing (see tick): it wakes again when something makes it watched.
+    if (this.status !== "built" && (this.watched || this.status !== "normal")) {
+      const wake = this.status === "normal" && this.leads() ? this.nextHeartbeat : this.deadline;
       this.effects.push({ type: "schedule", at: Math.max(wake, this.now + 1) });
     }
     const out = this.effects;
@@ -242,8 +267,9 @@ export class HeightReplica<Tx = unknown> {
     const refuse = (code: ReplicaError["code"], message: string): void => {
       for (const { id } of batch) this.fail(id, code, message);
     };
+    if (this.decision !== undefined) return refuse("sealed", `height ${this.height} is decided`);
     if (this.status === "recovering") return refuse("recovering", "this member is recovering after a restart");
-    if (this.status === "built" || this.seal !== undefined || this.sealSigned?.view === this.view)
+    if (this.seal !== undefined || this.sealSigned?.view === this.view)
       return refuse("sealed", `height ${this.height} is sealed`);
     if (!this.leads()) return refuse("not-leader", `this member does not lead view ${this.view}`);
     if (this.status !== "normal")
@@ -293,8 +319,7 @@ export class HeightReplica<Tx = unknown> {
     return counts[this.majority - 1] ?? 0;
   }
 
-  private commit(): void {
-    const committed = this.committedCount();
+  private commit(committed = this.committedCount()): void {
     for (const [index, id] of [...this.waiting]) {
       if (index >= committed) continue;
       this.waiting.delete(index);
@@ -315,13 +340,15 @@ export class HeightReplica<Tx = unknown> {
   // ---- sealing ----------------------------------------------------------------------------------------
 
   private requestSeal(id: number): void {
+    const decision = this.decision;
+    if (decision !== undefined) {
+      // Any member that holds the certificate answers with it; the leader of its view builds the block.
+      this.effects.push({ type: "reply", id, reply: { ok: true, sealed: decision.certificate } });
+      return;
+    }
     if (this.status === "recovering") return this.fail(id, "recovering", "this member is recovering after a restart");
     if (!this.leads()) return this.fail(id, "not-leader", `this member does not lead view ${this.view}`);
     if (this.status !== "normal") return this.fail(id, "view-change", `changing to view ${this.view}`);
-    if (this.certificate !== undefined && this.certificate.statement.view === this.view) {
-      this.effects.push({ type: "reply", id, reply: { ok: true, sealed: this.certificate } });
-      return;
-    }
     // The seal covers every entry, replicated or still in flight: the members that sign it hold them all, so
     // its certificate also proves every sealed entry durable on a majority.
     const seal: Seal = {
@@ -338,6 +365,8 @@ export class HeightReplica<Tx = unknown> {
       return;
     }
     this.sealRequests.push(id);
+    // The seal must reach a majority even on a height nobody wrote to: heartbeats resend it.
+    this.watched = true;
     if (this.seal?.seal.view === this.view) return; // sealing in progress
     const signed: SignedSeal = { seal, leader: this.self, signature: this.config.signatures.signSeal(seal) };
     this.seal = signed;
@@ -351,14 +380,7 @@ export class HeightReplica<Tx = unknown> {
 
   private countSealVotes(): void {
     if (this.seal === undefined || this.sealVotes.size < this.majority) return;
-    if (this.certificate?.statement.view === this.seal.seal.view) return;
-    const certificate: SealCertificate = { statement: this.seal.seal, signatures: new Map(this.sealVotes) };
-    this.certificate = certificate;
-    this.persist({ type: "certificate", certificate });
-    this.effects.push({ type: "certified", certificate });
-    for (const id of this.sealRequests.splice(0)) {
-      this.effects.push({ type: "reply", id, reply: { ok: true, sealed: certificate } });
-    }
+    this.decide({ statement: this.seal.seal, signatures: new Map(this.sealVotes) }, undefined);
   }
 
   /** A follower stores the leader's seal once it holds exactly the sealed log, and signs it. */
@@ -399,9 +421,12 @@ export class HeightReplica<Tx = unknown> {
   // ---- messages ---------------------------------------------------------------------------------------
 
   private receive(from: Address, message: Message<Tx>): void {
+    const decision = this.decision;
+    if (decision !== undefined) return this.whileDecided(from, message, decision);
+    if (message.type === "decided") return this.onDecided(from, message.certificate);
     if (message.type === "recovery") return this.answerRecovery(from, message.nonce);
     if (message.type === "recovery-response") return this.onRecoveryResponse(from, message.nonce, message.log);
-    if (this.status === "recovering" || this.status === "built") return;
+    if (this.status === "recovering") return;
     switch (message.type) {
       case "replicate":
         return this.onReplicate(from, message.view, message.firstIndex, message.entries);
@@ -512,6 +537,10 @@ export class HeightReplica<Tx = unknown> {
 
   private tick(): void {
     if (this.status === "built") return;
+    if (this.phase.status === "decided") {
+      if (this.now >= this.deadline) this.fetchBlock(this.nextHolder(this.phase.certificate));
+      return;
+    }
     if (this.status === "recovering") {
       if (this.now >= this.deadline) this.startRecovery(); // ask again: not enough answered
       return;
@@ -547,7 +576,7 @@ export class HeightReplica<Tx = unknown> {
     if (view <= this.view) return;
     if (this.leads() && this.status === "normal") this.abandonWaiting(`view ${view} replaces view ${this.view}`);
     this.view = view;
-    this.status = "view-change";
+    this.phase = { status: "view-change" };
     this.acked.clear();
     this.pendingSeal = undefined;
     this.persist({ type: "view", view, normalView: this.normalView });
@@ -651,15 +680,12 @@ export class HeightReplica<Tx = unknown> {
     const { keep, signedDropped } = this.log.install(entries, this.self);
     this.view = view;
     this.normalView = normalView;
-    this.status = "normal";
+    this.phase = { status: "normal" };
     this.seal = seal;
     if (viewCertificate !== undefined) this.viewCertificate = viewCertificate;
     this.acked.clear();
     this.pendingSeal = undefined;
     this.sealVotes = new Map();
-    if (this.certificate !== undefined && (seal === undefined || !sameSeal(seal.seal, this.certificate.statement))) {
-      this.certificate = undefined; // a certified seal is always adopted; this one was another view's minority
-    }
     this.persist({
       type: "install",
       view,
@@ -680,6 +706,15 @@ export class HeightReplica<Tx = unknown> {
     if (certificate.statement.view !== view || certificate.statement.epoch !== statement.epoch) return false;
     return this.checkMajority(certificate, (signature, member) =>
       this.config.signatures.isVoteSignedBy(statement, signature, member),
+    );
+  }
+
+  /** A seal certificate of this height's membership: a majority, each signature checked on the same seal. */
+  private checkSealCertificate(certificate: SealCertificate): boolean {
+    const seal = certificate.statement;
+    if (seal.epoch !== this.config.membership.epoch) return false;
+    return this.checkMajority(certificate, (signature, member) =>
+      this.config.signatures.isSealSignedBy(seal, signature, member),
     );
   }
 
@@ -727,13 +762,113 @@ export class HeightReplica<Tx = unknown> {
     return this.checkLog(report.entries, report.seal);
   }
 
+  // ---- decided heights ---------------------------------------------------------------------------------
+  //
+  // A certificate fixes the height's content: every later view adopts it ("Sealing across views"), so there
+  // is nothing left to elect a leader for. A decided member therefore starts no view change and no recovery
+  // of its own; what it lacks, if anything, is the block, which it pulls. It answers the traffic of members
+  // still in the protocol with the certificate, so a lone view change ends at its first answer instead of
+  // doubling its timeout forever. Who builds: the leader of the certificate's view (it signs the block
+  // commitment in that view), which holds the sealed log and, once it assembled the certificate, the
+  // decision, both durably: a crash between the certificate and the block leaves it decided after its
+  // restart, and it builds when the executor asks again. If it crashed before its decision was durable,
+  // nobody holds the certificate, so the others are still open: they change views, re-seal the same log in
+  // a later view and its leader builds. (A certificate's leader lost for good after others learnt its
+  // certificate would leave the block unbuilt; the crash-recovery model, which the simulator runs, has
+  // every member come back.)
+
+  /** The height is decided here: durably first, then the waiting requests end and the block is asked for. */
+  private decide(certificate: SealCertificate, from: Address | undefined): void {
+    this.phase = { status: "decided", certificate };
+    this.persist({ type: "decided", certificate });
+    this.effects.push({ type: "certified", certificate });
+    this.settleRequests(certificate);
+    this.holders = [];
+    this.fetches = 0;
+    // The certificate's own leader builds the block itself when asked; others ask the member that told them.
+    this.deadline = this.now + this.fetchTimeout();
+    if (from !== undefined) this.fetchBlock(from);
+  }
+
+  /**
+   * Requests waiting on this member's leadership end with the decision. When its log is the certified one,
+   * every entry is durable on a majority (each signer of the seal holds them all): those get their receipts.
+   */
+  private settleRequests(certificate: SealCertificate): void {
+    for (const id of this.sealRequests.splice(0)) {
+      this.effects.push({ type: "reply", id, reply: { ok: true, sealed: certificate } });
+    }
+    const s = certificate.statement;
+    if (this.log.size === s.count && this.log.root === s.root) this.commit(s.count);
+    this.abandonWaiting(`height ${this.height} is decided without this entry`);
+  }
+
+  /** Another member says the height is decided: believed only with a majority's signatures on one seal. */
+  private onDecided(from: Address, certificate: SealCertificate): void {
+    if (!this.checkSealCertificate(certificate)) return;
+    this.decide(certificate, from);
+  }
+
+  /** A decided member takes no part in the protocol: it answers with the decision and gathers block holders. */
+  private whileDecided(from: Address, message: Message<Tx>, decision: Decision): void {
+    switch (message.type) {
+      case "decided":
+        // A hint of where the block may be, unchecked: a wrong one costs one fetch that goes unanswered.
+        if (!this.holders.includes(from)) this.holders.push(from);
+        if (decision.status === "decided" && this.fetches === 0) this.fetchBlock(from);
+        return;
+      case "start-view-change":
+      case "do-view-change":
+      case "start-view":
+      case "recovery":
+      case "replicate":
+      case "heartbeat":
+      case "seal":
+        // Whatever the view: a decided member is in none of them any more.
+        this.send(from, { type: "decided", certificate: decision.certificate });
+        return;
+      default:
+        return; // answers to what it no longer does (acks, votes, reports)
+    }
+  }
+
+  /** Asks the host for the block at `from`; without it by the deadline, the next tick asks another member. */
+  private fetchBlock(from: Address): void {
+    const decision = this.decision;
+    if (decision?.status !== "decided") return;
+    this.effects.push({ type: "fetch-block", from, certificate: decision.certificate });
+    this.fetches += 1;
+    this.deadline = this.now + this.fetchTimeout();
+  }
+
+  /** Who to ask next: those that said they are decided, then the certificate's leader, then everyone, in turn. */
+  private nextHolder(certificate: SealCertificate): Address {
+    const candidates = [
+      ...new Set([...this.holders, this.leaderOfView(certificate.statement.view), ...this.config.membership.members]),
+    ].filter((m) => m !== this.self);
+    return candidates[this.fetches % candidates.length]!;
+  }
+
+  /** The leader timeout, doubled per unanswered fetch (up to the same cap): a block may take a while. */
+  private fetchTimeout(): number {
+    return leaderTimeoutMs(this.config.timing.leaderTimeoutMs, this.fetches, this.config.random());
+  }
+
+  /** The host stored the block, built here or fetched and checked against `certificate`. */
+  private onBuilt(certificate: SealCertificate): void {
+    if (this.status === "built" || !this.checkSealCertificate(certificate)) return;
+    this.persist({ type: "built", certificate });
+    if (this.decision === undefined) this.settleRequests(certificate);
+    this.phase = { status: "built", certificate };
+  }
+
   // ---- recovery and state transfer ----------------------------------------------------------------------
 
   /** Asks every member for its log of the height; acts again once a majority answered (VR recovery). */
   private startRecovery(): void {
     if (this.status !== "recovering") {
       if (this.leads() && this.status === "normal") this.abandonWaiting("this member learnt of a later view");
-      this.status = "recovering";
+      this.phase = { status: "recovering" };
     }
     this.recoveryNonce = Math.floor(this.config.random() * 2 ** 48);
     this.recoveryReports.clear();
@@ -761,14 +896,14 @@ export class HeightReplica<Tx = unknown> {
         best.seal,
         best.normalViewCertificate,
       );
-      if (this.view > this.normalView) this.status = "view-change";
+      if (this.view > this.normalView) this.phase = { status: "view-change" };
     } else {
-      this.status = this.view > this.normalView ? "view-change" : "normal";
+      this.phase = { status: this.view > this.normalView ? "view-change" : "normal" };
     }
     this.heardFromLeader();
     // Only proven normal views count: a view change another member merely claims is not joined here (a
     // faulty member could claim any view); if a majority really runs one, its StartView will arrive.
-    if (this.status === "view-change") {
+    if (this.phase.status === "view-change") {
       // Re-announce the vote of the view this member was changing to before it stopped.
       const vote = this.config.signatures.signVote(this.voteStatement(this.view));
       this.votesFor(this.view).set(this.self, vote);

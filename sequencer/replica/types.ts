@@ -98,7 +98,13 @@ export type Message<Tx = unknown> =
   /** "I am in a later view than the message you sent": the receiver may ask for the log (recovery). */
   | { readonly type: "newer-view"; readonly view: number }
   | { readonly type: "recovery"; readonly nonce: number }
-  | { readonly type: "recovery-response"; readonly nonce: number; readonly log: LogReport<Tx> };
+  | { readonly type: "recovery-response"; readonly nonce: number; readonly log: LogReport<Tx> }
+  /**
+   * "The height is decided": a decided or built member's answer to view-change, recovery and normal-view
+   * traffic of the height, which it no longer takes part in. Worth nothing until the receiver has checked
+   * the certificate's majority itself.
+   */
+  | { readonly type: "decided"; readonly certificate: SealCertificate };
 
 /** A client's transaction, admitted by the host (deduplicated, round key and proof checked). */
 export interface Proposal<Tx = unknown> {
@@ -127,12 +133,19 @@ export type Input<Tx = unknown> =
   | { readonly type: "seal"; readonly id: number }
   | { readonly type: "receive"; readonly from: Address; readonly message: Message<Tx> }
   | { readonly type: "tick" }
-  /** Someone could not reach the height's leader: watch it, so that its silence leads to a view change. */
-  | { readonly type: "suspect" }
+  /**
+   * The host learnt that the height is in use elsewhere (a client, a validator or the chain asked about it):
+   * watch its leader, so that silence leads to a view change, which a decided member answers (the node's
+   * `suspectLeader`). A replica that never heard of its height's traffic otherwise stays quiet.
+   */
+  | { readonly type: "watch" }
   /** The host needs to know where the height stands (it seals a later one): ask a majority (a recovery). */
   | { readonly type: "sync" }
-  /** The height's block is built and stored: it needs no leader any more. */
-  | { readonly type: "built" };
+  /**
+   * The height's block is built or fetched, checked against `certificate` and stored by the host: the
+   * height needs no leader any more.
+   */
+  | { readonly type: "built"; readonly certificate: SealCertificate };
 
 /** Durable writes, applied by the host in order, each synced before any later effect of the same step. */
 export type Write<Tx = unknown> =
@@ -153,7 +166,10 @@ export type Write<Tx = unknown> =
   | { readonly type: "seal"; readonly seal: SignedSeal }
   /** The seal this member signed last (as leader or voter): it never signs another in that seal's view. */
   | { readonly type: "seal-signed"; readonly seal: Seal }
-  | { readonly type: "certificate"; readonly certificate: SealCertificate };
+  /** A majority certified this seal (this member assembled or checked the certificate): the height is decided. */
+  | { readonly type: "decided"; readonly certificate: SealCertificate }
+  /** The height's block, built under this certificate, is stored here. */
+  | { readonly type: "built"; readonly certificate: SealCertificate };
 
 export type Effect<Tx = unknown> =
   | { readonly type: "persist"; readonly write: Write<Tx> }
@@ -162,7 +178,24 @@ export type Effect<Tx = unknown> =
   /** Deliver a tick at (or after) this logical time. */
   | { readonly type: "schedule"; readonly at: number }
   /** The seal is certified by a majority: the height's round key may be released, its block built. */
-  | { readonly type: "certified"; readonly certificate: SealCertificate };
+  | { readonly type: "certified"; readonly certificate: SealCertificate }
+  /**
+   * The height is decided but its block is not here: ask `from` for it (the block carries the sealed log and
+   * its certificate). The host checks what comes back against a certificate and steps `built`; an answer
+   * that never comes is retried by the replica, at another member, after a timeout.
+   */
+  | { readonly type: "fetch-block"; readonly from: Address; readonly certificate: SealCertificate };
+
+/**
+ * A height that is over on this member, whatever its views: a majority's seal certificate, checked (or
+ * assembled) here and durable. `decided`: the block is not here yet; `built`: it is stored (the node's
+ * `builtElsewhere` is `decided` until the block is pulled). Both carry the certificate, so neither can be
+ * claimed without one.
+ */
+export interface Decision {
+  readonly status: "decided" | "built";
+  readonly certificate: SealCertificate;
+}
 
 /** Everything a replica keeps across a restart (what its persist effects wrote). */
 export interface Durable<Tx = unknown> {
@@ -171,7 +204,8 @@ export interface Durable<Tx = unknown> {
   readonly normalView: number;
   readonly seal: SignedSeal | undefined;
   readonly viewCertificate: ViewCertificate | undefined;
-  readonly certificate: SealCertificate | undefined;
+  /** Set once the height is decided here; a decided replica never writes its log, view or seal again. */
+  readonly decision: Decision | undefined;
   readonly signedDropped: readonly number[];
   readonly sealSigned: Seal | undefined;
 }
@@ -182,7 +216,7 @@ export const EMPTY_DURABLE: Durable<never> = {
   normalView: 0,
   seal: undefined,
   viewCertificate: undefined,
-  certificate: undefined,
+  decision: undefined,
   signedDropped: [],
   sealSigned: undefined,
 };

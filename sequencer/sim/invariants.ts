@@ -80,6 +80,15 @@ export class Invariants {
     if (earlier === undefined) this.certified.set(height, certificate);
   }
 
+  /** A member stored a block of the height: every acknowledged entry is at its index in it. */
+  onBlock(height: number, entries: readonly Entry<unknown>[]): void {
+    for (const r of this.receipts.values()) {
+      if (r.height === height && entries[r.index]?.commitment.leaf !== r.leaf) {
+        throw new InvariantViolation(`height ${height}: a block lacks acknowledged index ${r.index} (view ${r.view})`);
+      }
+    }
+  }
+
   /** After a durable write: views never go back. */
   afterWrite(member: Address, height: number, durable: Durable<unknown>): void {
     const key = `${member}/${height}`;

@@ -23,20 +23,14 @@ export function applyWrite<Tx>(state: Durable<Tx>, write: Write<Tx>): Durable<Tx
         seal: write.seal,
         viewCertificate: write.viewCertificate ?? state.viewCertificate,
         signedDropped: [...new Set([...state.signedDropped, ...write.signedDropped])],
-        certificate:
-          state.certificate !== undefined &&
-          write.seal !== undefined &&
-          write.seal.seal.count === state.certificate.statement.count &&
-          write.seal.seal.root === state.certificate.statement.root
-            ? state.certificate
-            : undefined,
       };
     case "seal":
       return { ...state, seal: write.seal };
     case "seal-signed":
       return { ...state, sealSigned: write.seal };
-    case "certificate":
-      return { ...state, certificate: write.certificate };
+    case "decided":
+    case "built":
+      return { ...state, decision: { status: write.type, certificate: write.certificate } };
   }
 }
 

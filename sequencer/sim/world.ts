@@ -1,14 +1,25 @@
 /**
  * A whole cluster in one process, driven by one seed (docs/simulator.md): N members each running the
  * real replica (replica/replica.ts) for every height, a network that delays, drops, duplicates, reorders
- * and partitions, storage that loses the writes of an interrupted step, crashes and restarts, clients and
- * an executor, all on logical time. Invariants are checked after every step; the first violation stops
+ * and partitions, storage that loses the writes of an interrupted step, crashes and restarts, clients,
+ * an executor that has each height sealed and its block built, members that pull the blocks they missed,
+ * all on logical time. Invariants are checked after every step; the first violation stops
  * the run with a description that, with the seed, replays it exactly.
  */
 import { keccak256 } from "ethers";
 import { HeightReplica } from "../replica/replica";
-import { leaderOf } from "../replica/log";
-import type { Address, Effect, Input, Membership, Message, Proposal, Reply, SealCertificate } from "../replica/types";
+import { ReplicaLog, leaderOf, majorityOf } from "../replica/log";
+import type {
+  Address,
+  Effect,
+  Entry,
+  Input,
+  Membership,
+  Message,
+  Proposal,
+  Reply,
+  SealCertificate,
+} from "../replica/types";
 import { Invariants, InvariantViolation } from "./invariants";
 import { Prng } from "./prng";
 import { SimKeys } from "./signatures";
@@ -16,6 +27,15 @@ import { SimStorage } from "./storage";
 
 /** A transaction in the simulator: its leaf names it. */
 export type SimTx = string;
+
+/** A built block as far as ordering goes: the sealed log and the certificate it was built under. */
+export interface SimBlock {
+  readonly entries: readonly Entry<SimTx>[];
+  readonly certificate: SealCertificate;
+}
+
+/** How often each member's validator reads the chain and asks its own node for the blocks published there. */
+const POLL_MS = 500;
 
 export interface SimOptions {
   readonly members: number;
@@ -35,6 +55,8 @@ export interface SimOptions {
   readonly crashesPerSecond: number;
   /** Chance that a crash interrupts a step halfway through its effects. */
   readonly crashMidStepRate: number;
+  /** Chance that the member asked to build a block crashes first, between its certificate and the block. */
+  readonly buildCrashRate: number;
   /** Chance per logical second that one member is cut off for 0.5-4 s. */
   readonly partitionsPerSecond: number;
   /** Proposals per logical second, over all clients. */
@@ -50,6 +72,7 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = {
   network: { minDelayMs: 1, maxDelayMs: 30, dropRate: 0.03, duplicateRate: 0.03 },
   crashesPerSecond: 0.6,
   crashMidStepRate: 0.5,
+  buildCrashRate: 0.2,
   partitionsPerSecond: 0.4,
   proposalsPerSecond: 30,
 };
@@ -69,11 +92,19 @@ function swarm(rng: Prng): Partial<SimOptions> {
     partitionsPerSecond: scale(DEFAULT_SIM_OPTIONS.partitionsPerSecond),
     proposalsPerSecond: rng.int(5, 60),
     members: rng.chance(0.3) ? 5 : 3,
+    // Drawn last, so that the profiles drawn before it stay those of earlier versions.
+    buildCrashRate: scale(DEFAULT_SIM_OPTIONS.buildCrashRate),
   };
 }
 
 type Event =
   | { kind: "deliver"; to: Address; from: Address; height: number; message: Message<SimTx> }
+  /** A host's request for a height's block (a replica's fetch-block), and the block sent back. */
+  | { kind: "fetch"; to: Address; from: Address; height: number }
+  | { kind: "block"; to: Address; from: Address; height: number; block: SimBlock }
+  /** The executor has the leader of a certificate's view build the block. */
+  | { kind: "build"; member: Address; height: number; certificate: SealCertificate }
+  | { kind: "poll" }
   | { kind: "wake"; member: Address; height: number }
   | { kind: "propose" }
   | { kind: "client-retry"; height: number; leaf: string; to: Address; attempt: number }
@@ -147,6 +178,8 @@ interface Member {
   cutOff: boolean;
   /** Request ids of this member's replicas: client requests and seal requests. */
   requests: Map<number, { kind: "client"; height: number; leaf: string } | { kind: "seal"; height: number }>;
+  /** The host's block store, durable: a block is written whole, before its replica is told. */
+  readonly blocks: Map<number, SimBlock>;
 }
 
 export interface SimResult {
@@ -159,6 +192,10 @@ export interface SimResult {
   readonly sealed: number;
   readonly viewChanges: number;
   readonly crashes: number;
+  /** Blocks a member pulled from another after a fetch-block. */
+  readonly blocksFetched: number;
+  /** Crashes of a certificate's leader between its certificate and any block of the height. */
+  readonly builderCrashes: number;
   /** The fault profile the seed drew (swarm testing), to read a failure against. */
   readonly profile: SimOptions;
 }
@@ -176,9 +213,13 @@ export class SimWorld {
   private steps = 0;
   private nextRequestId = 1;
   private crashes = 0;
+  private blocksFetched = 0;
+  private builderCrashes = 0;
   private healed = false;
-  /** The executor's certificates, per height. */
+  /** The executor's certificates, per height (the latest it was given). */
   private readonly certified = new Map<number, SealCertificate>();
+  /** The chain: the first block built of each height, which validators read. */
+  private readonly published = new Map<number, SimBlock>();
   /** Client view of who leads each height. */
   private readonly leaderGuess = new Map<number, Address>();
 
@@ -206,6 +247,7 @@ export class SimWorld {
       up: true,
       cutOff: false,
       requests: new Map(),
+      blocks: new Map(),
     }));
   }
 
@@ -238,6 +280,8 @@ export class SimWorld {
       sealed: this.certified.size,
       viewChanges: this.invariants.maxView,
       crashes: this.crashes,
+      blocksFetched: this.blocksFetched,
+      builderCrashes: this.builderCrashes,
       profile: this.options,
     };
   }
@@ -247,6 +291,7 @@ export class SimWorld {
   private schedule(): void {
     this.queue.push(this.rng.int(0, 20), { kind: "propose" });
     this.queue.push(100, { kind: "fault" });
+    this.queue.push(POLL_MS, { kind: "poll" });
     for (let h = 0; h < this.options.heights; h++) {
       // Seal each height at some point during the faulty phase.
       this.queue.push(this.rng.int(this.options.faultyMs / 4, this.options.faultyMs), {
@@ -278,6 +323,32 @@ export class SimWorld {
         this.stepReplica(member, event.height, { type: "receive", from: event.from, message: event.message });
         return;
       }
+      case "fetch": {
+        const holder = this.member(event.to);
+        const block = holder.blocks.get(event.height);
+        if (!holder.up || holder.cutOff || block === undefined) return; // unanswered: the replica asks again
+        this.transmit(holder.address, event.from, {
+          kind: "block",
+          to: event.from,
+          from: holder.address,
+          height: event.height,
+          block,
+        });
+        return;
+      }
+      case "block": {
+        const member = this.member(event.to);
+        if (!member.up || member.cutOff || member.blocks.has(event.height)) return;
+        this.blocksFetched += 1;
+        this.storeBlock(member, event.height, event.block);
+        return;
+      }
+      case "build":
+        this.build(this.member(event.member), event.height, event.certificate);
+        return;
+      case "poll":
+        this.poll();
+        return;
       case "wake": {
         const member = this.member(event.member);
         if (!member.up || member.wakeAt.get(event.height) !== this.now) return;
@@ -337,6 +408,11 @@ export class SimWorld {
       );
       member.replicas.set(height, replica);
       this.apply(member, height, replica.start(this.now));
+      // The block was stored but a crash cut the step that told the replica: the host tells it again.
+      const block = member.blocks.get(height);
+      if (block !== undefined && replica.snapshot().status !== "built") {
+        this.stepReplica(member, height, { type: "built", certificate: block.certificate });
+      }
     }
     return replica;
   }
@@ -368,7 +444,13 @@ export class SimWorld {
           break;
         case "send":
           this.invariants.onReleased(member.address, height, effect.message, member.storage.get(height));
-          this.transmit(member.address, effect.to, height, effect.message);
+          this.transmit(member.address, effect.to, {
+            kind: "deliver",
+            to: effect.to,
+            from: member.address,
+            height,
+            message: effect.message,
+          });
           break;
         case "reply":
           this.invariants.onReleased(member.address, height, effect.reply, member.storage.get(height));
@@ -381,11 +463,15 @@ export class SimWorld {
         case "certified":
           this.invariants.onCertified(height, effect.certificate);
           break;
+        case "fetch-block":
+          this.transmit(member.address, effect.from, { kind: "fetch", to: effect.from, from: member.address, height });
+          break;
       }
     }
   }
 
-  private transmit(from: Address, to: Address, height: number, message: Message<SimTx>): void {
+  /** Sends over the network: delayed, reordered, dropped, duplicated or cut like any message. */
+  private transmit(from: Address, to: Address, event: Event): void {
     const sender = this.member(from);
     if (sender.cutOff || this.member(to).cutOff) return;
     const net = this.healed ? { ...this.options.network, dropRate: 0, duplicateRate: 0 } : this.options.network;
@@ -393,7 +479,69 @@ export class SimWorld {
     const copies = this.netRng.chance(net.duplicateRate) ? 2 : 1;
     for (let i = 0; i < copies; i++) {
       const delay = this.netRng.int(net.minDelayMs, net.maxDelayMs);
-      this.queue.push(this.now + delay, { kind: "deliver", to, from, height, message });
+      this.queue.push(this.now + delay, event);
+    }
+  }
+
+  // ---- blocks ---------------------------------------------------------------------------------------------
+
+  /**
+   * The leader of the certificate's view builds the block from its sealed log (it signs the block commitment
+   * in that view). The executor asks it once it has the certificate; a member that cannot is skipped, and
+   * the executor keeps asking until some block is built.
+   */
+  private build(member: Member, height: number, certificate: SealCertificate): void {
+    if (!member.up || member.blocks.has(height)) return;
+    if (leaderOf(this.membership, height, certificate.statement.view) !== member.address) return;
+    const s = this.replica(member, height).snapshot();
+    const { count, root } = certificate.statement;
+    if (s.seal?.seal.count !== count || s.seal.seal.root !== root || s.entries.length !== count) return;
+    // The leader dies after its certificate, before its block: someone must still build the height.
+    if (!this.healed && this.rng.chance(this.options.buildCrashRate)) return this.crash(member);
+    this.storeBlock(member, height, { entries: [...s.entries], certificate });
+  }
+
+  /**
+   * Checks a block (built here or fetched) against its certificate as a host would, stores it, then tells
+   * the replica. Every member is honest here, so a block that fails is a bug, not a fault to survive.
+   */
+  private storeBlock(member: Member, height: number, block: SimBlock): void {
+    const { statement, signatures } = block.certificate;
+    const port = this.keys.portFor(member.address, height);
+    const signers = [...signatures].filter(
+      ([m, signature]) => this.membership.members.includes(m) && port.isSealSignedBy(statement, signature, m),
+    );
+    if (statement.epoch !== this.membership.epoch || signers.length < majorityOf(this.membership)) {
+      throw new InvariantViolation(
+        `${member.address} height ${height}: a block under a certificate without a majority`,
+      );
+    }
+    const log = new ReplicaLog<SimTx>(height, 4096, block.entries);
+    if (log.size !== statement.count || log.root !== statement.root) {
+      throw new InvariantViolation(
+        `${member.address} height ${height}: a block of ${log.size} entries does not match its certificate (${statement.count})`,
+      );
+    }
+    this.invariants.onCertified(height, block.certificate);
+    this.invariants.onBlock(height, block.entries);
+    member.blocks.set(height, block);
+    if (!this.published.has(height)) this.published.set(height, block);
+    this.stepReplica(member, height, { type: "built", certificate: block.certificate });
+  }
+
+  /**
+   * Each member's validator reads the blocks published on the chain and asks its own node for them: a node
+   * that lacks one watches the height, so that it learns the decision even if no traffic of that height
+   * ever reached it (cut off or down throughout).
+   */
+  private poll(): void {
+    this.queue.push(this.now + POLL_MS, { kind: "poll" });
+    for (const member of this.members) {
+      if (!member.up) continue;
+      for (const height of this.published.keys()) {
+        const status = this.replica(member, height).snapshot().status;
+        if (status !== "decided" && status !== "built") this.stepReplica(member, height, { type: "watch" });
+      }
     }
   }
 
@@ -438,9 +586,15 @@ export class SimWorld {
     this.queue.push(this.now + this.rng.int(20, 200), { kind: "client-retry", height, leaf, to, attempt: attempt + 1 });
   }
 
+  /** The executor: asks for the seal (the certificate), then has it built, until a block of the height exists. */
   private requestSeal(height: number, attempt: number): void {
-    if (this.certified.has(height)) return;
-    const to = this.leaderGuess.get(height) ?? leaderOf(this.membership, height, 0);
+    if (this.published.has(height)) return;
+    const certificate = this.certified.get(height);
+    const builder = certificate && this.member(leaderOf(this.membership, height, certificate.statement.view));
+    const to =
+      builder?.up === true && !builder.cutOff
+        ? builder.address
+        : (this.leaderGuess.get(height) ?? leaderOf(this.membership, height, 0));
     const member = this.member(to);
     if (member.up && !member.cutOff) {
       const id = this.nextRequestId++;
@@ -461,9 +615,16 @@ export class SimWorld {
         this.leaderGuess.set(height, member.address);
         this.invariants.onReceipt(height, reply.receipt, this.now);
       } else {
-        this.leaderGuess.set(height, member.address);
+        // Any decided member answers with its certificate; the leader of the certificate's view builds.
+        const builder = leaderOf(this.membership, height, reply.sealed.statement.view);
+        this.leaderGuess.set(height, builder);
         this.certified.set(height, reply.sealed);
         this.invariants.onCertified(height, reply.sealed);
+        if (builder === member.address) {
+          // Building takes a while (decryption, the block's trees): a crash may come first.
+          const at = this.now + this.rng.int(1, 100);
+          this.queue.push(at, { kind: "build", member: member.address, height, certificate: reply.sealed });
+        }
       }
       return;
     }
@@ -498,6 +659,11 @@ export class SimWorld {
 
   private crash(member: Member): void {
     if (!member.up) return;
+    for (const [height, replica] of member.replicas) {
+      const { status, certificate } = replica.snapshot();
+      const leads = certificate && leaderOf(this.membership, height, certificate.statement.view) === member.address;
+      if (status === "decided" && leads && !this.published.has(height)) this.builderCrashes += 1;
+    }
     member.up = false;
     member.replicas = new Map();
     member.wakeAt = new Map();
@@ -511,7 +677,9 @@ export class SimWorld {
     member.up = true;
     // Replicas come back from storage, recovering, as soon as something touches their height; heights with
     // state are touched now, so that their recovery (and view changes) go on without outside traffic.
-    for (let h = 0; h < this.options.heights; h++) if (member.storage.has(h)) this.replica(member, h);
+    for (let h = 0; h < this.options.heights; h++) {
+      if (member.storage.has(h) || member.blocks.has(h)) this.replica(member, h);
+    }
   }
 
   /** Ends the faults: the network heals and loses nothing more, every member is up. */
@@ -522,11 +690,11 @@ export class SimWorld {
       if (!m.up) this.restart(m);
     }
     for (let h = 0; h < this.options.heights; h++) {
-      if (!this.certified.has(h)) this.queue.push(this.now + 1, { kind: "seal", height: h, attempt: 0 });
+      if (!this.published.has(h)) this.queue.push(this.now + 1, { kind: "seal", height: h, attempt: 0 });
     }
   }
 
-  /** After healing: every height seals and every member holds the same sealed log, within the bound. */
+  /** After healing: every height is built and every member stores its block (the sealed log), within the bound. */
   private settle(): void {
     const deadline = this.now + this.options.settleMs;
     while (this.now < deadline) {
@@ -541,7 +709,7 @@ export class SimWorld {
             const s = m.replicas.get(h)?.snapshot();
             return s === undefined
               ? `${m.address.slice(-1)}:-`
-              : `${m.address.slice(-1)}:${s.status}/v${s.view}/n${s.normalView}/${s.entries.length}${s.seal ? "s" : ""}${s.certificate ? "c" : ""}`;
+              : `${m.address.slice(-1)}:${s.status}/v${s.view}/n${s.normalView}/${s.entries.length}${s.seal ? "s" : ""}${s.certificate ? "c" : ""}${m.blocks.has(h) ? "b" : ""}`;
           })
           .join(" "),
       )
@@ -549,16 +717,16 @@ export class SimWorld {
     throw new InvariantViolation(`liveness: not converged ${this.options.settleMs} ms after healing: ${detail}`);
   }
 
+  /** Every height built, and every member built with the exact sealed log (blocks are checked as stored). */
   private converged(): boolean {
     for (let h = 0; h < this.options.heights; h++) {
-      const certificate = this.certified.get(h);
-      if (certificate === undefined) return false;
+      const published = this.published.get(h);
+      if (published === undefined) return false;
+      const { count, root } = published.certificate.statement;
       for (const m of this.members) {
-        const s = this.replica(m, h).snapshot();
-        if (s.seal === undefined || s.seal.seal.count !== certificate.statement.count) return false;
-        if (s.seal.seal.root !== certificate.statement.root || s.entries.length !== certificate.statement.count) {
-          return false;
-        }
+        const block = m.blocks.get(h);
+        if (block === undefined || block.certificate.statement.count !== count) return false;
+        if (block.certificate.statement.root !== root || this.replica(m, h).snapshot().status !== "built") return false;
       }
     }
     return true;

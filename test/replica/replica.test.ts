@@ -7,9 +7,13 @@ import {
   type Durable,
   type Effect,
   type Membership,
+  type Message,
   type ReplicaConfig,
+  type Seal,
+  type SealCertificate,
 } from "../../sequencer/replica/types";
 import { SimKeys } from "../../sequencer/sim/signatures";
+import { applyWrite } from "../../sequencer/sim/storage";
 
 const MEMBERS = ["0xA", "0xB", "0xC"].map((a) => a.padEnd(42, "0"));
 const [A, B, C] = MEMBERS as [string, string, string];
@@ -146,6 +150,16 @@ describe("replica state machine", () => {
     expect(a.snapshot().status).to.equal("recovering");
   });
 
+  it("a leader that seals a height nobody wrote to resends the seal until a majority signed it", () => {
+    // Campaign seed 1000053 (before the fix): the one seal message was lost, and an unwatched height never
+    // heartbeats, so the height stayed sealed by its leader alone for good.
+    const a = replica(A);
+    const sealing = a.step({ type: "seal", id: 1 }, 1);
+    expect(types(sealing)).to.deep.equal(["persist:seal-signed", "persist:seal", "send", "send"]);
+    const resent = a.step({ type: "tick" }, 200).flatMap((e) => (e.type === "send" ? [e.message.type] : []));
+    expect(resent).to.include("seal");
+  });
+
   it("a claimed normal view without its certificate does not rank a log first", () => {
     const b = replica(B); // B leads view 1
     const vote = keys.portFor(C, HEIGHT).signVote({ view: 1, epoch: 0 });
@@ -165,5 +179,187 @@ describe("replica state machine", () => {
     // The same message claiming view 0 as its normal view is taken (and moves B to view 7).
     const honest = { ...lying, log: { ...lying.log, normalView: 0 } };
     expect(types(c.step({ type: "receive", from: C, message: honest }, 2))).to.include("persist:view");
+  });
+});
+
+describe("replica: decided heights", () => {
+  const EMPTY_ROOT = new ReplicaLog<string>(HEIGHT, 16).root;
+  const SEAL: Seal = { count: 0, root: EMPTY_ROOT, view: 0, epoch: 0 };
+  const sign = (member: string, seal: Seal): string => keys.portFor(member, HEIGHT).signSeal(seal);
+  const certificate = (signatures: [string, string][], statement: Seal = SEAL): SealCertificate => ({
+    statement,
+    signatures: new Map(signatures),
+  });
+  const GOOD = certificate([
+    [A, sign(A, SEAL)],
+    [C, sign(C, SEAL)],
+  ]);
+  const decided = (c: SealCertificate): Message<string> => ({ type: "decided", certificate: c });
+  const sent = (effects: readonly Effect<string>[]): Message<string>[] =>
+    effects.flatMap((e) => (e.type === "send" ? [e.message] : []));
+  const fetches = (effects: readonly Effect<string>[]): string[] =>
+    effects.flatMap((e) => (e.type === "fetch-block" ? [e.from] : []));
+
+  /** B heard A once, then A fell silent: B runs a view change nobody else joins (they are all past it). */
+  function lonely(): { b: HeightReplica<string>; durable: () => Durable<string>; step: typeof stepper } {
+    let state: Durable<string> = EMPTY_DURABLE;
+    const b = replica(B);
+    const stepper = (input: Parameters<HeightReplica<string>["step"]>[0], now: number): Effect<string>[] => {
+      const effects = b.step(input, now);
+      for (const e of effects) if (e.type === "persist") state = applyWrite(state, e.write);
+      return effects;
+    };
+    stepper({ type: "receive", from: A, message: { type: "heartbeat", view: 0, count: 0 } }, 1);
+    expect(types(stepper({ type: "tick" }, 5_000))).to.deep.equal(["persist:view", "send", "send"]);
+    return { b, durable: () => state, step: stepper };
+  }
+
+  it("refuses a certificate of one member, a forged signature, another seal's signatures, a non-member's or another epoch's, and changes nothing", () => {
+    const D = "0xD".padEnd(42, "0");
+    const outsider = new SimKeys([...MEMBERS, D], 1).portFor(D, HEIGHT);
+    const otherSeal: Seal = { ...SEAL, view: 1 };
+    const otherEpoch: Seal = { ...SEAL, epoch: 1 };
+    const attacks: Record<string, SealCertificate> = {
+      "one member": certificate([[A, sign(A, SEAL)]]),
+      "a forged signature": certificate([
+        [A, sign(A, SEAL)],
+        [C, "00".repeat(16)],
+      ]),
+      "another seal's signatures": certificate([
+        [A, sign(A, otherSeal)],
+        [C, sign(C, otherSeal)],
+      ]),
+      "a non-member's": certificate([
+        [A, sign(A, SEAL)],
+        [D, outsider.signSeal(SEAL)],
+      ]),
+      "another epoch's": certificate(
+        [
+          [A, sign(A, otherEpoch)],
+          [C, sign(C, otherEpoch)],
+        ],
+        otherEpoch,
+      ),
+    };
+    for (const [attack, forged] of Object.entries(attacks)) {
+      const { b, durable, step } = lonely();
+      const before = { snapshot: b.snapshot(), durable: durable() };
+      expect(types(step({ type: "receive", from: C, message: decided(forged) }, 5_001)), attack).to.deep.equal([]);
+      expect(b.snapshot(), attack).to.deep.equal(before.snapshot);
+      expect(durable(), attack).to.equal(before.durable);
+      // The lone view change goes on as if nothing had arrived.
+      expect(types(step({ type: "tick" }, 60_000)), attack).to.include("persist:view");
+    }
+  });
+
+  it("a decided answer ends a lone view change: stored first, the block asked of its sender, no view change again", () => {
+    const a = replica(A, { ...EMPTY_DURABLE, decision: { status: "built", certificate: GOOD } }, true);
+    expect(a.start(0)).to.deep.equal([]); // built: no recovery, no timer
+    const { b, step } = lonely();
+    const vote = keys.portFor(B, HEIGHT).signVote({ view: 1, epoch: 0 });
+    const answer = sent(a.step({ type: "receive", from: B, message: { type: "start-view-change", view: 1, vote } }, 2));
+    expect(answer).to.deep.equal([decided(GOOD)]);
+    const learnt = step({ type: "receive", from: A, message: answer[0]! }, 5_001);
+    expect(types(learnt)).to.deep.equal(["persist:decided", "certified", "fetch-block"]);
+    expect(fetches(learnt)).to.deep.equal([A]);
+    expect(b.snapshot()).to.include({ status: "decided", certificate: GOOD, leading: false });
+    // From now on its timer only asks for the block again (at another member); it never changes views.
+    for (const now of [10_000, 30_000, 60_000, 120_000]) {
+      const later = step({ type: "tick" }, now);
+      expect(types(later)).to.deep.equal(["fetch-block"]);
+    }
+    // A member still in the view change gets the decision back instead of a vote.
+    const cVote = keys.portFor(C, HEIGHT).signVote({ view: 2, epoch: 0 });
+    const toC = step(
+      { type: "receive", from: C, message: { type: "start-view-change", view: 2, vote: cVote } },
+      120_001,
+    );
+    expect(sent(toC)).to.deep.equal([decided(GOOD)]);
+    expect(b.snapshot().view).to.equal(1);
+  });
+
+  it("fetch-block goes out once per decision, not once per decided message, then again only after a timeout", () => {
+    const { step } = lonely();
+    expect(fetches(step({ type: "receive", from: A, message: decided(GOOD) }, 5_001))).to.deep.equal([A]);
+    expect(fetches(step({ type: "receive", from: A, message: decided(GOOD) }, 5_002))).to.deep.equal([]);
+    expect(fetches(step({ type: "receive", from: C, message: decided(GOOD) }, 5_003))).to.deep.equal([]);
+    expect(fetches(step({ type: "tick" }, 5_004))).to.deep.equal([]); // before the timeout
+    expect(fetches(step({ type: "tick" }, 20_000))).to.deep.equal([C]); // the next member that said so
+  });
+
+  it("decided and built survive a restart: no recovery, no view change, no timer once built", () => {
+    const { durable, step } = lonely();
+    step({ type: "receive", from: A, message: decided(GOOD) }, 5_001);
+    expect(durable().decision).to.deep.equal({ status: "decided", certificate: GOOD });
+
+    const restarted = new HeightReplica<string>(HEIGHT, config(B), durable(), 6_000, true);
+    expect(restarted.snapshot()).to.include({ status: "decided", view: 1 });
+    expect(types(restarted.start(6_000))).to.deep.equal([]); // no recovery messages
+    expect(types(restarted.step({ type: "tick" }, 60_000))).to.deep.equal(["fetch-block"]);
+
+    let state = durable();
+    const built = restarted.step({ type: "built", certificate: GOOD }, 60_001);
+    expect(built).to.deep.equal([{ type: "persist", write: { type: "built", certificate: GOOD } }]);
+    for (const e of built) if (e.type === "persist") state = applyWrite(state, e.write);
+
+    const again = new HeightReplica<string>(HEIGHT, config(B), state, 70_000, true);
+    expect(again.snapshot()).to.include({ status: "built" });
+    expect(again.start(70_000)).to.deep.equal([]);
+    expect(again.step({ type: "tick" }, 200_000)).to.deep.equal([]);
+    const seal = again.step({ type: "seal", id: 9 }, 200_001);
+    expect(seal).to.deep.equal([{ type: "reply", id: 9, reply: { ok: true, sealed: GOOD } }]);
+  });
+
+  it("the leader that assembles the certificate is decided: it answers the seal, stops heartbeating, answers a view change with it", () => {
+    const a = replica(A);
+    a.step({ type: "receive", from: B, message: { type: "heartbeat", view: 0, count: 0 } }, 0); // ignored: B does not lead
+    const sealing = a.step({ type: "seal", id: 1 }, 1);
+    const sealMessage = sent(sealing).find((m) => m.type === "seal")!;
+    const b = replica(B);
+    const vote = sent(b.step({ type: "receive", from: A, message: sealMessage }, 2)).find(
+      (m) => m.type === "seal-vote",
+    )!;
+    const certified = a.step({ type: "receive", from: B, message: vote }, 3);
+    expect(types(certified)).to.deep.equal(["persist:decided", "certified", "reply"]);
+    const reply = certified.find((e) => e.type === "reply");
+    if (reply?.type !== "reply" || !reply.reply.ok || !("sealed" in reply.reply)) throw new Error("no certificate");
+    const cert = reply.reply.sealed;
+    expect(a.snapshot()).to.include({ status: "decided", leading: false });
+    // No heartbeats any more: its timer only looks for the block, should the executor not have it built here.
+    expect(sent(a.step({ type: "tick" }, 200)).filter((m) => m.type === "heartbeat")).to.deep.equal([]);
+    const cVote = keys.portFor(C, HEIGHT).signVote({ view: 1, epoch: 0 });
+    const answer = a.step(
+      { type: "receive", from: C, message: { type: "start-view-change", view: 1, vote: cVote } },
+      300,
+    );
+    expect(sent(answer)).to.deep.equal([decided(cert)]);
+    // A second seal request is answered with the same certificate.
+    expect(a.step({ type: "seal", id: 2 }, 301)).to.deep.include({
+      type: "reply",
+      id: 2,
+      reply: { ok: true, sealed: cert },
+    });
+  });
+
+  it("a restarted member that lacks the height learns it from a decided answer to its recovery", () => {
+    const c = replica(C, EMPTY_DURABLE, true);
+    expect(sent(c.start(0)).map((m) => m.type)).to.deep.equal(["recovery", "recovery"]);
+    const learnt = c.step({ type: "receive", from: A, message: decided(GOOD) }, 1);
+    expect(types(learnt)).to.deep.equal(["persist:decided", "certified", "fetch-block"]);
+    // Late recovery answers change nothing now.
+    const late = c.step(
+      {
+        type: "receive",
+        from: B,
+        message: {
+          type: "recovery-response",
+          nonce: 0,
+          log: { view: 0, normalView: 0, normalViewCertificate: undefined, entries: [], seal: undefined },
+        },
+      },
+      2,
+    );
+    expect(types(late)).to.deep.equal([]);
+    expect(c.snapshot().status).to.equal("decided");
   });
 });

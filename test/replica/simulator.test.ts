@@ -48,10 +48,14 @@ describe("deterministic cluster simulator", function () {
     let receipts = 0;
     let viewChanges = 0;
     let crashes = 0;
+    let blocksFetched = 0;
+    let builderCrashes = 0;
     const failures = runSeeds(1, CI_SEEDS, (r) => {
       receipts += r.receipts;
       viewChanges += r.viewChanges;
       crashes += r.crashes;
+      blocksFetched += r.blocksFetched;
+      builderCrashes += r.builderCrashes;
     });
     expect(
       failures.map((f) => `seed ${f.seed}: ${f.violation} (replay: npm run simulate -- --seed ${f.seed})`),
@@ -60,5 +64,8 @@ describe("deterministic cluster simulator", function () {
     expect(receipts).to.be.greaterThan(CI_SEEDS * 10);
     expect(viewChanges).to.be.greaterThan(CI_SEEDS / 2);
     expect(crashes).to.be.greaterThan(CI_SEEDS / 2);
+    // Members pulled the blocks they missed, and certificates' leaders died before building theirs.
+    expect(blocksFetched).to.be.greaterThan(CI_SEEDS);
+    expect(builderCrashes).to.be.greaterThan(CI_SEEDS / 10);
   });
 });

@@ -29,7 +29,7 @@ class Cluster {
 
   constructor(private readonly dir: string) {}
 
-  async start(who: ReplicaSigner): Promise<HeightHost> {
+  async start(who: ReplicaSigner, onFetchBlock?: (from: Address) => void): Promise<HeightHost> {
     const store = await NodeStore.open(join(this.dir, who.address));
     this.stores.set(who.address, store);
     const host = new HeightHost({
@@ -55,6 +55,9 @@ class Cluster {
       clock: realClock,
       random: Math.random,
       log: pino({ level: "silent" }),
+      ...(onFetchBlock === undefined
+        ? {}
+        : { onFetchBlock: (_r: bigint, _h: number, from: Address) => onFetchBlock(from) }),
     });
     this.hosts.set(who.address, host);
     this.down.delete(who.address);
@@ -144,19 +147,27 @@ describe("node host: three replicas over real stores", function () {
     expect(more.viewCertificate?.signatures.size).to.be.at.least(2);
     const certificate = await eventually(() => cluster.hosts.get(second)!.seal(ROLLUP, height));
     expect(certificate.statement.count).to.equal(11);
-    // The old leader comes back from its store: it recovers before it acts and learns the new view's log.
-    const restarted = await cluster.start(signers.find((s) => s.address === first)!);
+    // The old leader comes back from its store: it recovers before it acts, and learns the height is decided
+    // (the others answer with the certificate; its block is then fetched by the block pipeline).
+    const fetched: string[] = [];
+    const restarted = await cluster.start(
+      signers.find((s) => s.address === first)!,
+      (from) => fetched.push(from),
+    );
+    await restarted.resume([{ rollupId: ROLLUP, height }]);
     await eventually(async () => {
       const snap = await restarted.snapshot(ROLLUP, height);
-      expect(snap?.status).to.equal("normal");
-      expect(snap?.seal?.seal.count).to.equal(11);
+      expect(snap?.status).to.equal("decided");
+      expect(snap?.certificate?.statement.count).to.equal(11);
     });
+    expect(fetched.length).to.be.at.least(1);
     // A recovering member never orders on its own: the restarted leader of view 0 is not the leader now.
     const refused = await restarted.propose(ROLLUP, height, proposal(300)).catch((e: unknown) => e);
     expect(refused).to.be.instanceOf(ReplicaRefusal);
-    // Every acknowledged entry is where its receipt says, in every member's store.
+    // Every acknowledged entry is where its receipt says, in the store of every member that took part.
     await eventually(async () => {
-      for (const store of cluster.stores.values()) {
+      for (const [address, store] of cluster.stores) {
+        if (address === first) continue;
         const entries = await store.getEntries(ROLLUP, height);
         expect(entries).to.have.length(11);
         for (const r of receipts) {

@@ -203,7 +203,7 @@ describe("node host: the replica on real keys and LevelDB", () => {
       const cluster = new Cluster();
       run(cluster);
       const types = new Set(cluster.steps.flatMap((s) => s.writes.map((w) => w.type)));
-      expect([...types].sort()).to.deep.equal(["append", "certificate", "install", "seal", "seal-signed", "view"]);
+      expect([...types].sort()).to.deep.equal(["append", "decided", "install", "seal", "seal-signed", "view"]);
       const stores = new Map<Address, NodeStore>();
       const models = new Map<Address, Durable<Tx>>();
       try {
@@ -214,7 +214,7 @@ describe("node host: the replica on real keys and LevelDB", () => {
           let model = models.get(member) ?? EMPTY_DURABLE;
           for (const w of writes) model = applyWrite(model, w);
           models.set(member, model);
-          const loaded = await loadDurable(stores.get(member)!, wire, signers[0]!);
+          const loaded = await loadDurable(stores.get(member)!, wire);
           expect(comparable(loaded)).to.deep.equal(comparable(model));
         }
         for (const s of signers) await stores.get(s.address)!.close();
@@ -222,7 +222,7 @@ describe("node host: the replica on real keys and LevelDB", () => {
         for (const s of signers) {
           const store = await NodeStore.open(join(dir, s.address));
           stores.set(s.address, store);
-          const loaded = await loadDurable(store, new HeightWire(ROLLUP, HEIGHT, signers[0]!), signers[0]!);
+          const loaded = await loadDurable(store, new HeightWire(ROLLUP, HEIGHT, signers[0]!));
           expect(comparable(loaded)).to.deep.equal(comparable(cluster.model.get(s.address)!));
           // The readers of the store (get_block, the block pipeline) see the log as sealed where it is.
           const state = await store.blockState(ROLLUP, HEIGHT);
@@ -248,7 +248,7 @@ describe("node host: the replica on real keys and LevelDB", () => {
         for (const { writes } of cluster.steps.filter((s) => s.member === member.address)) {
           await persistWrites(store, wire, writes);
         }
-        const durable = await loadDurable(store, wire, member);
+        const durable = await loadDurable(store, wire);
         const restarted = new HeightReplica<Tx>(
           HEIGHT,
           {

@@ -15,7 +15,7 @@ import {
 import { entrySchema } from "../entry";
 import { sealRecordOf, type HeightWrite, type NodeStore, type SignedSealRecord } from "../storage/store";
 import { replicaSealOf } from "./signatures";
-import { WireError, type HeightWire, type NodeEntry, type SignerRecovery } from "./wire";
+import type { HeightWire, NodeEntry } from "./wire";
 import type { OrderedTransactionJson } from "../../api/wire";
 import type { StoredValue } from "../storage/codec";
 
@@ -52,9 +52,10 @@ export function toHeightWrite(wire: HeightWire, w: NodeWrite): HeightWrite {
           epoch: w.seal.epoch,
         },
       };
-    case "certificate":
+    case "decided":
+    case "built":
       return {
-        type: "certificate",
+        type: w.type,
         certificate: sealCertificateToJson(wire.sealCertificateToChain(w.certificate)) as unknown as StoredValue,
       };
   }
@@ -70,21 +71,19 @@ export function persistWrites(store: NodeStore, wire: HeightWire, writes: readon
 }
 
 /** The replica's durable state of `wire`'s height as the store holds it (empty for a height never written). */
-export async function loadDurable(
-  store: NodeStore,
-  wire: HeightWire,
-  recovery: SignerRecovery,
-): Promise<Durable<OrderedTransactionJson>> {
+export async function loadDurable(store: NodeStore, wire: HeightWire): Promise<Durable<OrderedTransactionJson>> {
   const { rollupId, height } = wire;
-  const [stored, viewState, sealRecord, viewCertificate, certificate, signedDropped, signedSeal] = await Promise.all([
-    store.getEntries(rollupId, height),
-    store.getViewState(rollupId, height),
-    store.getSeal(rollupId, height),
-    store.getViewCertificate(rollupId, height),
-    store.getCertificate(rollupId, height),
-    store.signedDroppedIndices(rollupId, height),
-    store.getSignedSeal(rollupId, height),
-  ]);
+  const [stored, viewState, sealRecord, viewCertificate, certificate, signedDropped, signedSeal, block] =
+    await Promise.all([
+      store.getEntries(rollupId, height),
+      store.getViewState(rollupId, height),
+      store.getSeal(rollupId, height),
+      store.getViewCertificate(rollupId, height),
+      store.getCertificate(rollupId, height),
+      store.signedDroppedIndices(rollupId, height),
+      store.getSignedSeal(rollupId, height),
+      store.blockState(rollupId, height),
+    ]);
   const seal = sealRecord === undefined ? undefined : sealResultSchema.parse(sealRecord.seal);
   return {
     entries: stored.map((e) => wire.entryOf(entrySchema.parse(e))),
@@ -95,7 +94,14 @@ export async function loadDurable(
         ? undefined
         : { seal: replicaSealOf(seal.seal), signature: seal.signature, leader: seal.leader },
     viewCertificate: viewCertificate === undefined ? undefined : viewCertificateOf(wire, viewCertificate),
-    certificate: certificate === undefined ? undefined : sealCertificateOf(wire, certificate, recovery),
+    // The certificate decides the height; the block pipeline's finalize says its block is stored here.
+    decision:
+      certificate === undefined
+        ? undefined
+        : {
+            status: block.status === "finalized" ? "built" : "decided",
+            certificate: sealCertificateOf(wire, certificate),
+          },
     signedDropped,
     sealSigned: signedSeal === undefined ? undefined : signedSealOf(signedSeal),
   };
@@ -105,16 +111,8 @@ function viewCertificateOf(wire: HeightWire, stored: StoredValue): Certificate<V
   return wire.viewCertificateFromChain(parseViewCertificate(stored));
 }
 
-function sealCertificateOf(wire: HeightWire, stored: StoredValue, recovery: SignerRecovery): Certificate<Seal> {
-  const chain = parseSealCertificate(stored);
-  const statement = replicaSealOf(chain.seal);
-  const signatures = new Map<string, string>();
-  for (const signature of chain.signatures) {
-    const signer = recovery.sealSigner(wire.rollupId, wire.height, statement, signature);
-    if (signer === undefined) throw new WireError("a stored seal certificate holds a signature of nobody");
-    signatures.set(signer, signature);
-  }
-  return { statement, signatures };
+function sealCertificateOf(wire: HeightWire, stored: StoredValue): Certificate<Seal> {
+  return wire.sealCertificateFromChain(parseSealCertificate(stored));
 }
 
 const signedSealRecord = z.strictObject({

@@ -28,6 +28,7 @@ import {
   type Timing,
   type Write,
 } from "../../replica/types";
+import { parseSealCertificate } from "../../chain/certificate";
 import type { NodeStore } from "../storage/store";
 import { loadDurable, persistWrites } from "./durable";
 import type { ReplicaSigner } from "./signatures";
@@ -88,6 +89,12 @@ export interface HostOptions {
   readonly check?: (rollupId: bigint, height: number, message: NodeMessage) => Promise<void>;
   /** A height's seal is stored here (sealed by this node, or by its leader): later heights open. */
   readonly onSealStored?: (rollupId: bigint, height: number) => void;
+  /**
+   * The height is decided but its block is not here: ask member `from` for it (block pipeline). The host
+   * steps `built` once a block checked against the certificate is stored; the replica asks again elsewhere
+   * after a timeout otherwise.
+   */
+  readonly onFetchBlock?: (rollupId: bigint, height: number, from: Address, certificate: SealCertificate) => void;
   /** A seal of a height was certified here (the round key may be asked for, the block built). */
   readonly onCertified?: (rollupId: bigint, height: number, certificate: SealCertificate) => void;
 }
@@ -191,13 +198,16 @@ export class HeightHost {
   }
 
   /** A client could not reach the height's leader: this member watches it, so silence leads to a view change. */
-  async suspect(rollupId: bigint, height: number): Promise<void> {
-    this.step(await this.height(rollupId, height), { type: "suspect" });
+  async watch(rollupId: bigint, height: number): Promise<void> {
+    this.step(await this.height(rollupId, height), { type: "watch" });
   }
 
-  /** Tells the replica its height's block is built and stored: it stops all work on it. */
+  /** Tells the replica its height's block is built and stored under the stored certificate: it stops all work. */
   async built(rollupId: bigint, height: number): Promise<void> {
-    this.step(await this.height(rollupId, height), { type: "built" });
+    const h = await this.height(rollupId, height);
+    const stored = await this.o.store.getCertificate(rollupId, height);
+    if (stored === undefined) throw new Error(`height ${height} has a block but no seal certificate here`);
+    this.step(h, { type: "built", certificate: h.wire.sealCertificateFromChain(parseSealCertificate(stored)) });
   }
 
   /** What the replica of a height holds now, if it is live here (reads never load one). */
@@ -232,14 +242,14 @@ export class HeightHost {
   /** Builds a height's replica from the store: one that holds anything was running before, so it recovers. */
   private async load(key: string, rollupId: bigint, height: number, claimed: number | undefined): Promise<LiveHeight> {
     const wire = new HeightWire(rollupId, height, this.o.signer);
-    const durable = await loadDurable(this.o.store, wire, this.o.signer);
+    const durable = await loadDurable(this.o.store, wire);
     // Anything on disk means the height ran here before this process: it recovers before it acts.
     const restarted =
       durable.entries.length > 0 ||
       durable.view > 0 ||
       durable.seal !== undefined ||
       durable.sealSigned !== undefined ||
-      durable.certificate !== undefined ||
+      durable.decision !== undefined ||
       durable.signedDropped.length > 0;
     // A height that holds anything runs in the epoch its entries or seal name; an empty one in the epoch
     // its first message names (if this node knows that epoch), else the current one.
@@ -336,6 +346,9 @@ export class HeightHost {
           break;
         case "certified":
           this.o.onCertified?.(h.wire.rollupId, h.wire.height, effect.certificate);
+          break;
+        case "fetch-block":
+          this.o.onFetchBlock?.(h.wire.rollupId, h.wire.height, effect.from, effect.certificate);
           break;
       }
     }

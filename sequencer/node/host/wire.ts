@@ -9,11 +9,14 @@ import { z } from "zod";
 import {
   assembleCertificate,
   assembleViewCertificate,
+  sealCertificateSchema,
+  sealCertificateToJson,
   sealResultSchema,
   sealResultToJson,
   sealToJson,
   viewCertificateSchema,
   viewCertificateToJson,
+  type SealCertificate as ChainSealCertificate,
   type SealResultJson,
   type ViewCertificate,
   type ViewCertificateJson,
@@ -73,6 +76,7 @@ const messageSchema = z.discriminatedUnion("type", [
     nonce: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
     log: logReport,
   }),
+  z.strictObject({ type: z.literal("decided"), certificate: sealCertificateSchema }),
 ]);
 
 export type MessageJson = z.input<typeof messageSchema>;
@@ -156,6 +160,8 @@ export class HeightWire {
           entries: m.entries.map((e) => this.entryToJson(e)),
           ...(m.seal === undefined ? {} : { seal: this.signedSealToJson(m.seal) }),
         };
+      case "decided":
+        return { type: m.type, certificate: sealCertificateToJson(this.sealCertificateToChain(m.certificate)) };
       default:
         return m;
     }
@@ -190,9 +196,25 @@ export class HeightWire {
           entries: m.entries.map((e) => this.entryOf(e)),
           seal: m.seal === undefined ? undefined : this.signedSealOf(m.seal),
         };
+      case "decided":
+        return { type: m.type, certificate: this.sealCertificateFromChain(m.certificate) };
       default:
         return m;
     }
+  }
+
+  /** A chain seal certificate of this height, its signers recovered (each once). */
+  sealCertificateFromChain(c: ChainSealCertificate): Certificate<Seal> {
+    const statement = this.sealOf(c.seal);
+    const signatures = new Map<string, string>();
+    for (const signature of c.signatures) {
+      const signer = this.recovery.sealSigner(this.rollupId, this.height, statement, signature);
+      if (signer === undefined || signatures.has(signer)) {
+        throw new WireError("a seal certificate with a signature that recovers no signer, or one signer twice");
+      }
+      signatures.set(signer, signature);
+    }
+    return { statement, signatures };
   }
 
   /** A stored or sent entry as the replica holds it; it must be of this height. */

@@ -123,7 +123,8 @@ export type HeightWrite =
     }
   | { readonly type: "seal"; readonly seal: SealRecord }
   | { readonly type: "seal-signed"; readonly seal: SignedSealRecord }
-  | { readonly type: "certificate"; readonly certificate: StoredValue };
+  /** The height's seal certificate: decided here (its block is built, or fetched, by the block pipeline). */
+  | { readonly type: "decided" | "built"; readonly certificate: StoredValue };
 
 /** The seal this member signed last for a height (it never signs another in that view). */
 export interface SignedSealRecord extends SignedSealContent {
@@ -539,17 +540,6 @@ export class NodeStore {
             if (w.seal === undefined) ops.push({ type: "del", key: blockKey(rollupId, height, "seal") });
             else ops.push({ type: "put", key: blockKey(rollupId, height, "seal"), value: encodeValue(w.seal) });
             block = { status: w.seal === undefined ? "open" : "sealed", count };
-            // A certificate of another content than the installed seal goes, as the replica drops it.
-            const certified = await this.getCertificate(rollupId, height);
-            const content = certified as { seal?: { txCount?: unknown; encRoot?: unknown } } | undefined;
-            if (
-              content !== undefined &&
-              (w.seal === undefined ||
-                content.seal?.txCount !== w.seal.txCount ||
-                String(content.seal.encRoot).toLowerCase() !== w.seal.encRoot.toLowerCase())
-            ) {
-              ops.push({ type: "del", key: blockKey(rollupId, height, "certificate") });
-            }
             ops.push(...this.viewOps(rollupId, height, { view: w.view, normalView: w.normalView }));
             for (const index of w.signedDropped) {
               const key = indexedKey(rollupId, height, "signedLeaf", index);
@@ -568,7 +558,8 @@ export class NodeStore {
           case "seal-signed":
             ops.push({ type: "put", key: blockKey(rollupId, height, "signedSeal"), value: encodeValue(w.seal) });
             break;
-          case "certificate":
+          case "decided":
+          case "built":
             ops.push({
               type: "put",
               key: blockKey(rollupId, height, "certificate"),

@@ -301,6 +301,11 @@ export function registerApi(d: ApiDeps): void {
     params: envelopeParams,
     handler: (envelope) => sequencer.onPacket(envelope as Envelope),
   });
+  methods.register("cluster_get_block", {
+    description: "cluster only: this node's built block of a height, with its certificate and sealed entries (a read)",
+    params: envelopeParams,
+    handler: (envelope) => d.blocks.onGetBlock(envelope as Envelope),
+  });
   methods.register("cluster_block_built", {
     description: "cluster only: the leader's built block of a sealed height, rebuilt and checked before it is stored",
     params: envelopeParams,

@@ -190,6 +190,8 @@ export const ClusterMessageKind = {
   UploadPermit: 11,
   /** A member's replica messages of one height (node/host/, `cluster_replica`). */
   Replica: 12,
+  /** A member that missed a height asks a peer for its built block (`cluster_get_block`). */
+  BlockRequest: 13,
 } as const;
 
 function typesOf<T extends MessageType>(type: T): Record<string, TypedDataField[]> {

@@ -17,6 +17,7 @@ import {
   CertificateError,
   parseSealCertificate,
   sealCertificateToJson,
+  sealResultToJson,
   verifySealCertificate,
   type SealCertificate,
 } from "../chain/certificate";
@@ -40,7 +41,9 @@ import type { Peers } from "./cluster/peers";
 import type { BlockMetrics } from "./metrics";
 import { RoundKeyUnavailable, type RoundKeys } from "./round-keys";
 import type { RoundSecretSource } from "./round-secrets";
-import type { NodeStore, SealRecord } from "./storage/store";
+import { sealRecordOf, type NodeStore, type SealRecord } from "./storage/store";
+import { entrySchema, type Entry } from "./entry";
+import { IncrementalMerkleTree } from "../chain/merkle";
 import type { StoredValue } from "./storage/codec";
 import { TaskConflict, type VsmTasks } from "./vsm-tasks";
 
@@ -71,6 +74,20 @@ const blockBuiltPayload = z.strictObject({
   certificate: z.unknown(),
 });
 type BlockBuiltPayload = z.output<typeof blockBuiltPayload>;
+
+/** What `cluster_get_block` asks: a height's built block. */
+const blockRequestPayload = z.strictObject({
+  rollupId: z.string().regex(/^[0-9]{1,20}$/),
+  height: z.number().int().nonnegative().safe(),
+});
+
+/** What it answers: the block, its round secret, its seal certificate and the sealed entries it was built from. */
+const fetchedBlock = z.strictObject({
+  block: z.unknown(),
+  roundSecret: z.string().regex(/^0x[0-9a-f]{1,64}$/),
+  certificate: z.unknown(),
+  entries: z.array(z.unknown()).max(1 << 20),
+});
 
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
 
@@ -326,6 +343,118 @@ export class BlockPipeline {
       );
     })().finally(() => this.broadcasts.delete(run));
     this.broadcasts.add(run);
+  }
+
+  // ---- a member that missed the height: fetch ------------------------------------------------------
+
+  /**
+   * `cluster_get_block`: this node's built block of a height, with its round secret, seal certificate and
+   * sealed entries, for a member that missed the height (a read: it changes nothing here).
+   */
+  async onGetBlock(envelope: Envelope): Promise<z.input<typeof fetchedBlock>> {
+    const request = openEnvelope(envelope, {
+      domain: this.o.domain,
+      clusterId: this.o.chain.clusterId,
+      kind: ClusterMessageKind.BlockRequest,
+      isMember: (a) => this.o.chain.isMember(a),
+      schema: blockRequestPayload,
+    });
+    const rollupId = BigInt(request.rollupId);
+    const [record, certificate, entries] = await Promise.all([
+      this.o.store.getBuiltBlock(rollupId, request.height),
+      this.o.store.getCertificate(rollupId, request.height),
+      this.o.store.getEntries(rollupId, request.height),
+    ]);
+    if (record === undefined || certificate === undefined) {
+      throw veilError.notFound(`the built block of height ${request.height}`);
+    }
+    return { block: record.block.built, roundSecret: record.block.roundSecret, certificate, entries };
+  }
+
+  /**
+   * Fetches the built block of a decided height from member `from` and stores it with the sealed log it was
+   * built from, after checking everything: the certificate's majority, the entries against the certified
+   * count and root, the commitment's signature by the certificate view's leader, the round secret, and this
+   * node's own rebuild. Resolves true once stored here.
+   */
+  async fetch(rollupId: bigint, height: number, from: string): Promise<boolean> {
+    if ((await this.stored(rollupId, height)) !== undefined) return true;
+    const peer = await this.o.peers.byAddress(from);
+    if (peer === undefined) return false;
+    const request = await sealEnvelope(
+      this.o.wallet,
+      this.o.domain,
+      this.o.chain.clusterId,
+      0,
+      ClusterMessageKind.BlockRequest,
+      { rollupId: rollupId.toString(), height },
+    );
+    const answer = fetchedBlock.parse(await peer.cluster.call("cluster_get_block", request));
+    const block = builtBlockJson.parse(answer.block);
+    const commitment: BlockCommitment = block.commitment;
+    if (commitment.rollupId !== rollupId || commitment.height !== BigInt(height)) {
+      throw veilError.invalidProof("the fetched block is of another height");
+    }
+    const certificate = await this.certifiedView(answer.certificate, commitment);
+    const { seal } = certificate;
+    const view = seal.viewNumber;
+    const leader = this.o.chain.leaderAt(seal.epoch, height, view);
+    if (getAddress(block.leader) !== leader || block.viewNumber !== view || commitment.viewNumber !== view) {
+      throw veilError.unauthorized(
+        `the fetched block names another leader or view than its certificate (view ${view})`,
+      );
+    }
+    if (!isSignedBy(this.o.domain, "BlockCommitment", commitment, block.signature, leader)) {
+      throw veilError.invalidSignature("the fetched block commitment is not signed by its view's leader");
+    }
+    // The entries must be the certified log: its count, and leaves whose tree has the certified root.
+    const entries = answer.entries.map((e): Entry => {
+      entrySchema.parse(e);
+      return e as Entry;
+    });
+    const tree = new IncrementalMerkleTree();
+    for (const e of entries) tree.append(e.encTxHash.toLowerCase());
+    if (entries.length !== seal.txCount || tree.root.toLowerCase() !== seal.encRoot.toLowerCase()) {
+      throw veilError.invalidProof("the fetched entries are not the certified log");
+    }
+    const rollup = await this.o.chain.rollup(rollupId);
+    if (rollup === undefined) throw veilError.unknownRollup(rollupId.toString());
+    const roundKey = await this.roundKeyOf(rollup, height);
+    const secretKey = BigInt(answer.roundSecret);
+    if (!isRoundSecret(roundKey, secretKey)) {
+      throw new RpcError("WRONG_ROUND_KEY", `the round secret does not open the round key of height ${height}`);
+    }
+    // The sealed log as this node's own, signed by the leader of the certificate's view (it signed its seal).
+    const leaderSignature = certificate.signatures.find((sig) => isSignedBy(this.o.domain, "Seal", seal, sig, leader));
+    if (leaderSignature === undefined) throw veilError.invalidProof("the certificate lacks its leader's signature");
+    const sealRecord: SealRecord = sealRecordOf(sealResultToJson({ seal, signature: leaderSignature, leader }));
+    const current = await this.o.store.getViewState(rollupId, height);
+    await this.o.store.applyHeightWrites(rollupId, height, [
+      {
+        type: "install",
+        view: Math.max(current.view, view),
+        normalView: Math.max(current.normalView, view),
+        keep: 0,
+        entries,
+        seal: sealRecord,
+        viewCertificate: undefined,
+        signedDropped: [],
+      },
+      { type: "decided", certificate: sealCertificateToJson(certificate) as unknown as StoredValue },
+    ]);
+    const rebuilt = await this.build(rollup, height, view, sealRecord, roundKey, secretKey, "follower");
+    if (
+      rebuilt.rawRoot.toLowerCase() !== commitment.rawRoot ||
+      rebuilt.commitmentHash.toLowerCase() !== block.commitmentHash
+    ) {
+      throw veilError.invalidProof(
+        `this node's rebuild gives rawRoot ${rebuilt.rawRoot}, the leader's is ${commitment.rawRoot}`,
+      );
+    }
+    await this.persist(rollupId, height, toWire(rebuilt, view, leader, block.signature), answer.roundSecret);
+    this.o.metrics.blocksFinalized.inc({ role: "follower" });
+    this.o.log.info({ rollupId: rollupId.toString(), height, from }, "missed block fetched, rebuilt and stored");
+    return true;
   }
 
   // ---- follower ------------------------------------------------------------------------------------

@@ -233,6 +233,8 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
       log,
       onFinalized: (rollupId, height) => sequencer?.markFinalized(rollupId, height),
     });
+    const pipeline = blocks;
+    ordering.fetchBlocksWith((rollupId, height, from) => pipeline.fetch(rollupId, height, from));
     registerApi({
       methods,
       store,

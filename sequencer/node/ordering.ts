@@ -122,12 +122,28 @@ export class Ordering {
       log: o.log,
       check: (rollupId, height, message) => checks.check(rollupId, height, message),
       onSealStored: (rollupId, height) => void this.advanceOpenHeight(rollupId, height),
+      onFetchBlock: (rollupId, height, from) => this.fetchBlock(rollupId, height, from),
     });
   }
 
   /** Resumes the heights this node was working on before it stopped (their replicas recover first). */
   async start(): Promise<void> {
     await this.host.resume(await this.o.store.unfinishedHeights());
+  }
+
+  private blockFetcher: ((rollupId: bigint, height: number, from: string) => Promise<boolean>) | undefined;
+
+  /** How a decided height's missing block is fetched (the block pipeline, which exists after this). */
+  fetchBlocksWith(fetcher: (rollupId: bigint, height: number, from: string) => Promise<boolean>): void {
+    this.blockFetcher = fetcher;
+  }
+
+  private fetchBlock(rollupId: bigint, height: number, from: string): void {
+    // Stored, the block pipeline reports the height finalized, which tells the replica it is built. A failed
+    // fetch is retried by the replica elsewhere after a timeout.
+    this.blockFetcher?.(rollupId, height, from).catch((error: unknown) =>
+      this.o.log.warn({ err: error, height, from }, "could not fetch a missed block"),
+    );
   }
 
   // ---- heights ----------------------------------------------------------------------------------------

@@ -126,9 +126,31 @@ export class Ordering {
     });
   }
 
-  /** Resumes the heights this node was working on before it stopped (their replicas recover first). */
+  /**
+   * Resumes the heights this node was working on before it stopped (their replicas recover first), then
+   * catches up on the heights the cluster went through meanwhile: it asks its peers where each rollup it
+   * serves stands, and has every height it missed ask a majority (a decided one answers with its
+   * certificate, and the block is fetched). Start-up traffic only: reads never cause any.
+   */
   async start(): Promise<void> {
     await this.host.resume(await this.o.store.unfinishedHeights());
+    for (const rollupId of await this.o.store.rollupIds()) {
+      const mine = await this.openHeight(rollupId);
+      let theirs = mine;
+      for (const peer of this.o.peers.all) {
+        try {
+          const answer = await peer.client.call("get_block_height", { rollupId: rollupId.toString() });
+          theirs = Math.max(theirs, Number((answer as { openHeight?: unknown }).openHeight ?? 0));
+        } catch {
+          /* a peer down now: the others answer */
+        }
+      }
+      for (let height = mine; height < Math.min(theirs, mine + 1_000); height++) {
+        if ((await this.o.store.blockState(rollupId, height)).status !== "finalized") {
+          await this.host.sync(rollupId, height);
+        }
+      }
+    }
   }
 
   private blockFetcher: ((rollupId: bigint, height: number, from: string) => Promise<boolean>) | undefined;

@@ -167,7 +167,7 @@ export class HeightReplica<Tx = unknown> {
         if ((this.status === "normal" || this.status === "view-change") && !this.watched) this.heardFromLeader();
         break;
       case "sync":
-        if (this.status === "normal" && !this.leads() && this.seal === undefined) this.startRecovery();
+        if (this.status === "normal" || this.status === "view-change") this.startRecovery();
         break;
       case "built":
         this.onBuilt(input.certificate);

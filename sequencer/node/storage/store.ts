@@ -609,6 +609,15 @@ export class NodeStore {
     return [...out.values()];
   }
 
+  /** The rollups this node holds any height of. */
+  async rollupIds(): Promise<bigint[]> {
+    const out = new Set<bigint>();
+    const start = Buffer.of(PREFIX.state);
+    for await (const key of this.db.keys({ gte: start, lt: prefixEnd(start) }))
+      out.add(parseRollupHeight(key).rollupId);
+    return [...out];
+  }
+
   /** Counts from the block states (one small record per block, not one per entry). */
   async stats(): Promise<StoreStats> {
     const blocks: Record<BlockStatus, number> = { open: 0, sealed: 0, finalized: 0 };

@@ -14,7 +14,8 @@ import { ROLLUP, deployWorld, startMember, stopMember, teardown, type ClusterWor
 const BASE_TIMEOUT_MS = 600;
 /** Longer than the largest randomised base timeout (1.5 x 600 ms). */
 const DELAY_MS = 1_500;
-const DELAYED = new Set(["cluster_do_view_change", "cluster_start_view"]);
+/** The replica messages held: the second half of a view change (a log to the new leader, its new view). */
+const DELAYED = new Set(["do-view-change", "start-view"]);
 const raw = (t: string): string => `0x${Buffer.from(t).toString("hex")}`;
 
 /** A forwarding proxy to `target` that holds the view-change messages for DELAY_MS; counts what it held. */
@@ -26,13 +27,17 @@ async function delayingProxy(target: string): Promise<{ url: string; held: () =>
     req.on("end", () => {
       void (async () => {
         const body = Buffer.concat(chunks);
-        let method: unknown;
+        let types: unknown[] = [];
         try {
-          method = (JSON.parse(body.toString("utf8")) as { method?: unknown }).method;
+          const call = JSON.parse(body.toString("utf8")) as {
+            method?: unknown;
+            params?: { payload?: { messages?: { type?: unknown }[] } };
+          };
+          if (call.method === "cluster_replica") types = (call.params?.payload?.messages ?? []).map((m) => m.type);
         } catch {
-          method = undefined;
+          types = [];
         }
-        if (typeof method === "string" && DELAYED.has(method)) {
+        if (types.some((t) => typeof t === "string" && DELAYED.has(t))) {
           held += 1;
           await new Promise((r) => setTimeout(r, DELAY_MS));
         }

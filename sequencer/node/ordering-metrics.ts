@@ -6,9 +6,7 @@ export interface OrderingMetrics {
   readonly certificateSeconds: Histogram;
   readonly queueDepth: Gauge;
   readonly proofs: Counter<"role" | "verdict">;
-  readonly catchUps: Counter;
   readonly viewChanges: Counter;
-  readonly replicationLag: Gauge<"peer">;
   readonly replicaMessages: Counter<"type" | "direction">;
 }
 
@@ -37,26 +35,15 @@ export function createOrderingMetrics(registry: Registry): OrderingMetrics {
       labelNames: ["role", "verdict"] as const,
       registers: [registry],
     }),
-    catchUps: new Counter({
-      name: "veil_replication_catch_ups_total",
-      help: "Times the leader re-sent missing entries to a lagging follower",
-      registers: [registry],
-    }),
     viewChanges: new Counter({
       name: "veil_view_changes_total",
-      help: "View changes this node took part in",
+      help: "Views this node moved a height to (each a durable ViewChange vote)",
       registers: [registry],
     }),
     replicaMessages: new Counter({
       name: "veil_replica_messages_total",
       help: "Replica messages this node sent (out) and took from members (in), by type (replicate, ack, heartbeat, ...)",
       labelNames: ["type", "direction"] as const,
-      registers: [registry],
-    }),
-    replicationLag: new Gauge({
-      name: "veil_replication_lag_entries",
-      help: "Entries a follower was missing when it last acknowledged",
-      labelNames: ["peer"] as const,
       registers: [registry],
     }),
   };

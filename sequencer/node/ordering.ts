@@ -123,6 +123,7 @@ export class Ordering {
       check: (rollupId, height, message) => checks.check(rollupId, height, message),
       onSealStored: (rollupId, height) => void this.advanceOpenHeight(rollupId, height),
       onFetchBlock: (rollupId, height, from) => this.fetchBlock(rollupId, height, from),
+      onViewChange: () => o.metrics.viewChanges.inc(),
     });
   }
 
@@ -345,6 +346,7 @@ export class Ordering {
     const open = await this.openHeight(rollupId);
     if (height > open) throw veilError.outOfOrder(`heights are sealed in order; the open height is ${open}`);
     let certified;
+    const started = performance.now();
     try {
       certified = await withTimeout(this.host.seal(rollupId, height), this.o.commitTimeoutMs, () =>
         veilError.unavailable(
@@ -354,6 +356,7 @@ export class Ordering {
     } catch (error) {
       throw this.asRpcError(error, height);
     }
+    this.o.metrics.certificateSeconds.observe((performance.now() - started) / 1000);
     await this.advanceOpenHeight(rollupId, height);
     return new HeightWire(rollupId, height, this.signer).sealCertificateToChain(certified);
   }

@@ -87,6 +87,8 @@ export interface HostOptions {
    * the message. Messages of one height are checked and stepped in the order they arrived.
    */
   readonly check?: (rollupId: bigint, height: number, message: NodeMessage) => Promise<void>;
+  /** This node moved a height to a new view (a durable vote for it). */
+  readonly onViewChange?: () => void;
   /** A height's seal is stored here (sealed by this node, or by its leader): later heights open. */
   readonly onSealStored?: (rollupId: bigint, height: number) => void;
   /**
@@ -320,6 +322,7 @@ export class HeightHost {
       const batch = writes;
       writes = [];
       await persistWrites(this.o.store, h.wire, batch);
+      for (const w of batch) if (w.type === "view") this.o.onViewChange?.();
       if (batch.some((w) => w.type === "seal" || (w.type === "install" && w.seal !== undefined))) {
         this.o.onSealStored?.(h.wire.rollupId, h.wire.height);
       }

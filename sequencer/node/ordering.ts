@@ -233,6 +233,7 @@ export class Ordering {
 
   /** The height's block is built and stored here: its replica stops. */
   markFinalized(rollupId: bigint, height: number): void {
+    void this.advanceOpenHeight(rollupId, height);
     void this.host.built(rollupId, height).catch((error: unknown) => this.o.log.warn({ err: error }, "built"));
   }
 
@@ -371,9 +372,14 @@ export class Ordering {
     const missing: number[] = [];
     for (let h = open; h < height; h++) if ((await this.o.store.getSeal(rollupId, h)) === undefined) missing.push(h);
     await Promise.all(missing.map((h) => this.host.sync(rollupId, h)));
-    const until = performance.now() + this.o.leaderTimeoutMs;
-    while (performance.now() < until && (await this.openHeight(rollupId)) < height) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
+    // A decided height is as good as sealed here: its certificate fixes the log (its block is fetched).
+    const settled = async (h: number): Promise<boolean> =>
+      (await this.o.store.getSeal(rollupId, h)) !== undefined ||
+      (await this.o.store.getCertificate(rollupId, h)) !== undefined;
+    const until = performance.now() + 2 * this.o.leaderTimeoutMs;
+    for (const h of missing) {
+      while (!(await settled(h)) && performance.now() < until) await new Promise((r) => setTimeout(r, 25));
+      if (await settled(h)) await this.advanceOpenHeight(rollupId, h);
     }
   }
 

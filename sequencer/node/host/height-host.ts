@@ -323,7 +323,9 @@ export class HeightHost {
       writes = [];
       await persistWrites(this.o.store, h.wire, batch);
       for (const w of batch) if (w.type === "view") this.o.onViewChange?.();
-      if (batch.some((w) => w.type === "seal" || (w.type === "install" && w.seal !== undefined))) {
+      if (
+        batch.some((w) => w.type === "seal" || w.type === "decided" || (w.type === "install" && w.seal !== undefined))
+      ) {
         this.o.onSealStored?.(h.wire.rollupId, h.wire.height);
       }
     };

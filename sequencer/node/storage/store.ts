@@ -496,7 +496,10 @@ export class NodeStore {
     if (writes.length === 0) return Promise.resolve();
     return this.withLock(rollupId, async () => {
       let block = await this.blockState(rollupId, height);
-      if (block.status === "finalized") throw veilError.heightSealed(height);
+      // A built height's log is final: only its decision (the certificate) may still be recorded.
+      if (block.status === "finalized" && writes.some((w) => w.type !== "decided" && w.type !== "built")) {
+        throw veilError.heightSealed(height);
+      }
       const ops: BatchOp[] = [];
       // Entries this batch writes or removes, so that a later write of the same batch sees them.
       const written = new Map<number, Entry | undefined>();

@@ -256,7 +256,7 @@ export class HeightReplica<Tx = unknown> {
       view: this.view,
       normalView: this.normalView,
       normalViewCertificate: this.normalView > 0 && proof?.statement.view === this.normalView ? proof : undefined,
-      entries: this.log.entries,
+      entries: [...this.log.entries], // a copy: the log grows after the report leaves
       seal: this.seal,
     };
   }
@@ -644,7 +644,9 @@ export class HeightReplica<Tx = unknown> {
   private sendStartView(to: Address): void {
     const certificate = this.viewCertificate;
     if (certificate === undefined || certificate.statement.view !== this.view) return;
-    this.send(to, { type: "start-view", view: this.view, certificate, entries: this.log.entries, seal: this.seal });
+    // A copy: the log grows after the message is handed to the host, which may send it later.
+    const entries = [...this.log.entries];
+    this.send(to, { type: "start-view", view: this.view, certificate, entries, seal: this.seal });
   }
 
   private onStartView(
@@ -869,9 +871,11 @@ export class HeightReplica<Tx = unknown> {
     if (this.status !== "recovering") {
       if (this.leads() && this.status === "normal") this.abandonWaiting("this member learnt of a later view");
       this.phase = { status: "recovering" };
+      // One nonce per recovery, kept across its retries: answers to an earlier ask still count, so a round
+      // trip longer than the retry interval cannot keep a member recovering for ever (leader-kill seed 35).
+      this.recoveryNonce = Math.floor(this.config.random() * 2 ** 48);
+      this.recoveryReports.clear();
     }
-    this.recoveryNonce = Math.floor(this.config.random() * 2 ** 48);
-    this.recoveryReports.clear();
     this.deadline = this.now + this.config.timing.leaderTimeoutMs;
     this.broadcast({ type: "recovery", nonce: this.recoveryNonce });
   }

@@ -17,10 +17,10 @@
  * taking part, and pulls the block through its host (`fetch-block`) until it is stored (`built`).
  */
 import { leaderTimeoutMs, rankLogs } from "./view-change";
+import { PeerChecks } from "./checks";
 import { EntryRejected, ReplicaLog, checkEntry, leaderOf, majorityOf } from "./log";
 import type {
   Address,
-  Certificate,
   Decision,
   Durable,
   Effect,
@@ -60,6 +60,7 @@ const sameSeal = (a: Seal, b: Seal): boolean => a.count === b.count && a.root ==
 
 export class HeightReplica<Tx = unknown> {
   private readonly log: ReplicaLog<Tx>;
+  private readonly checks: PeerChecks<Tx>;
   private view: number;
   private normalView: number;
   private phase: Phase;
@@ -108,6 +109,7 @@ export class HeightReplica<Tx = unknown> {
     restarted: boolean,
   ) {
     this.log = new ReplicaLog<Tx>(height, config.maxEntries, durable.entries, durable.signedDropped);
+    this.checks = new PeerChecks<Tx>(height, config);
     this.view = durable.view;
     this.normalView = durable.normalView;
     this.seal = durable.seal;
@@ -230,10 +232,6 @@ export class HeightReplica<Tx = unknown> {
 
   private get majority(): number {
     return majorityOf(this.config.membership);
-  }
-
-  private acceptsSealEpoch(epoch: number): boolean {
-    return epoch === this.config.membership.epoch || (this.config.acceptsSealEpoch?.(epoch) ?? false);
   }
 
   private timeout(): number {
@@ -387,7 +385,7 @@ export class HeightReplica<Tx = unknown> {
   private acceptSeal(from: Address, signed: SignedSeal): void {
     const { seal } = signed;
     if (seal.view !== this.view || this.status !== "normal" || from !== this.leaderOfView(seal.view)) return;
-    if (!this.acceptsSealEpoch(seal.epoch)) return;
+    if (!this.checks.acceptsSealEpoch(seal.epoch)) return;
     if (!this.config.signatures.isSealSignedBy(seal, signed.signature, from)) return;
     if (this.log.size < seal.count) {
       this.pendingSeal = signed;
@@ -615,7 +613,7 @@ export class HeightReplica<Tx = unknown> {
       return;
     }
     if (log.normalView >= view || !this.config.signatures.isVoteSignedBy(this.voteStatement(view), vote, from)) return;
-    if (!this.checkReport(log)) return;
+    if (!this.checks.checkReport(log)) return;
     this.votesFor(view).set(from, vote);
     this.watched = true;
     if (view > this.view) this.startViewChange(view);
@@ -661,8 +659,8 @@ export class HeightReplica<Tx = unknown> {
       this.send(from, { type: "ack", view, count: this.log.size });
       return;
     }
-    if (!this.checkViewCertificate(view, certificate)) return;
-    if (!this.checkLog(entries, seal)) return;
+    if (!this.checks.checkViewCertificate(view, certificate)) return;
+    if (!this.checks.checkLog(entries, seal)) return;
     this.install(view, view, entries, seal, certificate);
     this.send(from, { type: "ack", view, count: this.log.size });
   }
@@ -699,69 +697,6 @@ export class HeightReplica<Tx = unknown> {
       signedDropped,
     });
     this.heardFromLeader();
-  }
-
-  // ---- checks of what other members send --------------------------------------------------------------
-
-  private checkViewCertificate(view: number, certificate: ViewCertificate): boolean {
-    const statement = this.voteStatement(view);
-    if (certificate.statement.view !== view || certificate.statement.epoch !== statement.epoch) return false;
-    return this.checkMajority(certificate, (signature, member) =>
-      this.config.signatures.isVoteSignedBy(statement, signature, member),
-    );
-  }
-
-  /** A seal certificate of this height's membership: a majority, each signature checked on the same seal. */
-  private checkSealCertificate(certificate: SealCertificate): boolean {
-    const seal = certificate.statement;
-    if (seal.epoch !== this.config.membership.epoch) return false;
-    return this.checkMajority(certificate, (signature, member) =>
-      this.config.signatures.isSealSignedBy(seal, signature, member),
-    );
-  }
-
-  private checkMajority<T>(
-    certificate: Certificate<T>,
-    valid: (signature: string, member: Address) => boolean,
-  ): boolean {
-    let count = 0;
-    for (const [member, signature] of certificate.signatures) {
-      if (!this.config.membership.members.includes(member) || !valid(signature, member)) return false;
-      count += 1;
-    }
-    return count >= this.majority;
-  }
-
-  /** A whole log from scratch: every entry against its signed commitment and a rebuilt tree, and the seal. */
-  private checkLog(entries: readonly Entry<Tx>[], seal: SignedSeal | undefined): boolean {
-    const scratch = new ReplicaLog<Tx>(this.height, this.config.maxEntries);
-    try {
-      scratch.appendChecked(0, entries, (entry, index) =>
-        checkEntry(entry, index, this.height, this.config.membership, this.config.signatures),
-      );
-    } catch (error) {
-      if (error instanceof EntryRejected) return false;
-      throw error;
-    }
-    if (seal === undefined) return true;
-    const s = seal.seal;
-    return (
-      this.acceptsSealEpoch(s.epoch) &&
-      seal.leader === this.leaderOfView(s.view) &&
-      this.config.signatures.isSealSignedBy(s, seal.signature, seal.leader) &&
-      s.count === scratch.size &&
-      s.root === scratch.root
-    );
-  }
-
-  /** A member's log report: its claimed normal view proven (above 0), its log and seal checked. */
-  private checkReport(report: LogReport<Tx>): boolean {
-    if (report.normalView > report.view) return false;
-    if (report.normalView > 0) {
-      const proof = report.normalViewCertificate;
-      if (proof === undefined || !this.checkViewCertificate(report.normalView, proof)) return false;
-    }
-    return this.checkLog(report.entries, report.seal);
   }
 
   // ---- decided heights ---------------------------------------------------------------------------------
@@ -807,7 +742,7 @@ export class HeightReplica<Tx = unknown> {
 
   /** Another member says the height is decided: believed only with a majority's signatures on one seal. */
   private onDecided(from: Address, certificate: SealCertificate): void {
-    if (!this.checkSealCertificate(certificate)) return;
+    if (!this.checks.checkSealCertificate(certificate)) return;
     this.decide(certificate, from);
   }
 
@@ -858,7 +793,7 @@ export class HeightReplica<Tx = unknown> {
 
   /** The host stored the block, built here or fetched and checked against `certificate`. */
   private onBuilt(certificate: SealCertificate): void {
-    if (this.status === "built" || !this.checkSealCertificate(certificate)) return;
+    if (this.status === "built" || !this.checks.checkSealCertificate(certificate)) return;
     this.persist({ type: "built", certificate });
     if (this.decision === undefined) this.settleRequests(certificate);
     this.phase = { status: "built", certificate };
@@ -886,7 +821,7 @@ export class HeightReplica<Tx = unknown> {
 
   private onRecoveryResponse(from: Address, nonce: number, report: LogReport<Tx>): void {
     if (this.status !== "recovering" || nonce !== this.recoveryNonce) return;
-    if (!this.checkReport(report)) return;
+    if (!this.checks.checkReport(report)) return;
     this.recoveryReports.set(from, report);
     if (this.recoveryReports.size + 1 < this.majority) return;
     // A majority's logs and this member's own, ranked as a new leader ranks them.

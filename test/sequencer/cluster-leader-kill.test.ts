@@ -33,9 +33,9 @@ const ROLLUP = "7";
 const HEIGHT = "0";
 /**
  * Two kills in a row. Rarely, under load, a round leaves the members' logs of the height apart for minutes
- * (seen in fresh-clone CI runs in the second and third rounds, not reproduced by replaying their seeds): an
- * open liveness bug, recorded in docs/fault-tests.md; safety held in every run. `LEADER_KILL_ROUNDS=<n>`
- * runs more rounds.
+ * (seen in fresh-clone CI runs in the second and third rounds, not reproduced by replaying their seeds): a
+ * liveness bug of the node, whose mechanism docs/fault-tests.md ("Consecutive leader kills") explains; safety
+ * held in every run. `LEADER_KILL_ROUNDS=<n>` runs more rounds.
  */
 const ROUNDS = Number(process.env.LEADER_KILL_ROUNDS ?? 2);
 /** Encrypted submissions per round (real proofs, made once per run); raw transactions give the volume. */

@@ -22,6 +22,8 @@ interface HeightReceipts {
   readonly byIndex: (Receipt | undefined)[];
   /** Indices in the order first acknowledged: trackers read the ones they have not seen yet. */
   readonly added: number[];
+  /** minViewFrom[i]: the lowest view of the receipts at index i or above; rebuilt after receipts change. */
+  minViewFrom: number[] | undefined;
 }
 
 /**
@@ -53,7 +55,7 @@ export class Invariants {
   private irregular = false;
   private readonly trackers = new Map<Address, LogTracker[]>(); // member -> by height
   private readonly certified = new Map<number, SealCertificate>();
-  private readonly views = new Map<string, number>(); // `${member}/${height}` -> highest durable view
+  private readonly views = new Map<Address, number[]>(); // member -> highest durable view, by height
   private readonly signedBy = new Map<Address, Signed[]>(); // member -> by height
   maxView = 0;
 
@@ -86,6 +88,7 @@ export class Invariants {
       const of = this.heightReceipts(height);
       if (of.byIndex[receipt.index] === undefined) of.added.push(receipt.index);
       of.byIndex[receipt.index] = receipt;
+      of.minViewFrom = undefined;
     }
     for (const [h, certificate] of this.certified) {
       if (h === height && receipt.index >= certificate.statement.count) {
@@ -124,18 +127,18 @@ export class Invariants {
 
   private heightReceipts(height: number): HeightReceipts {
     let of = this.receiptsOf.get(height);
-    if (of === undefined) this.receiptsOf.set(height, (of = { byIndex: [], added: [] }));
+    if (of === undefined) this.receiptsOf.set(height, (of = { byIndex: [], added: [], minViewFrom: undefined }));
     return of;
   }
 
   /** After a durable write: views never go back. */
   afterWrite(member: Address, height: number, durable: Durable<unknown>): void {
-    const key = `${member}/${height}`;
-    const before = this.views.get(key) ?? 0;
+    const views = this.viewsOf(member);
+    const before = views[height] ?? 0;
     if (durable.view < before) {
       throw new InvariantViolation(`${member} height ${height}: its view went back from ${before} to ${durable.view}`);
     }
-    this.views.set(key, durable.view);
+    views[height] = durable.view;
     this.maxView = Math.max(this.maxView, durable.view);
   }
 
@@ -150,7 +153,7 @@ export class Invariants {
       );
     }
     if (snapshot.certificate !== undefined) this.onCertified(height, snapshot.certificate);
-    if (durable.view < (this.views.get(`${member}/${height}`) ?? 0)) {
+    if (durable.view < (this.viewsOf(member)[height] ?? 0)) {
       throw new InvariantViolation(`${member} height ${height}: its view went back`);
     }
   }
@@ -194,17 +197,30 @@ export class Invariants {
   /**
    * Whether checkReceipts would find a broken receipt: an index held with another transaction in a view
    * at or after the receipt's, or one missing from a log installed in a later view. Looks only at the
-   * mismatched indices and at the receipts beyond the log's end.
+   * mismatched indices and at the lowest view acknowledged beyond the log's end.
    */
   private receiptsMayBeBroken(tracker: LogTracker, height: number, snapshot: ReplicaSnapshot<unknown>): boolean {
-    const byIndex = this.heightReceipts(height).byIndex;
+    const of = this.heightReceipts(height);
+    const byIndex = of.byIndex;
     for (const i of tracker.mismatched) if (snapshot.normalView >= byIndex[i]!.view) return true;
-    if (snapshot.status === "recovering") return false;
-    for (let i = snapshot.entries.length; i < byIndex.length; i++) {
-      const r = byIndex[i];
-      if (r !== undefined && snapshot.normalView > r.view) return true;
+    if (snapshot.status === "recovering" || snapshot.entries.length >= byIndex.length) return false;
+    if (of.minViewFrom === undefined) {
+      const min: number[] = new Array<number>(byIndex.length);
+      let m = Number.POSITIVE_INFINITY;
+      for (let i = byIndex.length - 1; i >= 0; i--) {
+        const view = byIndex[i]?.view;
+        if (view !== undefined && view < m) m = view;
+        min[i] = m;
+      }
+      of.minViewFrom = min;
     }
-    return false;
+    return snapshot.normalView > of.minViewFrom[snapshot.entries.length]!;
+  }
+
+  private viewsOf(member: Address): number[] {
+    let views = this.views.get(member);
+    if (views === undefined) this.views.set(member, (views = []));
+    return views;
   }
 
   /** Every acknowledged entry of the height against the member's log; throws at the first broken one. */

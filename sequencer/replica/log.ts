@@ -4,7 +4,7 @@
  * member signed an entry a view change later dropped (it never signs another entry there: an honest
  * member's order commitments never conflict). Appends are checked against the tree before they change it.
  */
-import { IncrementalMerkleTree } from "../chain/merkle";
+import { MERKLE_CAPACITY, MERKLE_DEPTH, ZERO_HASHES, hashLeaf, hashNode, isRightAt } from "../chain/merkle";
 import type { Address, Commitment, Entry, Hash, Membership, Signatures } from "./types";
 
 /** Why an entry cannot take its place in the log. */
@@ -21,8 +21,91 @@ export function leaderOf(membership: Membership, height: number, view: number): 
 /** Votes of a majority of `membership`. */
 export const majorityOf = (membership: Membership): number => Math.floor(membership.members.length / 2) + 1;
 
+/**
+ * The Merkle state of one sequence of leaves: the root and frontier that chain/merkle.ts's
+ * IncrementalMerkleTree reaches after appending them, computed the same way. States are immutable and
+ * shared: every log that holds the same leaves in the same order points at the same state, and each state
+ * remembers the states one append away. The members of a height hold copies of one log, and every view
+ * change, recovery and StartView checks whole logs from scratch, so without sharing the same prefix is
+ * hashed again and again (most of the simulator's time went there).
+ */
+class TreeState {
+  /** The state reached by the first leaf appended here; others in `more` (logs that diverged here). */
+  private next: TreeState | undefined;
+  private more: Map<Hash, TreeState> | undefined;
+  private proof: readonly Hash[] | undefined;
+
+  constructor(
+    readonly size: number,
+    readonly root: Hash,
+    /** frontier[level]: the root of the last complete left subtree of that height. */
+    private readonly frontier: readonly Hash[],
+    /** The leaf that led here from the previous state. */
+    readonly leaf: Hash | undefined,
+  ) {}
+
+  /** The state after appending `leaf` (the slot's data, hashed as a leaf); its root is the new preRoot. */
+  append(leaf: Hash): TreeState {
+    if (this.next?.leaf === leaf) return this.next;
+    const known = this.more?.get(leaf);
+    if (known !== undefined) return known;
+    const child = this.extend(leaf);
+    if (this.next === undefined) this.next = child;
+    else (this.more ??= new Map()).set(leaf, child);
+    statesSinceReset += 1;
+    return child;
+  }
+
+  /**
+   * The PRE proof of the next leaf (IncrementalMerkleTree.append's `preProof`): the frontier where that leaf
+   * is a right child, the empty subtree where it is a left one. Shared by every log that appends here.
+   */
+  nextProof(): readonly Hash[] {
+    return (this.proof ??= this.frontier.map((left, level) =>
+      isRightAt(this.size, level) ? left : ZERO_HASHES[level]!,
+    ));
+  }
+
+  /** IncrementalMerkleTree.appendLeafHash, without the proof. */
+  private extend(leaf: Hash): TreeState {
+    const index = this.size;
+    const frontier = this.frontier.slice();
+    let node = hashLeaf(leaf);
+    for (let level = 0; level < MERKLE_DEPTH; level++) {
+      if (isRightAt(index, level)) {
+        node = hashNode(frontier[level]!, node);
+      } else {
+        frontier[level] = node;
+        node = hashNode(node, ZERO_HASHES[level]!);
+      }
+    }
+    return new TreeState(index + 1, node, frontier, leaf);
+  }
+}
+
+/**
+ * The empty state, the start of every log. Replaced by a fresh one after this many states were made, so
+ * that a long-running process (a simulator campaign) does not keep every log it ever saw: logs made
+ * before keep working, they only stop sharing with later ones.
+ */
+const MAX_SHARED_STATES = 50_000;
+let statesSinceReset = 0;
+let emptyState = freshEmptyState();
+
+function freshEmptyState(): TreeState {
+  return new TreeState(0, ZERO_HASHES[MERKLE_DEPTH]!, ZERO_HASHES.slice(0, MERKLE_DEPTH), undefined);
+}
+
+function startState(): TreeState {
+  if (statesSinceReset > MAX_SHARED_STATES) {
+    statesSinceReset = 0;
+    emptyState = freshEmptyState();
+  }
+  return emptyState;
+}
+
 export class ReplicaLog<Tx> {
-  private tree: IncrementalMerkleTree;
+  private tree: TreeState;
   private list: Entry<Tx>[];
   private weight: number;
   private dropped: number[];
@@ -33,7 +116,11 @@ export class ReplicaLog<Tx> {
     entries: readonly Entry<Tx>[] = [],
     signedDropped: readonly number[] = [],
   ) {
-    this.tree = new IncrementalMerkleTree(maxEntries);
+    // The bound IncrementalMerkleTree(maxEntries) enforces, with its error.
+    if (!Number.isInteger(maxEntries) || maxEntries < 1 || maxEntries > MERKLE_CAPACITY) {
+      throw new Error(`maxLeaves must be an integer in 1..${MERKLE_CAPACITY}, got ${maxEntries}`);
+    }
+    this.tree = startState();
     this.list = [];
     this.weight = 0;
     for (const e of entries) this.push(e);
@@ -77,15 +164,17 @@ export class ReplicaLog<Tx> {
     signatures: Signatures,
   ): Entry<Tx>[] {
     return proposals.map((p) => {
-      const receipt = this.tree.append(p.leaf);
-      const commitment: Commitment = { index: receipt.index, leaf: p.leaf, preRoot: receipt.preRoot, view, epoch };
+      const index = this.tree.size;
+      const preProof = this.tree.nextProof();
+      this.tree = this.appendLeaf(this.tree, p.leaf);
+      const commitment: Commitment = { index, leaf: p.leaf, preRoot: this.tree.root, view, epoch };
       const entry: Entry<Tx> = {
         commitment,
         signature: signatures.signCommitment(commitment),
         leader: signatures.self,
         tx: p.tx,
         bytes: p.bytes,
-        preProof: receipt.preProof,
+        preProof,
       };
       this.list.push(entry);
       this.weight += p.bytes;
@@ -113,19 +202,19 @@ export class ReplicaLog<Tx> {
     }
     const fresh = entries.slice(overlap);
     if (this.list.length + fresh.length > this.maxEntries) throw new EntryRejected("the log is full");
-    // Check against a copy, so that a bad entry leaves the log as it was.
-    const scratch = new ReplicaLog<Tx>(this.height, this.maxEntries);
-    scratch.tree = this.tree.clone();
+    // States are immutable: a bad entry leaves the log's own state as it was.
+    let tree = this.tree;
     const proofs = fresh.map((e, i) => {
       const index = this.list.length + i;
       check(e, index);
-      const receipt = scratch.tree.append(e.commitment.leaf);
-      if (receipt.preRoot !== e.commitment.preRoot) throw new EntryRejected(`entry ${index}: its preRoot differs`);
-      return receipt.preProof;
+      const preProof = tree.nextProof();
+      tree = this.appendLeaf(tree, e.commitment.leaf);
+      if (tree.root !== e.commitment.preRoot) throw new EntryRejected(`entry ${index}: its preRoot differs`);
+      return preProof;
     });
-    this.tree = scratch.tree;
+    this.tree = tree;
     fresh.forEach((e, i) => {
-      this.list.push({ ...e, preProof: proofs[i]! });
+      this.list.push(withProof(e, proofs[i]!));
       this.weight += e.bytes;
     });
     return this.list.length;
@@ -142,7 +231,7 @@ export class ReplicaLog<Tx> {
       .slice(keep)
       .filter((e) => e.leader === self)
       .map((e) => e.commitment.index);
-    this.tree = new IncrementalMerkleTree(this.maxEntries);
+    this.tree = startState();
     this.list = [];
     this.weight = 0;
     for (const e of entries) this.push(e);
@@ -151,10 +240,22 @@ export class ReplicaLog<Tx> {
   }
 
   private push(e: Entry<Tx>): void {
-    const { preProof } = this.tree.append(e.commitment.leaf);
-    this.list.push({ ...e, preProof });
+    const preProof = this.tree.nextProof();
+    this.tree = this.appendLeaf(this.tree, e.commitment.leaf);
+    this.list.push(withProof(e, preProof));
     this.weight += e.bytes;
   }
+
+  /** `tree` with one more leaf, within the bound IncrementalMerkleTree(maxEntries) enforces, with its error. */
+  private appendLeaf(tree: TreeState, leaf: Hash): TreeState {
+    if (tree.size >= this.maxEntries) throw new Error(`the tree is full (${this.maxEntries} leaves)`);
+    return tree.append(leaf);
+  }
+}
+
+/** `e` with the PRE proof of its place in this log (the same object when it carries that proof already). */
+function withProof<Tx>(e: Entry<Tx>, preProof: readonly Hash[]): Entry<Tx> {
+  return e.preProof === preProof ? e : { ...e, preProof };
 }
 
 /** Two entries are the same when they commit to the same leaf at the same index under the same signature. */

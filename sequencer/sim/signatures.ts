@@ -10,15 +10,27 @@ import type { Address, Commitment, Seal, Signatures, ViewVote } from "../replica
 
 export class SimKeys {
   private readonly secrets = new Map<Address, string>();
+  /**
+   * Signatures already computed, per signer and statement: the same statements are signed and checked over
+   * and over (every member checks every entry of every log it receives), and a lookup costs far less than
+   * a hash. One SimKeys lives for one seed, so the cache goes with it.
+   */
+  private readonly macs = new Map<Address, Map<string, string>>();
 
   constructor(members: readonly Address[], seed: number) {
     members.forEach((m, i) => this.secrets.set(m, `sim-secret-${seed}-${i}`));
   }
 
   private mac(signer: Address, statement: string): string {
+    let known = this.macs.get(signer);
+    const cached = known?.get(statement);
+    if (cached !== undefined) return cached;
     const secret = this.secrets.get(signer);
     if (secret === undefined) throw new Error(`no key for ${signer}`);
-    return createHash("sha256").update(secret).update("\0").update(statement).digest("hex").slice(0, 32);
+    const mac = createHash("sha256").update(secret).update("\0").update(statement).digest("hex").slice(0, 32);
+    if (known === undefined) this.macs.set(signer, (known = new Map<string, string>()));
+    known.set(statement, mac);
+    return mac;
   }
 
   /** The Signatures port of `member` for `height`. */

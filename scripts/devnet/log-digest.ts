@@ -4,7 +4,7 @@ import path from "node:path";
 /**
  * What a failed test prints of a devnet's process logs (pino JSON lines in `<workDir>/logs`), so that a
  * CI run, whose work directory is gone afterwards, still says what happened: every warning and error,
- * view changes, catch-ups and the operator's progress, from the last `windowMs`, at most `maxLines`
+ * view changes, blocks fetched after a missed height and the operator's progress, from the last `windowMs`, at most `maxLines`
  * lines, oldest first.
  */
 export function logDigest(workDir: string, windowMs = 180_000, maxLines = 150): string {
@@ -24,7 +24,7 @@ export function logDigest(workDir: string, windowMs = 180_000, maxLines = 150): 
       const wanted =
         Number(entry.level) >= 40 ||
         msg.startsWith("view change") ||
-        msg === "caught up from peers" ||
+        msg === "missed block fetched, rebuilt and stored" ||
         msg === "block executed on the L2";
       if (!wanted || time < since) continue;
       const { level: _l, pid: _p, hostname: _h, name: _n, time: _t, ...rest } = entry;

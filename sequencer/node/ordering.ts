@@ -123,7 +123,12 @@ export class Ordering {
       check: (rollupId, height, message) => checks.check(rollupId, height, message),
       onSealStored: (rollupId, height) => void this.advanceOpenHeight(rollupId, height),
       onFetchBlock: (rollupId, height, from) => this.fetchBlock(rollupId, height, from),
-      onViewChange: () => o.metrics.viewChanges.inc(),
+      onViewChange: (rollupId, height, view, normalView) => {
+        o.metrics.viewChanges.inc();
+        const fields = { rollupId: rollupId.toString(), height, view };
+        if (view > normalView) o.log.info(fields, "view change: voted for a new view");
+        else o.log.info(fields, "view change: normal in the view");
+      },
     });
   }
 

@@ -248,7 +248,7 @@ describe("multi-process cluster: the leader killed with SIGKILL under load, repe
   before(async () => {
     console.log(`      leader-kill seed: ${seed} (replay with LEADER_KILL_SEED=${seed})`);
     devnet = await Devnet.start({
-      logLevel: "info", // view changes and catch-ups, for the digest a failed round prints
+      logLevel: "info", // view changes and fetched blocks, for the digest a failed round prints
       ...(process.env.LEADER_KILL_WORKDIR === undefined ? {} : { workDir: process.env.LEADER_KILL_WORKDIR }),
       nodeConfig: { timeouts: TIMEOUTS },
     });
@@ -270,7 +270,7 @@ describe("multi-process cluster: the leader killed with SIGKILL under load, repe
   });
   afterEach(function () {
     if (this.currentTest?.state !== "failed" || devnet === undefined) return;
-    console.error(`      the nodes' warnings, view changes and catch-ups before it:\n${logDigest(devnet.workDir)}`);
+    console.error(`      the nodes' warnings, view changes and fetched blocks before it:\n${logDigest(devnet.workDir)}`);
   });
 
   after(async () => {

@@ -87,8 +87,11 @@ export interface HostOptions {
    * the message. Messages of one height are checked and stepped in the order they arrived.
    */
   readonly check?: (rollupId: bigint, height: number, message: NodeMessage) => Promise<void>;
-  /** This node moved a height to a new view (a durable vote for it). */
-  readonly onViewChange?: () => void;
+  /**
+   * This node's view of a height changed durably: a vote for `view` (`normalView` below it), or `view`
+   * installed (`normalView` equal to it).
+   */
+  readonly onViewChange?: (rollupId: bigint, height: number, view: number, normalView: number) => void;
   /** A height's seal is stored here (sealed by this node, or by its leader): later heights open. */
   readonly onSealStored?: (rollupId: bigint, height: number) => void;
   /**
@@ -322,7 +325,9 @@ export class HeightHost {
       const batch = writes;
       writes = [];
       await persistWrites(this.o.store, h.wire, batch);
-      for (const w of batch) if (w.type === "view") this.o.onViewChange?.();
+      for (const w of batch) {
+        if (w.type === "view") this.o.onViewChange?.(h.wire.rollupId, h.wire.height, w.view, w.normalView);
+      }
       if (
         batch.some((w) => w.type === "seal" || w.type === "decided" || (w.type === "install" && w.seal !== undefined))
       ) {

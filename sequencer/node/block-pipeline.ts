@@ -576,7 +576,10 @@ export class BlockPipeline {
         `this node's rebuild gives rawRoot ${rebuilt.rawRoot}, the leader's is ${commitment.rawRoot}`,
       );
     }
-    await this.o.store.putCertificate(rollupId, height, sealCertificateToJson(certificate));
+    // The certificate through the replica's write path: host.built reads it once the block is stored.
+    await this.o.store.applyHeightWrites(rollupId, height, [
+      { type: "decided", certificate: sealCertificateToJson(certificate) as unknown as StoredValue },
+    ]);
     await this.persist(
       rollupId,
       height,

@@ -149,7 +149,7 @@ describe("block pipeline under failover: the leader dies between the seal and th
     // Member 1 went down in the middle of a view change of height 2 (view 5, last normal in 0): restarted,
     // it goes on with view changes that the members who built the block ignore.
     const store = await NodeStore.open(w.dirs[1]!);
-    await store.setViewState(ROLLUP, 2, { view: 5, normalView: 0 });
+    await store.applyHeightWrites(ROLLUP, 2, [{ type: "view", view: 5, normalView: 0 }]);
     await store.close();
     await startMember(w, 1, FAST);
 

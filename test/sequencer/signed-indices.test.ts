@@ -67,19 +67,18 @@ describe("sequencer cluster: one signed leaf per index, across views (3 nodes, l
     // Height 3 is led by member 0 in view 0. Its store says it once signed index 1 of height 3 elsewhere.
     await stopMember(w, 0);
     const store = await NodeStore.open(w.dirs[0]!);
-    await store.installLog(
-      ROLLUP,
-      3,
-      0,
-      [],
-      { view: 0, normalView: 0 },
+    await store.applyHeightWrites(ROLLUP, 3, [
       {
+        type: "install",
+        view: 0,
+        normalView: 0,
+        keep: 0,
+        entries: [],
         seal: undefined,
-        signedDropped: [
-          { index: 1, encTxHash: `0x${"ab".repeat(32)}`, preRoot: `0x${"cd".repeat(32)}`, viewNumber: 0 },
-        ],
+        viewCertificate: undefined,
+        signedDropped: [1],
       },
-    );
+    ]);
     await store.close();
     await startMember(w, 0, FAST);
     const client = w.clients[0]!;

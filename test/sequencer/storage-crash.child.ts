@@ -10,12 +10,8 @@ async function main(dir: string, rollup: bigint, height: number): Promise<void> 
   process.stdout.write(`start ${index}\n`);
   for (;;) {
     const encTxHash = `0x${(BigInt(height) * 2n ** 64n + BigInt(index)).toString(16).padStart(64, "0")}`;
-    await store.appendEntry(
-      rollup,
-      height,
-      index,
-      storedEntry({ rollupId: rollup, height, index, encTxHash, rawTx: `0x${"ab".repeat(100)}` }),
-    );
+    const entry = storedEntry({ rollupId: rollup, height, index, encTxHash, rawTx: `0x${"ab".repeat(100)}` });
+    await store.applyHeightWrites(rollup, height, [{ type: "append", firstIndex: index, entries: [entry] }]);
     process.stdout.write(`ack ${index}\n`);
     index += 1;
   }

@@ -1,9 +1,10 @@
 /**
- * The node's durable store on LevelDB (classic-level). Every write is an atomic batch with
- * `sync: true`: when a method resolves, its effect is on disk and survives kill -9 or power loss, so
- * the caller may acknowledge it. Writes to one rollup are serialised in-process (LevelDB holds an
- * exclusive lock on its directory, so this process is the only writer), which makes check-then-write
- * sequences such as "is this index free?" atomic.
+ * The node's durable store on LevelDB (classic-level). A height's replica state has one write path,
+ * `applyHeightWrites` (node/host/durable.ts); the block pipeline adds the built block with `finalize`.
+ * Every write is an atomic batch with `sync: true`: when a method resolves, its effect is on disk and
+ * survives kill -9 or power loss, so the caller may acknowledge it. Writes to one rollup are serialised
+ * in-process (LevelDB holds an exclusive lock on its directory, so this process is the only writer), so a
+ * write's read of the block state and its update of it are atomic.
  */
 import { ClassicLevel } from "classic-level";
 import { mkdirSync } from "node:fs";
@@ -13,8 +14,6 @@ import { RpcError, veilError } from "../../rpc/errors";
 import {
   BLOCK_KIND,
   PREFIX,
-  assertHeight,
-  assertIndex,
   blockKey,
   blockPrefix,
   decodeValue,
@@ -50,23 +49,6 @@ export function sealRecordOf(seal: SealResultJson): SealRecord {
   return { txCount: seal.seal.txCount, encRoot: seal.seal.encRoot, seal };
 }
 
-/**
- * An order commitment this member signed whose entry a view change removed from its log (it was never
- * stored by a majority). The member never signs another leaf at that index of that height.
- */
-export interface SignedLeafRecord {
-  readonly index: number;
-  readonly encTxHash: string;
-  readonly preRoot: string;
-  readonly viewNumber: number;
-}
-
-/** What a member signed when it signed a seal of a height: the count and root it ends the height with. */
-export interface SignedSealContent {
-  readonly txCount: number;
-  readonly encRoot: string;
-}
-
 /** The decrypted, built block of a finalized height as stored (block/build.ts builds it, block-pipeline.ts stores it). */
 export interface BuiltBlockRecord {
   readonly rawRoot: string;
@@ -78,28 +60,10 @@ export interface BuiltBlockRecord {
   };
 }
 
-/**
- * A height's view (VR's view number), the last view it operated normally in, and the membership epoch it
- * runs in once a view change pinned it (ClusterRegistry epochs).
- */
+/** A height's view (VR's view number) and the last view it operated normally in. */
 export interface ViewState {
   readonly view: number;
   readonly normalView: number;
-  readonly epoch?: number;
-}
-
-function assertViewState(state: ViewState): void {
-  assertHeight(state.view);
-  assertHeight(state.normalView);
-  if (state.normalView > state.view) throw new RangeError("normalView cannot be ahead of view");
-}
-
-/** What a view change's install records next to the log (see `installLog`). */
-export interface InstallRecords {
-  readonly seal: SealRecord | undefined;
-  readonly signedDropped?: readonly SignedLeafRecord[];
-  /** The certificate of the installed view (a majority's ViewChange votes), when the install has one. */
-  readonly viewCertificate?: StoredValue;
 }
 
 /**
@@ -127,7 +91,9 @@ export type HeightWrite =
   | { readonly type: "decided" | "built"; readonly certificate: StoredValue };
 
 /** The seal this member signed last for a height (it never signs another in that view). */
-export interface SignedSealRecord extends SignedSealContent {
+export interface SignedSealRecord {
+  readonly txCount: number;
+  readonly encRoot: string;
   readonly viewNumber: number;
   readonly epoch: number;
 }
@@ -170,47 +136,6 @@ export class NodeStore {
 
   // ---- entries ------------------------------------------------------------------------------------
 
-  /** Appends one entry at `index`, which must be the block's next free index. */
-  appendEntry(rollupId: bigint, height: number, index: number, entry: Entry): Promise<void> {
-    return this.appendEntries(rollupId, height, index, [entry]);
-  }
-
-  /**
-   * Appends `entries` at `firstIndex`, `firstIndex + 1`, ... in one atomic, synced batch. Fails with
-   * HEIGHT_SEALED if the block is not open, INDEX_TAKEN if an index is already used, OUT_OF_ORDER if
-   * it would leave a gap, DUPLICATE_CIPHERTEXT if a ciphertext is already ordered in this rollup (or
-   * twice in the batch). Nothing is written when it fails.
-   */
-  appendEntries(rollupId: bigint, height: number, firstIndex: number, entries: readonly Entry[]): Promise<void> {
-    assertIndex(firstIndex);
-    if (entries.length === 0) return Promise.resolve();
-    assertIndex(firstIndex + entries.length - 1);
-    return this.withLock(rollupId, async () => {
-      const state = await this.blockState(rollupId, height);
-      if (state.status !== "open") throw veilError.heightSealed(height);
-      if (firstIndex < state.count) throw veilError.indexTaken(height, firstIndex);
-      if (firstIndex > state.count) {
-        throw veilError.outOfOrder(`height ${height} has ${state.count} entries, cannot append at index ${firstIndex}`);
-      }
-      const keys = entries.map((e) => dedupKey(rollupId, e.encTxHash));
-      const seen = new Set<string>();
-      for (const e of entries) {
-        const lower = e.encTxHash.toLowerCase();
-        if (seen.has(lower)) throw veilError.duplicateCiphertext(e.encTxHash);
-        seen.add(lower);
-      }
-      // One read for the whole batch: a read per entry cost the cluster about 5 % of its CPU.
-      const ordered = (await this.db.getMany(keys)).findIndex((v) => v !== undefined);
-      if (ordered >= 0) throw veilError.duplicateCiphertext(entries[ordered]!.encTxHash);
-      const ops: BatchOp[] = entries.flatMap((e, i) => [
-        { type: "put" as const, key: entryKey(rollupId, height, firstIndex + i), value: encodeValue(e) },
-        { type: "put" as const, key: keys[i]!, value: encodeValue({ height, index: firstIndex + i }) },
-      ]);
-      ops.push(this.putBlockState(rollupId, height, { status: "open", count: state.count + entries.length }));
-      await this.db.batch(ops, SYNC);
-    });
-  }
-
   async getEntry(rollupId: bigint, height: number, index: number): Promise<Entry | undefined> {
     const value = await this.db.get(entryKey(rollupId, height, index));
     return value === undefined ? undefined : decodeValue<Entry>(value);
@@ -235,27 +160,6 @@ export class NodeStore {
     return value === undefined ? undefined : decodeValue<{ height: number; index: number }>(value);
   }
 
-  /**
-   * Removes the entries at `fromIndex` and after, for a view change that replaces a suffix that was
-   * never acknowledged by a majority. Only an open block can be truncated.
-   */
-  truncate(rollupId: bigint, height: number, fromIndex: number): Promise<number> {
-    assertIndex(fromIndex);
-    return this.withLock(rollupId, async () => {
-      const state = await this.blockState(rollupId, height);
-      if (state.status !== "open") throw veilError.heightSealed(height);
-      if (fromIndex >= state.count) return 0;
-      const removed = await this.getEntries(rollupId, height, { from: fromIndex });
-      const ops: BatchOp[] = removed.flatMap((e, i) => [
-        { type: "del" as const, key: entryKey(rollupId, height, fromIndex + i) },
-        { type: "del" as const, key: dedupKey(rollupId, e.encTxHash) },
-      ]);
-      ops.push(this.putBlockState(rollupId, height, { status: "open", count: fromIndex }));
-      await this.db.batch(ops, SYNC);
-      return removed.length;
-    });
-  }
-
   // ---- block status -------------------------------------------------------------------------------
 
   /** A height never written to is open and empty. */
@@ -264,64 +168,16 @@ export class NodeStore {
     return value === undefined ? EMPTY_BLOCK : decodeValue<BlockState>(value);
   }
 
-  /**
-   * Seals an open block; the seal must cover exactly the entries stored (no more, no fewer). In the same
-   * synced batch it records that this member signs a seal with that content (see recordSignedSeal), so the
-   * signature may be released once this resolves.
-   */
-  seal(rollupId: bigint, height: number, seal: SealRecord): Promise<void> {
-    return this.withLock(rollupId, async () => {
-      const state = await this.blockState(rollupId, height);
-      if (state.status !== "open") throw veilError.heightSealed(height);
-      if (seal.txCount !== state.count) {
-        throw veilError.outOfOrder(`the seal covers ${seal.txCount} entries but height ${height} holds ${state.count}`);
-      }
-      const signed = await this.signedSealOp(rollupId, height, seal);
-      await this.db.batch(
-        [
-          { type: "put", key: blockKey(rollupId, height, "seal"), value: encodeValue(seal) },
-          this.putBlockState(rollupId, height, { status: "sealed", count: state.count }),
-          ...signed,
-        ],
-        SYNC,
-      );
-    });
-  }
-
-  /** The write that records `content` as this member's signed seal of the height; [] if already recorded. */
-  private async signedSealOp(rollupId: bigint, height: number, content: SignedSealContent): Promise<BatchOp[]> {
-    const key = blockKey(rollupId, height, "signedSeal");
-    const value = await this.db.get(key);
-    const encRoot = content.encRoot.toLowerCase();
-    if (value === undefined) return [{ type: "put", key, value: encodeValue({ txCount: content.txCount, encRoot }) }];
-    const signed = decodeValue<SignedSealContent>(value);
-    if (signed.txCount === content.txCount && signed.encRoot === encRoot) return [];
-    throw veilError.invalidSignature(
-      `this member already signed a seal of height ${height} with ${signed.txCount} entries and root ${signed.encRoot}`,
-    );
-  }
-
+  /** The seal that ends the height's log (a `seal` write, or an `install` with one). */
   async getSeal(rollupId: bigint, height: number): Promise<SealRecord | undefined> {
     const value = await this.db.get(blockKey(rollupId, height, "seal"));
     return value === undefined ? undefined : decodeValue<SealRecord>(value);
   }
 
-  /**
-   * Records, durably and before the signature exists, that this member signs a seal ending `height` with
-   * `content`. A member signs one seal content per height, ever (in any view): a different content is
-   * refused here, and no install removes the record, so an honest member can never be shown to have
-   * signed two conflicting seals (docs/ordering.md, "Seal certificates").
-   */
-  recordSignedSeal(rollupId: bigint, height: number, content: SignedSealContent): Promise<void> {
-    return this.withLock(rollupId, async () => {
-      const ops = await this.signedSealOp(rollupId, height, content);
-      if (ops.length > 0) await this.db.batch(ops, SYNC);
-    });
-  }
-
-  async getSignedSeal(rollupId: bigint, height: number): Promise<SignedSealContent | undefined> {
+  /** The seal this member signed last for the height (a `seal-signed` write). */
+  async getSignedSeal(rollupId: bigint, height: number): Promise<SignedSealRecord | undefined> {
     const value = await this.db.get(blockKey(rollupId, height, "signedSeal"));
-    return value === undefined ? undefined : decodeValue<SignedSealContent>(value);
+    return value === undefined ? undefined : decodeValue<SignedSealRecord>(value);
   }
 
   /** The indices of a height at which this member signed an entry that its log no longer holds, ascending. */
@@ -334,14 +190,7 @@ export class NodeStore {
     return out;
   }
 
-  /**
-   * Stores a height's seal certificate (a majority's signatures on its seal in one view). Not synced: a
-   * certificate lost in a crash is gathered again (the members' signatures are idempotent).
-   */
-  async putCertificate(rollupId: bigint, height: number, certificate: StoredValue): Promise<void> {
-    await this.db.put(blockKey(rollupId, height, "certificate"), encodeValue(certificate), { sync: false });
-  }
-
+  /** The height's seal certificate (a `decided` or `built` write): a majority's signatures on its seal. */
   async getCertificate(rollupId: bigint, height: number): Promise<StoredValue | undefined> {
     const value = await this.db.get(blockKey(rollupId, height, "certificate"));
     return value === undefined ? undefined : decodeValue<StoredValue>(value);
@@ -377,31 +226,14 @@ export class NodeStore {
 
   // ---- node metadata ------------------------------------------------------------------------------
 
-  /** The view a height's log is in (0 until a view change moves it). */
-  async getHeightView(rollupId: bigint, height: number): Promise<number> {
-    const value = await this.db.get(metaKey(`view:${rollupId}:${height}`));
-    return value === undefined ? 0 : decodeValue<number>(value);
-  }
-
-  /** Moves a height to `view`, durably; views only go forward. */
-  setHeightView(rollupId: bigint, height: number, view: number): Promise<void> {
-    assertHeight(view);
-    return this.withLock(rollupId, async () => {
-      const current = await this.getHeightView(rollupId, height);
-      if (view < current) throw veilError.outOfOrder(`view ${view} is older than height ${height}'s view ${current}`);
-      await this.db.batch(this.viewOps(rollupId, height, { view, normalView: view }), SYNC);
-    });
-  }
-
   /**
    * A height's view state: the view it is in and the last view in which it was in normal operation
-   * (view === normalView means normal; view > normalView means a view change is in progress).
+   * (view === normalView means normal; view > normalView means a view change is in progress). A height
+   * never written to is in view 0.
    */
   async getViewState(rollupId: bigint, height: number): Promise<ViewState> {
     const value = await this.db.get(metaKey(`vs:${rollupId}:${height}`));
-    if (value !== undefined) return decodeValue<ViewState>(value);
-    const view = await this.getHeightView(rollupId, height);
-    return { view, normalView: view };
+    return value === undefined ? { view: 0, normalView: 0 } : decodeValue<ViewState>(value);
   }
 
   /** Every height with a persisted view state (a view change touched it), for resuming at start. */
@@ -414,76 +246,6 @@ export class NodeStore {
       out.push({ rollupId: BigInt(rollupId), height: Number(height) });
     }
     return out;
-  }
-
-  /** Moves a height to a view change for `state.view`, durably; views only go forward. */
-  setViewState(rollupId: bigint, height: number, state: ViewState): Promise<void> {
-    assertViewState(state);
-    return this.withLock(rollupId, async () => {
-      const current = await this.getViewState(rollupId, height);
-      if (state.view < current.view || state.normalView < current.normalView) {
-        throw veilError.outOfOrder(`view ${state.view} is older than height ${height}'s view ${current.view}`);
-      }
-      await this.db.batch(this.viewOps(rollupId, height, state), SYNC);
-    });
-  }
-
-  /**
-   * Installs the log a view change settled on, in one synced batch: keeps the first `keep` entries,
-   * replaces the rest with `suffix`, records the seal (or removes a seal that only a minority held and a
-   * later view superseded), the new view state, the certificate of the view if it came with one, and
-   * `signedDropped`: the removed entries this member had signed itself, kept for good (docs/ordering.md,
-   * "No honest member is slashable"). The only write that may shorten or reseal a block.
-   */
-  installLog(
-    rollupId: bigint,
-    height: number,
-    keep: number,
-    suffix: readonly Entry[],
-    state: ViewState,
-    { seal, signedDropped = [], viewCertificate }: InstallRecords,
-  ): Promise<void> {
-    assertIndex(keep);
-    assertViewState(state);
-    return this.withLock(rollupId, async () => {
-      const current = await this.getViewState(rollupId, height);
-      if (state.view < current.view) throw veilError.staleView(state.view, current.view);
-      const block = await this.blockState(rollupId, height);
-      if (block.status === "finalized") throw veilError.heightSealed(height);
-      if (keep > block.count) throw veilError.outOfOrder(`cannot keep ${keep} of ${block.count} entries`);
-      const removed = await this.getEntries(rollupId, height, { from: keep });
-      const ops: BatchOp[] = removed.flatMap((e, i) => [
-        { type: "del" as const, key: entryKey(rollupId, height, keep + i) },
-        { type: "del" as const, key: dedupKey(rollupId, e.encTxHash) },
-      ]);
-      suffix.forEach((e, i) => {
-        ops.push({ type: "put", key: entryKey(rollupId, height, keep + i), value: encodeValue(e) });
-        ops.push({
-          type: "put",
-          key: dedupKey(rollupId, e.encTxHash),
-          value: encodeValue({ height, index: keep + i }),
-        });
-      });
-      const count = keep + suffix.length;
-      if (seal !== undefined && seal.txCount !== count) {
-        throw veilError.outOfOrder(`the seal covers ${seal.txCount} entries but the log holds ${count}`);
-      }
-      if (seal === undefined) ops.push({ type: "del", key: blockKey(rollupId, height, "seal") });
-      else ops.push({ type: "put", key: blockKey(rollupId, height, "seal"), value: encodeValue(seal) });
-      ops.push(this.putBlockState(rollupId, height, { status: seal === undefined ? "open" : "sealed", count }));
-      ops.push(...this.viewOps(rollupId, height, state));
-      for (const r of signedDropped) {
-        ops.push({ type: "put", key: indexedKey(rollupId, height, "signedLeaf", r.index), value: encodeValue(r) });
-      }
-      if (viewCertificate !== undefined) {
-        ops.push({
-          type: "put",
-          key: blockKey(rollupId, height, "viewCertificate"),
-          value: encodeValue(viewCertificate),
-        });
-      }
-      await this.db.batch(ops, SYNC);
-    });
   }
 
   /**
@@ -501,16 +263,23 @@ export class NodeStore {
         throw veilError.heightSealed(height);
       }
       const ops: BatchOp[] = [];
-      // Entries this batch writes or removes, so that a later write of the same batch sees them.
+      // Entries and dedup records this batch writes or removes, so that a later write of the same batch sees
+      // them (dedup records by lower-case hash, as their keys do not tell the case apart).
       const written = new Map<number, Entry | undefined>();
+      const placed = new Map<string, { height: number; index: number } | undefined>();
       const entryAt = async (index: number): Promise<Entry | undefined> =>
         written.has(index) ? written.get(index) : this.getEntry(rollupId, height, index);
+      const placedAt = async (encTxHash: string): Promise<{ height: number; index: number } | undefined> => {
+        const hash = encTxHash.toLowerCase();
+        return placed.has(hash) ? placed.get(hash) : this.findCiphertext(rollupId, encTxHash);
+      };
       const putEntries = (firstIndex: number, entries: readonly Entry[]): void => {
         entries.forEach((e, i) => {
           const index = firstIndex + i;
           ops.push({ type: "put", key: entryKey(rollupId, height, index), value: encodeValue(e) });
           ops.push({ type: "put", key: dedupKey(rollupId, e.encTxHash), value: encodeValue({ height, index }) });
           written.set(index, e);
+          placed.set(e.encTxHash.toLowerCase(), { height, index });
         });
       };
       for (const w of writes) {
@@ -531,9 +300,10 @@ export class NodeStore {
               ops.push({ type: "del", key: entryKey(rollupId, height, index) });
               if (removed !== undefined) {
                 // Only the dedup record that points here: the same leaf may have moved to another index.
-                const at = await this.findCiphertext(rollupId, removed.encTxHash);
+                const at = await placedAt(removed.encTxHash);
                 if (at?.height === height && at.index === index) {
                   ops.push({ type: "del", key: dedupKey(rollupId, removed.encTxHash) });
+                  placed.set(removed.encTxHash.toLowerCase(), undefined);
                 }
               }
               written.set(index, undefined);
@@ -577,10 +347,7 @@ export class NodeStore {
   }
 
   private viewOps(rollupId: bigint, height: number, state: ViewState): BatchOp[] {
-    return [
-      { type: "put", key: metaKey(`vs:${rollupId}:${height}`), value: encodeValue(state) },
-      { type: "put", key: metaKey(`view:${rollupId}:${height}`), value: encodeValue(state.view) },
-    ];
+    return [{ type: "put", key: metaKey(`vs:${rollupId}:${height}`), value: encodeValue(state) }];
   }
 
   /** The highest sealed (or finalized) height of a rollup, or undefined if none is sealed yet. */

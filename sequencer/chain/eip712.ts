@@ -174,16 +174,9 @@ export interface Messages {
 
 /** Kinds of ClusterMessage (the `kind` field); the payload encoding of each is owned by the node. */
 export const ClusterMessageKind = {
-  Replicate: 1,
+  // 1 and 3-9 were the old node's per-message kinds: retired for good, so old signed messages never read as new kinds.
+  /** A follower's acknowledgement of a built block (BlockBuilt). */
   Ack: 2,
-  Seal: 3,
-  StartViewChange: 4,
-  DoViewChange: 5,
-  StartView: 6,
-  Heartbeat: 7,
-  /** State transfer: a member asks a peer for its log of a height, and the peer's signed report. */
-  LogRequest: 8,
-  LogReport: 9,
   /** The leader's built block of a sealed height (BlockCommitment signature and round secret) for followers. */
   BlockBuilt: 10,
   /** Not a message: a member's permit to send one cluster body over the public size limit (upload-permit.ts). */

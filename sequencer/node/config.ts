@@ -91,7 +91,7 @@ export const configSchema = z.strictObject({
       /**
        * Share of replicated entries whose own OrderCommitment signature a follower recovers on the
        * append path (the leader's envelope signature covers every entry; see docs/ordering-performance.md).
-       * View changes and state transfer always check every entry's signature.
+       * View changes and recovery always check every entry's signature.
        */
       followerSignatureSampleRate: numberFromEnv(z.number().min(0).max(1)).default(0.05),
     })

@@ -1,7 +1,8 @@
 /**
  * One entry of a height's replicated log (docs/ordering.md), one type for every place it goes: the
- * leader's signed batch, the cluster messages that carry entries (Replicate, DoViewChange, StartView,
- * LogReport), and the store, which keeps each entry exactly as it travels.
+ * leader's signed batch, the replica messages that carry entries (replicate, do-view-change, start-view,
+ * recovery-response), `cluster_get_block`'s sealed entries, and the store, which keeps each entry exactly
+ * as it travels.
  */
 import { z } from "zod";
 import { orderReceipt, orderedTransaction, type OrderReceiptJson, type OrderedTransactionJson } from "../api/wire";

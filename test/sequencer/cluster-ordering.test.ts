@@ -222,7 +222,7 @@ describe("sequencer cluster: ordering, replication and the external API (3 nodes
       await rejects(w.clients[1]!.call("cluster_replica", { ...env, signature: other.signature }), "INVALID_SIGNATURE");
     });
     it("rejects another kind of cluster message, and a malformed packet", async () => {
-      const env = await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 0, ClusterMessageKind.Replicate, payload);
+      const env = await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 0, ClusterMessageKind.BlockBuilt, payload);
       await rejects(w.clients[1]!.call("cluster_replica", env), "UNAUTHORIZED", /kind/);
       const bad = await sealEnvelope(w.members[0]!, w.domain, w.clusterId, 0, ClusterMessageKind.Replica, {
         ...payload,

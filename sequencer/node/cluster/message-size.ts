@@ -1,7 +1,8 @@
 /**
- * How large a height's log may grow. A view change (DoViewChange, StartView) and state transfer
- * (`cluster_get_log`) carry a height's whole log in one cluster message, so a log that outgrows the
- * members' body limit could never change view. The leader therefore admits an entry only while the log,
+ * How large a height's log may grow. The replica's view-change messages (DoViewChange, StartView) and its
+ * recovery responses carry a height's whole log in one `cluster_replica` packet, and `cluster_get_block`
+ * answers with all of a height's sealed entries, so a log that outgrows the members' body limit could never
+ * change view or reach a member that missed it. The leader therefore admits an entry only while the log,
  * as JSON, stays within the limit minus room for everything else the message holds (docs/ordering.md,
  * "Message size").
  */

@@ -17,7 +17,6 @@ const TRY_NEXT: ReadonlySet<RpcErrorName | undefined> = new Set([
   "UPSTREAM_TIMEOUT",
   "RATE_LIMITED",
   "NOT_LEADER",
-  "STALE_VIEW",
 ]);
 
 export class NoSequencerAnswered extends Error {

@@ -22,8 +22,8 @@ export const VEIL_ERRORS = {
   INVALID_SIGNATURE: -32004,
   /** This node is not the leader for the request; the data names the leader when known. */
   NOT_LEADER: -32005,
-  /** A cluster message carries a view older than this node's current view. */
-  STALE_VIEW: -32006,
+  // -32006 was STALE_VIEW, the old node's answer to a cluster message of an older view; the replica answers
+  // such messages inside the protocol (`newer-view`). Retired, not reused.
   /** The node is starting or shutting down and cannot serve the request now. */
   UNAVAILABLE: -32007,
   /** A call to another node or to L1 did not answer in time. */
@@ -109,8 +109,6 @@ export const veilError = {
       leader === undefined ? "this node is not the leader" : `this node is not the leader; the leader is ${leader}`,
       leader === undefined ? undefined : { leader },
     ),
-  staleView: (got: number, current: number) =>
-    new RpcError("STALE_VIEW", `message is for view ${got} but this node is in view ${current}`, { got, current }),
   unavailable: (why: string) => new RpcError("UNAVAILABLE", `unavailable: ${why}`),
   upstreamTimeout: (what: string, ms: number) =>
     new RpcError("UPSTREAM_TIMEOUT", `${what} did not answer within ${ms} ms`, { timeoutMs: ms }),

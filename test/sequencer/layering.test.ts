@@ -25,8 +25,9 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   rpc: ["common"],
   // The pure per-height replica: only the Merkle tree of chain/; no I/O, no role.
   replica: ["chain"],
-  // The simulator drives the replica and nothing of the node (it must test the replica, not a host).
-  sim: ["replica", "chain"],
+  // The simulator drives the replica and nothing of the node (it must test the replica, not a host); from
+  // common/ only role-free helpers (starting its campaign's worker threads).
+  sim: ["replica", "chain", "common"],
 };
 
 interface Violation {

@@ -74,6 +74,8 @@ export class HeightReplica<Tx = unknown> {
   private readonly sealRequests: number[] = [];
   private sealVotes = new Map<Address, string>();
   private nextHeartbeat = 0;
+  /** Each follower's latest challenge, echoed in the next replicate or heartbeat to it. */
+  private readonly echoes = new Map<Address, number>();
 
   // View change.
   private readonly votes = new Map<number, Map<Address, string>>();
@@ -84,6 +86,8 @@ export class HeightReplica<Tx = unknown> {
 
   // Follower and recovery.
   private deadline: number;
+  /** What the leader must echo for its next message to count as a sign of life (fresh after each). */
+  private challenge: number;
   private pendingSeal: SignedSeal | undefined;
   private recoveryNonce = 0;
   private readonly recoveryReports = new Map<Address, LogReport<Tx>>();
@@ -116,6 +120,7 @@ export class HeightReplica<Tx = unknown> {
     this.sealSigned = durable.sealSigned;
     this.viewCertificate = durable.viewCertificate;
     this.now = now;
+    this.challenge = this.drawChallenge();
     this.deadline = now + this.timeout();
     // A decided height stays decided across a restart: nothing to recover, no leader to wait for.
     this.phase = durable.decision ?? {
@@ -244,6 +249,33 @@ export class HeightReplica<Tx = unknown> {
     this.deadline = this.now + this.timeout();
   }
 
+  /**
+   * A replicate or heartbeat from the leader of this member's normal view: a sign of life only when it echoes
+   * the current challenge (which then changes). A height not watched yet starts its timer either way.
+   */
+  private heardEcho(echo: number | undefined): void {
+    if (echo !== undefined && echo === this.challenge) {
+      this.challenge = this.drawChallenge();
+      this.heardFromLeader();
+    } else if (!this.watched) {
+      this.heardFromLeader();
+    }
+  }
+
+  private drawChallenge(): number {
+    return Math.floor(this.config.random() * 2 ** 32);
+  }
+
+  /** Tells the leader what this member holds, with the challenge its next message must echo. */
+  private answer(to: Address, type: "ack" | "behind", view: number): void {
+    this.send(to, { type, view, count: this.log.size, challenge: this.challenge });
+  }
+
+  /** Sends a leader's replicate or heartbeat to each follower, echoing that follower's latest challenge. */
+  private toFollowers(message: (echo: number | undefined) => Message<Tx>): void {
+    for (const m of this.config.membership.members) if (m !== this.self) this.send(m, message(this.echoes.get(m)));
+  }
+
   private voteStatement(view: number): ViewVote {
     return { view, epoch: this.config.membership.epoch };
   }
@@ -304,7 +336,7 @@ export class HeightReplica<Tx = unknown> {
     this.persist({ type: "append", firstIndex, entries });
     this.watched = true;
     accepted.forEach((a, i) => this.waiting.set(firstIndex + i, a.id));
-    this.broadcast({ type: "replicate", view: this.view, firstIndex, entries });
+    this.toFollowers((echo) => ({ type: "replicate", view: this.view, firstIndex, entries, echo }));
     this.nextHeartbeat = this.now + this.config.timing.heartbeatIntervalMs;
     this.commit();
   }
@@ -389,7 +421,7 @@ export class HeightReplica<Tx = unknown> {
     if (!this.config.signatures.isSealSignedBy(seal, signed.signature, from)) return;
     if (this.log.size < seal.count) {
       this.pendingSeal = signed;
-      this.send(from, { type: "behind", view: this.view, count: this.log.size });
+      this.answer(from, "behind", this.view);
       return;
     }
     if (this.log.size !== seal.count || this.log.root !== seal.root) return; // not this log: never signed
@@ -427,13 +459,13 @@ export class HeightReplica<Tx = unknown> {
     if (this.status === "recovering") return;
     switch (message.type) {
       case "replicate":
-        return this.onReplicate(from, message.view, message.firstIndex, message.entries);
+        return this.onReplicate(from, message.view, message.firstIndex, message.entries, message.echo);
       case "heartbeat":
-        return this.onHeartbeat(from, message.view, message.count);
+        return this.onHeartbeat(from, message.view, message.count, message.echo);
       case "ack":
-        return this.onAck(from, message.view, message.count);
+        return this.onAck(from, message.view, message.count, message.challenge);
       case "behind":
-        return this.onBehind(from, message.view, message.count);
+        return this.onBehind(from, message.view, message.count, message.challenge);
       case "seal":
         if (this.fromLaterNormalView(from, message.view)) return;
         return this.acceptSeal(from, message.seal);
@@ -470,15 +502,21 @@ export class HeightReplica<Tx = unknown> {
     return false;
   }
 
-  private onReplicate(from: Address, view: number, firstIndex: number, entries: readonly Entry<Tx>[]): void {
+  private onReplicate(
+    from: Address,
+    view: number,
+    firstIndex: number,
+    entries: readonly Entry<Tx>[],
+    echo: number | undefined,
+  ): void {
     if (this.fromLaterNormalView(from, view)) return;
-    this.heardFromLeader();
+    this.heardEcho(echo);
     if (this.seal !== undefined && this.seal.seal.view === view) {
-      this.send(from, { type: "ack", view, count: this.log.size });
+      this.answer(from, "ack", view);
       return;
     }
     if (firstIndex > this.log.size) {
-      this.send(from, { type: "behind", view, count: this.log.size });
+      this.answer(from, "behind", view);
       return;
     }
     const before = this.log.size;
@@ -494,30 +532,33 @@ export class HeightReplica<Tx = unknown> {
     if (this.log.size > before) {
       this.persist({ type: "append", firstIndex: before, entries: this.log.entries.slice(before) });
     }
-    this.send(from, { type: "ack", view, count: this.log.size });
+    this.answer(from, "ack", view);
     if (this.pendingSeal !== undefined && this.pendingSeal.seal.count <= this.log.size) {
       this.acceptSeal(from, this.pendingSeal);
     }
   }
 
-  private onHeartbeat(from: Address, view: number, count: number): void {
+  private onHeartbeat(from: Address, view: number, count: number, echo: number | undefined): void {
     if (this.fromLaterNormalView(from, view)) return;
-    this.heardFromLeader();
+    this.heardEcho(echo);
     // Answered like an append: the leader learns what this member holds (after its restart, say) and
     // sends what is missing.
-    this.send(from, { type: count > this.log.size ? "behind" : "ack", view, count: this.log.size });
+    this.answer(from, count > this.log.size ? "behind" : "ack", view);
   }
 
-  private onAck(from: Address, view: number, count: number): void {
+  private onAck(from: Address, view: number, count: number, challenge: number): void {
     if (view !== this.view || !this.leads() || this.status !== "normal") return;
+    this.echoes.set(from, challenge);
     this.acked.set(from, Math.max(this.acked.get(from) ?? 0, Math.min(count, this.log.size)));
     this.commit();
   }
 
-  private onBehind(from: Address, view: number, count: number): void {
+  private onBehind(from: Address, view: number, count: number, challenge: number): void {
     if (view !== this.view || !this.leads() || this.status !== "normal") return;
+    this.echoes.set(from, challenge);
     if (count < this.log.size) {
-      this.send(from, { type: "replicate", view, firstIndex: count, entries: this.log.entries.slice(count) });
+      const entries = this.log.entries.slice(count);
+      this.send(from, { type: "replicate", view, firstIndex: count, entries, echo: challenge });
     }
     if (this.seal !== undefined && this.seal.seal.view === view)
       this.send(from, { type: "seal", view, seal: this.seal });
@@ -546,7 +587,8 @@ export class HeightReplica<Tx = unknown> {
     if (!this.watched) return;
     if (this.leads() && this.status === "normal") {
       if (this.now >= this.nextHeartbeat) {
-        this.broadcast({ type: "heartbeat", view: this.view, count: this.log.size });
+        const count = this.log.size;
+        this.toFollowers((echo) => ({ type: "heartbeat", view: this.view, count, echo }));
         // The seal again to whoever has not signed it: a lost seal message must not leave a member behind.
         const seal = this.seal;
         if (seal !== undefined && seal.seal.view === this.view) {
@@ -656,13 +698,13 @@ export class HeightReplica<Tx = unknown> {
   ): void {
     if (from !== this.leaderOfView(view) || view < this.view) return;
     if (view === this.normalView && this.status === "normal" && this.log.size >= entries.length) {
-      this.send(from, { type: "ack", view, count: this.log.size });
+      this.answer(from, "ack", view);
       return;
     }
     if (!this.checks.checkViewCertificate(view, certificate)) return;
     if (!this.checks.checkLog(entries, seal)) return;
     this.install(view, view, entries, seal, certificate);
-    this.send(from, { type: "ack", view, count: this.log.size });
+    this.answer(from, "ack", view);
   }
 
   /**

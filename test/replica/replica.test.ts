@@ -34,6 +34,12 @@ function config(self: string, random = () => 0.5): ReplicaConfig {
   };
 }
 
+/** Different numbers in [0, 1) on each call, the same sequence every run. */
+function draws(): () => number {
+  let x = 0;
+  return () => (x = (x + 0.618034) % 1);
+}
+
 const replica = (self: string, durable: Durable<string> = EMPTY_DURABLE, restarted = false): HeightReplica<string> =>
   new HeightReplica<string>(HEIGHT, config(self), durable, 0, restarted);
 
@@ -137,6 +143,80 @@ describe("replica state machine", () => {
     const changed = b.step({ type: "tick" }, 5_000);
     expect(types(changed)).to.deep.equal(["persist:view", "send", "send"]);
     expect(b.snapshot()).to.include({ status: "view-change", view: 1, normalView: 0 });
+  });
+
+  it("a replayed heartbeat holds off nothing: only one that echoes the follower's current challenge resets its timer", () => {
+    const a = replica(A);
+    const b = new HeightReplica<string>(HEIGHT, config(B, draws()), EMPTY_DURABLE, 0, false);
+    const deliver = (effects: readonly Effect<string>[], to: HeightReplica<string>, from: string, now: number) => {
+      const out: Effect<string>[] = [];
+      for (const e of effects)
+        if (e.type === "send" && e.to === to.self)
+          out.push(...to.step({ type: "receive", from, message: e.message }, now));
+      return out;
+    };
+    const heartbeatTo = (effects: readonly Effect<string>[], to: string): Message<string> => {
+      const sent = effects.find((e) => e.type === "send" && e.to === to && e.message.type === "heartbeat");
+      if (sent?.type !== "send") throw new Error("no heartbeat");
+      return sent.message;
+    };
+    a.step({ type: "watch" }, 0);
+    // A's first heartbeat carries no echo (it knows no challenge of B yet); B's answer gives it one.
+    const first = a.step({ type: "tick" }, 0);
+    expect((heartbeatTo(first, B) as { echo?: number }).echo).to.equal(undefined);
+    deliver(deliver(first, b, A, 0), a, B, 0);
+    // A's next heartbeat echoes it, and counts: B's timer restarts at 150 ms.
+    const second = a.step({ type: "tick" }, 150);
+    const recorded = heartbeatTo(second, B);
+    expect(recorded).to.have.property("echo").that.is.a("number");
+    deliver(deliver(second, b, A, 150), a, B, 150);
+    // A dies. An attacker replays both recorded heartbeats (valid signed packets) to B every 100 ms.
+    let changed = -1;
+    for (let t = 200; t <= 3_000 && changed < 0; t += 100) {
+      b.step({ type: "receive", from: A, message: recorded }, t);
+      b.step({ type: "receive", from: A, message: heartbeatTo(first, B) }, t);
+      b.step({ type: "tick" }, t);
+      if (b.snapshot().status === "view-change") changed = t;
+    }
+    // The timer restarted at 150 ms, not at any replay: B changes view within 150 + 1,000 x 1.5 ms.
+    expect(changed)
+      .to.be.greaterThan(150)
+      .and.at.most(150 + 1_500);
+  });
+
+  it("a leader's replicate counts as a sign of life only when it echoes the follower's current challenge", () => {
+    const b = new HeightReplica<string>(HEIGHT, config(B, draws()), EMPTY_DURABLE, 0, false);
+    b.step({ type: "receive", from: A, message: { type: "heartbeat", view: 0, count: 0 } }, 1); // watched
+    const answer = b.step({ type: "receive", from: A, message: { type: "heartbeat", view: 0, count: 0 } }, 2);
+    const ack = answer.find((e) => e.type === "send" && e.message.type === "ack");
+    if (ack?.type !== "send" || ack.message.type !== "ack") throw new Error("no ack");
+    const { challenge } = ack.message;
+    // A stale echo (a replay) does not move the deadline (1 ms + 1,000 x 1.5 at most); the right one does.
+    b.step({ type: "receive", from: A, message: { type: "heartbeat", view: 0, count: 0, echo: challenge + 1 } }, 900);
+    const fresh = b.step(
+      {
+        type: "receive",
+        from: A,
+        message: { type: "replicate", view: 0, firstIndex: 0, entries: [], echo: challenge },
+      },
+      1_400,
+    );
+    const next = fresh.find((e) => e.type === "send" && e.message.type === "ack");
+    if (next?.type !== "send" || next.message.type !== "ack") throw new Error("no ack");
+    expect(next.message.challenge, "a used challenge is replaced").to.not.equal(challenge);
+    b.step({ type: "tick" }, 2_000);
+    expect(b.snapshot().status, "the echo at 1,400 ms restarted the timer").to.equal("normal");
+    // The same replicate again is a replay now: it restarts nothing.
+    b.step(
+      {
+        type: "receive",
+        from: A,
+        message: { type: "replicate", view: 0, firstIndex: 0, entries: [], echo: challenge },
+      },
+      2_500,
+    );
+    b.step({ type: "tick" }, 1_400 + 1_501);
+    expect(b.snapshot().status).to.equal("view-change");
   });
 
   it("a restarted member recovers before it acts: it refuses writes and asks a majority first", () => {

@@ -88,6 +88,8 @@ export class HeightReplica<Tx = unknown> {
   private deadline: number;
   /** What the leader must echo for its next message to count as a sign of life (fresh after each). */
   private challenge: number;
+  /** The leader of the current view echoed a challenge: it is alive, whatever the host suspects. */
+  private leaderAliveInView = false;
   private pendingSeal: SignedSeal | undefined;
   private recoveryNonce = 0;
   private readonly recoveryReports = new Map<Address, LogReport<Tx>>();
@@ -172,6 +174,7 @@ export class HeightReplica<Tx = unknown> {
         break;
       case "watch":
         if ((this.status === "normal" || this.status === "view-change") && !this.watched) this.heardFromLeader();
+        this.skipSuspectedLeader();
         break;
       case "sync":
         if (this.status === "normal" || this.status === "view-change") this.startRecovery();
@@ -256,10 +259,27 @@ export class HeightReplica<Tx = unknown> {
   private heardEcho(echo: number | undefined): void {
     if (echo !== undefined && echo === this.challenge) {
       this.challenge = this.drawChallenge();
+      this.leaderAliveInView = true;
       this.heardFromLeader();
     } else if (!this.watched) {
       this.heardFromLeader();
     }
+  }
+
+  /**
+   * A client could not reach the leader of this member's normal view, which this member suspects of being
+   * down (it failed to lead before and has not been heard of since): vote for the next view whose leader is
+   * not suspected now, instead of waiting out the leader timeout. Nothing if the leader proved itself alive
+   * in this view.
+   */
+  private skipSuspectedLeader(): void {
+    const suspects = this.config.suspects;
+    if (suspects === undefined || this.status !== "normal" || this.leads() || this.leaderAliveInView) return;
+    if (!suspects(this.leaderOfView(this.view))) return;
+    const n = this.config.membership.members.length;
+    let next = this.view + 1;
+    while (next < this.view + n - 1 && suspects(this.leaderOfView(next))) next++;
+    this.startViewChange(next);
   }
 
   private drawChallenge(): number {
@@ -616,6 +636,7 @@ export class HeightReplica<Tx = unknown> {
     if (view <= this.view) return;
     if (this.leads() && this.status === "normal") this.abandonWaiting(`view ${view} replaces view ${this.view}`);
     this.view = view;
+    this.leaderAliveInView = false;
     this.phase = { status: "view-change" };
     this.acked.clear();
     this.pendingSeal = undefined;
@@ -721,6 +742,7 @@ export class HeightReplica<Tx = unknown> {
     this.abandonWaiting(`view ${view} installed`);
     const { keep, signedDropped } = this.log.install(entries, this.self);
     this.view = view;
+    this.leaderAliveInView = false;
     this.normalView = normalView;
     this.phase = { status: "normal" };
     this.seal = seal;

@@ -269,4 +269,9 @@ export interface ReplicaConfig {
    */
   readonly sealEpoch?: () => number;
   readonly acceptsSealEpoch?: (epoch: number) => boolean;
+  /**
+   * Whether the host suspects `member` of being down (replica/suspects.ts): a watched height whose leader is
+   * suspected and silent moves to the next view at once. Default: nobody is suspected.
+   */
+  readonly suspects?: (member: Address) => boolean;
 }

@@ -219,6 +219,47 @@ describe("replica state machine", () => {
     expect(b.snapshot().status).to.equal("view-change");
   });
 
+  it("a client's failed forward to a suspected leader moves the height to the next view at once", () => {
+    const suspectA = new HeightReplica<string>(
+      HEIGHT,
+      { ...config(B), suspects: (m) => m === A },
+      EMPTY_DURABLE,
+      0,
+      false,
+    );
+    const effects = suspectA.step({ type: "watch" }, 1);
+    expect(types(effects)).to.deep.equal(["persist:view", "send", "send"]);
+    expect(suspectA.snapshot()).to.include({ status: "view-change", view: 1, normalView: 0 });
+    // Without the suspicion, the same failed forward only starts the leader timer.
+    const trusting = replica(B);
+    expect(types(trusting.step({ type: "watch" }, 1))).to.deep.equal([]);
+    expect(trusting.snapshot()).to.include({ status: "normal", view: 0 });
+  });
+
+  it("skips every suspected leader up to the next one it does not suspect, and never a leader that proved itself alive", () => {
+    // HEIGHT 3: view 0 is A's, view 1 B's, view 2 C's. C suspects A and B.
+    const c = new HeightReplica<string>(HEIGHT, { ...config(C), suspects: (m) => m !== C }, EMPTY_DURABLE, 0, false);
+    c.step({ type: "watch" }, 1);
+    expect(c.snapshot()).to.include({ status: "view-change", view: 2 });
+    // B suspects A, but A echoed B's challenge in this view: it is alive, and B waits for it as usual.
+    const b = new HeightReplica<string>(
+      HEIGHT,
+      { ...config(B, draws()), suspects: (m) => m === A },
+      EMPTY_DURABLE,
+      0,
+      false,
+    );
+    const first = b.step({ type: "receive", from: A, message: { type: "heartbeat", view: 0, count: 0 } }, 1);
+    const ack = first.find((e) => e.type === "send" && e.message.type === "ack");
+    if (ack?.type !== "send" || ack.message.type !== "ack") throw new Error("no ack");
+    b.step(
+      { type: "receive", from: A, message: { type: "heartbeat", view: 0, count: 0, echo: ack.message.challenge } },
+      2,
+    );
+    expect(types(b.step({ type: "watch" }, 3))).to.deep.equal([]);
+    expect(b.snapshot()).to.include({ status: "normal", view: 0 });
+  });
+
   it("a restarted member recovers before it acts: it refuses writes and asks a majority first", () => {
     const a = replica(A, { ...EMPTY_DURABLE, view: 0 }, true);
     expect(types(a.start(0))).to.deep.equal(["send", "send"]);

@@ -417,7 +417,12 @@ export class HeightReplica<Tx = unknown> {
     this.sealRequests.push(id);
     // The seal must reach a majority even on a height nobody wrote to: heartbeats resend it.
     this.watched = true;
-    if (this.seal?.seal.view === this.view) return; // sealing in progress
+    if (this.seal?.seal.view === this.view) {
+      // Sealing in progress, or sealed before a restart (the votes were kept in memory only).
+      this.countOwnSealVote();
+      this.countSealVotes();
+      return;
+    }
     const signed: SignedSeal = { seal, leader: this.self, signature: this.config.signatures.signSeal(seal) };
     this.seal = signed;
     this.sealSigned = seal;
@@ -476,7 +481,11 @@ export class HeightReplica<Tx = unknown> {
     if (message.type === "decided") return this.onDecided(from, message.certificate);
     if (message.type === "recovery") return this.answerRecovery(from, message.nonce);
     if (message.type === "recovery-response") return this.onRecoveryResponse(from, message.nonce, message.log);
-    if (this.status === "recovering") return;
+    if (this.status === "recovering") {
+      // Kept for when the recovery ends: a signed vote for a later view is joined then, as in a normal view.
+      if (message.type === "start-view-change") this.keepVote(from, message.view, message.vote);
+      return;
+    }
     switch (message.type) {
       case "replicate":
         return this.onReplicate(from, message.view, message.firstIndex, message.entries, message.echo);
@@ -589,7 +598,24 @@ export class HeightReplica<Tx = unknown> {
     if (!sameSeal(seal, this.seal.seal) || seal.view !== view) return;
     if (!this.config.signatures.isSealSignedBy(this.seal.seal, signature, from)) return;
     this.sealVotes.set(from, signature);
+    this.countOwnSealVote();
     this.countSealVotes();
+  }
+
+  /**
+   * The leader's own signature on its seal of this view counts as its vote. A leader restarted after sealing
+   * holds the seal durably but not the votes: without this, two members (it and one follower) could never
+   * certify again while the third is down for good (simulator, a lost member).
+   */
+  private countOwnSealVote(): void {
+    if (
+      this.seal !== undefined &&
+      this.seal.seal.view === this.view &&
+      this.leads() &&
+      !this.sealVotes.has(this.self)
+    ) {
+      this.sealVotes.set(this.self, this.seal.signature);
+    }
   }
 
   // ---- failure detection ------------------------------------------------------------------------------
@@ -612,6 +638,7 @@ export class HeightReplica<Tx = unknown> {
         // The seal again to whoever has not signed it: a lost seal message must not leave a member behind.
         const seal = this.seal;
         if (seal !== undefined && seal.seal.view === this.view) {
+          this.countOwnSealVote();
           for (const m of this.config.membership.members) {
             if (!this.sealVotes.has(m)) this.send(m, { type: "seal", view: this.view, seal });
           }
@@ -881,6 +908,16 @@ export class HeightReplica<Tx = unknown> {
 
   private answerRecovery(from: Address, nonce: number): void {
     this.send(from, { type: "recovery-response", nonce, log: this.report() });
+    // A member changing views gives its vote too: the recovering member may join the change when it is done
+    // (a report only claims a view; the vote proves this member left the lower ones).
+    const vote = this.status === "view-change" ? this.votes.get(this.view)?.get(this.self) : undefined;
+    if (vote !== undefined) this.send(from, { type: "start-view-change", view: this.view, vote });
+  }
+
+  /** Records a checked vote for a later view without acting on it (while recovering). */
+  private keepVote(from: Address, view: number, vote: string): void {
+    if (view <= this.view || !this.config.signatures.isVoteSignedBy(this.voteStatement(view), vote, from)) return;
+    this.votesFor(view).set(from, vote);
   }
 
   private onRecoveryResponse(from: Address, nonce: number, report: LogReport<Tx>): void {
@@ -906,7 +943,15 @@ export class HeightReplica<Tx = unknown> {
     this.heardFromLeader();
     // Only proven normal views count: a view change another member merely claims is not joined here (a
     // faulty member could claim any view); if a majority really runs one, its StartView will arrive.
-    if (this.phase.status === "view-change") {
+    // A checked vote for a later view that arrived while recovering is joined now, as a normal member would
+    // have joined it on arrival.
+    const later = Math.max(
+      -1,
+      ...[...this.votes.keys()].filter((v) => v > this.view && (this.votes.get(v)?.size ?? 0) > 0),
+    );
+    if (later > this.view) {
+      this.startViewChange(later);
+    } else if (this.phase.status === "view-change") {
       // Re-announce the vote of the view this member was changing to before it stopped.
       const vote = this.config.signatures.signVote(this.voteStatement(this.view));
       this.votesFor(this.view).set(this.self, vote);

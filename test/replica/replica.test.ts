@@ -260,6 +260,55 @@ describe("replica state machine", () => {
     expect(b.snapshot()).to.include({ status: "normal", view: 0 });
   });
 
+  it("a leader restarted after sealing counts its own signature again, so it certifies with one follower while the third is down for good", () => {
+    const log = new ReplicaLog<string>(HEIGHT, 16);
+    const entries = log.appendAsLeader([{ leaf: leaf("t"), tx: "t", bytes: 1 }], 0, 0, keys.portFor(A, HEIGHT));
+    const seal: Seal = { count: 1, root: log.root, view: 0, epoch: 0 };
+    const signed = { seal, leader: A, signature: keys.portFor(A, HEIGHT).signSeal(seal) };
+    const held: Durable<string> = { ...EMPTY_DURABLE, entries, seal: signed, sealSigned: seal };
+    const a = replica(A, held, true);
+    const b = replica(B, held);
+    const sends = (effects: readonly Effect<string>[], to: string): Message<string>[] =>
+      effects.flatMap((e) => (e.type === "send" && e.to === to ? [e.message] : []));
+    // A recovers with B's answer (C is gone), and is normal in view 0 again, holding its seal.
+    const ask = sends(a.start(0), B)[0]!;
+    a.step(
+      { type: "receive", from: B, message: sends(b.step({ type: "receive", from: A, message: ask }, 1), A)[0]! },
+      2,
+    );
+    expect(a.snapshot()).to.include({ status: "normal", view: 0 });
+    // The executor asks again; B signs the seal it holds. A's own signature makes the majority.
+    const resent = a.step({ type: "seal", id: 9 }, 3);
+    const tick = a.step({ type: "tick" }, 200);
+    const toB = [...sends(resent, B), ...sends(tick, B)].find((m) => m.type === "seal");
+    expect(toB, "A sends B its seal").to.not.equal(undefined);
+    const vote = sends(b.step({ type: "receive", from: A, message: toB! }, 201), A).find((m) => m.type === "seal-vote");
+    const decided = a.step({ type: "receive", from: B, message: vote! }, 202);
+    expect(types(decided)).to.include("persist:decided");
+    expect(a.snapshot().status).to.equal("decided");
+  });
+
+  it("a member that recovers while another changes views joins that change when its recovery ends", () => {
+    // C gave up on A (view 0) and votes for view 1, which B leads; B restarts meanwhile; A is gone.
+    const c = replica(C);
+    c.step({ type: "watch" }, 1);
+    c.step({ type: "tick" }, 5_000);
+    expect(c.snapshot()).to.include({ status: "view-change", view: 1 });
+    const b = replica(B, { ...EMPTY_DURABLE }, true);
+    const ask = b.start(5_001).find((e) => e.type === "send" && e.to === C);
+    if (ask?.type !== "send") throw new Error("no recovery request");
+    // C answers with its report and its vote: a report only claims a view, the vote proves C left view 0.
+    const answer = c.step({ type: "receive", from: B, message: ask.message }, 5_002);
+    const toB = answer.flatMap((e) => (e.type === "send" && e.to === B ? [e.message] : []));
+    expect(toB.map((m) => m.type)).to.deep.equal(["recovery-response", "start-view-change"]);
+    // The vote may arrive first, while B still recovers: it is kept, and joined once the recovery ends.
+    b.step({ type: "receive", from: C, message: toB[1]! }, 5_003);
+    expect(b.snapshot().status).to.equal("recovering");
+    const joined = b.step({ type: "receive", from: C, message: toB[0]! }, 5_004);
+    expect(b.snapshot()).to.include({ status: "view-change", view: 1 });
+    expect(types(joined)).to.include("persist:view");
+  });
+
   it("a restarted member recovers before it acts: it refuses writes and asks a majority first", () => {
     const a = replica(A, { ...EMPTY_DURABLE, view: 0 }, true);
     expect(types(a.start(0))).to.deep.equal(["send", "send"]);

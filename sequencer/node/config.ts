@@ -75,8 +75,8 @@ export const configSchema = z.strictObject({
     .strictObject({
       peerRequestMs: int(1, 600_000).default(2_000),
       l1RequestMs: int(1, 600_000).default(10_000),
-      heartbeatIntervalMs: int(1, 600_000).default(500),
-      leaderTimeoutMs: int(1, 600_000).default(3_000),
+      heartbeatIntervalMs: int(1, 600_000).default(100),
+      leaderTimeoutMs: int(1, 600_000).default(400),
       shutdownGraceMs: int(0, 600_000).default(5_000),
     })
     .prefault({}),

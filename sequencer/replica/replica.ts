@@ -74,6 +74,8 @@ export class HeightReplica<Tx = unknown> {
   private readonly sealRequests: number[] = [];
   private sealVotes = new Map<Address, string>();
   private nextHeartbeat = 0;
+  /** Each follower's latest challenge, echoed in the next replicate or heartbeat to it. */
+  private readonly echoes = new Map<Address, number>();
 
   // View change.
   private readonly votes = new Map<number, Map<Address, string>>();
@@ -84,6 +86,10 @@ export class HeightReplica<Tx = unknown> {
 
   // Follower and recovery.
   private deadline: number;
+  /** What the leader must echo for its next message to count as a sign of life (fresh after each). */
+  private challenge: number;
+  /** The leader of the current view echoed a challenge: it is alive, whatever the host suspects. */
+  private leaderAliveInView = false;
   private pendingSeal: SignedSeal | undefined;
   private recoveryNonce = 0;
   private readonly recoveryReports = new Map<Address, LogReport<Tx>>();
@@ -116,6 +122,7 @@ export class HeightReplica<Tx = unknown> {
     this.sealSigned = durable.sealSigned;
     this.viewCertificate = durable.viewCertificate;
     this.now = now;
+    this.challenge = this.drawChallenge();
     this.deadline = now + this.timeout();
     // A decided height stays decided across a restart: nothing to recover, no leader to wait for.
     this.phase = durable.decision ?? {
@@ -167,6 +174,7 @@ export class HeightReplica<Tx = unknown> {
         break;
       case "watch":
         if ((this.status === "normal" || this.status === "view-change") && !this.watched) this.heardFromLeader();
+        this.skipSuspectedLeader();
         break;
       case "sync":
         if (this.status === "normal" || this.status === "view-change") this.startRecovery();
@@ -244,6 +252,50 @@ export class HeightReplica<Tx = unknown> {
     this.deadline = this.now + this.timeout();
   }
 
+  /**
+   * A replicate or heartbeat from the leader of this member's normal view: a sign of life only when it echoes
+   * the current challenge (which then changes). A height not watched yet starts its timer either way.
+   */
+  private heardEcho(echo: number | undefined): void {
+    if (echo !== undefined && echo === this.challenge) {
+      this.challenge = this.drawChallenge();
+      this.leaderAliveInView = true;
+      this.heardFromLeader();
+    } else if (!this.watched) {
+      this.heardFromLeader();
+    }
+  }
+
+  /**
+   * A client could not reach the leader of this member's normal view, which this member suspects of being
+   * down (it failed to lead before and has not been heard of since): vote for the next view whose leader is
+   * not suspected now, instead of waiting out the leader timeout. Nothing if the leader proved itself alive
+   * in this view.
+   */
+  private skipSuspectedLeader(): void {
+    const suspects = this.config.suspects;
+    if (suspects === undefined || this.status !== "normal" || this.leads() || this.leaderAliveInView) return;
+    if (!suspects(this.leaderOfView(this.view))) return;
+    const n = this.config.membership.members.length;
+    let next = this.view + 1;
+    while (next < this.view + n - 1 && suspects(this.leaderOfView(next))) next++;
+    this.startViewChange(next);
+  }
+
+  private drawChallenge(): number {
+    return Math.floor(this.config.random() * 2 ** 32);
+  }
+
+  /** Tells the leader what this member holds, with the challenge its next message must echo. */
+  private answer(to: Address, type: "ack" | "behind", view: number): void {
+    this.send(to, { type, view, count: this.log.size, challenge: this.challenge });
+  }
+
+  /** Sends a leader's replicate or heartbeat to each follower, echoing that follower's latest challenge. */
+  private toFollowers(message: (echo: number | undefined) => Message<Tx>): void {
+    for (const m of this.config.membership.members) if (m !== this.self) this.send(m, message(this.echoes.get(m)));
+  }
+
   private voteStatement(view: number): ViewVote {
     return { view, epoch: this.config.membership.epoch };
   }
@@ -304,7 +356,7 @@ export class HeightReplica<Tx = unknown> {
     this.persist({ type: "append", firstIndex, entries });
     this.watched = true;
     accepted.forEach((a, i) => this.waiting.set(firstIndex + i, a.id));
-    this.broadcast({ type: "replicate", view: this.view, firstIndex, entries });
+    this.toFollowers((echo) => ({ type: "replicate", view: this.view, firstIndex, entries, echo }));
     this.nextHeartbeat = this.now + this.config.timing.heartbeatIntervalMs;
     this.commit();
   }
@@ -365,7 +417,12 @@ export class HeightReplica<Tx = unknown> {
     this.sealRequests.push(id);
     // The seal must reach a majority even on a height nobody wrote to: heartbeats resend it.
     this.watched = true;
-    if (this.seal?.seal.view === this.view) return; // sealing in progress
+    if (this.seal?.seal.view === this.view) {
+      // Sealing in progress, or sealed before a restart (the votes were kept in memory only).
+      this.countOwnSealVote();
+      this.countSealVotes();
+      return;
+    }
     const signed: SignedSeal = { seal, leader: this.self, signature: this.config.signatures.signSeal(seal) };
     this.seal = signed;
     this.sealSigned = seal;
@@ -389,7 +446,7 @@ export class HeightReplica<Tx = unknown> {
     if (!this.config.signatures.isSealSignedBy(seal, signed.signature, from)) return;
     if (this.log.size < seal.count) {
       this.pendingSeal = signed;
-      this.send(from, { type: "behind", view: this.view, count: this.log.size });
+      this.answer(from, "behind", this.view);
       return;
     }
     if (this.log.size !== seal.count || this.log.root !== seal.root) return; // not this log: never signed
@@ -424,16 +481,20 @@ export class HeightReplica<Tx = unknown> {
     if (message.type === "decided") return this.onDecided(from, message.certificate);
     if (message.type === "recovery") return this.answerRecovery(from, message.nonce);
     if (message.type === "recovery-response") return this.onRecoveryResponse(from, message.nonce, message.log);
-    if (this.status === "recovering") return;
+    if (this.status === "recovering") {
+      // Kept for when the recovery ends: a signed vote for a later view is joined then, as in a normal view.
+      if (message.type === "start-view-change") this.keepVote(from, message.view, message.vote);
+      return;
+    }
     switch (message.type) {
       case "replicate":
-        return this.onReplicate(from, message.view, message.firstIndex, message.entries);
+        return this.onReplicate(from, message.view, message.firstIndex, message.entries, message.echo);
       case "heartbeat":
-        return this.onHeartbeat(from, message.view, message.count);
+        return this.onHeartbeat(from, message.view, message.count, message.echo);
       case "ack":
-        return this.onAck(from, message.view, message.count);
+        return this.onAck(from, message.view, message.count, message.challenge);
       case "behind":
-        return this.onBehind(from, message.view, message.count);
+        return this.onBehind(from, message.view, message.count, message.challenge);
       case "seal":
         if (this.fromLaterNormalView(from, message.view)) return;
         return this.acceptSeal(from, message.seal);
@@ -470,15 +531,21 @@ export class HeightReplica<Tx = unknown> {
     return false;
   }
 
-  private onReplicate(from: Address, view: number, firstIndex: number, entries: readonly Entry<Tx>[]): void {
+  private onReplicate(
+    from: Address,
+    view: number,
+    firstIndex: number,
+    entries: readonly Entry<Tx>[],
+    echo: number | undefined,
+  ): void {
     if (this.fromLaterNormalView(from, view)) return;
-    this.heardFromLeader();
+    this.heardEcho(echo);
     if (this.seal !== undefined && this.seal.seal.view === view) {
-      this.send(from, { type: "ack", view, count: this.log.size });
+      this.answer(from, "ack", view);
       return;
     }
     if (firstIndex > this.log.size) {
-      this.send(from, { type: "behind", view, count: this.log.size });
+      this.answer(from, "behind", view);
       return;
     }
     const before = this.log.size;
@@ -494,30 +561,33 @@ export class HeightReplica<Tx = unknown> {
     if (this.log.size > before) {
       this.persist({ type: "append", firstIndex: before, entries: this.log.entries.slice(before) });
     }
-    this.send(from, { type: "ack", view, count: this.log.size });
+    this.answer(from, "ack", view);
     if (this.pendingSeal !== undefined && this.pendingSeal.seal.count <= this.log.size) {
       this.acceptSeal(from, this.pendingSeal);
     }
   }
 
-  private onHeartbeat(from: Address, view: number, count: number): void {
+  private onHeartbeat(from: Address, view: number, count: number, echo: number | undefined): void {
     if (this.fromLaterNormalView(from, view)) return;
-    this.heardFromLeader();
+    this.heardEcho(echo);
     // Answered like an append: the leader learns what this member holds (after its restart, say) and
     // sends what is missing.
-    this.send(from, { type: count > this.log.size ? "behind" : "ack", view, count: this.log.size });
+    this.answer(from, count > this.log.size ? "behind" : "ack", view);
   }
 
-  private onAck(from: Address, view: number, count: number): void {
+  private onAck(from: Address, view: number, count: number, challenge: number): void {
     if (view !== this.view || !this.leads() || this.status !== "normal") return;
+    this.echoes.set(from, challenge);
     this.acked.set(from, Math.max(this.acked.get(from) ?? 0, Math.min(count, this.log.size)));
     this.commit();
   }
 
-  private onBehind(from: Address, view: number, count: number): void {
+  private onBehind(from: Address, view: number, count: number, challenge: number): void {
     if (view !== this.view || !this.leads() || this.status !== "normal") return;
+    this.echoes.set(from, challenge);
     if (count < this.log.size) {
-      this.send(from, { type: "replicate", view, firstIndex: count, entries: this.log.entries.slice(count) });
+      const entries = this.log.entries.slice(count);
+      this.send(from, { type: "replicate", view, firstIndex: count, entries, echo: challenge });
     }
     if (this.seal !== undefined && this.seal.seal.view === view)
       this.send(from, { type: "seal", view, seal: this.seal });
@@ -528,7 +598,24 @@ export class HeightReplica<Tx = unknown> {
     if (!sameSeal(seal, this.seal.seal) || seal.view !== view) return;
     if (!this.config.signatures.isSealSignedBy(this.seal.seal, signature, from)) return;
     this.sealVotes.set(from, signature);
+    this.countOwnSealVote();
     this.countSealVotes();
+  }
+
+  /**
+   * The leader's own signature on its seal of this view counts as its vote. A leader restarted after sealing
+   * holds the seal durably but not the votes: without this, two members (it and one follower) could never
+   * certify again while the third is down for good (simulator, a lost member).
+   */
+  private countOwnSealVote(): void {
+    if (
+      this.seal !== undefined &&
+      this.seal.seal.view === this.view &&
+      this.leads() &&
+      !this.sealVotes.has(this.self)
+    ) {
+      this.sealVotes.set(this.self, this.seal.signature);
+    }
   }
 
   // ---- failure detection ------------------------------------------------------------------------------
@@ -546,10 +633,12 @@ export class HeightReplica<Tx = unknown> {
     if (!this.watched) return;
     if (this.leads() && this.status === "normal") {
       if (this.now >= this.nextHeartbeat) {
-        this.broadcast({ type: "heartbeat", view: this.view, count: this.log.size });
+        const count = this.log.size;
+        this.toFollowers((echo) => ({ type: "heartbeat", view: this.view, count, echo }));
         // The seal again to whoever has not signed it: a lost seal message must not leave a member behind.
         const seal = this.seal;
         if (seal !== undefined && seal.seal.view === this.view) {
+          this.countOwnSealVote();
           for (const m of this.config.membership.members) {
             if (!this.sealVotes.has(m)) this.send(m, { type: "seal", view: this.view, seal });
           }
@@ -574,6 +663,7 @@ export class HeightReplica<Tx = unknown> {
     if (view <= this.view) return;
     if (this.leads() && this.status === "normal") this.abandonWaiting(`view ${view} replaces view ${this.view}`);
     this.view = view;
+    this.leaderAliveInView = false;
     this.phase = { status: "view-change" };
     this.acked.clear();
     this.pendingSeal = undefined;
@@ -656,13 +746,13 @@ export class HeightReplica<Tx = unknown> {
   ): void {
     if (from !== this.leaderOfView(view) || view < this.view) return;
     if (view === this.normalView && this.status === "normal" && this.log.size >= entries.length) {
-      this.send(from, { type: "ack", view, count: this.log.size });
+      this.answer(from, "ack", view);
       return;
     }
     if (!this.checks.checkViewCertificate(view, certificate)) return;
     if (!this.checks.checkLog(entries, seal)) return;
     this.install(view, view, entries, seal, certificate);
-    this.send(from, { type: "ack", view, count: this.log.size });
+    this.answer(from, "ack", view);
   }
 
   /**
@@ -679,6 +769,7 @@ export class HeightReplica<Tx = unknown> {
     this.abandonWaiting(`view ${view} installed`);
     const { keep, signedDropped } = this.log.install(entries, this.self);
     this.view = view;
+    this.leaderAliveInView = false;
     this.normalView = normalView;
     this.phase = { status: "normal" };
     this.seal = seal;
@@ -817,6 +908,16 @@ export class HeightReplica<Tx = unknown> {
 
   private answerRecovery(from: Address, nonce: number): void {
     this.send(from, { type: "recovery-response", nonce, log: this.report() });
+    // A member changing views gives its vote too: the recovering member may join the change when it is done
+    // (a report only claims a view; the vote proves this member left the lower ones).
+    const vote = this.status === "view-change" ? this.votes.get(this.view)?.get(this.self) : undefined;
+    if (vote !== undefined) this.send(from, { type: "start-view-change", view: this.view, vote });
+  }
+
+  /** Records a checked vote for a later view without acting on it (while recovering). */
+  private keepVote(from: Address, view: number, vote: string): void {
+    if (view <= this.view || !this.config.signatures.isVoteSignedBy(this.voteStatement(view), vote, from)) return;
+    this.votesFor(view).set(from, vote);
   }
 
   private onRecoveryResponse(from: Address, nonce: number, report: LogReport<Tx>): void {
@@ -842,7 +943,15 @@ export class HeightReplica<Tx = unknown> {
     this.heardFromLeader();
     // Only proven normal views count: a view change another member merely claims is not joined here (a
     // faulty member could claim any view); if a majority really runs one, its StartView will arrive.
-    if (this.phase.status === "view-change") {
+    // A checked vote for a later view that arrived while recovering is joined now, as a normal member would
+    // have joined it on arrival.
+    const later = Math.max(
+      -1,
+      ...[...this.votes.keys()].filter((v) => v > this.view && (this.votes.get(v)?.size ?? 0) > 0),
+    );
+    if (later > this.view) {
+      this.startViewChange(later);
+    } else if (this.phase.status === "view-change") {
       // Re-announce the vote of the view this member was changing to before it stopped.
       const vote = this.config.signatures.signVote(this.voteStatement(this.view));
       this.votesFor(this.view).set(this.self, vote);

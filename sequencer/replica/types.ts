@@ -75,15 +75,22 @@ export interface LogReport<Tx = unknown> {
 
 /** Cluster messages between the replicas of one height. Their sender is authenticated by the transport. */
 export type Message<Tx = unknown> =
+  /**
+   * Normal-view traffic. A follower answers with `challenge`, a fresh random number; the leader's next
+   * replicate or heartbeat to it carries it back as `echo`. Only a message that echoes the follower's current
+   * challenge resets its leader timer (the challenge then changes), so a recorded one replayed later holds
+   * nothing off.
+   */
   | {
       readonly type: "replicate";
       readonly view: number;
       readonly firstIndex: number;
       readonly entries: readonly Entry<Tx>[];
+      readonly echo?: number;
     }
-  | { readonly type: "ack"; readonly view: number; readonly count: number }
-  | { readonly type: "behind"; readonly view: number; readonly count: number }
-  | { readonly type: "heartbeat"; readonly view: number; readonly count: number }
+  | { readonly type: "ack"; readonly view: number; readonly count: number; readonly challenge: number }
+  | { readonly type: "behind"; readonly view: number; readonly count: number; readonly challenge: number }
+  | { readonly type: "heartbeat"; readonly view: number; readonly count: number; readonly echo?: number }
   | { readonly type: "seal"; readonly view: number; readonly seal: SignedSeal }
   | { readonly type: "seal-vote"; readonly view: number; readonly seal: Seal; readonly signature: string }
   | { readonly type: "start-view-change"; readonly view: number; readonly vote: string }
@@ -262,4 +269,9 @@ export interface ReplicaConfig {
    */
   readonly sealEpoch?: () => number;
   readonly acceptsSealEpoch?: (epoch: number) => boolean;
+  /**
+   * Whether the host suspects `member` of being down (replica/suspects.ts): a watched height whose leader is
+   * suspected and silent moves to the next view at once. Default: nobody is suspected.
+   */
+  readonly suspects?: (member: Address) => boolean;
 }

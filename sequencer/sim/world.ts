@@ -9,6 +9,7 @@
 import { keccak256Bytes } from "../chain/keccak";
 import { HeightReplica } from "../replica/replica";
 import { ReplicaLog, leaderOf, majorityOf } from "../replica/log";
+import { LeaderSuspicion } from "../replica/suspects";
 import type {
   Address,
   Effect,
@@ -61,6 +62,13 @@ export interface SimOptions {
   readonly partitionsPerSecond: number;
   /** Proposals per logical second, over all clients. */
   readonly proposalsPerSecond: number;
+  /** One member crashes during the faults and never comes back (a minority stays, so heights must go on). */
+  readonly loseOneMember: boolean;
+  /**
+   * Packets an attacker on the network records (heartbeats and replicates, picked at random while the faults
+   * run) and replays to their receiver every heartbeat interval until the run ends.
+   */
+  readonly replayedPackets: number;
 }
 
 export const DEFAULT_SIM_OPTIONS: SimOptions = {
@@ -75,6 +83,8 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = {
   buildCrashRate: 0.2,
   partitionsPerSecond: 0.4,
   proposalsPerSecond: 30,
+  loseOneMember: false,
+  replayedPackets: 0,
 };
 
 /** A fault profile drawn from the seed: rates from none to several times the defaults. */
@@ -92,8 +102,10 @@ function swarm(rng: Prng): Partial<SimOptions> {
     partitionsPerSecond: scale(DEFAULT_SIM_OPTIONS.partitionsPerSecond),
     proposalsPerSecond: rng.int(5, 60),
     members: rng.chance(0.3) ? 5 : 3,
-    // Drawn last, so that the profiles drawn before it stay those of earlier versions.
+    // Drawn last, so that the profiles drawn before them stay those of earlier versions.
     buildCrashRate: scale(DEFAULT_SIM_OPTIONS.buildCrashRate),
+    loseOneMember: rng.chance(0.3),
+    replayedPackets: rng.chance(0.3) ? rng.int(1, 3) : 0,
   };
 }
 
@@ -108,6 +120,8 @@ type Event =
   | { kind: "wake"; member: Address; height: number }
   | { kind: "propose" }
   | { kind: "client-retry"; height: number; leaf: string; to: Address; attempt: number }
+  /** An attacker's replay of a recorded packet, again every heartbeat interval. */
+  | { kind: "replay"; packet: { kind: "deliver"; to: Address; from: Address; height: number; message: Message<SimTx> } }
   | { kind: "seal"; height: number; attempt: number }
   | { kind: "crash"; member: Address }
   | { kind: "restart"; member: Address }
@@ -180,6 +194,10 @@ interface Member {
   requests: Map<number, { kind: "client"; height: number; leaf: string } | { kind: "seal"; height: number }>;
   /** The host's block store, durable: a block is written whole, before its replica is told. */
   readonly blocks: Map<number, SimBlock>;
+  /** The host's suspicion of dead leaders (replica/suspects.ts); in memory, lost in a crash. */
+  suspicion: LeaderSuspicion;
+  /** Crashed for good: never restarts, and is not expected to converge. */
+  lost: boolean;
 }
 
 export interface SimResult {
@@ -216,6 +234,7 @@ export class SimWorld {
   private blocksFetched = 0;
   private builderCrashes = 0;
   private healed = false;
+  private recordedPackets = 0;
   /** The executor's certificates, per height (the latest it was given). */
   private readonly certified = new Map<number, SealCertificate>();
   /** The chain: the first block built of each height, which validators read. */
@@ -248,6 +267,8 @@ export class SimWorld {
       cutOff: false,
       requests: new Map(),
       blocks: new Map(),
+      suspicion: new LeaderSuspicion(),
+      lost: false,
     }));
   }
 
@@ -320,6 +341,7 @@ export class SimWorld {
       case "deliver": {
         const member = this.member(event.to);
         if (!member.up || member.cutOff) return;
+        member.suspicion.heardFrom(event.from, event.height);
         this.stepReplica(member, event.height, { type: "receive", from: event.from, message: event.message });
         return;
       }
@@ -361,6 +383,10 @@ export class SimWorld {
       case "client-retry":
         this.sendProposal(event.height, event.leaf, event.to, event.attempt);
         return;
+      case "replay":
+        this.queue.push(this.now, event.packet);
+        this.queue.push(this.now + this.options.timing.heartbeatIntervalMs, event);
+        return;
       case "seal":
         this.requestSeal(event.height, event.attempt);
         return;
@@ -401,6 +427,7 @@ export class SimWorld {
           maxLogBytes: 1 << 24,
           signatureSampleRate: 0.05,
           random: () => this.rng.next(),
+          suspects: (m) => member.suspicion.suspects(m),
         },
         member.storage.get(height),
         this.now,
@@ -440,6 +467,9 @@ export class SimWorld {
       switch (effect.type) {
         case "persist":
           member.storage.apply(height, effect.write);
+          if (effect.write.type === "view" && effect.write.view > effect.write.normalView) {
+            member.suspicion.failed(leaderOf(this.membership, height, effect.write.view - 1), height);
+          }
           this.invariants.afterWrite(member.address, height, member.storage.get(height));
           break;
         case "send":
@@ -475,6 +505,17 @@ export class SimWorld {
     const sender = this.member(from);
     if (sender.cutOff || this.member(to).cutOff) return;
     const net = this.healed ? { ...this.options.network, dropRate: 0, duplicateRate: 0 } : this.options.network;
+    if (
+      event.kind === "deliver" &&
+      (event.message.type === "heartbeat" || event.message.type === "replicate") &&
+      !this.healed &&
+      this.recordedPackets < this.options.replayedPackets &&
+      this.netRng.chance(0.01)
+    ) {
+      // The attacker keeps a copy and replays it from the next heartbeat interval on, whatever happens after.
+      this.recordedPackets += 1;
+      this.queue.push(this.now + this.options.timing.heartbeatIntervalMs, { kind: "replay", packet: event });
+    }
     if (this.netRng.chance(net.dropRate)) return;
     const copies = this.netRng.chance(net.duplicateRate) ? 2 : 1;
     for (let i = 0; i < copies; i++) {
@@ -630,6 +671,12 @@ export class SimWorld {
     }
     const { error } = reply;
     const next = error.leader ?? this.rng.pick(this.membership.members);
+    // The node forwards a client's call to the leader; when the leader cannot be reached, the member watches the
+    // height (and skips a leader it suspects). The simulated client was sent to a follower: the same here.
+    if (request.kind === "client" && error.code === "not-leader" && error.leader !== undefined) {
+      const leader = this.member(error.leader);
+      if (!leader.up || leader.cutOff || member.cutOff) this.stepReplica(member, height, { type: "watch" });
+    }
     if (error.code === "not-leader" || error.code === "recovering" || error.code === "view-change") {
       this.leaderGuess.set(height, error.code === "not-leader" ? next : this.rng.pick(this.membership.members));
     }
@@ -648,6 +695,16 @@ export class SimWorld {
       const up = this.members.filter((m) => m.up);
       if (up.length > 0) this.crash(this.rng.pick(up));
     }
+    if (this.options.loseOneMember && !this.members.some((m) => m.lost) && this.rng.chance(0.05)) {
+      // About once a second: one member dies for good (down already, or now). Not a member that holds a
+      // certificate of a height some other member lacks the block of: a builder lost for good before the others
+      // have its block is a gap of its own (docs/simulator.md, "Not yet simulated").
+      const victim = this.rng.pick(this.members);
+      if (this.mayBeLost(victim)) {
+        victim.lost = true;
+        this.crash(victim);
+      }
+    }
     if (this.rng.chance(this.options.partitionsPerSecond * perTick)) {
       const victim = this.rng.pick(this.members);
       if (!victim.cutOff) {
@@ -655,6 +712,14 @@ export class SimWorld {
         this.queue.push(this.now + this.rng.int(500, 4_000), { kind: "heal", member: victim.address });
       }
     }
+  }
+
+  private mayBeLost(member: Member): boolean {
+    for (let h = 0; h < this.options.heights; h++) {
+      const holdsCertificate = member.blocks.has(h) || member.storage.get(h).decision !== undefined;
+      if (holdsCertificate && this.members.some((m) => m !== member && !m.blocks.has(h))) return false;
+    }
+    return true;
   }
 
   private crash(member: Member): void {
@@ -668,12 +733,15 @@ export class SimWorld {
     member.replicas = new Map();
     member.wakeAt = new Map();
     member.requests = new Map();
+    member.suspicion = new LeaderSuspicion();
     this.crashes += 1;
-    if (!this.healed) this.queue.push(this.now + this.rng.int(200, 3_000), { kind: "restart", member: member.address });
+    if (!this.healed && !member.lost) {
+      this.queue.push(this.now + this.rng.int(200, 3_000), { kind: "restart", member: member.address });
+    }
   }
 
   private restart(member: Member): void {
-    if (member.up) return;
+    if (member.up || member.lost) return;
     member.up = true;
     // Replicas come back from storage, recovering, as soon as something touches their height; heights with
     // state are touched now, so that their recovery (and view changes) go on without outside traffic.
@@ -724,6 +792,7 @@ export class SimWorld {
       if (published === undefined) return false;
       const { count, root } = published.certificate.statement;
       for (const m of this.members) {
+        if (m.lost) continue;
         const block = m.blocks.get(h);
         if (block === undefined || block.certificate.statement.count !== count) return false;
         if (block.certificate.statement.root !== root || this.replica(m, h).snapshot().status !== "built") return false;

@@ -142,7 +142,11 @@ describe("the replica against the old node's consecutive-kill divergence", () =>
     // The StartView with three entries arrives again, late (the old node's catch-up installed such a log).
     const effects = cluster.step(C, { type: "receive", from: B, message: startView!.message });
     expect(effects.filter((e) => e.type === "persist")).to.deep.equal([]);
-    expect(effects).to.deep.include({ type: "send", to: B, message: { type: "ack", view: 1, count: 5 } });
+    const acks = effects.flatMap((e) =>
+      e.type === "send" && e.to === B && e.message.type === "ack" ? [e.message] : [],
+    );
+    expect(acks).to.have.length(1);
+    expect(acks[0]).to.include({ view: 1, count: 5 });
     expect(cluster.of(C).snapshot().entries).to.have.length(5);
   });
 

@@ -34,6 +34,12 @@ function config(self: string, random = () => 0.5): ReplicaConfig {
   };
 }
 
+/** Different numbers in [0, 1) on each call, the same sequence every run. */
+function draws(): () => number {
+  let x = 0;
+  return () => (x = (x + 0.618034) % 1);
+}
+
 const replica = (self: string, durable: Durable<string> = EMPTY_DURABLE, restarted = false): HeightReplica<string> =>
   new HeightReplica<string>(HEIGHT, config(self), durable, 0, restarted);
 
@@ -137,6 +143,170 @@ describe("replica state machine", () => {
     const changed = b.step({ type: "tick" }, 5_000);
     expect(types(changed)).to.deep.equal(["persist:view", "send", "send"]);
     expect(b.snapshot()).to.include({ status: "view-change", view: 1, normalView: 0 });
+  });
+
+  it("a replayed heartbeat holds off nothing: only one that echoes the follower's current challenge resets its timer", () => {
+    const a = replica(A);
+    const b = new HeightReplica<string>(HEIGHT, config(B, draws()), EMPTY_DURABLE, 0, false);
+    const deliver = (effects: readonly Effect<string>[], to: HeightReplica<string>, from: string, now: number) => {
+      const out: Effect<string>[] = [];
+      for (const e of effects)
+        if (e.type === "send" && e.to === to.self)
+          out.push(...to.step({ type: "receive", from, message: e.message }, now));
+      return out;
+    };
+    const heartbeatTo = (effects: readonly Effect<string>[], to: string): Message<string> => {
+      const sent = effects.find((e) => e.type === "send" && e.to === to && e.message.type === "heartbeat");
+      if (sent?.type !== "send") throw new Error("no heartbeat");
+      return sent.message;
+    };
+    a.step({ type: "watch" }, 0);
+    // A's first heartbeat carries no echo (it knows no challenge of B yet); B's answer gives it one.
+    const first = a.step({ type: "tick" }, 0);
+    expect((heartbeatTo(first, B) as { echo?: number }).echo).to.equal(undefined);
+    deliver(deliver(first, b, A, 0), a, B, 0);
+    // A's next heartbeat echoes it, and counts: B's timer restarts at 150 ms.
+    const second = a.step({ type: "tick" }, 150);
+    const recorded = heartbeatTo(second, B);
+    expect(recorded).to.have.property("echo").that.is.a("number");
+    deliver(deliver(second, b, A, 150), a, B, 150);
+    // A dies. An attacker replays both recorded heartbeats (valid signed packets) to B every 100 ms.
+    let changed = -1;
+    for (let t = 200; t <= 3_000 && changed < 0; t += 100) {
+      b.step({ type: "receive", from: A, message: recorded }, t);
+      b.step({ type: "receive", from: A, message: heartbeatTo(first, B) }, t);
+      b.step({ type: "tick" }, t);
+      if (b.snapshot().status === "view-change") changed = t;
+    }
+    // The timer restarted at 150 ms, not at any replay: B changes view within 150 + 1,000 x 1.5 ms.
+    expect(changed)
+      .to.be.greaterThan(150)
+      .and.at.most(150 + 1_500);
+  });
+
+  it("a leader's replicate counts as a sign of life only when it echoes the follower's current challenge", () => {
+    const b = new HeightReplica<string>(HEIGHT, config(B, draws()), EMPTY_DURABLE, 0, false);
+    b.step({ type: "receive", from: A, message: { type: "heartbeat", view: 0, count: 0 } }, 1); // watched
+    const answer = b.step({ type: "receive", from: A, message: { type: "heartbeat", view: 0, count: 0 } }, 2);
+    const ack = answer.find((e) => e.type === "send" && e.message.type === "ack");
+    if (ack?.type !== "send" || ack.message.type !== "ack") throw new Error("no ack");
+    const { challenge } = ack.message;
+    // A stale echo (a replay) does not move the deadline (1 ms + 1,000 x 1.5 at most); the right one does.
+    b.step({ type: "receive", from: A, message: { type: "heartbeat", view: 0, count: 0, echo: challenge + 1 } }, 900);
+    const fresh = b.step(
+      {
+        type: "receive",
+        from: A,
+        message: { type: "replicate", view: 0, firstIndex: 0, entries: [], echo: challenge },
+      },
+      1_400,
+    );
+    const next = fresh.find((e) => e.type === "send" && e.message.type === "ack");
+    if (next?.type !== "send" || next.message.type !== "ack") throw new Error("no ack");
+    expect(next.message.challenge, "a used challenge is replaced").to.not.equal(challenge);
+    b.step({ type: "tick" }, 2_000);
+    expect(b.snapshot().status, "the echo at 1,400 ms restarted the timer").to.equal("normal");
+    // The same replicate again is a replay now: it restarts nothing.
+    b.step(
+      {
+        type: "receive",
+        from: A,
+        message: { type: "replicate", view: 0, firstIndex: 0, entries: [], echo: challenge },
+      },
+      2_500,
+    );
+    b.step({ type: "tick" }, 1_400 + 1_501);
+    expect(b.snapshot().status).to.equal("view-change");
+  });
+
+  it("a client's failed forward to a suspected leader moves the height to the next view at once", () => {
+    const suspectA = new HeightReplica<string>(
+      HEIGHT,
+      { ...config(B), suspects: (m) => m === A },
+      EMPTY_DURABLE,
+      0,
+      false,
+    );
+    const effects = suspectA.step({ type: "watch" }, 1);
+    expect(types(effects)).to.deep.equal(["persist:view", "send", "send"]);
+    expect(suspectA.snapshot()).to.include({ status: "view-change", view: 1, normalView: 0 });
+    // Without the suspicion, the same failed forward only starts the leader timer.
+    const trusting = replica(B);
+    expect(types(trusting.step({ type: "watch" }, 1))).to.deep.equal([]);
+    expect(trusting.snapshot()).to.include({ status: "normal", view: 0 });
+  });
+
+  it("skips every suspected leader up to the next one it does not suspect, and never a leader that proved itself alive", () => {
+    // HEIGHT 3: view 0 is A's, view 1 B's, view 2 C's. C suspects A and B.
+    const c = new HeightReplica<string>(HEIGHT, { ...config(C), suspects: (m) => m !== C }, EMPTY_DURABLE, 0, false);
+    c.step({ type: "watch" }, 1);
+    expect(c.snapshot()).to.include({ status: "view-change", view: 2 });
+    // B suspects A, but A echoed B's challenge in this view: it is alive, and B waits for it as usual.
+    const b = new HeightReplica<string>(
+      HEIGHT,
+      { ...config(B, draws()), suspects: (m) => m === A },
+      EMPTY_DURABLE,
+      0,
+      false,
+    );
+    const first = b.step({ type: "receive", from: A, message: { type: "heartbeat", view: 0, count: 0 } }, 1);
+    const ack = first.find((e) => e.type === "send" && e.message.type === "ack");
+    if (ack?.type !== "send" || ack.message.type !== "ack") throw new Error("no ack");
+    b.step(
+      { type: "receive", from: A, message: { type: "heartbeat", view: 0, count: 0, echo: ack.message.challenge } },
+      2,
+    );
+    expect(types(b.step({ type: "watch" }, 3))).to.deep.equal([]);
+    expect(b.snapshot()).to.include({ status: "normal", view: 0 });
+  });
+
+  it("a leader restarted after sealing counts its own signature again, so it certifies with one follower while the third is down for good", () => {
+    const log = new ReplicaLog<string>(HEIGHT, 16);
+    const entries = log.appendAsLeader([{ leaf: leaf("t"), tx: "t", bytes: 1 }], 0, 0, keys.portFor(A, HEIGHT));
+    const seal: Seal = { count: 1, root: log.root, view: 0, epoch: 0 };
+    const signed = { seal, leader: A, signature: keys.portFor(A, HEIGHT).signSeal(seal) };
+    const held: Durable<string> = { ...EMPTY_DURABLE, entries, seal: signed, sealSigned: seal };
+    const a = replica(A, held, true);
+    const b = replica(B, held);
+    const sends = (effects: readonly Effect<string>[], to: string): Message<string>[] =>
+      effects.flatMap((e) => (e.type === "send" && e.to === to ? [e.message] : []));
+    // A recovers with B's answer (C is gone), and is normal in view 0 again, holding its seal.
+    const ask = sends(a.start(0), B)[0]!;
+    a.step(
+      { type: "receive", from: B, message: sends(b.step({ type: "receive", from: A, message: ask }, 1), A)[0]! },
+      2,
+    );
+    expect(a.snapshot()).to.include({ status: "normal", view: 0 });
+    // The executor asks again; B signs the seal it holds. A's own signature makes the majority.
+    const resent = a.step({ type: "seal", id: 9 }, 3);
+    const tick = a.step({ type: "tick" }, 200);
+    const toB = [...sends(resent, B), ...sends(tick, B)].find((m) => m.type === "seal");
+    expect(toB, "A sends B its seal").to.not.equal(undefined);
+    const vote = sends(b.step({ type: "receive", from: A, message: toB! }, 201), A).find((m) => m.type === "seal-vote");
+    const decided = a.step({ type: "receive", from: B, message: vote! }, 202);
+    expect(types(decided)).to.include("persist:decided");
+    expect(a.snapshot().status).to.equal("decided");
+  });
+
+  it("a member that recovers while another changes views joins that change when its recovery ends", () => {
+    // C gave up on A (view 0) and votes for view 1, which B leads; B restarts meanwhile; A is gone.
+    const c = replica(C);
+    c.step({ type: "watch" }, 1);
+    c.step({ type: "tick" }, 5_000);
+    expect(c.snapshot()).to.include({ status: "view-change", view: 1 });
+    const b = replica(B, { ...EMPTY_DURABLE }, true);
+    const ask = b.start(5_001).find((e) => e.type === "send" && e.to === C);
+    if (ask?.type !== "send") throw new Error("no recovery request");
+    // C answers with its report and its vote: a report only claims a view, the vote proves C left view 0.
+    const answer = c.step({ type: "receive", from: B, message: ask.message }, 5_002);
+    const toB = answer.flatMap((e) => (e.type === "send" && e.to === B ? [e.message] : []));
+    expect(toB.map((m) => m.type)).to.deep.equal(["recovery-response", "start-view-change"]);
+    // The vote may arrive first, while B still recovers: it is kept, and joined once the recovery ends.
+    b.step({ type: "receive", from: C, message: toB[1]! }, 5_003);
+    expect(b.snapshot().status).to.equal("recovering");
+    const joined = b.step({ type: "receive", from: C, message: toB[0]! }, 5_004);
+    expect(b.snapshot()).to.include({ status: "view-change", view: 1 });
+    expect(types(joined)).to.include("persist:view");
   });
 
   it("a restarted member recovers before it acts: it refuses writes and asks a majority first", () => {

@@ -13,6 +13,7 @@ import {
   ROLLUP,
   deployWorld,
   rejects,
+  sendReplica,
   startMember,
   stopMember,
   teardown,
@@ -338,5 +339,35 @@ describe("sequencer cluster: failover by per-height view change (3 nodes, loopba
         return views[0]! >= 1 && views.every((v) => v === views[0]);
       });
     });
+  });
+
+  it("a dead leader's recorded heartbeat, replayed to the followers, holds off no view change", async () => {
+    // Height 7 is led by member 1 in view 0, by member 2 in view 1.
+    for (let i = 0; i < 3; i++) if (w.nodes[i] === undefined) await startMember(w, i, FAST);
+    expect(await load(w.clients[0]!, 7, ["h7 a0", "h7 a1"])).to.have.length(2);
+    await stopMember(w, 1);
+    const stoppedAt = Date.now();
+    // The packets are member 1's own (signed with its key, as a recorded one is), sent again every 100 ms; their
+    // echo is a challenge of the past. Before heartbeats were fresh, this held the view change off indefinitely.
+    let replaying = true;
+    const replays = (async () => {
+      for (let n = 0; replaying; n++) {
+        const heartbeat = { type: "heartbeat", view: 0, count: 2, echo: (n * 7_919) % 2 ** 32 };
+        await Promise.all([0, 2].map((f) => sendReplica(w, 1, f, 7, [heartbeat]).catch(() => undefined)));
+      }
+    })();
+    try {
+      await until("height 7 normal in view 1 on both followers while the replays go on", async () => {
+        return (await viewOf(0, 7)) === 1 && (await viewOf(2, 7)) === 1;
+      });
+    } finally {
+      replaying = false;
+      await replays;
+    }
+    // The leader timeout is 600-900 ms: the view changed within a few of them, not when the replays stopped.
+    expect(Date.now() - stoppedAt).to.be.below(10_000);
+    const after = await load(w.clients[0]!, 7, ["h7 b0"]);
+    expect(after.map((r) => r.viewNumber)).to.deep.equal([1]);
+    await startMember(w, 1, FAST);
   });
 });

@@ -15,7 +15,9 @@
  */
 import type { Logger } from "pino";
 import type { OrderedTransactionJson } from "../../api/wire";
+import { leaderOf } from "../../replica/log";
 import { HeightReplica } from "../../replica/replica";
+import { LeaderSuspicion } from "../../replica/suspects";
 import {
   type Address,
   type Effect,
@@ -139,11 +141,13 @@ class LiveHeight {
     readonly wire: HeightWire,
     readonly replica: HeightReplica<Tx>,
     readonly epoch: number,
+    readonly membership: Membership,
   ) {}
 }
 
 export class HeightHost {
   private readonly live = new Map<string, Promise<LiveHeight>>();
+  private readonly suspicions = new Map<bigint, LeaderSuspicion>();
   private readonly waiters = new Map<number, Waiter>();
   private nextId = 1;
   private closed = false;
@@ -182,6 +186,7 @@ export class HeightHost {
         try {
           const message = h.wire.parse(json);
           await this.o.check?.(rollupId, packet.height, message);
+          this.suspicionOf(rollupId).heardFrom(from, packet.height);
           this.step(h, { type: "receive", from, message });
         } catch (error) {
           this.o.log.debug({ err: error, from, height: packet.height }, "dropped a replica message");
@@ -244,6 +249,13 @@ export class HeightHost {
     return live;
   }
 
+  /** The members this node suspects of being down, per rollup (heights are a rollup's: replica/suspects.ts). */
+  suspicionOf(rollupId: bigint): LeaderSuspicion {
+    let s = this.suspicions.get(rollupId);
+    if (s === undefined) this.suspicions.set(rollupId, (s = new LeaderSuspicion()));
+    return s;
+  }
+
   /** Builds a height's replica from the store: one that holds anything was running before, so it recovers. */
   private async load(key: string, rollupId: bigint, height: number, claimed: number | undefined): Promise<LiveHeight> {
     const wire = new HeightWire(rollupId, height, this.o.signer);
@@ -277,12 +289,13 @@ export class HeightHost {
         random: this.o.random,
         sealEpoch: () => this.o.sealEpochOf?.(epoch) ?? epoch,
         acceptsSealEpoch: (other) => other > epoch && sameMembers(this.o.membersAt(other), members),
+        suspects: (member) => this.suspicionOf(rollupId).suspects(member),
       },
       durable,
       this.o.clock.now(),
       restarted,
     );
-    const h = new LiveHeight(key, wire, replica, epoch);
+    const h = new LiveHeight(key, wire, replica, epoch, membership);
     this.carryOut(h, replica.start(this.o.clock.now()));
     return h;
   }
@@ -326,7 +339,11 @@ export class HeightHost {
       writes = [];
       await persistWrites(this.o.store, h.wire, batch);
       for (const w of batch) {
-        if (w.type === "view") this.o.onViewChange?.(h.wire.rollupId, h.wire.height, w.view, w.normalView);
+        if (w.type !== "view") continue;
+        // A vote to leave view - 1: its leader failed to lead this height, as far as this member can tell.
+        if (w.view > w.normalView)
+          this.suspicionOf(h.wire.rollupId).failed(leaderOf(h.membership, h.wire.height, w.view - 1), h.wire.height);
+        this.o.onViewChange?.(h.wire.rollupId, h.wire.height, w.view, w.normalView);
       }
       if (
         batch.some((w) => w.type === "seal" || w.type === "decided" || (w.type === "install" && w.seal !== undefined))

@@ -54,10 +54,10 @@ const logReport = z.strictObject({
 });
 
 const messageSchema = z.discriminatedUnion("type", [
-  z.strictObject({ type: z.literal("replicate"), view: u32, firstIndex: u32, entries }),
-  z.strictObject({ type: z.literal("ack"), view: u32, count: u32 }),
-  z.strictObject({ type: z.literal("behind"), view: u32, count: u32 }),
-  z.strictObject({ type: z.literal("heartbeat"), view: u32, count: u32 }),
+  z.strictObject({ type: z.literal("replicate"), view: u32, firstIndex: u32, entries, echo: u32.optional() }),
+  z.strictObject({ type: z.literal("ack"), view: u32, count: u32, challenge: u32 }),
+  z.strictObject({ type: z.literal("behind"), view: u32, count: u32, challenge: u32 }),
+  z.strictObject({ type: z.literal("heartbeat"), view: u32, count: u32, echo: u32.optional() }),
   z.strictObject({ type: z.literal("seal"), view: u32, seal: sealResultSchema }),
   z.strictObject({ type: z.literal("seal-vote"), view: u32, seal: schemas.Seal, signature: signature65 }),
   z.strictObject({ type: z.literal("start-view-change"), view: u32, vote: signature65 }),
@@ -138,8 +138,14 @@ export class HeightWire {
 
   toJson(m: NodeMessage): MessageJson {
     switch (m.type) {
-      case "replicate":
-        return { ...m, entries: m.entries.map((e) => this.entryToJson(e)) };
+      case "replicate": {
+        const { echo, ...rest } = m; // an absent echo is left out, not sent as undefined (the payload is hashed)
+        return { ...rest, entries: m.entries.map((e) => this.entryToJson(e)), ...(echo === undefined ? {} : { echo }) };
+      }
+      case "heartbeat": {
+        const { echo, ...rest } = m;
+        return echo === undefined ? rest : { ...rest, echo };
+      }
       case "seal":
         return { type: m.type, view: m.view, seal: this.signedSealToJson(m.seal) };
       case "seal-vote":

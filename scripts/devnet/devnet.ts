@@ -101,6 +101,14 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
 
 const l2ChainIdOf = (options: DevnetOptions): bigint => options.l2ChainId ?? 31_338n;
 
+/**
+ * The public rate limit of every devnet server: on, as in production, but sized for a devnet, where
+ * every client, member and test reaches a server from 127.0.0.1 and so shares its one bucket. Far above
+ * what the devnet's own traffic and tests send; the benchmarks, which saturate the nodes on purpose,
+ * raise it (scripts/bench/sequencer-world.ts). The nodes' `/cluster` bucket keeps its default.
+ */
+export const DEVNET_RATE_LIMIT = { enabled: true, ratePerSecond: 2_000, burst: 4_000 } as const;
+
 /** The fixed port layout of `basePort`, in the order `start` takes ports: L1, nodes, key generators, flow. */
 function fixedPorts(base: number, members: number, generators: number, validators: number | undefined): number[] {
   const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
@@ -209,7 +217,7 @@ export class Devnet {
           aggregationTimeoutMs: 5_000,
         },
         solver: { enabled: true, revealTimeoutMs: 3_000 },
-        rpc: { host: "127.0.0.1", port: keygenPorts[i], rateLimit: { enabled: false } },
+        rpc: { host: "127.0.0.1", port: keygenPorts[i], rateLimit: DEVNET_RATE_LIMIT },
         storage: { path: options.keygenDbDirs?.[i] ?? path.join(dir, "db") },
         l1: this.commonL1(),
         log: { level: logLevel },
@@ -222,7 +230,7 @@ export class Devnet {
       const base = {
         node: { signingKey: w.members[i]!.privateKey },
         cluster: { id: w.clusterId.toString(), peers: this.nodes.filter((o) => o !== n).map((o) => o.url) },
-        rpc: { host: "127.0.0.1", port: nodePorts[i], rateLimit: { enabled: false } },
+        rpc: { host: "127.0.0.1", port: nodePorts[i], rateLimit: DEVNET_RATE_LIMIT },
         storage: { path: n.dbDir },
         l1: this.commonL1(),
         // Its own generator first; the others for reveals, round secrets and, if its own is down, round keys.
@@ -344,7 +352,7 @@ export class Devnet {
         keyGenerators: [...this.keygenUrls],
         peers: flow.validatorUrls.filter((_, j) => j !== i),
         rollups: [{ rollupId: w.rollupId.toString(), chainId: flow.l2ChainId.toString() }],
-        rpc: { host: "127.0.0.1", port: validatorPorts[i], rateLimit: { enabled: false } },
+        rpc: { host: "127.0.0.1", port: validatorPorts[i], rateLimit: DEVNET_RATE_LIMIT },
         storage: { votesPath: path.join(this.workDir, `validator-${i}`, "votes.jsonl") },
         poll: { intervalMs: 500, fromBlock: w.deployBlock },
         log: { level: logLevel },

@@ -36,6 +36,27 @@ import {
   type PostProofResultJson,
 } from "./wire";
 
+/**
+ * Every method registerApi registers. A node announces them before it listens, so that until it has
+ * read its cluster from L1 and registered them, calls get UNAVAILABLE rather than METHOD_NOT_FOUND.
+ */
+export const API_METHODS = [
+  "send_encrypted_transaction",
+  "send_raw_transaction",
+  "get_encryption_key",
+  "get_order_commitment",
+  "get_encrypted_transaction",
+  "get_raw_transaction_list",
+  "get_block",
+  "get_post_merkle_proof",
+  "get_sealed_entries",
+  "get_block_height",
+  "finalize_block",
+  "cluster_replica",
+  "cluster_get_block",
+  "cluster_block_built",
+] as const;
+
 export interface ApiDeps {
   readonly methods: MethodRegistry;
   readonly sequencer: Ordering;

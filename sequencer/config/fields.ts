@@ -9,6 +9,7 @@ import { getAddress, isAddress } from "ethers";
 import { z } from "zod";
 import { LOG_LEVELS } from "../common/logger";
 import { Secret } from "../common/secret";
+import { parseProxyEntry } from "../rpc/client-address";
 
 /**
  * Which strings count as numbers. "decimal": optionally negative, optionally fractional, so the
@@ -143,6 +144,21 @@ export interface RpcServerDefaults {
 /** The smallest `rpc.maxBodyBytes` a process may be configured with. */
 export const MIN_BODY_BYTES = 1_024;
 
+/** A per-client token bucket (`enabled`, `ratePerSecond`, `burst`), on unless switched off. */
+export const rateLimitSection = (defaults: { readonly ratePerSecond: number; readonly burst: number }) =>
+  z
+    .strictObject({
+      enabled: boolean.default(true),
+      ratePerSecond: numberFromEnv(z.number().positive()).default(defaults.ratePerSecond),
+      burst: int(1, 1_000_000).default(defaults.burst),
+    })
+    .prefault({});
+
+/** An IP address or a CIDR block (`10.0.0.0/8`, `fd00::/8`): one entry of `rpc.trustProxy`. */
+export const proxyAddress = z
+  .string()
+  .refine((v) => parseProxyEntry(v) !== undefined, { error: "expected an IP address or a CIDR block (10.0.0.0/8)" });
+
 export const rpcServerSection = (defaults: RpcServerDefaults) =>
   z
     .strictObject({
@@ -151,12 +167,12 @@ export const rpcServerSection = (defaults: RpcServerDefaults) =>
       maxBodyBytes: int(MIN_BODY_BYTES, defaults.maxBodyBytes.max).default(defaults.maxBodyBytes.default),
       maxBatchSize: int(1, defaults.maxBatchSize.max).default(defaults.maxBatchSize.default),
       requestTimeoutMs: int(100, 600_000).default(30_000),
-      rateLimit: z
-        .strictObject({
-          enabled: boolean.default(true),
-          ratePerSecond: numberFromEnv(z.number().positive()).default(defaults.rateLimit.ratePerSecond),
-          burst: int(1, 1_000_000).default(defaults.rateLimit.burst),
-        })
-        .prefault({}),
+      rateLimit: rateLimitSection(defaults.rateLimit),
+      /**
+       * Reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For names the client: the
+       * right-most entry that is not one of them (sequencer/rpc/client-address.ts). Empty: the header
+       * is ignored, the TCP peer is the client.
+       */
+      trustProxy: listFromEnv(z.array(proxyAddress), { json: false }).default([]),
     })
     .prefault({});

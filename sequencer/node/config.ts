@@ -12,6 +12,7 @@ import {
   listFromEnv,
   logSection,
   numberFromEnv,
+  rateLimitSection,
   rpcServerSection,
   signingKey,
 } from "../config/fields";
@@ -54,6 +55,13 @@ export const configSchema = z.strictObject({
        * make the log outgrow this limit (docs/ordering.md, "Message size"): every member needs the same value.
        */
       clusterMaxBodyBytes: int(1024 * 1024, 256 * 1024 * 1024).default(64 * 1024 * 1024),
+      /**
+       * Per-client bucket of `/cluster`, apart from `rateLimit` so that members' messages never compete
+       * with public calls from their address. A member sends one message at a time to each peer, so
+       * it stays far below this; what it bounds is envelope checks (hashing, signature recovery) for
+       * anyone else who reaches the path.
+       */
+      clusterRateLimit: rateLimitSection({ ratePerSecond: 5_000, burst: 10_000 }),
     })
     .prefault({}),
   storage: z.strictObject({

@@ -1,10 +1,11 @@
 /**
  * A running node as far as the infrastructure goes: storage opened, the JSON-RPC server listening
- * with /health and /metrics, the status method registered. The ordering methods register on
- * `node.methods` as they are built.
+ * with /health and /metrics, the status method registered. The API's methods (API_METHODS) are
+ * announced before the server listens and register once the cluster is read from L1; until then they
+ * answer UNAVAILABLE and the node is not ready.
  */
 import { JsonRpcProvider, Wallet, computeAddress } from "ethers";
-import { registerApi } from "../api/methods";
+import { API_METHODS, registerApi } from "../api/methods";
 import { veilDomain } from "../chain/eip712";
 import { Health } from "../common/health";
 import { createRegistry } from "../common/metrics";
@@ -29,6 +30,7 @@ import { parseSealCertificate } from "../chain/certificate";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { z } from "zod";
+import { veilError } from "../rpc/errors";
 import { MethodRegistry } from "../rpc/registry";
 import { RpcServer, serverLimits, type ListenAddress } from "../rpc/server";
 import type { NodeConfig } from "./config";
@@ -40,7 +42,10 @@ import { NodeStore, type StoreStats } from "./storage/store";
 
 export const VERSION = "0.1.0";
 
-/** What `get_cluster_status` answers (bigints are sent as decimal strings). */
+/**
+ * What `get_cluster_status` answers (bigints are sent as decimal strings). No file-system path: where
+ * the database lives is the operator's business (the start-up log line has it), not every caller's.
+ */
 export const clusterStatusSchema = z.object({
   version: z.string(),
   nodeAddress: z.string(),
@@ -49,7 +54,6 @@ export const clusterStatusSchema = z.object({
   uptimeSeconds: z.number(),
   ready: z.boolean(),
   storage: z.object({
-    path: z.string(),
     entries: z.number(),
     blocks: z.object({ open: z.number(), sealed: z.number(), finalized: z.number() }),
   }),
@@ -107,7 +111,15 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
   health.addReadinessCheck("cluster", () =>
     chain.size > 0 ? { ok: true } : { ok: false, detail: "the cluster's member list is not loaded" },
   );
-  const methods = new MethodRegistry();
+  const methods = new MethodRegistry().announce(
+    API_METHODS,
+    "the node is starting and serves it once it has read its cluster from L1",
+  );
+  health.addReadinessCheck("api", () =>
+    methods.pending.length === 0
+      ? { ok: true }
+      : { ok: false, detail: `${methods.pending.length} methods wait for the cluster to be read from L1` },
+  );
   let ownedPool: Groth16VerifierPool | undefined;
   let ownedBatcher: MicroBatcher | undefined;
   if (deps.verifier === undefined) {
@@ -131,7 +143,9 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
     health,
     ...serverLimits(config.rpc),
     clusterUploadPermit: (permit, bytes) =>
-      permits === undefined ? "this node does not serve the cluster yet" : permits.refusal(permit, bytes),
+      permits === undefined
+        ? veilError.unavailable("the node is starting and has not read its cluster from L1")
+        : permits.refusal(permit, bytes),
   });
   methods.register("get_cluster_status", {
     description: "the node's identity, peers, uptime and storage statistics",
@@ -145,7 +159,7 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
         peers: config.cluster.peers,
         uptimeSeconds: Math.round((performance.now() - startedAt) / 1000),
         ready: report.ready,
-        storage: { path: store.location, ...stats },
+        storage: stats,
       };
     },
   });
@@ -251,6 +265,8 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
         config.keyGenerator.secretWaitMs + config.keyGenerator.revealTimeoutMs + 5 * config.timeouts.l1RequestMs,
       ...(deps.now === undefined ? {} : { now: deps.now }),
     });
+    // An announced method that registerApi does not register would keep the node unready for good.
+    if (methods.pending.length > 0) log.error({ methods: methods.pending }, "announced methods were not registered");
   };
   let address: ListenAddress;
   try {

@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { RpcCallError, RpcTimeoutError, RpcTransportError } from "../rpc/client";
 import { STANDARD_ERRORS, VEIL_ERRORS } from "../rpc/errors";
+import { MAX_JSON_DEPTH, nestingBeyond, nestingProblem } from "../rpc/json-depth";
 import type { SentTransaction } from "../sdk/client";
 import { TransactionError, VeilSdkError } from "../sdk/errors";
 import { decodeSignedTransaction, type SignedTransaction } from "../sdk/raw-tx";
@@ -147,6 +148,20 @@ export class EncryptingProxy {
         errorResponse(null, {
           code: VEIL_ERRORS.PAYLOAD_TOO_LARGE,
           message: `request body exceeds ${this.#options.maxBodyBytes} bytes`,
+        }),
+      );
+      return;
+    }
+    // Before parsing or forwarding: what handles the value afterwards (JSON.stringify to the L2) recurses.
+    const tooDeep = nestingBeyond(body);
+    if (tooDeep !== undefined) {
+      this.#reply(
+        res,
+        200,
+        errorResponse(null, {
+          code: STANDARD_ERRORS.INVALID_PARAMS,
+          message: `invalid params: ${nestingProblem(tooDeep)}`,
+          data: { maxDepth: MAX_JSON_DEPTH },
         }),
       );
       return;

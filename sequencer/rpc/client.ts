@@ -7,6 +7,7 @@
 import type { z } from "zod";
 import { nameOfCode, type RpcErrorName } from "./errors";
 import { postJson, PostFailure, type PostedAnswer } from "./http-post";
+import { nestingBeyond, nestingProblem } from "./json-depth";
 import { responseSchema, stringifyJson, type JsonRpcErrorObject } from "./protocol";
 
 export class RpcCallError extends Error {
@@ -173,6 +174,15 @@ export class RpcClient {
       throw new RpcTransportError(label, `${label}: ${this.url} unreachable: ${detail}`, undefined, { cause: error });
     }
     const text = response.text;
+    // A peer's answer is as untrusted as a request: callers walk results recursively.
+    const tooDeep = nestingBeyond(text);
+    if (tooDeep !== undefined) {
+      throw new RpcTransportError(
+        label,
+        `${label}: the answer is refused: ${nestingProblem(tooDeep)}`,
+        response.status,
+      );
+    }
     let body: unknown;
     try {
       body = JSON.parse(text);

@@ -4,12 +4,12 @@
  */
 import type { Logger } from "pino";
 import { z } from "zod";
-import { RpcError } from "./errors";
+import { RpcError, veilError } from "./errors";
 
 /** What a handler knows about the call besides its params. */
 export interface CallContext {
   readonly requestId: string;
-  /** The client's identity for rate limiting and logs (its remote address). */
+  /** The client's IP address, for rate limiting and logs (behind a trusted proxy, from X-Forwarded-For). */
   readonly clientId: string;
   readonly log: Logger;
   /** How many members already forwarded this call (header `x-veil-forward-hops`; 0 from clients). */
@@ -51,11 +51,32 @@ export function describeIssues(error: z.ZodError, fieldName: (path: readonly Pro
 
 export class MethodRegistry {
   private readonly methods = new Map<string, RegisteredMethod>();
+  /** Methods announced but not registered yet, with why they cannot be served now. */
+  private readonly announced = new Map<string, string>();
+
+  /**
+   * Announces methods that register later (a node's API, once it has read its cluster from L1). Until
+   * one registers, a call to it fails with UNAVAILABLE and `why`, not METHOD_NOT_FOUND: the client is
+   * early, not wrong, and should retry.
+   */
+  announce(names: readonly string[], why: string): this {
+    for (const name of names) {
+      if (!METHOD_NAME.test(name)) throw new Error(`method name "${name}" is not snake_case`);
+      if (!this.methods.has(name)) this.announced.set(name, why);
+    }
+    return this;
+  }
+
+  /** The announced methods that have not registered yet (empty once everything announced is served). */
+  get pending(): readonly string[] {
+    return [...this.announced.keys()];
+  }
 
   /** Registers a snake_case method; registering a name twice is a programming error. */
   register<S extends Shape, R>(name: string, definition: MethodDefinition<S, R>): this {
     if (!METHOD_NAME.test(name)) throw new Error(`method name "${name}" is not snake_case`);
     if (this.methods.has(name)) throw new Error(`method "${name}" is already registered`);
+    this.announced.delete(name);
     this.methods.set(name, {
       names: Object.keys(definition.params),
       schema: z.strictObject(definition.params),
@@ -69,18 +90,28 @@ export class MethodRegistry {
     return this.methods.has(name);
   }
 
+  /** Registered or announced: a name worth its own metrics label. */
+  knows(name: string): boolean {
+    return this.methods.has(name) || this.announced.has(name);
+  }
+
   list(): { name: string; params: readonly string[]; description: string }[] {
     return [...this.methods.entries()].map(([name, m]) => ({ name, params: m.names, description: m.description }));
   }
 
   /**
-   * Validates the params of a call and runs its handler. Throws RpcError METHOD_NOT_FOUND or
-   * INVALID_PARAMS (with a message naming the field); handler errors propagate unchanged.
+   * Validates the params of a call and runs its handler. Throws RpcError METHOD_NOT_FOUND, UNAVAILABLE
+   * (announced, not registered yet) or INVALID_PARAMS (with a message naming the field); handler errors
+   * propagate unchanged.
    */
   async invoke(name: string, rawParams: unknown, ctx: CallContext): Promise<unknown> {
     // Own-property lookup only: "constructor" or "__proto__" must not resolve to anything.
     const method = this.methods.get(name);
-    if (method === undefined) throw new RpcError("METHOD_NOT_FOUND", `method "${name}" does not exist`);
+    if (method === undefined) {
+      const why = this.announced.get(name);
+      if (why !== undefined) throw veilError.unavailable(`${name} is not served yet: ${why}`);
+      throw new RpcError("METHOD_NOT_FOUND", `method "${name}" does not exist`);
+    }
     const named = this.toNamed(method, rawParams);
     const parsed = method.schema.safeParse(named);
     if (!parsed.success) {

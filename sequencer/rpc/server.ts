@@ -2,8 +2,9 @@
  * JSON-RPC 2.0 over HTTP on node:http, with `/health` and `/metrics` on the same port.
  *
  * Every input ends in a JSON-RPC answer or an HTTP status, never in an exception that escapes: the
- * body is read with a byte limit, parsed, each call is checked against the envelope schema, the rate
- * limit and then its method's params schema, and only typed RpcErrors reach the client verbatim.
+ * body is read with a byte limit, its nesting checked on the raw text (json-depth.ts), parsed, each
+ * call is checked against the envelope schema, the rate limit and then its method's params schema,
+ * and only typed RpcErrors reach the client verbatim.
  */
 import { randomBytes } from "node:crypto";
 import http from "node:http";
@@ -11,7 +12,9 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { Health } from "../common/health";
+import { clientAddress, rateLimitKey, trustedProxies } from "./client-address";
 import { RpcError, veilError } from "./errors";
+import { MAX_JSON_DEPTH, nestingBeyond, nestingProblem } from "./json-depth";
 import { createRpcMetrics, type RpcMetrics } from "./metrics";
 import { idOf, requestSchema, stringifyJson, type JsonRpcId, type JsonRpcResponse } from "./protocol";
 import { TokenBucketLimiter, type RateLimitSettings } from "./rate-limit";
@@ -43,15 +46,33 @@ export interface RpcServerOptions {
   readonly clusterMaxBodyBytes?: number;
   /**
    * Admits a CLUSTER_PATH body larger than `maxBodyBytes` before it is read: given the request's
-   * UPLOAD_PERMIT_HEADER and its declared size, why it may not be sent (413), or undefined. Without
-   * it every cluster body up to `clusterMaxBodyBytes` is read.
+   * UPLOAD_PERMIT_HEADER and its declared size, why it may not be sent (413), an UNAVAILABLE error
+   * while permits cannot be checked yet (503), or undefined. Without it every cluster body up to
+   * `clusterMaxBodyBytes` is read.
    */
-  readonly clusterUploadPermit?: (permit: string | undefined, bodyBytes: number) => string | undefined;
+  readonly clusterUploadPermit?: (permit: string | undefined, bodyBytes: number) => string | RpcError | undefined;
   readonly maxBatchSize: number;
-  /** Per-client token bucket; omit to disable rate limiting. */
+  /** Per-client token bucket of `/` (a client is an IP address, see client-address.ts); omit to disable. */
   readonly rateLimit?: RateLimitSettings;
+  /**
+   * Per-client token bucket of CLUSTER_PATH, separate from `/`'s so that members' traffic never
+   * competes with public calls from the same address; omit to leave the cluster path unlimited.
+   */
+  readonly clusterRateLimit?: RateLimitSettings;
+  /**
+   * Addresses and CIDR blocks of reverse proxies whose X-Forwarded-For names the client (client-address.ts);
+   * empty or omitted: the header is ignored and the TCP peer is the client.
+   */
+  readonly trustProxy?: readonly string[];
   /** Time a client has to send its whole request (headers and body). */
   readonly requestTimeoutMs: number;
+}
+
+/** The `enabled`/`ratePerSecond`/`burst` section of a config (`rpc.rateLimit`, `rpc.clusterRateLimit`). */
+export interface RateLimitConfig {
+  readonly enabled: boolean;
+  readonly ratePerSecond: number;
+  readonly burst: number;
 }
 
 /** The `rpc` section every Veil process's config has (see sequencer/config/layered.ts). */
@@ -61,21 +82,37 @@ export interface RpcSettings {
   readonly clusterMaxBodyBytes?: number;
   readonly maxBatchSize: number;
   readonly requestTimeoutMs: number;
-  readonly rateLimit: { readonly enabled: boolean; readonly ratePerSecond: number; readonly burst: number };
+  readonly rateLimit: RateLimitConfig;
+  /** Sequencer nodes only: the bucket of CLUSTER_PATH. */
+  readonly clusterRateLimit?: RateLimitConfig;
+  readonly trustProxy?: readonly string[];
 }
 
 /** The server's limits from a process's `rpc` config section. */
 export function serverLimits(
   rpc: RpcSettings,
-): Pick<RpcServerOptions, "maxBodyBytes" | "clusterMaxBodyBytes" | "maxBatchSize" | "requestTimeoutMs" | "rateLimit"> {
+): Pick<
+  RpcServerOptions,
+  | "maxBodyBytes"
+  | "clusterMaxBodyBytes"
+  | "maxBatchSize"
+  | "requestTimeoutMs"
+  | "rateLimit"
+  | "clusterRateLimit"
+  | "trustProxy"
+> {
+  const bucket = (c: RateLimitConfig | undefined): RateLimitSettings | undefined =>
+    c?.enabled === true ? { ratePerSecond: c.ratePerSecond, burst: c.burst } : undefined;
+  const rateLimit = bucket(rpc.rateLimit);
+  const clusterRateLimit = bucket(rpc.clusterRateLimit);
   return {
     maxBodyBytes: rpc.maxBodyBytes,
     ...(rpc.clusterMaxBodyBytes === undefined ? {} : { clusterMaxBodyBytes: rpc.clusterMaxBodyBytes }),
     maxBatchSize: rpc.maxBatchSize,
     requestTimeoutMs: rpc.requestTimeoutMs,
-    ...(rpc.rateLimit.enabled
-      ? { rateLimit: { ratePerSecond: rpc.rateLimit.ratePerSecond, burst: rpc.rateLimit.burst } }
-      : {}),
+    ...(rateLimit === undefined ? {} : { rateLimit }),
+    ...(clusterRateLimit === undefined ? {} : { clusterRateLimit }),
+    ...(rpc.trustProxy === undefined || rpc.trustProxy.length === 0 ? {} : { trustProxy: rpc.trustProxy }),
   };
 }
 
@@ -94,7 +131,8 @@ const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" } as co
 export class RpcServer {
   private readonly server: http.Server;
   private readonly metrics: RpcMetrics;
-  private readonly limiter: TokenBucketLimiter | undefined;
+  private readonly limiters: Readonly<Record<Endpoint, TokenBucketLimiter | undefined>>;
+  private readonly trusted: ReturnType<typeof trustedProxies> | undefined;
   private readonly requestIdPrefix = randomBytes(4).toString("hex");
   private requestCounter = 0;
   private inflight = 0;
@@ -108,7 +146,12 @@ export class RpcServer {
       throw new Error("clusterMaxBodyBytes must be positive");
     }
     this.metrics = createRpcMetrics(options.metricsRegistry);
-    this.limiter = options.rateLimit === undefined ? undefined : new TokenBucketLimiter(options.rateLimit);
+    const limiter = (s: RateLimitSettings | undefined) => (s === undefined ? undefined : new TokenBucketLimiter(s));
+    this.limiters = { public: limiter(options.rateLimit), cluster: limiter(options.clusterRateLimit) };
+    this.trusted =
+      options.trustProxy === undefined || options.trustProxy.length === 0
+        ? undefined
+        : trustedProxies(options.trustProxy);
     this.server = http.createServer((req, res) => {
       this.onRequest(req, res).catch((error: unknown) => {
         // Unreachable by design; kept so that a bug answers 500 instead of killing the process.
@@ -162,6 +205,15 @@ export class RpcServer {
    * Exposed for in-process use and fuzzing.
    */
   async handleBody(body: string, ctx: CallContext, endpoint: Endpoint = "public"): Promise<string | undefined> {
+    // Before anything parses or walks it: whatever handles the value later may recurse.
+    const tooDeep = nestingBeyond(body);
+    if (tooDeep !== undefined) {
+      this.metrics.calls.inc({ method: "(invalid)", outcome: "INVALID_PARAMS" });
+      const error = new RpcError("INVALID_PARAMS", `invalid params: ${nestingProblem(tooDeep)}`, {
+        maxDepth: MAX_JSON_DEPTH,
+      });
+      return serialise(errorResponse(null, error));
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(body);
@@ -195,7 +247,7 @@ export class RpcServer {
     this.inflight += 1;
     this.metrics.inflight.inc();
     const requestId = `${this.requestIdPrefix}-${(this.requestCounter += 1)}`;
-    const clientId = req.socket.remoteAddress ?? "unknown";
+    const clientId = clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], this.trusted);
     const log = this.options.log.child({ reqId: requestId });
     res.setHeader("x-request-id", requestId);
     const started = performance.now();
@@ -249,6 +301,11 @@ export class RpcServer {
       return;
     }
     const limit = this.bodyLimit(req, endpoint);
+    if (limit instanceof RpcError) {
+      req.resume();
+      res.writeHead(503, { ...JSON_HEADERS, Connection: "close" }).end(serialise(errorResponse(null, limit)));
+      return;
+    }
     if (typeof limit === "string") {
       req.resume();
       return tooLarge(res, new RpcError("PAYLOAD_TOO_LARGE", limit, { limit: this.options.maxBodyBytes }));
@@ -266,9 +323,10 @@ export class RpcServer {
 
   /**
    * The most bytes to read of this request's body, or why it is refused unread: a cluster body over
-   * the public limit needs the size declared in advance and a member's permit for it.
+   * the public limit needs the size declared in advance and a member's permit for it (an RpcError:
+   * permits cannot be checked now).
    */
-  private bodyLimit(req: http.IncomingMessage, endpoint: Endpoint): number | string {
+  private bodyLimit(req: http.IncomingMessage, endpoint: Endpoint): number | string | RpcError {
     const { maxBodyBytes, clusterMaxBodyBytes, clusterUploadPermit } = this.options;
     if (endpoint === "public") return maxBodyBytes;
     if (clusterUploadPermit === undefined) return clusterMaxBodyBytes!;
@@ -277,6 +335,7 @@ export class RpcServer {
     const header = req.headers[UPLOAD_PERMIT_HEADER];
     const refusal = clusterUploadPermit(typeof header === "string" ? header : undefined, declared);
     if (refusal === undefined) return clusterMaxBodyBytes!;
+    if (refusal instanceof RpcError) return refusal;
     return `the request body (${declared} bytes) exceeds ${maxBodyBytes} bytes; a larger cluster message needs a member's upload permit: ${refusal}`;
   }
 
@@ -292,11 +351,12 @@ export class RpcServer {
     const isNotification = call.id === undefined;
     const id = call.id ?? null;
     const served = endpoint === "public" || call.method.startsWith(CLUSTER_METHOD_PREFIX);
-    const methodLabel = served && this.options.methods.has(call.method) ? call.method : "(unknown)";
+    const methodLabel = served && this.options.methods.knows(call.method) ? call.method : "(unknown)";
     const started = performance.now();
     try {
-      if (this.limiter !== undefined) {
-        const taken = this.limiter.take(ctx.clientId);
+      const limiter = this.limiters[endpoint];
+      if (limiter !== undefined) {
+        const taken = limiter.take(rateLimitKey(ctx.clientId));
         if (!taken.ok) {
           this.metrics.rateLimited.inc();
           throw veilError.rateLimited(taken.retryAfterMs);

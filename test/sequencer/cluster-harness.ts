@@ -10,7 +10,7 @@ import { Wallet } from "ethers";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import pino from "pino";
+import pino, { type Logger } from "pino";
 import {
   encryptedSubmissionToJson,
   encryptionKeyResult,
@@ -210,6 +210,7 @@ export async function startMember(
   i: number,
   overrides: Record<string, unknown> = {},
   deps: Partial<NodeDeps> = {},
+  log: Logger = pino({ level: "silent" }),
 ): Promise<RunningNode> {
   const config = configSchema.parse({
     node: { signingKey: w.members[i]!.privateKey },
@@ -229,7 +230,7 @@ export async function startMember(
     timeouts: { peerRequestMs: 3_000 },
     ...overrides,
   });
-  const node = await startNode(config, pino({ level: "silent" }), {
+  const node = await startNode(config, log, {
     registry: w.registry,
     chainId: w.chainId,
     roundKeySource: w.keySource,

@@ -316,6 +316,7 @@ describe("config field helpers", () => {
         maxBatchSize: 10,
         requestTimeoutMs: 30_000,
         rateLimit: { enabled: true, ratePerSecond: 7, burst: 9 },
+        trustProxy: [],
       });
     });
 
@@ -330,6 +331,9 @@ describe("config field helpers", () => {
             enabled: fc.boolean(),
             ratePerSecond: fc.integer({ min: -2, max: 1_000 }),
             burst: fc.integer({ min: 0, max: 2_000_000 }),
+            trustProxy: fc.array(fc.constantFrom("10.0.0.0/8", "::1", "192.0.2.7", "fd00::/8", "not-an-ip"), {
+              maxLength: 3,
+            }),
           }),
           (v) => {
             const typed = {
@@ -338,6 +342,7 @@ describe("config field helpers", () => {
               maxBatchSize: v.maxBatchSize,
               requestTimeoutMs: v.requestTimeoutMs,
               rateLimit: { enabled: v.enabled, ratePerSecond: v.ratePerSecond, burst: v.burst },
+              trustProxy: v.trustProxy,
             };
             const fromEnv = {
               port: String(v.port),
@@ -345,6 +350,7 @@ describe("config field helpers", () => {
               maxBatchSize: String(v.maxBatchSize),
               requestTimeoutMs: String(v.requestTimeoutMs),
               rateLimit: { enabled: String(v.enabled), ratePerSecond: String(v.ratePerSecond), burst: String(v.burst) },
+              trustProxy: v.trustProxy.join(","),
             };
             const schema = rpcServerSection(defaults);
             expect(outcome(schema, fromEnv)).to.deep.equal(outcome(schema, typed));
@@ -358,6 +364,7 @@ describe("config field helpers", () => {
       expect(messagesOf(schema, { maxBodyBytes: 4_097 })[0]).to.match(/<=4096/);
       expect(messagesOf(schema, { maxBatchSize: "51" })[0]).to.match(/<=50/);
       expect(messagesOf(schema, { rateLimit: { ratePerSecond: 0 } })[0]).to.match(/>0/);
+      expect(messagesOf(schema, { trustProxy: ["10.0.0.0/40"] })[0]).to.match(/IP address or a CIDR block/);
       expect(messagesOf(schema, { prot: 1 })[0]).to.match(/Unrecognized key/);
     });
 

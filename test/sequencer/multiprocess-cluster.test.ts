@@ -6,6 +6,7 @@ import { verifySealCertificate } from "../../sequencer/chain/certificate";
  */
 import { expect } from "chai";
 import { keccak256 } from "ethers";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { isSignedBy, signMessage, veilDomain, type VeilDomain } from "../../sequencer/chain/eip712";
 import { hashLeaf, preAndPostAgree, verifyPreProof, verifyProof } from "../../sequencer/chain/merkle";
@@ -183,6 +184,16 @@ describe("multi-process cluster: 3 node processes on loopback", function () {
       expect(verifyProof(sealed.seal.encRoot, post.leafHash, index, post.proof)).to.equal(true);
       expect(preAndPostAgree(index, r.preProof, post.proof)).to.equal(true);
     }
+  });
+
+  it("rate limits are on in the devnet and let its own traffic through: no call was refused", async () => {
+    for (const url of [...devnet.nodes.map((n) => n.url), ...devnet.keygenUrls]) {
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      const refused = /^veil_rpc_rate_limited_total(?:\{[^}]*\})? (\d+)$/m.exec(metrics);
+      expect(refused?.[1], `${url}: ${refused?.[0]}`).to.equal("0");
+    }
+    const config = JSON.parse(readFileSync(devnet.nodes[0]!.configFile, "utf8")) as { rpc: { rateLimit: unknown } };
+    expect(config.rpc.rateLimit).to.deep.include({ enabled: true });
   });
 
   it("stop ends every process it started (none left running)", async () => {

@@ -4,6 +4,7 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { Transaction, Wallet, hexlify, parseEther } from "ethers";
 import { MAX_PLAINTEXT_BYTES } from "../../sequencer/crypto/packing";
 import { STANDARD_ERRORS, VEIL_ERRORS } from "../../sequencer/rpc/errors";
+import { MAX_JSON_DEPTH } from "../../sequencer/rpc/json-depth";
 import { FUNDED_KEY, HARDHAT_CHAIN_ID, freePort, post, startTestProxy, type ProxyUnderTest } from "./proxy-fixture";
 import { sdkWorld } from "./sdk-fixture";
 
@@ -118,6 +119,23 @@ describe("encrypting RPC: eth_sendRawTransaction input errors and JSON-RPC frami
     expect(oversize.status).to.equal(413);
     expect((oversize.json as RpcAnswer).error?.code).to.equal(VEIL_ERRORS.PAYLOAD_TOO_LARGE);
     expect((await fetch(p.url)).status).to.equal(405);
+  });
+
+  it("refuses a body nested deeper than MAX_JSON_DEPTH with invalid params before it parses or forwards it", async () => {
+    // 8,000 levels fit the 16 KiB body limit of this proxy; forwarding them would recurse in JSON.stringify.
+    for (const body of [
+      "[".repeat(8_000) + "]".repeat(8_000),
+      `{"jsonrpc":"2.0","id":1,"method":"eth_call","params":${"[".repeat(8_000)}${"]".repeat(8_000)}}`,
+    ]) {
+      const { status, json } = await post(p.url, body);
+      expect(status).to.equal(200);
+      const answer = json as RpcAnswer;
+      expect(answer.id).to.equal(null);
+      expect(answer.error?.code).to.equal(STANDARD_ERRORS.INVALID_PARAMS);
+      expect(answer.error?.message).to.match(new RegExp(`deeper than ${MAX_JSON_DEPTH} levels`));
+    }
+    const fine = `{"jsonrpc":"2.0","id":1,"method":"eth_call","params":${"[".repeat(40)}${"]".repeat(40)}}`;
+    expect(((await post(p.url, fine)).json as RpcAnswer).error?.code).to.equal(VEIL_ERRORS.UNAVAILABLE); // no L2 here
   });
 
   it("reports unavailable on GET /health when the L2 does not answer", async () => {

@@ -7,6 +7,7 @@ import { Health } from "../../sequencer/common/health";
 import { createRegistry } from "../../sequencer/common/metrics";
 import { RpcCallError, RpcClient, RpcTimeoutError, RpcTransportError } from "../../sequencer/rpc/client";
 import { STANDARD_ERRORS, VEIL_ERRORS, veilError } from "../../sequencer/rpc/errors";
+import { MAX_JSON_DEPTH } from "../../sequencer/rpc/json-depth";
 import { MethodRegistry } from "../../sequencer/rpc/registry";
 import { RpcServer } from "../../sequencer/rpc/server";
 
@@ -145,6 +146,25 @@ describe("JSON-RPC client", () => {
     } finally {
       await html.close();
       await wrongId.close();
+    }
+  });
+
+  it("refuses an answer nested deeper than MAX_JSON_DEPTH as a transport error, before parsing it", async () => {
+    // A hostile peer's 100,000 levels would overflow the stack wherever the caller walks the result.
+    const deep = await fakePeer((res) =>
+      res.writeHead(200).end(`{"jsonrpc":"2.0","id":1,"result":${"[".repeat(100_000)}${"]".repeat(100_000)}}`),
+    );
+    const fine = await fakePeer((res) =>
+      res.writeHead(200).end(`{"jsonrpc":"2.0","id":1,"result":${"[".repeat(60)}${"]".repeat(60)}}`),
+    );
+    try {
+      const error = await rejection(new RpcClient(deep.url).call("x"));
+      expect(error).to.be.instanceOf(RpcTransportError);
+      expect(error.message).to.match(new RegExp(`deeper than ${MAX_JSON_DEPTH} levels`));
+      expect(await new RpcClient(fine.url).call("x")).to.be.an("array");
+    } finally {
+      await deep.close();
+      await fine.close();
     }
   });
 

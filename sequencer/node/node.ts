@@ -22,7 +22,7 @@ import { expectSlasher } from "../chain/deploy";
 import { logBytesBudget } from "./cluster/message-size";
 import { Peers } from "./cluster/peers";
 import { UploadPermits } from "./cluster/upload-permit";
-import { createOrderingMetrics } from "./ordering-metrics";
+import { createOrderingMetrics, registerOrderingGauges } from "./ordering-metrics";
 import { MemoryRoundKeySource, RoundKeys, RpcRoundKeySource, type RoundKeySource } from "./round-keys";
 import { Ordering } from "./ordering";
 import { parseSealCertificate } from "../chain/certificate";
@@ -32,7 +32,7 @@ import { z } from "zod";
 import { MethodRegistry } from "../rpc/registry";
 import { RpcServer, serverLimits, type ListenAddress } from "../rpc/server";
 import type { NodeConfig } from "./config";
-import { createBlockMetrics } from "./metrics";
+import { createBlockMetrics, registerBuildInfo } from "./metrics";
 import { LazyDecrypter } from "../block/lazy-decrypter";
 import { KeyGeneratorSecrets, type RoundSecretSource } from "./round-secrets";
 import { VsmTaskSubmitter, type VsmTasks } from "./vsm-tasks";
@@ -101,12 +101,21 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
   const chain = new ChainView(registry, config.cluster.id);
   const store = await NodeStore.open(config.storage.path);
   const metricsRegistry = createRegistry({ processMetrics: true, labels: { node: nodeAddress } });
+  registerBuildInfo(metricsRegistry, VERSION);
   const health = new Health().addReadinessCheck("storage", () =>
     store.isOpen ? { ok: true } : { ok: false, detail: "the database is not open" },
   );
   health.addReadinessCheck("cluster", () =>
     chain.size > 0 ? { ok: true } : { ok: false, detail: "the cluster's member list is not loaded" },
   );
+  // Ordering serves once the cluster is read and checked (the slasher too) and the API is registered; its
+  // progress is judged from what the node holds already (a probe sends nothing).
+  let serving = false;
+  health.addReadinessCheck("ordering", () =>
+    serving ? { ok: true } : { ok: false, detail: "ordering is not started (the cluster is not read from L1 yet)" },
+  );
+  health.addReadinessCheck("leader-progress", () => sequencer?.progressCheck() ?? { ok: true });
+  health.addReadinessCheck("lag", () => sequencer?.lagCheck() ?? { ok: true });
   const methods = new MethodRegistry();
   let ownedPool: Groth16VerifierPool | undefined;
   let ownedBatcher: MicroBatcher | undefined;
@@ -197,8 +206,20 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
       heartbeatIntervalMs: config.timeouts.heartbeatIntervalMs,
       leaderTimeoutMs: config.timeouts.leaderTimeoutMs,
       commitTimeoutMs: config.timeouts.peerRequestMs,
+      maxLagHeights: config.health.maxLagHeights,
     });
     const ordering = sequencer;
+    registerOrderingGauges(metricsRegistry, {
+      rollups: () => ordering.rollups(),
+      openHeight: (rollupId) => ordering.openHeight(rollupId),
+      viewAndLeading: (rollupId, height) => ordering.viewAndLeading(rollupId, height),
+      get liveHeights() {
+        return ordering.liveHeights;
+      },
+      get l1Head() {
+        return chain.l1Head;
+      },
+    });
     stopFailover = () => void ordering.close();
     ordering.start().catch((error: unknown) => log.warn({ err: error }, "could not resume the heights in progress"));
     const l1Signer = wallet.connect(registry.runner!.provider);
@@ -251,6 +272,7 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
         config.keyGenerator.secretWaitMs + config.keyGenerator.revealTimeoutMs + 5 * config.timeouts.l1RequestMs,
       ...(deps.now === undefined ? {} : { now: deps.now }),
     });
+    serving = true;
   };
   let address: ListenAddress;
   try {

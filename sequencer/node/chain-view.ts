@@ -24,7 +24,7 @@ export interface RollupInfo {
 /** How long a rollup lookup (found or not) is trusted before it is read again. */
 const ROLLUP_TTL_MS = 10_000;
 /** The most ids remembered as not served here: reads of made-up rollups cannot grow memory past it. */
-const MAX_UNKNOWN_ROLLUPS = 4_096;
+export const MAX_UNKNOWN_ROLLUPS = 4_096;
 /** Epochs kept in memory below the current one (a height lives for seconds; an epoch for many minutes). */
 const EPOCHS_KEPT = 256;
 

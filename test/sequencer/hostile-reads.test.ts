@@ -170,6 +170,8 @@ describe("hostile reads on a multi-process cluster: reads change nothing, writes
 
   it("writes sent during a storm of reads succeed; the reads still load no other height", async () => {
     const keyCalls = await roundKeyCalls();
+    sent = 0;
+    const started = performance.now();
     let storming = true;
     const reads = (async () => {
       while (storming) await Promise.all([0, 1, 2].map((i) => storm(i, 2)));
@@ -192,11 +194,13 @@ describe("hostile reads on a multi-process cluster: reads change nothing, writes
       storming = false;
       await reads;
     }
+    const seconds = (performance.now() - started) / 1000;
     latencies.sort((a, b) => a - b);
     const at = (q: number): string =>
       latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!.toFixed(1);
     console.log(
-      `      ${latencies.length} writes during the storm: p50 ${at(0.5)} ms, p90 ${at(0.9)} ms, max ${at(1)} ms (${sent} reads in all)`,
+      `      ${latencies.length} writes during ${sent} reads in ${seconds.toFixed(1)} s (${Math.round(sent / seconds)} reads/s): ` +
+        `p50 ${at(0.5)} ms, p90 ${at(0.9)} ms, max ${at(1)} ms`,
     );
     expect(failures, String(failures[0])).to.deep.equal([]);
 

@@ -18,9 +18,8 @@ import {
   type OrderedTransactionJson,
 } from "../api/wire";
 import { rawTxHash } from "../block/leaf-data";
-import { parseSealCertificate, type SealCertificate, type SealResultJson } from "../chain/certificate";
+import { majorityOf, parseSealCertificate, type SealCertificate, type SealResultJson } from "../chain/certificate";
 import { ClusterMessageKind, type VeilDomain } from "../chain/eip712";
-import { majorityOf } from "../chain/certificate";
 import { IncrementalMerkleTree, toBytes32 } from "../chain/merkle";
 import type { CheckResult } from "../common/health";
 import { blockHeight, encTxHash, rollupId as rollupIdOf } from "../crypto/encryption";

@@ -1,6 +1,7 @@
 /**
  * The external JSON-RPC API and the cluster RPC of a node. Writes on a follower are forwarded to the
- * height's leader and its answer relayed; reads are served from the local replica.
+ * height's leader and its answer relayed. Reads answer from this node's store (and its caches of L1 and
+ * of round keys) only: they never load a height's replica, set a timer, write, or send to a member.
  */
 import { sealCertificateToJson } from "../chain/certificate";
 import { recoverSigner } from "../chain/eip712";
@@ -162,6 +163,13 @@ export function registerApi(d: ApiDeps): void {
     params: blockRef,
     handler: async ({ rollupId, height }): Promise<EncryptionKeyResultJson> => {
       const rollup = await knownRollup(rollupId);
+      // A key no write may use yet is not looked up: a read must not make the node ask the key generators.
+      const open = await sequencer.openHeight(rollup.rollupId);
+      if (height > BigInt(open + d.lookahead)) {
+        throw veilError.notFound(
+          `the round key of height ${height} (the open height is ${open}; keys are served up to ${open + d.lookahead})`,
+        );
+      }
       try {
         const { key, contributions } = await d.roundKeys.getVerified(rollup, height);
         return {
@@ -203,10 +211,8 @@ export function registerApi(d: ApiDeps): void {
       await knownRollup(rollupId);
       const built = await d.blocks.stored(rollupId, heightNumber(height));
       if (built !== undefined) return built;
-      const block = await sequencer.block(rollupId, heightNumber(height));
-      throw veilError.notFound(
-        `the raw transaction list of height ${height} (the block is ${block.status}, not built yet)`,
-      );
+      const { status } = await d.store.blockState(rollupId, heightNumber(height));
+      throw veilError.notFound(`the raw transaction list of height ${height} (the block is ${status}, not built yet)`);
     },
   });
 
@@ -243,8 +249,8 @@ export function registerApi(d: ApiDeps): void {
     handler: async ({ rollupId, height, from, count }): Promise<SealedEntriesResultWire> => {
       await knownRollup(rollupId);
       const h = heightNumber(height);
-      // A member that was down while the height was sealed asks its peers for the seal first.
-      const seal = (await sequencer.learnSeal(rollupId, h)) ? await d.store.getSeal(rollupId, h) : undefined;
+      // Only this node's own seal counts: a read never asks the others (docs/ordering.md, "Known gaps").
+      const seal = await d.store.getSeal(rollupId, h);
       if (seal === undefined) throw veilError.notFound(`the sealed entries of height ${height} (it is not sealed)`);
       if (from > seal.txCount) {
         throw new RpcError(

@@ -23,6 +23,8 @@ export interface RollupInfo {
 
 /** How long a rollup lookup (found or not) is trusted before it is read again. */
 const ROLLUP_TTL_MS = 10_000;
+/** The most ids remembered as not served here: reads of made-up rollups cannot grow memory past it. */
+export const MAX_UNKNOWN_ROLLUPS = 4_096;
 /** Epochs kept in memory below the current one (a height lives for seconds; an epoch for many minutes). */
 const EPOCHS_KEPT = 256;
 
@@ -36,7 +38,12 @@ export class ChainView {
   private current = -1;
   /** Final member lists by epoch, in schedule order (checksummed). */
   private readonly epochs = new Map<number, readonly string[]>();
-  private readonly rollups = new Map<bigint, { at: number; info: RollupInfo | undefined }>();
+  /** Rollups served by this cluster, and ids that are not (kept apart, bounded: anyone may ask for any id). */
+  private readonly rollups = new Map<bigint, { at: number; info: RollupInfo }>();
+  private readonly unknownRollups = new Map<bigint, number>();
+  /** Lookups on L1 in flight: concurrent asks for one id share one. */
+  private readonly rollupLookups = new Map<bigint, Promise<RollupInfo | undefined>>();
+  private head = -1;
 
   constructor(
     readonly registry: ClusterRegistry,
@@ -51,7 +58,9 @@ export class ChainView {
     if (this.epochLength === 0n) this.epochLength = await this.registry.epochLength();
     const provider = this.registry.runner?.provider;
     if (provider === undefined || provider === null) throw new Error("the registry has no provider");
-    const current = Number(BigInt(await provider.getBlockNumber()) / this.epochLength);
+    const block = await provider.getBlockNumber();
+    this.head = Math.max(this.head, block);
+    const current = Number(BigInt(block) / this.epochLength);
     for (const epoch of [current - 1, current, current + 1]) {
       if (epoch >= 0 && !this.epochs.has(epoch)) await this.load(epoch);
     }
@@ -65,6 +74,11 @@ export class ChainView {
     const members = (await this.registry.membersAt(this.clusterId, epoch)).map((m) => getAddress(m));
     this.epochs.set(epoch, members);
     return members;
+  }
+
+  /** The L1 block number the last refresh read (-1 before the first). */
+  get l1Head(): number {
+    return this.head;
   }
 
   /** The current epoch as of the last refresh (-1 before the first). */
@@ -144,8 +158,20 @@ export class ChainView {
 
   /** The rollup's config if it is registered and served by this cluster, otherwise undefined. */
   async rollup(rollupId: bigint): Promise<RollupInfo | undefined> {
+    const now = performance.now();
     const cached = this.rollups.get(rollupId);
-    if (cached !== undefined && performance.now() - cached.at < ROLLUP_TTL_MS) return cached.info;
+    if (cached !== undefined && now - cached.at < ROLLUP_TTL_MS) return cached.info;
+    const refused = this.unknownRollups.get(rollupId);
+    if (refused !== undefined && now - refused < ROLLUP_TTL_MS) return undefined;
+    let lookup = this.rollupLookups.get(rollupId);
+    if (lookup === undefined) {
+      lookup = this.lookUpRollup(rollupId).finally(() => this.rollupLookups.delete(rollupId));
+      this.rollupLookups.set(rollupId, lookup);
+    }
+    return lookup;
+  }
+
+  private async lookUpRollup(rollupId: bigint): Promise<RollupInfo | undefined> {
     let info: RollupInfo | undefined;
     if (rollupId > 0n && rollupId < 1n << 64n) {
       try {
@@ -165,7 +191,19 @@ export class ChainView {
         info = undefined; // reverts with UnknownRollup
       }
     }
-    this.rollups.set(rollupId, { at: performance.now(), info });
+    const at = performance.now();
+    if (info !== undefined) {
+      this.rollups.set(rollupId, { at, info });
+      this.unknownRollups.delete(rollupId);
+    } else {
+      this.rollups.delete(rollupId);
+      // Oldest first: when full, the id asked about longest ago goes.
+      this.unknownRollups.delete(rollupId);
+      if (this.unknownRollups.size >= MAX_UNKNOWN_ROLLUPS) {
+        this.unknownRollups.delete(this.unknownRollups.keys().next().value!);
+      }
+      this.unknownRollups.set(rollupId, at);
+    }
     return info;
   }
 

@@ -130,6 +130,15 @@ export const configSchema = z.strictObject({
       decryptThreads: int(1, 64).default(2),
     })
     .prefault({}),
+  health: z
+    .strictObject({
+      /**
+       * Readiness fails while this node's highest sealed height of a rollup is more than this many heights
+       * behind the highest one enough other members say they sealed (docs/node.md, "Health").
+       */
+      maxLagHeights: int(0, 1_000_000).default(4),
+    })
+    .prefault({}),
   log: logSection,
 });
 

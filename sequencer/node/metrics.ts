@@ -2,7 +2,8 @@
  * The node's own block metrics. The registry they live on comes from common/metrics.ts (every role
  * has one); the RPC server's metrics are in rpc/metrics.ts and the ordering ones in ordering-metrics.ts.
  */
-import { Counter, Histogram, type Registry } from "prom-client";
+import { execFileSync } from "node:child_process";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
 export interface BlockMetrics {
   /** Seconds from the start of building (round secret in hand) to the block stored, by role. */
@@ -57,4 +58,40 @@ export function createBlockMetrics(registry: Registry): BlockMetrics {
       registers: [registry],
     }),
   };
+}
+
+let commit: string | null | undefined;
+
+/**
+ * The commit this code was built from: `VEIL_BUILD_COMMIT` if set (a packaged build), else what git says of
+ * the checkout it runs from, else undefined. Asked once per process.
+ */
+export function buildCommit(): string | undefined {
+  if (commit === undefined) {
+    commit = process.env.VEIL_BUILD_COMMIT ?? null;
+    if (commit === null) {
+      try {
+        const out = execFileSync("git", ["rev-parse", "--short=12", "HEAD"], {
+          cwd: __dirname,
+          timeout: 2_000,
+          stdio: ["ignore", "pipe", "ignore"],
+        });
+        commit = out.toString().trim() || null;
+      } catch {
+        commit = null; // not a checkout, or no git
+      }
+    }
+  }
+  return commit ?? undefined;
+}
+
+/** `veil_build_info{version, commit}` = 1 (the registry adds the node's address as `node`). */
+export function registerBuildInfo(registry: Registry, version: string, commitId = buildCommit()): void {
+  const info = new Gauge({
+    name: "veil_build_info",
+    help: "1, labelled with the version and the commit (when known) of the code the node runs",
+    labelNames: ["version", "commit"] as const,
+    registers: [registry],
+  });
+  info.set(commitId === undefined ? { version } : { version, commit: commitId }, 1);
 }

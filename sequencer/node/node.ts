@@ -23,7 +23,7 @@ import { expectSlasher } from "../chain/deploy";
 import { logBytesBudget } from "./cluster/message-size";
 import { Peers } from "./cluster/peers";
 import { UploadPermits } from "./cluster/upload-permit";
-import { createOrderingMetrics } from "./ordering-metrics";
+import { createOrderingMetrics, registerOrderingGauges } from "./ordering-metrics";
 import { MemoryRoundKeySource, RoundKeys, RpcRoundKeySource, type RoundKeySource } from "./round-keys";
 import { Ordering } from "./ordering";
 import { parseSealCertificate } from "../chain/certificate";
@@ -34,7 +34,7 @@ import { veilError } from "../rpc/errors";
 import { MethodRegistry } from "../rpc/registry";
 import { RpcServer, serverLimits, type ListenAddress } from "../rpc/server";
 import type { NodeConfig } from "./config";
-import { createBlockMetrics } from "./metrics";
+import { createBlockMetrics, registerBuildInfo } from "./metrics";
 import { LazyDecrypter } from "../block/lazy-decrypter";
 import { KeyGeneratorSecrets, type RoundSecretSource } from "./round-secrets";
 import { VsmTaskSubmitter, type VsmTasks } from "./vsm-tasks";
@@ -105,6 +105,7 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
   const chain = new ChainView(registry, config.cluster.id);
   const store = await NodeStore.open(config.storage.path);
   const metricsRegistry = createRegistry({ processMetrics: true, labels: { node: nodeAddress } });
+  registerBuildInfo(metricsRegistry, VERSION);
   const health = new Health().addReadinessCheck("storage", () =>
     store.isOpen ? { ok: true } : { ok: false, detail: "the database is not open" },
   );
@@ -120,6 +121,14 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
       ? { ok: true }
       : { ok: false, detail: `${methods.pending.length} methods wait for the cluster to be read from L1` },
   );
+  // Ordering serves once the cluster is read and checked (the slasher too) and the API is registered; its
+  // progress is judged from what the node holds already (a probe sends nothing).
+  let serving = false;
+  health.addReadinessCheck("ordering", () =>
+    serving ? { ok: true } : { ok: false, detail: "ordering is not started (the cluster is not read from L1 yet)" },
+  );
+  health.addReadinessCheck("leader-progress", () => sequencer?.progressCheck() ?? { ok: true });
+  health.addReadinessCheck("lag", () => sequencer?.lagCheck() ?? { ok: true });
   let ownedPool: Groth16VerifierPool | undefined;
   let ownedBatcher: MicroBatcher | undefined;
   if (deps.verifier === undefined) {
@@ -211,8 +220,20 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
       heartbeatIntervalMs: config.timeouts.heartbeatIntervalMs,
       leaderTimeoutMs: config.timeouts.leaderTimeoutMs,
       commitTimeoutMs: config.timeouts.peerRequestMs,
+      maxLagHeights: config.health.maxLagHeights,
     });
     const ordering = sequencer;
+    registerOrderingGauges(metricsRegistry, {
+      rollups: () => ordering.rollups(),
+      openHeight: (rollupId) => ordering.openHeight(rollupId),
+      viewAndLeading: (rollupId, height) => ordering.viewAndLeading(rollupId, height),
+      get liveHeights() {
+        return ordering.liveHeights;
+      },
+      get l1Head() {
+        return chain.l1Head;
+      },
+    });
     stopFailover = () => void ordering.close();
     ordering.start().catch((error: unknown) => log.warn({ err: error }, "could not resume the heights in progress"));
     const l1Signer = wallet.connect(registry.runner!.provider);
@@ -267,6 +288,7 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
     });
     // An announced method that registerApi does not register would keep the node unready for good.
     if (methods.pending.length > 0) log.error({ methods: methods.pending }, "announced methods were not registered");
+    serving = true;
   };
   let address: ListenAddress;
   try {

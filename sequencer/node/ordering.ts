@@ -18,9 +18,10 @@ import {
   type OrderedTransactionJson,
 } from "../api/wire";
 import { rawTxHash } from "../block/leaf-data";
-import { parseSealCertificate, type SealCertificate, type SealResultJson } from "../chain/certificate";
+import { majorityOf, parseSealCertificate, type SealCertificate, type SealResultJson } from "../chain/certificate";
 import { ClusterMessageKind, type VeilDomain } from "../chain/eip712";
 import { IncrementalMerkleTree, toBytes32 } from "../chain/merkle";
+import type { CheckResult } from "../common/health";
 import { blockHeight, encTxHash, rollupId as rollupIdOf } from "../crypto/encryption";
 import { veilError } from "../rpc/errors";
 import { txValidityPublicSignals } from "../zk/prover";
@@ -35,6 +36,7 @@ import { HeightHost, ReplicaRefusal, realClock, type Packet, type Receipt } from
 import { ReplicaSigner } from "./host/signatures";
 import { HeightWire } from "./host/wire";
 import type { OrderingMetrics } from "./ordering-metrics";
+import { LeaderProgress, PeerHeights, SEALED_MESSAGE_TYPES } from "./readiness";
 import { RoundKeyUnavailable, type RoundKeys } from "./round-keys";
 import type { NodeStore } from "./storage/store";
 
@@ -65,7 +67,12 @@ export interface OrderingOptions {
   readonly commitTimeoutMs: number;
   /** How many packets may wait for one peer before new ones are dropped (the replica resends what matters). */
   readonly maxQueuedPerPeer?: number;
+  /** Readiness: how many heights this node's highest sealed one may be behind what members vouch for. */
+  readonly maxLagHeights?: number;
 }
+
+/** Readiness: a leader whose requests of a height wait this many leader timeouts, none answered, stalls. */
+export const STALL_LEADER_TIMEOUTS = 2;
 
 /** Forwarding of external writes between members stops after this many hops. */
 export const MAX_FORWARD_HOPS = 2;
@@ -94,6 +101,9 @@ export class Ordering {
   /** Leaves admitted but not yet answered: a duplicate in flight is refused at once. */
   private readonly inFlight = new Set<string>();
   private readonly outbound = new Map<string, { queue: Promise<void>; size: number }>();
+  /** What readiness looks at: requests this node waits on as leader, and the heights members sealed. */
+  private readonly progress = new LeaderProgress(() => performance.now());
+  private readonly peerHeights = new PeerHeights();
 
   constructor(private readonly o: OrderingOptions) {
     this.address = o.wallet.address;
@@ -140,13 +150,17 @@ export class Ordering {
    */
   async start(): Promise<void> {
     await this.host.resume(await this.o.store.unfinishedHeights());
+    await this.o.peers.resolve();
     for (const rollupId of await this.o.store.rollupIds()) {
       const mine = await this.openHeight(rollupId);
       let theirs = mine;
       for (const peer of this.o.peers.all) {
         try {
           const answer = await peer.client.call("get_block_height", { rollupId: rollupId.toString() });
-          theirs = Math.max(theirs, Number((answer as { openHeight?: unknown }).openHeight ?? 0));
+          const open = Number((answer as { openHeight?: unknown }).openHeight ?? 0);
+          theirs = Math.max(theirs, open);
+          // Readiness remembers the answer: the peer sealed every height below its open one.
+          if (peer.address !== undefined && open > 0) this.peerHeights.report(rollupId, peer.address, open - 1);
         } catch {
           /* a peer down now: the others answer */
         }
@@ -292,13 +306,12 @@ export class Ordering {
       this.o.metrics.queueDepth.inc();
       let receipt: Receipt;
       try {
-        receipt = await withTimeout(
-          this.host.propose(rollupId, height, { leaf, tx, bytes: entryBytesBound(tx) }),
-          this.o.commitTimeoutMs,
-          () =>
-            veilError.unavailable(
-              `transaction ${leaf} was not stored by a majority within ${this.o.commitTimeoutMs} ms (it may still be ordered)`,
-            ),
+        const proposal = this.host.propose(rollupId, height, { leaf, tx, bytes: entryBytesBound(tx) });
+        this.progress.track(rollupId, height, proposal);
+        receipt = await withTimeout(proposal, this.o.commitTimeoutMs, () =>
+          veilError.unavailable(
+            `transaction ${leaf} was not stored by a majority within ${this.o.commitTimeoutMs} ms (it may still be ordered)`,
+          ),
         );
       } catch (error) {
         throw this.asRpcError(error, height);
@@ -354,7 +367,9 @@ export class Ordering {
     let certified;
     const started = performance.now();
     try {
-      certified = await withTimeout(this.host.seal(rollupId, height), this.o.commitTimeoutMs, () =>
+      const request = this.host.seal(rollupId, height);
+      this.progress.track(rollupId, height, request);
+      certified = await withTimeout(request, this.o.commitTimeoutMs, () =>
         veilError.unavailable(
           `the seal of height ${height} was not certified by a majority within ${this.o.commitTimeoutMs} ms`,
         ),
@@ -401,6 +416,11 @@ export class Ordering {
     });
     const rollupId = BigInt(packet.rollupId);
     if ((await this.o.chain.rollup(rollupId)) === undefined) throw veilError.unknownRollup(packet.rollupId);
+    // Readiness: a member that sends a seal, its vote or a decision has sealed the height (even one too far
+    // ahead to take here: that is how a lagging node learns it lags).
+    if (packet.messages.some((m) => SEALED_MESSAGE_TYPES.has(String((m as { type?: unknown } | null)?.type)))) {
+      this.peerHeights.report(rollupId, getAddress(envelope.message.sender), packet.height);
+    }
     const open = await this.openHeight(rollupId);
     // A member speaks of heights the cluster may run: not far beyond the look-ahead.
     if (packet.height > open + this.o.lookahead + 1) {
@@ -471,11 +491,6 @@ export class Ordering {
     return { status: state.status, count: entries.length, root: tree.root, seal: seal?.seal };
   }
 
-  /** Whether this node holds the seal of `height` (a read: it asks nobody). */
-  async learnSeal(rollupId: bigint, height: number): Promise<boolean> {
-    return (await this.o.store.getSeal(rollupId, height)) !== undefined;
-  }
-
   /** The POST proof of an entry: its path in the sealed tree. */
   async postProof(
     rollupId: bigint,
@@ -489,6 +504,71 @@ export class Ordering {
     const tree = new IncrementalMerkleTree();
     for (const e of entries) tree.append(e.encTxHash);
     return { leafHash: tree.leafHash(index), root: tree.root, proof: tree.proof(index) };
+  }
+
+  // ---- readiness and gauges (memory and store reads: a probe or a scrape causes no traffic) --------------
+
+  /**
+   * Readiness: fails while a height this node still leads (and has not sealed) has requests that waited
+   * STALL_LEADER_TIMEOUTS leader timeouts with nothing answered since.
+   */
+  async progressCheck(): Promise<CheckResult> {
+    const bound = STALL_LEADER_TIMEOUTS * this.o.leaderTimeoutMs;
+    for (const s of this.progress.stalled(bound)) {
+      if (s.height < (await this.openHeight(s.rollupId))) continue;
+      if ((await this.host.snapshot(s.rollupId, s.height))?.leading !== true) continue;
+      return {
+        ok: false,
+        detail: `leads height ${s.height} of rollup ${s.rollupId}: requests waited ${Math.round(s.forMs)} ms with none committed (bound ${bound} ms)`,
+      };
+    }
+    return { ok: true };
+  }
+
+  /**
+   * Readiness: fails while this node's highest sealed height of a rollup is more than `maxLagHeights` behind
+   * the highest one enough other members said they sealed (one more than may lie, so an honest one did).
+   */
+  async lagCheck(): Promise<CheckResult> {
+    const max = this.o.maxLagHeights ?? 4;
+    const all = this.o.chain.memberList;
+    const others = all.filter((m) => m !== this.address);
+    const vouchers = all.length - majorityOf(all.length) + 1;
+    for (const rollupId of this.peerHeights.rollups()) {
+      const theirs = this.peerHeights.vouched(rollupId, others, vouchers);
+      if (theirs === undefined) continue;
+      const mine = (await this.openHeight(rollupId)) - 1;
+      if (theirs - mine > max) {
+        return {
+          ok: false,
+          detail: `rollup ${rollupId}: sealed up to height ${mine} here, members sealed ${theirs} (more than ${max} behind)`,
+        };
+      }
+    }
+    return { ok: true };
+  }
+
+  /** The view of a height here and whether this node leads it there (the leader a write is routed to). */
+  async viewAndLeading(rollupId: bigint, height: number): Promise<{ view: number; leading: boolean }> {
+    const view = await this.viewOf(rollupId, height);
+    try {
+      return {
+        view,
+        leading: this.leaderOf(height, view, await this.epochOfHeight(rollupId, height)) === this.address,
+      };
+    } catch {
+      return { view, leading: false }; // the height's epoch is not known here
+    }
+  }
+
+  /** The rollups whose open height this node has looked up (the gauges' rollups). */
+  rollups(): bigint[] {
+    return [...this.openHeights.keys()];
+  }
+
+  /** How many heights have a replica in memory here. */
+  get liveHeights(): number {
+    return this.host.liveHeights;
   }
 
   async close(): Promise<void> {

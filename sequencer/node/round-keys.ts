@@ -87,10 +87,17 @@ export interface VerifiedRoundKey {
   readonly contributions: readonly Contribution[];
 }
 
+/** How long "not published" is remembered for a round, so that repeated asks do not each reach the source. */
+export const UNPUBLISHED_TTL_MS = 500;
+/** The most rounds remembered as not published (past this, the memory starts over). */
+const MAX_UNPUBLISHED = 4_096;
+
 /** Verified round keys, cached per (rollup, height) once accepted (a published key never changes). */
 export class RoundKeys {
   private readonly keys = new Map<string, Promise<VerifiedRoundKey>>();
   private readonly params = new Map<string, Promise<TimelockParams>>();
+  /** Rounds the source said it does not have, until when that answer stands. */
+  private readonly unpublished = new Map<string, number>();
 
   /**
    * `domain` is the deployment's EIP-712 domain, in which every contribution must be signed by its generator;
@@ -112,6 +119,9 @@ export class RoundKeys {
     const k = `${rollup.rollupId}:${height}`;
     let key = this.keys.get(k);
     if (key === undefined) {
+      const until = this.unpublished.get(k);
+      if (until !== undefined && performance.now() < until) return Promise.reject(unpublished(rollup, height));
+      this.unpublished.delete(k);
       key = this.load(rollup, height);
       this.keys.set(k, key);
       key.catch(() => this.keys.delete(k));
@@ -122,7 +132,9 @@ export class RoundKeys {
   private async load(rollup: RollupInfo, height: bigint): Promise<VerifiedRoundKey> {
     const contributions = await this.source.contributions(rollup.rollupId, height);
     if (contributions === undefined || contributions.length === 0) {
-      throw new RoundKeyUnavailable(`no round key is published for rollup ${rollup.rollupId} height ${height}`);
+      if (this.unpublished.size >= MAX_UNPUBLISHED) this.unpublished.clear();
+      this.unpublished.set(`${rollup.rollupId}:${height}`, performance.now() + UNPUBLISHED_TTL_MS);
+      throw unpublished(rollup, height);
     }
     const committee = new Set(rollup.keyGenerators.map((g) => g.toLowerCase()));
     const fromCommittee = contributions.filter((c) => committee.has(c.generator.toLowerCase()));
@@ -162,4 +174,8 @@ export class RoundKeys {
     }
     return p;
   }
+}
+
+function unpublished(rollup: RollupInfo, height: bigint): RoundKeyUnavailable {
+  return new RoundKeyUnavailable(`no round key is published for rollup ${rollup.rollupId} height ${height}`);
 }

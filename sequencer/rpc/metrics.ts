@@ -21,7 +21,8 @@ export function createRpcMetrics(registry: Registry): RpcMetrics {
       name: "veil_rpc_call_seconds",
       help: "Time from parsed call to its result, by method",
       labelNames: ["method"] as const,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      // Up to two minutes: forwarded writes during a failover and finalize_block (round secret, L1) take long.
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
       registers: [registry],
     }),
     httpRequests: new Counter({

@@ -226,6 +226,11 @@ export class HeightHost {
     return live === undefined ? Promise.resolve(undefined) : live.then((h) => h.replica.snapshot());
   }
 
+  /** How many heights have a replica in memory (loaded or loading): reads never add one. */
+  get liveHeights(): number {
+    return this.live.size;
+  }
+
   /** Stops every timer and refuses what waits; effects in flight finish. */
   async close(): Promise<void> {
     this.closed = true;

@@ -32,10 +32,9 @@ import { encryptedFixtures } from "../../scripts/bench/tx-fixtures";
 const ROLLUP = "7";
 const HEIGHT = "0";
 /**
- * Two kills in a row. Rarely, under load, a round leaves the members' logs of the height apart for minutes
- * (seen in fresh-clone CI runs in the second and third rounds, not reproduced by replaying their seeds): a
- * liveness bug of the node, whose mechanism docs/fault-tests.md ("Consecutive leader kills") explains; safety
- * held in every run. `LEADER_KILL_ROUNDS=<n>` runs more rounds.
+ * Two kills in a row (`LEADER_KILL_ROUNDS=<n>` runs more). The old node's code once left the members' logs
+ * apart for minutes after such rounds; docs/fault-tests.md ("Consecutive leader kills") explains how, why the
+ * replica cannot, and the simulator scenario that runs this pattern over many seeds.
  */
 const ROUNDS = Number(process.env.LEADER_KILL_ROUNDS ?? 2);
 /** Encrypted submissions per round (real proofs, made once per run); raw transactions give the volume. */
@@ -270,7 +269,9 @@ describe("multi-process cluster: the leader killed with SIGKILL under load, repe
   });
   afterEach(function () {
     if (this.currentTest?.state !== "failed" || devnet === undefined) return;
-    console.error(`      the nodes' warnings, view changes and fetched blocks before it:\n${logDigest(devnet.workDir)}`);
+    console.error(
+      `      the nodes' warnings, view changes and fetched blocks before it:\n${logDigest(devnet.workDir)}`,
+    );
   });
 
   after(async () => {

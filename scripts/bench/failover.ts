@@ -23,6 +23,7 @@ import {
   sealedEntriesResult,
 } from "../../sequencer/api/wire";
 import { signMessage, veilDomain, type VeilDomain } from "../../sequencer/chain/eip712";
+import { Prng } from "../../sequencer/sim/prng";
 import { Devnet } from "../devnet";
 import { emit, median, percentile, progress } from "./report";
 
@@ -32,18 +33,6 @@ const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 4);
 const SEED = Number(process.env.BENCH_SEED ?? 1);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** mulberry32: the kill moments replay with the same BENCH_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 interface Receipt {
   readonly height: number;
@@ -60,7 +49,9 @@ class FailoverBench {
   private counter = 0;
   private running = false;
   private loops: Promise<void>[] = [];
-  private readonly random = prng(SEED);
+  /** The kill moments replay with the same BENCH_SEED. */
+  private readonly rng = new Prng(SEED);
+  private readonly random = (): number => this.rng.next();
   private readonly domain: VeilDomain;
 
   constructor(private readonly devnet: Devnet) {

@@ -9,6 +9,7 @@ import { expect } from "chai";
 import { Devnet } from "../../scripts/devnet";
 import { RpcCallError } from "../../sequencer/rpc/client";
 import { VEIL_ERRORS } from "../../sequencer/rpc/errors";
+import { Prng } from "../../sequencer/sim/prng";
 
 const ROLLUP = "7";
 /** Batches per node and storm, and calls per batch (the node's `rpc.maxBatchSize`). */
@@ -39,23 +40,13 @@ function samples(text: string): Sample[] {
 const sum = (all: Sample[], name: string, match: (labels: Record<string, string>) => boolean = () => true): number =>
   all.filter((s) => s.name === name && match(s.labels)).reduce((a, s) => a + s.value, 0);
 
-/** A seeded PRNG (mulberry32), so that a failing storm can be replayed with HOSTILE_READS_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe("hostile reads on a multi-process cluster: reads change nothing, writes still succeed", function () {
   this.timeout(600_000);
   let devnet: Devnet;
   const seed = Number(process.env.HOSTILE_READS_SEED ?? Date.now() % 1_000_000);
-  const random = prng(seed);
+  // Seeded, so that a failing storm replays with HOSTILE_READS_SEED.
+  const rng = new Prng(seed);
+  const random = (): number => rng.next();
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   const int = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
 

@@ -17,6 +17,8 @@
  * taking part, and pulls the block through its host (`fetch-block`) until it is stored (`built`).
  */
 import { leaderTimeoutMs, rankLogs } from "./view-change";
+import { BlockFetch } from "./block-fetch";
+import { Freshness } from "./freshness";
 import { PeerChecks } from "./checks";
 import { EntryRejected, ReplicaLog, checkEntry, leaderOf, majorityOf } from "./log";
 import type {
@@ -74,8 +76,6 @@ export class HeightReplica<Tx = unknown> {
   private readonly sealRequests: number[] = [];
   private sealVotes = new Map<Address, string>();
   private nextHeartbeat = 0;
-  /** Each follower's latest challenge, echoed in the next replicate or heartbeat to it. */
-  private readonly echoes = new Map<Address, number>();
 
   // View change.
   private readonly votes = new Map<number, Map<Address, string>>();
@@ -86,18 +86,15 @@ export class HeightReplica<Tx = unknown> {
 
   // Follower and recovery.
   private deadline: number;
-  /** What the leader must echo for its next message to count as a sign of life (fresh after each). */
-  private challenge: number;
+  private readonly freshness: Freshness;
   /** The leader of the current view echoed a challenge: it is alive, whatever the host suspects. */
   private leaderAliveInView = false;
   private pendingSeal: SignedSeal | undefined;
   private recoveryNonce = 0;
   private readonly recoveryReports = new Map<Address, LogReport<Tx>>();
 
-  // Decided, block missing: members that said the height is decided (first asked for the block), and how
-  // many fetch-block effects went out since the decision (each retry waits twice as long, up to the cap).
-  private holders: Address[] = [];
-  private fetches = 0;
+  // Decided, block missing: whom to ask for it, and when.
+  private readonly blockFetch: BlockFetch;
 
   private effects: Effect<Tx>[] = [];
   private now = 0;
@@ -122,7 +119,8 @@ export class HeightReplica<Tx = unknown> {
     this.sealSigned = durable.sealSigned;
     this.viewCertificate = durable.viewCertificate;
     this.now = now;
-    this.challenge = this.drawChallenge();
+    this.freshness = new Freshness(config.random);
+    this.blockFetch = new BlockFetch(config.signatures.self, config.membership);
     this.deadline = now + this.timeout();
     // A decided height stays decided across a restart: nothing to recover, no leader to wait for.
     this.phase = durable.decision ?? {
@@ -257,8 +255,7 @@ export class HeightReplica<Tx = unknown> {
    * the current challenge (which then changes). A height not watched yet starts its timer either way.
    */
   private heardEcho(echo: number | undefined): void {
-    if (echo !== undefined && echo === this.challenge) {
-      this.challenge = this.drawChallenge();
+    if (this.freshness.fresh(echo)) {
       this.leaderAliveInView = true;
       this.heardFromLeader();
     } else if (!this.watched) {
@@ -282,18 +279,15 @@ export class HeightReplica<Tx = unknown> {
     this.startViewChange(next);
   }
 
-  private drawChallenge(): number {
-    return Math.floor(this.config.random() * 2 ** 32);
-  }
-
   /** Tells the leader what this member holds, with the challenge its next message must echo. */
   private answer(to: Address, type: "ack" | "behind", view: number): void {
-    this.send(to, { type, view, count: this.log.size, challenge: this.challenge });
+    this.send(to, { type, view, count: this.log.size, challenge: this.freshness.challenge });
   }
 
   /** Sends a leader's replicate or heartbeat to each follower, echoing that follower's latest challenge. */
   private toFollowers(message: (echo: number | undefined) => Message<Tx>): void {
-    for (const m of this.config.membership.members) if (m !== this.self) this.send(m, message(this.echoes.get(m)));
+    for (const m of this.config.membership.members)
+      if (m !== this.self) this.send(m, message(this.freshness.echoFor(m)));
   }
 
   private voteStatement(view: number): ViewVote {
@@ -577,14 +571,14 @@ export class HeightReplica<Tx = unknown> {
 
   private onAck(from: Address, view: number, count: number, challenge: number): void {
     if (view !== this.view || !this.leads() || this.status !== "normal") return;
-    this.echoes.set(from, challenge);
+    this.freshness.answered(from, challenge);
     this.acked.set(from, Math.max(this.acked.get(from) ?? 0, Math.min(count, this.log.size)));
     this.commit();
   }
 
   private onBehind(from: Address, view: number, count: number, challenge: number): void {
     if (view !== this.view || !this.leads() || this.status !== "normal") return;
-    this.echoes.set(from, challenge);
+    this.freshness.answered(from, challenge);
     if (count < this.log.size) {
       const entries = this.log.entries.slice(count);
       this.send(from, { type: "replicate", view, firstIndex: count, entries, echo: challenge });
@@ -623,7 +617,8 @@ export class HeightReplica<Tx = unknown> {
   private tick(): void {
     if (this.status === "built") return;
     if (this.phase.status === "decided") {
-      if (this.now >= this.deadline) this.fetchBlock(this.nextHolder(this.phase.certificate));
+      if (this.now >= this.deadline)
+        this.fetchBlock(this.blockFetch.next(this.leaderOfView(this.phase.certificate.statement.view)));
       return;
     }
     if (this.status === "recovering") {
@@ -811,8 +806,7 @@ export class HeightReplica<Tx = unknown> {
     this.persist({ type: "decided", certificate });
     this.effects.push({ type: "certified", certificate });
     this.settleRequests(certificate);
-    this.holders = [];
-    this.fetches = 0;
+    this.blockFetch.reset();
     // The certificate's own leader builds the block itself when asked; others ask the member that told them.
     this.deadline = this.now + this.fetchTimeout();
     if (from !== undefined) this.fetchBlock(from);
@@ -842,8 +836,8 @@ export class HeightReplica<Tx = unknown> {
     switch (message.type) {
       case "decided":
         // A hint of where the block may be, unchecked: a wrong one costs one fetch that goes unanswered.
-        if (!this.holders.includes(from)) this.holders.push(from);
-        if (decision.status === "decided" && this.fetches === 0) this.fetchBlock(from);
+        this.blockFetch.hint(from);
+        if (decision.status === "decided" && this.blockFetch.requests === 0) this.fetchBlock(from);
         return;
       case "start-view-change":
       case "do-view-change":
@@ -865,21 +859,12 @@ export class HeightReplica<Tx = unknown> {
     const decision = this.decision;
     if (decision?.status !== "decided") return;
     this.effects.push({ type: "fetch-block", from, certificate: decision.certificate });
-    this.fetches += 1;
+    this.blockFetch.requested();
     this.deadline = this.now + this.fetchTimeout();
   }
 
-  /** Who to ask next: those that said they are decided, then the certificate's leader, then everyone, in turn. */
-  private nextHolder(certificate: SealCertificate): Address {
-    const candidates = [
-      ...new Set([...this.holders, this.leaderOfView(certificate.statement.view), ...this.config.membership.members]),
-    ].filter((m) => m !== this.self);
-    return candidates[this.fetches % candidates.length]!;
-  }
-
-  /** The leader timeout, doubled per unanswered fetch (up to the same cap): a block may take a while. */
   private fetchTimeout(): number {
-    return leaderTimeoutMs(this.config.timing.leaderTimeoutMs, this.fetches, this.config.random());
+    return this.blockFetch.timeout(this.config.timing.leaderTimeoutMs, this.config.random());
   }
 
   /** The host stored the block, built here or fetched and checked against `certificate`. */

@@ -54,6 +54,22 @@ export const proxyConfigSchema = z.strictObject({
       maxAttempts: unsignedInt(1, 20).default(3),
     })
     .prefault({}),
+  /** What a transaction must pass before it is proven (docs/sdk.md, "Pre-checks"). */
+  precheck: z
+    .strictObject({
+      /** How far beyond the sender's next nonce a transaction may be; 0 refuses every gap. */
+      nonceWindow: unsignedInt(0, 1_024).default(0),
+      /** The most gas one transaction may ask for, besides the L2's block gas limit (EIP-7825: 2^24). */
+      maxTxGas: unsignedInt(21_000, Number.MAX_SAFE_INTEGER).default(16_777_216),
+    })
+    .prefault({}),
+  /** Transactions ordered through this endpoint and not executed yet. */
+  pending: z
+    .strictObject({
+      /** After this long an unexecuted transaction stops counting (the rollup skipped it at execution). */
+      maxAgeMs: unsignedInt(1_000, 86_400_000).default(300_000),
+    })
+    .prefault({}),
   log: logSection,
 });
 

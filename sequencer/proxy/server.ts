@@ -1,9 +1,11 @@
 /**
  * The encrypting RPC: an Ethereum JSON-RPC endpoint that a wallet points at instead of the L2 node.
- * `eth_sendRawTransaction` never reaches the L2 in the clear: the signed transaction is decoded and
- * checked, encrypted and proven in this process (the user's), submitted to a Veil node, and the returned
- * order commitment verified before the transaction hash is answered. Every other method, alone or in a
- * batch, is forwarded to the L2 node unchanged.
+ * `eth_sendRawTransaction` never reaches the L2 in the clear: the signed transaction is decoded, checked
+ * against the L2 and the sender's pending transactions, encrypted and proven in this process (the
+ * user's), submitted to a Veil node, and the returned order commitment verified before the transaction
+ * hash is answered (`admission.ts`). Reads on the allow-list are forwarded to the L2 node, alone or in a
+ * batch; the pending nonce and pending transactions are completed from the pending pool; methods that
+ * would send or sign in the clear are refused (`methods.ts`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -11,9 +13,13 @@ import type { Logger } from "pino";
 import { RpcCallError, RpcTimeoutError, RpcTransportError } from "../rpc/client";
 import { STANDARD_ERRORS, VEIL_ERRORS } from "../rpc/errors";
 import { MAX_JSON_DEPTH, nestingBeyond, nestingProblem } from "../rpc/json-depth";
-import type { SentTransaction } from "../sdk/client";
 import { TransactionError, VeilSdkError } from "../sdk/errors";
 import { decodeSignedTransaction, type SignedTransaction } from "../sdk/raw-tx";
+import type { Admission } from "./admission";
+import { L2StateError, pendingTransactionJson } from "./l2-state";
+import { METHOD_NOT_SUPPORTED, policyOf } from "./methods";
+import type { PendingPool } from "./pending";
+import { REFUSAL_CODE } from "./prechecks";
 
 type Id = string | number | null;
 interface Request {
@@ -35,8 +41,10 @@ export interface ProxyOptions {
   readonly l2RpcUrl: string;
   readonly l2TimeoutMs: number;
   readonly l2ChainId: bigint;
-  /** Encrypts, proves, submits and verifies (VeilClient.send). */
-  readonly send: (tx: SignedTransaction) => Promise<SentTransaction>;
+  /** Pre-checks, then encrypts, proves, submits and verifies (VeilClient.send), then records it as pending. */
+  readonly admission: Admission;
+  /** What was ordered through this endpoint and not executed yet. */
+  readonly pool: PendingPool;
   readonly log: Logger;
 }
 
@@ -51,6 +59,8 @@ class ProxyError extends Error {
 }
 
 const SEND_RAW = "eth_sendRawTransaction";
+/** EIP-1474: the resource (here the L2 node) is not available now. */
+const RESOURCE_UNAVAILABLE = -32002;
 
 function errorResponse(id: Id, error: ErrorObject): Response {
   return { jsonrpc: "2.0", id, error };
@@ -223,14 +233,28 @@ export class EncryptingProxy {
       const request = asRequest(item);
       if (!("method" in request)) {
         answers[index] = errorResponse(idOf(item), request);
-      } else if (request.method === SEND_RAW) {
+        return;
+      }
+      const id = request.id ?? null;
+      const policy = policyOf(request.method);
+      if (policy.kind === "forward") {
+        forward.push({ index, request });
+      } else if (policy.kind === "answer") {
         sends.push(
-          this.#sendRaw(request).then((answer) => {
+          this.#answer(request).then((answer) => {
             answers[index] = answer;
           }),
         );
+      } else if (policy.kind === "refuse") {
+        answers[index] = errorResponse(id, {
+          code: METHOD_NOT_SUPPORTED,
+          message: `${request.method} is not supported by the encrypting RPC: ${policy.reason}`,
+        });
       } else {
-        forward.push({ index, request });
+        answers[index] = errorResponse(id, {
+          code: STANDARD_ERRORS.METHOD_NOT_FOUND,
+          message: `the method ${request.method} does not exist or is not available through the encrypting RPC`,
+        });
       }
     });
     await Promise.all([...sends, this.#forward(forward, answers)]);
@@ -240,6 +264,55 @@ export class EncryptingProxy {
       return "method" in request && request.id === undefined;
     };
     return answers.filter((a, i): a is Response => a !== undefined && !isNotification(i));
+  }
+
+  /** The methods Veil answers itself (`ANSWERED` in methods.ts). */
+  async #answer(request: Request): Promise<Response> {
+    const id = request.id ?? null;
+    switch (request.method) {
+      case SEND_RAW:
+        return this.#sendRaw(request);
+      case "eth_accounts":
+        return { jsonrpc: "2.0", id, result: [] };
+      case "eth_getTransactionCount":
+        return this.#transactionCount(request);
+      case "eth_getTransactionByHash":
+        return this.#transactionByHash(request);
+      default:
+        throw new Error(`no answer for ${request.method}`);
+    }
+  }
+
+  /** Forwarded; with "pending", raised past the sender's ordered, unexecuted transactions. */
+  async #transactionCount(request: Request): Promise<Response> {
+    const answer = await this.#forwardOne(request);
+    const params = request.params;
+    if (!("result" in answer) || !Array.isArray(params) || params[1] !== "pending") return answer;
+    const [address] = params as unknown[];
+    if (typeof answer.result !== "string" || typeof address !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(address))
+      return answer;
+    const next = this.#options.pool.nextNonce(address, Number(BigInt(answer.result)));
+    return { ...answer, result: `0x${next.toString(16)}` };
+  }
+
+  /** Forwarded; the L2 does not know a transaction that is ordered and not executed: it is answered as pending. */
+  async #transactionByHash(request: Request): Promise<Response> {
+    const answer = await this.#forwardOne(request);
+    const params = request.params;
+    if (!("result" in answer) || answer.result !== null || !Array.isArray(params) || typeof params[0] !== "string")
+      return answer;
+    const pending = this.#options.pool.byHash(params[0]);
+    if (pending === undefined) return answer;
+    return {
+      ...answer,
+      result: pendingTransactionJson({ hash: pending.hash, from: pending.from, decoded: pending.tx }),
+    };
+  }
+
+  async #forwardOne(request: Request): Promise<Response> {
+    const answers: (Response | undefined)[] = [undefined];
+    await this.#forward([{ index: 0, request }], answers);
+    return answers[0]!;
   }
 
   async #sendRaw(request: Request): Promise<Response> {
@@ -255,20 +328,34 @@ export class EncryptingProxy {
     let tx: SignedTransaction | undefined;
     try {
       tx = decodeSignedTransaction(params[0], this.#options.l2ChainId);
-      const sent = await this.#options.send(tx);
-      this.#options.log.info(
-        {
-          txHash: tx.hash,
-          height: sent.height.toString(),
-          index: sent.receipt.commitment.txIndex,
-          leader: sent.receipt.leader,
-          provingMs: Math.round(sent.provingMs),
-          totalMs: Math.round(performance.now() - started),
-        },
-        "transaction ordered",
-      );
+      const admitted = await this.#options.admission.admit(tx);
+      if (admitted.kind === "refused") {
+        this.#options.log.info(
+          { txHash: tx.hash, from: tx.from, nonce: tx.nonce, reason: admitted.refusal.reason },
+          "eth_sendRawTransaction refused by the pre-checks",
+        );
+        return errorResponse(id, { code: REFUSAL_CODE, message: admitted.refusal.message });
+      }
+      if (admitted.kind === "ordered") {
+        const { sent } = admitted;
+        this.#options.log.info(
+          {
+            txHash: tx.hash,
+            height: sent.height.toString(),
+            index: sent.receipt.commitment.txIndex,
+            leader: sent.receipt.leader,
+            provingMs: Math.round(sent.provingMs),
+            totalMs: Math.round(performance.now() - started),
+          },
+          "transaction ordered",
+        );
+      }
       return { jsonrpc: "2.0", id, result: tx.hash };
     } catch (error) {
+      if (error instanceof L2StateError) {
+        this.#options.log.warn({ err: error, txHash: tx?.hash }, "the L2 did not answer the pre-checks");
+        return errorResponse(id, { code: RESOURCE_UNAVAILABLE, message: error.message });
+      }
       const mapped = sendError(error);
       if (mapped === undefined) {
         this.#options.log.error({ err: error, txHash: tx?.hash }, "eth_sendRawTransaction failed");

@@ -4,13 +4,46 @@ import type { Logger } from "pino";
 import { RpcClient } from "../rpc/client";
 import { ContractChainView } from "../sdk/chain";
 import { VeilClient } from "../sdk/client";
+import { Admission } from "./admission";
 import { l2ChainIdOf, type ProxyConfig } from "./config";
+import { L2StateReader } from "./l2-state";
+import { PendingPool } from "./pending";
+import { DEFAULT_PRECHECK_POLICY, type PrecheckPolicy } from "./prechecks";
 import { EncryptingProxy } from "./server";
 
 export interface RunningProxy {
   readonly url: string;
   readonly client: VeilClient;
   stop(): Promise<void>;
+}
+
+export interface ProxyParts {
+  readonly client: VeilClient;
+  readonly listen: { readonly host: string; readonly port: number; readonly maxBodyBytes: number };
+  readonly l2: { readonly rpcUrl: string; readonly timeoutMs: number; readonly chainId: bigint };
+  readonly policy?: PrecheckPolicy;
+  readonly pendingMaxAgeMs?: number;
+  readonly log: Logger;
+}
+
+/** The endpoint with its pending pool and admission path around a VeilClient (the tests assemble it too). */
+export function assembleProxy(parts: ProxyParts): EncryptingProxy {
+  const pool = new PendingPool({ maxAgeMs: parts.pendingMaxAgeMs ?? 300_000, now: () => performance.now() });
+  const admission = new Admission({
+    l2: new L2StateReader(new RpcClient(parts.l2.rpcUrl, { timeoutMs: parts.l2.timeoutMs })),
+    pool,
+    policy: parts.policy ?? DEFAULT_PRECHECK_POLICY,
+    send: (tx) => parts.client.send(tx.bytes),
+  });
+  return new EncryptingProxy({
+    ...parts.listen,
+    l2RpcUrl: parts.l2.rpcUrl,
+    l2TimeoutMs: parts.l2.timeoutMs,
+    l2ChainId: parts.l2.chainId,
+    admission,
+    pool,
+    log: parts.log,
+  });
 }
 
 /** Starts the proxy. L1 is contacted at start (chain id and contracts); the node and L2 only per request. */
@@ -30,14 +63,12 @@ export async function startProxy(config: ProxyConfig, log: Logger): Promise<Runn
     maxAttempts: config.sequencing.maxAttempts,
     log,
   });
-  const proxy = new EncryptingProxy({
-    host: config.listen.host,
-    port: config.listen.port,
-    maxBodyBytes: config.listen.maxBodyBytes,
-    l2RpcUrl: config.l2.rpcUrl,
-    l2TimeoutMs: config.l2.timeoutMs,
-    l2ChainId: l2ChainIdOf(config),
-    send: (tx) => client.send(tx.bytes),
+  const proxy = assembleProxy({
+    client,
+    listen: config.listen,
+    l2: { rpcUrl: config.l2.rpcUrl, timeoutMs: config.l2.timeoutMs, chainId: l2ChainIdOf(config) },
+    policy: { nonceWindow: config.precheck.nonceWindow, maxTxGas: BigInt(config.precheck.maxTxGas) },
+    pendingMaxAgeMs: config.pending.maxAgeMs,
     log,
   });
   const url = await proxy.start();

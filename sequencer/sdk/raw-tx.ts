@@ -12,6 +12,8 @@ export interface SignedTransaction {
   readonly hash: string;
   readonly from: string;
   readonly nonce: number;
+  /** Every field of the transaction, as ethers decoded it (the encrypting RPC's pre-checks read them). */
+  readonly decoded: Transaction;
 }
 
 export function decodeSignedTransaction(raw: unknown, expectedChainId: bigint): SignedTransaction {
@@ -20,13 +22,16 @@ export function decodeSignedTransaction(raw: unknown, expectedChainId: bigint): 
   }
   const bytes = getBytes(raw);
   let tx: Transaction;
+  let hash: string | null;
+  let from: string | null;
   try {
     tx = Transaction.from(raw);
+    // The hash re-serialises the fields, and ethers refuses some that decode (a tip above the fee cap).
+    ({ hash, from } = tx);
   } catch (error) {
     const detail = (error as { shortMessage?: string }).shortMessage ?? (error as Error).message;
     throw new TransactionError("undecodable", `the raw transaction does not decode: ${detail}`);
   }
-  const { hash, from } = tx;
   if (hash === null || from === null) throw new TransactionError("unsigned", "the transaction is not signed");
   if (tx.chainId !== expectedChainId) {
     throw new TransactionError(
@@ -40,5 +45,5 @@ export function decodeSignedTransaction(raw: unknown, expectedChainId: bigint): 
       `the signed transaction is ${bytes.length} bytes; encrypted transactions hold at most ${MAX_PLAINTEXT_BYTES}`,
     );
   }
-  return { bytes, hash, from, nonce: tx.nonce };
+  return { bytes, hash, from, nonce: tx.nonce, decoded: tx };
 }

@@ -9,7 +9,8 @@ import pino from "pino";
 import { RpcClient } from "../../sequencer/rpc/client";
 import type { ChainView } from "../../sequencer/sdk/chain";
 import { VeilClient } from "../../sequencer/sdk/client";
-import { EncryptingProxy } from "../../sequencer/proxy/server";
+import type { EncryptingProxy } from "../../sequencer/proxy/server";
+import { assembleProxy } from "../../sequencer/proxy/start";
 
 /** Hardhat's first development account: funded on every `hardhat node`. */
 export const FUNDED_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
@@ -87,14 +88,10 @@ export async function startTestProxy(options: {
     rollupId: options.chainId ?? HARDHAT_CHAIN_ID,
     lookAhead: { blockTimeMs: 2_000 },
   });
-  const proxy = new EncryptingProxy({
-    host: "127.0.0.1",
-    port: 0,
-    maxBodyBytes: options.maxBodyBytes ?? 64 * 1024,
-    l2RpcUrl: options.l2RpcUrl,
-    l2TimeoutMs: 10_000,
-    l2ChainId: options.chainId ?? HARDHAT_CHAIN_ID,
-    send: (tx) => client.send(tx.bytes),
+  const proxy = assembleProxy({
+    client,
+    listen: { host: "127.0.0.1", port: 0, maxBodyBytes: options.maxBodyBytes ?? 64 * 1024 },
+    l2: { rpcUrl: options.l2RpcUrl, timeoutMs: 10_000, chainId: options.chainId ?? HARDHAT_CHAIN_ID },
     log: pino({ level: "silent" }),
   });
   return { url: await proxy.start(), proxy, client };

@@ -96,10 +96,10 @@ describe("encrypting RPC: eth_sendRawTransaction input errors and JSON-RPC frami
     );
   });
 
-  it("reports a valid transaction it cannot submit because the Veil node is unreachable", async () => {
+  it("reports a valid transaction it cannot check because the L2 is unreachable as resource unavailable", async () => {
     const answer = await send([await transfer()]);
-    expect(answer.error?.code).to.equal(VEIL_ERRORS.UNAVAILABLE);
-    expect(answer.error?.message).to.match(/sequencer is unreachable/);
+    expect(answer.error?.code).to.equal(-32002);
+    expect(answer.error?.message).to.match(/the L2 node did not answer/);
   });
 
   it("reports an unreachable L2 for passthrough methods", async () => {

@@ -59,8 +59,42 @@ describe("encrypting RPC: passthrough to a real L2 node, and an unmodified ether
   });
 
   it("relays the L2's errors unchanged", async () => {
-    const viaProxy = await call(p.url, "eth_noSuchMethod");
-    expect(viaProxy.error?.code).to.equal((await call(l2.url, "eth_noSuchMethod")).error?.code);
+    const params = ["not an address", "latest"];
+    const viaProxy = await call(p.url, "eth_getBalance", params);
+    expect(viaProxy.error).to.not.equal(undefined);
+    expect(viaProxy.error).to.deep.equal((await call(l2.url, "eth_getBalance", params)).error);
+  });
+
+  it("refuses eth_sendTransaction from an account the L2 node holds unlocked; nothing reaches the L2", async () => {
+    const [unlocked] = (await call(l2.url, "eth_accounts")).result as string[];
+    const before = (await call(l2.url, "eth_getTransactionCount", [unlocked, "pending"])).result;
+    const answer = await call(p.url, "eth_sendTransaction", [{ from: unlocked, to: unlocked, value: "0x1" }]);
+    expect(answer.error?.code).to.equal(-32004);
+    expect(answer.error?.message).to.match(/eth_sendTransaction is not supported .* in the clear/);
+    expect((await call(l2.url, "eth_getTransactionCount", [unlocked, "pending"])).result).to.equal(before);
+    for (const method of ["eth_sign", "eth_signTransaction", "eth_signTypedData_v4", "personal_sign"]) {
+      expect((await call(p.url, method, [unlocked, "0x00"])).error?.code, method).to.equal(-32004);
+    }
+  });
+
+  it("answers eth_accounts with no account, although the L2 node has twenty", async () => {
+    expect(((await call(l2.url, "eth_accounts")).result as string[]).length).to.equal(20);
+    expect((await call(p.url, "eth_accounts")).result).to.deep.equal([]);
+  });
+
+  it("forwards no method off the read allow-list: node control and unknown names do not exist here", async () => {
+    const head = (await call(l2.url, "eth_blockNumber")).result;
+    for (const method of [
+      "hardhat_mine",
+      "evm_mine",
+      "hardhat_setBalance",
+      "debug_traceTransaction",
+      "eth_noSuchMethod",
+    ]) {
+      const answer = await call(p.url, method, []);
+      expect(answer.error?.code, method).to.equal(-32601);
+    }
+    expect((await call(l2.url, "eth_blockNumber")).result).to.equal(head);
   });
 
   it("forwards batches, keeping each answer with its request even when ids repeat", async () => {

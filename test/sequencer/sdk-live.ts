@@ -11,7 +11,8 @@
 import { expect } from "chai";
 import { JsonRpcProvider, Wallet, parseEther } from "ethers";
 import pino from "pino";
-import { EncryptingProxy } from "../../sequencer/proxy/server";
+import { DEFAULT_PRECHECK_POLICY } from "../../sequencer/proxy/prechecks";
+import { assembleProxy } from "../../sequencer/proxy/start";
 import { ContractChainView, type L1Addresses } from "../../sequencer/sdk/chain";
 import { VeilClient, type SentTransaction } from "../../sequencer/sdk/client";
 import { InclusionError } from "../../sequencer/sdk/errors";
@@ -46,14 +47,12 @@ export async function sendThroughVeil(topology: LiveTopology, count: number): Pr
     lookAhead: { blockTimeMs: topology.blockTimeMs },
   });
   const chainId = topology.chainId ?? topology.rollupId;
-  const proxy = new EncryptingProxy({
-    host: "127.0.0.1",
-    port: 0,
-    maxBodyBytes: 1024 * 1024,
-    l2RpcUrl: topology.l2RpcUrl,
-    l2TimeoutMs: 30_000,
-    l2ChainId: chainId,
-    send: (tx) => client.send(tx.bytes),
+  const proxy = assembleProxy({
+    client,
+    listen: { host: "127.0.0.1", port: 0, maxBodyBytes: 1024 * 1024 },
+    l2: { rpcUrl: topology.l2RpcUrl, timeoutMs: 30_000, chainId },
+    // The direct sends below go around this endpoint: it cannot know their nonces, which are not executed yet.
+    policy: { ...DEFAULT_PRECHECK_POLICY, nonceWindow: count },
     log: pino({ level: "silent" }),
   });
   const proxyUrl = await proxy.start();

@@ -1,0 +1,229 @@
+/**
+ * Unmodified wallet libraries (ethers v6 and viem, from npm) pointed at the encrypting RPC of a full devnet
+ * of real processes: the sequencer cluster, key generators, the rollup's L2 and its operator. Each behaves
+ * as it does against an Ethereum node: consecutive sends get consecutive nonces and land in order, a
+ * transaction that cannot run is refused with the error the library knows, and nothing goes in the clear.
+ */
+import { expect } from "chai";
+import { JsonRpcProvider, Wallet, parseEther, type TransactionResponse } from "ethers";
+import {
+  BaseError,
+  FeeCapTooLowError,
+  InsufficientFundsError,
+  IntrinsicGasTooLowError,
+  NonceTooHighError,
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  http,
+  type Chain,
+  type Hash,
+} from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { Devnet } from "../../scripts/devnet";
+import { l2Account } from "./harness";
+
+/** Walks a viem error's causes for an instance of `type`. */
+function viemCause(error: unknown, type: abstract new (...args: never[]) => Error): boolean {
+  return error instanceof BaseError && error.walk((e) => e instanceof type) !== null;
+}
+
+const publicClientOf = (chain: Chain, url: string) =>
+  createPublicClient({ chain, transport: http(url), pollingInterval: 200 });
+
+async function failure(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected a refusal, got a transaction hash");
+}
+
+describe("wallets through the encrypting RPC: ethers and viem on the devnet's L2", function () {
+  this.timeout(600_000);
+  let devnet: Devnet;
+  let provider: JsonRpcProvider;
+  let l2Direct: JsonRpcProvider;
+  let viemPublic: ReturnType<typeof publicClientOf>;
+  let chain: Chain;
+  const recipient = Wallet.createRandom().address as `0x${string}`;
+
+  before(async () => {
+    devnet = await Devnet.start({ full: true, members: 3, keyGenerators: 2, operators: 1, logLevel: "info" });
+    const url = devnet.flow!.proxyUrl;
+    provider = new JsonRpcProvider(url, undefined, { staticNetwork: true, pollingInterval: 200 });
+    l2Direct = new JsonRpcProvider(devnet.flow!.l2.url, undefined, { staticNetwork: true, pollingInterval: 200 });
+    chain = defineChain({
+      id: Number(devnet.flow!.l2ChainId),
+      name: "veil devnet L2",
+      nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+      rpcUrls: { default: { http: [url] } },
+    });
+    viemPublic = publicClientOf(chain, url);
+  });
+
+  after(async () => {
+    provider?.destroy();
+    l2Direct?.destroy();
+    await devnet?.stop();
+  });
+
+  const viemWallet = (key: string) =>
+    createWalletClient({ account: privateKeyToAccount(key as Hash), chain, transport: http(devnet.flow!.proxyUrl) });
+
+  /** Every hash executed on the L2, successfully, in nonce order and in non-decreasing blocks. */
+  async function expectLandedInOrder(hashes: readonly string[], firstNonce: number): Promise<void> {
+    const receipts = await Promise.all(hashes.map((h) => provider.waitForTransaction(h, 1, 180_000)));
+    const blocks = receipts.map((r) => r!.blockNumber);
+    expect(receipts.map((r) => r!.status)).to.deep.equal(hashes.map(() => 1));
+    expect([...blocks].sort((a, b) => a - b)).to.deep.equal(blocks);
+    const nonces = await Promise.all(hashes.map(async (h) => (await l2Direct.getTransaction(h))!.nonce));
+    expect(nonces).to.deep.equal(hashes.map((_, i) => firstNonce + i));
+  }
+
+  for (const count of [2, 5]) {
+    it(`ethers: ${count} sends in a row without explicit nonces get consecutive nonces and all land in order`, async () => {
+      const wallet = l2Account(count === 2 ? 1 : 2).connect(provider);
+      const first = await wallet.getNonce("pending");
+      const sent: TransactionResponse[] = [];
+      for (let i = 0; i < count; i++)
+        sent.push(await wallet.sendTransaction({ to: recipient, value: parseEther("1") }));
+      expect(sent.map((t) => t.nonce)).to.deep.equal(sent.map((_, i) => first + i));
+      await expectLandedInOrder(
+        sent.map((t) => t.hash),
+        first,
+      );
+    });
+
+    it(`viem: ${count} sends in a row without explicit nonces get consecutive nonces and all land in order`, async () => {
+      const key = l2Account(count === 2 ? 3 : 4).privateKey;
+      const client = viemWallet(key);
+      const first = await viemPublic.getTransactionCount({ address: client.account.address, blockTag: "pending" });
+      const hashes: Hash[] = [];
+      for (let i = 0; i < count; i++)
+        hashes.push(await client.sendTransaction({ to: recipient, value: parseEther("1") }));
+      await expectLandedInOrder(hashes, first);
+      for (const hash of hashes)
+        expect((await viemPublic.waitForTransactionReceipt({ hash })).status).to.equal("success");
+    });
+  }
+
+  it("answers a transaction that is ordered and not executed yet as pending: no block, no receipt, counted in the nonce", async () => {
+    const wallet = l2Account(5).connect(provider);
+    const before = await wallet.getNonce("pending");
+    const sent = await wallet.sendTransaction({ to: recipient, value: 1n });
+    // Its height is at least one block ahead: the operator cannot have executed it yet.
+    const pending = await provider.getTransaction(sent.hash);
+    expect(pending?.hash).to.equal(sent.hash);
+    expect(pending?.blockNumber).to.equal(null);
+    expect(pending?.from).to.equal(wallet.address);
+    expect(pending?.nonce).to.equal(before);
+    expect(await provider.getTransactionReceipt(sent.hash)).to.equal(null);
+    expect(await l2Direct.getTransaction(sent.hash)).to.equal(null); // the L2 has not seen it in the clear
+    expect(await wallet.getNonce("pending")).to.equal(before + 1);
+    expect(await wallet.getNonce("latest")).to.equal(before);
+    expect((await sent.wait(1, 180_000))?.status).to.equal(1);
+  });
+
+  it("refuses a same-nonce replacement of an ordered transaction with geth's message; the ordered one lands", async () => {
+    const wallet = l2Account(6).connect(provider);
+    const nonce = await wallet.getNonce("pending");
+    const first = await wallet.sendTransaction({ to: recipient, value: 1n, nonce });
+    const bumped = failure(
+      wallet.sendTransaction({
+        to: recipient,
+        value: 2n,
+        nonce,
+        maxFeePerGas: 50_000_000_000n,
+        maxPriorityFeePerGas: 10_000_000_000n,
+      }),
+    );
+    expect(((await bumped) as { code?: string }).code).to.equal("REPLACEMENT_UNDERPRICED");
+    const viemReplacement = await failure(
+      viemWallet(l2Account(6).privateKey).sendTransaction({ to: recipient, value: 3n, nonce, gas: 21_000n }),
+    );
+    expect(String((viemReplacement as Error).message)).to.match(/replacement transaction underpriced/);
+    expect((await first.wait(1, 180_000))?.status).to.equal(1);
+    expect(await l2Direct.getTransactionCount(wallet.address, "latest")).to.equal(nonce + 1);
+  });
+
+  describe("transactions that can never run get no hash", () => {
+    const fees = { maxFeePerGas: 10_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n };
+
+    it("a nonce gap: ethers and viem are told the nonce is too high", async () => {
+      const wallet = l2Account(7).connect(provider);
+      const nonce = (await wallet.getNonce("pending")) + 3;
+      const viaEthers = await failure(
+        wallet.sendTransaction({ to: recipient, value: 1n, nonce, gasLimit: 21_000n, ...fees }),
+      );
+      expect((viaEthers as Error).message).to.match(/nonce too high/);
+      const viaViem = await failure(
+        viemWallet(l2Account(7).privateKey).sendTransaction({ to: recipient, value: 1n, nonce, gas: 21_000n, ...fees }),
+      );
+      expect(viemCause(viaViem, NonceTooHighError)).to.equal(true);
+    });
+
+    it("a fee cap of 1 wei: viem's FeeCapTooLowError, geth's base-fee message for ethers", async () => {
+      const cheap = { maxFeePerGas: 1n, maxPriorityFeePerGas: 1n, gasLimit: 21_000n };
+      const viaEthers = await failure(
+        l2Account(7)
+          .connect(provider)
+          .sendTransaction({ to: recipient, value: 1n, ...cheap }),
+      );
+      expect((viaEthers as Error).message).to.match(/max fee per gas less than block base fee/);
+      const viaViem = await failure(
+        viemWallet(l2Account(7).privateKey).sendTransaction({
+          to: recipient,
+          value: 1n,
+          gas: 21_000n,
+          maxFeePerGas: 1n,
+          maxPriorityFeePerGas: 1n,
+        }),
+      );
+      expect(viemCause(viaViem, FeeCapTooLowError)).to.equal(true);
+    });
+
+    it("an unfunded sender: ethers' INSUFFICIENT_FUNDS and viem's InsufficientFundsError", async () => {
+      const poor = Wallet.createRandom();
+      const viaEthers = await failure(
+        poor.connect(provider).sendTransaction({ to: recipient, value: 1n, gasLimit: 21_000n, ...fees }),
+      );
+      expect((viaEthers as { code?: string }).code).to.equal("INSUFFICIENT_FUNDS");
+      const viaViem = await failure(
+        viemWallet(poor.privateKey).sendTransaction({ to: recipient, value: 1n, gas: 21_000n, ...fees }),
+      );
+      expect(viemCause(viaViem, InsufficientFundsError)).to.equal(true);
+    });
+
+    it("a gas limit below the intrinsic gas, or above the block's: the libraries' intrinsic-gas and gas-limit errors", async () => {
+      const wallet = l2Account(7).connect(provider);
+      const low = await failure(wallet.sendTransaction({ to: recipient, value: 1n, gasLimit: 20_000n, ...fees }));
+      expect((low as Error).message).to.match(/intrinsic gas too low/);
+      const viaViem = await failure(
+        viemWallet(l2Account(7).privateKey).sendTransaction({ to: recipient, value: 1n, gas: 20_000n, ...fees }),
+      );
+      expect(viemCause(viaViem, IntrinsicGasTooLowError)).to.equal(true);
+      const high = await failure(
+        wallet.sendTransaction({ to: recipient, value: 1n, gasLimit: 1_000_000_000n, ...fees }),
+      );
+      expect((high as Error).message).to.match(/exceeds block gas limit/);
+    });
+
+    it("none of the refused transactions was ordered: the sender's pending nonce did not move", async () => {
+      const address = l2Account(7).address;
+      expect(await provider.getTransactionCount(address, "pending")).to.equal(
+        await l2Direct.getTransactionCount(address, "latest"),
+      );
+    });
+  });
+
+  it("nothing goes in the clear: viem's JSON-RPC account gets eth_sendTransaction refused, and the L2 sees nothing", async () => {
+    const [unlocked] = (await l2Direct.send("eth_accounts", [])) as `0x${string}`[];
+    const before = await l2Direct.getTransactionCount(unlocked!, "pending");
+    const client = createWalletClient({ account: unlocked!, chain, transport: http(devnet.flow!.proxyUrl) });
+    const refused = await failure(client.sendTransaction({ to: recipient, value: 1n }));
+    expect((refused as Error).message).to.match(/eth_sendTransaction is not supported|not supported/);
+    expect(await l2Direct.getTransactionCount(unlocked!, "pending")).to.equal(before);
+  });
+});

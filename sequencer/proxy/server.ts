@@ -10,6 +10,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import type { Health, HealthReport } from "../common/health";
 import { RpcCallError, RpcTimeoutError, RpcTransportError } from "../rpc/client";
 import { STANDARD_ERRORS, VEIL_ERRORS } from "../rpc/errors";
 import { MAX_JSON_DEPTH, nestingBeyond, nestingProblem } from "../rpc/json-depth";
@@ -18,6 +20,7 @@ import { decodeSignedTransaction, type SignedTransaction } from "../sdk/raw-tx";
 import type { Admission } from "./admission";
 import { L2StateError, pendingTransactionJson } from "./l2-state";
 import { METHOD_NOT_SUPPORTED, policyOf } from "./methods";
+import type { ProxyMetrics } from "./metrics";
 import type { PendingPool } from "./pending";
 import { REFUSAL_CODE } from "./prechecks";
 
@@ -45,6 +48,9 @@ export interface ProxyOptions {
   readonly admission: Admission;
   /** What was ordered through this endpoint and not executed yet. */
   readonly pool: PendingPool;
+  readonly health: Health;
+  readonly registry: Registry;
+  readonly metrics: ProxyMetrics;
   readonly log: Logger;
 }
 
@@ -106,6 +112,7 @@ function sendError(error: unknown): ProxyError | undefined {
 export class EncryptingProxy {
   readonly #server: Server;
   readonly #options: ProxyOptions;
+  #lastReport: { readonly at: number; readonly report: Promise<HealthReport> } | undefined;
 
   constructor(options: ProxyOptions) {
     this.#options = options;
@@ -141,8 +148,15 @@ export class EncryptingProxy {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.method === "GET" && req.url === "/health") {
-      await this.#health(res);
+    const path = (req.url ?? "/").split("?")[0]!;
+    if (req.method === "GET" && (path === "/health" || path === "/health/live" || path === "/health/ready")) {
+      await this.#health(res, path);
+      return;
+    }
+    if (req.method === "GET" && path === "/metrics") {
+      this.#options.metrics.pending.set(this.#options.pool.size);
+      const text = await this.#options.registry.metrics();
+      res.writeHead(200, { "content-type": this.#options.registry.contentType }).end(text);
       return;
     }
     if (req.method !== "POST") {
@@ -202,26 +216,19 @@ export class EncryptingProxy {
     else this.#reply(res, 200, response);
   }
 
-  /** `GET /health`: 200 while the L2 answers with the configured chain id (wallets' reads go there), else 503. */
-  async #health(res: ServerResponse): Promise<void> {
-    let problem: string | undefined;
-    try {
-      const reply = await fetch(this.#options.l2RpcUrl, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-        signal: AbortSignal.timeout(Math.min(this.#options.l2TimeoutMs, 2_000)),
-      });
-      const { result } = (await reply.json()) as { result?: unknown };
-      if (typeof result !== "string" || BigInt(result) !== this.#options.l2ChainId) {
-        problem = `the L2 answers chain id ${String(result)}, not ${this.#options.l2ChainId}`;
-      }
-    } catch (error) {
-      problem = `the L2 is unreachable: ${(error as Error).message}`;
+  /**
+   * `GET /health/live`: 200 whenever the process answers. `/health/ready` (and `/health`): 200 only when every
+   * readiness check passes (readiness.ts), else 503. A report is reused for a second, so that probes, or
+   * anyone polling, cannot turn health checks into traffic to the L2 and the node.
+   */
+  async #health(res: ServerResponse, path: string): Promise<void> {
+    const now = performance.now();
+    if (this.#lastReport === undefined || now - this.#lastReport.at > 1_000) {
+      this.#lastReport = { at: now, report: this.#options.health.report() };
     }
-    const body = problem === undefined ? { status: "ok" } : { status: "unavailable", problem };
-    res.writeHead(problem === undefined ? 200 : 503, { "content-type": "application/json" });
-    res.end(JSON.stringify(body));
+    const report = await this.#lastReport.report;
+    const status = path === "/health/live" || report.ready ? 200 : 503;
+    res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(report));
   }
 
   /** Answers every request; forwards the passthrough ones to the L2 as one batch. Notifications get no answer. */
@@ -258,6 +265,13 @@ export class EncryptingProxy {
       }
     });
     await Promise.all([...sends, this.#forward(forward, answers)]);
+    items.forEach((item, i) => {
+      const request = asRequest(item);
+      const answer = answers[i];
+      if (!("method" in request) || answer === undefined) return;
+      const method = policyOf(request.method).kind === "unknown" ? "other" : request.method;
+      this.#options.metrics.requests.inc({ method, outcome: "error" in answer ? String(answer.error.code) : "ok" });
+    });
     // Notifications (valid requests without an id) are executed but get no answer.
     const isNotification = (i: number): boolean => {
       const request = asRequest(items[i]);
@@ -315,7 +329,15 @@ export class EncryptingProxy {
     return answers[0]!;
   }
 
+  /** `#submitRaw`, timed: the end-to-end latency a wallet sees, by outcome. */
   async #sendRaw(request: Request): Promise<Response> {
+    const timer = this.#options.metrics.sendSeconds.startTimer();
+    const answer = await this.#submitRaw(request);
+    timer({ outcome: "error" in answer ? String(answer.error.code) : "ok" });
+    return answer;
+  }
+
+  async #submitRaw(request: Request): Promise<Response> {
     const id = request.id ?? null;
     const params = request.params;
     if (!Array.isArray(params) || params.length !== 1) {
@@ -330,6 +352,7 @@ export class EncryptingProxy {
       tx = decodeSignedTransaction(params[0], this.#options.l2ChainId);
       const admitted = await this.#options.admission.admit(tx);
       if (admitted.kind === "refused") {
+        this.#options.metrics.refusals.inc({ reason: admitted.refusal.reason });
         this.#options.log.info(
           { txHash: tx.hash, from: tx.from, nonce: tx.nonce, reason: admitted.refusal.reason },
           "eth_sendRawTransaction refused by the pre-checks",
@@ -338,6 +361,7 @@ export class EncryptingProxy {
       }
       if (admitted.kind === "ordered") {
         const { sent } = admitted;
+        this.#options.metrics.provingSeconds.observe(sent.provingMs / 1_000);
         this.#options.log.info(
           {
             txHash: tx.hash,
@@ -352,6 +376,7 @@ export class EncryptingProxy {
       }
       return { jsonrpc: "2.0", id, result: tx.hash };
     } catch (error) {
+      if (error instanceof TransactionError) this.#options.metrics.refusals.inc({ reason: error.reason });
       if (error instanceof L2StateError) {
         this.#options.log.warn({ err: error, txHash: tx?.hash }, "the L2 did not answer the pre-checks");
         return errorResponse(id, { code: RESOURCE_UNAVAILABLE, message: error.message });

@@ -4,10 +4,14 @@ import type { Logger } from "pino";
 import { RpcClient } from "../rpc/client";
 import { ContractChainView } from "../sdk/chain";
 import { VeilClient } from "../sdk/client";
+import type { Registry } from "prom-client";
+import { createRegistry } from "../common/metrics";
 import { Admission } from "./admission";
 import { l2ChainIdOf, type ProxyConfig } from "./config";
 import { L2StateReader } from "./l2-state";
+import { createProxyMetrics } from "./metrics";
 import { PendingPool } from "./pending";
+import { proxyHealth } from "./readiness";
 import { DEFAULT_PRECHECK_POLICY, type PrecheckPolicy } from "./prechecks";
 import { EncryptingProxy } from "./server";
 
@@ -19,6 +23,8 @@ export interface RunningProxy {
 
 export interface ProxyParts {
   readonly client: VeilClient;
+  /** The process's metrics registry (default: a fresh one without process metrics, for tests). */
+  readonly registry?: Registry;
   readonly listen: { readonly host: string; readonly port: number; readonly maxBodyBytes: number };
   readonly l2: { readonly rpcUrl: string; readonly timeoutMs: number; readonly chainId: bigint };
   readonly policy?: PrecheckPolicy;
@@ -35,8 +41,13 @@ export function assembleProxy(parts: ProxyParts): EncryptingProxy {
     policy: parts.policy ?? DEFAULT_PRECHECK_POLICY,
     send: (tx) => parts.client.send(tx.bytes),
   });
+  const l2 = new RpcClient(parts.l2.rpcUrl, { timeoutMs: Math.min(parts.l2.timeoutMs, 2_000) });
+  const registry = parts.registry ?? createRegistry({ processMetrics: false });
   return new EncryptingProxy({
     ...parts.listen,
+    health: proxyHealth({ l2, l2ChainId: parts.l2.chainId, client: parts.client }),
+    registry,
+    metrics: createProxyMetrics(registry),
     l2RpcUrl: parts.l2.rpcUrl,
     l2TimeoutMs: parts.l2.timeoutMs,
     l2ChainId: parts.l2.chainId,
@@ -69,6 +80,7 @@ export async function startProxy(config: ProxyConfig, log: Logger): Promise<Runn
     l2: { rpcUrl: config.l2.rpcUrl, timeoutMs: config.l2.timeoutMs, chainId: l2ChainIdOf(config) },
     policy: { nonceWindow: config.precheck.nonceWindow, maxTxGas: BigInt(config.precheck.maxTxGas) },
     pendingMaxAgeMs: config.pending.maxAgeMs,
+    registry: createRegistry({ processMetrics: true, labels: { role: "proxy" } }),
     log,
   });
   const url = await proxy.start();

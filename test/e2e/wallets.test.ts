@@ -5,13 +5,14 @@
  * transaction that cannot run is refused with the error the library knows, and nothing goes in the clear.
  */
 import { expect } from "chai";
-import { JsonRpcProvider, Wallet, parseEther, type TransactionResponse } from "ethers";
+import { JsonRpcProvider, JsonRpcSigner, Wallet, parseEther, type TransactionResponse } from "ethers";
 import {
   BaseError,
   FeeCapTooLowError,
   InsufficientFundsError,
   IntrinsicGasTooLowError,
   NonceTooHighError,
+  NonceTooLowError,
   createPublicClient,
   createWalletClient,
   defineChain,
@@ -123,7 +124,11 @@ describe("wallets through the encrypting RPC: ethers and viem on the devnet's L2
     expect(await l2Direct.getTransaction(sent.hash)).to.equal(null); // the L2 has not seen it in the clear
     expect(await wallet.getNonce("pending")).to.equal(before + 1);
     expect(await wallet.getNonce("latest")).to.equal(before);
+    const seenByViem = await viemPublic.getTransaction({ hash: sent.hash as Hash });
+    expect(seenByViem.blockNumber).to.equal(null);
+    expect(seenByViem.nonce).to.equal(before);
     expect((await sent.wait(1, 180_000))?.status).to.equal(1);
+    expect((await viemPublic.getTransactionReceipt({ hash: sent.hash as Hash })).status).to.equal("success");
   });
 
   it("refuses a same-nonce replacement of an ordered transaction with geth's message; the ordered one lands", async () => {
@@ -208,6 +213,54 @@ describe("wallets through the encrypting RPC: ethers and viem on the devnet's L2
         wallet.sendTransaction({ to: recipient, value: 1n, gasLimit: 1_000_000_000n, ...fees }),
       );
       expect((high as Error).message).to.match(/exceeds block gas limit/);
+      const highViem = await failure(
+        viemWallet(l2Account(7).privateKey).sendTransaction({ to: recipient, value: 1n, gas: 1_000_000_000n, ...fees }),
+      );
+      expect((highViem as Error).message).to.match(/exceeds block gas limit/);
+    });
+
+    it("a nonce already used: ethers' NONCE_EXPIRED and viem's NonceTooLowError", async () => {
+      const wallet = l2Account(1).connect(provider); // sent twice in the first test: nonces 0 and 1 executed
+      const viaEthers = await failure(
+        wallet.sendTransaction({ to: recipient, value: 1n, nonce: 0, gasLimit: 21_000n, ...fees }),
+      );
+      expect((viaEthers as { code?: string }).code).to.equal("NONCE_EXPIRED");
+      const viaViem = await failure(
+        viemWallet(l2Account(1).privateKey).sendTransaction({
+          to: recipient,
+          value: 1n,
+          nonce: 0,
+          gas: 21_000n,
+          ...fees,
+        }),
+      );
+      expect(viemCause(viaViem, NonceTooLowError)).to.equal(true);
+    });
+
+    it("a transaction signed for another chain: invalid params naming both chain ids, through both libraries", async () => {
+      const other = { to: recipient, value: 1n, nonce: 0, gas: 21_000n, ...fees };
+      const signedByViem = await privateKeyToAccount(l2Account(7).privateKey as Hash).signTransaction({
+        ...other,
+        chainId: 1,
+      });
+      const viaViem = await failure(
+        viemWallet(l2Account(7).privateKey).sendRawTransaction({ serializedTransaction: signedByViem }),
+      );
+      expect((viaViem as Error).message).to.match(
+        new RegExp(`for chain 1, this endpoint serves chain ${devnet.flow!.l2ChainId}`),
+      );
+      const signedByEthers = await l2Account(7).signTransaction({
+        to: recipient,
+        value: 1n,
+        nonce: 0,
+        gasLimit: 21_000n,
+        chainId: 1n,
+        ...fees,
+      });
+      const viaEthers = await failure(provider.broadcastTransaction(signedByEthers));
+      expect((viaEthers as Error).message).to.match(
+        new RegExp(`for chain 1, this endpoint serves chain ${devnet.flow!.l2ChainId}`),
+      );
     });
 
     it("none of the refused transactions was ordered: the sender's pending nonce did not move", async () => {
@@ -218,12 +271,39 @@ describe("wallets through the encrypting RPC: ethers and viem on the devnet's L2
     });
   });
 
-  it("nothing goes in the clear: viem's JSON-RPC account gets eth_sendTransaction refused, and the L2 sees nothing", async () => {
+  it("nothing goes in the clear: eth_sendTransaction from ethers' and viem's JSON-RPC accounts is refused, and the L2 sees nothing", async () => {
     const [unlocked] = (await l2Direct.send("eth_accounts", [])) as `0x${string}`[];
     const before = await l2Direct.getTransactionCount(unlocked!, "pending");
     const client = createWalletClient({ account: unlocked!, chain, transport: http(devnet.flow!.proxyUrl) });
-    const refused = await failure(client.sendTransaction({ to: recipient, value: 1n }));
-    expect((refused as Error).message).to.match(/eth_sendTransaction is not supported|not supported/);
+    const refused = await failure(client.sendTransaction({ to: recipient, value: 1n, gas: 21_000n }));
+    expect((refused as Error).message).to.match(/eth_sendTransaction is not supported by the encrypting RPC/);
+    const signer = new JsonRpcSigner(provider, unlocked!);
+    const refusedToEthers = await failure(signer.sendTransaction({ to: recipient, value: 1n, gasLimit: 21_000n }));
+    expect((refusedToEthers as Error).message).to.match(/eth_sendTransaction is not supported by the encrypting RPC/);
     expect(await l2Direct.getTransactionCount(unlocked!, "pending")).to.equal(before);
+  });
+
+  describe("observability (after every send above)", () => {
+    it("reports ready with the L2, a node and a verified round key, and counts sends, refusals and proving time", async () => {
+      const res = await fetch(`${devnet.flow!.proxyUrl}/health/ready`);
+      const body = (await res.json()) as { ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> };
+      expect(res.status, JSON.stringify(body)).to.equal(200);
+      for (const check of ["l2", "node", "round-keys"]) expect(body.checks[check]?.ok, check).to.equal(true);
+      const metrics = await (await fetch(`${devnet.flow!.proxyUrl}/metrics`)).text();
+      /** The sample of `name` whose labels include `labels`, in any order. */
+      const value = (name: string, labels: Record<string, string> = {}): number => {
+        const line = metrics.split("\n").find((l) => {
+          if (!l.startsWith(`${name}{`)) return false;
+          return Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`));
+        });
+        return Number(line?.split(" ").at(-1) ?? "NaN");
+      };
+      const ok = { method: "eth_sendRawTransaction", outcome: "ok" };
+      expect(value("veil_proxy_requests_total", ok)).to.be.at.least(16);
+      expect(value("veil_proxy_refusals_total", { reason: "nonce-too-high" })).to.be.at.least(2);
+      expect(value("veil_proxy_refusals_total", { reason: "insufficient-funds" })).to.be.at.least(2);
+      expect(value("veil_proxy_proving_seconds_count")).to.be.at.least(16);
+      expect(value("veil_proxy_send_seconds_count", { outcome: "ok" })).to.be.at.least(16);
+    });
   });
 });

@@ -138,12 +138,16 @@ describe("encrypting RPC: eth_sendRawTransaction input errors and JSON-RPC frami
     expect(((await post(p.url, fine)).json as RpcAnswer).error?.code).to.equal(VEIL_ERRORS.UNAVAILABLE); // no L2 here
   });
 
-  it("reports unavailable on GET /health when the L2 does not answer", async () => {
-    const res = await fetch(`${p.url}/health`);
-    expect(res.status).to.equal(503);
-    const body = (await res.json()) as { status: string; problem: string };
-    expect(body.status).to.equal("unavailable");
-    expect(body.problem).to.match(/L2 is unreachable/);
+  it("is live but not ready when neither the L2 nor a Veil node answers, and says which check failed", async () => {
+    for (const path of ["/health", "/health/ready"]) {
+      const res = await fetch(`${p.url}${path}`);
+      expect(res.status, path).to.equal(503);
+      const body = (await res.json()) as { ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> };
+      expect(body.ready).to.equal(false);
+      for (const check of ["l2", "node", "round-keys"]) expect(body.checks[check]?.ok, check).to.equal(false);
+      expect(body.checks.l2?.detail).to.match(/unreachable|did not answer/);
+    }
+    expect((await fetch(`${p.url}/health/live`)).status).to.equal(200);
   });
 
   it("gives notifications no answer", async () => {

@@ -52,10 +52,27 @@ describe("encrypting RPC: passthrough to a real L2 node, and an unmodified ether
     }
   });
 
-  it("reports ready on GET /health while the L2 answers with its chain id", async () => {
-    const res = await fetch(`${p.url}/health`);
+  it("checks the L2's chain id for readiness, and stays not ready while no Veil node answers", async () => {
+    const res = await fetch(`${p.url}/health/ready`);
+    expect(res.status).to.equal(503);
+    const body = (await res.json()) as { checks: Record<string, { ok: boolean }> };
+    expect(body.checks.l2?.ok).to.equal(true);
+    expect(body.checks.node?.ok).to.equal(false);
+    expect((await fetch(`${p.url}/health/live`)).status).to.equal(200);
+  });
+
+  it("serves Prometheus metrics: requests by method and outcome, and off-list methods as 'other'", async () => {
+    await call(p.url, "eth_chainId");
+    await call(p.url, "hardhat_mine");
+    await call(p.url, "eth_sendRawTransaction", ["0xzz"]);
+    const res = await fetch(`${p.url}/metrics`);
     expect(res.status).to.equal(200);
-    expect(await res.json()).to.deep.equal({ status: "ok" });
+    const text = await res.text();
+    expect(text).to.match(/veil_proxy_requests_total\{method="eth_chainId",outcome="ok"\} [1-9]/);
+    expect(text).to.match(/veil_proxy_requests_total\{method="other",outcome="-32601"\} [1-9]/);
+    expect(text).to.not.match(/hardhat_mine/);
+    expect(text).to.match(/veil_proxy_refusals_total\{reason="not-hex"\} [1-9]/);
+    expect(text).to.match(/veil_proxy_pending_transactions 0/);
   });
 
   it("relays the L2's errors unchanged", async () => {

@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { expect } from "chai";
 import fc from "fast-check";
 import { Transaction, Wallet, parseEther, type TransactionLike } from "ethers";
@@ -275,6 +277,26 @@ describe("encrypting RPC method policy", () => {
       expect(policyOf(m).kind).to.equal("refuse");
     }
     expect(Object.keys(REFUSED).some((m) => FORWARDED.has(m) || m in ANSWERED)).to.equal(false);
+  });
+
+  it("is the table docs/sdk.md shows: every method listed there, each with the same treatment", () => {
+    const doc = readFileSync(path.resolve(__dirname, "../../docs/sdk.md"), "utf8");
+    const table = doc.slice(doc.indexOf("### Methods"), doc.indexOf("### Health and metrics"));
+    const rows = new Map(
+      [...table.matchAll(/^\| `([a-z0-9_A-Z]+)` +\| ([^|]+)\|$/gm)].map((m) => [m[1]!, m[2]!.trim()] as const),
+    );
+    const listed = [...Object.keys(ANSWERED), ...FORWARDED, ...Object.keys(REFUSED)];
+    expect([...rows.keys()].sort()).to.deep.equal([...listed].sort());
+    for (const [method, here] of rows) {
+      const kind = policyOf(method).kind;
+      expect(here, method).to.match(
+        kind === "forward"
+          ? /^forwarded$/
+          : kind === "refuse"
+            ? /^refused, `-32004`/
+            : /^(answered by Veil|forwarded; )/,
+      );
+    }
   });
 
   it("knows no node-control method and no name inherited from Object", () => {

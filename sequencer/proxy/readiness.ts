@@ -13,7 +13,11 @@ const hexQuantity = z.string().regex(/^0x[0-9a-fA-F]+$/);
 
 const failed = (error: unknown) => ({ ok: false, detail: error instanceof Error ? error.message : String(error) });
 
-export function proxyHealth(parts: { readonly l2: RpcClient; readonly l2ChainId: bigint; readonly client: VeilClient }): Health {
+export function proxyHealth(parts: {
+  readonly l2: RpcClient;
+  readonly l2ChainId: bigint;
+  readonly client: VeilClient;
+}): Health {
   return new Health()
     .addReadinessCheck("l2", async () => {
       try {

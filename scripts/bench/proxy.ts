@@ -106,7 +106,13 @@ async function main(): Promise<void> {
     progress(`${precheckRuns} pre-checks against the L2`);
     const reader = new L2StateReader(new RpcClient(flow.l2.url, { timeoutMs: 10_000 }));
     const pool = new PendingPool({ maxAgeMs: 300_000, now: () => performance.now() });
-    const probe = await wallet.populateTransaction({ to, value: 1n, nonce, gasLimit: 21_000n });
+    // The L2's own pending nonce: this fresh pool knows none of the transfers above.
+    const probe = await wallet.populateTransaction({
+      to,
+      value: 1n,
+      nonce: await wallet.getNonce("pending"),
+      gasLimit: 21_000n,
+    });
     const signed = Transaction.from(await wallet.signTransaction(probe));
     const checks: number[] = [];
     for (let i = 0; i < precheckRuns; i++) {

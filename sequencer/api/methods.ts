@@ -7,7 +7,7 @@ import { sealCertificateToJson } from "../chain/certificate";
 import { recoverSigner } from "../chain/eip712";
 import type { VeilDomain } from "../chain/eip712";
 import { contributionToJson, roundKeyToJson } from "../crypto/roundkey";
-import { RpcCallError, RpcTimeoutError, RpcTransportError, type Params } from "../rpc/client";
+import { RpcCallError, RpcTimeoutError, RpcTransportError, connectionRefused, type Params } from "../rpc/client";
 import { RpcError, veilError } from "../rpc/errors";
 import type { MethodRegistry } from "../rpc/registry";
 import type { BlockPipeline } from "../node/block-pipeline";
@@ -114,7 +114,7 @@ export function registerApi(d: ApiDeps): void {
       });
     } catch (error) {
       if (error instanceof RpcTimeoutError || error instanceof RpcTransportError) {
-        await sequencer.suspectLeader(rollupId, height);
+        await sequencer.suspectLeader(rollupId, height, connectionRefused(error) ? view : undefined);
       }
       if (error instanceof RpcCallError) {
         throw new RpcError(error.errorName ?? "INTERNAL_ERROR", error.message, error.data as Record<string, unknown>);

@@ -245,9 +245,12 @@ export class Ordering {
     return stored?.orderCommitment.commitment.epoch ?? this.o.chain.epoch;
   }
 
-  /** A client could not reach the height's leader: this node watches the height (a view change may follow). */
-  async suspectLeader(rollupId: bigint, height: number): Promise<void> {
-    await this.host.watch(rollupId, height);
+  /**
+   * A client could not reach the height's leader: this node watches the height (a view change may follow).
+   * `downInView`: the leader of that view refused the connection: the view changes at once.
+   */
+  async suspectLeader(rollupId: bigint, height: number, downInView?: number): Promise<void> {
+    await this.host.watch(rollupId, height, downInView);
   }
 
   /** The height's block is built and stored here: its replica stops. */

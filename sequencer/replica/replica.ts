@@ -172,7 +172,8 @@ export class HeightReplica<Tx = unknown> {
         break;
       case "watch":
         if ((this.status === "normal" || this.status === "view-change") && !this.watched) this.heardFromLeader();
-        this.skipSuspectedLeader();
+        if (input.leaderDown === undefined) this.skipSuspectedLeader();
+        else this.leaveDownLeader(input.leaderDown.view);
         break;
       case "sync":
         if (this.status === "normal" || this.status === "view-change") this.startRecovery();
@@ -273,10 +274,27 @@ export class HeightReplica<Tx = unknown> {
     const suspects = this.config.suspects;
     if (suspects === undefined || this.status !== "normal" || this.leads() || this.leaderAliveInView) return;
     if (!suspects(this.leaderOfView(this.view))) return;
+    this.startViewChange(this.nextUnsuspectedView());
+  }
+
+  /**
+   * The host found nothing listening at the address of the leader of `view`, this member's normal view: vote
+   * for the next view whose leader is not suspected at once. A refused connection is the host's own
+   * observation (no peer can forge it for this member), and any member may start a view change anyway; the
+   * view check keeps a late report from deposing the leader of a later view.
+   */
+  private leaveDownLeader(view: number): void {
+    if (this.status !== "normal" || view !== this.view || this.leads()) return;
+    this.startViewChange(this.nextUnsuspectedView());
+  }
+
+  /** The first view after this one whose leader this member does not suspect (at most n - 2 skipped). */
+  private nextUnsuspectedView(): number {
+    const suspects = this.config.suspects ?? (() => false);
     const n = this.config.membership.members.length;
     let next = this.view + 1;
     while (next < this.view + n - 1 && suspects(this.leaderOfView(next))) next++;
-    this.startViewChange(next);
+    return next;
   }
 
   /** Tells the leader what this member holds, with the challenge its next message must echo. */

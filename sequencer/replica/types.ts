@@ -144,8 +144,10 @@ export type Input<Tx = unknown> =
    * The host learnt that the height is in use elsewhere (a client, a validator or the chain asked about it):
    * watch its leader, so that silence leads to a view change, which a decided member answers (the node's
    * `suspectLeader`). A replica that never heard of its height's traffic otherwise stays quiet.
+   * `leaderDown`: the host's call to the leader of `view` was refused at connection (nothing listens at its
+   * address): it is down now, whatever it did earlier in the view.
    */
-  | { readonly type: "watch" }
+  | { readonly type: "watch"; readonly leaderDown?: { readonly view: number } }
   /** The host needs to know where the height stands (it seals a later one): ask a majority (a recovery). */
   | { readonly type: "sync" }
   /**

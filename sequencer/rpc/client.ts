@@ -50,6 +50,14 @@ export class RpcTransportError extends Error {
   }
 }
 
+/** True when the call failed because nothing listened at the address (ECONNREFUSED anywhere in its causes). */
+export function connectionRefused(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if ((e as NodeJS.ErrnoException).code === "ECONNREFUSED") return true;
+  }
+  return false;
+}
+
 export interface RpcClientOptions {
   /** Default time for a whole call, connection included. */
   readonly timeoutMs?: number;

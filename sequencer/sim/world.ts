@@ -672,10 +672,17 @@ export class SimWorld {
     const { error } = reply;
     const next = error.leader ?? this.rng.pick(this.membership.members);
     // The node forwards a client's call to the leader; when the leader cannot be reached, the member watches the
-    // height (and skips a leader it suspects). The simulated client was sent to a follower: the same here.
+    // height (and skips a leader it suspects). The simulated client was sent to a follower: the same here. A
+    // leader whose process is down refuses the connection: the member leaves its view at once. A cut-off one
+    // only times out, which proves nothing.
     if (request.kind === "client" && error.code === "not-leader" && error.leader !== undefined) {
       const leader = this.member(error.leader);
-      if (!leader.up || leader.cutOff || member.cutOff) this.stepReplica(member, height, { type: "watch" });
+      const view = member.replicas.get(height)?.snapshot().view;
+      if (!leader.up && !member.cutOff && view !== undefined) {
+        this.stepReplica(member, height, { type: "watch", leaderDown: { view } });
+      } else if (!leader.up || leader.cutOff || member.cutOff) {
+        this.stepReplica(member, height, { type: "watch" });
+      }
     }
     if (error.code === "not-leader" || error.code === "recovering" || error.code === "view-change") {
       this.leaderGuess.set(height, error.code === "not-leader" ? next : this.rng.pick(this.membership.members));

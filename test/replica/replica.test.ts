@@ -260,6 +260,40 @@ describe("replica state machine", () => {
     expect(b.snapshot()).to.include({ status: "normal", view: 0 });
   });
 
+  it("a leader that refused the connection is left at once, even one that proved itself alive earlier in the view", () => {
+    // HEIGHT 3: view 0 is A's. A echoed B's challenge, then its process died: B's forward found nothing listening.
+    const b = new HeightReplica<string>(HEIGHT, config(B, draws()), EMPTY_DURABLE, 0, false);
+    const first = b.step({ type: "receive", from: A, message: { type: "heartbeat", view: 0, count: 0 } }, 1);
+    const ack = first.find((e) => e.type === "send" && e.message.type === "ack");
+    if (ack?.type !== "send" || ack.message.type !== "ack") throw new Error("no ack");
+    b.step(
+      { type: "receive", from: A, message: { type: "heartbeat", view: 0, count: 0, echo: ack.message.challenge } },
+      2,
+    );
+    expect(types(b.step({ type: "watch", leaderDown: { view: 0 } }, 3))).to.deep.equal([
+      "persist:view",
+      "send",
+      "send",
+    ]);
+    expect(b.snapshot()).to.include({ status: "view-change", view: 1, normalView: 0 });
+  });
+
+  it("ignores a refused connection reported for another view than its own, and one to itself as the leader", () => {
+    // A late report about view 0 must not depose the leader of view 1, which this member already follows.
+    const c = new HeightReplica<string>(
+      HEIGHT,
+      config(C, draws()),
+      { ...EMPTY_DURABLE, view: 1, normalView: 1 },
+      0,
+      false,
+    );
+    expect(types(c.step({ type: "watch", leaderDown: { view: 0 } }, 1))).to.deep.equal([]);
+    expect(c.snapshot()).to.include({ status: "normal", view: 1 });
+    const a = replica(A);
+    expect(types(a.step({ type: "watch", leaderDown: { view: 0 } }, 1))).to.deep.equal([]);
+    expect(a.snapshot()).to.include({ status: "normal", view: 0 });
+  });
+
   it("a leader restarted after sealing counts its own signature again, so it certifies with one follower while the third is down for good", () => {
     const log = new ReplicaLog<string>(HEIGHT, 16);
     const entries = log.appendAsLeader([{ leaf: leaf("t"), tx: "t", bytes: 1 }], 0, 0, keys.portFor(A, HEIGHT));

@@ -5,7 +5,13 @@ import pino from "pino";
 import { z } from "zod";
 import { Health } from "../../sequencer/common/health";
 import { createRegistry } from "../../sequencer/common/metrics";
-import { RpcCallError, RpcClient, RpcTimeoutError, RpcTransportError } from "../../sequencer/rpc/client";
+import {
+  RpcCallError,
+  RpcClient,
+  RpcTimeoutError,
+  RpcTransportError,
+  connectionRefused,
+} from "../../sequencer/rpc/client";
 import { STANDARD_ERRORS, VEIL_ERRORS, veilError } from "../../sequencer/rpc/errors";
 import { MAX_JSON_DEPTH } from "../../sequencer/rpc/json-depth";
 import { MethodRegistry } from "../../sequencer/rpc/registry";
@@ -111,6 +117,7 @@ describe("JSON-RPC client", () => {
     const error = await rejection(client.call("sleep", [1_000], undefined, { timeoutMs: 100 }));
     expect(error).to.be.instanceOf(RpcTimeoutError);
     expect(performance.now() - started).to.be.below(900);
+    expect(connectionRefused(error), "a slow answer proves no process down").to.equal(false);
   });
 
   it("sends batches and returns outcomes in call order", async () => {
@@ -131,6 +138,7 @@ describe("JSON-RPC client", () => {
     const unreachable = await rejection(dead.call("get_block_height", ["a"]));
     expect(unreachable).to.be.instanceOf(RpcTransportError);
     expect(unreachable.message).to.match(/unreachable/);
+    expect(connectionRefused(unreachable), "nothing listens on port 1").to.equal(true);
 
     const html = await fakePeer((res) =>
       res.writeHead(502, { "content-type": "text/html" }).end("<h1>bad gateway</h1>"),

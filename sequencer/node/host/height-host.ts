@@ -207,9 +207,15 @@ export class HeightHost {
     this.step(await this.height(rollupId, height), { type: "sync" });
   }
 
-  /** A client could not reach the height's leader: this member watches it, so silence leads to a view change. */
-  async watch(rollupId: bigint, height: number): Promise<void> {
-    this.step(await this.height(rollupId, height), { type: "watch" });
+  /**
+   * A client could not reach the height's leader: this member watches it, so silence leads to a view change.
+   * `downInView`: the leader of that view refused the connection, so the replica changes view at once.
+   */
+  async watch(rollupId: bigint, height: number, downInView?: number): Promise<void> {
+    this.step(
+      await this.height(rollupId, height),
+      downInView === undefined ? { type: "watch" } : { type: "watch", leaderDown: { view: downInView } },
+    );
   }
 
   /** Tells the replica its height's block is built and stored under the stored certificate: it stops all work. */

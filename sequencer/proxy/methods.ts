@@ -74,9 +74,6 @@ export const REFUSED: Readonly<Record<string, string>> = {
   eth_requestAccounts: "this endpoint holds no keys; the wallet provides the accounts",
 };
 
-/** EIP-1474: the method exists in Ethereum's API but this endpoint does not support it. */
-export const METHOD_NOT_SUPPORTED = -32004;
-
 export type MethodPolicy =
   | { readonly kind: "forward" }
   | { readonly kind: "answer" }

@@ -11,6 +11,7 @@
 import type { Transaction } from "ethers";
 import { intrinsicGas } from "./intrinsic-gas";
 import { maxCostOf, type PendingTx } from "./pending";
+import { EIP1474_ERRORS } from "./wallet-errors";
 
 /** The sender as the L2 sees it, pending block included. */
 export interface SenderState {
@@ -47,7 +48,7 @@ export type RefusalReason =
   | "insufficient-funds";
 
 /** geth's JSON-RPC code for every transaction-pool refusal (EIP-1474's "invalid input"). */
-export const REFUSAL_CODE = -32000;
+export const REFUSAL_CODE = EIP1474_ERRORS.INVALID_INPUT;
 
 export interface Refusal {
   readonly reason: RefusalReason;

@@ -12,17 +12,17 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { Health, HealthReport } from "../common/health";
-import { RpcCallError, RpcTimeoutError, RpcTransportError } from "../rpc/client";
-import { STANDARD_ERRORS, VEIL_ERRORS } from "../rpc/errors";
+import { STANDARD_ERRORS } from "../rpc/errors";
 import { MAX_JSON_DEPTH, nestingBeyond, nestingProblem } from "../rpc/json-depth";
-import { TransactionError, VeilSdkError } from "../sdk/errors";
+import { TransactionError } from "../sdk/errors";
 import { decodeSignedTransaction, type SignedTransaction } from "../sdk/raw-tx";
 import type { Admission } from "./admission";
 import { L2StateError, pendingTransactionJson } from "./l2-state";
-import { METHOD_NOT_SUPPORTED, policyOf } from "./methods";
+import { policyOf } from "./methods";
 import type { ProxyMetrics } from "./metrics";
 import type { PendingPool } from "./pending";
 import { REFUSAL_CODE } from "./prechecks";
+import { EIP1474_ERRORS, bodyTooLarge, l2Unreachable, toWalletError } from "./wallet-errors";
 
 type Id = string | number | null;
 interface Request {
@@ -54,19 +54,7 @@ export interface ProxyOptions {
   readonly log: Logger;
 }
 
-class ProxyError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-    readonly data?: unknown,
-  ) {
-    super(message);
-  }
-}
-
 const SEND_RAW = "eth_sendRawTransaction";
-/** EIP-1474: the resource (here the L2 node) is not available now. */
-const RESOURCE_UNAVAILABLE = -32002;
 
 function errorResponse(id: Id, error: ErrorObject): Response {
   return { jsonrpc: "2.0", id, error };
@@ -89,25 +77,6 @@ const idOf = (value: unknown): Id => {
   const id = (value as { id?: unknown } | null)?.id;
   return typeof id === "string" || typeof id === "number" ? id : null;
 };
-
-/** Maps a failure of the send path to the JSON-RPC error the wallet sees. */
-function sendError(error: unknown): ProxyError | undefined {
-  if (error instanceof TransactionError)
-    return new ProxyError(STANDARD_ERRORS.INVALID_PARAMS, error.message, { reason: error.reason });
-  if (error instanceof RpcCallError)
-    return new ProxyError(error.code, `the sequencer refused the transaction: ${error.message}`, error.data);
-  if (error instanceof RpcTimeoutError)
-    return new ProxyError(VEIL_ERRORS.UPSTREAM_TIMEOUT, `the sequencer did not answer: ${error.message}`);
-  if (error instanceof RpcTransportError)
-    return new ProxyError(VEIL_ERRORS.UNAVAILABLE, `the sequencer is unreachable: ${error.message}`);
-  if (error instanceof VeilSdkError) {
-    return new ProxyError(-32000, error.message, {
-      code: error.code,
-      ...("reason" in error ? { reason: error.reason } : {}),
-    });
-  }
-  return undefined;
-}
 
 export class EncryptingProxy {
   readonly #server: Server;
@@ -166,14 +135,7 @@ export class EncryptingProxy {
     const body = await this.#readBody(req);
     if (body === undefined) {
       res.setHeader("connection", "close");
-      this.#reply(
-        res,
-        413,
-        errorResponse(null, {
-          code: VEIL_ERRORS.PAYLOAD_TOO_LARGE,
-          message: `request body exceeds ${this.#options.maxBodyBytes} bytes`,
-        }),
-      );
+      this.#reply(res, 413, errorResponse(null, bodyTooLarge(this.#options.maxBodyBytes)));
       return;
     }
     // Before parsing or forwarding: what handles the value afterwards (JSON.stringify to the L2) recurses.
@@ -254,7 +216,7 @@ export class EncryptingProxy {
         );
       } else if (policy.kind === "refuse") {
         answers[index] = errorResponse(id, {
-          code: METHOD_NOT_SUPPORTED,
+          code: EIP1474_ERRORS.METHOD_NOT_SUPPORTED,
           message: `${request.method} is not supported by the encrypting RPC: ${policy.reason}`,
         });
       } else {
@@ -379,22 +341,18 @@ export class EncryptingProxy {
       if (error instanceof TransactionError) this.#options.metrics.refusals.inc({ reason: error.reason });
       if (error instanceof L2StateError) {
         this.#options.log.warn({ err: error, txHash: tx?.hash }, "the L2 did not answer the pre-checks");
-        return errorResponse(id, { code: RESOURCE_UNAVAILABLE, message: error.message });
+        return errorResponse(id, { code: EIP1474_ERRORS.RESOURCE_UNAVAILABLE, message: error.message });
       }
-      const mapped = sendError(error);
+      const mapped = toWalletError(error);
       if (mapped === undefined) {
         this.#options.log.error({ err: error, txHash: tx?.hash }, "eth_sendRawTransaction failed");
         return errorResponse(id, internal());
       }
       this.#options.log.warn(
-        { txHash: tx?.hash, code: mapped.code, reason: mapped.message },
+        { txHash: tx?.hash, code: mapped.code, veilError: mapped.data.veilError, reason: mapped.message },
         "eth_sendRawTransaction refused",
       );
-      return errorResponse(id, {
-        code: mapped.code,
-        message: mapped.message,
-        ...(mapped.data === undefined ? {} : { data: mapped.data }),
-      });
+      return errorResponse(id, mapped);
     }
   }
 
@@ -423,10 +381,7 @@ export class EncryptingProxy {
     } catch (error) {
       this.#options.log.warn({ err: error, l2: this.#options.l2RpcUrl }, "L2 node unreachable");
       for (const c of calls) {
-        answers[c.index] = errorResponse(c.request.id ?? null, {
-          code: VEIL_ERRORS.UNAVAILABLE,
-          message: `the L2 node at ${this.#options.l2RpcUrl} did not answer`,
-        });
+        answers[c.index] = errorResponse(c.request.id ?? null, l2Unreachable(this.#options.l2RpcUrl));
       }
       return;
     }

@@ -1,7 +1,11 @@
 /**
  * JSON-RPC error codes: the five of the JSON-RPC 2.0 specification and Veil's own application codes.
- * Veil's codes live in the range the specification reserves for implementation-defined server errors
- * (-32000 to -32099). They are part of the public API: never renumber one, only add new ones.
+ * Veil's codes live in a range of their own, -33001 to -33099: outside the range JSON-RPC 2.0 reserves
+ * (-32768 to -32000) and clear of the Engine API's -38001 to -38005. Before 1.0 they were -32001 to
+ * -32018, numbers to which EIP-1474 gives other meanings (-32002 is "resource unavailable", not rate
+ * limited), and the encrypting RPC passed them on to wallets that read them as Ethereum's. They moved
+ * once, keeping their last two digits. From now on they are stable and part of the public API: never
+ * renumber one, only add new ones. Wallets see EIP-1474 codes instead (sequencer/proxy/wallet-errors.ts).
  */
 export const STANDARD_ERRORS = {
   PARSE_ERROR: -32700,
@@ -13,39 +17,39 @@ export const STANDARD_ERRORS = {
 
 export const VEIL_ERRORS = {
   /** The HTTP body or a field in it is larger than the node accepts. */
-  PAYLOAD_TOO_LARGE: -32001,
+  PAYLOAD_TOO_LARGE: -33001,
   /** The client spent its token bucket; retry after the `retryAfterMs` in the error data. */
-  RATE_LIMITED: -32002,
+  RATE_LIMITED: -33002,
   /** The caller is not allowed to call this method (not a member, not the registered executor). */
-  UNAUTHORIZED: -32003,
+  UNAUTHORIZED: -33003,
   /** A signature does not verify or was made by someone else than the claimed signer. */
-  INVALID_SIGNATURE: -32004,
+  INVALID_SIGNATURE: -33004,
   /** This node is not the leader for the request; the data names the leader when known. */
-  NOT_LEADER: -32005,
-  // -32006 was STALE_VIEW, the old node's answer to a cluster message of an older view; the replica answers
-  // such messages inside the protocol (`newer-view`). Retired, not reused.
+  NOT_LEADER: -33005,
+  // -33006 (before the move -32006) was STALE_VIEW, the old node's answer to a cluster message of an older
+  // view; the replica answers such messages inside the protocol (`newer-view`). Retired, not reused.
   /** The node is starting or shutting down and cannot serve the request now. */
-  UNAVAILABLE: -32007,
+  UNAVAILABLE: -33007,
   /** A call to another node or to L1 did not answer in time. */
-  UPSTREAM_TIMEOUT: -32008,
+  UPSTREAM_TIMEOUT: -33008,
   /** The rollup id is not registered with this cluster. */
-  UNKNOWN_ROLLUP: -32010,
+  UNKNOWN_ROLLUP: -33010,
   /** The zk-proof does not verify. */
-  INVALID_PROOF: -32011,
+  INVALID_PROOF: -33011,
   /** The proof or ciphertext was made for another round key than the one registered for the height. */
-  WRONG_ROUND_KEY: -32012,
+  WRONG_ROUND_KEY: -33012,
   /** The height is not one the node accepts transactions for (too far ahead, or in the past). */
-  WRONG_HEIGHT: -32013,
+  WRONG_HEIGHT: -33013,
   /** The height is sealed: its order is final and nothing more can be appended. */
-  HEIGHT_SEALED: -32014,
+  HEIGHT_SEALED: -33014,
   /** The same ciphertext was already ordered. */
-  DUPLICATE_CIPHERTEXT: -32015,
+  DUPLICATE_CIPHERTEXT: -33015,
   /** The requested object (block, entry, commitment, key) does not exist (yet). */
-  NOT_FOUND: -32016,
+  NOT_FOUND: -33016,
   /** An index in a block is already taken by another transaction. */
-  INDEX_TAKEN: -32017,
+  INDEX_TAKEN: -33017,
   /** An append or a status change does not follow the block's sequence (gap, or going backwards). */
-  OUT_OF_ORDER: -32018,
+  OUT_OF_ORDER: -33018,
 } as const;
 
 export type VeilErrorName = keyof typeof VEIL_ERRORS;

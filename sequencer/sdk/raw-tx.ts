@@ -17,8 +17,9 @@ export interface SignedTransaction {
 }
 
 export function decodeSignedTransaction(raw: unknown, expectedChainId: bigint): SignedTransaction {
-  if (typeof raw !== "string" || !isHexString(raw) || raw.length <= 2) {
-    throw new TransactionError("not-hex", "the raw transaction must be a non-empty 0x-hex string");
+  // `true`: whole bytes only. An odd number of digits passes isHexString alone, and getBytes then throws.
+  if (typeof raw !== "string" || !isHexString(raw, true) || raw.length <= 2) {
+    throw new TransactionError("not-hex", "the raw transaction must be a non-empty 0x-hex string of whole bytes");
   }
   const bytes = getBytes(raw);
   let tx: Transaction;

@@ -3,7 +3,8 @@ import fc from "fast-check";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { Transaction, Wallet, hexlify, parseEther } from "ethers";
 import { MAX_PLAINTEXT_BYTES } from "../../sequencer/crypto/packing";
-import { STANDARD_ERRORS, VEIL_ERRORS } from "../../sequencer/rpc/errors";
+import { EIP1474_ERRORS } from "../../sequencer/proxy/wallet-errors";
+import { STANDARD_ERRORS } from "../../sequencer/rpc/errors";
 import { MAX_JSON_DEPTH } from "../../sequencer/rpc/json-depth";
 import { FUNDED_KEY, HARDHAT_CHAIN_ID, freePort, post, startTestProxy, type ProxyUnderTest } from "./proxy-fixture";
 import { sdkWorld } from "./sdk-fixture";
@@ -11,7 +12,7 @@ import { sdkWorld } from "./sdk-fixture";
 interface RpcAnswer {
   id: unknown;
   result?: unknown;
-  error?: { code: number; message: string; data?: { reason?: string } };
+  error?: { code: number; message: string; data?: { reason?: string; veilError?: string } };
 }
 
 const wallet = new Wallet(FUNDED_KEY);
@@ -60,6 +61,30 @@ describe("encrypting RPC: eth_sendRawTransaction input errors and JSON-RPC frami
     expect(none.error?.message).to.match(/one parameter/);
   });
 
+  it("rejects an odd number of hex digits as not-hex with invalid params, never internal error", async () => {
+    const signed = await transfer();
+    for (const raw of ["0x1", "0x123", signed.slice(0, -1), `${signed}0`]) {
+      const answer = await send([raw]);
+      expect(answer.error?.code, raw.slice(0, 12)).to.equal(STANDARD_ERRORS.INVALID_PARAMS);
+      expect(answer.error?.data?.reason).to.equal("not-hex");
+      expect(answer.error?.message).to.match(/whole bytes/);
+    }
+  });
+
+  it("answers any 0x-string, odd or not, hex or not, with invalid params, not internal error (property)", async () => {
+    const hexDigit = fc.constantFrom(..."0123456789abcdefABCDEF");
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.string({ unit: hexDigit, maxLength: 81 }), fc.string({ maxLength: 40 })),
+        async (digits) => {
+          const answer = await send([`0x${digits}`]);
+          expect(answer.error?.code).to.equal(STANDARD_ERRORS.INVALID_PARAMS);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   it("rejects a transaction signed for another chain, naming both chain ids", async () => {
     const answer = await send([await transfer({ chainId: 1n })]);
     expect(answer.error?.code).to.equal(STANDARD_ERRORS.INVALID_PARAMS);
@@ -98,13 +123,14 @@ describe("encrypting RPC: eth_sendRawTransaction input errors and JSON-RPC frami
 
   it("reports a valid transaction it cannot check because the L2 is unreachable as resource unavailable", async () => {
     const answer = await send([await transfer()]);
-    expect(answer.error?.code).to.equal(-32002);
+    expect(answer.error?.code).to.equal(EIP1474_ERRORS.RESOURCE_UNAVAILABLE);
     expect(answer.error?.message).to.match(/the L2 node did not answer/);
   });
 
   it("reports an unreachable L2 for passthrough methods", async () => {
     const { json } = await post(p.url, { jsonrpc: "2.0", id: 1, method: "eth_blockNumber" });
-    expect((json as RpcAnswer).error?.code).to.equal(VEIL_ERRORS.UNAVAILABLE);
+    expect((json as RpcAnswer).error?.code).to.equal(EIP1474_ERRORS.RESOURCE_UNAVAILABLE);
+    expect((json as RpcAnswer).error?.data?.veilError).to.equal("UNAVAILABLE");
   });
 
   it("answers malformed JSON, empty batches, non-requests and oversize bodies with JSON-RPC errors", async () => {
@@ -117,7 +143,8 @@ describe("encrypting RPC: eth_sendRawTransaction input errors and JSON-RPC frami
     expect(mixed.map((a) => a.id)).to.deep.equal([null, 3, 4]);
     const oversize = await post(p.url, { jsonrpc: "2.0", id: 1, method: "eth_call", params: ["x".repeat(20_000)] });
     expect(oversize.status).to.equal(413);
-    expect((oversize.json as RpcAnswer).error?.code).to.equal(VEIL_ERRORS.PAYLOAD_TOO_LARGE);
+    expect((oversize.json as RpcAnswer).error?.code).to.equal(EIP1474_ERRORS.LIMIT_EXCEEDED);
+    expect((oversize.json as RpcAnswer).error?.data?.veilError).to.equal("PAYLOAD_TOO_LARGE");
     expect((await fetch(p.url)).status).to.equal(405);
   });
 
@@ -135,7 +162,8 @@ describe("encrypting RPC: eth_sendRawTransaction input errors and JSON-RPC frami
       expect(answer.error?.message).to.match(new RegExp(`deeper than ${MAX_JSON_DEPTH} levels`));
     }
     const fine = `{"jsonrpc":"2.0","id":1,"method":"eth_call","params":${"[".repeat(40)}${"]".repeat(40)}}`;
-    expect(((await post(p.url, fine)).json as RpcAnswer).error?.code).to.equal(VEIL_ERRORS.UNAVAILABLE); // no L2 here
+    const forwarded = (await post(p.url, fine)).json as RpcAnswer;
+    expect(forwarded.error?.code).to.equal(EIP1474_ERRORS.RESOURCE_UNAVAILABLE); // no L2 here
   });
 
   it("is live but not ready when neither the L2 nor a Veil node answers, and says which check failed", async () => {

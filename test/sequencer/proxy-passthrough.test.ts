@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { JsonRpcProvider, Wallet, parseEther } from "ethers";
-import { VEIL_ERRORS } from "../../sequencer/rpc/errors";
+import { EIP1474_ERRORS } from "../../sequencer/proxy/wallet-errors";
 import {
   FUNDED_KEY,
   freePort,
@@ -149,7 +149,7 @@ describe("encrypting RPC: passthrough to a real L2 node, and an unmodified ether
         failure = error;
       }
       const info = (failure as { error?: { code?: number; message?: string } } | undefined)?.error;
-      expect(info?.code).to.equal(VEIL_ERRORS.UNAVAILABLE);
+      expect(info?.code).to.equal(EIP1474_ERRORS.RESOURCE_UNAVAILABLE);
       expect(info?.message).to.match(/sequencer is unreachable/);
       // The L2 never saw the transaction: no pending transaction, the nonce did not move.
       const direct = new JsonRpcProvider(l2.url);

@@ -29,6 +29,7 @@ import { configSchema } from "../../sequencer/node/config";
 import { startNode, type RunningNode } from "../../sequencer/node/node";
 import { RpcRoundKeySource } from "../../sequencer/node/round-keys";
 import { RpcClient, RpcTransportError } from "../../sequencer/rpc/client";
+import { VEIL_ERRORS } from "../../sequencer/rpc/errors";
 import { registerValidatorCommands } from "../../sequencer/validator/cli";
 import { parseValidatorConfig, type ValidatorConfigInput } from "../../sequencer/validator/config";
 import { startValidator, validatorStatusSchema, type RunningValidator } from "../../sequencer/validator/process";
@@ -364,7 +365,7 @@ describe("validator processes: a VSM task reaches quorum through the JSON-RPC vo
         JSON.stringify({ jsonrpc: "2.0", id: 1, method: "get_task_response", params: { taskId: "x".repeat(8_000) } }),
       );
       expect(huge.status).to.equal(413);
-      expect(huge.json).to.nested.include({ "error.code": -32001 });
+      expect(huge.json).to.nested.include({ "error.code": VEIL_ERRORS.PAYLOAD_TOO_LARGE });
     });
   });
 

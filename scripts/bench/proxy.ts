@@ -53,6 +53,7 @@ async function main(): Promise<void> {
   progress("starting a full devnet (L1, 3 nodes, 2 key generators, L2, operator, 1 validator)");
   const devnet = await Devnet.start({ full: true, members: 3, keyGenerators: 2, operators: 1, progress });
   const l1 = new JsonRpcProvider(devnet.l1.url, undefined, { staticNetwork: true });
+  let l2: JsonRpcProvider | undefined;
   try {
     const flow = devnet.flow!;
     const chain = await ContractChainView.connect(
@@ -73,7 +74,8 @@ async function main(): Promise<void> {
       log: pino({ level: "silent" }),
     });
     const url = await proxy.start();
-    const wallet = l2Account(9).connect(new JsonRpcProvider(flow.l2.url, undefined, { staticNetwork: true }));
+    l2 = new JsonRpcProvider(flow.l2.url, undefined, { staticNetwork: true });
+    const wallet = l2Account(9).connect(l2);
     const rpc = new RpcClient(url, { timeoutMs: 120_000 });
     const to = Wallet.createRandom().address;
     let nonce = await wallet.getNonce("latest");
@@ -139,6 +141,7 @@ async function main(): Promise<void> {
     emit("proxy_precheck_p99", percentile(checks, 99), "ms", { runs: precheckRuns });
   } finally {
     l1.destroy();
+    l2?.destroy();
     await devnet.stop();
   }
 }

@@ -54,6 +54,7 @@ async function main(): Promise<void> {
   const devnet = await Devnet.start({ full: true, members: 3, keyGenerators: 2, operators: 1, progress });
   const l1 = new JsonRpcProvider(devnet.l1.url, undefined, { staticNetwork: true });
   let l2: JsonRpcProvider | undefined;
+  let proxy: ReturnType<typeof assembleProxy> | undefined;
   try {
     const flow = devnet.flow!;
     const chain = await ContractChainView.connect(
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
       rollupId: devnet.world.rollupId,
       lookAhead: { blockTimeMs: 2_000 },
     });
-    const proxy = assembleProxy({
+    proxy = assembleProxy({
       client,
       listen: { host: "127.0.0.1", port: 0, maxBodyBytes: 1024 * 1024 },
       l2: { rpcUrl: flow.l2.url, timeoutMs: 30_000, chainId: flow.l2ChainId },
@@ -104,6 +105,7 @@ async function main(): Promise<void> {
       progress(`transfer ${i - WARMUP + 1}/${txs}: ${total.toFixed(0)} ms, proving ${proving.at(-1)!.toFixed(0)} ms`);
     }
     await proxy.stop();
+    proxy = undefined;
 
     progress(`${precheckRuns} pre-checks against the L2`);
     const reader = new L2StateReader(new RpcClient(flow.l2.url, { timeoutMs: 10_000 }));
@@ -140,6 +142,7 @@ async function main(): Promise<void> {
     emit("proxy_precheck_p50", median(checks), "ms", { runs: precheckRuns });
     emit("proxy_precheck_p99", percentile(checks, 99), "ms", { runs: precheckRuns });
   } finally {
+    await proxy?.stop();
     l1.destroy();
     l2?.destroy();
     await devnet.stop();

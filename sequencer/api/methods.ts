@@ -17,6 +17,7 @@ import type { Peers } from "../node/cluster/peers";
 import { RoundKeyUnavailable, type RoundKeys } from "../node/round-keys";
 import { MAX_FORWARD_HOPS, heightNumber, type Ordering } from "../node/ordering";
 import type { NodeStore } from "../node/storage/store";
+import { receiptByLeaf } from "../node/order-lookup";
 import type { CallContext } from "../rpc/registry";
 import { FORWARD_HOPS_HEADER } from "../rpc/server";
 import {
@@ -25,6 +26,9 @@ import {
   encryptedSubmissionToJson,
   entryRef,
   finalizeParams,
+  namesOneEntry,
+  orderCommitmentParams,
+  ORDER_COMMITMENT_TARGET,
   rawSubmission,
   sealedEntriesParams,
   uint64,
@@ -187,11 +191,23 @@ export function registerApi(d: ApiDeps): void {
   });
 
   methods.register("get_order_commitment", {
-    description: "the signed order receipt at (rollupId, height, index)",
-    params: entryRef,
-    handler: async ({ rollupId, height, index }) => {
+    description:
+      "the signed order receipt at (rollupId, height, index), or of the leaf encTxHash ordered at (rollupId, height)",
+    params: orderCommitmentParams,
+    refine: { check: namesOneEntry, message: ORDER_COMMITMENT_TARGET },
+    handler: async ({ rollupId, height, index, encTxHash }) => {
       await knownRollup(rollupId);
-      return (await sequencer.entry(rollupId, heightNumber(height), index)).orderCommitment;
+      const h = heightNumber(height);
+      if (encTxHash !== undefined) {
+        // A built block is the certified content: the leaf's slot there is the one committed index.
+        const built = await d.blocks.stored(rollupId, h);
+        const leaf = encTxHash.toLowerCase();
+        const slot = built?.transactions.findIndex((t) => t.encTxHash.toLowerCase() === leaf);
+        const count = built === undefined ? await sequencer.committedCount(rollupId, h) : 0;
+        const committed = (index: number): boolean => (slot === undefined ? index < count : index === slot);
+        return receiptByLeaf(d.store, rollupId, h, encTxHash, committed);
+      }
+      return (await sequencer.entry(rollupId, h, index!)).orderCommitment; // refine: one of the two is given
     },
   });
 

@@ -134,6 +134,22 @@ export const blockRef = { rollupId: uint64, height: uint64 } as const;
 /** (rollupId, height, index): the coordinates of one ordered transaction. */
 export const entryRef = { ...blockRef, index: uint32 } as const;
 
+/**
+ * The params of `get_order_commitment`: a height and either the index of an entry or its leaf's hash
+ * (`encTxHash`: the Poseidon hash of an encrypted transaction, keccak-256 of a raw one), never both.
+ * By hash, a client that lost the answer to its send finds its receipt wherever the leaf is now.
+ */
+export const orderCommitmentParams = {
+  ...blockRef,
+  index: uint32.optional(),
+  encTxHash: bytes32.optional(),
+} as const;
+export const ORDER_COMMITMENT_TARGET = "give exactly one of index and encTxHash";
+/** The rule across `orderCommitmentParams`' fields: exactly one of index and encTxHash. */
+export function namesOneEntry(p: { index?: number | undefined; encTxHash?: string | undefined }): boolean {
+  return (p.index === undefined) !== (p.encTxHash === undefined);
+}
+
 /** The body of `send_raw_transaction`: a signed rollup transaction that needs no protection. */
 export const rawSubmission = z.strictObject({
   ...blockRef,

@@ -236,6 +236,14 @@ export class Ordering {
     return { view, normalView };
   }
 
+  /**
+   * How many of a height's entries this node knows a majority holds, from its live replica (`committed`);
+   * 0 when the height is not in memory. A read: loads nothing.
+   */
+  async committedCount(rollupId: bigint, height: number): Promise<number> {
+    return (await this.host.snapshot(rollupId, height))?.committed ?? 0;
+  }
+
   /** The epoch a height runs in: the one its entries name, else the current one. */
   async epochOfHeight(rollupId: bigint, height: number): Promise<number> {
     const live = await this.host.snapshot(rollupId, height);

@@ -56,6 +56,8 @@ export interface ReplicaSnapshot<Tx> {
   readonly seal: SignedSeal | undefined;
   readonly certificate: SealCertificate | undefined;
   readonly leading: boolean;
+  /** How many entries of its log this member knows a majority holds durably (`knownCommitted`). */
+  readonly committed: number;
 }
 
 const sameSeal = (a: Seal, b: Seal): boolean => a.count === b.count && a.root === b.root;
@@ -143,6 +145,7 @@ export class HeightReplica<Tx = unknown> {
       seal: this.seal,
       certificate: this.decision?.certificate,
       leading: this.decision === undefined && this.leads(),
+      committed: this.knownCommitted(),
     };
   }
 
@@ -371,6 +374,20 @@ export class HeightReplica<Tx = unknown> {
     this.toFollowers((echo) => ({ type: "replicate", view: this.view, firstIndex, entries, echo }));
     this.nextHeartbeat = this.now + this.config.timing.heartbeatIntervalMs;
     this.commit();
+  }
+
+  /**
+   * How many entries of its log this member knows a majority holds durably. While it leads a normal view: what
+   * a majority acknowledged (what its receipts wait for). A follower in a normal view holds each entry of its
+   * log together with that view's leader, which stored it before sending it: two members, a majority when
+   * the cluster has at most three. Otherwise 0: a larger cluster's follower cannot tell; a view change or a
+   * recovery may hold entries it appended alone as an earlier leader; a decided member's log may be of an
+   * earlier view than its certificate (its block is the certified content, and the node reads that).
+   */
+  private knownCommitted(): number {
+    if (this.status !== "normal") return 0;
+    if (this.leads()) return this.committedCount();
+    return this.majority <= 2 ? this.log.size : 0;
   }
 
   /** The count a majority (this member included) holds durably in this view. */

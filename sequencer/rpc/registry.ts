@@ -24,6 +24,14 @@ export interface MethodDefinition<S extends Shape, R> {
   readonly handler: (params: z.infer<z.ZodObject<S>>, ctx: CallContext) => R | Promise<R>;
   /** One line for the docs and `rpc_methods`. */
   readonly description?: string;
+  /**
+   * A rule across fields (e.g. "exactly one of index and encTxHash"), checked once every field parsed; a
+   * call that breaks it is INVALID_PARAMS with `message`.
+   */
+  readonly refine?: {
+    readonly check: (params: z.infer<z.ZodObject<S>>) => boolean;
+    readonly message: string;
+  };
 }
 
 interface RegisteredMethod {
@@ -77,9 +85,11 @@ export class MethodRegistry {
     if (!METHOD_NAME.test(name)) throw new Error(`method name "${name}" is not snake_case`);
     if (this.methods.has(name)) throw new Error(`method "${name}" is already registered`);
     this.announced.delete(name);
+    const fields = z.strictObject(definition.params);
+    const { refine } = definition;
     this.methods.set(name, {
       names: Object.keys(definition.params),
-      schema: z.strictObject(definition.params),
+      schema: refine === undefined ? fields : fields.refine(refine.check, { message: refine.message }),
       handler: definition.handler as RegisteredMethod["handler"],
       description: definition.description ?? "",
     });

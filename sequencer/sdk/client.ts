@@ -4,7 +4,8 @@
  *
  *   send(signedTx)       key for the target height (verified against the registry's committee), encrypt and
  *                        prove in this process, submit, verify the receipt (leader's EIP-712 signature per the
- *                        registry schedule, PRE proof, our encTxHash)
+ *                        registry schedule, PRE proof, our encTxHash); a send whose answer is lost or late is
+ *                        looked up by its encTxHash before anything is reported (settle.ts)
  *   checkInclusion(sent) once the block commitment is on L1: POST proof against its encRoot, PRE/POST agreement,
  *                        or the slashing evidence when the promise was broken
  *   slash(verdict)       submits that evidence to the ValidationServiceManager
@@ -27,6 +28,7 @@ import { checkInclusion, type InclusionVerdict } from "./inclusion";
 import { LookAhead, type LookAheadOptions } from "./look-ahead";
 import { NodeApi } from "./node-api";
 import { verifyReceipt, type VerifiedReceipt } from "./receipt";
+import { isHeightRefusal, mayBeOrdered, settle, type LookupOptions } from "./settle";
 import { requiredContributors } from "../crypto/roundkey";
 import { verifyEncryptionKey, type RoundKeyPolicy } from "./round-key";
 
@@ -45,6 +47,8 @@ export interface VeilClientOptions {
   readonly maxAttempts?: number;
   /** The prover (default: Groth16 tx-validity in this process). */
   readonly prove?: (encryption: EncryptionResult) => Promise<TxValidityProof>;
+  /** How long a send without a clear answer is looked up before its error is reported (settle.ts). */
+  readonly lookups?: LookupOptions;
 }
 
 /** A transaction Veil ordered: everything needed to check it later and, if need be, to slash. */
@@ -64,8 +68,8 @@ export interface PreparedSubmission {
   readonly provingMs: number;
 }
 
-/** Node errors after which the transaction is re-encrypted for a later height. */
-const RETRYABLE = new Set(["HEIGHT_SEALED", "WRONG_HEIGHT"]);
+/** How one submission ended: ordered and verified, or an error and whether it is proven not ordered. */
+type Submitted = { readonly sent: SentTransaction } | { readonly error: unknown; readonly notOrdered: boolean };
 
 /** How `slash` waits for its claim to mature. */
 export interface SlashOptions {
@@ -170,40 +174,56 @@ export class VeilClient {
     return { submission, height, encTxHash: fieldToBytes32(encryption.encTxHash), provingMs };
   }
 
-  /** Submits a prepared transaction and verifies the receipt the leader returns. */
+  /**
+   * Submits a prepared transaction and verifies the receipt the leader returns. When the answer leaves open
+   * whether the leader ordered it (lost, late, UNAVAILABLE, UPSTREAM_TIMEOUT, DUPLICATE_CIPHERTEXT, ...), the
+   * ciphertext is looked up at its height first: ordered, it gets its receipt, verified the same way;
+   * otherwise the node's original error is thrown.
+   */
   async submit(prepared: PreparedSubmission): Promise<SentTransaction> {
-    const raw = await this.node.sendEncrypted(encryptedSubmissionToJson(prepared.submission));
-    const receipt = await verifyReceipt(
-      raw,
-      { rollupId: this.rollupId, height: prepared.height, encTxHash: prepared.encTxHash },
-      this.#chain,
-    );
+    const outcome = await this.#submit(prepared);
+    if ("sent" in outcome) return outcome.sent;
+    throw outcome.error;
+  }
+
+  async #submit(prepared: PreparedSubmission): Promise<Submitted> {
+    const leaf = { rollupId: this.rollupId, height: prepared.height, encTxHash: prepared.encTxHash };
+    let raw: unknown;
+    try {
+      raw = await this.node.sendEncrypted(encryptedSubmissionToJson(prepared.submission));
+    } catch (error) {
+      const refused = isHeightRefusal(error);
+      if (!refused && !mayBeOrdered(error)) return { error, notOrdered: false };
+      const settled = await settle(this.node, leaf, this.#options.lookups, refused);
+      if (settled.kind !== "ordered") return { error, notOrdered: settled.kind === "not-ordered" };
+      raw = settled.receipt;
+    }
+    const receipt = await verifyReceipt(raw, leaf, this.#chain);
     return {
-      receipt,
-      height: prepared.height,
-      encTxHash: prepared.encTxHash,
-      txCommitment: prepared.submission.txCommitment,
-      provingMs: prepared.provingMs,
+      sent: {
+        receipt,
+        height: prepared.height,
+        encTxHash: prepared.encTxHash,
+        txCommitment: prepared.submission.txCommitment,
+        provingMs: prepared.provingMs,
+      },
     };
   }
 
   /**
    * Encrypts, proves, submits and verifies the receipt. When the target height closes first (the node
-   * answers HEIGHT_SEALED or WRONG_HEIGHT), starts over for a later height, up to `maxAttempts` times.
+   * answers HEIGHT_SEALED or WRONG_HEIGHT) and the ciphertext is not ordered there, starts over for a later
+   * height, up to `maxAttempts` times. A transaction that may be ordered is never encrypted again.
    */
   async send(signedTx: Uint8Array): Promise<SentTransaction> {
     const attempts = this.#options.maxAttempts ?? 3;
     let last: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const prepared = await this.prepare(signedTx, await this.targetHeight());
-      try {
-        return await this.submit(prepared);
-      } catch (error) {
-        if (!(error instanceof RpcCallError && error.errorName !== undefined && RETRYABLE.has(error.errorName))) {
-          throw error;
-        }
-        last = error;
-      }
+      const outcome = await this.#submit(prepared);
+      if ("sent" in outcome) return outcome.sent;
+      if (!(isHeightRefusal(outcome.error) && outcome.notOrdered)) throw outcome.error;
+      last = outcome.error;
     }
     const reason = last instanceof Error ? ` (last: ${last.message})` : "";
     throw new SubmissionError(`no height accepted the transaction in ${attempts} attempts${reason}`, attempts, {

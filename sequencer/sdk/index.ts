@@ -12,4 +12,5 @@ export { verifyEncryptionKey, type RoundKeyPolicy } from "./round-key";
 export { checkInclusion, type InclusionVerdict, type PostProof } from "./inclusion";
 export { decodeSignedTransaction, type SignedTransaction } from "./raw-tx";
 export { LookAhead, type LookAheadOptions } from "./look-ahead";
+export { type LookupOptions } from "./settle";
 export * from "./errors";

@@ -3,9 +3,9 @@
  * untrusted input like any other). Parameters are named, as the node's API is.
  */
 import type { z } from "zod";
-import { blockHeightResult, postProofResult, type EncryptedSubmissionJson } from "../api/wire";
+import { blockHeightResult, blockResult, postProofResult, type EncryptedSubmissionJson } from "../api/wire";
 import { MERKLE_DEPTH } from "../chain/merkle";
-import type { RpcClient } from "../rpc/client";
+import type { CallOptions, RpcClient } from "../rpc/client";
 import { NodeAnswerError } from "./errors";
 import type { PostProof } from "./inclusion";
 
@@ -14,8 +14,9 @@ async function call<S extends z.ZodType>(
   method: string,
   params: object,
   schema: S,
+  options?: CallOptions,
 ): Promise<z.output<S>> {
-  const raw = await rpc.call(method, params as Record<string, unknown>);
+  const raw = await rpc.call(method, params as Record<string, unknown>, undefined, options);
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -51,6 +52,21 @@ export class NodeApi {
   /** The raw (unverified) receipt; receipt.ts verifies it. */
   sendEncrypted(submission: EncryptedSubmissionJson): Promise<unknown> {
     return this.rpc.call("send_encrypted_transaction", { ...submission });
+  }
+
+  /**
+   * The raw (unverified) receipt of the leaf `encTxHash` if this node holds it ordered at `height`
+   * (`get_order_commitment` by leaf; NOT_FOUND otherwise); receipt.ts verifies it.
+   */
+  orderCommitmentByLeaf(rollupId: bigint, height: bigint, encTxHash: string, options?: CallOptions): Promise<unknown> {
+    const params = { rollupId: rollupId.toString(), height: height.toString(), encTxHash };
+    return this.rpc.call("get_order_commitment", params, undefined, options);
+  }
+
+  /** A height's status on this node: `sealed` or `finalized` once this node holds its final log. */
+  async blockStatus(rollupId: bigint, height: bigint, options?: CallOptions): Promise<"open" | "sealed" | "finalized"> {
+    const ref = { rollupId: rollupId.toString(), height: height.toString() };
+    return (await call(this.rpc, "get_block", ref, blockResult, options)).status;
   }
 
   /** The sealed leaf at `index` and its path; checked for shape here, against the block commitment by inclusion.ts. */

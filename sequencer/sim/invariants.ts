@@ -49,6 +49,8 @@ interface Signed {
 
 export class Invariants {
   private readonly receipts = new Map<string, Receipt>(); // `${height}/${index}`
+  /** Per `${member}/${height}`: how many of its entries were already counted as acknowledged (`committed`). */
+  private readonly committedSeen = new Map<string, number>();
   private readonly receiptByLeaf = new Map<string, Receipt>(); // `${height}/${leaf}`
   private readonly receiptsOf = new Map<number, HeightReceipts>();
   /** A receipt whose index is not an array index: the incremental checks then defer to the full ones. */
@@ -152,7 +154,23 @@ export class Invariants {
   }
 
   /** After a member's step: its log keeps every acknowledged entry, holds each transaction once, and it signed nothing slashable. */
-  afterStep(member: Address, height: number, snapshot: ReplicaSnapshot<unknown>, durable: Durable<unknown>): void {
+  afterStep(
+    member: Address,
+    height: number,
+    snapshot: ReplicaSnapshot<unknown>,
+    durable: Durable<unknown>,
+    at: number,
+  ): void {
+    // What a member says a majority holds is what a lookup by leaf answers a client: as binding as a receipt
+    // of the member's view (an entry of an earlier view that this view took over is committed in this one).
+    const key = `${member}/${height}`;
+    for (let i = this.committedSeen.get(key) ?? 0; i < snapshot.committed; i++) {
+      const entry = snapshot.entries[i];
+      if (entry !== undefined) {
+        this.onReceipt(height, { ...entry, commitment: { ...entry.commitment, view: snapshot.view } }, at);
+      }
+    }
+    if (snapshot.committed > (this.committedSeen.get(key) ?? 0)) this.committedSeen.set(key, snapshot.committed);
     const tracker = this.track(member, height, snapshot.entries);
     if (this.irregular) this.checkReceipts(member, height, snapshot);
     else if (this.receiptsMayBeBroken(tracker, height, snapshot)) {

@@ -511,7 +511,7 @@ export class LeaderKillWorld {
       return;
     }
     this.apply(m, effects);
-    this.invariants.afterStep(m.address, HEIGHT, replica.snapshot(), m.storage.get(HEIGHT));
+    this.invariants.afterStep(m.address, HEIGHT, replica.snapshot(), m.storage.get(HEIGHT), this.now);
   }
 
   private apply(m: Member, effects: readonly Effect<string>[]): void {

@@ -459,7 +459,7 @@ export class SimWorld {
       return;
     }
     this.apply(member, height, effects);
-    this.invariants.afterStep(member.address, height, replica.snapshot(), member.storage.get(height));
+    this.invariants.afterStep(member.address, height, replica.snapshot(), member.storage.get(height), this.now);
   }
 
   private apply(member: Member, height: number, effects: readonly Effect<SimTx>[]): void {

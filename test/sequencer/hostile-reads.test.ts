@@ -58,6 +58,9 @@ describe("hostile reads on a multi-process cluster: reads change nothing, writes
       () => String(int(1, 64)),
       () => String(int(65, 999)),
     ])();
+  /** A leaf hash nobody ordered. */
+  const leaf = (): string =>
+    `0x${Array.from({ length: 8 }, () => int(0, 0xffffffff).toString(16).padStart(8, "0")).join("")}`;
   /** One read of the storm. Height 0 (where the writes go) is left to the writes. */
   const hostileRead = (): { method: string; params: Record<string, unknown> } => {
     const height = hostileHeight();
@@ -68,6 +71,7 @@ describe("hostile reads on a multi-process cluster: reads change nothing, writes
       { method: "get_sealed_entries", params: { rollupId, height, from: 0, count: 1_024 } },
       { method: "get_post_merkle_proof", params: { rollupId, height, index } },
       { method: "get_order_commitment", params: { rollupId, height, index } },
+      { method: "get_order_commitment", params: { rollupId, height, encTxHash: leaf() } },
       { method: "get_encrypted_transaction", params: { rollupId, height, index } },
       { method: "get_raw_transaction_list", params: { rollupId, height } },
       { method: "get_encryption_key", params: { rollupId, height: String(int(100, 1_000_000_000)) } },

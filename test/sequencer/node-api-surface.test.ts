@@ -9,6 +9,7 @@
  */
 import { expect } from "chai";
 import { network } from "hardhat";
+import { keccak256 } from "ethers";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -375,6 +376,8 @@ describe("a node's public surface: start-up, hostile bodies, disclosure", functi
           { ...some, index: 0 },
           { ...some, index: 1 },
           { ...none, index: 0 },
+          { ...some, encTxHash: keccak256("0xc0ffee") },
+          { ...none, encTxHash: keccak256("0xc0ffee") },
         ],
         get_encrypted_transaction: [
           { ...some, index: 0 },

@@ -22,6 +22,14 @@ function testMethods(): MethodRegistry {
       params: { rollupId: z.string().regex(/^0x[0-9a-f]+$/), options: z.object({ deep: z.boolean() }).optional() },
       handler: ({ rollupId }) => ({ rollupId, height: 7n }),
     })
+    .register("pick_one", {
+      params: { index: z.number().int().optional(), name: z.string().optional() },
+      refine: {
+        check: (p) => (p.index === undefined) !== (p.name === undefined),
+        message: "give one of index and name",
+      },
+      handler: ({ index, name }) => index ?? name,
+    })
     .register("seal_it", { params: {}, handler: () => Promise.reject(veilError.heightSealed(3)) })
     .register("crash", {
       params: {},
@@ -141,6 +149,20 @@ describe("JSON-RPC server", () => {
       (await post(url, '{"jsonrpc":"2.0","id":1,"method":"get_height","params":["0xab",{"deep":1}]}')).json,
     );
     expect(nested.message).to.match(/params\[1\] \(options\)\.deep: /);
+  });
+
+  it("applies a method's rule across fields after the fields parse: -32602 with the rule's message", async () => {
+    const call = async (params: unknown) =>
+      (await post(url, JSON.stringify({ jsonrpc: "2.0", id: 1, method: "pick_one", params }))).json;
+    expect(await call({ index: 4 })).to.deep.include({ result: 4 });
+    expect(await call({ name: "x" })).to.deep.include({ result: "x" });
+    for (const params of [{}, { index: 4, name: "x" }]) {
+      const error = errorOf(await call(params));
+      expect(error.code, JSON.stringify(params)).to.equal(STANDARD_ERRORS.INVALID_PARAMS);
+      expect(error.message, JSON.stringify(params)).to.equal("invalid params: give one of index and name");
+    }
+    // A field that does not parse is named, whatever the rule.
+    expect(errorOf(await call({ index: "4" })).message).to.match(/^invalid params: index: /);
   });
 
   it("passes typed application errors through with their Veil code and hides internal ones", async () => {

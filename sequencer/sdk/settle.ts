@@ -1,0 +1,145 @@
+/**
+ * Idempotent sends: what the client does when the answer to `send_encrypted_transaction` leaves open whether
+ * the leader ordered the transaction (the answer was lost or late, or a follower could not reach the leader
+ * while the leader went on). It looks the ciphertext up at its height by its encTxHash, a bounded number of
+ * times, before it reports anything: an ordered transaction gets its receipt, never an error and never a
+ * second ordering.
+ */
+import { RpcCallError, RpcTimeoutError, RpcTransportError } from "../rpc/client";
+import type { RpcErrorName } from "../rpc/errors";
+import type { Hash } from "./hashes";
+import type { NodeApi } from "./node-api";
+
+/** How long the client looks for a transaction whose send ended without a clear answer. */
+export interface LookupOptions {
+  /** Lookups before the outcome counts as unknown (default 8). */
+  readonly attempts?: number;
+  /** The wait before the second lookup; it doubles after each, up to 1 s or this (default 100 ms: 4.5 s in all). */
+  readonly delayMs?: number;
+  /** The time limit of each lookup call (default 2 s). */
+  readonly timeoutMs?: number;
+}
+
+const DEFAULT_ATTEMPTS = 8;
+const DEFAULT_DELAY_MS = 100;
+const MAX_DELAY_MS = 1_000;
+const DEFAULT_TIMEOUT_MS = 2_000;
+
+/**
+ * Node answers after which the transaction may be ordered anyway: the leader may go on after a follower
+ * gave up on it, after its own commit timeout, or after a view change; DUPLICATE_CIPHERTEXT says this very
+ * ciphertext is ordered (or being ordered) already.
+ */
+const OPEN_ANSWERS: ReadonlySet<RpcErrorName> = new Set([
+  "UNAVAILABLE",
+  "UPSTREAM_TIMEOUT",
+  "NOT_LEADER",
+  "DUPLICATE_CIPHERTEXT",
+  "INTERNAL_ERROR",
+]);
+
+/** Refusals of the height itself: this request was not ordered, and another height may take it. */
+const HEIGHT_REFUSALS: ReadonlySet<RpcErrorName> = new Set(["HEIGHT_SEALED", "WRONG_HEIGHT"]);
+
+/** Connection failures before the request left this process: the node never saw it. */
+const NEVER_SENT = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ERR_INVALID_URL",
+]);
+
+/** Lookup answers that no later lookup can change: the node cannot look the transaction up. */
+const LOOKUP_IMPOSSIBLE: ReadonlySet<RpcErrorName> = new Set(["INVALID_PARAMS", "METHOD_NOT_FOUND", "UNKNOWN_ROLLUP"]);
+
+const isNotFound = (error: unknown): boolean => error instanceof RpcCallError && error.errorName === "NOT_FOUND";
+
+function hasName(error: unknown, names: ReadonlySet<RpcErrorName>): boolean {
+  return error instanceof RpcCallError && error.errorName !== undefined && names.has(error.errorName);
+}
+
+/** The errno-style code somewhere in an error's chain of causes. */
+function codeInCauses(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+  }
+  return undefined;
+}
+
+/** Whether a failed send may still have been ordered. */
+export function mayBeOrdered(error: unknown): boolean {
+  if (error instanceof RpcTimeoutError) return true;
+  if (error instanceof RpcTransportError) return !NEVER_SENT.has(codeInCauses(error) ?? "");
+  return hasName(error, OPEN_ANSWERS);
+}
+
+/** Whether the node refused the send because of its height (HEIGHT_SEALED, WRONG_HEIGHT). */
+export function isHeightRefusal(error: unknown): boolean {
+  return hasName(error, HEIGHT_REFUSALS);
+}
+
+/** Where the transaction would be: its rollup, the height it was encrypted for and its leaf. */
+export interface Leaf {
+  readonly rollupId: bigint;
+  readonly height: bigint;
+  readonly encTxHash: Hash;
+}
+
+export type Settled =
+  /** The node holds it ordered: its receipt, unverified (receipt.ts verifies it). */
+  | { readonly kind: "ordered"; readonly receipt: unknown }
+  /** Provably not ordered at its height. */
+  | { readonly kind: "not-ordered" }
+  /** Neither could be established within the lookups. */
+  | { readonly kind: "unknown" };
+
+/**
+ * Looks `leaf` up until it is found or provably not ordered. Not found is proof when the height is sealed
+ * on the node (its log is final there: the status is read after the miss, then the leaf is looked up once
+ * more, so an entry appended in between is not missed) or, with `refused`, when the node said the request
+ * itself was refused (then only another copy of it could have been ordered, and the lookup rules that out).
+ */
+export async function settle(
+  node: NodeApi,
+  leaf: Leaf,
+  options: LookupOptions = {},
+  refused = false,
+): Promise<Settled> {
+  const attempts = options.attempts ?? DEFAULT_ATTEMPTS;
+  const call = { timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS };
+  const lookUp = async (): Promise<Settled | undefined> => {
+    try {
+      return {
+        kind: "ordered",
+        receipt: await node.orderCommitmentByLeaf(leaf.rollupId, leaf.height, leaf.encTxHash, call),
+      };
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      return undefined;
+    }
+  };
+  let delay = options.delayMs ?? DEFAULT_DELAY_MS;
+  const maxDelay = Math.max(delay, MAX_DELAY_MS);
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    if (attempt > 0) {
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(2 * delay, maxDelay);
+    }
+    try {
+      const found = await lookUp();
+      if (found !== undefined) return found;
+      if (refused) return { kind: "not-ordered" };
+      if ((await node.blockStatus(leaf.rollupId, leaf.height, call)) !== "open") {
+        return (await lookUp()) ?? { kind: "not-ordered" };
+      }
+    } catch (error) {
+      // A node that cannot look it up now may later (it restarts, catches up, answers in time); one that
+      // cannot look anything up never will.
+      if (hasName(error, LOOKUP_IMPOSSIBLE)) return { kind: "unknown" };
+    }
+  }
+  return { kind: "unknown" };
+}

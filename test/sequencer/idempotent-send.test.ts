@@ -1,0 +1,348 @@
+/**
+ * Idempotent sends (issue 15): an ordered transaction gets its receipt, never an error and never a second
+ * ordering. On a cluster of three in-process nodes: `get_order_commitment` by leaf (encTxHash), and a
+ * VeilClient that talks to a node through a link that loses, delays, duplicates or refuses its sends.
+ */
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import { keccak256 } from "ethers";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { encryptedSubmission, finalizeResult, orderReceipt, type OrderReceiptJson } from "../../sequencer/api/wire";
+import { signMessage } from "../../sequencer/chain/eip712";
+import { blockHeight, encTxHash, rollupId as rollupIdOf } from "../../sequencer/crypto/encryption";
+import { RpcCallError, RpcClient } from "../../sequencer/rpc/client";
+import { VEIL_ERRORS } from "../../sequencer/rpc/errors";
+import { ContractChainView } from "../../sequencer/sdk/chain";
+import { VeilClient } from "../../sequencer/sdk/client";
+import { fieldToBytes32 } from "../../sequencer/sdk/hashes";
+import type { LookupOptions } from "../../sequencer/sdk/settle";
+import { ROLLUP, deployWorld, rejects, startMember, teardown, until, type ClusterWorld } from "./cluster-harness";
+
+/** No view change in this suite: proving in this process must not look like a dead leader. */
+const QUIET = { timeouts: { peerRequestMs: 5_000, heartbeatIntervalMs: 200, leaderTimeoutMs: 600_000 } };
+const R = ROLLUP.toString();
+
+type Answer = { jsonrpc: "2.0"; id: unknown; result?: unknown; error?: { code: number; message: string } };
+type Request = { id: unknown; method: string; params?: unknown };
+/** What the link does with a `send_encrypted_transaction`: `forward()` sends it on to the node. */
+type SendPlan = (request: Request, forward: () => Promise<Answer>) => Promise<Answer | "hold">;
+
+const errorAnswer = (id: unknown, code: number, message: string): Answer => ({
+  jsonrpc: "2.0",
+  id,
+  error: { code, message },
+});
+
+/** A link in front of a node: every call goes through unchanged, but sends go through `plan`. */
+class Link {
+  plan: SendPlan = (_request, forward) => forward();
+  readonly calls = new Map<string, number>();
+  /** The leaf of every submission the client sent through the link, in order. */
+  readonly submitted: string[] = [];
+  /** Sends the link passed on to the node (a plan may pass one on twice, or not at all). */
+  forwarded = 0;
+  private readonly held: http.ServerResponse[] = [];
+  private readonly server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      this.relay(Buffer.concat(chunks).toString("utf8"), res).catch(() => res.destroy());
+    });
+  });
+
+  constructor(private readonly nodeUrl: string) {}
+
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  count(method: string): number {
+    return this.calls.get(method) ?? 0;
+  }
+
+  reset(): void {
+    this.calls.clear();
+    this.submitted.length = 0;
+    this.forwarded = 0;
+    this.plan = (_request, forward) => forward();
+  }
+
+  async close(): Promise<void> {
+    for (const res of this.held.splice(0)) res.destroy();
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+
+  private async post(body: string): Promise<string> {
+    const res = await fetch(this.nodeUrl, { method: "POST", body, headers: { "content-type": "application/json" } });
+    return res.text();
+  }
+
+  private async relay(body: string, res: http.ServerResponse): Promise<void> {
+    const request = JSON.parse(body) as Request;
+    this.calls.set(request.method, this.count(request.method) + 1);
+    if (request.method !== "send_encrypted_transaction") {
+      res.setHeader("content-type", "application/json").end(await this.post(body));
+      return;
+    }
+    const s = encryptedSubmission.parse(request.params);
+    this.submitted.push(
+      fieldToBytes32(encTxHash({ ...s.tx, rollupId: rollupIdOf(s.tx.rollupId), height: blockHeight(s.tx.height) })),
+    );
+    const answer = await this.plan(request, async () => {
+      this.forwarded += 1;
+      return JSON.parse(await this.post(body)) as Answer;
+    });
+    if (answer === "hold") this.held.push(res);
+    else res.setHeader("content-type", "application/json").end(JSON.stringify(answer));
+  }
+}
+
+describe("idempotent sends: receipts by leaf, and a client whose answer is lost", function () {
+  this.timeout(600_000);
+  let w: ClusterWorld;
+  let chain: ContractChainView;
+  let link: Link;
+  let linkUrl: string;
+
+  before(async () => {
+    w = await deployWorld([0, 1, 2]);
+    for (let i = 0; i < 3; i++) await startMember(w, i, QUIET);
+    chain = await ContractChainView.connect(ethers.provider, {
+      registry: await w.registry.getAddress(),
+      validationServiceManager: w.domain.verifyingContract,
+    });
+    link = new Link(`http://127.0.0.1:${w.ports[0]}`);
+    linkUrl = await link.listen();
+  });
+  after(async () => {
+    await link?.close();
+    await teardown(w);
+  });
+  beforeEach(() => link.reset());
+
+  const lookup = (i: number, params: Record<string, unknown>) => w.clients[i]!.call("get_order_commitment", params);
+  const txCount = async (height: number): Promise<number> =>
+    ((await w.clients[0]!.call("get_block", { rollupId: R, height })) as { txCount: number }).txCount;
+
+  /** A client of node 0 through the link; targets height 1 while height 0 is open (a fast prover, slow blocks). */
+  const client = (o: { timeoutMs?: number; lookups?: LookupOptions } = {}) =>
+    new VeilClient({
+      node: new RpcClient(linkUrl, { timeoutMs: o.timeoutMs ?? 20_000 }),
+      chain,
+      rollupId: ROLLUP,
+      lookAhead: { blockTimeMs: 1_000_000, initialProvingMs: 1 },
+      ...(o.lookups === undefined ? {} : { lookups: o.lookups }),
+    });
+  let sends = 0;
+  const transfer = (): Uint8Array => new TextEncoder().encode(`idempotent transfer #${++sends}`);
+
+  /** Where each submitted leaf is ordered at height 1, on the leader's store (undefined: nowhere). */
+  const placed = (leaves: readonly string[]) =>
+    Promise.all(
+      leaves.map(async (l) => {
+        const at = await w.nodes[1]!.store.findCiphertext(ROLLUP, l);
+        return at?.height === 1 ? at.index : undefined;
+      }),
+    );
+
+  describe("get_order_commitment by encTxHash", () => {
+    /** Node i's record of what it holds and does: none of it may change on a read. */
+    async function state(i: number) {
+      const node = w.nodes[i]!;
+      const metrics = await node.metricsRegistry.getMetricsAsJSON();
+      const total = (name: string, match: (labels: Record<string, unknown>) => boolean = () => true) =>
+        (metrics.find((m) => m.name === name)?.values ?? [])
+          .filter((v) => match(v.labels))
+          .reduce((a, v) => a + v.value, 0);
+      return {
+        liveHeights: total("veil_live_heights"),
+        viewChanges: total("veil_view_changes_total"),
+        sent: total("veil_replica_messages_total", (l) => l.direction === "out"),
+        stats: await node.store.stats(),
+        views: await node.store.viewStateHeights(),
+      };
+    }
+
+    it("a lookup by leaf is a pure read: no replica loaded, nothing stored, nothing sent, on any height", async () => {
+      const before = await Promise.all([0, 1, 2].map(state));
+      for (const s of before) expect(s.liveHeights, JSON.stringify(s)).to.equal(0);
+      for (let i = 0; i < 3; i++) {
+        for (const height of ["0", "1", "5", "64", "1000000000", String(Number.MAX_SAFE_INTEGER)]) {
+          await rejects(lookup(i, { rollupId: R, height, encTxHash: `0x${"5a".repeat(32)}` }), "NOT_FOUND");
+        }
+        await rejects(lookup(i, { rollupId: "8", height: "0", encTxHash: `0x${"5a".repeat(32)}` }), "UNKNOWN_ROLLUP");
+      }
+      await new Promise((r) => setTimeout(r, 1_000)); // a timer or a heartbeat a read had started would show
+      expect(await Promise.all([0, 1, 2].map(state))).to.deep.equal(before);
+    });
+
+    it("answers the receipt of an ordered leaf, on the leader and on every follower, as the send answered it", async () => {
+      const rawTx = "0x1d3e9071";
+      const answer = await w.clients[0]!.call("send_raw_transaction", { rollupId: R, height: "0", rawTx });
+      const { txIndex } = orderReceipt.parse(answer).commitment;
+      expect(await lookup(0, { rollupId: R, height: "0", index: txIndex })).to.deep.equal(answer);
+      const leaf = keccak256(rawTx);
+      for (const i of [0, 1, 2]) {
+        const found = await until(`node ${i}'s copy`, () => lookup(i, { rollupId: R, height: "0", encTxHash: leaf }));
+        expect(found, `node ${i}`).to.deep.equal(answer);
+      }
+      const upper = `0x${leaf.slice(2).toUpperCase()}`;
+      expect(await lookup(2, { rollupId: R, height: 0, encTxHash: upper })).to.deep.equal(answer);
+    });
+
+    it("answers NOT_FOUND for a leaf never ordered, and for one ordered at another height", async () => {
+      const rawTx = "0x1d3e9072";
+      await w.clients[1]!.call("send_raw_transaction", { rollupId: R, height: "0", rawTx });
+      await rejects(lookup(0, { rollupId: R, height: "0", encTxHash: keccak256("0x00") }), "NOT_FOUND", /at height 0/);
+      await rejects(lookup(0, { rollupId: R, height: "1", encTxHash: keccak256(rawTx) }), "NOT_FOUND");
+    });
+
+    it("refuses both index and encTxHash, neither, and a malformed encTxHash, with INVALID_PARAMS", async () => {
+      const leaf = keccak256("0x1d3e9071");
+      await rejects(
+        lookup(0, { rollupId: R, height: "0", index: 0, encTxHash: leaf }),
+        "INVALID_PARAMS",
+        /exactly one of index and encTxHash/,
+      );
+      await rejects(lookup(1, { rollupId: R, height: "0" }), "INVALID_PARAMS", /exactly one of index and encTxHash/);
+      await rejects(lookup(2, { rollupId: R, height: "0", encTxHash: "0x1234" }), "INVALID_PARAMS", /encTxHash/);
+      const e = await rejects(lookup(0, { rollupId: R, height: "0" }), "INVALID_PARAMS");
+      expect(e.code).to.equal(-32602);
+    });
+  });
+
+  describe("VeilClient.send when the answer leaves open whether the transaction was ordered", () => {
+    it("a send the leader ordered but whose answer came back UPSTREAM_TIMEOUT gets its verified receipt, ordered once", async () => {
+      let answered: OrderReceiptJson | undefined;
+      link.plan = async (request, forward) => {
+        answered = (await forward()).result as OrderReceiptJson; // ordered: then the answer is lost
+        return errorAnswer(request.id, VEIL_ERRORS.UPSTREAM_TIMEOUT, "the leader did not answer within 2000 ms");
+      };
+      const count = await txCount(1);
+      const sent = await client().send(transfer());
+      expect(answered, "the node ordered it").to.not.equal(undefined);
+      expect(sent.height).to.equal(1n);
+      expect(sent.encTxHash).to.equal(answered!.commitment.encTxHash);
+      expect(sent.receipt.commitment.txIndex).to.equal(answered!.commitment.txIndex);
+      expect(sent.receipt.signature).to.equal(answered!.signature.toLowerCase());
+      expect(link.submitted, "sent once, never encrypted again").to.have.length(1);
+      expect(link.count("get_order_commitment")).to.be.at.least(1);
+      expect(await txCount(1)).to.equal(count + 1);
+    });
+
+    it("a send whose answer outlives the client's time limit gets its receipt by lookup, ordered once", async () => {
+      link.plan = async (_request, forward) => {
+        await forward();
+        return "hold"; // the answer never comes: the client's call times out
+      };
+      const count = await txCount(1);
+      const sent = await client({ timeoutMs: 4_000 }).send(transfer());
+      expect(link.submitted).to.have.length(1);
+      expect(sent.encTxHash).to.equal(link.submitted[0]);
+      expect(await placed(link.submitted)).to.deep.equal([sent.receipt.commitment.txIndex]);
+      expect(await txCount(1)).to.equal(count + 1);
+    });
+
+    it("a copy of the send that the node refuses as DUPLICATE_CIPHERTEXT gets the receipt of the first copy", async () => {
+      let again: Answer | undefined;
+      link.plan = async (_request, forward) => {
+        await forward(); // ordered, answer lost; a retrying middlebox sends the same bytes again
+        return (again = await forward());
+      };
+      const count = await txCount(1);
+      const sent = await client().send(transfer());
+      expect(link.forwarded, "the node got the same submission twice").to.equal(2);
+      expect(again?.error?.code, "the node's answer to the copy").to.equal(VEIL_ERRORS.DUPLICATE_CIPHERTEXT);
+      expect(link.submitted, "the client sent it once").to.have.length(1);
+      expect(sent.encTxHash).to.equal(link.submitted[0]);
+      expect(await placed(link.submitted)).to.deep.equal([sent.receipt.commitment.txIndex]);
+      expect(await txCount(1)).to.equal(count + 1);
+    });
+
+    it("HEIGHT_SEALED for a send that was ordered all the same: its receipt, not a new encryption", async () => {
+      link.plan = async (request, forward) => {
+        await forward();
+        return errorAnswer(request.id, VEIL_ERRORS.HEIGHT_SEALED, "height 1 is already sealed");
+      };
+      const count = await txCount(1);
+      const sent = await client().send(transfer());
+      expect(link.submitted, "never encrypted again").to.have.length(1);
+      expect(sent.encTxHash).to.equal(link.submitted[0]);
+      expect(await txCount(1)).to.equal(count + 1);
+    });
+
+    it("HEIGHT_SEALED for a send that was not ordered: encrypted again and sent, as before", async () => {
+      let refused = false;
+      link.plan = async (request, forward) => {
+        if (refused) return forward();
+        refused = true;
+        return errorAnswer(request.id, VEIL_ERRORS.HEIGHT_SEALED, "height 1 is already sealed");
+      };
+      const count = await txCount(1);
+      const sent = await client().send(transfer());
+      expect(link.submitted).to.have.length(2);
+      expect(link.submitted[1]).to.not.equal(link.submitted[0]);
+      expect(sent.encTxHash).to.equal(link.submitted[1]);
+      const [first, second] = await placed(link.submitted);
+      expect(first, "the refused ciphertext is ordered nowhere").to.equal(undefined);
+      expect(second).to.equal(sent.receipt.commitment.txIndex);
+      expect(await txCount(1)).to.equal(count + 1);
+    });
+
+    it("a send that was not ordered fails with the node's original error after the bounded lookups", async () => {
+      const message = "unavailable: the leader 0x0 is unreachable";
+      link.plan = (request) => Promise.resolve(errorAnswer(request.id, VEIL_ERRORS.UNAVAILABLE, message));
+      const count = await txCount(1);
+      const error = await client({ lookups: { attempts: 3, delayMs: 20 } })
+        .send(transfer())
+        .then(
+          () => expect.fail("a transaction that was not ordered got a receipt"),
+          (e: unknown) => e,
+        );
+      expect(error).to.be.instanceOf(RpcCallError);
+      expect((error as RpcCallError).errorName).to.equal("UNAVAILABLE");
+      expect((error as RpcCallError).message).to.equal(message);
+      expect(link.count("get_order_commitment"), "looked up, a bounded number of times").to.equal(3);
+      expect(link.forwarded, "the node never saw it").to.equal(0);
+      expect(link.submitted).to.have.length(1);
+      expect(await placed(link.submitted)).to.deep.equal([undefined]);
+      expect(await txCount(1)).to.equal(count);
+    });
+
+    // Last: it seals heights 0 and 1.
+    it("a send missing from a height that is sealed meanwhile fails at once with the original error", async () => {
+      const seal = async (height: bigint) => {
+        const request = { rollupId: ROLLUP, height, deadline: BigInt(Math.floor(Date.now() / 1000) + 600) };
+        finalizeResult.parse(
+          await w.clients[0]!.call("finalize_block", {
+            request: { rollupId: R, height: height.toString(), deadline: request.deadline.toString() },
+            signature: await signMessage(w.executor, w.domain, "FinalizeRequest", request),
+          }),
+        );
+      };
+      let answeredAt = 0;
+      link.plan = async (request) => {
+        // Not ordered; the height is sealed without it (on the node the client asks, too) before the answer.
+        await seal(0n);
+        await seal(1n);
+        await until("node 0's seal of height 1", async () => (await w.nodes[0]!.store.getSeal(ROLLUP, 1)) ?? undefined);
+        answeredAt = performance.now();
+        return errorAnswer(request.id, VEIL_ERRORS.UPSTREAM_TIMEOUT, "the leader did not answer within 2000 ms");
+      };
+      const error = await client({ lookups: { attempts: 8, delayMs: 1_000 } })
+        .send(transfer())
+        .then(
+          () => expect.fail("a transaction that was not ordered got a receipt"),
+          (e: unknown) => e,
+        );
+      expect((error as RpcCallError).errorName).to.equal("UPSTREAM_TIMEOUT");
+      expect(link.count("get_block"), "the height's status, read once").to.equal(1);
+      expect(performance.now() - answeredAt, "no wait for a second round of lookups").to.be.below(1_000);
+      expect(link.count("get_order_commitment")).to.be.below(8);
+      expect(await placed(link.submitted)).to.deep.equal([undefined]);
+    });
+  });
+});

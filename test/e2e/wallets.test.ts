@@ -21,7 +21,15 @@ import {
   type Hash,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import pino from "pino";
 import { Devnet } from "../../scripts/devnet";
+import { RpcClient } from "../../sequencer/rpc/client";
+import { VEIL_ERRORS } from "../../sequencer/rpc/errors";
+import type { EncryptingProxy } from "../../sequencer/proxy/server";
+import { assembleProxy } from "../../sequencer/proxy/start";
+import { ContractChainView } from "../../sequencer/sdk/chain";
+import { VeilClient } from "../../sequencer/sdk/client";
+import { Link, errorAnswer } from "../sequencer/lossy-link";
 import { l2Account } from "./harness";
 
 /** Walks a viem error's causes for an instance of `type`. */
@@ -281,6 +289,78 @@ describe("wallets through the encrypting RPC: ethers and viem on the devnet's L2
     const refusedToEthers = await failure(signer.sendTransaction({ to: recipient, value: 1n, gasLimit: 21_000n }));
     expect((refusedToEthers as Error).message).to.match(/eth_sendTransaction is not supported by the encrypting RPC/);
     expect(await l2Direct.getTransactionCount(unlocked!, "pending")).to.equal(before);
+  });
+
+  describe("an answer lost between the encrypting RPC and the node", () => {
+    let link: Link;
+    let l1: JsonRpcProvider;
+    let proxy: EncryptingProxy;
+    let url: string;
+
+    before(async () => {
+      link = new Link(devnet.nodes[0]!.url);
+      const linkUrl = await link.listen();
+      l1 = new JsonRpcProvider(devnet.l1.url, undefined, { staticNetwork: true });
+      const view = await ContractChainView.connect(
+        l1,
+        { registry: devnet.world.clusterRegistry, validationServiceManager: devnet.world.validationServiceManager },
+        devnet.world.deployBlock,
+      );
+      const client = new VeilClient({
+        node: new RpcClient(linkUrl, { timeoutMs: 30_000 }),
+        chain: view,
+        rollupId: devnet.world.rollupId,
+        lookAhead: { blockTimeMs: 2_000 },
+      });
+      proxy = assembleProxy({
+        client,
+        listen: { host: "127.0.0.1", port: 0, maxBodyBytes: 1024 * 1024 },
+        l2: { rpcUrl: devnet.flow!.l2.url, timeoutMs: 30_000, chainId: devnet.flow!.l2ChainId },
+        log: pino({ level: "silent" }),
+      });
+      url = await proxy.start();
+    });
+    after(async () => {
+      await proxy?.stop();
+      await link?.close();
+      l1?.destroy();
+    });
+
+    /** Sends the node ordered (it answered a receipt, which the link then replaced). */
+    let ordered = 0;
+    /** When the node orders a send, the link answers as if the leader had not answered in time. */
+    const loseTheAnswer = (): void => {
+      link.reset();
+      ordered = 0;
+      link.plan = async (request, forward) => {
+        const answer = await forward();
+        if (!("result" in answer)) return answer; // a height that closed first: the SDK goes on as usual
+        ordered += 1;
+        return errorAnswer(request.id, VEIL_ERRORS.UPSTREAM_TIMEOUT, "the leader did not answer within 2000 ms");
+      };
+    };
+
+    it("still gives ethers and viem the hash of the ordered transaction, which is ordered once and lands", async () => {
+      loseTheAnswer();
+      const ethersProvider = new JsonRpcProvider(url, undefined, { staticNetwork: true, pollingInterval: 200 });
+      try {
+        const sent = await l2Account(8).connect(ethersProvider).sendTransaction({ to: recipient, value: 1n });
+        expect(ordered, "ordered once").to.equal(1);
+        expect(link.count("get_order_commitment"), "looked up by its leaf").to.be.at.least(1);
+        expect((await sent.wait(1, 180_000))?.status).to.equal(1);
+      } finally {
+        ethersProvider.destroy();
+      }
+      loseTheAnswer();
+      const viaViem = createWalletClient({
+        account: privateKeyToAccount(l2Account(8).privateKey as Hash),
+        chain,
+        transport: http(url),
+      });
+      const hash = await viaViem.sendTransaction({ to: recipient, value: 1n });
+      expect(ordered, "ordered once").to.equal(1);
+      expect((await viemPublic.waitForTransactionReceipt({ hash, timeout: 180_000 })).status).to.equal("success");
+    });
   });
 
   describe("observability (after every send above)", () => {

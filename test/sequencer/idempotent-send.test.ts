@@ -6,99 +6,19 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { keccak256 } from "ethers";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
-import { encryptedSubmission, finalizeResult, orderReceipt, type OrderReceiptJson } from "../../sequencer/api/wire";
+import { finalizeResult, orderReceipt, type OrderReceiptJson } from "../../sequencer/api/wire";
 import { signMessage } from "../../sequencer/chain/eip712";
-import { blockHeight, encTxHash, rollupId as rollupIdOf } from "../../sequencer/crypto/encryption";
 import { RpcCallError, RpcClient } from "../../sequencer/rpc/client";
 import { VEIL_ERRORS } from "../../sequencer/rpc/errors";
 import { ContractChainView } from "../../sequencer/sdk/chain";
 import { VeilClient } from "../../sequencer/sdk/client";
-import { fieldToBytes32 } from "../../sequencer/sdk/hashes";
 import type { LookupOptions } from "../../sequencer/sdk/settle";
+import { Link, errorAnswer, type Answer } from "./lossy-link";
 import { ROLLUP, deployWorld, rejects, startMember, teardown, until, type ClusterWorld } from "./cluster-harness";
 
 /** No view change in this suite: proving in this process must not look like a dead leader. */
 const QUIET = { timeouts: { peerRequestMs: 5_000, heartbeatIntervalMs: 200, leaderTimeoutMs: 600_000 } };
 const R = ROLLUP.toString();
-
-type Answer = { jsonrpc: "2.0"; id: unknown; result?: unknown; error?: { code: number; message: string } };
-type Request = { id: unknown; method: string; params?: unknown };
-/** What the link does with a `send_encrypted_transaction`: `forward()` sends it on to the node. */
-type SendPlan = (request: Request, forward: () => Promise<Answer>) => Promise<Answer | "hold">;
-
-const errorAnswer = (id: unknown, code: number, message: string): Answer => ({
-  jsonrpc: "2.0",
-  id,
-  error: { code, message },
-});
-
-/** A link in front of a node: every call goes through unchanged, but sends go through `plan`. */
-class Link {
-  plan: SendPlan = (_request, forward) => forward();
-  readonly calls = new Map<string, number>();
-  /** The leaf of every submission the client sent through the link, in order. */
-  readonly submitted: string[] = [];
-  /** Sends the link passed on to the node (a plan may pass one on twice, or not at all). */
-  forwarded = 0;
-  private readonly held: http.ServerResponse[] = [];
-  private readonly server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      this.relay(Buffer.concat(chunks).toString("utf8"), res).catch(() => res.destroy());
-    });
-  });
-
-  constructor(private readonly nodeUrl: string) {}
-
-  async listen(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  count(method: string): number {
-    return this.calls.get(method) ?? 0;
-  }
-
-  reset(): void {
-    this.calls.clear();
-    this.submitted.length = 0;
-    this.forwarded = 0;
-    this.plan = (_request, forward) => forward();
-  }
-
-  async close(): Promise<void> {
-    for (const res of this.held.splice(0)) res.destroy();
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-
-  private async post(body: string): Promise<string> {
-    const res = await fetch(this.nodeUrl, { method: "POST", body, headers: { "content-type": "application/json" } });
-    return res.text();
-  }
-
-  private async relay(body: string, res: http.ServerResponse): Promise<void> {
-    const request = JSON.parse(body) as Request;
-    this.calls.set(request.method, this.count(request.method) + 1);
-    if (request.method !== "send_encrypted_transaction") {
-      res.setHeader("content-type", "application/json").end(await this.post(body));
-      return;
-    }
-    const s = encryptedSubmission.parse(request.params);
-    this.submitted.push(
-      fieldToBytes32(encTxHash({ ...s.tx, rollupId: rollupIdOf(s.tx.rollupId), height: blockHeight(s.tx.height) })),
-    );
-    const answer = await this.plan(request, async () => {
-      this.forwarded += 1;
-      return JSON.parse(await this.post(body)) as Answer;
-    });
-    if (answer === "hold") this.held.push(res);
-    else res.setHeader("content-type", "application/json").end(JSON.stringify(answer));
-  }
-}
 
 describe("idempotent sends: receipts by leaf, and a client whose answer is lost", function () {
   this.timeout(600_000);

@@ -148,6 +148,8 @@ describe("follower checks of replicated proofs: sampled on the append path, neve
     const other = await submission(w, 0, "pay erin 6", valid);
     const list = withCiphertextOf(entries(w, 0, [valid, signed], w.members[0]!), 1, other);
     await replicate(2, list.slice(1), 1);
+    // The replica acts on a packet in the background: wait until the entry is stored.
+    await until("the second entry stored", async () => ((await count(2, 0)) === 2 ? true : undefined));
     const stored = await w.nodes[2]!.store.getEntries(ROLLUP, 0);
     expect(stored.map((e) => e.encTxHash)).to.deep.equal(list.map((e) => (e as { encTxHash: string }).encTxHash));
   });

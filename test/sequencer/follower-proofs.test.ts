@@ -107,8 +107,11 @@ describe("follower checks of replicated proofs: sampled on the append path, neve
   // test speaks for it); member 1 leads view 0 of height 1, member 2 view 1 of height 1.
   before(async () => {
     w = await deployWorld([0, 1]);
-    await startMember(w, 1, { ordering: { followerProofSampleRate: 1 } });
-    await startMember(w, 2, { ordering: { followerProofSampleRate: 0 } });
+    // The silent leader of height 0 must not be timed out between tests (a view change would make the
+    // followers ignore the view-0 replicates the tests send): the default 400 ms passes on a busy machine.
+    const quiet = { timeouts: { leaderTimeoutMs: 600_000 } };
+    await startMember(w, 1, { ordering: { followerProofSampleRate: 1 }, ...quiet });
+    await startMember(w, 2, { ordering: { followerProofSampleRate: 0 }, ...quiet });
     valid = await submission(w, 0, "pay carol 5");
     expect(encryptedSubmission.safeParse(encryptedSubmissionToJson(valid)).success).to.equal(true);
   });

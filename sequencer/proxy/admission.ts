@@ -21,8 +21,11 @@ export interface AdmissionOptions {
   readonly l2: L2StateReader;
   readonly pool: PendingPool;
   readonly policy: PrecheckPolicy;
-  /** Encrypts, proves, submits and verifies the receipt (VeilClient.send). */
-  readonly send: (tx: SignedTransaction) => Promise<SentTransaction>;
+  /**
+   * Encrypts, proves, submits and verifies the receipt (VeilClient.send), at `notBelow` or above: the height
+   * of the sender's latest pending transaction, so that the rollup executes its transactions in nonce order.
+   */
+  readonly send: (tx: SignedTransaction, notBelow: bigint) => Promise<SentTransaction>;
 }
 
 export class Admission {
@@ -54,16 +57,12 @@ export class Admission {
     const known = pool.byHash(tx.hash);
     if (known !== undefined) return { kind: "already-ordered", pending: known };
     const state = await l2.read(tx.from);
-    const refusal = precheck(
-      tx.decoded,
-      tx.from,
-      state.sender,
-      pool.settle(tx.from, state.sender.nonce),
-      state.block,
-      policy,
-    );
+    const before = pool.settle(tx.from, state.sender.nonce);
+    const refusal = precheck(tx.decoded, tx.from, state.sender, before, state.block, policy);
     if (refusal !== undefined) return { kind: "refused", refusal };
-    const sent = await send(tx);
+    // Not below the sender's latest pending height: the rollup runs heights in order, so nonces stay in order.
+    const floor = before.reduce((max, p) => (p.height > max ? p.height : max), 0n);
+    const sent = await send(tx, floor);
     const pending = pool.add({
       hash: tx.hash,
       from: tx.from,

@@ -39,7 +39,7 @@ export function assembleProxy(parts: ProxyParts): EncryptingProxy {
     l2: new L2StateReader(new RpcClient(parts.l2.rpcUrl, { timeoutMs: parts.l2.timeoutMs })),
     pool,
     policy: parts.policy ?? DEFAULT_PRECHECK_POLICY,
-    send: (tx) => parts.client.send(tx.bytes),
+    send: (tx, notBelow) => parts.client.send(tx.bytes, { notBelow }),
   });
   const l2 = new RpcClient(parts.l2.rpcUrl, { timeoutMs: Math.min(parts.l2.timeoutMs, 2_000) });
   const registry = parts.registry ?? createRegistry({ processMetrics: false });

@@ -71,6 +71,15 @@ export interface PreparedSubmission {
 /** How one submission ended: ordered and verified, or an error and whether it is proven not ordered. */
 type Submitted = { readonly sent: SentTransaction } | { readonly error: unknown; readonly notOrdered: boolean };
 
+/** How `send` chooses its height. */
+export interface SendOptions {
+  /**
+   * The lowest height to encrypt for: a sender's next transaction must not be ordered at a lower height than
+   * its previous one, which the rollup would then execute first (its nonce would be out of order).
+   */
+  readonly notBelow?: bigint;
+}
+
 /** How `slash` waits for its claim to mature. */
 export interface SlashOptions {
   /** How often the L1's block number is read while waiting (default 500 ms). */
@@ -109,11 +118,13 @@ export class VeilClient {
    * the node accepts, and lowered to the highest height whose round key is already published (key generators
    * publish a bounded number of heights ahead). Never below the open height.
    */
-  async targetHeight(): Promise<bigint> {
+  async targetHeight(notBelow = 0n): Promise<bigint> {
     const { openHeight, maxHeight } = await this.node.heights(this.rollupId);
-    const wanted = this.lookAhead.target(openHeight);
+    const target = this.lookAhead.target(openHeight);
+    const wanted = target > notBelow ? target : notBelow;
+    const lowest = openHeight > notBelow ? openHeight : notBelow;
     let last: RpcCallError | undefined;
-    for (let height = wanted < maxHeight ? wanted : maxHeight; height >= openHeight; height--) {
+    for (let height = wanted < maxHeight ? wanted : maxHeight; height >= lowest; height--) {
       try {
         await this.roundKey(height);
         return height;
@@ -122,7 +133,7 @@ export class VeilClient {
         last = error;
       }
     }
-    throw last ?? new Error(`no height from ${openHeight} is open for transactions`);
+    throw last ?? new Error(`no height from ${lowest} is open for transactions`);
   }
 
   /** The round key of `height`, verified against the registry's committee (cached once verified). */
@@ -215,11 +226,11 @@ export class VeilClient {
    * answers HEIGHT_SEALED or WRONG_HEIGHT) and the ciphertext is not ordered there, starts over for a later
    * height, up to `maxAttempts` times. A transaction that may be ordered is never encrypted again.
    */
-  async send(signedTx: Uint8Array): Promise<SentTransaction> {
+  async send(signedTx: Uint8Array, options: SendOptions = {}): Promise<SentTransaction> {
     const attempts = this.#options.maxAttempts ?? 3;
     let last: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      const prepared = await this.prepare(signedTx, await this.targetHeight());
+      const prepared = await this.prepare(signedTx, await this.targetHeight(options.notBelow));
       const outcome = await this.#submit(prepared);
       if ("sent" in outcome) return outcome.sent;
       if (!(isHeightRefusal(outcome.error) && outcome.notOrdered)) throw outcome.error;

@@ -3,7 +3,11 @@ import path from "node:path";
 import { expect } from "chai";
 import fc from "fast-check";
 import { Transaction, Wallet, parseEther, type TransactionLike } from "ethers";
+import { Admission } from "../../sequencer/proxy/admission";
 import { intrinsicGas } from "../../sequencer/proxy/intrinsic-gas";
+import type { L2StateReader } from "../../sequencer/proxy/l2-state";
+import type { SentTransaction } from "../../sequencer/sdk/client";
+import { decodeSignedTransaction } from "../../sequencer/sdk/raw-tx";
 import { FORWARDED, REFUSED, ANSWERED, policyOf } from "../../sequencer/proxy/methods";
 import { PendingPool, maxCostOf, type PendingTx } from "../../sequencer/proxy/pending";
 import {
@@ -312,5 +316,29 @@ describe("encrypting RPC method policy", () => {
     ]) {
       expect(policyOf(m).kind).to.equal("unknown");
     }
+  });
+});
+
+describe("encrypting RPC admission: a sender's transactions reach the sequencer in nonce order", () => {
+  it("encrypts a sender's next transaction for no lower height than its latest pending one", async () => {
+    const p = pool();
+    p.add({ ...pendingAt(5), height: 9n });
+    p.add({ ...pendingAt(6), height: 7n });
+    const floors: bigint[] = [];
+    const admission = new Admission({
+      // The L2's view of the sender (pending nonce 5, funded) and of its next block.
+      l2: { read: () => Promise.resolve({ sender: rich, block }) } as unknown as L2StateReader,
+      pool: p,
+      policy: DEFAULT_PRECHECK_POLICY,
+      send: (_tx, notBelow) => {
+        floors.push(notBelow);
+        return Promise.resolve({ height: notBelow + 1n } as unknown as SentTransaction);
+      },
+    });
+    const signed = await wallet.signTransaction(tx({ nonce: 7 }));
+    const result = await admission.admit(decodeSignedTransaction(signed, 31338n));
+    expect(result.kind).to.equal("ordered");
+    expect(floors).to.deep.equal([9n]);
+    expect(p.nextNonce(wallet.address, 5)).to.equal(8);
   });
 });

@@ -227,7 +227,9 @@ export async function startMember(
         validationServiceManager: w.domain.verifyingContract,
       },
     },
-    timeouts: { peerRequestMs: 3_000 },
+    // The members share this process's one event loop with Hardhat's chain and the prover: a pause of the loop
+    // delays every member alike and is no leader failure. Tests of failover set their own, shorter timeouts.
+    timeouts: { peerRequestMs: 3_000, leaderTimeoutMs: 3_000 },
     ...overrides,
   });
   const node = await startNode(config, log, {

@@ -12,7 +12,6 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import hre, { ethers } from "hardhat";
 import { z } from "zod";
-import { PoseidonCommitmentVerifier__factory } from "../typechain-types";
 import {
   DEFAULT_CORE_PARAMS,
   DEFAULT_TIME_LOCK_POLICY,
@@ -31,7 +30,9 @@ export interface Deployment {
   readonly contracts: Record<string, string>;
   /** The EIP-712 domain every Veil signature on this deployment uses. */
   readonly eip712Domain: { name: string; version: string; chainId: number; verifyingContract: string };
-  readonly params: Record<Exclude<keyof CoreParams, "timeLock">, string>;
+  readonly params: Record<Exclude<keyof CoreParams, "timeLock" | "forcedInclusion">, string>;
+  /** The forced-inclusion inbox's fee (wei) and per-height cap. */
+  readonly forcedInclusion: { readonly fee: string; readonly maxEntriesPerHeight: number };
   /** The time-lock policy the registry enforces, and what it means against the assumed attacker. */
   readonly timeLock: {
     readonly modulus: "RSA-2048";
@@ -51,6 +52,7 @@ const paramsSchema = z.strictObject({
   operatorWithdrawalDelay: integer,
   minOperatorStake: integer,
   challengerRewardBps: integer,
+  forcedInclusion: z.strictObject({ fee: integer, maxEntriesPerHeight: z.number().int().min(1).max(65_536) }),
   /** Inputs of the T sizing rule; the least T of every rollup follows from them. */
   timeLockDelay: z
     .strictObject({
@@ -86,9 +88,7 @@ export async function deploy(params: CoreParams = loadParams()): Promise<Deploym
   assertProductionTimeLock(params.timeLock);
   const [deployer] = await ethers.getSigners();
   if (!deployer) throw new Error("no deployer account on this network");
-  const commitmentVerifier = await new PoseidonCommitmentVerifier__factory(deployer).deploy();
-  await commitmentVerifier.waitForDeployment();
-  const { registry, vsm } = await deployCore(deployer, params);
+  const { registry, vsm, txValidityVerifier, inbox } = await deployCore(deployer, params);
   const { chainId } = await ethers.provider.getNetwork();
   const vsmAddress = await vsm.getAddress();
   return {
@@ -96,16 +96,22 @@ export async function deploy(params: CoreParams = loadParams()): Promise<Deploym
     chainId: Number(chainId),
     deployer: deployer.address,
     contracts: {
-      PoseidonCommitmentVerifier: await commitmentVerifier.getAddress(),
       ClusterRegistry: await registry.getAddress(),
+      TxValidityGroth16Verifier: await txValidityVerifier.GROTH16(),
+      TxValidityVerifier: await txValidityVerifier.getAddress(),
+      ForcedInclusionInbox: await inbox.getAddress(),
       ValidationServiceManager: vsmAddress,
     },
     eip712Domain: { name: "Veil", version: "1", chainId: Number(chainId), verifyingContract: vsmAddress },
     params: Object.fromEntries(
       Object.entries(params)
-        .filter(([k]) => k !== "timeLock")
+        .filter(([k]) => k !== "timeLock" && k !== "forcedInclusion")
         .map(([k, v]) => [k, String(v)]),
     ) as Deployment["params"],
+    forcedInclusion: {
+      fee: String(params.forcedInclusion.fee),
+      maxEntriesPerHeight: params.forcedInclusion.maxEntriesPerHeight,
+    },
     timeLock: {
       modulus: "RSA-2048",
       modulusHash: await registry.timeLockModulusHash(),

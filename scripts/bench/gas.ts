@@ -2,7 +2,8 @@
  * Gas of every on-chain path, one JSON line each (`npm run bench:gas`). Runs on the in-process Hardhat
  * network with the default parameters: a 5-member cluster, one rollup, 4 operators of equal stake.
  * Targets: createNewTask with a 3-of-5 seal certificate <= 150k, 3-of-4 aggregate <= 150k, slash by
- * order-commitment proof <= 200k, member join <= 120k (all including the 21k transaction base cost).
+ * order-commitment proof <= 200k, member join <= 120k, a forced-inclusion entry with its on-chain proof check
+ * <= 400k (all including the 21k transaction base cost).
  */
 import { ethers } from "hardhat";
 import { keccak256, parseEther, toBeHex, toUtf8Bytes, type ContractTransactionResponse } from "ethers";
@@ -16,7 +17,11 @@ import {
   type BlockCommitment,
   type OrderCommitment,
 } from "../../sequencer/chain/eip712";
+import { forcedSubmission } from "../../sequencer/chain/inbox";
 import { IncrementalMerkleTree } from "../../sequencer/chain/merkle";
+import { mulBase, randomScalar } from "../../sequencer/crypto/babyjub";
+import { blockHeight, encryptTransaction, rollupId as asRollupId } from "../../sequencer/crypto/encryption";
+import { proveTxValidity } from "../../sequencer/zk/prover";
 import type { ValidationServiceManager } from "../../typechain-types";
 import { emit, progress } from "./report";
 
@@ -27,6 +32,8 @@ const TARGETS: Record<string, number> = {
   slashBrokenOrderCommitment_prefix_rewritten: 200_000,
   join: 120_000,
   join_first_member: 120_000,
+  forcedSubmission: 400_000,
+  forcedSubmission_first_of_height: 400_000,
 };
 
 /**
@@ -74,7 +81,7 @@ async function main(): Promise<void> {
   const members = [...signers.slice(5, 9), signers[17]!];
   const operators = signers.slice(9, 13).sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
   if (!deployer || !clusterOwner || !rollupOwner || !executor || !challenger) throw new Error("need 16 accounts");
-  const { registry, vsm } = await deployCore(deployer, DEFAULT_CORE_PARAMS);
+  const { registry, vsm, inbox } = await deployCore(deployer, DEFAULT_CORE_PARAMS);
   const domain = veilDomain((await ethers.provider.getNetwork()).chainId, await vsm.getAddress());
   const epochLength = await registry.epochLength();
   const lead = await registry.EPOCH_LEAD();
@@ -148,6 +155,22 @@ async function main(): Promise<void> {
       i === 0 ? "registerOperator_first" : "registerOperator",
       vsm.connect(o).registerOperator({ value: parseEther("10") }),
     );
+
+  // Forced inclusion: two entries of one height, each with a real tx-validity proof checked on-chain. The
+  // first of a height also creates its entry list's length slot.
+  progress("forced-inclusion entries (proving 2 transactions)");
+  const roundKey = mulBase(randomScalar());
+  const fee = DEFAULT_CORE_PARAMS.forcedInclusion.fee;
+  for (const [i, name] of ["forcedSubmission_first_of_height", "forcedSubmission"].entries()) {
+    const enc = encryptTransaction(new Uint8Array(120).fill(i + 1), {
+      rollupId: asRollupId(rollupId),
+      height: blockHeight(90n),
+      roundKey,
+    });
+    const { proof } = await proveTxValidity(enc);
+    const submission = forcedSubmission({ tx: enc.encrypted, txCommitment: enc.txCommitment, roundKey, proof });
+    await gasOf(name, inbox.connect(challenger).submit(submission, { value: fee }), { ciphertext_elements: 19 });
+  }
 
   // A block of 1,000 txs in which the leader promised index 999 then moved another tx there.
   const height = 40n;

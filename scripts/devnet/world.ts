@@ -37,6 +37,8 @@ export interface World {
   readonly chainId: bigint;
   readonly clusterRegistry: string;
   readonly validationServiceManager: string;
+  /** The forced-inclusion inbox (docs/forced-inclusion.md). */
+  readonly forcedInclusionInbox: string;
   readonly clusterId: bigint;
   readonly rollupId: bigint;
   /** In join order, which is the registry's member order (the leader schedule). */
@@ -66,7 +68,7 @@ export async function deployWorld(l1Url: string, options: WorldOptions = {}): Pr
     const squarings = options.squarings ?? 64;
     // The devnet overrides the production time-lock policy openly: a test modulus (flagged insecure on
     // chain, and every process warns of it) and a T that gives no delay at all.
-    const { registry, vsm } = await deployCore(deployer, {
+    const { registry, vsm, inbox } = await deployCore(deployer, {
       ...DEFAULT_CORE_PARAMS,
       timeLock: insecureTestTimeLockPolicy(modulus, BigInt(squarings)),
     });
@@ -113,6 +115,7 @@ export async function deployWorld(l1Url: string, options: WorldOptions = {}): Pr
       chainId,
       clusterRegistry: await registry.getAddress(),
       validationServiceManager: await vsm.getAddress(),
+      forcedInclusionInbox: await inbox.getAddress(),
       clusterId,
       rollupId,
       members,

@@ -1,13 +1,19 @@
 /**
- * Deploys and wires Veil's core contracts (ClusterRegistry, ValidationServiceManager) through TypeChain.
- * Used by scripts/deploy.ts, the contract tests and the gas benchmark, so that all three deploy the same way.
+ * Deploys and wires Veil's core contracts (ClusterRegistry, the tx-validity verifier, the forced-inclusion
+ * inbox, ValidationServiceManager) through TypeChain. Used by scripts/deploy.ts, the devnet, the contract tests
+ * and the gas benchmark, so that all of them deploy the same way.
  */
 import type { Signer } from "ethers";
 import { getAddress, parseEther, toBeHex } from "ethers";
 import {
   ClusterRegistry__factory,
+  ForcedInclusionInbox__factory,
+  TxValidityGroth16Verifier__factory,
+  TxValidityVerifier__factory,
   ValidationServiceManager__factory,
   type ClusterRegistry,
+  type ForcedInclusionInbox,
+  type TxValidityVerifier,
   type ValidationServiceManager,
 } from "../../typechain-types";
 import { RSA_2048_MODULUS } from "../crypto/timelock/modulus";
@@ -59,6 +65,8 @@ export interface CoreParams {
   /** Challenger's share of a slash, basis points. */
   readonly challengerRewardBps: bigint;
   readonly timeLock: TimeLockPolicy;
+  /** The fee of one forced-inclusion entry (wei, burned) and the most entries one height takes. */
+  readonly forcedInclusion: { readonly fee: bigint; readonly maxEntriesPerHeight: number };
 }
 
 /**
@@ -77,6 +85,8 @@ export const DEFAULT_CORE_PARAMS: CoreParams = {
   minOperatorStake: parseEther("1"),
   challengerRewardBps: 1_000n,
   timeLock: DEFAULT_TIME_LOCK_POLICY,
+  // About twice the gas of the entry itself at 10 gwei: spam costs its sender, an honest user pays once.
+  forcedInclusion: { fee: parseEther("0.005"), maxEntriesPerHeight: 128 },
 };
 
 /** The policy as the ClusterRegistry constructor takes it. */
@@ -89,6 +99,9 @@ export const timeLockPolicyArg = (policy: TimeLockPolicy) => ({
 export interface CoreContracts {
   readonly registry: ClusterRegistry;
   readonly vsm: ValidationServiceManager;
+  /** The typed entry point to the tx-validity circuit's Groth16 verifier. */
+  readonly txValidityVerifier: TxValidityVerifier;
+  readonly inbox: ForcedInclusionInbox;
 }
 
 export async function deployCore(deployer: Signer, params: CoreParams = DEFAULT_CORE_PARAMS): Promise<CoreContracts> {
@@ -99,6 +112,17 @@ export async function deployCore(deployer: Signer, params: CoreParams = DEFAULT_
     timeLockPolicyArg(params.timeLock),
   );
   await registry.waitForDeployment();
+  const groth16 = await new TxValidityGroth16Verifier__factory(deployer).deploy();
+  await groth16.waitForDeployment();
+  const txValidityVerifier = await new TxValidityVerifier__factory(deployer).deploy(await groth16.getAddress());
+  await txValidityVerifier.waitForDeployment();
+  const inbox = await new ForcedInclusionInbox__factory(deployer).deploy(
+    await registry.getAddress(),
+    await txValidityVerifier.getAddress(),
+    params.forcedInclusion.fee,
+    params.forcedInclusion.maxEntriesPerHeight,
+  );
+  await inbox.waitForDeployment();
   const vsm = await new ValidationServiceManager__factory(deployer).deploy(
     await registry.getAddress(),
     params.quorumBps,
@@ -110,7 +134,7 @@ export async function deployCore(deployer: Signer, params: CoreParams = DEFAULT_
   );
   await vsm.waitForDeployment();
   await (await registry.setSlasher(await vsm.getAddress())).wait();
-  return { registry, vsm };
+  return { registry, vsm, txValidityVerifier, inbox };
 }
 
 /** A provider that can ask a development chain (Hardhat) to mine. */

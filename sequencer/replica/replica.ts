@@ -206,7 +206,12 @@ export class HeightReplica<Tx = unknown> {
   private finish(): Effect<Tx>[] {
     // An unwatched height's ticks do nothing (see tick): it wakes again when something makes it watched.
     if (this.status !== "built" && (this.watched || this.status !== "normal")) {
-      const wake = this.status === "normal" && this.leads() ? this.nextHeartbeat : this.deadline;
+      const wake =
+        this.status === "normal" && this.leads()
+          ? this.nextHeartbeat
+          : this.buildsWhileDecided()
+            ? Math.min(this.nextHeartbeat, this.deadline)
+            : this.deadline;
       this.effects.push({ type: "schedule", at: Math.max(wake, this.now + 1) });
     }
     const out = this.effects;
@@ -649,9 +654,29 @@ export class HeightReplica<Tx = unknown> {
 
   // ---- failure detection ------------------------------------------------------------------------------
 
+  /**
+   * This member assembled the certificate as the leader of its view and builds the block: until the block is
+   * built it keeps heartbeating that view, so that its followers' timers stay quiet. A follower that timed out
+   * would learn the decision from it, and could then only wait for this member's block: if it died before
+   * building, nobody would re-certify the height (docs/ordering.md, "Decided heights"). Kept quiet, followers
+   * that outlive it change views as open members, and the next leader seals the same log again and builds.
+   */
+  private buildsWhileDecided(): boolean {
+    return (
+      this.phase.status === "decided" &&
+      this.phase.certificate.statement.view === this.view &&
+      this.leaderOfView(this.view) === this.self
+    );
+  }
+
   private tick(): void {
     if (this.status === "built") return;
     if (this.phase.status === "decided") {
+      if (this.buildsWhileDecided() && this.now >= this.nextHeartbeat) {
+        const count = this.log.size;
+        this.toFollowers((echo) => ({ type: "heartbeat", view: this.view, count, echo }));
+        this.nextHeartbeat = this.now + this.config.timing.heartbeatIntervalMs;
+      }
       if (this.now >= this.deadline)
         this.fetchBlock(this.blockFetch.next(this.leaderOfView(this.phase.certificate.statement.view)));
       return;

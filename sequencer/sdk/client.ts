@@ -167,6 +167,8 @@ export class VeilClient {
 
   /** Encrypts `signedTx` to the round key of `height` and proves the ciphertext well formed. */
   async prepare(signedTx: Uint8Array, height: bigint): Promise<PreparedSubmission> {
+    // The look-ahead learns the whole preparation: a key verified on the way costs the window as much as proving.
+    const preparing = performance.now();
     const key = await this.roundKey(height);
     const encryption = encryptTransaction(signedTx, {
       rollupId: toRollupId(this.rollupId),
@@ -176,7 +178,7 @@ export class VeilClient {
     const started = performance.now();
     const { proof } = await (this.#options.prove ?? proveTxValidity)(encryption);
     const provingMs = performance.now() - started;
-    this.lookAhead.observe(provingMs);
+    this.lookAhead.observe(performance.now() - preparing);
     const submission: EncryptedSubmission = {
       tx: { ...encryption.encrypted, ciphertext: [...encryption.encrypted.ciphertext] },
       txCommitment: encryption.txCommitment,
@@ -204,6 +206,7 @@ export class VeilClient {
       raw = await this.node.sendEncrypted(encryptedSubmissionToJson(prepared.submission));
     } catch (error) {
       const refused = isHeightRefusal(error);
+      if (refused) this.lookAhead.missed();
       if (!refused && !mayBeOrdered(error)) return { error, notOrdered: false };
       const settled = await settle(this.node, leaf, this.#options.lookups, refused);
       if (settled.kind !== "ordered") return { error, notOrdered: settled.kind === "not-ordered" };

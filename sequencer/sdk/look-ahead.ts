@@ -19,6 +19,8 @@ export interface LookAheadOptions {
 }
 
 const WEIGHT_OF_NEW = 0.3;
+/** How much a missed target grows the estimate. */
+const MISS_GROWTH = 1.5;
 
 export class LookAhead {
   #provingMs: number;
@@ -44,10 +46,21 @@ export class LookAhead {
     return this.#provingMs;
   }
 
-  /** Records one measured proving time. */
+  /** Records one measured preparation time (round key, encryption, proof). */
   observe(provingMs: number): void {
     if (Number.isFinite(provingMs) && provingMs >= 0)
       this.#provingMs = (1 - WEIGHT_OF_NEW) * this.#provingMs + WEIGHT_OF_NEW * provingMs;
+  }
+
+  /**
+   * Records that a target closed before its transaction arrived: whatever the measurements say, the window
+   * was too short on this machine now (a loaded CPU, a slow node, a key verified on the way), so the estimate
+   * grows by half, up to what `maxBlocks` can use. Later measurements bring it back down.
+   */
+  missed(): void {
+    const { blockTimeMs, safetyFactor, overheadMs, maxBlocks } = this.#options;
+    const ceiling = (maxBlocks * blockTimeMs) / safetyFactor - overheadMs;
+    this.#provingMs = Math.max(this.#provingMs, Math.min(ceiling, this.#provingMs * MISS_GROWTH));
   }
 
   /** Blocks between the open height and the target height. */

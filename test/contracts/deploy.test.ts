@@ -13,10 +13,15 @@ import {
 import { loadBigMath } from "../../sequencer/crypto/timelock/bigmath";
 import { RSA_2048_MODULUS } from "../../sequencer/crypto/timelock/modulus";
 import { generateTestOnlyModulus } from "../../sequencer/crypto/timelock/test-modulus";
-import { ClusterRegistry__factory, ValidationServiceManager__factory } from "../../typechain-types";
+import {
+  ClusterRegistry__factory,
+  ForcedInclusionInbox__factory,
+  TxValidityVerifier__factory,
+  ValidationServiceManager__factory,
+} from "../../typechain-types";
 
 describe("scripts/deploy.ts", () => {
-  it("deploys the verifier, the registry and the VSM wired together, and reports the EIP-712 domain", async () => {
+  it("deploys the registry, the tx-validity verifier, the forced-inclusion inbox and the VSM wired together, and reports the EIP-712 domain", async () => {
     const d = await deploy(DEFAULT_CORE_PARAMS);
     const [deployer] = await ethers.getSigners();
     const registry = ClusterRegistry__factory.connect(d.contracts.ClusterRegistry!, deployer);
@@ -25,7 +30,13 @@ describe("scripts/deploy.ts", () => {
     expect(await vsm.registry()).to.equal(d.contracts.ClusterRegistry);
     expect(await vsm.challengeWindow()).to.equal(DEFAULT_CORE_PARAMS.challengeWindow);
     expect(d.eip712Domain.verifyingContract).to.equal(d.contracts.ValidationServiceManager);
-    expect(await ethers.provider.getCode(d.contracts.PoseidonCommitmentVerifier!)).to.not.equal("0x");
+    const inbox = ForcedInclusionInbox__factory.connect(d.contracts.ForcedInclusionInbox!, deployer);
+    expect(await inbox.verifier()).to.equal(d.contracts.TxValidityVerifier);
+    expect(await inbox.registry()).to.equal(d.contracts.ClusterRegistry);
+    expect(await inbox.submissionFee()).to.equal(BigInt(d.forcedInclusion.fee));
+    const verifier = TxValidityVerifier__factory.connect(d.contracts.TxValidityVerifier!, deployer);
+    expect(await verifier.GROTH16()).to.equal(d.contracts.TxValidityGroth16Verifier);
+    expect(await ethers.provider.getCode(d.contracts.TxValidityGroth16Verifier!)).to.not.equal("0x");
     expect(d.params.quorumBps).to.equal("6666");
     // The production time-lock: RSA-2048 only, and T from the sizing rule (13 s against 35M squarings/s).
     expect(await registry.insecureTestModulus()).to.equal(false);

@@ -34,6 +34,7 @@ export const PARAMS: CoreParams = {
   challengerRewardBps: 1_000n,
   // RSA-2048 with a small least T: the contract suites register T = 1M and test the minimum itself.
   timeLock: { ...DEFAULT_TIME_LOCK_POLICY, minSquarings: 1_000n },
+  forcedInclusion: { fee: parseEther("0.01"), maxEntriesPerHeight: 128 },
 };
 
 /** PARAMS.timeLock as the registry's constructor takes it, for suites that deploy a registry alone. */

@@ -40,11 +40,11 @@ const BLOCK_TIME_MS = 2_000;
  * proof can take longer than two blocks. The key generators publish 16 ahead (the full devnet's default), so
  * a transaction sent right after a key generator dies is still encrypted to a key that holds its share.
  */
-const LOOK_AHEAD = { blockTimeMs: BLOCK_TIME_MS, initialProvingMs: 8_000, minBlocks: 3, maxBlocks: 8 };
+const LOOK_AHEAD = { blockTimeMs: BLOCK_TIME_MS, initialProvingMs: 8_000, minBlocks: 3, maxBlocks: 12 };
 /** How long a transaction may take from its receipt to its L2 block on a loaded 2-core machine. */
 const INCLUSION_BOUND_MS = 90_000;
 /**
- * After a leader is killed, each height it led waits for a view change (3-4.5 s), and one that fails on a
+ * After a leader is killed, each height it led waits for a view change (2-3 s with the 2 s timeout below; less once the dead member is suspected), and one that fails on a
  * loaded machine is retried with the timeout doubled (docs/ordering.md): a few of those fit in 180 s.
  */
 const FAILOVER_BOUND_MS = 180_000;
@@ -151,6 +151,11 @@ describe("end to end: a full devnet of real processes", function () {
       blockTimeMs: BLOCK_TIME_MS,
       logLevel: "info",
       keygenConfig: { schedule: { aggregationTimeoutMs: 20_000 } },
+      // Eleven processes share two cores here. With the 400 ms default a node whose event loop stalls that
+      // long starts a view change of a live leader, and the Byzantine-leader case below then meets an honest
+      // task of a later view replacing its forged one (the VSM allows it) before the validators judge it.
+      // Failover under the default timeout is measured by bench:failover and tested by cluster-leader-kill.
+      nodeConfig: { timeouts: { leaderTimeoutMs: 2_000 } },
       ...(process.env.VEIL_E2E_WORKDIR === undefined ? {} : { workDir: process.env.VEIL_E2E_WORKDIR }),
     });
     l1 = new JsonRpcProvider(devnet.l1.url, undefined, { staticNetwork: true, pollingInterval: 200 });

@@ -113,7 +113,7 @@ export async function sendNotBelow(
   c: VeilClient,
   sign: (variant: number) => Promise<Uint8Array>,
   floor: bigint,
-  attempts = 8,
+  attempts = 16,
 ): Promise<Ordered> {
   let last: unknown;
   let variant = 0;

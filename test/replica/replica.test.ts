@@ -514,7 +514,7 @@ describe("replica: decided heights", () => {
     expect(seal).to.deep.equal([{ type: "reply", id: 9, reply: { ok: true, sealed: GOOD } }]);
   });
 
-  it("the leader that assembles the certificate is decided: it answers the seal, stops heartbeating, answers a view change with it", () => {
+  it("the leader that assembles the certificate is decided: it answers the seal, heartbeats until its block is built, answers a view change with it", () => {
     const a = replica(A);
     a.step({ type: "receive", from: B, message: { type: "heartbeat", view: 0, count: 0 } }, 0); // ignored: B does not lead
     const sealing = a.step({ type: "seal", id: 1 }, 1);
@@ -529,8 +529,10 @@ describe("replica: decided heights", () => {
     if (reply?.type !== "reply" || !reply.reply.ok || !("sealed" in reply.reply)) throw new Error("no certificate");
     const cert = reply.reply.sealed;
     expect(a.snapshot()).to.include({ status: "decided", leading: false });
-    // No heartbeats any more: its timer only looks for the block, should the executor not have it built here.
-    expect(sent(a.step({ type: "tick" }, 200)).filter((m) => m.type === "heartbeat")).to.deep.equal([]);
+    // It builds the block: until then it keeps its followers' timers quiet, so that none of them learns the
+    // decision early and, should it die before its block, they can still re-certify in a later view.
+    const beats = a.step({ type: "tick" }, 200).filter((e) => e.type === "send" && e.message.type === "heartbeat");
+    expect(beats.map((e) => (e.type === "send" ? e.to : ""))).to.have.members([B, C]);
     const cVote = keys.portFor(C, HEIGHT).signVote({ view: 1, epoch: 0 });
     const answer = a.step(
       { type: "receive", from: C, message: { type: "start-view-change", view: 1, vote: cVote } },
@@ -543,6 +545,9 @@ describe("replica: decided heights", () => {
       id: 2,
       reply: { ok: true, sealed: cert },
     });
+    // Built: no heartbeats any more, and no timer at all.
+    a.step({ type: "built", certificate: cert }, 302);
+    expect(sent(a.step({ type: "tick" }, 1_000)).filter((m) => m.type === "heartbeat")).to.deep.equal([]);
   });
 
   it("a restarted member that lacks the height learns it from a decided answer to its recovery", () => {

@@ -20,6 +20,25 @@ describe("SDK: target height look-ahead", () => {
     expect(la.expectedProvingMs).to.be.closeTo(1_000, 10);
   });
 
+  it("looks further ahead after a missed target, up to maxBlocks, and measurements bring it back", () => {
+    const la = new LookAhead({ blockTimeMs: 1_000, initialProvingMs: 2_000, maxBlocks: 10 });
+    const before = la.blocks(); // (2000 + 500) × 1.5 / 1000 → 4
+    la.missed();
+    expect(la.expectedProvingMs).to.equal(3_000);
+    expect(la.blocks()).to.be.greaterThan(before);
+    for (let i = 0; i < 10; i++) la.missed();
+    expect(la.blocks()).to.equal(10);
+    expect(la.expectedProvingMs).to.be.at.most((10 * 1_000) / 1.5 - 500);
+    for (let i = 0; i < 30; i++) la.observe(2_000);
+    expect(la.blocks()).to.equal(before);
+  });
+
+  it("never shrinks the estimate on a miss, even when it already exceeds what maxBlocks can use", () => {
+    const la = new LookAhead({ blockTimeMs: 1_000, initialProvingMs: 60_000, maxBlocks: 4 });
+    la.missed();
+    expect(la.expectedProvingMs).to.equal(60_000);
+  });
+
   it("stays within its bounds and never targets a height below the open one (property)", () => {
     fc.assert(
       fc.property(

@@ -479,7 +479,7 @@ contract ValidationServiceManager is EIP712 {
     }
 
     /// @notice Slashes a member that signed two seals of the same (rollup, height) and view that end the height
-    /// differently (another count or encRoot). An honest member signs one seal per view, and records it before
+    /// differently (another count, encRoot or inbox block). An honest member signs one seal per view, and records it before
     /// it signs. Seals of different views are no fault by themselves: a view change adopts any seal a majority
     /// may have certified, so an uncertified seal may rightly give way to another log in a later view, and two
     /// certified seals that differ are caught by `slashConflictingCertificates`.
@@ -658,10 +658,14 @@ contract ValidationServiceManager is EIP712 {
         signers = VeilCertificate.verify(digest, certificate.signatures, members);
     }
 
-    /// @dev Two seals conflict when they end the same height of the same rollup differently (views and epochs
-    /// aside: two certified seals must never differ, one member's seals must not differ within a view).
+    /// @dev Two seals conflict when they end the same height of the same rollup differently: another count, root
+    /// or inbox cut (views and epochs aside: two certified seals must never differ, one member's seals must not
+    /// differ within a view).
     function _sealsConflict(Seal calldata a, Seal calldata b) private pure returns (bool) {
-        return a.rollupId == b.rollupId && a.height == b.height && (a.txCount != b.txCount || a.encRoot != b.encRoot);
+        return
+            a.rollupId == b.rollupId &&
+            a.height == b.height &&
+            (a.txCount != b.txCount || a.encRoot != b.encRoot || a.inboxBlock != b.inboxBlock);
     }
 
     /// @dev One seal fault per (rollup, height, member), whichever call proves it.

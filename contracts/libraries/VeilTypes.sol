@@ -26,15 +26,18 @@ struct BlockCommitment {
     uint32 viewNumber;
 }
 
-/// @notice "Height `height` ends with `txCount` transactions under `encRoot`", signed in view `viewNumber` by
-/// the leader that seals it and by each member that stored that log and seal in that view. `epoch` is the
-/// ClusterRegistry membership epoch whose members sign it: the leader and the majority are those of that
-/// epoch. A majority's signatures form a SealCertificate; key generators release their shares only against one.
+/// @notice "Height `height` ends with `txCount` transactions under `encRoot`, followed by the forced-inclusion
+/// entries of the height posted at or before L1 block `inboxBlock`", signed in view `viewNumber` by the leader
+/// that seals it and by each member that stored that log and seal in that view (and found `inboxBlock` recent).
+/// `epoch` is the ClusterRegistry membership epoch whose members sign it: the leader and the majority are those
+/// of that epoch. A majority's signatures form a SealCertificate; key generators release their shares only
+/// against one, so the inbox cut is fixed before anyone can read the entries it admits.
 struct Seal {
     uint64 rollupId;
     uint64 height;
     uint32 txCount;
     bytes32 encRoot;
+    uint64 inboxBlock;
     uint32 viewNumber;
     uint32 epoch;
 }
@@ -85,7 +88,7 @@ library VeilTypes {
         "BlockCommitment(uint64 rollupId,uint64 height,uint32 txCount,bytes32 encRoot,bytes32 rawRoot,uint32 viewNumber)"
     );
     bytes32 internal constant SEAL_TYPEHASH = keccak256(
-        "Seal(uint64 rollupId,uint64 height,uint32 txCount,bytes32 encRoot,uint32 viewNumber,uint32 epoch)"
+        "Seal(uint64 rollupId,uint64 height,uint32 txCount,bytes32 encRoot,uint64 inboxBlock,uint32 viewNumber,uint32 epoch)"
     );
     bytes32 internal constant OPERATOR_RESPONSE_TYPEHASH = keccak256(
         "OperatorResponse(bytes32 taskId,bytes32 commitmentHash,bool approve)"
@@ -132,7 +135,19 @@ library VeilTypes {
 
     /// @notice EIP-712 struct hash of a seal.
     function hash(Seal calldata s) internal pure returns (bytes32) {
-        return keccak256(abi.encode(SEAL_TYPEHASH, s.rollupId, s.height, s.txCount, s.encRoot, s.viewNumber, s.epoch));
+        return
+            keccak256(
+                abi.encode(
+                    SEAL_TYPEHASH,
+                    s.rollupId,
+                    s.height,
+                    s.txCount,
+                    s.encRoot,
+                    s.inboxBlock,
+                    s.viewNumber,
+                    s.epoch
+                )
+            );
     }
 
     /// @notice EIP-712 struct hash of an operator response.

@@ -113,6 +113,7 @@ async function main(): Promise<void> {
       height: c.height,
       txCount: c.txCount,
       encRoot: c.encRoot,
+      inboxBlock: 0n,
       viewNumber: 0,
       epoch: await epochNow(),
     };
@@ -215,6 +216,7 @@ async function main(): Promise<void> {
     height: 45n,
     txCount: 3,
     encRoot: keccak256(toUtf8Bytes("e1")),
+    inboxBlock: 0n,
     viewNumber: 0,
     epoch: await epochNow(),
   };
@@ -343,6 +345,7 @@ async function main(): Promise<void> {
     height: 44n,
     txCount: 3,
     encRoot: keccak256(toUtf8Bytes("e1")),
+    inboxBlock: 0n,
     viewNumber: 0,
     epoch: await epochNow(),
   };

@@ -232,7 +232,9 @@ export class Devnet {
         cluster: { id: w.clusterId.toString(), peers: this.nodes.filter((o) => o !== n).map((o) => o.url) },
         rpc: { host: "127.0.0.1", port: nodePorts[i], rateLimit: DEVNET_RATE_LIMIT },
         storage: { path: n.dbDir },
-        l1: this.commonL1(),
+        // The development chain mines a block per transaction (tens a second under load) while a node reads
+        // its head every 2 s: a cut 8 blocks off (the default, 96 s of mainnet) would often be refused there.
+        l1: { ...this.commonL1(), inbox: { confirmations: 1, maxLagBlocks: 256 } },
         // Its own generator first; the others for reveals, round secrets and, if its own is down, round keys.
         keyGenerator: {
           url: this.keygenUrls[i % this.keygenUrls.length],

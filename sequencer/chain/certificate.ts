@@ -44,7 +44,12 @@ export type SealJson = z.input<typeof schemas.Seal>;
 
 /** The JSON form of a seal. */
 export function sealToJson(seal: Seal): SealJson {
-  return { ...seal, rollupId: seal.rollupId.toString(), height: seal.height.toString() };
+  return {
+    ...seal,
+    rollupId: seal.rollupId.toString(),
+    height: seal.height.toString(),
+    inboxBlock: seal.inboxBlock.toString(),
+  };
 }
 
 /** The leader's seal of a height, signed (EIP-712 Seal) by the leader of the seal's view. */

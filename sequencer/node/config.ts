@@ -71,6 +71,13 @@ export const configSchema = z.strictObject({
   l1: z.strictObject({
     rpcUrl: httpUrl,
     contracts: l1Contracts,
+    /** The forced-inclusion cut of this node's seals, and how far another's may be to sign it (inbox-cut.ts). */
+    inbox: z
+      .strictObject({
+        confirmations: int(1, 1_000).default(2),
+        maxLagBlocks: int(0, 100_000).default(8),
+      })
+      .prefault({}),
   }),
   limits: z
     .strictObject({

@@ -26,6 +26,7 @@ import { UploadPermits } from "./cluster/upload-permit";
 import { createOrderingMetrics, registerOrderingGauges } from "./ordering-metrics";
 import { MemoryRoundKeySource, RoundKeys, RpcRoundKeySource, type RoundKeySource } from "./round-keys";
 import { Ordering } from "./ordering";
+import { InboxCut } from "./inbox-cut";
 import { parseSealCertificate } from "../chain/certificate";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
@@ -221,6 +222,7 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
       leaderTimeoutMs: config.timeouts.leaderTimeoutMs,
       commitTimeoutMs: config.timeouts.peerRequestMs,
       maxLagHeights: config.health.maxLagHeights,
+      inbox: new InboxCut(() => chain.l1Head, config.l1.inbox),
     });
     const ordering = sequencer;
     registerOrderingGauges(metricsRegistry, {

@@ -117,6 +117,7 @@ export class SealHasher extends StructDigest<Seal> {
       uintWord(s.height, 64, "height") +
       uintWord(BigInt(s.txCount), 32, "txCount") +
       bytes32Word(s.encRoot, "encRoot") +
+      uintWord(s.inboxBlock, 64, "inboxBlock") +
       uintWord(BigInt(s.viewNumber), 32, "viewNumber") +
       uintWord(BigInt(s.epoch), 32, "epoch")
     );

@@ -38,6 +38,7 @@ import { HeightWire } from "./host/wire";
 import type { OrderingMetrics } from "./ordering-metrics";
 import { LeaderProgress, PeerHeights, SEALED_MESSAGE_TYPES } from "./readiness";
 import { RoundKeyUnavailable, type RoundKeys } from "./round-keys";
+import type { InboxCut } from "./inbox-cut";
 import type { NodeStore } from "./storage/store";
 
 export interface OrderingOptions {
@@ -69,6 +70,8 @@ export interface OrderingOptions {
   readonly maxQueuedPerPeer?: number;
   /** Readiness: how many heights this node's highest sealed one may be behind what members vouch for. */
   readonly maxLagHeights?: number;
+  /** The forced-inclusion cut of this node's seals and the cuts it signs (inbox-cut.ts). */
+  readonly inbox?: InboxCut;
 }
 
 /** Readiness: a leader whose requests of a height wait this many leader timeouts, none answered, stalls. */
@@ -132,6 +135,7 @@ export class Ordering {
       log: o.log,
       check: (rollupId, height, message) => checks.check(rollupId, height, message),
       onSealStored: (rollupId, height) => void this.advanceOpenHeight(rollupId, height),
+      inbox: o.inbox,
       onFetchBlock: (rollupId, height, from) => this.fetchBlock(rollupId, height, from),
       onViewChange: (rollupId, height, view, normalView) => {
         o.metrics.viewChanges.inc();

@@ -27,6 +27,11 @@ export class PeerChecks<Tx> {
     return epoch === this.config.membership.epoch || (this.config.acceptsSealEpoch?.(epoch) ?? false);
   }
 
+  /** A new seal's inbox block, by the host's view of the L1 (any, unless the host says otherwise). */
+  acceptsInboxBlock(inboxBlock: number): boolean {
+    return this.config.acceptsInboxBlock?.(inboxBlock) ?? true;
+  }
+
   /** A majority's votes for `view` of this height, in its epoch. */
   checkViewCertificate(view: number, certificate: ViewCertificate): boolean {
     const statement = { view, epoch: this.config.membership.epoch };

@@ -60,7 +60,9 @@ export interface ReplicaSnapshot<Tx> {
   readonly committed: number;
 }
 
-const sameSeal = (a: Seal, b: Seal): boolean => a.count === b.count && a.root === b.root;
+/** Whether two seals end the height alike (views and epochs aside): same log, same inbox cut. */
+const sameSeal = (a: Seal, b: Seal): boolean =>
+  a.count === b.count && a.root === b.root && a.inboxBlock === b.inboxBlock;
 
 export class HeightReplica<Tx = unknown> {
   private readonly log: ReplicaLog<Tx>;
@@ -163,7 +165,7 @@ export class HeightReplica<Tx = unknown> {
         this.propose(input.batch);
         break;
       case "seal":
-        this.requestSeal(input.id);
+        this.requestSeal(input.id, input.inboxBlock);
         break;
       case "receive":
         if (this.config.membership.members.includes(input.from) && input.from !== this.self) {
@@ -423,7 +425,7 @@ export class HeightReplica<Tx = unknown> {
 
   // ---- sealing ----------------------------------------------------------------------------------------
 
-  private requestSeal(id: number): void {
+  private requestSeal(id: number, inboxBlock: number): void {
     const decision = this.decision;
     if (decision !== undefined) {
       // Any member that holds the certificate answers with it; the leader of its view builds the block.
@@ -438,6 +440,9 @@ export class HeightReplica<Tx = unknown> {
     const seal: Seal = {
       count: this.log.size,
       root: this.log.root,
+      // A seal this member holds from an earlier view (its own, or adopted with its log in a view change) may
+      // have been certified: the same log is sealed again with the same cut. Otherwise the host's block.
+      inboxBlock: this.seal?.seal.inboxBlock ?? inboxBlock,
       view: this.view,
       epoch: this.config.sealEpoch?.() ?? this.config.membership.epoch,
     };
@@ -484,6 +489,9 @@ export class HeightReplica<Tx = unknown> {
       return;
     }
     if (this.log.size !== seal.count || this.log.root !== seal.root) return; // not this log: never signed
+    // A new cut must be recent by this member's view of the L1; the cut of a seal it holds from an earlier view
+    // is taken as it is (that seal may be certified, and a later view must keep it).
+    if (seal.inboxBlock !== this.seal?.seal.inboxBlock && !this.checks.acceptsInboxBlock(seal.inboxBlock)) return;
     this.pendingSeal = undefined;
     if (this.seal?.seal.view !== seal.view) {
       this.seal = signed;

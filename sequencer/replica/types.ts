@@ -34,10 +34,15 @@ export interface Entry<Tx = unknown> {
   readonly preProof: readonly Hash[];
 }
 
-/** A leader's seal of the height: the log ends at `count` entries with root `root`. */
+/**
+ * A leader's seal of the height: the log ends at `count` entries with root `root`, and the block holds after
+ * them the forced-inclusion entries posted to the L1 inbox at or before block `inboxBlock`
+ * (docs/forced-inclusion.md). A seal adopted by a view change keeps its inbox block.
+ */
 export interface Seal {
   readonly count: number;
   readonly root: Hash;
+  readonly inboxBlock: number;
   readonly view: number;
   readonly epoch: number;
 }
@@ -137,7 +142,8 @@ export interface ReplicaError {
 export type Input<Tx = unknown> =
   /** A group commit: every proposal becomes an entry of one batch (one write, one replication). */
   | { readonly type: "propose"; readonly batch: readonly { readonly id: number; readonly proposal: Proposal<Tx> }[] }
-  | { readonly type: "seal"; readonly id: number }
+  /** Seal the height; a new seal names `inboxBlock`, the host's recent L1 block (an adopted one keeps its own). */
+  | { readonly type: "seal"; readonly id: number; readonly inboxBlock: number }
   | { readonly type: "receive"; readonly from: Address; readonly message: Message<Tx> }
   | { readonly type: "tick" }
   /**
@@ -271,6 +277,12 @@ export interface ReplicaConfig {
    */
   readonly sealEpoch?: () => number;
   readonly acceptsSealEpoch?: (epoch: number) => boolean;
+  /**
+   * Whether a new seal's inbox block is recent enough to sign, by this member's own view of the L1: a majority
+   * that checks it keeps one leader from naming a stale block to drop the forced entries posted since
+   * (docs/forced-inclusion.md). Default: any block.
+   */
+  readonly acceptsInboxBlock?: (inboxBlock: number) => boolean;
   /**
    * Whether the host suspects `member` of being down (replica/suspects.ts): a watched height whose leader is
    * suspected and silent moves to the next view at once. Default: nobody is suspected.

@@ -109,9 +109,10 @@ export class Invariants {
     }
     const earlier = this.certified.get(height);
     const s = certificate.statement;
-    if (earlier !== undefined && (earlier.statement.count !== s.count || earlier.statement.root !== s.root)) {
+    const e = earlier?.statement;
+    if (e !== undefined && (e.count !== s.count || e.root !== s.root || e.inboxBlock !== s.inboxBlock)) {
       throw new InvariantViolation(
-        `height ${height}: two certified seals differ (${earlier.statement.count} entries in view ${earlier.statement.view}, ${s.count} in view ${s.view})`,
+        `height ${height}: two certified seals differ (${e.count} entries, inbox block ${e.inboxBlock} in view ${e.view}; ${s.count}, ${s.inboxBlock} in view ${s.view})`,
       );
     }
     // Only when some receipt lies at or beyond the seal's end: the scan finds the first one, as it always did.
@@ -314,11 +315,12 @@ export class Invariants {
           signed.seals,
           seal.seal.view,
           "seal of view",
-          `${seal.seal.count}/${seal.seal.root}`,
+          `${seal.seal.count}/${seal.seal.root}/${seal.seal.inboxBlock}`,
         );
       }
       if (out.type === "seal-vote") {
-        this.signed(member, height, signed.seals, out.seal.view, "seal of view", `${out.seal.count}/${out.seal.root}`);
+        const content = `${out.seal.count}/${out.seal.root}/${out.seal.inboxBlock}`;
+        this.signed(member, height, signed.seals, out.seal.view, "seal of view", content);
       }
     }
   }

@@ -662,7 +662,7 @@ export class LeaderKillWorld {
     if (to.up) {
       const id = this.nextId++;
       to.requests.set(id, { kind: "seal" });
-      this.step(to, { type: "seal", id });
+      this.step(to, { type: "seal", id, inboxBlock: Math.floor(this.now / 500) });
     } else {
       this.sealGuess = undefined;
     }

@@ -36,7 +36,7 @@ export class SimKeys {
   /** The Signatures port of `member` for `height`. */
   portFor(member: Address, height: number): Signatures {
     const commitment = (c: Commitment): string => `c/${height}/${c.index}/${c.leaf}/${c.preRoot}/${c.view}/${c.epoch}`;
-    const seal = (s: Seal): string => `s/${height}/${s.count}/${s.root}/${s.view}/${s.epoch}`;
+    const seal = (s: Seal): string => `s/${height}/${s.count}/${s.root}/${s.inboxBlock}/${s.view}/${s.epoch}`;
     const vote = (v: ViewVote): string => `v/${height}/${v.view}/${v.epoch}`;
     const verify = (statement: string, signature: string, signer: Address): boolean =>
       this.secrets.has(signer) && this.mac(signer, statement) === signature;

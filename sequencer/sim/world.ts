@@ -640,7 +640,9 @@ export class SimWorld {
     if (member.up && !member.cutOff) {
       const id = this.nextRequestId++;
       member.requests.set(id, { kind: "seal", height });
-      this.stepReplica(member, height, { type: "seal", id });
+      // The inbox cut moves with time, so views that re-seal after a change would name another one unless
+      // they adopt the earlier seal: the invariants check that certified seals never differ in it either.
+      this.stepReplica(member, height, { type: "seal", id, inboxBlock: Math.floor(this.now / 500) });
     } else {
       this.leaderGuess.set(height, this.rng.pick(this.membership.members));
     }

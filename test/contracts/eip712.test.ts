@@ -43,7 +43,15 @@ const block: BlockCommitment = {
   rawRoot: h("raw"),
   viewNumber: 2,
 };
-const seal: Seal = { rollupId: 42n, height: 7n, txCount: 9, encRoot: h("enc"), viewNumber: 2, epoch: 5 };
+const seal: Seal = {
+  rollupId: 42n,
+  height: 7n,
+  txCount: 9,
+  encRoot: h("enc"),
+  inboxBlock: 12_345n,
+  viewNumber: 2,
+  epoch: 5,
+};
 const finalize: FinalizeRequest = { rollupId: 42n, height: 7n, deadline: 1_900_000_000n };
 const signerWallet = Wallet.createRandom();
 const envelope: ClusterMessage = {
@@ -80,7 +88,7 @@ describe("EIP-712 messages (sequencer/chain/eip712.ts against VeilTypes.sol)", (
       "BlockCommitment(uint64 rollupId,uint64 height,uint32 txCount,bytes32 encRoot,bytes32 rawRoot,uint32 viewNumber)",
     );
     expect(encodeType("Seal")).to.equal(
-      "Seal(uint64 rollupId,uint64 height,uint32 txCount,bytes32 encRoot,uint32 viewNumber,uint32 epoch)",
+      "Seal(uint64 rollupId,uint64 height,uint32 txCount,bytes32 encRoot,uint64 inboxBlock,uint32 viewNumber,uint32 epoch)",
     );
     expect(encodeType("OperatorResponse")).to.equal(
       "OperatorResponse(bytes32 taskId,bytes32 commitmentHash,bool approve)",
@@ -239,7 +247,7 @@ describe("EIP-712 messages (sequencer/chain/eip712.ts against VeilTypes.sol)", (
         u32,
         u32,
         async (rollupId, height, n, root, leaf, view, epoch) => {
-          const s: Seal = { rollupId, height, txCount: n, encRoot: root, viewNumber: view, epoch };
+          const s: Seal = { rollupId, height, txCount: n, encRoot: root, inboxBlock: height, viewNumber: view, epoch };
           expect(await harness.sealHash(s)).to.equal(structHash("Seal", s));
           const o: OrderCommitment = {
             rollupId,

@@ -186,6 +186,7 @@ export function sealOf(commitment: BlockCommitment, epoch: number, view = commit
     height: commitment.height,
     txCount: commitment.txCount,
     encRoot: commitment.encRoot,
+    inboxBlock: 0n,
     viewNumber: view,
     epoch,
   };

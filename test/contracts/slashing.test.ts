@@ -418,7 +418,15 @@ describe("Slashing", () => {
       const w = await loadFixture(world);
       const leader = leaderSigner(w, HEIGHT);
       const epoch = await currentEpoch(w);
-      const a: Seal = { rollupId: ROLLUP_ID, height: HEIGHT, txCount: 3, encRoot: h("e1"), viewNumber: 0, epoch };
+      const a: Seal = {
+        rollupId: ROLLUP_ID,
+        height: HEIGHT,
+        txCount: 3,
+        encRoot: h("e1"),
+        inboxBlock: 0n,
+        viewNumber: 0,
+        epoch,
+      };
       const b: Seal = { ...a, encRoot: h("e2") };
       const sa = await signMessage(leader, w.domain, "Seal", a);
       const sb = await signMessage(leader, w.domain, "Seal", b);
@@ -448,11 +456,16 @@ describe("Slashing", () => {
         w.vsm,
         "NotConflicting",
       );
-      // Another content in the same view, whichever field differs: the leader's second seal of its view.
-      const otherCount = { ...a, txCount: 4 };
-      await expect(
-        w.vsm.slashSealEquivocation.staticCall(a, sa, otherCount, await signed(otherCount)),
-      ).to.be.revertedWithCustomError(w.vsm, "ClaimNotMatured");
+      // Another content in the same view, whichever field differs: the leader's second seal of its view. The
+      // inbox cut is content too: the same log with a later cut drops no entry but admits other forced ones.
+      for (const other of [
+        { ...a, txCount: 4 },
+        { ...a, inboxBlock: 1n },
+      ]) {
+        await expect(
+          w.vsm.slashSealEquivocation.staticCall(a, sa, other, await signed(other)),
+        ).to.be.revertedWithCustomError(w.vsm, "ClaimNotMatured");
+      }
       await expect(claiming(w).slashSealEquivocation(a, sa, b, sb)).to.emit(w.registry, "MemberSlashed");
       await expect(claiming(w).slashSealEquivocation(a, sa, b, sb)).to.be.revertedWithCustomError(
         w.vsm,
@@ -469,7 +482,15 @@ describe("Slashing", () => {
         HardhatEthersSigner,
       ];
       const epoch = await currentEpoch(w);
-      const a: Seal = { rollupId: ROLLUP_ID, height: HEIGHT, txCount: 3, encRoot: h("e1"), viewNumber: 0, epoch };
+      const a: Seal = {
+        rollupId: ROLLUP_ID,
+        height: HEIGHT,
+        txCount: 3,
+        encRoot: h("e1"),
+        inboxBlock: 0n,
+        viewNumber: 0,
+        epoch,
+      };
       const b: Seal = { ...a, txCount: 0, encRoot: ZERO_HASH, viewNumber: 2 };
       const certA = onChain(await certifySeal([m0, m1, m2], w.domain, a));
       const certB = onChain(await certifySeal([m1, m2, m3], w.domain, b));
@@ -520,6 +541,7 @@ describe("Slashing", () => {
         height: HEIGHT,
         txCount: 3,
         encRoot: h("e1"),
+        inboxBlock: 0n,
         viewNumber: 0,
         epoch: joined - 1,
       };
@@ -550,6 +572,7 @@ describe("Slashing", () => {
         height: HEIGHT,
         txCount: 3,
         encRoot: h("enc"),
+        inboxBlock: 0n,
         viewNumber: 0,
         epoch: await currentEpoch(w),
       };
@@ -622,6 +645,7 @@ describe("Slashing", () => {
         height: HEIGHT,
         txCount: 3,
         encRoot: h("enc"),
+        inboxBlock: 0n,
         viewNumber: 0,
         epoch: await currentEpoch(w),
       };
@@ -668,6 +692,7 @@ describe("Slashing", () => {
         height: HEIGHT,
         txCount: 3,
         encRoot: h("enc"),
+        inboxBlock: 0n,
         viewNumber: 0,
         epoch,
       });

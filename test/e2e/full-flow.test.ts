@@ -320,7 +320,7 @@ describe("end to end: a full devnet of real processes", function () {
       // more member) signs it; honest followers never would, since their log holds the promised entry.
       const { rawRoot: _raw, ...forgedContent } = forged;
       const registry = ClusterRegistry__factory.connect(devnet.world.clusterRegistry, l1);
-      const forgedSeal = { ...forgedContent, epoch: Number(await registry.currentEpoch()) };
+      const forgedSeal = { ...forgedContent, inboxBlock: 0n, epoch: Number(await registry.currentEpoch()) };
       const colluders = [leader, devnet.world.members.find((m) => m.address !== leader.address)!];
       const certificate = await certifySeal(colluders, sdk.chain.domain, forgedSeal);
       await (

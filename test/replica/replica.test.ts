@@ -297,7 +297,7 @@ describe("replica state machine", () => {
   it("a leader restarted after sealing counts its own signature again, so it certifies with one follower while the third is down for good", () => {
     const log = new ReplicaLog<string>(HEIGHT, 16);
     const entries = log.appendAsLeader([{ leaf: leaf("t"), tx: "t", bytes: 1 }], 0, 0, keys.portFor(A, HEIGHT));
-    const seal: Seal = { count: 1, root: log.root, view: 0, epoch: 0 };
+    const seal: Seal = { count: 1, root: log.root, inboxBlock: 0, view: 0, epoch: 0 };
     const signed = { seal, leader: A, signature: keys.portFor(A, HEIGHT).signSeal(seal) };
     const held: Durable<string> = { ...EMPTY_DURABLE, entries, seal: signed, sealSigned: seal };
     const a = replica(A, held, true);
@@ -312,7 +312,7 @@ describe("replica state machine", () => {
     );
     expect(a.snapshot()).to.include({ status: "normal", view: 0 });
     // The executor asks again; B signs the seal it holds. A's own signature makes the majority.
-    const resent = a.step({ type: "seal", id: 9 }, 3);
+    const resent = a.step({ type: "seal", id: 9, inboxBlock: 0 }, 3);
     const tick = a.step({ type: "tick" }, 200);
     const toB = [...sends(resent, B), ...sends(tick, B)].find((m) => m.type === "seal");
     expect(toB, "A sends B its seal").to.not.equal(undefined);
@@ -358,7 +358,7 @@ describe("replica state machine", () => {
     // Campaign seed 1000053 (before the fix): the one seal message was lost, and an unwatched height never
     // heartbeats, so the height stayed sealed by its leader alone for good.
     const a = replica(A);
-    const sealing = a.step({ type: "seal", id: 1 }, 1);
+    const sealing = a.step({ type: "seal", id: 1, inboxBlock: 0 }, 1);
     expect(types(sealing)).to.deep.equal(["persist:seal-signed", "persist:seal", "send", "send"]);
     const resent = a.step({ type: "tick" }, 200).flatMap((e) => (e.type === "send" ? [e.message.type] : []));
     expect(resent).to.include("seal");
@@ -388,7 +388,7 @@ describe("replica state machine", () => {
 
 describe("replica: decided heights", () => {
   const EMPTY_ROOT = new ReplicaLog<string>(HEIGHT, 16).root;
-  const SEAL: Seal = { count: 0, root: EMPTY_ROOT, view: 0, epoch: 0 };
+  const SEAL: Seal = { count: 0, root: EMPTY_ROOT, inboxBlock: 0, view: 0, epoch: 0 };
   const sign = (member: string, seal: Seal): string => keys.portFor(member, HEIGHT).signSeal(seal);
   const certificate = (signatures: [string, string][], statement: Seal = SEAL): SealCertificate => ({
     statement,
@@ -510,14 +510,14 @@ describe("replica: decided heights", () => {
     expect(again.snapshot()).to.include({ status: "built" });
     expect(again.start(70_000)).to.deep.equal([]);
     expect(again.step({ type: "tick" }, 200_000)).to.deep.equal([]);
-    const seal = again.step({ type: "seal", id: 9 }, 200_001);
+    const seal = again.step({ type: "seal", id: 9, inboxBlock: 0 }, 200_001);
     expect(seal).to.deep.equal([{ type: "reply", id: 9, reply: { ok: true, sealed: GOOD } }]);
   });
 
   it("the leader that assembles the certificate is decided: it answers the seal, heartbeats until its block is built, answers a view change with it", () => {
     const a = replica(A);
     a.step({ type: "receive", from: B, message: { type: "heartbeat", view: 0, count: 0 } }, 0); // ignored: B does not lead
-    const sealing = a.step({ type: "seal", id: 1 }, 1);
+    const sealing = a.step({ type: "seal", id: 1, inboxBlock: 0 }, 1);
     const sealMessage = sent(sealing).find((m) => m.type === "seal")!;
     const b = replica(B);
     const vote = sent(b.step({ type: "receive", from: A, message: sealMessage }, 2)).find(
@@ -540,7 +540,7 @@ describe("replica: decided heights", () => {
     );
     expect(sent(answer)).to.deep.equal([decided(cert)]);
     // A second seal request is answered with the same certificate.
-    expect(a.step({ type: "seal", id: 2 }, 301)).to.deep.include({
+    expect(a.step({ type: "seal", id: 2, inboxBlock: 0 }, 301)).to.deep.include({
       type: "reply",
       id: 2,
       reply: { ok: true, sealed: cert },

@@ -268,9 +268,17 @@ describe("JSON-RPC fuzz on a live 3-node cluster: no crash, no state change from
       const vote = (m: number, view: number) => viewVote(w.members[m]!, domain, 1, view, epoch);
       const viewOne = { rollupId: ROLLUP, height: 1n, viewNumber: 1, epoch };
       // A well-formed Seal of height 1 signed by its view-0 leader (count and root do not match the log).
-      const seal = { rollupId: ROLLUP, height: 1n, txCount: 0, encRoot: "0x" + "00".repeat(32), viewNumber: 0, epoch };
+      const seal = {
+        rollupId: ROLLUP,
+        height: 1n,
+        txCount: 0,
+        encRoot: "0x" + "00".repeat(32),
+        inboxBlock: 0n,
+        viewNumber: 0,
+        epoch,
+      };
       const signedSeal = {
-        seal: { ...seal, rollupId: "7", height: "1" },
+        seal: { ...seal, rollupId: "7", height: "1", inboxBlock: "0" },
         signature: await signMessage(w.members[1]!, domain, "Seal", seal),
         leader: w.members[1]!.address,
       };

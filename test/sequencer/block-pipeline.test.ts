@@ -258,6 +258,7 @@ describe("block pipeline: finalize_block builds, commits on-chain and replicates
         height: c.height,
         txCount: c.txCount,
         encRoot: c.encRoot,
+        inboxBlock: 0n,
         viewNumber: view,
         epoch: w.epoch,
       };
@@ -420,7 +421,7 @@ describe("block pipeline: finalize_block builds, commits on-chain and replicates
     const vsm = ValidationServiceManager__factory.connect(w.domain.verifyingContract, w.members[0]);
     const signature = await signMessage(leader, w.domain, "BlockCommitment", commitment);
     const { rawRoot: _raw, ...content } = commitment;
-    const seal = { ...content, epoch: Number(await w.registry.currentEpoch()) };
+    const seal = { ...content, inboxBlock: 0n, epoch: Number(await w.registry.currentEpoch()) };
     const certificate = await certifySeal(w.members.slice(0, 2), w.domain, seal);
     await (
       await vsm.createNewTask(commitment, { ...certificate, signatures: [...certificate.signatures] }, signature)

@@ -226,6 +226,8 @@ export async function startMember(
         clusterRegistry: await w.registry.getAddress(),
         validationServiceManager: w.domain.verifyingContract,
       },
+      // Tests mine whole epochs at once between a node's 2 s head reads; the cut rule has its own tests.
+      inbox: { confirmations: 1, maxLagBlocks: 100_000 },
     },
     // The members share this process's one event loop with Hardhat's chain and the prover: a pause of the loop
     // delays every member alike and is no leader failure. Tests of failover set their own, shorter timeouts.

@@ -126,6 +126,7 @@ describe("key generator service", function () {
     height,
     txCount: 3,
     encRoot: toBeHex(height + 1000n, 32),
+    inboxBlock: 0n,
     viewNumber,
     epoch,
   });
@@ -365,7 +366,15 @@ describe("key generator service", function () {
     it("refuses one member's seal for a view it leads (the key-release attack), and any minority", async () => {
       // Member (1 + 3) % 4 leads height 1 at view 3: an unused view, its own seal of an empty block.
       const attacker = await leaderOf(1n, 3);
-      const empty: Seal = { rollupId: ROLLUP, height: 1n, txCount: 0, encRoot: ZeroHash, viewNumber: 3, epoch };
+      const empty: Seal = {
+        rollupId: ROLLUP,
+        height: 1n,
+        txCount: 0,
+        encRoot: ZeroHash,
+        inboxBlock: 0n,
+        viewNumber: 3,
+        epoch,
+      };
       const alone = await rpcError(client(1).call("reveal_share", await signedSeal(empty, [attacker])));
       expect(alone.errorName).to.equal("INVALID_SIGNATURE");
       expect(alone.message).to.match(/a majority of 4 members is 3/);

@@ -80,7 +80,15 @@ export async function signedAnswer(
     viewNumber: commitmentView,
   };
   const epoch = Number(await w.registry.currentEpoch());
-  const seal = { rollupId: OPERATOR_ROLLUP, height, txCount: slots.length, encRoot, viewNumber: view, epoch };
+  const seal = {
+    rollupId: OPERATOR_ROLLUP,
+    height,
+    txCount: slots.length,
+    encRoot,
+    inboxBlock: 0n,
+    viewNumber: view,
+    epoch,
+  };
   // The seal certified by a majority of the members (two of three), as the cluster certifies it.
   const certifiers = options.certifiers ?? w.members.slice(0, 2);
   return {

@@ -179,6 +179,7 @@ describe("SealHasher: the EIP-712 Seal digest the leader and every certifying me
     height: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
     txCount: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
     encRoot: bytes32,
+    inboxBlock: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
     viewNumber: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
     epoch: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
   });

@@ -87,7 +87,7 @@ describe("node host: the replica on real keys and LevelDB", () => {
   describe("signatures", () => {
     const port = signers[0]!.forHeight(ROLLUP, HEIGHT);
     const commitment = { index: 3, leaf: leafOf(1), preRoot: leafOf(2), view: 1, epoch: 2 };
-    const seal = { count: 4, root: leafOf(3), view: 1, epoch: 2 };
+    const seal = { count: 4, root: leafOf(3), inboxBlock: 1_234, view: 1, epoch: 2 };
     const vote = { view: 5, epoch: 2 };
 
     it("signs the EIP-712 messages the contracts and every other role check", () => {
@@ -112,6 +112,10 @@ describe("node host: the replica on real keys and LevelDB", () => {
         signers[1]!.forHeight(ROLLUP + 1n, HEIGHT).isCommitmentSignedBy(commitment, signature, signers[0]!.address),
       ).to.equal(false);
       expect(port.isSealSignedBy(seal, port.signSeal({ ...seal, count: 5 }), signers[0]!.address)).to.equal(false);
+      // The cut is signed too: a leader cannot move it under the same signature.
+      expect(port.isSealSignedBy(seal, port.signSeal({ ...seal, inboxBlock: 1_235 }), signers[0]!.address)).to.equal(
+        false,
+      );
       expect(port.isVoteSignedBy(vote, "0x1234", signers[0]!.address)).to.equal(false);
       // A statement that does not even encode (an index beyond uint32) is signed by nobody, without a throw.
       expect(port.isCommitmentSignedBy({ ...commitment, index: 2 ** 40 }, signature, signers[0]!.address)).to.equal(
@@ -303,7 +307,7 @@ function run(cluster: Cluster): void {
   cluster.now += 200;
   cluster.step(leader1, { type: "tick" });
   cluster.deliverAll(leader0);
-  cluster.step(leader1, { type: "seal", id: id++ });
+  cluster.step(leader1, { type: "seal", id: id++, inboxBlock: 0 });
   cluster.deliverAll(leader0);
   expect(cluster.replicas.get(leader1)!.snapshot().certificate, "the height is certified").to.not.equal(undefined);
 }

@@ -27,7 +27,15 @@ function entry(n: number): Entry {
 /** A signed seal of `height` of the right shape (the store keeps it as it is). */
 function sealOf(height: number, txCount: number, encRoot: string): SealRecord {
   return sealRecordOf({
-    seal: { rollupId: ROLLUP.toString(), height: String(height), txCount, encRoot, viewNumber: 3, epoch: 0 },
+    seal: {
+      rollupId: ROLLUP.toString(),
+      height: String(height),
+      txCount,
+      encRoot,
+      inboxBlock: "0",
+      viewNumber: 3,
+      epoch: 0,
+    },
     signature: `0x${"be".repeat(65)}`,
     leader: `0x${"11".repeat(20)}`,
   });
@@ -328,7 +336,7 @@ describe("NodeStore", () => {
 
   it("records the seal this member signed last for a height", async () => {
     expect(await store.getSignedSeal(ROLLUP, 2)).to.equal(undefined);
-    const signed = { txCount: 2, encRoot: `0x${"0a".repeat(32)}`, viewNumber: 1, epoch: 0 };
+    const signed = { txCount: 2, encRoot: `0x${"0a".repeat(32)}`, inboxBlock: 17, viewNumber: 1, epoch: 0 };
     await store.applyHeightWrites(ROLLUP, 2, [{ type: "seal-signed", seal: signed }]);
     expect(await store.getSignedSeal(ROLLUP, 2)).to.deep.equal(signed);
     // Signing is not sealing: the log stays open until a seal of the leader is stored.
@@ -337,7 +345,7 @@ describe("NodeStore", () => {
 
   it("keeps everything across close and reopen, and refuses a second opener of the same directory", async () => {
     const seal = sealOf(9, 2, "0x02");
-    const signed = { txCount: 2, encRoot: `0x${"02".repeat(32)}`, viewNumber: 4, epoch: 0 };
+    const signed = { txCount: 2, encRoot: `0x${"02".repeat(32)}`, inboxBlock: 0, viewNumber: 4, epoch: 0 };
     await store.applyHeightWrites(ROLLUP, 9, [
       { type: "append", firstIndex: 0, entries: [entry(0), entry(1), entry(2)] },
       install(2, [entry(3)], 4, { signedDropped: [2] }),

@@ -435,7 +435,7 @@ describe("validator processes: a VSM task reaches quorum through the JSON-RPC vo
     };
     const signature = await signMessage(leader, domain, "BlockCommitment", commitment);
     const { rawRoot: _raw, ...content } = commitment;
-    const sealed = { ...content, epoch: Number(await registry.currentEpoch()) };
+    const sealed = { ...content, inboxBlock: 0n, epoch: Number(await registry.currentEpoch()) };
     const certificate = await certifySeal(members.slice(0, 2), domain, sealed);
     await (
       await vsm

@@ -48,6 +48,7 @@ export function toHeightWrite(wire: HeightWire, w: NodeWrite): HeightWrite {
         seal: {
           txCount: w.seal.count,
           encRoot: w.seal.root.toLowerCase(),
+          inboxBlock: w.seal.inboxBlock,
           viewNumber: w.seal.view,
           epoch: w.seal.epoch,
         },
@@ -118,11 +119,12 @@ function sealCertificateOf(wire: HeightWire, stored: StoredValue): Certificate<S
 const signedSealRecord = z.strictObject({
   txCount: z.number().int().min(0),
   encRoot: z.string().regex(/^0x[0-9a-f]{64}$/),
+  inboxBlock: z.number().int().min(0),
   viewNumber: z.number().int().min(0),
   epoch: z.number().int().min(0),
 });
 
 function signedSealOf(stored: unknown): Seal {
   const r: SignedSealRecord = signedSealRecord.parse(stored);
-  return { count: r.txCount, root: r.encRoot, view: r.viewNumber, epoch: r.epoch };
+  return { count: r.txCount, root: r.encRoot, inboxBlock: r.inboxBlock, view: r.viewNumber, epoch: r.epoch };
 }

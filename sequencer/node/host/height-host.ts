@@ -104,6 +104,11 @@ export interface HostOptions {
   readonly onFetchBlock?: (rollupId: bigint, height: number, from: Address, certificate: SealCertificate) => void;
   /** A seal of a height was certified here (the round key may be asked for, the block built). */
   readonly onCertified?: (rollupId: bigint, height: number, certificate: SealCertificate) => void;
+  /**
+   * The forced-inclusion cut this node names in a new seal, and whether it signs another member's
+   * (inbox-cut.ts). Default: cut 0, every cut signed (a host with no L1, as in unit tests).
+   */
+  readonly inbox?: { cut(): number; accepts(inboxBlock: number): boolean };
 }
 
 /** Why a request was refused, as the replica said it. */
@@ -171,7 +176,7 @@ export class HeightHost {
   /** Seals the height at its current log (this node must lead it): resolves with the certificate. */
   async seal(rollupId: bigint, height: number): Promise<SealCertificate> {
     const h = await this.height(rollupId, height);
-    const reply = await this.await(h, (id) => this.step(h, { type: "seal", id }));
+    const reply = await this.await(h, (id) => this.step(h, { type: "seal", id, inboxBlock: this.o.inbox?.cut() ?? 0 }));
     if (!("sealed" in reply)) throw new Error("a seal request was answered with a receipt");
     return reply.sealed;
   }
@@ -301,6 +306,7 @@ export class HeightHost {
         sealEpoch: () => this.o.sealEpochOf?.(epoch) ?? epoch,
         acceptsSealEpoch: (other) => other > epoch && sameMembers(this.o.membersAt(other), members),
         suspects: (member) => this.suspicionOf(rollupId).suspects(member),
+        acceptsInboxBlock: (inboxBlock) => this.o.inbox?.accepts(inboxBlock) ?? true,
       },
       durable,
       this.o.clock.now(),

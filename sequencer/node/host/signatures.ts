@@ -26,12 +26,26 @@ export function orderCommitmentOf(rollupId: bigint, height: number, c: Commitmen
 
 /** The chain's Seal for a replica's seal of (rollupId, height). */
 export function chainSealOf(rollupId: bigint, height: number, s: Seal): ChainSeal {
-  return { rollupId, height: BigInt(height), txCount: s.count, encRoot: s.root, viewNumber: s.view, epoch: s.epoch };
+  return {
+    rollupId,
+    height: BigInt(height),
+    txCount: s.count,
+    encRoot: s.root,
+    inboxBlock: BigInt(s.inboxBlock),
+    viewNumber: s.view,
+    epoch: s.epoch,
+  };
 }
 
 /** The replica's seal inside a chain Seal (the caller checked its rollup and height). */
 export function replicaSealOf(s: ChainSeal): Seal {
-  return { count: s.txCount, root: s.encRoot.toLowerCase(), view: s.viewNumber, epoch: s.epoch };
+  return {
+    count: s.txCount,
+    root: s.encRoot.toLowerCase(),
+    inboxBlock: Number(s.inboxBlock),
+    view: s.viewNumber,
+    epoch: s.epoch,
+  };
 }
 
 /** The chain's ViewChange for a replica's view vote of (rollupId, height). */

@@ -94,6 +94,7 @@ export type HeightWrite =
 export interface SignedSealRecord {
   readonly txCount: number;
   readonly encRoot: string;
+  readonly inboxBlock: number;
   readonly viewNumber: number;
   readonly epoch: number;
 }

@@ -5,7 +5,6 @@
  */
 import { expect } from "chai";
 import fc from "fast-check";
-import { keccak256, toUtf8Bytes } from "ethers";
 import { InboxCut } from "../../sequencer/node/inbox-cut";
 import { ReplicaLog } from "../../sequencer/replica/log";
 import { HeightReplica } from "../../sequencer/replica/replica";

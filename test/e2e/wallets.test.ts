@@ -37,6 +37,12 @@ function viemCause(error: unknown, type: abstract new (...args: never[]) => Erro
   return error instanceof BaseError && error.walk((e) => e instanceof type) !== null;
 }
 
+/**
+ * viem's transport for sends through the encrypting RPC: it encrypts and proves before it answers (about 3 s
+ * on an idle 2-core machine, several times that under load), so viem's default 10 s timeout is too short.
+ */
+const sendTransport = (url: string) => http(url, { timeout: 120_000 });
+
 const publicClientOf = (chain: Chain, url: string) =>
   createPublicClient({ chain, transport: http(url), pollingInterval: 200 });
 
@@ -79,7 +85,11 @@ describe("wallets through the encrypting RPC: ethers and viem on the devnet's L2
   });
 
   const viemWallet = (key: string) =>
-    createWalletClient({ account: privateKeyToAccount(key as Hash), chain, transport: http(devnet.flow!.proxyUrl) });
+    createWalletClient({
+      account: privateKeyToAccount(key as Hash),
+      chain,
+      transport: sendTransport(devnet.flow!.proxyUrl),
+    });
 
   /** Every hash executed on the L2, successfully, in nonce order and in non-decreasing blocks. */
   async function expectLandedInOrder(hashes: readonly string[], firstNonce: number): Promise<void> {
@@ -282,7 +292,7 @@ describe("wallets through the encrypting RPC: ethers and viem on the devnet's L2
   it("nothing goes in the clear: eth_sendTransaction from ethers' and viem's JSON-RPC accounts is refused, and the L2 sees nothing", async () => {
     const [unlocked] = (await l2Direct.send("eth_accounts", [])) as `0x${string}`[];
     const before = await l2Direct.getTransactionCount(unlocked!, "pending");
-    const client = createWalletClient({ account: unlocked!, chain, transport: http(devnet.flow!.proxyUrl) });
+    const client = createWalletClient({ account: unlocked!, chain, transport: sendTransport(devnet.flow!.proxyUrl) });
     const refused = await failure(client.sendTransaction({ to: recipient, value: 1n, gas: 21_000n }));
     expect((refused as Error).message).to.match(/eth_sendTransaction is not supported by the encrypting RPC/);
     const signer = new JsonRpcSigner(provider, unlocked!);
@@ -355,7 +365,7 @@ describe("wallets through the encrypting RPC: ethers and viem on the devnet's L2
       const viaViem = createWalletClient({
         account: privateKeyToAccount(l2Account(8).privateKey as Hash),
         chain,
-        transport: http(url),
+        transport: sendTransport(url),
       });
       const hash = await viaViem.sendTransaction({ to: recipient, value: 1n });
       expect(ordered, "ordered once").to.equal(1);

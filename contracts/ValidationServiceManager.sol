@@ -7,6 +7,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ClusterRegistry} from "./ClusterRegistry.sol";
+import {ForcedInclusionInbox} from "./ForcedInclusionInbox.sol";
 import {VeilCertificate} from "./libraries/VeilCertificate.sol";
 import {VeilMerkle, MERKLE_DEPTH} from "./libraries/VeilMerkle.sol";
 import {
@@ -22,7 +23,8 @@ import {
  * @title ValidationServiceManager
  * @notice Staked operators validate the block commitments leaders post as tasks; anyone can prove a fault
  * (a broken order commitment, an equivocation, conflicting seal certificates, a block commitment no seal
- * certificate backs, an operator's double vote) and have the faulty party slashed.
+ * certificate backs, a block that leaves out due forced-inclusion entries, an operator's double vote) and have
+ * the faulty party slashed.
  * @dev A task counts only with a seal certificate (a majority of the cluster signed the height's seal in some
  * view) and the signature of that view's leader: the certificate proves the view, so no caller-chosen view is
  * ever trusted. Every certificate counts against the members of the membership epoch its seal names
@@ -70,11 +72,14 @@ contract ValidationServiceManager is EIP712 {
         BlockEquivocation,
         SealEquivocation,
         OperatorDoubleVote,
-        UncertifiedBlockCommitment
+        UncertifiedBlockCommitment,
+        ForcedInclusionOmission
     }
 
     /// @notice The registry of clusters, members, bonds and rollups.
     ClusterRegistry public immutable registry;
+    /// @notice The forced-inclusion inbox whose due entries every block must hold (`slashForcedInclusionOmission`).
+    ForcedInclusionInbox public immutable inbox;
     /// @notice Share of the stake at the reference block that one answer needs, in basis points (> 50%).
     uint256 public immutable quorumBps;
     /// @notice Blocks after a task's creation during which responses are accepted.
@@ -118,6 +123,8 @@ contract ValidationServiceManager is EIP712 {
         bytes32 commitmentHash,
         uint32 txCount,
         bytes32 encRoot,
+        uint64 inboxBlock,
+        uint32 forcedCount,
         bytes32 rawRoot
     );
     /// @notice A pending or rejected task was replaced by one certified in the later view `viewNumber`.
@@ -148,7 +155,8 @@ contract ValidationServiceManager is EIP712 {
     error NothingToWithdraw();
     error WithdrawalLocked(uint256 unlockBlock);
     error InvalidSigner(address signer, address expected);
-    error TxCountTooLarge(uint32 txCount);
+    /// @notice A block commitment has more slots (sealed plus forced) than a VeilMerkle tree holds.
+    error TooManySlots(uint256 slots);
     error TaskExists(bytes32 taskId);
     error SealMismatch();
     /// @notice A task's seal names `epoch`, neither the current membership epoch `current` nor the one before.
@@ -171,6 +179,7 @@ contract ValidationServiceManager is EIP712 {
     error NothingToSlash(address operator);
 
     /// @param registry_ the ClusterRegistry whose slasher this contract becomes.
+    /// @param inbox_ the ForcedInclusionInbox of the same registry.
     /// @param quorumBps_ share of stake one answer needs (basis points, 5001..10000).
     /// @param responseWindow_ blocks during which responses are accepted (> 0).
     /// @param challengeWindow_ blocks during which a broken order commitment can be proven (>= response window).
@@ -183,6 +192,7 @@ contract ValidationServiceManager is EIP712 {
     /// offender that slashes itself must lose at least half of its bond, or slashing is a cheap exit).
     constructor(
         ClusterRegistry registry_,
+        ForcedInclusionInbox inbox_,
         uint256 quorumBps_,
         uint256 responseWindow_,
         uint256 challengeWindow_,
@@ -198,9 +208,11 @@ contract ValidationServiceManager is EIP712 {
             operatorWithdrawalDelay_ <= challengeWindow_ ||
             registry_.memberWithdrawalDelay() < challengeWindow_ + registry_.epochLength() ||
             minOperatorStake_ == 0 ||
-            challengerRewardBps_ > MAX_REWARD_BPS
+            challengerRewardBps_ > MAX_REWARD_BPS ||
+            inbox_.registry() != registry_
         ) revert InvalidParameters();
         registry = registry_;
+        inbox = inbox_;
         quorumBps = quorumBps_;
         responseWindow = responseWindow_;
         challengeWindow = challengeWindow_;
@@ -257,7 +269,7 @@ contract ValidationServiceManager is EIP712 {
 
     /// @notice Posts the block commitment of (rollupId, height) for validation. Anyone may relay it. It counts
     /// only with the height's seal certificate (a majority of the members of the seal's epoch signed the seal
-    /// in view v, which proves that view) whose count, encRoot and view v it carries, and only signed by the
+    /// in view v, which proves that view) whose count, encRoot, inbox block and view v it carries, and only signed by the
     /// leader of the height at v among those members. The seal's epoch must be the current membership epoch or
     /// the previous one (`EpochOutOfWindow` otherwise): a join or an exit landing just before the task does not
     /// change the schedule it is checked against, and a task sent in the last block of an epoch still counts
@@ -272,13 +284,15 @@ contract ValidationServiceManager is EIP712 {
         SealCertificate calldata certificate,
         bytes calldata signature
     ) external returns (bytes32 taskId) {
-        if (commitment.txCount > VeilMerkle.CAPACITY) revert TxCountTooLarge(commitment.txCount);
+        uint256 slots = uint256(commitment.txCount) + commitment.forcedCount;
+        if (slots > VeilMerkle.CAPACITY) revert TooManySlots(slots);
         Seal calldata seal = certificate.seal;
         if (
             seal.rollupId != commitment.rollupId ||
             seal.height != commitment.height ||
             seal.txCount != commitment.txCount ||
             seal.encRoot != commitment.encRoot ||
+            seal.inboxBlock != commitment.inboxBlock ||
             seal.viewNumber != commitment.viewNumber
         ) revert SealMismatch();
         uint32 current = registry.currentEpoch();
@@ -435,8 +449,9 @@ contract ValidationServiceManager is EIP712 {
     }
 
     /// @notice Slashes a member that signed two block commitments of the same (rollup, height) with different
-    /// content (another txCount, encRoot or rawRoot), in any views. The same content signed in two views is no
-    /// fault: a member that leads the height again after a view change re-signs its block under the new view.
+    /// content (another txCount, encRoot, inbox block, forced count or rawRoot), in any views. The same content
+    /// signed in two views is no fault: a member that leads the height again after a view change re-signs its
+    /// block under the new view.
     function slashBlockEquivocation(
         BlockCommitment calldata a,
         bytes calldata signatureA,
@@ -446,16 +461,20 @@ contract ValidationServiceManager is EIP712 {
         if (
             a.rollupId != b.rollupId ||
             a.height != b.height ||
-            (a.txCount == b.txCount && a.encRoot == b.encRoot && a.rawRoot == b.rawRoot)
+            (a.txCount == b.txCount &&
+                a.encRoot == b.encRoot &&
+                a.inboxBlock == b.inboxBlock &&
+                a.forcedCount == b.forcedCount &&
+                a.rawRoot == b.rawRoot)
         ) revert NotConflicting();
         address signer = _sameSigner(VeilTypes.hash(a), signatureA, VeilTypes.hash(b), signatureB);
         bytes32 faultId = keccak256(abi.encode(Fault.BlockEquivocation, a.rollupId, a.height, uint32(0), signer));
         _slashMember(faultId, Fault.BlockEquivocation, a.rollupId, signer);
     }
 
-    /// @notice Slashes a member that signed a block commitment outside any certified view: its count or encRoot
-    /// differs from a valid seal certificate of the same (rollup, height). A leader signs its block only under
-    /// that view's certificate, and every valid certificate of a height carries the same count and encRoot
+    /// @notice Slashes a member that signed a block commitment outside any certified view: its count, encRoot or
+    /// inbox block differs from a valid seal certificate of the same (rollup, height). A leader signs its block
+    /// only under that view's certificate, and every valid certificate of a height carries the same of each
     /// (two that differ are a majority's equivocation, slashable by `slashConflictingCertificates`), so no
     /// certificate can back this commitment, whatever view it names. Its rawRoot and view are not compared.
     /// @param commitment the block commitment.
@@ -469,13 +488,37 @@ contract ValidationServiceManager is EIP712 {
     ) external {
         Seal calldata seal = certificate.seal;
         if (seal.rollupId != commitment.rollupId || seal.height != commitment.height) revert SealMismatch();
-        if (seal.txCount == commitment.txCount && seal.encRoot == commitment.encRoot) revert NoFault();
+        if (
+            seal.txCount == commitment.txCount &&
+            seal.encRoot == commitment.encRoot &&
+            seal.inboxBlock == commitment.inboxBlock
+        ) revert NoFault();
         _checkCertificate(certificate);
         address signer = ECDSA.recover(_hashTypedDataV4(VeilTypes.hash(commitment)), signature);
         bytes32 faultId = keccak256(
             abi.encode(Fault.UncertifiedBlockCommitment, commitment.rollupId, commitment.height, uint32(0), signer)
         );
         _slashMember(faultId, Fault.UncertifiedBlockCommitment, commitment.rollupId, signer);
+    }
+
+    /// @notice Slashes a member that signed a block commitment whose forced count is not the number of
+    /// forced-inclusion entries due at its inbox block (`ForcedInclusionInbox.dueCount`): it left due entries
+    /// out, or claimed entries that were not posted by then. The forced slots are fixed by the commitment
+    /// itself (`txCount + j` holds entry j, in inbox order), so the count is the whole evidence: no proof, no
+    /// certificate and no task are needed, and an honest leader, which reads the inbox at the seal's cut, never
+    /// signs such a commitment. What a forced slot holds (the decrypted transaction, or an invalid-slot marker
+    /// when the entry cannot run) is checked by the validators, like every other slot's content.
+    /// @param commitment the block commitment; its `inboxBlock` must be before the current block
+    /// (`ForcedInclusionInbox.InboxBlockNotPast` otherwise).
+    /// @param signature its signer's EIP-712 signature; the signer must hold a bond in the rollup's cluster.
+    function slashForcedInclusionOmission(BlockCommitment calldata commitment, bytes calldata signature) external {
+        uint32 due = inbox.dueCount(commitment.rollupId, commitment.height, commitment.inboxBlock);
+        if (commitment.forcedCount == due) revert NoFault();
+        address signer = ECDSA.recover(_hashTypedDataV4(VeilTypes.hash(commitment)), signature);
+        bytes32 faultId = keccak256(
+            abi.encode(Fault.ForcedInclusionOmission, commitment.rollupId, commitment.height, uint32(0), signer)
+        );
+        _slashMember(faultId, Fault.ForcedInclusionOmission, commitment.rollupId, signer);
     }
 
     /// @notice Slashes a member that signed two seals of the same (rollup, height) and view that end the height
@@ -642,6 +685,8 @@ contract ValidationServiceManager is EIP712 {
             commitmentHash,
             c.txCount,
             c.encRoot,
+            c.inboxBlock,
+            c.forcedCount,
             c.rawRoot
         );
     }

@@ -14,14 +14,18 @@ struct OrderCommitment {
     uint32 epoch;
 }
 
-/// @notice A leader's commitment to a built block: `encRoot` over the encrypted transactions, `rawRoot` over
-/// the decrypted ones, both VeilMerkle roots of `txCount` leaves, signed by the leader of view `viewNumber`,
-/// the view of the seal certificate the block was built under.
+/// @notice A leader's commitment to a built block, signed by the leader of view `viewNumber`, the view of the
+/// seal certificate the block was built under. The block has `txCount + forcedCount` slots: first the sealed
+/// transactions, whose VeilMerkle root is `encRoot`, then the `forcedCount` forced-inclusion entries of the
+/// height posted at or before L1 block `inboxBlock` (the seal's cut), in inbox order. `rawRoot` is the
+/// VeilMerkle root over every slot's decrypted transaction (or its invalid-slot marker).
 struct BlockCommitment {
     uint64 rollupId;
     uint64 height;
     uint32 txCount;
     bytes32 encRoot;
+    uint64 inboxBlock;
+    uint32 forcedCount;
     bytes32 rawRoot;
     uint32 viewNumber;
 }
@@ -85,7 +89,7 @@ library VeilTypes {
         "OrderCommitment(uint64 rollupId,uint64 blockHeight,uint32 txIndex,bytes32 encTxHash,bytes32 preRoot,uint32 viewNumber,uint32 epoch)"
     );
     bytes32 internal constant BLOCK_COMMITMENT_TYPEHASH = keccak256(
-        "BlockCommitment(uint64 rollupId,uint64 height,uint32 txCount,bytes32 encRoot,bytes32 rawRoot,uint32 viewNumber)"
+        "BlockCommitment(uint64 rollupId,uint64 height,uint32 txCount,bytes32 encRoot,uint64 inboxBlock,uint32 forcedCount,bytes32 rawRoot,uint32 viewNumber)"
     );
     bytes32 internal constant SEAL_TYPEHASH = keccak256(
         "Seal(uint64 rollupId,uint64 height,uint32 txCount,bytes32 encRoot,uint64 inboxBlock,uint32 viewNumber,uint32 epoch)"
@@ -127,6 +131,8 @@ library VeilTypes {
                     c.height,
                     c.txCount,
                     c.encRoot,
+                    c.inboxBlock,
+                    c.forcedCount,
                     c.rawRoot,
                     c.viewNumber
                 )

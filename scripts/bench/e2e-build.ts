@@ -8,7 +8,14 @@
  * on a shared machine it says what the build costs when wall time cannot) and a per-phase breakdown.
  */
 import { Wallet, getBytes, parseEther } from "ethers";
-import { buildBlock, leafDataOf, type BuildTimings, type SealedEntry, type SlotWork } from "../../sequencer/block";
+import {
+  buildBlock,
+  leafDataOf,
+  noForcedEntries,
+  type BuildTimings,
+  type SealedEntry,
+  type SlotWork,
+} from "../../sequencer/block";
 import { mulBase, randomScalar, type Point } from "../../sequencer/crypto/babyjub";
 import { DecryptionPool } from "../../sequencer/block/decrypt-pool";
 import { blockHeight, encryptTransaction, rollupId } from "../../sequencer/crypto/encryption";
@@ -69,6 +76,7 @@ async function measure(block: Block, options: { pool?: DecryptionPool; precomput
       rollupId: ROLLUP,
       height: HEIGHT,
       entries: block.entries,
+      forced: noForcedEntries(0n),
       roundKey: block.roundKey,
       secretKey: block.secretKey,
       viewNumber: 0,

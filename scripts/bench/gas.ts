@@ -6,7 +6,14 @@
  * <= 400k (all including the 21k transaction base cost).
  */
 import { ethers } from "hardhat";
-import { keccak256, parseEther, toBeHex, toUtf8Bytes, type ContractTransactionResponse } from "ethers";
+import {
+  keccak256,
+  parseEther,
+  toBeHex,
+  toUtf8Bytes,
+  type ContractTransactionReceipt,
+  type ContractTransactionResponse,
+} from "ethers";
 import { certifySeal } from "../../sequencer/chain/certificate";
 import { commitSlashClaim } from "../../sequencer/chain/claims";
 import { DEFAULT_CORE_PARAMS, deployCore } from "../../sequencer/chain/deploy";
@@ -34,6 +41,7 @@ const TARGETS: Record<string, number> = {
   join_first_member: 120_000,
   forcedSubmission: 400_000,
   forcedSubmission_first_of_height: 400_000,
+  slashForcedInclusionOmission: 250_000,
 };
 
 /**
@@ -63,7 +71,7 @@ async function gasOf(
   name: string,
   sent: Promise<ContractTransactionResponse>,
   extra: Record<string, unknown> = {},
-): Promise<void> {
+): Promise<ContractTransactionReceipt> {
   const receipt = await (await sent).wait();
   if (!receipt) throw new Error(`${name}: no receipt`);
   const target = TARGETS[name];
@@ -73,6 +81,7 @@ async function gasOf(
     "gas",
     target === undefined ? extra : { ...extra, target, within_target: receipt.gasUsed <= BigInt(target) },
   );
+  return receipt;
 }
 
 async function main(): Promise<void> {
@@ -113,7 +122,7 @@ async function main(): Promise<void> {
       height: c.height,
       txCount: c.txCount,
       encRoot: c.encRoot,
-      inboxBlock: 0n,
+      inboxBlock: c.inboxBlock,
       viewNumber: 0,
       epoch: await epochNow(),
     };
@@ -162,6 +171,7 @@ async function main(): Promise<void> {
   progress("forced-inclusion entries (proving 2 transactions)");
   const roundKey = mulBase(randomScalar());
   const fee = DEFAULT_CORE_PARAMS.forcedInclusion.fee;
+  let lastForcedBlock = 0n;
   for (const [i, name] of ["forcedSubmission_first_of_height", "forcedSubmission"].entries()) {
     const enc = encryptTransaction(new Uint8Array(120).fill(i + 1), {
       rollupId: asRollupId(rollupId),
@@ -170,7 +180,10 @@ async function main(): Promise<void> {
     });
     const { proof } = await proveTxValidity(enc);
     const submission = forcedSubmission({ tx: enc.encrypted, txCommitment: enc.txCommitment, roundKey, proof });
-    await gasOf(name, inbox.connect(challenger).submit(submission, { value: fee }), { ciphertext_elements: 19 });
+    const receipt = await gasOf(name, inbox.connect(challenger).submit(submission, { value: fee }), {
+      ciphertext_elements: 19,
+    });
+    lastForcedBlock = BigInt(receipt.blockNumber);
   }
 
   // A block of 1,000 txs in which the leader promised index 999 then moved another tx there.
@@ -198,6 +211,8 @@ async function main(): Promise<void> {
     height,
     txCount: 1000,
     encRoot: sealed.root,
+    inboxBlock: 0n,
+    forcedCount: 0,
     rawRoot: keccak256(toUtf8Bytes("raw")),
     viewNumber: 0,
   };
@@ -336,6 +351,16 @@ async function main(): Promise<void> {
       certificate46,
     ),
     { members: members46, certificate_signatures: certificate46.signatures.length },
+  );
+  // The leader of height 90 signs its block without the entries due at its cut (both of height 90 above).
+  const omitting = { ...commitment, height: 90n, inboxBlock: lastForcedBlock, forcedCount: 0 };
+  await gasOf(
+    "slashForcedInclusionOmission",
+    claiming(vsm).slashForcedInclusionOmission(
+      omitting,
+      await signMessage(await leaderFor(90n), domain, "BlockCommitment", omitting),
+    ),
+    { entries_due: 2, forced_count: 0 },
   );
   await settleMembership();
   progress("seal equivocation and conflicting certificates");

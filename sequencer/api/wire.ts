@@ -256,6 +256,8 @@ export const builtBlockJson = z.strictObject({
     height: uint64,
     txCount: uint32,
     encRoot: bytes32,
+    inboxBlock: uint64,
+    forcedCount: uint32,
     rawRoot: bytes32,
     viewNumber: uint32,
   }),
@@ -268,7 +270,7 @@ export const builtBlockJson = z.strictObject({
   signature: signature65,
   /** VSM taskIdOf(rollupId, height); the task exists on L1 when this is answered. */
   taskId: bytes32,
-  /** Every slot, in index order. */
+  /** Every slot, in index order: the `txCount` sealed ones, then the `forcedCount` forced ones. */
   transactions: z.array(builtSlotJson),
 });
 export type BuiltBlockJson = z.output<typeof builtBlockJson>;

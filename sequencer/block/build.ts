@@ -2,8 +2,10 @@
  * Block building (DESIGN.md step 7), one implementation for the leader and every validator: decrypt
  * each encrypted slot with the one round secret, check it against its commitment, decode it as a signed
  * Ethereum transaction, and mark a slot that fails any check invalid in place (indices never shift).
- * The output is a pure function of (rollupId, height, entries, round secret, chain id, view), so the leader
- * and the validators compute the same slots, roots and commitment hash byte for byte.
+ * The sealed entries come first, then the forced-inclusion entries due at the seal's inbox block
+ * (forced.ts). The output is a pure function of (rollupId, height, entries, forced entries, round secret,
+ * chain id, view), so the leader and the validators compute the same slots, roots and commitment hash
+ * byte for byte.
  */
 import { hexlify } from "ethers";
 import { structHash, typedDataDigest, type BlockCommitment, type VeilDomain } from "../chain/eip712";
@@ -12,6 +14,7 @@ import { SUBGROUP_ORDER, equals, mulBase, type Point } from "../crypto/babyjub";
 import { decryptBlock, type BlockItem, type DecryptOutcome } from "../crypto/encryption";
 import { decodeSignedTransaction, type InvalidReason } from "./decode";
 import type { SealedEntry } from "./entries";
+import { checkForcedEntries, type ForcedBatch } from "./forced";
 import { leafDataOf } from "./leaf-data";
 import { classifyDecryptError, type OpenTask, type OpenTimings, type OpenedSlot, type SlotWork } from "./open-slot";
 import { rawRootOf } from "./raw-root";
@@ -36,6 +39,7 @@ export type BlockSlot =
 export interface BuiltBlock {
   readonly rollupId: bigint;
   readonly height: bigint;
+  /** The sealed slots (`commitment.txCount`), then the forced ones (`commitment.forcedCount`). */
   readonly slots: readonly BlockSlot[];
   readonly encRoot: Hash;
   readonly rawRoot: Hash;
@@ -74,7 +78,10 @@ export interface BuildTimings {
 export interface BuildInput {
   readonly rollupId: bigint;
   readonly height: bigint;
+  /** The sealed entries, in order: the seal's `txCount` and `encRoot`. */
   readonly entries: readonly SealedEntry[];
+  /** The seal's inbox block and the forced-inclusion entries due at it, placed after the sealed ones. */
+  readonly forced: ForcedBatch;
   /** The round key PK of (rollupId, height) and its released secret: sk·B8 = PK is checked. */
   readonly roundKey: Point;
   readonly secretKey: bigint;
@@ -260,36 +267,55 @@ async function openOnWorkers(input: BuildInput, openBlock: NonNullable<BlockDecr
 export async function buildBlock(input: BuildInput): Promise<BuiltBlock> {
   const started = performance.now();
   const { rollupId, height, entries } = input;
-  if (entries.length > MERKLE_CAPACITY) throw new Error(`a block holds at most ${MERKLE_CAPACITY} entries`);
+  const txCount = entries.length;
+  if (txCount + input.forced.entries.length > MERKLE_CAPACITY) {
+    throw new Error(`a block holds at most ${MERKLE_CAPACITY} slots, sealed and forced`);
+  }
   if (input.secretKey <= 0n || input.secretKey >= SUBGROUP_ORDER || !equals(mulBase(input.secretKey), input.roundKey)) {
     throw new RoundSecretMismatch();
   }
+  // Forced entries that pass their own checks are opened with the sealed ones, their leaf data known (the
+  // encTxHash they were checked to hash to); the others keep their verdict.
+  const forced = checkForcedEntries(input.forced, rollupId, height, input.roundKey);
+  const toOpen = forced.flatMap((f) => (f.open ? [f] : []));
+  const all: BuildInput = {
+    ...input,
+    entries: [...entries, ...toOpen.map((f) => f.entry)],
+    ...(input.encTxHashes === undefined
+      ? {}
+      : { encTxHashes: [...checkedLeafData(input.encTxHashes, txCount), ...toOpen.map((f) => f.encTxHash)] }),
+  };
   const threshold = input.poolThreshold ?? DEFAULT_POOL_THRESHOLD;
-  const encrypted = entries.filter((e) => isInRound(e, rollupId, height)).length;
-  const raw = entries.filter((e) => e.kind === "raw").length;
+  const encrypted = all.entries.filter((e) => isInRound(e, rollupId, height)).length;
+  const raw = all.entries.filter((e) => e.kind === "raw").length;
   const openBlock = input.decrypter?.openBlock?.bind(input.decrypter);
   const opened =
     openBlock !== undefined && encrypted + raw >= threshold
-      ? await openOnWorkers(input, openBlock)
-      : await openOnThisThread(input, input.decrypter !== undefined && encrypted >= threshold);
+      ? await openOnWorkers(all, openBlock)
+      : await openOnThisThread(all, input.decrypter !== undefined && encrypted >= threshold);
   const openMs = since(started);
 
-  const slots = opened.verdicts.map((verdict, index): BlockSlot => {
-    const encTxHash = opened.leafData[index]!;
-    return verdict.ok
+  const slotOf = (index: number, encTxHash: Hash, verdict: Verdict): BlockSlot =>
+    verdict.ok
       ? { index, encTxHash, status: "valid", rawTx: verdict.rawTx, txHash: verdict.txHash }
       : { index, encTxHash, status: "invalid", reason: verdict.reason, detail: verdict.detail };
-  });
+  const slots = entries.map((_, index) => slotOf(index, opened.leafData[index]!, opened.verdicts[index]!));
+  let next = txCount;
+  for (const [j, f] of forced.entries()) {
+    slots.push(slotOf(txCount + j, f.encTxHash, f.open ? opened.verdicts[next++]! : f.verdict));
+  }
 
   const rootsStart = performance.now();
-  const encRoot = encRootOfLeafData(opened.leafData);
+  const encRoot = encRootOfLeafData(opened.leafData.slice(0, txCount));
   const rawRoot = rawRootOf(slots.map((s) => (s.status === "valid" ? { txHash: s.txHash } : {})));
   const rootsMs = since(rootsStart);
   const commitment: BlockCommitment = {
     rollupId,
     height,
-    txCount: slots.length,
+    txCount,
     encRoot,
+    inboxBlock: input.forced.inboxBlock,
+    forcedCount: forced.length,
     rawRoot,
     viewNumber: input.viewNumber,
   };

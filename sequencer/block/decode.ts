@@ -10,6 +10,8 @@ export type InvalidReason =
   | "undecryptable" // the ciphertext does not authenticate under the round key, or the packing is not canonical
   | "commitment-mismatch" // the plaintext differs from the public txCommitment the proof was made for
   | "wrong-round" // the encrypted transaction names another rollup or height than the block
+  | "wrong-round-key" // a forced entry proven against another key than the height's (block/forced.ts)
+  | "hash-mismatch" // a forced entry whose posted fields do not hash to its proven encTxHash (block/forced.ts)
   | "malformed-tx" // not a canonical serialized Ethereum transaction
   | "unsigned" // a transaction without a signature
   | "wrong-chain-id"; // signed for another chain than the rollup's

@@ -2,6 +2,7 @@
 export * from "./build";
 export * from "./decode";
 export * from "./entries";
+export * from "./forced";
 export * from "./leaf-data";
 export * from "./raw-root";
 export * from "./open-slot";

@@ -125,6 +125,7 @@ export async function deployCore(deployer: Signer, params: CoreParams = DEFAULT_
   await inbox.waitForDeployment();
   const vsm = await new ValidationServiceManager__factory(deployer).deploy(
     await registry.getAddress(),
+    await inbox.getAddress(),
     params.quorumBps,
     params.responseWindow,
     params.challengeWindow,

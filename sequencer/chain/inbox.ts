@@ -87,22 +87,24 @@ export class InboxReadError extends Error {
 
 /**
  * The entries of (rollupId, height) due at `inboxBlock` (posted at or before it), in inbox order. The count
- * comes from the contract's `dueCount`, the fields from its events up to `inboxBlock`; every entry's fields
- * are checked against the hash the contract stored. `fromBlock` bounds the log search (the inbox's deploy
- * block). `inboxBlock` must be in the past.
+ * comes from the contract's `dueCount`, the fields from its events between the first entry's block and
+ * `inboxBlock` (no scan from genesis, no configured start block). The events are the contract's own, so the
+ * count is what guards against a partial list; the first entry's fields are also checked against the hash
+ * the contract stored, which catches any drift between this decoding and the contract's encoding.
+ * `inboxBlock` must be below the provider's latest block (the contract reverts `InboxBlockNotPast`).
  */
 export async function readDueEntries(
   inbox: ForcedInclusionInbox,
   rollupId: bigint,
   height: bigint,
   inboxBlock: bigint,
-  fromBlock = 0n,
 ): Promise<ForcedEntry[]> {
   const due = Number(await inbox.dueCount(rollupId, height, inboxBlock));
   if (due === 0) return [];
+  const first = await inbox.entryAt(rollupId, height, 0);
   const events = await inbox.queryFilter(
     inbox.filters.ForcedTransactionSubmitted(rollupId, height),
-    Number(fromBlock),
+    Number(first.postedBlock),
     Number(inboxBlock),
   );
   const entries = events.map((ev): ForcedEntry => {
@@ -129,11 +131,22 @@ export async function readDueEntries(
       `inbox of rollup ${rollupId} height ${height}: ${due} entries due at block ${inboxBlock}, ${entries.length} events read`,
     );
   }
-  const stored = await Promise.all(entries.map((e) => inbox.entryAt(rollupId, height, e.index)));
-  entries.forEach((e, i) => {
-    if (stored[i]!.submissionHash.toLowerCase() !== submissionHash(e)) {
-      throw new InboxReadError(`inbox entry ${i} of rollup ${rollupId} height ${height}: event differs from storage`);
-    }
-  });
+  if (first.submissionHash.toLowerCase() !== submissionHash(entries[0]!)) {
+    throw new InboxReadError(`inbox entry 0 of rollup ${rollupId} height ${height}: event differs from storage`);
+  }
   return entries;
+}
+
+/** Where a builder or a validator gets the forced-inclusion entries due at a seal's inbox block. */
+export interface DueEntries {
+  dueAt(rollupId: bigint, height: bigint, inboxBlock: bigint): Promise<ForcedEntry[]>;
+}
+
+/** The L1 inbox as a `DueEntries`: each call reads the chain (the entries of a past cut never change). */
+export class InboxReader implements DueEntries {
+  constructor(private readonly inbox: ForcedInclusionInbox) {}
+
+  dueAt(rollupId: bigint, height: bigint, inboxBlock: bigint): Promise<ForcedEntry[]> {
+    return readDueEntries(this.inbox, rollupId, height, inboxBlock);
+  }
 }

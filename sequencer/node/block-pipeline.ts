@@ -46,6 +46,7 @@ import { entrySchema, type Entry } from "./entry";
 import { IncrementalMerkleTree } from "../chain/merkle";
 import type { StoredValue } from "./storage/codec";
 import { TaskConflict, type VsmTasks } from "./vsm-tasks";
+import type { DueEntries } from "../chain/inbox";
 
 export interface BlockPipelineOptions {
   readonly wallet: Wallet;
@@ -58,6 +59,8 @@ export interface BlockPipelineOptions {
   readonly tasks: VsmTasks;
   /** L2 chain id per rollup; a rollup without one has its chain id unchecked. */
   readonly chainIds: ReadonlyMap<bigint, bigint>;
+  /** The forced-inclusion entries due at a seal's inbox block (the L1 inbox). */
+  readonly inbox: DueEntries;
   readonly decrypter?: BlockDecrypter;
   readonly metrics: BlockMetrics;
   readonly log: Logger;
@@ -92,7 +95,13 @@ const fetchedBlock = z.strictObject({
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
 
 interface BlockContent {
-  readonly commitment: { readonly txCount: number; readonly encRoot: string; readonly rawRoot: string };
+  readonly commitment: {
+    readonly txCount: number;
+    readonly encRoot: string;
+    readonly inboxBlock: string | number | bigint;
+    readonly forcedCount: number;
+    readonly rawRoot: string;
+  };
 }
 
 /**
@@ -103,6 +112,8 @@ function sameBlock(a: BlockContent, b: BlockContent): boolean {
   return (
     a.commitment.txCount === b.commitment.txCount &&
     a.commitment.encRoot.toLowerCase() === b.commitment.encRoot.toLowerCase() &&
+    BigInt(a.commitment.inboxBlock) === BigInt(b.commitment.inboxBlock) &&
+    a.commitment.forcedCount === b.commitment.forcedCount &&
     a.commitment.rawRoot.toLowerCase() === b.commitment.rawRoot.toLowerCase()
   );
 }
@@ -116,6 +127,8 @@ function toWire(block: BuiltBlock, viewNumber: number, leader: string, signature
       height: c.height.toString(),
       txCount: c.txCount,
       encRoot: c.encRoot,
+      inboxBlock: c.inboxBlock.toString(),
+      forcedCount: c.forcedCount,
       rawRoot: c.rawRoot,
       viewNumber: c.viewNumber,
     },
@@ -274,10 +287,13 @@ export class BlockPipeline {
       throw veilError.outOfOrder(`height ${height} holds ${records.length} entries, its seal ${seal.txCount}`);
     }
     const chainId = this.o.chainIds.get(rollup.rollupId);
+    const inboxBlock = BigInt(seal.seal.seal.inboxBlock);
+    const forced = await this.o.inbox.dueAt(rollup.rollupId, BigInt(height), inboxBlock);
     const block = await buildBlock({
       rollupId: rollup.rollupId,
       height: BigInt(height),
       entries: records.map((r) => entryFromWire(r.encryptedTx)),
+      forced: { inboxBlock, entries: forced },
       // Trusted: a leader computed the leaf data of the entries it admitted, and a height can only be sealed
       // after a majority recomputed every leaf of a log it adopted from another leader (docs/ordering.md,
       // "What a follower's unrecomputed leaf trusts"); a follower's rebuild reproduces its leader's block.

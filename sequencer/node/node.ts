@@ -14,9 +14,12 @@ import { Groth16VerifierPool } from "../zk/verifier";
 import { TX_VALIDITY_CIRCUIT } from "../zk/prover";
 import {
   ClusterRegistry__factory,
+  ForcedInclusionInbox__factory,
   ValidationServiceManager__factory,
   type ClusterRegistry,
 } from "../../typechain-types";
+import { InboxReader } from "../chain/inbox";
+import { MERKLE_CAPACITY } from "../chain/merkle";
 import { BlockPipeline } from "./block-pipeline";
 import { ChainView } from "./chain-view";
 import { expectSlasher } from "../chain/deploy";
@@ -196,6 +199,11 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
     if (!chain.isMember(nodeAddress)) log.warn({ nodeAddress }, "this node is not a member of its cluster");
     const chainId = deps.chainId ?? (await withTimeout(registry.runner!.provider!.getNetwork())).chainId;
     const domain = veilDomain(chainId, config.l1.contracts.validationServiceManager);
+    // The inbox whose due entries the VSM holds blocks to, and room for its most entries in every block.
+    const l1 = registry.runner!.provider!;
+    const vsmReader = ValidationServiceManager__factory.connect(config.l1.contracts.validationServiceManager, l1);
+    const inbox = ForcedInclusionInbox__factory.connect(await withTimeout(vsmReader.inbox()), l1);
+    const forcedSlots = Number(await withTimeout(inbox.maxEntriesPerHeight()));
     // Every contribution must be signed by its generator in this deployment's domain: otherwise one key
     // generator could serve contributions it made up for the others and know the round secret.
     const roundKeys = new RoundKeys(source, domain, log);
@@ -223,6 +231,7 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
       commitTimeoutMs: config.timeouts.peerRequestMs,
       maxLagHeights: config.health.maxLagHeights,
       inbox: new InboxCut(() => chain.l1Head, config.l1.inbox),
+      maxEntries: MERKLE_CAPACITY - forcedSlots,
     });
     const ordering = sequencer;
     registerOrderingGauges(metricsRegistry, {
@@ -265,6 +274,7 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
           3 * config.timeouts.l1RequestMs,
         ),
       chainIds: new Map(Object.entries(config.blocks.chainIds).map(([r, c]) => [BigInt(r), c])),
+      inbox: new InboxReader(inbox),
       decrypter,
       metrics: createBlockMetrics(metricsRegistry),
       log,

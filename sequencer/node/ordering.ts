@@ -72,6 +72,11 @@ export interface OrderingOptions {
   readonly maxLagHeights?: number;
   /** The forced-inclusion cut of this node's seals and the cuts it signs (inbox-cut.ts). */
   readonly inbox?: InboxCut;
+  /**
+   * The most sealed entries of a height: the Merkle tree's leaves less the room kept for the inbox's
+   * forced entries (every member must use the same value). Default: all the leaves.
+   */
+  readonly maxEntries?: number;
 }
 
 /** Readiness: a leader whose requests of a height wait this many leader timeouts, none answered, stalls. */
@@ -127,7 +132,7 @@ export class Ordering {
       currentEpoch: () => o.chain.epoch,
       sealEpochOf: (epoch) => o.chain.latestSameMembers(epoch),
       timing: { heartbeatIntervalMs: o.heartbeatIntervalMs, leaderTimeoutMs: o.leaderTimeoutMs },
-      maxEntries: MAX_ENTRIES,
+      maxEntries: o.maxEntries ?? MAX_ENTRIES,
       maxLogBytes: o.maxLogBytes,
       signatureSampleRate: o.followerSignatureSampleRate,
       clock: realClock,

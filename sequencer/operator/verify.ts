@@ -3,8 +3,9 @@
  * height asked for, that its seal is certified (a majority of the cluster's members signed it in one
  * view, which proves that view), that its BlockCommitment names that view and is signed (EIP-712, the
  * deployment's one domain) by the leader the registry schedules for the height at that view, and that
- * the transactions are exactly the committed ones: one slot per index in order, each valid slot's hash
- * is the keccak of its bytes, and encRoot and rawRoot recomputed from the slots equal the signed roots.
+ * the transactions are exactly the committed ones: one slot per index in order (the sealed ones, then the
+ * forced-inclusion ones), each valid slot's hash is the keccak of its bytes, encRoot recomputed from the
+ * sealed slots and rawRoot from every slot equal the signed roots, and the inbox cut is the seal's.
  * The operator executes only what the leader can be held to.
  */
 import { getAddress } from "ethers";
@@ -95,8 +96,8 @@ export async function verifyFinalizeAnswer(
     `${at}: the BlockCommitment signature is not by the leader ${leader}`,
   );
   check(
-    seal.seal.txCount === c.txCount && seal.seal.encRoot === c.encRoot,
-    `${at}: the commitment (${c.txCount} txs, encRoot ${c.encRoot}) differs from the seal (${seal.seal.txCount}, ${seal.seal.encRoot})`,
+    seal.seal.txCount === c.txCount && seal.seal.encRoot === c.encRoot && seal.seal.inboxBlock === c.inboxBlock,
+    `${at}: the commitment (${c.txCount} txs, encRoot ${c.encRoot}, inbox block ${c.inboxBlock}) differs from the seal (${seal.seal.txCount}, ${seal.seal.encRoot}, ${seal.seal.inboxBlock})`,
   );
   check(
     block.commitmentHash === structHash("BlockCommitment", c).toLowerCase(),
@@ -107,10 +108,12 @@ export async function verifyFinalizeAnswer(
     `${at}: taskId is not taskIdOf(rollupId, height)`,
   );
 
-  // What is executed: exactly the committed slots.
+  // What is executed: exactly the committed slots, the sealed ones and then the forced ones. Whether the
+  // forced slots are the inbox's due entries is the validators' to check (they read the L1).
+  const slots = c.txCount + c.forcedCount;
   check(
-    block.transactions.length === c.txCount,
-    `${at}: ${block.transactions.length} transactions answered for a commitment of ${c.txCount}`,
+    block.transactions.length === slots,
+    `${at}: ${block.transactions.length} transactions answered for a commitment of ${c.txCount} + ${c.forcedCount} forced`,
   );
   block.transactions.forEach((slot, i) => {
     check(slot.index === i, `${at}: slot ${i} carries index ${slot.index}`);
@@ -119,7 +122,8 @@ export async function verifyFinalizeAnswer(
     }
   });
   check(
-    rootOfLeafHashes(block.transactions.map((s) => hashLeaf(s.encTxHash))).toLowerCase() === c.encRoot,
+    rootOfLeafHashes(block.transactions.slice(0, c.txCount).map((s) => hashLeaf(s.encTxHash))).toLowerCase() ===
+      c.encRoot,
     `${at}: the slots' encrypted-tx hashes do not make the committed encRoot`,
   );
   check(

@@ -150,6 +150,8 @@ export class ContractChainView implements ChainView {
       height: e.height,
       txCount: Number(e.txCount),
       encRoot: e.encRoot.toLowerCase(),
+      inboxBlock: e.inboxBlock,
+      forcedCount: Number(e.forcedCount),
       rawRoot: e.rawRoot.toLowerCase(),
       // The task's view: createNewTask requires it of the commitment, and the stored hash below covers it.
       viewNumber: Number(e.viewNumber),

@@ -18,6 +18,7 @@ import { MethodRegistry } from "../rpc/registry";
 import { RpcServer, serverLimits, type ListenAddress } from "../rpc/server";
 import {
   ClusterRegistry__factory,
+  ForcedInclusionInbox__factory,
   ValidationServiceManager__factory,
   type ValidationServiceManager,
 } from "../../typechain-types";
@@ -27,6 +28,7 @@ import { ConfigError } from "../config/layered";
 import { chainIdsOf, type ValidatorConfig } from "./config";
 import { Validator } from "./validator";
 import { VoteStore } from "./votes";
+import { InboxReader } from "../chain/inbox";
 
 /** What `get_validator_status` answers. */
 export const validatorStatusSchema = z.strictObject({
@@ -164,8 +166,10 @@ export async function startValidator(
 
   let domain: VeilDomain;
   let votes: VoteStore;
+  let inbox: InboxReader;
   try {
     domain = await checkDeployment(config, provider, vsm);
+    inbox = new InboxReader(ForcedInclusionInbox__factory.connect(await vsm.inbox(), provider));
     try {
       votes = new VoteStore(config.storage.votesPath);
     } catch (error) {
@@ -190,6 +194,7 @@ export async function startValidator(
     keyGenerators: config.keyGenerators.map((url) => new RpcClient(url, { timeoutMs: requestMs })),
     peers,
     chainIds: chainIdsOf(config),
+    inbox,
     votes,
     log,
     metrics: metricsRegistry,

@@ -1,7 +1,7 @@
 /**
  * A validator (one per operator), DESIGN.md step 9: it scans the VSM's TaskCreated logs, recomputes
- * encRoot from its node's sealed entries and rawRoot by building the block with the released round
- * secret, signs approve or reject (EIP-712 OperatorResponse, recorded before it is shared), serves its
+ * encRoot from its node's sealed entries, reads the forced-inclusion entries due at the commitment's inbox
+ * block from the L1, and recomputes rawRoot by building the block with the released round secret, signs approve or reject (EIP-712 OperatorResponse, recorded before it is shared), serves its
  * vote on `get_task_response`, and aggregates: once the votes it collected from its peers for one
  * answer carry a quorum of the stake at the task's reference block, it submits them sorted by signer.
  */
@@ -21,6 +21,7 @@ import type { RpcClient } from "../rpc/client";
 import { veilError } from "../rpc/errors";
 import type { MethodRegistry } from "../rpc/registry";
 import type { ValidationServiceManager } from "../../typechain-types";
+import type { DueEntries } from "../chain/inbox";
 import { fetchRoundKey, fetchRoundSecret, fetchSealedHeight } from "./sources";
 import type { Vote, VoteStore } from "./votes";
 
@@ -45,6 +46,8 @@ export interface ValidatorDeps {
   readonly peers: readonly RpcClient[];
   /** L2 chain id per rollup; rollups not listed are built without a chain-id check. */
   readonly chainIds: ReadonlyMap<bigint, bigint>;
+  /** The forced-inclusion entries due at an inbox block: the L1 inbox the VSM judges omissions by. */
+  readonly inbox: DueEntries;
   readonly votes: VoteStore;
   readonly log: Logger;
   readonly metrics: Registry;
@@ -171,6 +174,8 @@ export class Validator {
             height: a.height,
             txCount: Number(a.txCount),
             encRoot: a.encRoot.toLowerCase(),
+            inboxBlock: a.inboxBlock,
+            forcedCount: Number(a.forcedCount),
             rawRoot: a.rawRoot.toLowerCase(),
             // createNewTask requires the commitment's view to be its seal certificate's, the task's.
             viewNumber: Number(a.viewNumber),
@@ -206,7 +211,7 @@ export class Validator {
 
   /** Recomputes the block of `task` and the answer it deserves (approve iff every field matches). */
   async check(task: TaskInfo): Promise<{ approve: boolean; reason: string }> {
-    const { rollupId, height, txCount, encRoot, rawRoot, viewNumber } = task.commitment;
+    const { rollupId, height, txCount, encRoot, inboxBlock, forcedCount, rawRoot, viewNumber } = task.commitment;
     if (structHash("BlockCommitment", task.commitment) !== task.commitmentHash) {
       return { approve: false, reason: "the commitment hash does not match the commitment" };
     }
@@ -223,6 +228,13 @@ export class Validator {
     const leafData = await leafDataOfEntries(sealed.entries, this.d.decrypter);
     const ourEncRoot = encRootOfLeafData(leafData);
     if (ourEncRoot !== encRoot) return { approve: false, reason: `encRoot ${encRoot}, recomputed ${ourEncRoot}` };
+    const forced = await this.stage("inbox", () => this.d.inbox.dueAt(rollupId, height, inboxBlock));
+    if (forced.length !== forcedCount) {
+      return {
+        approve: false,
+        reason: `forcedCount ${forcedCount}, ${forced.length} entries due at inbox block ${inboxBlock}`,
+      };
+    }
     const roundKey = await this.stage("round-key", () => fetchRoundKey(this.d.node, rollupId, height));
     const secretKey = await this.stage("round-secret", () =>
       fetchRoundSecret(this.d.keyGenerators, rollupId, height, roundKey),
@@ -232,6 +244,7 @@ export class Validator {
       rollupId,
       height,
       entries: sealed.entries,
+      forced: { inboxBlock, entries: forced },
       encTxHashes: leafData,
       roundKey,
       secretKey,
@@ -240,7 +253,7 @@ export class Validator {
       ...(this.d.decrypter === undefined ? {} : { decrypter: this.d.decrypter }),
     });
     if (block.rawRoot !== rawRoot) return { approve: false, reason: `rawRoot ${rawRoot}, rebuilt ${block.rawRoot}` };
-    return { approve: true, reason: "encRoot, rawRoot and txCount recomputed" };
+    return { approve: true, reason: "encRoot, txCount, forcedCount and rawRoot recomputed" };
   }
 
   /** Signs and records this operator's one answer to `task` (an earlier recorded answer wins). */

@@ -40,6 +40,8 @@ const block: BlockCommitment = {
   height: 7n,
   txCount: 9,
   encRoot: h("enc"),
+  inboxBlock: 1234n,
+  forcedCount: 5,
   rawRoot: h("raw"),
   viewNumber: 2,
 };
@@ -85,7 +87,7 @@ describe("EIP-712 messages (sequencer/chain/eip712.ts against VeilTypes.sol)", (
       "OrderCommitment(uint64 rollupId,uint64 blockHeight,uint32 txIndex,bytes32 encTxHash,bytes32 preRoot,uint32 viewNumber,uint32 epoch)",
     );
     expect(encodeType("BlockCommitment")).to.equal(
-      "BlockCommitment(uint64 rollupId,uint64 height,uint32 txCount,bytes32 encRoot,bytes32 rawRoot,uint32 viewNumber)",
+      "BlockCommitment(uint64 rollupId,uint64 height,uint32 txCount,bytes32 encRoot,uint64 inboxBlock,uint32 forcedCount,bytes32 rawRoot,uint32 viewNumber)",
     );
     expect(encodeType("Seal")).to.equal(
       "Seal(uint64 rollupId,uint64 height,uint32 txCount,bytes32 encRoot,uint64 inboxBlock,uint32 viewNumber,uint32 epoch)",
@@ -214,11 +216,22 @@ describe("EIP-712 messages (sequencer/chain/eip712.ts against VeilTypes.sol)", (
         fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
         fc.nat({ max: 2 ** 32 - 1 }),
         hash32,
+        fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+        fc.nat({ max: 2 ** 32 - 1 }),
         hash32,
         fc.nat({ max: 2 ** 32 - 1 }),
         fc.boolean(),
-        async (rollupId, height, txCount, encRoot, rawRoot, viewNumber, approve) => {
-          const commitment: BlockCommitment = { rollupId, height, txCount, encRoot, rawRoot, viewNumber };
+        async (rollupId, height, txCount, encRoot, inboxBlock, forcedCount, rawRoot, viewNumber, approve) => {
+          const commitment: BlockCommitment = {
+            rollupId,
+            height,
+            txCount,
+            encRoot,
+            inboxBlock,
+            forcedCount,
+            rawRoot,
+            viewNumber,
+          };
           expect(await harness.blockCommitmentHash(commitment)).to.equal(structHash("BlockCommitment", commitment));
           const response: OperatorResponse = {
             taskId: taskIdOf(rollupId, height),

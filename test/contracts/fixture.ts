@@ -20,7 +20,12 @@ import {
   type VeilDomain,
 } from "../../sequencer/chain/eip712";
 import { RSA_2048_MODULUS } from "../../sequencer/crypto/timelock/modulus";
-import type { ClusterRegistry, ValidationServiceManager } from "../../typechain-types";
+import {
+  ForcedInclusionInbox__factory,
+  type ClusterRegistry,
+  type ForcedInclusionInbox,
+  type ValidationServiceManager,
+} from "../../typechain-types";
 
 export const PARAMS: CoreParams = {
   minimumBond: parseEther("1"),
@@ -63,6 +68,7 @@ export const h = (label: string): string => keccak256(toUtf8Bytes(label));
 export interface World {
   registry: ClusterRegistry;
   vsm: ValidationServiceManager;
+  inbox: ForcedInclusionInbox;
   domain: VeilDomain;
   deployer: HardhatEthersSigner;
   clusterOwner: HardhatEthersSigner;
@@ -76,11 +82,21 @@ export interface World {
 }
 
 /** Deploys the core contracts only (no cluster, rollup or operators). */
-export async function deployedCore(): Promise<Pick<World, "registry" | "vsm" | "domain">> {
+export async function deployedCore(): Promise<Pick<World, "registry" | "vsm" | "inbox" | "domain">> {
   const [deployer] = await ethers.getSigners();
-  const { registry, vsm } = await deployCore(deployer!, PARAMS);
+  const { registry, vsm, inbox } = await deployCore(deployer!, PARAMS);
   const { chainId } = await ethers.provider.getNetwork();
-  return { registry, vsm, domain: veilDomain(chainId, await vsm.getAddress()) };
+  return { registry, vsm, inbox, domain: veilDomain(chainId, await vsm.getAddress()) };
+}
+
+/**
+ * An inbox of `registry` for tests of the VSM's constructor, which only reads its registry: its verifier is
+ * an account, so no submission to it could ever pass.
+ */
+export async function inboxOf(registry: string): Promise<string> {
+  const [deployer] = await ethers.getSigners();
+  const inbox = await new ForcedInclusionInbox__factory(deployer).deploy(registry, deployer!.address, 1n, 1);
+  return inbox.getAddress();
 }
 
 export async function world(): Promise<World> {
@@ -98,7 +114,7 @@ export async function world(): Promise<World> {
     .slice(13, 16)
     .map((s) => s.address)
     .sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
-  const { registry, vsm, domain } = await deployedCore();
+  const { registry, vsm, inbox, domain } = await deployedCore();
   // Start at an epoch boundary, whatever ran before: the members join one epoch apart (one change per epoch).
   await mineToEpochEnd();
   await registry.connect(clusterOwner).createCluster(CLUSTER_BOND, 8);
@@ -116,6 +132,7 @@ export async function world(): Promise<World> {
   return {
     registry,
     vsm,
+    inbox,
     domain,
     deployer,
     clusterOwner,
@@ -165,6 +182,8 @@ export function blockCommitment(height: bigint, overrides: Partial<BlockCommitme
     height,
     txCount: 3,
     encRoot: h("enc"),
+    inboxBlock: 0n,
+    forcedCount: 0,
     rawRoot: h("raw"),
     viewNumber: 0,
     ...overrides,
@@ -177,7 +196,7 @@ export async function currentEpoch(w: Pick<World, "registry">): Promise<number> 
 }
 
 /**
- * The seal that `commitment` carries (its count and encRoot), signed by the members of `epoch`, in `view`
+ * The seal that `commitment` carries (its count, encRoot and inbox block), signed by the members of `epoch`, in `view`
  * (by default the commitment's).
  */
 export function sealOf(commitment: BlockCommitment, epoch: number, view = commitment.viewNumber): Seal {
@@ -186,7 +205,7 @@ export function sealOf(commitment: BlockCommitment, epoch: number, view = commit
     height: commitment.height,
     txCount: commitment.txCount,
     encRoot: commitment.encRoot,
-    inboxBlock: 0n,
+    inboxBlock: commitment.inboxBlock,
     viewNumber: view,
     epoch,
   };

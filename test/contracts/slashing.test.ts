@@ -398,7 +398,14 @@ describe("Slashing", () => {
         "NotConflicting",
       );
       // Another content in each view is an equivocation, whichever field differs.
-      for (const edit of [{ txCount: 4 }, { encRoot: h("enc2") }, { rawRoot: h("raw2") }]) {
+      const edits = [
+        { txCount: 4 },
+        { encRoot: h("enc2") },
+        { inboxBlock: 9n },
+        { forcedCount: 1 },
+        { rawRoot: h("raw2") },
+      ];
+      for (const edit of edits) {
         const other = { ...again, ...edit };
         const so = await signMessage(leader, w.domain, "BlockCommitment", other);
         // Without a claim it gets as far as the claim check: the evidence itself passed.
@@ -614,6 +621,13 @@ describe("Slashing", () => {
       await expect(claiming(w).slashUncertifiedBlockCommitment(short, ss, certificate))
         .to.emit(w.vsm, "FaultSlashed")
         .withArgs(faultIdOf(leader0.address), 5, leader0.address, w.deployer.address, CLUSTER_BOND);
+      // The leader of view 2, committing the certified log under another inbox cut (to pick the entries due).
+      const leader2 = leaderSigner(w, HEIGHT, 2);
+      const recut = blockCommitment(HEIGHT, { inboxBlock: 7n, viewNumber: 2 });
+      const sr = await signMessage(leader2, w.domain, "BlockCommitment", recut);
+      await expect(claiming(w).slashUncertifiedBlockCommitment(recut, sr, certificate))
+        .to.emit(w.vsm, "FaultSlashed")
+        .withArgs(faultIdOf(leader2.address), 5, leader2.address, w.deployer.address, CLUSTER_BOND);
     });
 
     it("does not slash a commitment of the certified content, whatever its view or rawRoot", async () => {
@@ -814,6 +828,7 @@ describe("Slashing", () => {
       const factory = await ethers.getContractFactory("ValidationServiceManager");
       const params = [
         await w.registry.getAddress(),
+        await w.inbox.getAddress(),
         PARAMS.quorumBps,
         PARAMS.responseWindow,
         PARAMS.challengeWindow,

@@ -18,6 +18,7 @@ import {
   createTask,
   currentEpoch,
   h,
+  inboxOf,
   leaderSigner,
   mineToEpochEnd,
   onChain,
@@ -35,35 +36,44 @@ describe("ValidationServiceManager", () => {
       const [deployer] = await ethers.getSigners();
       const registry = await new ClusterRegistry__factory(deployer).deploy(1n, 100n, 1n, TIME_LOCK);
       const factory = new ValidationServiceManager__factory(deployer);
-      const ok = [await registry.getAddress(), 6_666n, 10n, 50n, 60n, 1n, 1_000n] as const;
+      const inbox = await inboxOf(await registry.getAddress());
+      const ok = [await registry.getAddress(), inbox, 6_666n, 10n, 50n, 60n, 1n, 1_000n] as const;
       const bad: (readonly [number, bigint])[] = [
-        [1, 5_000n], // quorum must be a strict majority
-        [1, 10_001n],
-        [2, 0n], // no response window
-        [3, 9n], // challenge window shorter than the response window
-        [4, 50n], // operator exit not longer than the challenge window
-        [3, 100n], // member exit (100) not longer than the challenge window
-        [5, 0n],
-        [6, 10_001n],
+        [2, 5_000n], // quorum must be a strict majority
+        [2, 10_001n],
+        [3, 0n], // no response window
+        [4, 9n], // challenge window shorter than the response window
+        [5, 50n], // operator exit not longer than the challenge window
+        [4, 100n], // member exit (100) not longer than the challenge window
+        [6, 0n],
+        [7, 10_001n],
       ];
       for (const [i, value] of bad) {
-        const args = [...ok] as [string, bigint, bigint, bigint, bigint, bigint, bigint];
+        const args = [...ok] as [string, string, bigint, bigint, bigint, bigint, bigint, bigint];
         args[i] = value;
         await expect(factory.deploy(...args)).to.be.revertedWithCustomError(factory, "InvalidParameters");
       }
       // A member's bond must outlast the challenge window of a task landing up to one epoch after the member's
       // last epoch: memberWithdrawalDelay (100) >= challengeWindow (50) + epochLength.
-      const [, ...rest] = ok;
+      const [, , ...rest] = ok;
       const longEpochs = await new ClusterRegistry__factory(deployer).deploy(1n, 100n, 51n, TIME_LOCK);
-      await expect(factory.deploy(await longEpochs.getAddress(), ...rest)).to.be.revertedWithCustomError(
+      const longAddress = await longEpochs.getAddress();
+      await expect(factory.deploy(longAddress, await inboxOf(longAddress), ...rest)).to.be.revertedWithCustomError(
         factory,
         "InvalidParameters",
       );
       const justEnough = await new ClusterRegistry__factory(deployer).deploy(1n, 100n, 50n, TIME_LOCK);
-      await factory.deploy(await justEnough.getAddress(), ...rest);
+      const enoughAddress = await justEnough.getAddress();
+      await factory.deploy(enoughAddress, await inboxOf(enoughAddress), ...rest);
+      // The inbox must serve the same registry: the VSM judges omissions by its entries.
+      await expect(factory.deploy(enoughAddress, inbox, ...rest)).to.be.revertedWithCustomError(
+        factory,
+        "InvalidParameters",
+      );
       const vsm = await factory.deploy(...ok);
       expect(await vsm.quorumBps()).to.equal(6_666n);
       expect(await vsm.registry()).to.equal(ok[0]);
+      expect(await vsm.inbox()).to.equal(inbox);
       expect(await vsm.responseWindow()).to.equal(10n);
       expect(await vsm.challengeWindow()).to.equal(50n);
       expect(await vsm.operatorWithdrawalDelay()).to.equal(60n);
@@ -153,6 +163,8 @@ describe("ValidationServiceManager", () => {
           structHash("BlockCommitment", c),
           c.txCount,
           c.encRoot,
+          c.inboxBlock,
+          c.forcedCount,
           c.rawRoot,
         );
       const task = await w.vsm.getTask(taskId);
@@ -212,7 +224,9 @@ describe("ValidationServiceManager", () => {
       // Signatures over another view's seal recover to other addresses: not members (or not sorted).
       const otherView = onChain(await certificateOf(w, sealOf(c, epoch, 1)));
       await expect(w.vsm.createNewTask(c, { seal: good.seal, signatures: otherView.signatures }, sig)).to.be.reverted;
-      for (const other of [{ encRoot: h("other") }, { txCount: 4 }, { height: 12n }, { rollupId: 1n }]) {
+      // The inbox cut too: a leader cannot build under another cut than the one a majority sealed.
+      const others = [{ encRoot: h("other") }, { txCount: 4 }, { height: 12n }, { rollupId: 1n }, { inboxBlock: 1n }];
+      for (const other of others) {
         const mismatched = { ...c, ...other };
         await expect(w.vsm.createNewTask(mismatched, good, sig)).to.be.revertedWithCustomError(w.vsm, "SealMismatch");
       }
@@ -250,7 +264,12 @@ describe("ValidationServiceManager", () => {
         .withArgs(notLeader.address, leaderSigner(w, 10n, 0).address);
       const big = blockCommitment(10n, { txCount: 65_537 });
       await expect(w.vsm.createNewTask(big, certificate, sig))
-        .to.be.revertedWithCustomError(w.vsm, "TxCountTooLarge")
+        .to.be.revertedWithCustomError(w.vsm, "TooManySlots")
+        .withArgs(65_537);
+      // Forced slots count against the same tree: 65,530 sealed and 7 forced do not fit either.
+      const crowded = blockCommitment(10n, { txCount: 65_530, forcedCount: 7 });
+      await expect(w.vsm.createNewTask(crowded, certificate, sig))
+        .to.be.revertedWithCustomError(w.vsm, "TooManySlots")
         .withArgs(65_537);
       const unknown = { ...c, rollupId: 1n };
       const unknownCertificate = onChain(await certificateOf(w, sealOf(unknown, epoch)));
@@ -384,6 +403,7 @@ describe("ValidationServiceManager", () => {
       const registry = await new ClusterRegistry__factory(deployer).deploy(1n, 100n, 1n, TIME_LOCK);
       const vsm = await new ValidationServiceManager__factory(deployer).deploy(
         await registry.getAddress(),
+        await inboxOf(await registry.getAddress()),
         6_667n,
         10n,
         50n,
@@ -573,7 +593,19 @@ describe("ValidationServiceManager", () => {
         .withArgs(m0.address, m2.address);
       await expect(w.vsm.createNewTask(c, ofEpoch, sig))
         .to.emit(w.vsm, "TaskCreated")
-        .withArgs(taskIdOf(ROLLUP_ID, 70n), ROLLUP_ID, 70n, m2.address, 0, anyValue, c.txCount, c.encRoot, c.rawRoot);
+        .withArgs(
+          taskIdOf(ROLLUP_ID, 70n),
+          ROLLUP_ID,
+          70n,
+          m2.address,
+          0,
+          anyValue,
+          c.txCount,
+          c.encRoot,
+          c.inboxBlock,
+          c.forcedCount,
+          c.rawRoot,
+        );
       // In the current epoch the joiner counts: three of the five are a majority.
       const now = onChain(await certifySeal([m1, m2, joiner], w.domain, sealOf(blockCommitment(71n), current)));
       expect(await w.vsm.verifySealCertificate(now)).to.have.length(3);
@@ -593,7 +625,19 @@ describe("ValidationServiceManager", () => {
       const certificate = onChain(await certifySeal([m0, m1, m2], w.domain, sealOf(c, current - 1)));
       await expect(w.vsm.createNewTask(c, certificate, await signMessage(m0, w.domain, "BlockCommitment", c)))
         .to.emit(w.vsm, "TaskCreated")
-        .withArgs(taskIdOf(ROLLUP_ID, 72n), ROLLUP_ID, 72n, m0.address, 0, anyValue, c.txCount, c.encRoot, c.rawRoot);
+        .withArgs(
+          taskIdOf(ROLLUP_ID, 72n),
+          ROLLUP_ID,
+          72n,
+          m0.address,
+          0,
+          anyValue,
+          c.txCount,
+          c.encRoot,
+          c.inboxBlock,
+          c.forcedCount,
+          c.rawRoot,
+        );
       const now = onChain(await certifySeal([m0, m1, m2], w.domain, sealOf(blockCommitment(73n), current)));
       await expect(w.vsm.verifySealCertificate(now))
         .to.be.revertedWithCustomError(w.vsm, "CertificateSignerNotMember")

@@ -311,6 +311,8 @@ describe("end to end: a full devnet of real processes", function () {
         height: blockHeight,
         txCount: txIndex,
         encRoot: keccak256(toUtf8Bytes("forged encRoot")),
+        inboxBlock: 0n,
+        forcedCount: 0,
         rawRoot: keccak256(toUtf8Bytes("forged rawRoot")),
         viewNumber: sent.receipt.viewNumber,
       };
@@ -318,9 +320,9 @@ describe("end to end: a full devnet of real processes", function () {
       const relayer = await l1.getSigner(0);
       // The leader needs a certificate of its forged seal: here a colluding majority (the leader and one
       // more member) signs it; honest followers never would, since their log holds the promised entry.
-      const { rawRoot: _raw, ...forgedContent } = forged;
+      const { rawRoot: _raw, forcedCount: _forced, ...forgedContent } = forged;
       const registry = ClusterRegistry__factory.connect(devnet.world.clusterRegistry, l1);
-      const forgedSeal = { ...forgedContent, inboxBlock: 0n, epoch: Number(await registry.currentEpoch()) };
+      const forgedSeal = { ...forgedContent, epoch: Number(await registry.currentEpoch()) };
       const colluders = [leader, devnet.world.members.find((m) => m.address !== leader.address)!];
       const certificate = await certifySeal(colluders, sdk.chain.domain, forgedSeal);
       await (

@@ -21,6 +21,8 @@ import {
   type BuildTimings,
   type SealedEntry,
 } from "../../sequencer/block";
+import { noForcedEntries } from "../../sequencer/block/forced";
+import type { ForcedEntry } from "../../sequencer/chain/inbox";
 
 const ROLLUP = 4242n;
 const HEIGHT = 7n;
@@ -51,11 +53,23 @@ const encryptedEntry = (r: EncryptionResult, txCommitment = r.txCommitment): Sea
   txCommitment,
 });
 
+/** A forced-inclusion entry as the inbox reader returns it, at place `index`, proven against `roundKey`. */
+const forcedEntry = (r: EncryptionResult, index: number, roundKey = ROUND_KEY): ForcedEntry => ({
+  index,
+  postedBlock: 100n + BigInt(index),
+  sender: sender.address,
+  tx: r.encrypted,
+  encTxHash: r.encTxHash,
+  txCommitment: r.txCommitment,
+  roundKey,
+});
+
 const build = (entries: readonly SealedEntry[], extra: Partial<BuildInput> = { chainId: ROLLUP }) =>
   buildBlock({
     rollupId: ROLLUP,
     height: HEIGHT,
     entries,
+    forced: noForcedEntries(0n),
     roundKey: ROUND_KEY,
     secretKey: SECRET,
     viewNumber: 0,
@@ -87,6 +101,8 @@ describe("block builder", function () {
       height: HEIGHT,
       txCount: 3,
       encRoot: block.encRoot,
+      inboxBlock: 0n,
+      forcedCount: 0,
       rawRoot: block.rawRoot,
       viewNumber: 0,
     });
@@ -137,6 +153,105 @@ describe("block builder", function () {
     expect(INVALID_SLOT_LEAF).to.equal(keccak256(toUtf8Bytes("veil.block.invalid-slot.v1")));
   });
 
+  describe("forced-inclusion slots", () => {
+    it("places the due entries after the sealed ones in inbox order, decrypted like any slot", async () => {
+      const sealed = [
+        encryptedEntry(encrypt(getBytes(await signedTx(0)))),
+        { kind: "raw" as const, rawTx: await signedTx(1) },
+      ];
+      const forcedTxs = [await signedTx(2), await signedTx(3)];
+      const forced = forcedTxs.map((tx, j) => forcedEntry(encrypt(getBytes(tx)), j));
+      const block = await build(sealed, { chainId: ROLLUP, forced: { inboxBlock: 120n, entries: forced } });
+      expect(block.slots.map((s) => [s.index, s.status])).to.deep.equal([
+        [0, "valid"],
+        [1, "valid"],
+        [2, "valid"],
+        [3, "valid"],
+      ]);
+      expect(rawTransactionsOf(block).slice(2)).to.deep.equal(forcedTxs.map((t) => t.toLowerCase()));
+      expect(block.slots.slice(2).map((s) => s.encTxHash)).to.deep.equal(forced.map((f) => toBytes32(f.encTxHash)));
+      // encRoot is the seal's, over the sealed entries only; rawRoot covers every slot.
+      expect(block.encRoot).to.equal(encRootOf(sealed));
+      expect(block.rawRoot).to.equal(
+        rootOfLeafHashes(block.slots.map((s) => hashLeaf(keccak256((s as { rawTx: string }).rawTx)))),
+      );
+      expect(block.commitment).to.include({ txCount: 2, inboxBlock: 120n, forcedCount: 2 });
+      // Without the forced entries the same sealed log commits another block.
+      const without = await build(sealed, { chainId: ROLLUP, forced: noForcedEntries(120n) });
+      expect(without.encRoot).to.equal(block.encRoot);
+      expect(without.rawRoot).to.not.equal(block.rawRoot);
+      expect(without.commitment.forcedCount).to.equal(0);
+    });
+
+    it("skips, in place and for the same reason on every builder, an entry that cannot run", async () => {
+      const otherKey = mulBase(randomScalar());
+      const good = encrypt(getBytes(await signedTx(0)));
+      const toOtherKey = encryptTransaction(getBytes(await signedTx(1)), {
+        rollupId: rollupId(ROLLUP),
+        height: blockHeight(HEIGHT),
+        roundKey: otherKey,
+      });
+      const relabelled = encrypt(getBytes(await signedTx(2)));
+      const tampered = encrypt(getBytes(await signedTx(3)));
+      const mismatched = encrypt(getBytes(await signedTx(4)));
+      const notATx = encrypt(toUtf8Bytes("not a transaction"));
+      const entries: ForcedEntry[] = [
+        forcedEntry(good, 0),
+        // Proven against a key nobody holds the secret of (the contract checks the proof against it).
+        forcedEntry(toOtherKey, 1, otherKey),
+        // Posted with an encTxHash its fields do not hash to (the contract does not hash the ciphertext).
+        { ...forcedEntry(relabelled, 2), encTxHash: good.encTxHash },
+        // Fields that hash to the claimed encTxHash cannot be tampered with; a changed nonce changes the hash.
+        { ...forcedEntry(tampered, 3), tx: { ...tampered.encrypted, nonce: tampered.encrypted.nonce + 1n } },
+        // A plaintext other than its txCommitment.
+        { ...forcedEntry(mismatched, 4), txCommitment: good.txCommitment },
+        forcedEntry(notATx, 5),
+        // A ciphertext element outside the field: cannot be hashed.
+        {
+          ...forcedEntry(good, 6),
+          tx: { ...good.encrypted, ciphertext: good.encrypted.ciphertext.map((c, i) => (i === 0 ? c + FIELD : c)) },
+        },
+      ];
+      const forced = { inboxBlock: 99n, entries };
+      const block = await build([], { chainId: ROLLUP, forced });
+      const verdicts = block.slots.map((s) => [s.index, s.status === "valid" ? "valid" : s.reason]);
+      expect(verdicts).to.deep.equal([
+        [0, "valid"],
+        [1, "wrong-round-key"],
+        [2, "hash-mismatch"],
+        [3, "hash-mismatch"],
+        [4, "commitment-mismatch"],
+        [5, "malformed-tx"],
+        [6, "hash-mismatch"],
+      ]);
+      const leaves = block.slots.map((s) => (s.status === "valid" ? keccak256(s.rawTx) : INVALID_SLOT_LEAF));
+      expect(block.rawRoot).to.equal(rootOfLeafHashes(leaves.map(hashLeaf)));
+      expect(block.commitment.forcedCount).to.equal(entries.length);
+      // The worker path reaches the same verdicts byte for byte.
+      const pool = new DecryptionPool({ threads: 2 });
+      try {
+        const onPool = await build([], { chainId: ROLLUP, forced, decrypter: pool, poolThreshold: 1 });
+        expect(onPool).to.deep.equal(block);
+      } finally {
+        await pool.close();
+      }
+    });
+
+    it("refuses entries out of inbox order or of another height: a reader's error, not a slot", async () => {
+      const r = encrypt(getBytes(await signedTx(0)));
+      const cases: ForcedEntry[][] = [
+        [forcedEntry(r, 1)],
+        [forcedEntry(r, 0), forcedEntry(r, 0)],
+        [forcedEntry(encrypt(getBytes(await signedTx(1)), HEIGHT + 1n), 0)],
+      ];
+      for (const entries of cases) {
+        let error: unknown;
+        await build([], { forced: { inboxBlock: 1n, entries } }).catch((e: unknown) => (error = e));
+        expect((error as Error).message).to.match(/^forced entry \d+ is entry/);
+      }
+    });
+  });
+
   it("accepts any chain id when the rollup has none configured", async () => {
     const block = await build([encryptedEntry(encrypt(getBytes(await signedTx(0, 1n))))], {});
     expect(block.slots[0]!.status).to.equal("valid");
@@ -147,7 +262,15 @@ describe("block builder", function () {
     for (const secretKey of [SECRET + 1n, 0n]) {
       let error: unknown;
       try {
-        await buildBlock({ rollupId: ROLLUP, height: HEIGHT, entries, roundKey: ROUND_KEY, secretKey, viewNumber: 0 });
+        await buildBlock({
+          rollupId: ROLLUP,
+          height: HEIGHT,
+          entries,
+          forced: noForcedEntries(0n),
+          roundKey: ROUND_KEY,
+          secretKey,
+          viewNumber: 0,
+        });
       } catch (e) {
         error = e;
       }
@@ -170,6 +293,7 @@ describe("block builder", function () {
         rollupId: ROLLUP,
         height: HEIGHT,
         entries,
+        forced: noForcedEntries(0n),
         roundKey: ROUND_KEY,
         secretKey: SECRET,
         viewNumber: 0,

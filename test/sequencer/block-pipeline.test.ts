@@ -22,7 +22,7 @@ import {
   type BuiltBlockWire,
   type FinalizeResultJson,
 } from "../../sequencer/api/wire";
-import { buildBlock, entryFromWire } from "../../sequencer/block";
+import { buildBlock, entryFromWire, noForcedEntries } from "../../sequencer/block";
 import {
   ClusterMessageKind,
   isSignedBy,
@@ -258,7 +258,7 @@ describe("block pipeline: finalize_block builds, commits on-chain and replicates
         height: c.height,
         txCount: c.txCount,
         encRoot: c.encRoot,
-        inboxBlock: 0n,
+        inboxBlock: c.inboxBlock,
         viewNumber: view,
         epoch: w.epoch,
       };
@@ -269,7 +269,12 @@ describe("block pipeline: finalize_block builds, commits on-chain and replicates
       const commitment = edit(builtBlockJson.parse(genuine).commitment);
       return {
         ...genuine,
-        commitment: { ...commitment, rollupId: R, height: String(HEIGHT) },
+        commitment: {
+          ...commitment,
+          rollupId: R,
+          height: String(HEIGHT),
+          inboxBlock: commitment.inboxBlock.toString(),
+        },
         commitmentHash: structHash("BlockCommitment", commitment).toLowerCase(),
         signature: await signMessage(signer, w.domain, "BlockCommitment", commitment),
       };
@@ -287,13 +292,19 @@ describe("block pipeline: finalize_block builds, commits on-chain and replicates
         rollupId: ROLLUP,
         height: BigInt(HEIGHT),
         entries: records.map((r) => entryFromWire(r.encryptedTx)),
+        forced: noForcedEntries(seal.seal.inboxBlock),
         roundKey: roundKey.publicKey,
         secretKey,
         viewNumber: 0,
       });
       const signature = await signMessage(leader(), w.domain, "BlockCommitment", built.commitment);
       genuine = {
-        commitment: { ...built.commitment, rollupId: R, height: String(HEIGHT) },
+        commitment: {
+          ...built.commitment,
+          rollupId: R,
+          height: String(HEIGHT),
+          inboxBlock: built.commitment.inboxBlock.toString(),
+        },
         commitmentHash: built.commitmentHash.toLowerCase(),
         viewNumber: 0,
         leader: leader().address,
@@ -411,6 +422,7 @@ describe("block pipeline: finalize_block builds, commits on-chain and replicates
       rollupId: ROLLUP,
       height: BigInt(height),
       entries: records.map((r) => entryFromWire(r.encryptedTx)),
+      forced: noForcedEntries(seal.seal.inboxBlock),
       roundKey: roundKey.publicKey,
       secretKey: (await w.roundSecrets.obtain(roundKey, seal)).secretKey,
       viewNumber: 0,
@@ -420,8 +432,8 @@ describe("block pipeline: finalize_block builds, commits on-chain and replicates
   const createTask = async (commitment: BlockCommitment, leader: Wallet) => {
     const vsm = ValidationServiceManager__factory.connect(w.domain.verifyingContract, w.members[0]);
     const signature = await signMessage(leader, w.domain, "BlockCommitment", commitment);
-    const { rawRoot: _raw, ...content } = commitment;
-    const seal = { ...content, inboxBlock: 0n, epoch: Number(await w.registry.currentEpoch()) };
+    const { rawRoot: _raw, forcedCount: _forced, ...content } = commitment;
+    const seal = { ...content, epoch: Number(await w.registry.currentEpoch()) };
     const certificate = await certifySeal(w.members.slice(0, 2), w.domain, seal);
     await (
       await vsm.createNewTask(commitment, { ...certificate, signatures: [...certificate.signatures] }, signature)

@@ -76,6 +76,8 @@ export async function signedAnswer(
     height,
     txCount: slots.length,
     encRoot,
+    inboxBlock: 0n,
+    forcedCount: 0,
     rawRoot,
     viewNumber: commitmentView,
   };
@@ -94,7 +96,12 @@ export async function signedAnswer(
   return {
     seal: sealCertificateToJson(await certifySeal(certifiers, w.domain, seal)),
     block: {
-      commitment: { ...commitment, rollupId: OPERATOR_ROLLUP.toString(), height: height.toString() },
+      commitment: {
+        ...commitment,
+        rollupId: OPERATOR_ROLLUP.toString(),
+        height: height.toString(),
+        inboxBlock: commitment.inboxBlock.toString(),
+      },
       commitmentHash: structHash("BlockCommitment", commitment).toLowerCase(),
       viewNumber: view,
       leader: signer.address,

@@ -73,6 +73,8 @@ function builtOf(height: number, rawTxs: readonly string[]): BuiltBlockRecord {
           height: String(height),
           txCount: rawTxs.length,
           encRoot: hash(1),
+          inboxBlock: "0",
+          forcedCount: 0,
           rawRoot: hash(2),
           viewNumber: 3,
         },

@@ -32,6 +32,9 @@ import { veilError } from "../../sequencer/rpc/errors";
 import { MethodRegistry } from "../../sequencer/rpc/registry";
 import { RpcServer } from "../../sequencer/rpc/server";
 import { Validator } from "../../sequencer/validator/validator";
+import { forcedSubmission, InboxReader } from "../../sequencer/chain/inbox";
+import { mulBase, randomScalar } from "../../sequencer/crypto/babyjub";
+import { proveTxValidity } from "../../sequencer/zk/prover";
 import { VoteStore } from "../../sequencer/validator/votes";
 import { ROLLUP_ID, createTask, world, type World } from "../contracts/fixture";
 
@@ -158,18 +161,20 @@ describe("validators", function () {
     return r;
   };
 
-  async function honestCommitment(height: bigint): Promise<BlockCommitment> {
+  /** The honest block of `height`, with the forced entries due at `inboxBlock` (none by default). */
+  async function honestCommitment(height: bigint, inboxBlock = 0n): Promise<BlockCommitment> {
     const r = roundOf(height);
     const block = await buildBlock({
       rollupId: ROLLUP_ID,
       height,
       entries: r.entries,
+      forced: { inboxBlock, entries: await new InboxReader(w.inbox).dueAt(ROLLUP_ID, height, inboxBlock) },
       roundKey: r.key.publicKey,
       secretKey: r.secretKey,
       viewNumber: 0,
       chainId: ROLLUP_ID,
     });
-    expect(block.slots.map((s) => s.status)).to.deep.equal(["valid", "valid", "valid", "invalid", "valid"]);
+    expect(block.slots.slice(0, 5).map((s) => s.status)).to.deep.equal(["valid", "valid", "valid", "invalid", "valid"]);
     return block.commitment;
   }
 
@@ -241,6 +246,7 @@ describe("validators", function () {
         keyGenerators: [new RpcClient(keygenServer.url)],
         peers: urls.filter((_, j) => j !== i).map((url) => new RpcClient(url)),
         chainIds: new Map([[ROLLUP_ID, ROLLUP_ID]]),
+        inbox: new InboxReader(w.inbox),
         votes: new VoteStore(path.join(tmp, `votes-${i}.jsonl`)),
         log: silent,
         metrics: createRegistry({ processMetrics: false }),
@@ -295,6 +301,70 @@ describe("validators", function () {
     const taskId = await createTask(w, { ...honest, txCount: honest.txCount - 1 });
     await pollAll();
     expect((await w.vsm.getTask(taskId)).status).to.equal(REJECTED);
+  });
+
+  describe("forced-inclusion entries", () => {
+    /** Posts a transfer of `nonce` for `height` to the inbox, proven against `roundKey`; its L1 block. */
+    async function force(height: bigint, nonce: number, roundKey = roundOf(height).key.publicKey): Promise<bigint> {
+      const raw = await sender.signTransaction({
+        type: 2,
+        chainId: ROLLUP_ID,
+        nonce,
+        to: `0x${"55".repeat(20)}`,
+        value: parseEther("0.001"),
+        gasLimit: 21_000n,
+        maxFeePerGas: 10n ** 9n,
+        maxPriorityFeePerGas: 10n ** 9n,
+      });
+      const enc = encryptTransaction(getBytes(raw), {
+        rollupId: rollupId(ROLLUP_ID),
+        height: blockHeight(height),
+        roundKey,
+      });
+      const { proof } = await proveTxValidity(enc);
+      const submission = forcedSubmission({ tx: enc.encrypted, txCommitment: enc.txCommitment, roundKey, proof });
+      const fee = await w.inbox.submissionFee();
+      const receipt = await (await w.inbox.connect(w.outsider).submit(submission, { value: fee })).wait();
+      return BigInt(receipt!.blockNumber);
+    }
+
+    it("approves a block holding the due entries after its sealed ones, one of them skipped for its wrong key", async () => {
+      await makeRound(46n);
+      await force(46n, 900);
+      const cut = await force(46n, 901, mulBase(randomScalar()));
+      await force(46n, 902); // posted after the cut: not due
+      const honest = await honestCommitment(46n, cut);
+      expect(honest).to.include({ txCount: 5, inboxBlock: cut, forcedCount: 2 });
+      const taskId = await createTask(w, honest);
+      await pollAll();
+      expect((await w.vsm.getTask(taskId)).status).to.equal(VALIDATED);
+    });
+
+    it("rejects a block that leaves a due entry out, or counts one posted after its cut", async () => {
+      await makeRound(47n);
+      const cut = await force(47n, 910);
+      await force(47n, 911);
+      const honest = await honestCommitment(47n, cut);
+      expect(honest.forcedCount).to.equal(1);
+      const omitting = { ...honest, forcedCount: 0, rawRoot: (await honestCommitment(47n, 0n)).rawRoot };
+      const taskId = await createTask(w, omitting);
+      const task = { taskId, leader: "", viewNumber: 0, commitmentHash: structHash("BlockCommitment", omitting) };
+      expect(await validators[0]!.check({ ...task, commitment: omitting })).to.deep.equal({
+        approve: false,
+        reason: `forcedCount 0, 1 entries due at inbox block ${cut}`,
+      });
+      await pollAll();
+      expect((await w.vsm.getTask(taskId)).status).to.equal(REJECTED);
+      // Counting the later entry (posted after the cut) is refused the same way.
+      const padded = { ...honest, forcedCount: 2 };
+      expect(
+        await validators[0]!.check({
+          ...task,
+          commitmentHash: structHash("BlockCommitment", padded),
+          commitment: padded,
+        }),
+      ).to.deep.equal({ approve: false, reason: `forcedCount 2, 1 entries due at inbox block ${cut}` });
+    });
   });
 
   it("votes again on a rejected task replaced by a later view's, and the replacement is validated", async () => {

@@ -238,6 +238,7 @@ describe("validator processes: a VSM task reaches quorum through the JSON-RPC vo
     const [deployer] = await ethers.getSigners();
     const rogue = await new ValidationServiceManager__factory(deployer).deploy(
       registry.target,
+      await vsm.inbox(),
       PARAMS.quorumBps,
       PARAMS.responseWindow,
       PARAMS.challengeWindow,
@@ -430,12 +431,14 @@ describe("validator processes: a VSM task reaches quorum through the JSON-RPC vo
       height,
       txCount: 1,
       encRoot: toBeHex(1, 32),
+      inboxBlock: 0n,
+      forcedCount: 0,
       rawRoot: toBeHex(2, 32),
       viewNumber: 0,
     };
     const signature = await signMessage(leader, domain, "BlockCommitment", commitment);
-    const { rawRoot: _raw, ...content } = commitment;
-    const sealed = { ...content, inboxBlock: 0n, epoch: Number(await registry.currentEpoch()) };
+    const { rawRoot: _raw, forcedCount: _forced, ...content } = commitment;
+    const sealed = { ...content, epoch: Number(await registry.currentEpoch()) };
     const certificate = await certifySeal(members.slice(0, 2), domain, sealed);
     await (
       await vsm

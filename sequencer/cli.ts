@@ -2,7 +2,8 @@
  * The `veil` command line, one program for every role: `veil node …` (sequencer node),
  * `veil keygen …` (key generator), `veil proxy …` (the user's encrypting RPC), `veil validator …`
  * (a VSM operator's validator), `veil operator …` (a rollup's block producer and L2 executor),
- * `veil timelock …` (a rollup registrant's time-lock sizing and setup).
+ * `veil timelock …` (a rollup registrant's time-lock sizing and setup), `veil force` (a user's transaction
+ * through the L1 forced-inclusion inbox).
  * Run with `npm run veil -- <command>`; every command has `--help`.
  */
 import { Command } from "commander";
@@ -16,6 +17,7 @@ import { registerOperatorCommands } from "./operator/cli";
 import { registerProxyCommands } from "./proxy/cli";
 import { registerTimelockCommands } from "./registrant/cli";
 import { RpcCallError, RpcClient, RpcTimeoutError, RpcTransportError } from "./rpc/client";
+import { VeilSdkError } from "./sdk/errors";
 import { registerValidatorCommands } from "./validator/cli";
 
 async function nodeStart(options: { config?: string }): Promise<void> {
@@ -61,7 +63,8 @@ export function buildCli(): Command {
 
 /** Turns the errors a user can cause into one clear line and exit code 1; anything else is a bug. */
 function explain(error: unknown): string {
-  if (error instanceof ConfigError || error instanceof Interrupted) return error.message;
+  if (error instanceof ConfigError || error instanceof Interrupted || error instanceof VeilSdkError)
+    return error.message;
   if (error instanceof RpcCallError) return `error ${error.code} (${error.errorName ?? "unknown"}): ${error.message}`;
   if (error instanceof RpcTimeoutError || error instanceof RpcTransportError) return error.message;
   if (error instanceof Error && "code" in error && error.code === "EADDRINUSE")

@@ -7,10 +7,12 @@
 import { getAddress, type ContractRunner, type ContractTransactionResponse, type Provider } from "ethers";
 import {
   ClusterRegistry__factory,
+  ForcedInclusionInbox__factory,
   ValidationServiceManager__factory,
   type ClusterRegistry,
   type ValidationServiceManager,
 } from "../../typechain-types";
+import { forcedSubmission, type ProvenTransaction } from "../chain/inbox";
 import { publishedTimelockOf } from "../chain/timelock-config";
 import type { PublishedTimelock } from "../crypto/timelock/params";
 import { structHash, taskIdOf, veilDomain, type BlockCommitment, type VeilDomain } from "../chain/eip712";
@@ -24,6 +26,20 @@ export interface CommittedBlock {
   readonly leader: string;
   readonly viewNumber: number;
   readonly taskId: string;
+  /**
+   * The leader's signature over the commitment, read from the `createNewTask` call that posted it
+   * (undefined when the task was posted through another contract): the evidence of an omission slash.
+   */
+  readonly signature: string | undefined;
+}
+
+/** A transaction posted to the forced-inclusion inbox: its place among the height's entries. */
+export interface PostedEntry {
+  readonly l1TxHash: string;
+  /** The L1 block it was posted in: it is due in every block whose inbox cut is at or after it. */
+  readonly postedBlock: bigint;
+  /** Its index among the height's entries: its slot is the block's sealed count plus this. */
+  readonly index: number;
 }
 
 /** The L1 reads the SDK needs. */
@@ -42,6 +58,20 @@ export interface ChainView {
   minContributorsOf(rollupId: bigint): Promise<number>;
   /** The block commitment posted for (rollupId, height), or undefined while there is none. */
   committedBlock(rollupId: bigint, height: bigint): Promise<CommittedBlock | undefined>;
+  /** Posts a proven transaction to the forced-inclusion inbox with its fee, paid by `signer`; resolves once mined. */
+  postForced(signer: ContractRunner, proven: ProvenTransaction): Promise<PostedEntry>;
+  /** Commits `signer`'s claim on the omission slash of `block` (see claimBrokenOrderCommitment). */
+  claimForcedInclusionOmission(
+    signer: ContractRunner,
+    block: BlockCommitment,
+    signature: string,
+  ): Promise<{ readonly revealFrom: number }>;
+  /** Slashes the signer of `block`, a block that counts the due forced entries otherwise (claimed before). */
+  slashForcedInclusionOmission(
+    signer: ContractRunner,
+    block: BlockCommitment,
+    signature: string,
+  ): Promise<ContractTransactionResponse>;
   /**
    * Commits `signer`'s claim on the slash of a broken promise (the VSM pays only a claimed slash, so that a
    * copy from the mempool earns nothing); resolves with the first block the slash may be sent in.
@@ -160,7 +190,42 @@ export class ContractChainView implements ChainView {
     if (structHash("BlockCommitment", commitment) !== task.commitmentHash) {
       throw new Error(`TaskCreated event of ${taskId} does not hash to the stored commitment`);
     }
-    return { commitment, leader: getAddress(task.leader), viewNumber: Number(task.viewNumber), taskId };
+    const posted = await log.getTransaction();
+    const call = this.vsm.interface.parseTransaction({ data: posted.data });
+    const signature = call?.name === "createNewTask" ? (call.args[2] as string) : undefined;
+    return { commitment, leader: getAddress(task.leader), viewNumber: Number(task.viewNumber), taskId, signature };
+  }
+
+  async postForced(signer: ContractRunner, proven: ProvenTransaction): Promise<PostedEntry> {
+    const inbox = ForcedInclusionInbox__factory.connect(await this.vsm.inbox(), signer);
+    const fee = await inbox.submissionFee();
+    const receipt = await (await inbox.submit(forcedSubmission(proven), { value: fee })).wait();
+    if (receipt === null) throw new Error("the forced-inclusion submission was dropped");
+    for (const log of receipt.logs) {
+      const parsed = inbox.interface.parseLog(log);
+      if (parsed?.name === "ForcedTransactionSubmitted") {
+        return { l1TxHash: receipt.hash, postedBlock: BigInt(receipt.blockNumber), index: Number(parsed.args[2]) };
+      }
+    }
+    throw new Error(`the inbox emitted no ForcedTransactionSubmitted in ${receipt.hash}`);
+  }
+
+  async claimForcedInclusionOmission(
+    signer: ContractRunner,
+    block: BlockCommitment,
+    signature: string,
+  ): Promise<{ readonly revealFrom: number }> {
+    const vsm = this.vsm.connect(signer);
+    const { revealFrom } = await commitSlashClaim(vsm, "slashForcedInclusionOmission", [block, signature]);
+    return { revealFrom };
+  }
+
+  async slashForcedInclusionOmission(
+    signer: ContractRunner,
+    block: BlockCommitment,
+    signature: string,
+  ): Promise<ContractTransactionResponse> {
+    return this.vsm.connect(signer).slashForcedInclusionOmission(block, signature);
   }
 
   async claimBrokenOrderCommitment(

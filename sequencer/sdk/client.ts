@@ -9,6 +9,9 @@
  *   checkInclusion(sent) once the block commitment is on L1: POST proof against its encRoot, PRE/POST agreement,
  *                        or the slashing evidence when the promise was broken
  *   slash(verdict)       submits that evidence to the ValidationServiceManager
+ *   force(signedTx)      when the sequencer refuses the sender: the same encryption and proof, posted to the
+ *                        L1 inbox for a height far ahead; forcedInclusion(forced) then says whether the
+ *                        height's block holds it, and slashOmission(verdict) slashes a block that left it out
  *
  * The plaintext and the proof's witness never leave the process: only the ciphertext, its commitment and
  * the proof are sent.
@@ -21,7 +24,8 @@ import { timelockParams } from "../crypto/timelock/params";
 import { warnIfTestModulus, type WarningSink } from "../crypto/timelock/policy";
 import { RpcCallError, RpcClient } from "../rpc/client";
 import { proveTxValidity, type TxValidityProof } from "../zk/prover";
-import type { ChainView } from "./chain";
+import type { ChainView, PostedEntry } from "./chain";
+import { forcedVerdict, type ForcedVerdict } from "./force";
 import { InclusionError, SubmissionError } from "./errors";
 import { fieldToBytes32, type Hash } from "./hashes";
 import { checkInclusion, type InclusionVerdict } from "./inclusion";
@@ -78,6 +82,19 @@ export interface SendOptions {
    * its previous one, which the rollup would then execute first (its nonce would be out of order).
    */
   readonly notBelow?: bigint;
+}
+
+/** A transaction posted to the forced-inclusion inbox. */
+export interface ForcedTransaction extends PostedEntry {
+  readonly height: bigint;
+  readonly encTxHash: Hash;
+  readonly provingMs: number;
+}
+
+/** How `force` chooses its height. */
+export interface ForceOptions {
+  /** The height to encrypt for (default: the farthest height whose round key is published). */
+  readonly height?: bigint;
 }
 
 /** How `slash` waits for its claim to mature. */
@@ -246,6 +263,65 @@ export class VeilClient {
   }
 
   /**
+   * The farthest height whose round key is published and verified: the target of a forced transaction, which
+   * must be posted well before its height is sealed (docs/forced-inclusion.md, "The deadline rule").
+   */
+  async farthestKeyedHeight(): Promise<bigint> {
+    const { openHeight, maxHeight } = await this.node.heights(this.rollupId);
+    let last: RpcCallError | undefined;
+    for (let height = maxHeight; height >= openHeight; height--) {
+      try {
+        await this.roundKey(height);
+        return height;
+      } catch (error) {
+        if (!(error instanceof RpcCallError && error.errorName === "NOT_FOUND")) throw error;
+        last = error;
+      }
+    }
+    throw last ?? new Error(`no height from ${openHeight} has a published round key`);
+  }
+
+  /**
+   * Forces `signedTx` through the L1: encrypts and proves it as `send` does, for a height far ahead, and posts
+   * it to the forced-inclusion inbox with its fee (`signer` pays the fee and the gas, and is the entry's
+   * sender on L1). The sequencer is not asked: this is the path around a leader that refuses the sender.
+   */
+  async force(signedTx: Uint8Array, signer: ContractRunner, options: ForceOptions = {}): Promise<ForcedTransaction> {
+    const height = options.height ?? (await this.farthestKeyedHeight());
+    const prepared = await this.prepare(signedTx, height);
+    const key = await this.roundKey(height);
+    const { tx: wire, txCommitment, proof } = prepared.submission;
+    const tx = { ...wire, rollupId: toRollupId(wire.rollupId), height: blockHeight(wire.height) };
+    const posted = await this.#chain.postForced(signer, { tx, txCommitment, roundKey: key.publicKey, proof });
+    return { ...posted, height, encTxHash: prepared.encTxHash, provingMs: prepared.provingMs };
+  }
+
+  /** What became of a forced transaction, from its height's block commitment on L1 (pending until there is one). */
+  async forcedInclusion(forced: Pick<ForcedTransaction, "height" | "postedBlock" | "index">): Promise<ForcedVerdict> {
+    return forcedVerdict(forced, await this.#chain.committedBlock(this.rollupId, forced.height));
+  }
+
+  /**
+   * Slashes the signer of a block that left a due forced transaction out, claim first (as `slash` does);
+   * `signer` pays and receives the challenger's reward.
+   */
+  async slashOmission(
+    verdict: Extract<ForcedVerdict, { status: "omitted" }>,
+    signer: ContractRunner & { provider: Provider | null },
+    options: SlashOptions = {},
+  ): Promise<ContractTransactionResponse> {
+    const { commitment, signature } = verdict.block;
+    if (signature === undefined)
+      throw new InclusionError(
+        "signature-unavailable",
+        "the block commitment's signature is not in its createNewTask call",
+      );
+    const { revealFrom } = await this.#chain.claimForcedInclusionOmission(signer, commitment, signature);
+    await untilBlock(signer.provider, revealFrom, options);
+    return this.#chain.slashForcedInclusionOmission(signer, commitment, signature);
+  }
+
+  /**
    * Once the block commitment of the receipt's height is on L1: whether the leader kept its promise (POST
    * proof from the node against the on-chain encRoot, PRE and POST agree), or the evidence that it did not.
    */
@@ -277,13 +353,17 @@ export class VeilClient {
       verdict.block,
       verdict.evidence,
     );
-    const provider = signer.provider;
-    if (provider === null) throw new Error("the signer needs a provider to wait for its claim to mature");
-    const deadline = performance.now() + (options.timeoutMs ?? 120_000);
-    while ((await provider.getBlockNumber()) + 1 < revealFrom) {
-      if (performance.now() > deadline) throw new Error(`the L1 did not reach block ${revealFrom} in time`);
-      await (options.whileWaiting?.() ?? new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500)));
-    }
+    await untilBlock(signer.provider, revealFrom, options);
     return this.#chain.slashBrokenOrderCommitment(signer, sent.receipt, verdict.block, verdict.evidence);
+  }
+}
+
+/** Waits until a transaction sent now lands in `block` or later: a claim made CLAIM_DELAY blocks before has matured. */
+async function untilBlock(provider: Provider | null, block: number, options: SlashOptions): Promise<void> {
+  if (provider === null) throw new Error("the signer needs a provider to wait for its claim to mature");
+  const deadline = performance.now() + (options.timeoutMs ?? 120_000);
+  while ((await provider.getBlockNumber()) + 1 < block) {
+    if (performance.now() > deadline) throw new Error(`the L1 did not reach block ${block} in time`);
+    await (options.whileWaiting?.() ?? new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500)));
   }
 }

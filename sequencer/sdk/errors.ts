@@ -77,7 +77,9 @@ export type InclusionFailure =
   | "post-proof-invalid"
   | "pre-proof-invalid"
   /** The block was committed in another view than the receipt's: a broken promise there is not slashable. */
-  | "other-view";
+  | "other-view"
+  /** The block's task was posted through another contract: its leader's signature is not in the L1 call. */
+  | "signature-unavailable";
 
 /** Inclusion cannot be decided (no block commitment on-chain yet, or proofs that open nothing). */
 export class InclusionError extends VeilSdkError {

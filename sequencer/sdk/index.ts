@@ -5,8 +5,11 @@ export {
   type SentTransaction,
   type PreparedSubmission,
   type SlashOptions,
+  type ForcedTransaction,
+  type ForceOptions,
 } from "./client";
-export { ContractChainView, type ChainView, type CommittedBlock, type L1Addresses } from "./chain";
+export { ContractChainView, type ChainView, type CommittedBlock, type L1Addresses, type PostedEntry } from "./chain";
+export { forcedVerdict, type ForcedVerdict } from "./force";
 export { verifyReceipt, type VerifiedReceipt, type ExpectedOrder } from "./receipt";
 export { verifyEncryptionKey, type RoundKeyPolicy } from "./round-key";
 export { checkInclusion, type InclusionVerdict, type PostProof } from "./inclusion";

@@ -95,6 +95,44 @@ describe("veil CLI", () => {
     expect(missing.stderr).to.match(/required option '-u, --url <url>' not specified/);
   });
 
+  it("force: prints its help, and refuses a missing payer key, a bad height or an unusable transaction before any network call", async function () {
+    this.timeout(60_000);
+    const help = await run(["force", "--help"]);
+    expect(help.code).to.equal(0);
+    expect(help.stdout).to.match(/--tx <hex>/);
+    expect(help.stdout).to.match(/VEIL_FORCE_L1_KEY/);
+    const proxyConfig = path.join(dir, "proxy.yaml");
+    // Nothing listens at these URLs: every refusal below must come before the first network call.
+    writeFileSync(
+      proxyConfig,
+      YAML.stringify({
+        rollupId: 42,
+        l2: { rpcUrl: "http://127.0.0.1:9" },
+        node: { rpcUrl: "http://127.0.0.1:9" },
+        l1: {
+          rpcUrl: "http://127.0.0.1:9",
+          registry: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+          validationServiceManager: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+        },
+      }),
+    );
+    const noKey = await run(["force", "--config", proxyConfig, "--tx", "0x02"], { VEIL_FORCE_L1_KEY: "" });
+    expect(noKey.code).to.equal(1);
+    expect(noKey.stderr).to.equal(
+      "veil: VEIL_FORCE_L1_KEY must hold the L1 private key that pays the inbox fee and the gas\n",
+    );
+    const withKey = { VEIL_FORCE_L1_KEY: KEY };
+    const badHeight = await run(["force", "--config", proxyConfig, "--tx", "0x02", "--height", "-3"], withKey);
+    expect(badHeight.code).to.not.equal(0);
+    expect(badHeight.stderr).to.match(/expected a decimal height below 2\^64/);
+    const notHex = await run(["force", "--config", proxyConfig, "--tx", "0x123"], withKey);
+    expect(notHex.code).to.equal(1);
+    expect(notHex.stderr).to.match(/^veil: the raw transaction must be a non-empty 0x-hex string of whole bytes\n$/);
+    const garbage = await run(["force", "--config", proxyConfig, "--tx", "0x02c0"], withKey);
+    expect(garbage.code).to.equal(1);
+    expect(garbage.stderr).to.match(/^veil: the raw transaction does not decode/);
+  });
+
   it("timelock size: prints the least T of the sizing rule for the given delays", async () => {
     const defaults = await run(["timelock", "size"]);
     expect(defaults.code, defaults.stderr).to.equal(0);

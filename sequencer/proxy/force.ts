@@ -5,14 +5,13 @@
  * follows the height's block commitment and reports where the transaction landed, or that the block left it
  * out (the block's signer is then slashable, and `slash` does it).
  */
-import { JsonRpcProvider, Wallet } from "ethers";
+import { Wallet } from "ethers";
 import type { Logger } from "pino";
-import { RpcClient } from "../rpc/client";
-import { ContractChainView } from "../sdk/chain";
-import { VeilClient, type ForcedTransaction } from "../sdk/client";
+import type { ForcedTransaction } from "../sdk/client";
 import type { ForcedVerdict } from "../sdk/force";
 import { decodeSignedTransaction } from "../sdk/raw-tx";
 import { l2ChainIdOf, type ProxyConfig } from "./config";
+import { clientOf } from "./start";
 
 /** The environment variable holding the L1 key that pays the fee (never a flag: flags show in `ps`). */
 export const FORCE_KEY_ENV = "VEIL_FORCE_L1_KEY";
@@ -49,22 +48,9 @@ export async function forceTransaction(
 ): Promise<ForceOutcome> {
   // Refuse what the rollup could never run before paying for anything.
   const signed = decodeSignedTransaction(request.rawTx, l2ChainIdOf(config));
-  const l1 = new JsonRpcProvider(config.l1.rpcUrl, undefined, { staticNetwork: true });
+  const { client, l1 } = await clientOf(config, log);
   try {
     const payer = new Wallet(request.l1Key, l1);
-    const chain = await ContractChainView.connect(
-      l1,
-      { registry: config.l1.registry, validationServiceManager: config.l1.validationServiceManager },
-      config.l1.fromBlock,
-    );
-    const client = new VeilClient({
-      node: new RpcClient(config.node.rpcUrl, { timeoutMs: config.node.timeoutMs }),
-      chain,
-      rollupId: config.rollupId,
-      lookAhead: { blockTimeMs: config.sequencing.blockTimeMs },
-      roundKeyPolicy: { minContributors: config.sequencing.minContributors },
-      log,
-    });
     progress(`encrypting and proving ${signed.hash} (from ${signed.from}, nonce ${signed.nonce})`);
     const forced = await client.force(
       signed.bytes,

@@ -57,23 +57,40 @@ export function assembleProxy(parts: ProxyParts): EncryptingProxy {
   });
 }
 
+/**
+ * The SDK client of the configured rollup, node and L1 contracts (the proxy's and `veil force`'s); the
+ * caller destroys `l1` when done.
+ */
+export async function clientOf(
+  config: ProxyConfig,
+  log: Logger,
+): Promise<{ readonly client: VeilClient; readonly l1: JsonRpcProvider }> {
+  const l1 = new JsonRpcProvider(config.l1.rpcUrl, undefined, { staticNetwork: true });
+  try {
+    const chain = await ContractChainView.connect(
+      l1,
+      { registry: config.l1.registry, validationServiceManager: config.l1.validationServiceManager },
+      config.l1.fromBlock,
+    );
+    const client = new VeilClient({
+      node: new RpcClient(config.node.rpcUrl, { timeoutMs: config.node.timeoutMs }),
+      chain,
+      rollupId: config.rollupId,
+      lookAhead: { blockTimeMs: config.sequencing.blockTimeMs },
+      roundKeyPolicy: { minContributors: config.sequencing.minContributors },
+      maxAttempts: config.sequencing.maxAttempts,
+      log,
+    });
+    return { client, l1 };
+  } catch (error) {
+    l1.destroy();
+    throw error;
+  }
+}
+
 /** Starts the proxy. L1 is contacted at start (chain id and contracts); the node and L2 only per request. */
 export async function startProxy(config: ProxyConfig, log: Logger): Promise<RunningProxy> {
-  const l1 = new JsonRpcProvider(config.l1.rpcUrl, undefined, { staticNetwork: true });
-  const chain = await ContractChainView.connect(
-    l1,
-    { registry: config.l1.registry, validationServiceManager: config.l1.validationServiceManager },
-    config.l1.fromBlock,
-  );
-  const client = new VeilClient({
-    node: new RpcClient(config.node.rpcUrl, { timeoutMs: config.node.timeoutMs }),
-    chain,
-    rollupId: config.rollupId,
-    lookAhead: { blockTimeMs: config.sequencing.blockTimeMs },
-    roundKeyPolicy: { minContributors: config.sequencing.minContributors },
-    maxAttempts: config.sequencing.maxAttempts,
-    log,
-  });
+  const { client, l1 } = await clientOf(config, log);
   const proxy = assembleProxy({
     client,
     listen: config.listen,

@@ -140,8 +140,13 @@ export class VeilClient {
     const target = this.lookAhead.target(openHeight);
     const wanted = target > notBelow ? target : notBelow;
     const lowest = openHeight > notBelow ? openHeight : notBelow;
+    return this.#highestKeyed(wanted < maxHeight ? wanted : maxHeight, lowest);
+  }
+
+  /** The highest height from `from` down to `lowest` whose round key is published and verifies. */
+  async #highestKeyed(from: bigint, lowest: bigint): Promise<bigint> {
     let last: RpcCallError | undefined;
-    for (let height = wanted < maxHeight ? wanted : maxHeight; height >= lowest; height--) {
+    for (let height = from; height >= lowest; height--) {
       try {
         await this.roundKey(height);
         return height;
@@ -150,7 +155,7 @@ export class VeilClient {
         last = error;
       }
     }
-    throw last ?? new Error(`no height from ${lowest} is open for transactions`);
+    throw last ?? new Error(`no height from ${lowest} has a published round key`);
   }
 
   /** The round key of `height`, verified against the registry's committee (cached once verified). */
@@ -268,17 +273,7 @@ export class VeilClient {
    */
   async farthestKeyedHeight(): Promise<bigint> {
     const { openHeight, maxHeight } = await this.node.heights(this.rollupId);
-    let last: RpcCallError | undefined;
-    for (let height = maxHeight; height >= openHeight; height--) {
-      try {
-        await this.roundKey(height);
-        return height;
-      } catch (error) {
-        if (!(error instanceof RpcCallError && error.errorName === "NOT_FOUND")) throw error;
-        last = error;
-      }
-    }
-    throw last ?? new Error(`no height from ${openHeight} has a published round key`);
+    return this.#highestKeyed(maxHeight, openHeight);
   }
 
   /**

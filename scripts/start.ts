@@ -2,17 +2,19 @@
  * `npm start`: the whole of Veil on this machine. Boots an L1 and an L2 (Hardhat nodes), deploys the
  * contracts, starts 3 sequencer nodes, 3 key generators, 3 validators, the rollup operator and the
  * encrypting RPC (scripts/devnet/), then runs a demo: a few L2 accounts send transfers through the
- * encrypting RPC with an unmodified ethers Wallet (scripts/devnet/demo.ts). Prints a summary that counts
- * the transfers that executed on the L2, and keeps everything running until Ctrl-C; `--once` exits after
- * the demo, with status 1 if any part of it failed (a transfer that did not execute, or one that executed
- * while its sender was answered with an error).
+ * encrypting RPC with an unmodified ethers Wallet (scripts/devnet/demo.ts), and one more account, whose
+ * address every leader is told to censor, sends one through its own encrypting RPC, which forces it through
+ * the L1 inbox. Prints a summary that counts the transfers that executed on the L2, and keeps everything
+ * running until Ctrl-C; `--once` exits after the demo, with status 1 if any part of it failed (a transfer
+ * that did not execute, or one that executed while its sender was answered with an error).
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { HDNodeWallet, JsonRpcProvider, Wallet, formatEther, parseEther } from "ethers";
 import { ValidationServiceManager__factory } from "../typechain-types";
 import { Devnet } from "./devnet";
-import { runDemo, summarizeDemo } from "./devnet/demo";
+import { CENSORED_CLIENT } from "./devnet/devnet";
+import { forcedPlacements, runDemo, summarizeDemo } from "./devnet/demo";
 
 const ROOT = path.join(__dirname, "..");
 const WORK_DIR = path.join(ROOT, "build", "devnet");
@@ -23,15 +25,17 @@ const HELP = `Usage: npm start [-- --once] [--senders N] [--transfers N] [--bloc
 
 Starts a complete local Veil (L1 and L2 Hardhat nodes, contracts, 3 sequencer nodes, 3 key
 generators, 3 validators, the rollup operator and the encrypting RPC), runs a demo of encrypted
-transfers sent with ethers through the encrypting RPC, prints a summary, and keeps running with
-its URLs printed until Ctrl-C (which stops every process it started).
+transfers sent with ethers through the encrypting RPC, and of one transfer from a sender every
+leader censors, forced through the L1 inbox by that sender's own encrypting RPC; prints a summary,
+and keeps running with its URLs printed until Ctrl-C (which stops every process it started).
 
   --once           exit after the demo (status 1 if anything failed)
   --senders N      demo accounts sending transfers (default 3)
   --transfers N    transfers per account (default 2)
   --block-time MS  the rollup's block time (default 2000)
   --port-base P    L1 on P, L2 on P+1, encrypting RPC on P+2, rollup operator on P+3,
-                   nodes from P+5, key generators from P+15, validators from P+25
+                   the censored sender's encrypting RPC on P+4, nodes from P+5,
+                   key generators from P+15, validators from P+25
                    (default 8545, or $VEIL_PORT_BASE)
   --help           this text
 
@@ -69,7 +73,11 @@ function parseArgs(argv: readonly string[]): Args {
     throw new UsageError(`the port base must be an integer in [1024, 65000], not ${basePort}`);
   }
   const senders = values.get("--senders") ?? 3;
-  if (senders > 10) throw new UsageError("--senders is at most 10 (the L2's funded accounts after the first)");
+  if (senders > 9) {
+    throw new UsageError(
+      "--senders is at most 9 (the L2's funded accounts after the first, one kept for the censored sender)",
+    );
+  }
   return {
     once,
     senders,
@@ -128,6 +136,7 @@ async function main(): Promise<void> {
     operators: 3,
     blockTimeMs: args.blockTimeMs,
     basePort: args.basePort,
+    censorship: true,
     logLevel: "info",
     progress: say,
   });
@@ -146,6 +155,7 @@ async function main(): Promise<void> {
   const flow = devnet.flow!;
   const urls = {
     "encrypting RPC (point wallets here)": flow.proxyUrl,
+    "the censored sender's encrypting RPC (forces through the L1)": flow.censoredProxyUrl!,
     "L2 (Hardhat, chain id)": `${flow.l2.url} (${flow.l2ChainId})`,
     L1: devnet.l1.url,
     "sequencer nodes": devnet.nodes.map((n) => n.url).join(" "),
@@ -180,6 +190,35 @@ async function main(): Promise<void> {
     say,
   });
   const demo = summarizeDemo(transfers);
+
+  const censored = l2Account(args.senders);
+  say(
+    `demo: every leader refuses the submissions of ${CENSORED_CLIENT}; account ${args.senders + 1} sends 1 ETH ` +
+      "through its own encrypting RPC, which connects from there and forces it through the L1 inbox",
+  );
+  const forcedTransfers = await runDemo({
+    proxyUrl: flow.censoredProxyUrl!,
+    l2Url: flow.l2.url,
+    senders: [censored],
+    transfers: 1,
+    recipient,
+    executeTimeoutMs: 180_000,
+    graceMs: Math.max(10_000, 5 * args.blockTimeMs),
+    say,
+    label: () => `account ${args.senders + 1} (censored)`,
+  });
+  const forced = summarizeDemo(forcedTransfers);
+  const placements = await forcedPlacements(
+    devnet.l1.url,
+    {
+      registry: devnet.world.clusterRegistry,
+      validationServiceManager: devnet.world.validationServiceManager,
+      inbox: devnet.world.forcedInclusionInbox,
+    },
+    devnet.world.forcer.address,
+    devnet.world.deployBlock,
+    60_000,
+  );
   say("waiting for the validators to settle the block commitments on the L1");
   const tasks = await vsmTasks(devnet, 60_000);
   const l2 = new JsonRpcProvider(flow.l2.url, undefined, { staticNetwork: true });
@@ -195,10 +234,16 @@ async function main(): Promise<void> {
   );
   l2.destroy();
 
-  const failures = [...demo.failures];
+  const failures = [...demo.failures, ...forced.failures];
+  const executed = demo.executed + forced.executed;
   // The recipient's balance is the L2's own count of what executed: the two must agree.
-  if (parseEther(balances[0]!) !== parseEther("1") * BigInt(demo.executed)) {
-    failures.push(`the recipient holds ${balances[0]} ETH, but ${demo.executed} transfers of 1 ETH executed`);
+  if (parseEther(balances[0]!) !== parseEther("1") * BigInt(executed)) {
+    failures.push(`the recipient holds ${balances[0]} ETH, but ${executed} transfers of 1 ETH executed`);
+  }
+  if (placements.length !== 1 || placements[0]!.verdict !== "placed") {
+    failures.push(
+      `the censored transfer's inbox entries: ${placements.map((p) => `height ${p.height}: ${p.verdict}`).join(", ") || "none"}`,
+    );
   }
   if ((tasks.byStatus.Validated ?? 0) === 0) failures.push("no VSM task was validated");
   if ((tasks.byStatus.Pending ?? 0) > 0) failures.push(`${tasks.byStatus.Pending} VSM tasks are still pending`);
@@ -214,6 +259,14 @@ async function main(): Promise<void> {
     `  answers to the senders:       ${demo.answered} transaction hashes (order commitment verified), ` +
       `${demo.total - demo.answered} errors`,
   );
+  for (const p of placements) {
+    const where = p.slot === undefined ? p.verdict : `slot ${p.slot} = txCount ${p.txCount} + entry ${p.index}`;
+    say(
+      `  censored sender's transfer:   ${forced.executed === 1 ? "executed" : "NOT executed"} on the L2` +
+        `${forced.l2Blocks.length === 0 ? "" : ` in block ${forced.l2Blocks.join(", ")}`}, forced through ` +
+        `the L1 inbox for height ${p.height} (${where})`,
+    );
+  }
   say(`  sequencer blocks built:       ${operator?.nextHeight ?? "?"} (every one executed as one L2 block)`);
   say(
     `  VSM tasks on the L1:          ${tasks.created} (${Object.entries(tasks.byStatus)

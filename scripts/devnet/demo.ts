@@ -6,6 +6,9 @@
  * exactly that (Veil owes every ordered transaction its hash, never an error).
  */
 import { JsonRpcProvider, Transaction, parseEther, type Wallet } from "ethers";
+import { ContractChainView, type L1Addresses } from "../../sequencer/sdk/chain";
+import { forcedVerdict, type ForcedVerdict } from "../../sequencer/sdk/force";
+import { ForcedInclusionInbox__factory } from "../../typechain-types";
 
 /** One transfer: who sent it, its hash (once signed), what its sender was answered and what the L2 did. */
 export interface DemoTransfer {
@@ -65,6 +68,8 @@ export interface DemoOptions {
   /** How much longer a transfer answered with an error is looked for (it may have been ordered anyway). */
   readonly graceMs: number;
   readonly say: (line: string) => void;
+  /** How sender `i` is named in the output (default `account i+1`). */
+  readonly label?: (i: number) => string;
 }
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
@@ -80,7 +85,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoTransfer[]> {
     for (let round = 0; round < o.transfers; round++) {
       const results = await Promise.all(
         accounts.map(async (account, i) => {
-          const from = `account ${i + 1}`;
+          const from = o.label?.(i) ?? `account ${i + 1}`;
           let signed: string;
           try {
             const tx = await account.populateTransaction({ to: o.recipient, value: parseEther("1"), nonce: nonces[i] });
@@ -123,5 +128,54 @@ export async function runDemo(o: DemoOptions): Promise<DemoTransfer[]> {
   } finally {
     wallets.destroy();
     l2.destroy();
+  }
+}
+
+/** Where a forced transaction ended up: its inbox entry and its height's verdict. */
+export interface ForcedPlacement {
+  readonly height: bigint;
+  readonly index: number;
+  readonly verdict: ForcedVerdict["status"];
+  /** With verdict `placed`: its slot, `txCount + index`. */
+  readonly slot?: number;
+  readonly txCount?: number;
+}
+
+/**
+ * The inbox entries `payer` posted (the censored user's encrypting RPC forces with its key), each with its
+ * height's verdict; waits up to `timeoutMs` for the heights' block commitments.
+ */
+export async function forcedPlacements(
+  l1Url: string,
+  addresses: L1Addresses & { readonly inbox: string },
+  payer: string,
+  fromBlock: number,
+  timeoutMs: number,
+): Promise<ForcedPlacement[]> {
+  const l1 = new JsonRpcProvider(l1Url, undefined, { staticNetwork: true });
+  try {
+    const inbox = ForcedInclusionInbox__factory.connect(addresses.inbox, l1);
+    const chain = await ContractChainView.connect(l1, addresses, fromBlock);
+    const events = await inbox.queryFilter(inbox.filters.ForcedTransactionSubmitted(), fromBlock);
+    const deadline = Date.now() + timeoutMs;
+    const placements: ForcedPlacement[] = [];
+    for (const event of events.filter((e) => e.args.sender === payer)) {
+      const { rollupId, height, index } = event.args;
+      const entry = { postedBlock: BigInt(event.blockNumber), index: Number(index) };
+      let verdict = forcedVerdict(entry, await chain.committedBlock(rollupId, height));
+      while (verdict.status === "pending" && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        verdict = forcedVerdict(entry, await chain.committedBlock(rollupId, height));
+      }
+      placements.push({
+        height,
+        index: entry.index,
+        verdict: verdict.status,
+        ...(verdict.status === "placed" ? { slot: verdict.slot, txCount: verdict.block.commitment.txCount } : {}),
+      });
+    }
+    return placements;
+  } finally {
+    l1.destroy();
   }
 }

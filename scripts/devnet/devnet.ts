@@ -57,9 +57,16 @@ export interface DevnetOptions extends WorldOptions {
   readonly blockTimeMs?: number;
   /**
    * Fixed ports from this base instead of free ones picked at random: L1 base, L2 +1, encrypting RPC +2,
-   * rollup operator +3, nodes +5…, key generators +15…, validators +25… (`npm start` uses 8545).
+   * rollup operator +3, the censored user's encrypting RPC +4, nodes +5…, key generators +15…, validators
+   * +25… (`npm start` uses 8545).
    */
   readonly basePort?: number;
+  /**
+   * Censorship (full devnets): every member refuses the submissions of clients at CENSORED_CLIENT (the
+   * node's `testing.censorClients` switch), and a second encrypting RPC, `censoredProxyUrl`, reaches the
+   * nodes from that address with its forced-inclusion fallback on, paid by `world.forcer`.
+   */
+  readonly censorship?: boolean;
   /** Called with a line for each step of the start-up (e.g. `npm start` prints them). */
   readonly progress?: (message: string) => void;
 }
@@ -75,6 +82,9 @@ export interface FlowHandles {
   /** The encrypting RPC wallets talk to. */
   readonly proxyUrl: string;
   proxy: ManagedProcess | undefined;
+  /** With `censorship`: the encrypting RPC of the censored user, which forces what the nodes refuse. */
+  readonly censoredProxyUrl: string | undefined;
+  censoredProxy: ManagedProcess | undefined;
 }
 
 export interface NodeHandle {
@@ -101,6 +111,9 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
 
 const l2ChainIdOf = (options: DevnetOptions): bigint => options.l2ChainId ?? 31_338n;
 
+/** The loopback address the censored user's encrypting RPC connects from (Linux routes all of 127/8 to lo). */
+export const CENSORED_CLIENT = "127.0.0.2";
+
 /**
  * The public rate limit of every devnet server: on, as in production, but sized for a devnet, where
  * every client, member and test reaches a server from 127.0.0.1 and so shares its one bucket. Far above
@@ -113,7 +126,8 @@ export const DEVNET_RATE_LIMIT = { enabled: true, ratePerSecond: 2_000, burst: 4
 function fixedPorts(base: number, members: number, generators: number, validators: number | undefined): number[] {
   const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
   if (members > 10 || generators > 10 || (validators ?? 0) > 10) throw new Error("basePort allows at most 10 of each");
-  const flow = validators === undefined ? [] : [base + 1, base + 3, base + 2, ...range(base + 25, validators)];
+  const flow =
+    validators === undefined ? [] : [base + 1, base + 3, base + 2, base + 4, ...range(base + 25, validators)];
   return [base, ...range(base + 5, members), ...range(base + 15, generators), ...flow];
 }
 
@@ -143,7 +157,7 @@ export class Devnet {
     const memberCount = options.members ?? 3;
     const generatorCount = options.keyGenerators ?? 2;
     const operatorCount = options.operators ?? (full ? 3 : 0);
-    const flowPortCount = full ? 3 + operatorCount : 0; // L2, operator, proxy, validators
+    const flowPortCount = full ? 4 + operatorCount : 0; // L2, operator, proxy, censored proxy, validators
     const [l1Port, ...ports] =
       options.basePort === undefined
         ? await freePorts(1 + memberCount + generatorCount + flowPortCount)
@@ -244,6 +258,7 @@ export class Devnet {
         ...(options.full === true
           ? { blocks: { chainIds: { [w.rollupId.toString()]: l2ChainIdOf(options).toString() } } }
           : {}),
+        ...(options.censorship === true ? { testing: { censorClients: [CENSORED_CLIENT] } } : {}),
         log: { level: logLevel },
       };
       const config = deepMerge(base, options.nodeConfig ?? {});
@@ -305,7 +320,7 @@ export class Devnet {
 
   /** Starts the L2, the validators, the rollup operator and the encrypting RPC (full devnets). */
   private async startFlow(options: DevnetOptions, ports: number[], say: (message: string) => void): Promise<void> {
-    const [l2Port, operatorPort, proxyPort, ...validatorPorts] = ports;
+    const [l2Port, operatorPort, proxyPort, censoredProxyPort, ...validatorPorts] = ports;
     const l2ChainId = l2ChainIdOf(options);
     say(`starting the L2 (hardhat node, chain id ${l2ChainId}, automine off) on port ${l2Port}`);
     const l2 = await startL2(l2Port!, path.join(this.workDir, "logs", "l2.log"), l2ChainId, this.readyTimeoutMs);
@@ -319,18 +334,25 @@ export class Devnet {
       operator: undefined,
       proxyUrl: url(proxyPort),
       proxy: undefined,
+      censoredProxyUrl: options.censorship === true ? url(censoredProxyPort) : undefined,
+      censoredProxy: undefined,
     };
-    this.writeFlowConfigs(options, operatorPort!, proxyPort!, validatorPorts);
+    this.writeFlowConfigs(options, operatorPort!, proxyPort!, censoredProxyPort!, validatorPorts);
     say(`starting ${this.world.operators.length} validators`);
     await Promise.all(this.world.operators.map((_, i) => this.startValidator(i)));
     say("starting the rollup operator and the encrypting RPC");
-    await Promise.all([this.startOperator(), this.startProxy()]);
+    await Promise.all([
+      this.startOperator(),
+      this.startProxy(),
+      ...(options.censorship === true ? [this.startCensoredProxy()] : []),
+    ]);
   }
 
   private writeFlowConfigs(
     options: DevnetOptions,
     operatorPort: number,
     proxyPort: number,
+    censoredProxyPort: number,
     validatorPorts: number[],
   ): void {
     const w = this.world;
@@ -373,7 +395,7 @@ export class Devnet {
       rpc: { host: "127.0.0.1", port: operatorPort },
       log: { level: logLevel },
     });
-    write("proxy", {
+    const proxy = {
       listen: { host: "127.0.0.1", port: proxyPort },
       rollupId: w.rollupId.toString(),
       l2: { rpcUrl: flow.l2.url, chainId: flow.l2ChainId.toString() },
@@ -386,7 +408,16 @@ export class Devnet {
       },
       sequencing: { blockTimeMs: options.blockTimeMs ?? 2_000 },
       log: { level: logLevel },
-    });
+    };
+    write("proxy", proxy);
+    if (options.censorship === true) {
+      write("proxy-censored", {
+        ...proxy,
+        listen: { host: "127.0.0.1", port: censoredProxyPort },
+        node: { rpcUrl: this.nodes[0]!.url, localAddress: CENSORED_CLIENT },
+        force: { enabled: true, afterFailures: 2, retryDelayMs: 200, l1Key: w.forcer.privateKey },
+      });
+    }
   }
 
   private configOf(name: string): string {
@@ -429,6 +460,16 @@ export class Devnet {
     });
   }
 
+  private async startCensoredProxy(): Promise<void> {
+    const flow = this.requireFlow();
+    const child = this.spawnCli("proxy-censored", ["proxy", "start", "--config", this.configOf("proxy-censored")]);
+    flow.censoredProxy = child;
+    await waitUntil("the censored user's encrypting RPC", () => isHealthy(flow.censoredProxyUrl!), {
+      timeoutMs: this.readyTimeoutMs,
+      process: child,
+    });
+  }
+
   /** Kills key generator `i` (kill -9); `startKeygen(i)` restarts it on its database. */
   async killKeygen(i: number): Promise<void> {
     await this.keygens[i]?.kill();
@@ -448,7 +489,9 @@ export class Devnet {
     this.stopped = true;
     const flow = this.flow;
     if (flow !== undefined) {
-      await Promise.all([flow.proxy, flow.operator, ...flow.validators].map((p) => p?.stop() ?? Promise.resolve()));
+      await Promise.all(
+        [flow.proxy, flow.censoredProxy, flow.operator, ...flow.validators].map((p) => p?.stop() ?? Promise.resolve()),
+      );
     }
     await Promise.all(this.nodes.map((n) => n.process?.stop() ?? Promise.resolve()));
     await Promise.all(this.keygens.map((k) => k.stop()));

@@ -48,6 +48,8 @@ export interface World {
   readonly executor: Wallet;
   /** Registered VSM operators, funded for their gas (respondToTask). */
   readonly operators: readonly Wallet[];
+  /** A user's L1 account, funded for forced-inclusion fees and gas (the censored user of the demo). */
+  readonly forcer: Wallet;
   /** The block of the deployment: where log scans start. */
   readonly deployBlock: number;
   readonly modulus: bigint;
@@ -78,6 +80,8 @@ export async function deployWorld(l1Url: string, options: WorldOptions = {}): Pr
     ).sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
     const executor = walletFor(seed, "executor", 0);
     const operators = Array.from({ length: options.operators ?? 0 }, (_, i) => walletFor(seed, "operator", i));
+    const forcer = walletFor(seed, "forcer", 0);
+    await (await deployer.sendTransaction({ to: forcer.address, value: parseEther("10") })).wait();
     const bond = DEFAULT_CORE_PARAMS.minimumBond;
     const stake = DEFAULT_CORE_PARAMS.minOperatorStake;
     for (const m of members) {
@@ -122,6 +126,7 @@ export async function deployWorld(l1Url: string, options: WorldOptions = {}): Pr
       keyGenerators,
       executor,
       operators,
+      forcer,
       deployBlock,
       modulus,
       squarings,

@@ -77,10 +77,20 @@ export interface ApiDeps {
   readonly finalizeTimeoutMs?: number;
   /** Seconds since the epoch, for FinalizeRequest deadlines (L1 time in production is close enough). */
   readonly now?: () => number;
+  /** The `testing.censorClients` switch: clients whose submissions this node refuses (development chains only). */
+  readonly censors?: (clientId: string) => boolean;
 }
 
 export function registerApi(d: ApiDeps): void {
   const { methods, sequencer, chain } = d;
+
+  /** The censoring switch of the tests: refused before anything is checked, led or forwarded. */
+  const refuseCensored = (ctx: CallContext): void => {
+    if (d.censors?.(ctx.clientId) === true) {
+      ctx.log.warn({ client: ctx.clientId }, "submission refused: this node censors the client (testing switch)");
+      throw veilError.unauthorized(`this node refuses submissions from ${ctx.clientId}`);
+    }
+  };
 
   const knownRollup = async (rollupId: bigint): Promise<RollupInfo> => {
     const rollup = await chain.rollup(rollupId);
@@ -133,6 +143,7 @@ export function registerApi(d: ApiDeps): void {
     description: "order an encrypted transaction with its tx-validity proof; answers with the signed order receipt",
     params: encryptedSubmission.shape,
     handler: async (s, ctx) => {
+      refuseCensored(ctx);
       const rollup = await knownRollup(s.tx.rollupId);
       const height = heightNumber(s.tx.height);
       await sequencer.assertWritable(rollup.rollupId, height);
@@ -149,6 +160,7 @@ export function registerApi(d: ApiDeps): void {
     description: "order an unencrypted signed transaction (leaf: its keccak-256 hash); no proof",
     params: rawSubmission.shape,
     handler: async (s, ctx) => {
+      refuseCensored(ctx);
       const rollup = await knownRollup(s.rollupId);
       const height = heightNumber(s.height);
       await sequencer.assertWritable(rollup.rollupId, height);

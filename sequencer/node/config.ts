@@ -12,6 +12,7 @@ import {
   listFromEnv,
   logSection,
   numberFromEnv,
+  proxyAddress,
   rateLimitSection,
   rpcServerSection,
   signingKey,
@@ -146,8 +147,25 @@ export const configSchema = z.strictObject({
       maxLagHeights: int(0, 1_000_000).default(4),
     })
     .prefault({}),
+  /**
+   * Switches that make this node misbehave on purpose, for tests and the demo of forced inclusion. The node
+   * refuses to start with any of them on a chain other than a development chain (DEVELOPMENT_CHAIN_IDS).
+   */
+  testing: z
+    .strictObject({
+      /**
+       * Client addresses or CIDR blocks (as the rate limiter names them: the TCP peer, or X-Forwarded-For from a trusted
+       * proxy) whose submissions this node refuses with UNAUTHORIZED, whether it leads their height or would
+       * forward them: a leader that censors a sender by the only thing it sees of them, the network.
+       */
+      censorClients: listFromEnv(z.array(proxyAddress), { json: false }).default([]),
+    })
+    .prefault({}),
   log: logSection,
 });
+
+/** Hardhat's and Anvil's chain id: the only L1 on which a node accepts the `testing` switches. */
+export const DEVELOPMENT_CHAIN_IDS: ReadonlySet<bigint> = new Set([31_337n]);
 
 export type NodeConfig = z.infer<typeof configSchema>;
 

@@ -21,6 +21,7 @@ import {
 import { InboxReader } from "../chain/inbox";
 import { MERKLE_CAPACITY } from "../chain/merkle";
 import { BlockPipeline } from "./block-pipeline";
+import { censorSwitch } from "./censor";
 import { ChainView } from "./chain-view";
 import { expectSlasher } from "../chain/deploy";
 import { logBytesBudget } from "./cluster/message-size";
@@ -199,6 +200,7 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
     if (!chain.isMember(nodeAddress)) log.warn({ nodeAddress }, "this node is not a member of its cluster");
     const chainId = deps.chainId ?? (await withTimeout(registry.runner!.provider!.getNetwork())).chainId;
     const domain = veilDomain(chainId, config.l1.contracts.validationServiceManager);
+    const censored = censorSwitch(config.testing.censorClients, chainId, log);
     // The inbox whose due entries the VSM holds blocks to, and room for its most entries in every block.
     const l1 = registry.runner!.provider!;
     const vsmReader = ValidationServiceManager__factory.connect(config.l1.contracts.validationServiceManager, l1);
@@ -297,6 +299,7 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
       finalizeTimeoutMs:
         config.keyGenerator.secretWaitMs + config.keyGenerator.revealTimeoutMs + 5 * config.timeouts.l1RequestMs,
       ...(deps.now === undefined ? {} : { now: deps.now }),
+      ...(censored === undefined ? {} : { censors: censored }),
     });
     // An announced method that registerApi does not register would keep the node unready for good.
     if (methods.pending.length > 0) log.error({ methods: methods.pending }, "announced methods were not registered");

@@ -1,11 +1,12 @@
 /**
  * The path of one `eth_sendRawTransaction` after it decoded: pre-checks against the L2 and the pending pool,
- * then encrypt, prove, submit and verify (`send`), then the pending pool. One sender's transactions go
+ * then encrypt, prove, submit and verify (`send`, or the fallback that forces it through the L1 inbox when
+ * the sequencer keeps refusing it), then the pending pool. One sender's transactions go
  * through in arrival order, one at a time: the next one is checked against the pool its predecessor left,
  * and reaches the sequencer after it, so a sender's nonces are ordered in nonce order. Different senders
  * run concurrently.
  */
-import type { SentTransaction } from "../sdk/client";
+import type { Delivery, ForcedTransaction, SentTransaction } from "../sdk/client";
 import type { SignedTransaction } from "../sdk/raw-tx";
 import type { L2StateReader } from "./l2-state";
 import { maxCostOf, type PendingPool, type PendingTx } from "./pending";
@@ -13,6 +14,13 @@ import { precheck, type PrecheckPolicy, type Refusal } from "./prechecks";
 
 export type AdmissionResult =
   | { readonly kind: "ordered"; readonly sent: SentTransaction; readonly pending: PendingTx }
+  /** The sequencer refused it or did not answer, `failures` times: it was posted to the L1 inbox instead. */
+  | {
+      readonly kind: "forced";
+      readonly forced: ForcedTransaction;
+      readonly failures: readonly unknown[];
+      readonly pending: PendingTx;
+    }
   /** The identical transaction was ordered before: its hash is the answer, and nothing is sent again. */
   | { readonly kind: "already-ordered"; readonly pending: PendingTx }
   | { readonly kind: "refused"; readonly refusal: Refusal };
@@ -22,10 +30,11 @@ export interface AdmissionOptions {
   readonly pool: PendingPool;
   readonly policy: PrecheckPolicy;
   /**
-   * Encrypts, proves, submits and verifies the receipt (VeilClient.send), at `notBelow` or above: the height
-   * of the sender's latest pending transaction, so that the rollup executes its transactions in nonce order.
+   * Encrypts, proves, submits and verifies the receipt (VeilClient.send, or sendOrForce with the fallback on),
+   * at `notBelow` or above: the height of the sender's latest pending transaction, so that the rollup
+   * executes its transactions in nonce order.
    */
-  readonly send: (tx: SignedTransaction, notBelow: bigint) => Promise<SentTransaction>;
+  readonly send: (tx: SignedTransaction, notBelow: bigint) => Promise<Delivery>;
 }
 
 export class Admission {
@@ -62,15 +71,17 @@ export class Admission {
     if (refusal !== undefined) return { kind: "refused", refusal };
     // Not below the sender's latest pending height: the rollup runs heights in order, so nonces stay in order.
     const floor = before.reduce((max, p) => (p.height > max ? p.height : max), 0n);
-    const sent = await send(tx, floor);
+    const delivery = await send(tx, floor);
     const pending = pool.add({
       hash: tx.hash,
       from: tx.from,
       nonce: tx.nonce,
       maxCost: maxCostOf(tx.decoded),
       tx: tx.decoded,
-      height: sent.height,
+      height: delivery.kind === "ordered" ? delivery.sent.height : delivery.forced.height,
     });
-    return { kind: "ordered", sent, pending };
+    return delivery.kind === "ordered"
+      ? { kind: "ordered", sent: delivery.sent, pending }
+      : { kind: "forced", forced: delivery.forced, failures: delivery.failures, pending };
   }
 }

@@ -4,7 +4,7 @@
  * `VEIL_PROXY__ROLLUP_ID`), validated with zod. Errors name the field and where its value came from.
  */
 import { z } from "zod";
-import { address, httpUrl, int, logSection, uint64 } from "../config/fields";
+import { address, boolean, httpUrl, int, logSection, proxyAddress, signingKey, uint64 } from "../config/fields";
 import { ENV_PREFIXES, envFieldPath, loadConfigWith } from "../config/layered";
 
 // Only unsigned integers are read from the environment's strings; "-1" or "1.5" is refused as a string.
@@ -37,6 +37,8 @@ export const proxyConfigSchema = z.strictObject({
   node: z.strictObject({
     rpcUrl: httpUrl,
     timeoutMs: unsignedInt(100, 600_000).default(30_000),
+    /** The local IP address the connections to the node leave from (a multi-homed host; default: the OS's choice). */
+    localAddress: proxyAddress.refine((v) => !v.includes("/"), "expected an IP address").optional(),
   }),
   l1: z.strictObject({
     rpcUrl: httpUrl,
@@ -70,6 +72,23 @@ export const proxyConfigSchema = z.strictObject({
       maxAgeMs: unsignedInt(1_000, 86_400_000).default(300_000),
     })
     .prefault({}),
+  /**
+   * The fallback around a sequencer that refuses or ignores this endpoint's transactions: after
+   * `afterFailures` such sends, the transaction is forced through the L1 inbox, `l1Key` paying the inbox fee
+   * and the gas (docs/forced-inclusion.md, "Clients"). Off by default: it spends L1 funds.
+   */
+  force: z
+    .strictObject({
+      enabled: boolean.default(false),
+      afterFailures: unsignedInt(1, 100).default(3),
+      retryDelayMs: unsignedInt(0, 60_000).default(500),
+      l1Key: signingKey().optional(),
+    })
+    .prefault({})
+    .refine((f) => !f.enabled || f.l1Key !== undefined, {
+      error: "force.enabled needs force.l1Key (the L1 key that pays the inbox fee)",
+      path: ["l1Key"],
+    }),
   log: logSection,
 });
 

@@ -7,6 +7,7 @@ export interface ProxyMetrics {
   readonly provingSeconds: Histogram;
   readonly sendSeconds: Histogram<"outcome">;
   readonly pending: Gauge;
+  readonly forced: Counter;
 }
 
 /** Proving takes seconds; a send can wait out a failover and a retry at a later height. */
@@ -37,6 +38,11 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
       help: "eth_sendRawTransaction from request to answer: pre-checks, proving, ordering, receipt verification",
       labelNames: ["outcome"] as const,
       buckets: SECONDS,
+      registers: [registry],
+    }),
+    forced: new Counter({
+      name: "veil_proxy_forced_total",
+      help: "Transactions forced through the L1 inbox after the sequencer refused or ignored them (force.enabled)",
       registers: [registry],
     }),
     pending: new Gauge({

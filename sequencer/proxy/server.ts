@@ -336,6 +336,21 @@ export class EncryptingProxy {
           "transaction ordered",
         );
       }
+      if (admitted.kind === "forced") {
+        const { forced } = admitted;
+        this.#options.metrics.forced.inc();
+        this.#options.log.warn(
+          {
+            txHash: tx.hash,
+            failures: admitted.failures.length,
+            height: forced.height.toString(),
+            l1TxHash: forced.l1TxHash,
+            inboxIndex: forced.index,
+            totalMs: Math.round(performance.now() - started),
+          },
+          "the sequencer did not order the transaction: forced through the L1 inbox",
+        );
+      }
       return { jsonrpc: "2.0", id, result: tx.hash };
     } catch (error) {
       if (error instanceof TransactionError) this.#options.metrics.refusals.inc({ reason: error.reason });

@@ -1,5 +1,5 @@
 /** Wires the encrypting RPC from its configuration: L1 view, SDK client, HTTP endpoint. */
-import { JsonRpcProvider } from "ethers";
+import { JsonRpcProvider, Wallet, type ContractRunner } from "ethers";
 import type { Logger } from "pino";
 import { RpcClient } from "../rpc/client";
 import { ContractChainView } from "../sdk/chain";
@@ -13,6 +13,7 @@ import { createProxyMetrics } from "./metrics";
 import { PendingPool } from "./pending";
 import { proxyHealth } from "./readiness";
 import { DEFAULT_PRECHECK_POLICY, type PrecheckPolicy } from "./prechecks";
+import { SerialSigner } from "./serial-signer";
 import { EncryptingProxy } from "./server";
 
 export interface RunningProxy {
@@ -29,6 +30,12 @@ export interface ProxyParts {
   readonly l2: { readonly rpcUrl: string; readonly timeoutMs: number; readonly chainId: bigint };
   readonly policy?: PrecheckPolicy;
   readonly pendingMaxAgeMs?: number;
+  /** The fallback that forces a transaction through the L1 inbox after the sequencer's failures (off: absent). */
+  readonly force?: {
+    readonly signer: ContractRunner;
+    readonly afterFailures: number;
+    readonly retryDelayMs: number;
+  };
   readonly log: Logger;
 }
 
@@ -39,7 +46,20 @@ export function assembleProxy(parts: ProxyParts): EncryptingProxy {
     l2: new L2StateReader(new RpcClient(parts.l2.rpcUrl, { timeoutMs: parts.l2.timeoutMs })),
     pool,
     policy: parts.policy ?? DEFAULT_PRECHECK_POLICY,
-    send: (tx, notBelow) => parts.client.send(tx.bytes, { notBelow }),
+    send: async (tx, notBelow) => {
+      const force = parts.force;
+      if (force === undefined) return { kind: "ordered", sent: await parts.client.send(tx.bytes, { notBelow }) };
+      return parts.client.sendOrForce(tx.bytes, force.signer, {
+        notBelow,
+        afterFailures: force.afterFailures,
+        retryDelayMs: force.retryDelayMs,
+        onFailure: (error, failures) =>
+          parts.log.warn(
+            { txHash: tx.hash, failures, err: error },
+            `the sequencer did not order the transaction (${failures} of ${force.afterFailures} before forcing)`,
+          ),
+      });
+    },
   });
   const l2 = new RpcClient(parts.l2.rpcUrl, { timeoutMs: Math.min(parts.l2.timeoutMs, 2_000) });
   const registry = parts.registry ?? createRegistry({ processMetrics: false });
@@ -73,7 +93,10 @@ export async function clientOf(
       config.l1.fromBlock,
     );
     const client = new VeilClient({
-      node: new RpcClient(config.node.rpcUrl, { timeoutMs: config.node.timeoutMs }),
+      node: new RpcClient(config.node.rpcUrl, {
+        timeoutMs: config.node.timeoutMs,
+        ...(config.node.localAddress === undefined ? {} : { localAddress: config.node.localAddress }),
+      }),
       chain,
       rollupId: config.rollupId,
       lookAhead: { blockTimeMs: config.sequencing.blockTimeMs },
@@ -97,6 +120,15 @@ export async function startProxy(config: ProxyConfig, log: Logger): Promise<Runn
     l2: { rpcUrl: config.l2.rpcUrl, timeoutMs: config.l2.timeoutMs, chainId: l2ChainIdOf(config) },
     policy: { nonceWindow: config.precheck.nonceWindow, maxTxGas: BigInt(config.precheck.maxTxGas) },
     pendingMaxAgeMs: config.pending.maxAgeMs,
+    ...(config.force.enabled && config.force.l1Key !== undefined
+      ? {
+          force: {
+            signer: new SerialSigner(new Wallet(config.force.l1Key.reveal(), l1)),
+            afterFailures: config.force.afterFailures,
+            retryDelayMs: config.force.retryDelayMs,
+          },
+        }
+      : {}),
     registry: createRegistry({ processMetrics: true, labels: { role: "proxy" } }),
     log,
   });

@@ -31,16 +31,19 @@ export function parseProxyEntry(entry: string): ProxyEntry | undefined {
   return { address, prefix: Number(rawPrefix), family };
 }
 
-/** The trusted proxies as one set; throws on an entry that is neither an address nor a CIDR block. */
-export function trustedProxies(entries: readonly string[]): BlockList {
+/** Addresses and CIDR blocks as one set; throws on an entry that is neither, naming it as `what`. */
+export function addressBlocks(entries: readonly string[], what = "address"): BlockList {
   const list = new BlockList();
   for (const entry of entries) {
     const parsed = parseProxyEntry(entry);
-    if (parsed === undefined) throw new Error(`trusted proxy "${entry}" is not an IP address or a CIDR block`);
+    if (parsed === undefined) throw new Error(`${what} "${entry}" is not an IP address or a CIDR block`);
     list.addSubnet(parsed.address, parsed.prefix, parsed.family);
   }
   return list;
 }
+
+/** The trusted proxies as one set; throws on an entry that is neither an address nor a CIDR block. */
+export const trustedProxies = (entries: readonly string[]): BlockList => addressBlocks(entries, "trusted proxy");
 
 /**
  * An address as one spelling: lower case, without an IPv6 zone, an IPv4-mapped IPv6 address as its
@@ -70,18 +73,19 @@ export function clientAddress(
   trusted: BlockList | undefined,
 ): string {
   let client = (peer === undefined ? undefined : normalizeAddress(peer)) ?? "unknown";
-  if (trusted === undefined || forwardedFor === undefined || !isTrusted(trusted, client)) return client;
+  if (trusted === undefined || forwardedFor === undefined || !isListed(trusted, client)) return client;
   const hops = (typeof forwardedFor === "string" ? forwardedFor : forwardedFor.join(",")).split(",");
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = normalizeAddress(hops[i]!);
     if (hop === undefined) break;
     client = hop;
-    if (!isTrusted(trusted, hop)) break;
+    if (!isListed(trusted, hop)) break;
   }
   return client;
 }
 
-function isTrusted(list: BlockList, address: string): boolean {
+/** Whether `address` (normalised) is in `list`. */
+export function isListed(list: BlockList, address: string): boolean {
   const family = isIP(address);
   return family !== 0 && list.check(address, family === 4 ? "ipv4" : "ipv6");
 }

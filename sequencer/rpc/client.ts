@@ -64,6 +64,8 @@ export interface RpcClientOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Extra headers that depend on the body's size in bytes (e.g. a member's upload permit). */
   readonly headersFor?: (bodyBytes: number) => Readonly<Record<string, string>>;
+  /** The local IP address connections leave from (default: the OS's choice). */
+  readonly localAddress?: string;
 }
 
 export interface CallOptions {
@@ -175,6 +177,7 @@ export class RpcClient {
         headers: { "content-type": "application/json", ...this.options.headers, ...sized, ...options.headers },
         timeoutMs,
         ...(options.signal === undefined ? {} : { signal: options.signal }),
+        ...(this.options.localAddress === undefined ? {} : { localAddress: this.options.localAddress }),
       });
     } catch (error) {
       if (error instanceof PostFailure && error.timedOut) throw new RpcTimeoutError(label, timeoutMs);

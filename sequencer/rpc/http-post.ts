@@ -40,6 +40,8 @@ export interface PostOptions {
   /** For the whole exchange: connection, request, and the answer's body. */
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
+  /** The local IP address the connection leaves from (a multi-homed host; the default: the OS's choice). */
+  readonly localAddress?: string;
 }
 
 /**
@@ -91,6 +93,7 @@ function postOnce(
         // A retry must not land on another idle socket that may be stale too.
         agent: freshSocket ? false : AGENTS[isHttps ? "https:" : "http:"],
         headers: { ...options.headers, "content-length": payload.length },
+        ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
       },
       (response) => {
         answered = true;

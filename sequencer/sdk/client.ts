@@ -12,6 +12,7 @@
  *   force(signedTx)      when the sequencer refuses the sender: the same encryption and proof, posted to the
  *                        L1 inbox for a height far ahead; forcedInclusion(forced) then says whether the
  *                        height's block holds it, and slashOmission(verdict) slashes a block that left it out
+ *   sendOrForce(signedTx) send, and force once the sequencer refused or ignored it a few times (fallback.ts)
  *
  * The plaintext and the proof's witness never leave the process: only the ciphertext, its commitment and
  * the proof are sent.
@@ -25,6 +26,7 @@ import { warnIfTestModulus, type WarningSink } from "../crypto/timelock/policy";
 import { RpcCallError, RpcClient } from "../rpc/client";
 import { proveTxValidity, type TxValidityProof } from "../zk/prover";
 import type { ChainView, PostedEntry } from "./chain";
+import { DEFAULT_AFTER_FAILURES, DEFAULT_RETRY_DELAY_MS, isSequencerFailure, type FallbackOptions } from "./fallback";
 import { forcedVerdict, type ForcedVerdict } from "./force";
 import { InclusionError, SubmissionError } from "./errors";
 import { fieldToBytes32, type Hash } from "./hashes";
@@ -96,6 +98,11 @@ export interface ForceOptions {
   /** The height to encrypt for (default: the farthest height whose round key is published). */
   readonly height?: bigint;
 }
+
+/** How a `sendOrForce` ended: ordered by the sequencer, or forced through the L1 inbox after its failures. */
+export type Delivery =
+  | { readonly kind: "ordered"; readonly sent: SentTransaction }
+  | { readonly kind: "forced"; readonly forced: ForcedTransaction; readonly failures: readonly unknown[] };
 
 /** How `slash` waits for its claim to mature. */
 export interface SlashOptions {
@@ -291,6 +298,46 @@ export class VeilClient {
     return { ...posted, height, encTxHash: prepared.encTxHash, provingMs: prepared.provingMs };
   }
 
+  /**
+   * Sends as `send` does and, once the sequencer has refused the transaction or left it unanswered
+   * `afterFailures` times (fallback.ts says which failures count), forces it through the L1 inbox (`force`,
+   * `signer` paying). While its height is open the same ciphertext is submitted again, so that a send whose
+   * fate was unknown is found by its lookup rather than ordered twice; a height that closes takes a new
+   * encryption for a later one. A transaction forced after an unanswered send may have been ordered all the
+   * same: the rollup then runs the sequenced copy, at the lower height, and refuses the forced one for its nonce.
+   */
+  async sendOrForce(
+    signedTx: Uint8Array,
+    signer: ContractRunner,
+    options: SendOptions & FallbackOptions = {},
+  ): Promise<Delivery> {
+    const limit = options.afterFailures ?? DEFAULT_AFTER_FAILURES;
+    const failures: unknown[] = [];
+    const failed = (error: unknown): void => {
+      if (!isSequencerFailure(error)) throw error;
+      failures.push(error);
+      options.onFailure?.(error, failures.length);
+    };
+    let prepared: PreparedSubmission | undefined;
+    while (failures.length < limit) {
+      if (failures.length > 0) await sleep(options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS);
+      try {
+        prepared ??= await this.prepare(signedTx, await this.targetHeight(options.notBelow));
+      } catch (error) {
+        failed(error);
+        continue;
+      }
+      const outcome = await this.#submit(prepared);
+      if ("sent" in outcome) return { kind: "ordered", sent: outcome.sent };
+      failed(outcome.error);
+      if (isHeightRefusal(outcome.error) && outcome.notOrdered) prepared = undefined;
+    }
+    const notBelow = options.notBelow ?? 0n;
+    const farthest = await this.farthestKeyedHeight();
+    const forced = await this.force(signedTx, signer, { height: farthest > notBelow ? farthest : notBelow });
+    return { kind: "forced", forced, failures };
+  }
+
   /** What became of a forced transaction, from its height's block commitment on L1 (pending until there is one). */
   async forcedInclusion(forced: Pick<ForcedTransaction, "height" | "postedBlock" | "index">): Promise<ForcedVerdict> {
     return forcedVerdict(forced, await this.#chain.committedBlock(this.rollupId, forced.height));
@@ -353,12 +400,14 @@ export class VeilClient {
   }
 }
 
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** Waits until a transaction sent now lands in `block` or later: a claim made CLAIM_DELAY blocks before has matured. */
 async function untilBlock(provider: Provider | null, block: number, options: SlashOptions): Promise<void> {
   if (provider === null) throw new Error("the signer needs a provider to wait for its claim to mature");
   const deadline = performance.now() + (options.timeoutMs ?? 120_000);
   while ((await provider.getBlockNumber()) + 1 < block) {
     if (performance.now() > deadline) throw new Error(`the L1 did not reach block ${block} in time`);
-    await (options.whileWaiting?.() ?? new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500)));
+    await (options.whileWaiting?.() ?? sleep(options.pollMs ?? 500));
   }
 }

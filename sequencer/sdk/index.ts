@@ -7,7 +7,9 @@ export {
   type SlashOptions,
   type ForcedTransaction,
   type ForceOptions,
+  type Delivery,
 } from "./client";
+export { isSequencerFailure, type FallbackOptions } from "./fallback";
 export { ContractChainView, type ChainView, type CommittedBlock, type L1Addresses, type PostedEntry } from "./chain";
 export { forcedVerdict, type ForcedVerdict } from "./force";
 export { verifyReceipt, type VerifiedReceipt, type ExpectedOrder } from "./receipt";

@@ -12,6 +12,7 @@ import { RpcCallError, RpcClient } from "../../sequencer/rpc/client";
 import { VEIL_ERRORS } from "../../sequencer/rpc/errors";
 import { ContractChainView } from "../../sequencer/sdk/chain";
 import { VeilClient } from "../../sequencer/sdk/client";
+import { ForcedInclusionInbox__factory } from "../../typechain-types";
 import type { LookupOptions } from "../../sequencer/sdk/settle";
 import { Link, errorAnswer, type Answer } from "./lossy-link";
 import { ROLLUP, deployWorld, rejects, startMember, teardown, until, type ClusterWorld } from "./cluster-harness";
@@ -131,6 +132,66 @@ describe("idempotent sends: receipts by leaf, and a client whose answer is lost"
       await rejects(lookup(2, { rollupId: R, height: "0", encTxHash: "0x1234" }), "INVALID_PARAMS", /encTxHash/);
       const e = await rejects(lookup(0, { rollupId: R, height: "0" }), "INVALID_PARAMS");
       expect(e.code).to.equal(-32602);
+    });
+  });
+
+  describe("VeilClient.sendOrForce: the fallback to the L1 inbox", () => {
+    const inboxOf = async () => ForcedInclusionInbox__factory.connect(await chain.vsm.inbox(), ethers.provider);
+    const entriesAt = async (height: bigint): Promise<bigint> => (await inboxOf()).entryCount(ROLLUP, height);
+
+    it("forces after the refusals that count, submitting the same ciphertext each time, for the farthest keyed height", async () => {
+      link.plan = (request) =>
+        Promise.resolve(errorAnswer(request.id, VEIL_ERRORS.UNAUTHORIZED, "unauthorized: this node refuses you"));
+      const [, payer] = await ethers.getSigners();
+      const counted: number[] = [];
+      const c = client();
+      const delivery = await c.sendOrForce(transfer(), payer!, {
+        afterFailures: 2,
+        retryDelayMs: 10,
+        onFailure: (_error, failures) => counted.push(failures),
+      });
+      if (delivery.kind !== "forced") throw new Error("expected the transaction to be forced");
+      expect(counted).to.deep.equal([1, 2]);
+      expect(delivery.failures.map((e) => (e as RpcCallError).errorName)).to.deep.equal([
+        "UNAUTHORIZED",
+        "UNAUTHORIZED",
+      ]);
+      expect(link.submitted, "one encryption, submitted twice").to.have.length(2);
+      expect(link.submitted[1]).to.equal(link.submitted[0]);
+      expect(link.forwarded, "the node never saw it").to.equal(0);
+      expect(delivery.forced.height).to.equal(await c.farthestKeyedHeight());
+      expect(delivery.forced.encTxHash, "forced as a new encryption for its own height").to.not.equal(
+        link.submitted[0],
+      );
+      const entry = await (await inboxOf()).entryAt(ROLLUP, delivery.forced.height, delivery.forced.index);
+      expect(entry.postedBlock).to.equal(delivery.forced.postedBlock);
+    });
+
+    it("orders as send does when the sequencer takes it after a refusal: nothing is posted", async () => {
+      let refusals = 1;
+      link.plan = (request, forward) =>
+        refusals-- > 0 ? Promise.resolve(errorAnswer(request.id, VEIL_ERRORS.RATE_LIMITED, "rate limited")) : forward();
+      const [, payer] = await ethers.getSigners();
+      const c = client();
+      const before = await entriesAt(await c.farthestKeyedHeight());
+      const delivery = await c.sendOrForce(transfer(), payer!, { afterFailures: 2, retryDelayMs: 10 });
+      expect(delivery.kind).to.equal("ordered");
+      expect(link.forwarded).to.equal(1);
+      expect(await entriesAt(await c.farthestKeyedHeight())).to.equal(before);
+    });
+
+    it("does not force what the inbox would refuse as well: INVALID_PROOF is thrown at once", async () => {
+      link.plan = (request) => Promise.resolve(errorAnswer(request.id, VEIL_ERRORS.INVALID_PROOF, "invalid proof"));
+      const [, payer] = await ethers.getSigners();
+      const c = client();
+      const before = await entriesAt(await c.farthestKeyedHeight());
+      const error = await c.sendOrForce(transfer(), payer!, { afterFailures: 3, retryDelayMs: 10 }).then(
+        () => expect.fail("a refused proof was delivered"),
+        (e: unknown) => e,
+      );
+      expect((error as RpcCallError).errorName).to.equal("INVALID_PROOF");
+      expect(link.submitted).to.have.length(1);
+      expect(await entriesAt(await c.farthestKeyedHeight())).to.equal(before);
     });
   });
 

@@ -79,6 +79,44 @@ l1: { rpcUrl: "http://127.0.0.1:8545", registry: "${REGISTRY.toLowerCase()}", va
     expect(() => loadProxyConfig(file("e.yaml", `${yaml}extra: 1\n`), {})).to.throw(ConfigError, /extra|Unrecognized/);
   });
 
+  describe("force: the fallback to the L1 inbox", () => {
+    const L1_KEY = `0x${"2b".repeat(32)}`;
+
+    it("is off by default, and needs the L1 key that pays the fee once it is on", () => {
+      const off = loadProxyConfig(file("f.yaml", yaml), {});
+      expect(off.force).to.deep.include({ enabled: false, afterFailures: 3, retryDelayMs: 500 });
+      expect(() => loadProxyConfig(file("g.yaml", yaml), { VEIL_PROXY__FORCE__ENABLED: "true" })).to.throw(
+        ConfigError,
+        /force\.l1Key: force\.enabled needs force\.l1Key/,
+      );
+      const on = loadProxyConfig(file("h.yaml", yaml), {
+        VEIL_PROXY__FORCE__ENABLED: "true",
+        VEIL_PROXY__FORCE__L1_KEY: L1_KEY,
+        VEIL_PROXY__FORCE__AFTER_FAILURES: "2",
+      });
+      expect(on.force.enabled).to.equal(true);
+      expect(on.force.afterFailures).to.equal(2);
+      expect(on.force.l1Key?.reveal()).to.equal(L1_KEY);
+      expect(JSON.stringify(on.force)).to.not.include(L1_KEY.slice(2));
+    });
+
+    it("refuses a malformed key, a failure count of 0 and a local address that is a network", () => {
+      expect(() =>
+        loadProxyConfig(file("i.yaml", yaml), {
+          VEIL_PROXY__FORCE__L1_KEY: "0x1234",
+          VEIL_PROXY__FORCE__AFTER_FAILURES: "0",
+          VEIL_PROXY__NODE__LOCAL_ADDRESS: "127.0.0.0/8",
+        }),
+      ).to.throw(
+        ConfigError,
+        /force\.l1Key[\s\S]*force\.afterFailures[\s\S]*node\.localAddress|node\.localAddress[\s\S]*force/,
+      );
+      expect(
+        loadProxyConfig(file("j.yaml", yaml), { VEIL_PROXY__NODE__LOCAL_ADDRESS: "127.0.0.2" }).node.localAddress,
+      ).to.equal("127.0.0.2");
+    });
+  });
+
   it("registers `proxy start` with --config and a --help that explains it", () => {
     const program = new Command("veil").exitOverride();
     let help = "";

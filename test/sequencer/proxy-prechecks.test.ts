@@ -332,7 +332,7 @@ describe("encrypting RPC admission: a sender's transactions reach the sequencer 
       policy: DEFAULT_PRECHECK_POLICY,
       send: (_tx, notBelow) => {
         floors.push(notBelow);
-        return Promise.resolve({ height: notBelow + 1n } as unknown as SentTransaction);
+        return Promise.resolve({ kind: "ordered", sent: { height: notBelow + 1n } as unknown as SentTransaction });
       },
     });
     const signed = await wallet.signTransaction(tx({ nonce: 7 }));

@@ -33,7 +33,7 @@ import { MethodRegistry } from "../../sequencer/rpc/registry";
 import { RpcServer } from "../../sequencer/rpc/server";
 import { Validator } from "../../sequencer/validator/validator";
 import { forcedSubmission, InboxReader } from "../../sequencer/chain/inbox";
-import { mulBase, randomScalar } from "../../sequencer/crypto/babyjub";
+import { mulBase, randomScalar, type Point } from "../../sequencer/crypto/babyjub";
 import { proveTxValidity } from "../../sequencer/zk/prover";
 import { VoteStore } from "../../sequencer/validator/votes";
 import { ROLLUP_ID, createTask, world, type World } from "../contracts/fixture";
@@ -304,8 +304,8 @@ describe("validators", function () {
   });
 
   describe("forced-inclusion entries", () => {
-    /** Posts a transfer of `nonce` for `height` to the inbox, proven against `roundKey`; its L1 block. */
-    async function force(height: bigint, nonce: number, roundKey = roundOf(height).key.publicKey): Promise<bigint> {
+    /** A transfer of `nonce` for `height`, encrypted to `roundKey` and proven: an inbox submission. */
+    async function proven(height: bigint, nonce: number, roundKey = roundOf(height).key.publicKey) {
       const raw = await sender.signTransaction({
         type: 2,
         chainId: ROLLUP_ID,
@@ -322,11 +322,19 @@ describe("validators", function () {
         roundKey,
       });
       const { proof } = await proveTxValidity(enc);
-      const submission = forcedSubmission({ tx: enc.encrypted, txCommitment: enc.txCommitment, roundKey, proof });
+      return forcedSubmission({ tx: enc.encrypted, txCommitment: enc.txCommitment, roundKey, proof });
+    }
+
+    /** Posts `submission` to the inbox with its fee; the L1 block it landed in. */
+    async function post(submission: Awaited<ReturnType<typeof proven>>): Promise<bigint> {
       const fee = await w.inbox.submissionFee();
       const receipt = await (await w.inbox.connect(w.outsider).submit(submission, { value: fee })).wait();
       return BigInt(receipt!.blockNumber);
     }
+
+    /** Posts a transfer of `nonce` for `height` to the inbox, proven against `roundKey`; its L1 block. */
+    const force = async (height: bigint, nonce: number, roundKey?: Point): Promise<bigint> =>
+      post(await proven(height, nonce, roundKey));
 
     it("approves a block holding the due entries after its sealed ones, one of them skipped for its wrong key", async () => {
       await makeRound(46n);
@@ -364,6 +372,24 @@ describe("validators", function () {
           commitment: padded,
         }),
       ).to.deep.equal({ approve: false, reason: `forcedCount 2, 1 entries due at inbox block ${cut}` });
+    });
+
+    it("builds and validates a block with 100 forced entries due at its height", async () => {
+      await makeRound(48n);
+      // Ten proven transfers posted ten times each: the inbox takes copies (each pays its fee) and the block
+      // gives every copy its slot, decrypted like the others (the rollup refuses the repeats by nonce). Proving
+      // a hundred distinct transfers would take minutes here; the block, the reader and the validators do the
+      // same work for a copy as for an original.
+      const submissions = [];
+      for (let i = 0; i < 10; i++) submissions.push(await proven(48n, 920 + i));
+      let cut = 0n;
+      for (let copy = 0; copy < 10; copy++) for (const s of submissions) cut = await post(s);
+      expect(await w.inbox.entryCount(ROLLUP_ID, 48n)).to.equal(100n);
+      const honest = await honestCommitment(48n, cut);
+      expect(honest).to.include({ txCount: 5, inboxBlock: cut, forcedCount: 100 });
+      const taskId = await createTask(w, honest);
+      await pollAll();
+      expect((await w.vsm.getTask(taskId)).status).to.equal(VALIDATED);
     });
   });
 

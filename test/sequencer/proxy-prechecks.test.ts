@@ -6,7 +6,7 @@ import { Transaction, Wallet, parseEther, type TransactionLike } from "ethers";
 import { Admission } from "../../sequencer/proxy/admission";
 import { intrinsicGas } from "../../sequencer/proxy/intrinsic-gas";
 import type { L2StateReader } from "../../sequencer/proxy/l2-state";
-import type { SentTransaction } from "../../sequencer/sdk/client";
+import type { ForcedTransaction, SentTransaction } from "../../sequencer/sdk/client";
 import { decodeSignedTransaction } from "../../sequencer/sdk/raw-tx";
 import { FORWARDED, REFUSED, ANSWERED, policyOf } from "../../sequencer/proxy/methods";
 import { PendingPool, maxCostOf, type PendingTx } from "../../sequencer/proxy/pending";
@@ -340,5 +340,23 @@ describe("encrypting RPC admission: a sender's transactions reach the sequencer 
     expect(result.kind).to.equal("ordered");
     expect(floors).to.deep.equal([9n]);
     expect(p.nextNonce(wallet.address, 5)).to.equal(8);
+  });
+
+  it("counts a transaction the fallback forced through the L1 inbox as pending at its forced height", async () => {
+    const p = pool();
+    p.add({ ...pendingAt(5), height: 9n });
+    const forced = { height: 40n, index: 0, postedBlock: 77n } as unknown as ForcedTransaction;
+    const admission = new Admission({
+      l2: { read: () => Promise.resolve({ sender: rich, block }) } as unknown as L2StateReader,
+      pool: p,
+      policy: DEFAULT_PRECHECK_POLICY,
+      send: () => Promise.resolve({ kind: "forced", forced, failures: [new Error("refused"), new Error("refused")] }),
+    });
+    const signed = await wallet.signTransaction(tx({ nonce: 6 }));
+    const result = await admission.admit(decodeSignedTransaction(signed, 31338n));
+    if (result.kind !== "forced") throw new Error(`expected forced, got ${result.kind}`);
+    expect(result.failures).to.have.length(2);
+    expect(result.pending.height).to.equal(40n);
+    expect(p.nextNonce(wallet.address, 5)).to.equal(7);
   });
 });

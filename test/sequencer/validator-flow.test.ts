@@ -4,6 +4,8 @@
  * the node's wire format (real encryptions, real tree); round secrets from real key-generator reveals.
  */
 import { expect } from "chai";
+import { mine } from "@nomicfoundation/hardhat-network-helpers";
+import { ethers } from "hardhat";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -36,7 +38,9 @@ import { forcedSubmission, InboxReader } from "../../sequencer/chain/inbox";
 import { mulBase, randomScalar, type Point } from "../../sequencer/crypto/babyjub";
 import { proveTxValidity } from "../../sequencer/zk/prover";
 import { VoteStore } from "../../sequencer/validator/votes";
-import { ROLLUP_ID, createTask, world, type World } from "../contracts/fixture";
+import { ROLLUP_ID, createTask, leaderSigner, world, type World } from "../contracts/fixture";
+import { ContractChainView } from "../../sequencer/sdk/chain";
+import { forcedVerdict } from "../../sequencer/sdk/force";
 
 const silent = pino({ level: "silent" });
 const PENDING = 1n;
@@ -303,6 +307,9 @@ describe("validators", function () {
     expect((await w.vsm.getTask(taskId)).status).to.equal(REJECTED);
   });
 
+  /** The block of height 47 that left its due entry out, for the last test to slash. */
+  let omission: { cut: bigint } | undefined;
+
   describe("forced-inclusion entries", () => {
     /** A transfer of `nonce` for `height`, encrypted to `roundKey` and proven: an inbox submission. */
     async function proven(height: bigint, nonce: number, roundKey = roundOf(height).key.publicKey) {
@@ -351,6 +358,7 @@ describe("validators", function () {
     it("rejects a block that leaves a due entry out, or counts one posted after its cut", async () => {
       await makeRound(47n);
       const cut = await force(47n, 910);
+      omission = { cut };
       await force(47n, 911);
       const honest = await honestCommitment(47n, cut);
       expect(honest.forcedCount).to.equal(1);
@@ -384,12 +392,38 @@ describe("validators", function () {
       for (let i = 0; i < 10; i++) submissions.push(await proven(48n, 920 + i));
       let cut = 0n;
       for (let copy = 0; copy < 10; copy++) for (const s of submissions) cut = await post(s);
+      await mine(); // the cut must be in the past
       expect(await w.inbox.entryCount(ROLLUP_ID, 48n)).to.equal(100n);
       const honest = await honestCommitment(48n, cut);
       expect(honest).to.include({ txCount: 5, inboxBlock: cut, forcedCount: 100 });
       const taskId = await createTask(w, honest);
       await pollAll();
       expect((await w.vsm.getTask(taskId)).status).to.equal(VALIDATED);
+    });
+
+    // Last of the file (mocha runs a suite's own tests before its nested suites'): it takes a member's bond,
+    // which ends its seat in the leader schedule.
+    it("slashes the signer of the block that left a due entry out, with the signature read back from L1", async () => {
+      if (omission === undefined) throw new Error("the omission test did not run");
+      const { cut } = omission;
+      const chain = await ContractChainView.connect(ethers.provider, {
+        registry: await w.registry.getAddress(),
+        validationServiceManager: await w.vsm.getAddress(),
+      });
+      const verdict = forcedVerdict({ postedBlock: cut, index: 0 }, await chain.committedBlock(ROLLUP_ID, 47n));
+      if (verdict.status !== "omitted") throw new Error(`expected an omission, got ${verdict.status}`);
+      expect((await w.vsm.getTask(await w.vsm.taskIdOf(ROLLUP_ID, 47n))).status).to.equal(REJECTED);
+      const leader = leaderSigner(w, 47n);
+      const { revealFrom } = await chain.claimForcedInclusionOmission(
+        w.outsider,
+        verdict.block.commitment,
+        verdict.block.signature!,
+      );
+      await mine(Math.max(0, revealFrom - 1 - (await ethers.provider.getBlockNumber())));
+      await (
+        await chain.slashForcedInclusionOmission(w.outsider, verdict.block.commitment, verdict.block.signature!)
+      ).wait();
+      expect((await w.registry.memberInfo(w.clusterId, leader.address)).bond).to.equal(0n);
     });
   });
 

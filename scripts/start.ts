@@ -206,6 +206,7 @@ async function main(): Promise<void> {
     graceMs: Math.max(10_000, 5 * args.blockTimeMs),
     say,
     label: () => `account ${args.senders + 1} (censored)`,
+    answeredAs: "answered with its hash after the leaders refused it: forced through the L1 inbox, encrypted",
   });
   const forced = summarizeDemo(forcedTransfers);
   const placements = await forcedPlacements(
@@ -228,7 +229,7 @@ async function main(): Promise<void> {
     body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "operator_status", params: {} }),
   }).then(async (r) => ((await r.json()) as { result?: { nextHeight?: string } }).result);
   const balances = await Promise.all(
-    [recipient, ...Array.from({ length: args.senders }, (_, i) => l2Account(i).address)].map(async (a) =>
+    [recipient, ...Array.from({ length: args.senders + 1 }, (_, i) => l2Account(i).address)].map(async (a) =>
       formatEther(await l2.getBalance(a)),
     ),
   );

@@ -70,6 +70,8 @@ export interface DemoOptions {
   readonly say: (line: string) => void;
   /** How sender `i` is named in the output (default `account i+1`). */
   readonly label?: (i: number) => string;
+  /** What the line of a transfer answered with its hash says (default: its order commitment was verified). */
+  readonly answeredAs?: string;
 }
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
@@ -98,7 +100,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoTransfer[]> {
           const hash = Transaction.from(signed).hash!;
           try {
             await wallets.broadcastTransaction(signed);
-            o.say(`  ${hash} from ${from}: order commitment verified, encrypted on the wire`);
+            o.say(`  ${hash} from ${from}: ${o.answeredAs ?? "order commitment verified, encrypted on the wire"}`);
             return { from, hash };
           } catch (error) {
             o.say(`  ${hash} from ${from}: answered with an error: ${messageOf(error)}`);

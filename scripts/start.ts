@@ -10,6 +10,7 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { HDNodeWallet, JsonRpcProvider, Wallet, formatEther, parseEther } from "ethers";
 import { ValidationServiceManager__factory } from "../typechain-types";
 import { Devnet } from "./devnet";
@@ -21,28 +22,12 @@ const WORK_DIR = path.join(ROOT, "build", "devnet");
 const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
 const TASK_STATUS = ["None", "Pending", "Validated", "Rejected", "Expired"] as const;
 
-const HELP = `Usage: npm start [-- --once] [--senders N] [--transfers N] [--block-time MS] [--port-base P]
-
-Starts a complete local Veil (L1 and L2 Hardhat nodes, contracts, 3 sequencer nodes, 3 key
-generators, 3 validators, the rollup operator and the encrypting RPC), runs a demo of encrypted
-transfers sent with ethers through the encrypting RPC, and of one transfer from a sender every
-leader censors, forced through the L1 inbox by that sender's own encrypting RPC; prints a summary,
-and keeps running with its URLs printed until Ctrl-C (which stops every process it started).
-
-  --once           exit after the demo (status 1 if anything failed)
-  --senders N      demo accounts sending transfers (default 3)
-  --transfers N    transfers per account (default 2)
-  --block-time MS  the rollup's block time (default 2000)
-  --port-base P    L1 on P, L2 on P+1, encrypting RPC on P+2, rollup operator on P+3,
-                   the censored sender's encrypting RPC on P+4, nodes from P+5,
-                   key generators from P+15, validators from P+25
-                   (default 8545, or $VEIL_PORT_BASE)
-  --help           this text
-
-Logs, configs and databases: build/devnet/ (replaced at every start).`;
-
-/** A mistake in the command line: reported in one line, without a stack. */
-class UsageError extends Error {}
+const DESCRIPTION =
+  "Starts a complete local Veil (L1 and L2 Hardhat nodes, contracts, 3 sequencer nodes, 3 key " +
+  "generators, 3 validators, the rollup operator and the encrypting RPC), runs a demo of encrypted " +
+  "transfers sent with ethers through the encrypting RPC, and of one transfer from a sender every " +
+  "leader censors, forced through the L1 inbox by that sender's own encrypting RPC; prints a summary, " +
+  "and keeps running with its URLs printed until Ctrl-C (which stops every process it started).";
 
 interface Args {
   readonly once: boolean;
@@ -52,38 +37,50 @@ interface Args {
   readonly basePort: number;
 }
 
+function integerIn(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max)
+      throw new InvalidArgumentError(`expected an integer in [${min}, ${max}]`);
+    return n;
+  };
+}
+
+/** The command line, parsed by commander: `--help` prints the options, a mistake one line and status 1. */
 function parseArgs(argv: readonly string[]): Args {
-  if (argv.includes("--help") || argv.includes("-h")) {
-    console.log(HELP);
-    process.exit(0);
-  }
-  const values = new Map<string, number>();
-  let once = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "--once") once = true;
-    else if (["--senders", "--transfers", "--block-time", "--port-base"].includes(arg)) {
-      const value = Number(argv[++i]);
-      if (!Number.isInteger(value) || value <= 0) throw new UsageError(`${arg} expects a positive integer`);
-      values.set(arg, value);
-    } else throw new UsageError(`unknown argument ${arg}; see --help`);
-  }
-  const basePort = values.get("--port-base") ?? Number(process.env.VEIL_PORT_BASE ?? 8545);
-  if (!Number.isInteger(basePort) || basePort < 1024 || basePort > 65_000) {
-    throw new UsageError(`the port base must be an integer in [1024, 65000], not ${basePort}`);
-  }
-  const senders = values.get("--senders") ?? 3;
-  if (senders > 9) {
-    throw new UsageError(
-      "--senders is at most 9 (the L2's funded accounts after the first, one kept for the censored sender)",
-    );
-  }
+  const program = new Command("npm start")
+    .usage("[-- --once] [--senders N] [--transfers N] [--block-time MS] [--port-base P]")
+    .description(DESCRIPTION)
+    .option("--once", "exit after the demo (status 1 if anything failed)")
+    .addOption(
+      new Option("--senders <n>", "demo accounts sending transfers (one more is kept for the censored sender)")
+        .argParser(integerIn(1, 9))
+        .default(3),
+    )
+    .addOption(new Option("--transfers <n>", "transfers per account").argParser(integerIn(1, 1_000)).default(2))
+    .addOption(
+      new Option("--block-time <ms>", "the rollup's block time").argParser(integerIn(100, 3_600_000)).default(2_000),
+    )
+    .addOption(
+      new Option(
+        "--port-base <p>",
+        "L1 on P, L2 on P+1, encrypting RPC on P+2, rollup operator on P+3, the censored sender's encrypting " +
+          "RPC on P+4, nodes from P+5, key generators from P+15, validators from P+25",
+      )
+        .argParser(integerIn(1024, 65_000))
+        .env("VEIL_PORT_BASE")
+        .default(8545),
+    )
+    .addHelpText("after", "\nLogs, configs and databases: build/devnet/ (replaced at every start).")
+    .showHelpAfterError("(npm start -- --help lists the options)")
+    .parse(argv, { from: "user" });
+  const o = program.opts<{ once?: boolean; senders: number; transfers: number; blockTime: number; portBase: number }>();
   return {
-    once,
-    senders,
-    transfers: values.get("--transfers") ?? 2,
-    blockTimeMs: values.get("--block-time") ?? 2_000,
-    basePort,
+    once: o.once === true,
+    senders: o.senders,
+    transfers: o.transfers,
+    blockTimeMs: o.blockTime,
+    basePort: o.portBase,
   };
 }
 
@@ -286,8 +283,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const usage = error instanceof UsageError;
-  const text = error instanceof Error ? (usage ? error.message : (error.stack ?? error.message)) : String(error);
-  console.error(`[veil] ${text}`);
+  console.error(`[veil] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   process.exit(1);
 });

@@ -12,7 +12,7 @@ import { Interrupted, stopOnSignals } from "./cli-support/shutdown";
 import { registerKeygenCommands } from "./keygen/cli";
 import { ConfigError, loadConfig } from "./node/config";
 import { createLogger } from "./common/logger";
-import { VERSION, clusterStatusSchema, startNode } from "./node/node";
+import { VERSION } from "./common/version";
 import { registerOperatorCommands } from "./operator/cli";
 import { registerProxyCommands } from "./proxy/cli";
 import { registerTimelockCommands } from "./registrant/cli";
@@ -23,12 +23,14 @@ import { registerValidatorCommands } from "./validator/cli";
 async function nodeStart(options: { config?: string }): Promise<void> {
   const config = loadConfig(options.config);
   const log = createLogger({ level: config.log.level });
+  const { startNode } = await import("./node/node");
   const node = await startNode(config, log);
   stopOnSignals(node, log);
 }
 
 async function nodeStatus(options: { url: string; timeout: number }): Promise<void> {
   const client = new RpcClient(options.url, { timeoutMs: options.timeout });
+  const { clusterStatusSchema } = await import("./node/node");
   const status = await client.call("get_cluster_status", undefined, clusterStatusSchema);
   process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
 }

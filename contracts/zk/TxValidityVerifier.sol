@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-3.0-or-later
 pragma solidity ^0.8.28;
 
 import {Groth16Proof, ITxValidityVerifier} from "./ITxValidityVerifier.sol";

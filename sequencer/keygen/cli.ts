@@ -9,12 +9,11 @@ import { positiveInt } from "../cli-support/args";
 import { Interrupted, stopOnSignals } from "../cli-support/shutdown";
 import { createLogger, type LogLevel } from "../common/logger";
 import { loadKeygenConfig } from "./config";
-import { startKeygen } from "./keygen";
-import { sealFileSchema, solveRound } from "./solve";
 
 async function keygenStart(options: { config?: string }): Promise<void> {
   const config = loadKeygenConfig(options.config);
   const log = createLogger({ level: config.log.level, name: "veil-keygen" });
+  const { startKeygen } = await import("./keygen");
   const keygen = await startKeygen(config, log);
   stopOnSignals(keygen, log);
 }
@@ -34,6 +33,7 @@ async function keygenSolve(options: {
   } catch (error) {
     throw new InvalidArgumentError(`--seal ${options.seal}: ${(error as Error).message}`);
   }
+  const { sealFileSchema, solveRound } = await import("./solve");
   const parsed = sealFileSchema.safeParse(raw);
   if (!parsed.success) {
     throw new InvalidArgumentError(`--seal ${options.seal}: ${parsed.error.issues.map((i) => i.message).join("; ")}`);

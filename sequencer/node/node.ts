@@ -44,8 +44,9 @@ import { LazyDecrypter } from "../block/lazy-decrypter";
 import { KeyGeneratorSecrets, type RoundSecretSource } from "./round-secrets";
 import { VsmTaskSubmitter, type VsmTasks } from "./vsm-tasks";
 import { NodeStore, type StoreStats } from "./storage/store";
+import { VERSION } from "../common/version";
 
-export const VERSION = "0.1.0";
+export { VERSION };
 
 /**
  * What `get_cluster_status` answers (bigints are sent as decimal strings). No file-system path: where

@@ -8,12 +8,11 @@ import { stopOnSignals } from "../cli-support/shutdown";
 import { createLogger } from "../common/logger";
 import { RpcClient } from "../rpc/client";
 import { loadOperatorConfig } from "./config";
-import { startOperator } from "./start";
-import { readState } from "./state";
 
 async function operatorStart(options: { config?: string }): Promise<void> {
   const config = loadOperatorConfig(options.config);
   const log = createLogger({ level: config.log.level, name: "veil-operator" });
+  const { startOperator } = await import("./start");
   const running = await startOperator(config, log);
   stopOnSignals(running, log);
 }
@@ -29,6 +28,7 @@ async function operatorStatus(options: { config?: string; url?: string }): Promi
       ...((await new RpcClient(url, { timeoutMs: 3_000 }).call("operator_status", {})) as object),
     };
   } catch (error) {
+    const { readState } = await import("./state");
     const saved = readState(config.operator.stateFile);
     status = {
       running: false,

@@ -43,7 +43,7 @@ export const operatorConfigSchema = z.strictObject({
     .strictObject({
       /** /health, /metrics and the operator_status JSON-RPC method. */
       host: z.string().min(1).default("127.0.0.1"),
-      port: int(0, 65_535).default(8570),
+      port: int(0, 65_535).default(8580),
     })
     .prefault({}),
   log: logSection,

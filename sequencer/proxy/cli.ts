@@ -5,15 +5,14 @@
 import { InvalidArgumentError, type Command } from "commander";
 import { stopOnSignals } from "../cli-support/shutdown";
 import { createLogger } from "../common/logger";
-import { ConfigError } from "../node/config";
-import { loadProxyConfig } from "./config";
-import { FORCE_KEY_ENV, forceTransaction } from "./force";
 import { positiveInt } from "../cli-support/args";
-import { startProxy } from "./start";
+import { ConfigError } from "../config/layered";
+import { FORCE_KEY_ENV, loadProxyConfig } from "./config";
 
 async function proxyStart(options: { config?: string }): Promise<void> {
   const config = loadProxyConfig(options.config);
   const log = createLogger({ level: config.log.level, name: "veil-proxy" });
+  const { startProxy } = await import("./start");
   const proxy = await startProxy(config, log);
   process.stdout.write(`encrypting RPC at ${proxy.url}\n`);
   stopOnSignals(proxy, log);
@@ -41,6 +40,7 @@ async function force(options: {
   }
   const config = loadProxyConfig(options.config);
   const log = createLogger({ level: config.log.level, name: "veil-force" });
+  const { forceTransaction } = await import("./force");
   const outcome = await forceTransaction(
     config,
     {

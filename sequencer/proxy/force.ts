@@ -13,9 +13,6 @@ import { decodeSignedTransaction } from "../sdk/raw-tx";
 import { l2ChainIdOf, type ProxyConfig } from "./config";
 import { clientOf } from "./start";
 
-/** The environment variable holding the L1 key that pays the fee (never a flag: flags show in `ps`). */
-export const FORCE_KEY_ENV = "VEIL_FORCE_L1_KEY";
-
 export interface ForceRequest {
   /** The signed L2 transaction, 0x-hex. */
   readonly rawTx: string;

@@ -8,7 +8,6 @@ import { InvalidArgumentError, type Command } from "commander";
 import { writeFileSync } from "node:fs";
 import { positiveInt } from "../cli-support/args";
 import { Interrupted } from "../cli-support/shutdown";
-import { timelockConfigFields } from "../chain/timelock-config";
 import { RSA_2048_MODULUS } from "../crypto/timelock/modulus";
 import { ASIC_SQUARINGS_PER_SECOND, setupTimelock } from "../crypto/timelock/params";
 import { DEFAULT_DELAY_INPUTS, publicationToSealSeconds, timeLockSquaringsFor } from "../crypto/timelock/policy";
@@ -74,6 +73,8 @@ async function timelockSetup(options: {
       );
     },
   });
+  // Loaded here, not at start: it brings ethers, which `veil --help` has no use for.
+  const { timelockConfigFields } = await import("../chain/timelock-config");
   const fields = timelockConfigFields(params);
   const json = `${JSON.stringify({ ...fields, timeLockSquarings: fields.timeLockSquarings.toString() }, null, 2)}\n`;
   if (options.out !== undefined) writeFileSync(options.out, json);

@@ -8,17 +8,18 @@ import { stopOnSignals } from "../cli-support/shutdown";
 import { createLogger } from "../common/logger";
 import { RpcClient } from "../rpc/client";
 import { loadValidatorConfig } from "./config";
-import { startValidator, validatorStatusSchema } from "./process";
 
 async function validatorStart(options: { config?: string }): Promise<void> {
   const config = loadValidatorConfig(options.config);
   const log = createLogger({ level: config.log.level, name: "veil-validator" });
+  const { startValidator } = await import("./process");
   const running = await startValidator(config, log);
   stopOnSignals(running, log);
 }
 
 async function validatorStatus(options: { url: string; timeout: number }): Promise<void> {
   const client = new RpcClient(options.url, { timeoutMs: options.timeout });
+  const { validatorStatusSchema } = await import("./process");
   const status = await client.call("get_validator_status", undefined, validatorStatusSchema);
   process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
 }

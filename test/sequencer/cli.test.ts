@@ -95,6 +95,26 @@ describe("veil CLI", () => {
     expect(missing.stderr).to.match(/required option '-u, --url <url>' not specified/);
   });
 
+  it("answers --help of every command without loading any role's code: no contract bindings, prover, big-number library or database", async () => {
+    // What `npm ci` alone leaves: no typechain-types (built with the contracts), so help must not need them.
+    const script = `
+      const { buildCli } = require(${JSON.stringify(CLI)});
+      const helps = [];
+      const walk = (c) => { helps.push(c.helpInformation()); c.commands.forEach(walk); };
+      walk(buildCli());
+      const heavy = Object.keys(require.cache).filter((m) =>
+        /typechain-types|node_modules[/](snarkjs|ffjavascript|classic-level|piscina|gmp-wasm)[/]/.test(m));
+      console.log(JSON.stringify({ helps: helps.length, heavy }));`;
+    const child = spawn(process.execPath, ["--require", "tsx/cjs", "-e", script], { cwd: ROOT });
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    expect(code).to.equal(0);
+    const { helps, heavy } = JSON.parse(out) as { helps: number; heavy: string[] };
+    expect(helps).to.be.at.least(15);
+    expect(heavy).to.deep.equal([]);
+  });
+
   it("force: prints its help, and refuses a missing payer key, a bad height or an unusable transaction before any network call", async function () {
     this.timeout(60_000);
     const help = await run(["force", "--help"]);

@@ -41,7 +41,7 @@ describe("rollup operator configuration and CLI", () => {
     expect(config.sequencer.urls).to.deep.equal(base.sequencer.urls);
     expect(config.sequencer.requestTimeoutMs).to.equal(60_000);
     expect(config.l1.contracts.clusterRegistry).to.equal(REGISTRY);
-    expect(config.rpc).to.deep.equal({ host: "127.0.0.1", port: 8570 });
+    expect(config.rpc).to.deep.equal({ host: "127.0.0.1", port: 8580 });
     expect(config.log.level).to.equal("info");
     expect(JSON.stringify(config.operator, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v))).not.to.contain(
       KEY.slice(2),

@@ -6,7 +6,7 @@
  * repeated squaring go through it. Values cross the boundary as hex strings, which costs
  * microseconds against the milliseconds of one exponentiation.
  */
-import { init, type GMPLib } from "gmp-wasm";
+import type { GMPLib } from "gmp-wasm";
 
 type Mpz = number;
 
@@ -56,9 +56,9 @@ export interface WindowedPower {
 
 let loading: Promise<BigMath> | undefined;
 
-/** The process-wide GMP instance, loaded on first use. */
+/** The process-wide GMP instance, loaded on first use (the module too: a CLI's help never pays for it). */
 export function loadBigMath(): Promise<BigMath> {
-  loading ??= init().then(wrap);
+  loading ??= import("gmp-wasm").then(({ init }) => init()).then(wrap);
   return loading;
 }
 

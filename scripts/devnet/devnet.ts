@@ -22,7 +22,11 @@ import { ManagedProcess } from "./process";
 import { deployWorld, type World, type WorldOptions } from "./world";
 
 const CLI = path.join(ROOT, "sequencer", "cli.ts");
-const TSX = require.resolve("tsx/cjs");
+/**
+ * tsx's loader for both module systems: the CLI's commands import their role's code when they run
+ * (`import()`), which tsx's CommonJS hook alone does not resolve.
+ */
+const TSX = require.resolve("tsx");
 
 export interface DevnetOptions extends WorldOptions {
   /** Folder for configs, databases and logs; default a fresh temp folder, removed by `stop`. */
@@ -269,7 +273,7 @@ export class Devnet {
   private spawnCli(name: string, args: string[]): ManagedProcess {
     return ManagedProcess.start({
       name,
-      args: ["--require", TSX, CLI, ...args],
+      args: ["--import", TSX, CLI, ...args],
       cwd: ROOT,
       logFile: path.join(this.workDir, "logs", `${name}.log`),
     });

@@ -23,14 +23,16 @@ import { registerValidatorCommands } from "./validator/cli";
 async function nodeStart(options: { config?: string }): Promise<void> {
   const config = loadConfig(options.config);
   const log = createLogger({ level: config.log.level });
-  const { startNode } = await import("./node/node");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when the command runs (docs/cli.md)
+  const { startNode } = require("./node/node") as typeof import("./node/node");
   const node = await startNode(config, log);
   stopOnSignals(node, log);
 }
 
 async function nodeStatus(options: { url: string; timeout: number }): Promise<void> {
   const client = new RpcClient(options.url, { timeoutMs: options.timeout });
-  const { clusterStatusSchema } = await import("./node/node");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when the command runs (docs/cli.md)
+  const { clusterStatusSchema } = require("./node/node") as typeof import("./node/node");
   const status = await client.call("get_cluster_status", undefined, clusterStatusSchema);
   process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
 }

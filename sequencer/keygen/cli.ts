@@ -13,7 +13,8 @@ import { loadKeygenConfig } from "./config";
 async function keygenStart(options: { config?: string }): Promise<void> {
   const config = loadKeygenConfig(options.config);
   const log = createLogger({ level: config.log.level, name: "veil-keygen" });
-  const { startKeygen } = await import("./keygen");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when the command runs (docs/cli.md)
+  const { startKeygen } = require("./keygen") as typeof import("./keygen");
   const keygen = await startKeygen(config, log);
   stopOnSignals(keygen, log);
 }
@@ -33,7 +34,8 @@ async function keygenSolve(options: {
   } catch (error) {
     throw new InvalidArgumentError(`--seal ${options.seal}: ${(error as Error).message}`);
   }
-  const { sealFileSchema, solveRound } = await import("./solve");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when the command runs (docs/cli.md)
+  const { sealFileSchema, solveRound } = require("./solve") as typeof import("./solve");
   const parsed = sealFileSchema.safeParse(raw);
   if (!parsed.success) {
     throw new InvalidArgumentError(`--seal ${options.seal}: ${parsed.error.issues.map((i) => i.message).join("; ")}`);

@@ -12,7 +12,8 @@ import { loadOperatorConfig } from "./config";
 async function operatorStart(options: { config?: string }): Promise<void> {
   const config = loadOperatorConfig(options.config);
   const log = createLogger({ level: config.log.level, name: "veil-operator" });
-  const { startOperator } = await import("./start");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when the command runs (docs/cli.md)
+  const { startOperator } = require("./start") as typeof import("./start");
   const running = await startOperator(config, log);
   stopOnSignals(running, log);
 }
@@ -28,7 +29,8 @@ async function operatorStatus(options: { config?: string; url?: string }): Promi
       ...((await new RpcClient(url, { timeoutMs: 3_000 }).call("operator_status", {})) as object),
     };
   } catch (error) {
-    const { readState } = await import("./state");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when the command runs (docs/cli.md)
+    const { readState } = require("./state") as typeof import("./state");
     const saved = readState(config.operator.stateFile);
     status = {
       running: false,

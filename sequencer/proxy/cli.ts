@@ -12,7 +12,8 @@ import { FORCE_KEY_ENV, loadProxyConfig } from "./config";
 async function proxyStart(options: { config?: string }): Promise<void> {
   const config = loadProxyConfig(options.config);
   const log = createLogger({ level: config.log.level, name: "veil-proxy" });
-  const { startProxy } = await import("./start");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when the command runs (docs/cli.md)
+  const { startProxy } = require("./start") as typeof import("./start");
   const proxy = await startProxy(config, log);
   process.stdout.write(`encrypting RPC at ${proxy.url}\n`);
   stopOnSignals(proxy, log);
@@ -40,7 +41,8 @@ async function force(options: {
   }
   const config = loadProxyConfig(options.config);
   const log = createLogger({ level: config.log.level, name: "veil-force" });
-  const { forceTransaction } = await import("./force");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when the command runs (docs/cli.md)
+  const { forceTransaction } = require("./force") as typeof import("./force");
   const outcome = await forceTransaction(
     config,
     {

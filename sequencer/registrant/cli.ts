@@ -74,7 +74,8 @@ async function timelockSetup(options: {
     },
   });
   // Loaded here, not at start: it brings ethers, which `veil --help` has no use for.
-  const { timelockConfigFields } = await import("../chain/timelock-config");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when the command runs (docs/cli.md)
+  const { timelockConfigFields } = require("../chain/timelock-config") as typeof import("../chain/timelock-config");
   const fields = timelockConfigFields(params);
   const json = `${JSON.stringify({ ...fields, timeLockSquarings: fields.timeLockSquarings.toString() }, null, 2)}\n`;
   if (options.out !== undefined) writeFileSync(options.out, json);

@@ -12,14 +12,16 @@ import { loadValidatorConfig } from "./config";
 async function validatorStart(options: { config?: string }): Promise<void> {
   const config = loadValidatorConfig(options.config);
   const log = createLogger({ level: config.log.level, name: "veil-validator" });
-  const { startValidator } = await import("./process");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when the command runs (docs/cli.md)
+  const { startValidator } = require("./process") as typeof import("./process");
   const running = await startValidator(config, log);
   stopOnSignals(running, log);
 }
 
 async function validatorStatus(options: { url: string; timeout: number }): Promise<void> {
   const client = new RpcClient(options.url, { timeoutMs: options.timeout });
-  const { validatorStatusSchema } = await import("./process");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when the command runs (docs/cli.md)
+  const { validatorStatusSchema } = require("./process") as typeof import("./process");
   const status = await client.call("get_validator_status", undefined, validatorStatusSchema);
   process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
 }

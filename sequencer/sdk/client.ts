@@ -34,7 +34,7 @@ import { checkInclusion, type InclusionVerdict } from "./inclusion";
 import { LookAhead, type LookAheadOptions } from "./look-ahead";
 import { NodeApi } from "./node-api";
 import { verifyReceipt, type VerifiedReceipt } from "./receipt";
-import { isHeightRefusal, mayBeOrdered, settle, type LookupOptions } from "./settle";
+import { heightRefusal, isHeightRefusal, mayBeOrdered, settle, type LookupOptions } from "./settle";
 import { requiredContributors } from "../crypto/roundkey";
 import { verifyEncryptionKey, type RoundKeyPolicy } from "./round-key";
 
@@ -234,10 +234,10 @@ export class VeilClient {
     try {
       raw = await this.node.sendEncrypted(encryptedSubmissionToJson(prepared.submission));
     } catch (error) {
-      const refused = isHeightRefusal(error);
-      if (refused) this.lookAhead.missed();
-      if (!refused && !mayBeOrdered(error)) return { error, notOrdered: false };
-      const settled = await settle(this.node, leaf, this.#options.lookups, refused);
+      const refusal = heightRefusal(error);
+      if (refusal !== undefined) this.lookAhead.missed();
+      if (refusal === undefined && !mayBeOrdered(error)) return { error, notOrdered: false };
+      const settled = await settle(this.node, leaf, this.#options.lookups, refusal);
       if (settled.kind !== "ordered") return { error, notOrdered: settled.kind === "not-ordered" };
       raw = settled.receipt;
     }

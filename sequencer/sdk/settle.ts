@@ -76,9 +76,17 @@ export function mayBeOrdered(error: unknown): boolean {
   return hasName(error, OPEN_ANSWERS);
 }
 
+/** A refusal of the send because of its height. */
+export type HeightRefusal = "HEIGHT_SEALED" | "WRONG_HEIGHT";
+
+/** The node's refusal of the send because of its height, if that is what `error` is. */
+export function heightRefusal(error: unknown): HeightRefusal | undefined {
+  return hasName(error, HEIGHT_REFUSALS) ? ((error as RpcCallError).errorName as HeightRefusal) : undefined;
+}
+
 /** Whether the node refused the send because of its height (HEIGHT_SEALED, WRONG_HEIGHT). */
 export function isHeightRefusal(error: unknown): boolean {
-  return hasName(error, HEIGHT_REFUSALS);
+  return heightRefusal(error) !== undefined;
 }
 
 /** Where the transaction would be: its rollup, the height it was encrypted for and its leaf. */
@@ -99,14 +107,18 @@ export type Settled =
 /**
  * Looks `leaf` up until it is found or provably not ordered. Not found is proof when the height is sealed
  * on the node (its log is final there: the status is read after the miss, then the leaf is looked up once
- * more, so an entry appended in between is not missed) or, with `refused`, when the node said the request
- * itself was refused (then only another copy of it could have been ordered, and the lookup rules that out).
+ * more, so an entry appended in between is not missed) or, after a WRONG_HEIGHT `refusal`, at once: the
+ * height is beyond the look-ahead or full, so no copy of the request can be ordered there after it.
+ *
+ * HEIGHT_SEALED is no such proof by itself: a copy of the request (a retrying middlebox, an earlier answer
+ * lost) may have been ordered before the seal, and a follower answering the lookup may not hold the
+ * leader's last entries yet. The miss counts only once the node itself has the height sealed.
  */
 export async function settle(
   node: NodeApi,
   leaf: Leaf,
   options: LookupOptions = {},
-  refused = false,
+  refusal?: HeightRefusal,
 ): Promise<Settled> {
   const attempts = options.attempts ?? DEFAULT_ATTEMPTS;
   const call = { timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS };
@@ -131,7 +143,7 @@ export async function settle(
     try {
       const found = await lookUp();
       if (found !== undefined) return found;
-      if (refused) return { kind: "not-ordered" };
+      if (refusal === "WRONG_HEIGHT") return { kind: "not-ordered" };
       if ((await node.blockStatus(leaf.rollupId, leaf.height, call)) !== "open") {
         return (await lookUp()) ?? { kind: "not-ordered" };
       }

@@ -9,7 +9,7 @@ import { freePort } from "../../scripts/devnet/net";
 import { RpcCallError, RpcClient } from "../../sequencer/rpc/client";
 import { STANDARD_ERRORS, VEIL_ERRORS } from "../../sequencer/rpc/errors";
 import { NodeApi } from "../../sequencer/sdk/node-api";
-import { isHeightRefusal, mayBeOrdered, settle, type Leaf } from "../../sequencer/sdk/settle";
+import { heightRefusal, isHeightRefusal, mayBeOrdered, settle, type Leaf } from "../../sequencer/sdk/settle";
 
 const LEAF: Leaf = { rollupId: 7n, height: 3n, encTxHash: `0x${"3c".repeat(32)}` };
 const RECEIPT = { a: "receipt" }; // settle passes it on unverified: receipt.ts checks it
@@ -105,6 +105,9 @@ describe("SDK: settling a send whose answer leaves open whether it was ordered (
       expect(isHeightRefusal(error(VEIL_ERRORS.HEIGHT_SEALED))).to.equal(true);
       expect(isHeightRefusal(error(VEIL_ERRORS.WRONG_HEIGHT))).to.equal(true);
       expect(isHeightRefusal(error(VEIL_ERRORS.UNAVAILABLE))).to.equal(false);
+      expect(heightRefusal(error(VEIL_ERRORS.HEIGHT_SEALED))).to.equal("HEIGHT_SEALED");
+      expect(heightRefusal(error(VEIL_ERRORS.WRONG_HEIGHT))).to.equal("WRONG_HEIGHT");
+      expect(heightRefusal(error(VEIL_ERRORS.NOT_FOUND))).to.equal(undefined);
     });
   });
 
@@ -145,16 +148,30 @@ describe("SDK: settling a send whose answer leaves open whether it was ordered (
       expect(node.count("get_order_commitment")).to.equal(FAST.attempts);
     });
 
-    it("not found after a refusal of the height: not ordered at once, without reading the height", async () => {
-      expect(await settle(api, LEAF, FAST, true)).to.deep.equal({ kind: "not-ordered" });
+    it("not found after WRONG_HEIGHT: not ordered at once, without reading the height", async () => {
+      expect(await settle(api, LEAF, FAST, "WRONG_HEIGHT")).to.deep.equal({ kind: "not-ordered" });
       expect(node.calls.map((c) => c.method)).to.deep.equal(["get_order_commitment"]);
+    });
+
+    it("not found after HEIGHT_SEALED at a node that has not sealed the height yet: looks again and finds the copy", async () => {
+      // The attack on a fast path: a copy was ordered before the seal, and the answering follower lags.
+      node.answer = (method, n) =>
+        method === "get_block" ? block("open") : n < 3 ? fail(VEIL_ERRORS.NOT_FOUND) : { result: RECEIPT };
+      expect(await settle(api, LEAF, FAST, "HEIGHT_SEALED")).to.deep.equal({ kind: "ordered", receipt: RECEIPT });
+      expect(node.count("get_order_commitment")).to.equal(3);
+    });
+
+    it("not found after HEIGHT_SEALED at a node that has the height sealed: not ordered", async () => {
+      node.answer = (method) => (method === "get_block" ? block("sealed") : fail(VEIL_ERRORS.NOT_FOUND));
+      expect(await settle(api, LEAF, FAST, "HEIGHT_SEALED")).to.deep.equal({ kind: "not-ordered" });
+      expect(node.count("get_block")).to.equal(1);
     });
 
     it("a node that cannot look the leaf up (INVALID_PARAMS, METHOD_NOT_FOUND): unknown at once", async () => {
       for (const code of [STANDARD_ERRORS.INVALID_PARAMS, STANDARD_ERRORS.METHOD_NOT_FOUND]) {
         node.calls.length = 0;
         node.answer = () => fail(code);
-        expect(await settle(api, LEAF, FAST, true)).to.deep.equal({ kind: "unknown" });
+        expect(await settle(api, LEAF, FAST, "WRONG_HEIGHT")).to.deep.equal({ kind: "unknown" });
         expect(node.calls, String(code)).to.have.length(1);
       }
     });

@@ -189,7 +189,7 @@ async function encrypted(): Promise<void> {
     for (const n of devnet.nodes) {
       const config = loadConfig(
         n.configFile,
-        rate === undefined ? {} : { VEIL_ORDERING__FOLLOWER_PROOF_SAMPLE_RATE: rate },
+        rate === undefined ? {} : { VEIL_NODE__ORDERING__FOLLOWER_PROOF_SAMPLE_RATE: rate },
       );
       const v = countingVerifier();
       await v.pool.ready();

@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     });
     proxy = assembleProxy({
       client,
-      listen: { host: "127.0.0.1", port: 0, maxBodyBytes: 1024 * 1024 },
+      rpc: { host: "127.0.0.1", port: 0, maxBodyBytes: 1024 * 1024 },
       l2: { rpcUrl: flow.l2.url, timeoutMs: 30_000, chainId: flow.l2ChainId },
       log: pino({ level: "silent" }),
     });

@@ -374,7 +374,7 @@ export class Devnet {
     w.operators.forEach((op, i) => {
       write(`validator-${i}`, {
         validator: { signingKey: op.privateKey },
-        l1: { rpcUrl: this.l1.url, contracts },
+        l1: { rpcUrl: this.l1.url, contracts, deployBlock: w.deployBlock },
         // Validator i reads the replicated data of its own node (operator i runs alongside member i).
         node: { url: this.nodes[i % this.nodes.length]!.url },
         keyGenerators: [...this.keygenUrls],
@@ -382,7 +382,7 @@ export class Devnet {
         rollups: [{ rollupId: w.rollupId.toString(), chainId: flow.l2ChainId.toString() }],
         rpc: { host: "127.0.0.1", port: validatorPorts[i], rateLimit: DEVNET_RATE_LIMIT },
         storage: { votesPath: path.join(this.workDir, `validator-${i}`, "votes.jsonl") },
-        poll: { intervalMs: 500, fromBlock: w.deployBlock },
+        poll: { intervalMs: 500 },
         log: { level: logLevel },
       });
     });
@@ -400,16 +400,11 @@ export class Devnet {
       log: { level: logLevel },
     });
     const proxy = {
-      listen: { host: "127.0.0.1", port: proxyPort },
+      rpc: { host: "127.0.0.1", port: proxyPort },
       rollupId: w.rollupId.toString(),
       l2: { rpcUrl: flow.l2.url, chainId: flow.l2ChainId.toString() },
-      node: { rpcUrl: this.nodes[0]!.url },
-      l1: {
-        rpcUrl: this.l1.url,
-        registry: contracts.clusterRegistry,
-        validationServiceManager: contracts.validationServiceManager,
-        fromBlock: w.deployBlock,
-      },
+      node: { url: this.nodes[0]!.url },
+      l1: { rpcUrl: this.l1.url, contracts, deployBlock: w.deployBlock },
       sequencing: { blockTimeMs: options.blockTimeMs ?? 2_000 },
       log: { level: logLevel },
     };
@@ -417,8 +412,8 @@ export class Devnet {
     if (options.censorship === true) {
       write("proxy-censored", {
         ...proxy,
-        listen: { host: "127.0.0.1", port: censoredProxyPort },
-        node: { rpcUrl: this.nodes[0]!.url, localAddress: CENSORED_CLIENT },
+        rpc: { host: "127.0.0.1", port: censoredProxyPort },
+        node: { url: this.nodes[0]!.url, localAddress: CENSORED_CLIENT },
         force: { enabled: true, afterFailures: 2, retryDelayMs: 200, l1Key: w.forcer.privateKey },
       });
     }

@@ -1,7 +1,9 @@
 /**
- * The on-chain world of a devnet, deployed through an ethers JsonRpcProvider and TypeChain: the core
- * contracts, a cluster of bonded members (fresh wallets funded by the L1's first account), and one
- * rollup with an executor and a key-generator committee over a TEST-ONLY time-lock modulus.
+ * The on-chain world of a devnet, set up the way a testnet is (docs/deploy.md): the Ignition module deploys
+ * the core contracts (deployCore), then the steps the Hardhat tasks take (sequencer/chain/admin.ts) create a
+ * cluster of bonded members (fresh wallets funded by the L1's first account) and register one rollup with an
+ * executor and a key-generator committee, over a TEST-ONLY time-lock modulus (the one difference from a
+ * testnet, which the veil:deploy task refuses).
  *
  * Wallets derive from a seed, and a fresh Hardhat node deploys to the same addresses every time, so a
  * given (seed, modulus) yields the same world on every run: the benchmark relies on this to reuse its
@@ -14,7 +16,13 @@ import {
   insecureTestTimeLockPolicy,
   mineUntilMembers,
 } from "../../sequencer/chain/deploy";
-import { timelockConfigFields } from "../../sequencer/chain/timelock-config";
+import {
+  approveRollup,
+  createCluster,
+  joinCluster,
+  registerOperator,
+  registerRollup,
+} from "../../sequencer/chain/admin";
 import { setupTimelock } from "../../sequencer/crypto/timelock/params";
 import { loadBigMath } from "../../sequencer/crypto/timelock/bigmath";
 import { generateTestOnlyModulus } from "../../sequencer/crypto/timelock/test-modulus";
@@ -65,12 +73,11 @@ export async function deployWorld(l1Url: string, options: WorldOptions = {}): Pr
   try {
     const deployer = new NonceManager(await provider.getSigner(0));
     const { chainId } = await provider.getNetwork();
-    const deployBlock = await provider.getBlockNumber();
     const modulus = options.modulus ?? generateTestOnlyModulus(await loadBigMath(), 1024).N;
     const squarings = options.squarings ?? 64;
     // The devnet overrides the production time-lock policy openly: a test modulus (flagged insecure on
     // chain, and every process warns of it) and a T that gives no delay at all.
-    const { registry, vsm, inbox } = await deployCore(deployer, {
+    const { registry, vsm, inbox, deployBlock } = await deployCore(deployer, {
       ...DEFAULT_CORE_PARAMS,
       timeLock: insecureTestTimeLockPolicy(modulus, BigInt(squarings)),
     });
@@ -89,32 +96,22 @@ export async function deployWorld(l1Url: string, options: WorldOptions = {}): Pr
     }
     for (const op of operators) {
       await (await deployer.sendTransaction({ to: op.address, value: stake + parseEther("1") })).wait();
-      await (await vsm.connect(op.connect(provider)).registerOperator({ value: stake })).wait();
+      await registerOperator(vsm.connect(op.connect(provider)), stake);
     }
-    await (await registry.createCluster(bond, 8)).wait();
-    const clusterId = (await registry.nextClusterId()) - 1n;
-    for (const m of members) {
-      await (await registry.connect(m.connect(provider)).join(clusterId, { value: bond })).wait();
-    }
+    const clusterId = await createCluster(registry, { minBond: bond, maxMembers: 8 });
+    for (const m of members) await joinCluster(registry.connect(m.connect(provider)), clusterId, bond);
     await mineUntilMembers(registry, clusterId, members.length, provider);
     const timelock = await setupTimelock({ N: modulus, T: squarings });
     const rollupId = options.rollupId ?? 7n;
     // The deployer owns the devnet's cluster and agrees to serve the rollup it registers.
-    await (await registry.approveRollup(clusterId, rollupId, await deployer.getAddress())).wait();
-    await (
-      await registry.registerRollup(
-        rollupId,
-        {
-          clusterId,
-          maxTxsPerBlock: 65_536,
-          blockGasLimit: 30_000_000n,
-          ...timelockConfigFields(timelock),
-          minContributors: 0,
-        },
-        [executor.address],
-        keyGenerators.map((g) => g.address),
-      )
-    ).wait();
+    await approveRollup(registry, clusterId, rollupId, await deployer.getAddress());
+    await registerRollup(registry, {
+      rollupId,
+      clusterId,
+      timelock,
+      executors: [executor.address],
+      keyGenerators: keyGenerators.map((g) => g.address),
+    });
     return {
       chainId,
       clusterRegistry: await registry.getAddress(),

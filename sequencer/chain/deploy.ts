@@ -1,14 +1,23 @@
 /**
  * Deploys and wires Veil's core contracts (ClusterRegistry, the tx-validity verifier, the forced-inclusion
- * inbox, ValidationServiceManager) through TypeChain. Used by scripts/deploy.ts, the devnet, the contract tests
- * and the gas benchmark, so that all of them deploy the same way.
+ * inbox, ValidationServiceManager) by running the Ignition module ignition/modules/Veil.ts. The veil:deploy
+ * task, the devnet, the contract tests and the gas benchmark all deploy through `deployCore`, so every network
+ * gets the same contracts wired the same way.
  */
+import {
+  DeploymentResultType,
+  deploy as ignitionDeploy,
+  listTransactions,
+  type DeploymentParameters,
+  type EIP1193Provider,
+  type ExecutionEventListener,
+} from "@nomicfoundation/ignition-core";
 import type { Signer } from "ethers";
-import { getAddress, parseEther, toBeHex } from "ethers";
+import { getAddress, toBeHex } from "ethers";
+import VeilModule, { VEIL_MODULE_ID } from "../../ignition/modules/Veil";
 import {
   ClusterRegistry__factory,
   ForcedInclusionInbox__factory,
-  TxValidityGroth16Verifier__factory,
   TxValidityVerifier__factory,
   ValidationServiceManager__factory,
   type ClusterRegistry,
@@ -16,85 +25,17 @@ import {
   type TxValidityVerifier,
   type ValidationServiceManager,
 } from "../../typechain-types";
-import { RSA_2048_MODULUS } from "../crypto/timelock/modulus";
-import { timeLockSquaringsFor } from "../crypto/timelock/policy";
+import { ArtifactsFolder } from "./artifacts";
+import { DEFAULT_CORE_PARAMS, type CoreParams } from "./core-params";
 
-/** The deployment's time-lock rules (ClusterRegistry.TimeLockPolicy). */
-export interface TimeLockPolicy {
-  /** The one modulus every rollup uses. */
-  readonly modulus: bigint;
-  /** The least T a rollup may register. */
-  readonly minSquarings: bigint;
-  /** Required for any modulus but RSA-2048: its maker can open every puzzle (development and tests only). */
-  readonly insecureTestModulus: boolean;
-}
-
-/** The production policy: RSA-2048, and T sized by `timeLockSquaringsFor` (defaults: 455M squarings). */
-export const DEFAULT_TIME_LOCK_POLICY: TimeLockPolicy = {
-  modulus: RSA_2048_MODULUS,
-  minSquarings: BigInt(timeLockSquaringsFor()),
-  insecureTestModulus: false,
-};
-
-/** A policy for tests and development chains: any modulus, any T ≥ `minSquarings`. Says so in the name. */
-export const insecureTestTimeLockPolicy = (modulus: bigint, minSquarings = 1n): TimeLockPolicy => ({
-  modulus,
-  minSquarings,
-  insecureTestModulus: modulus !== RSA_2048_MODULUS,
-});
-
-/** Deployment parameters. Windows and delays are in L1 blocks. */
-export interface CoreParams {
-  /** Least bond any cluster may require of a member (wei). */
-  readonly minimumBond: bigint;
-  /**
-   * Blocks a leaving member's bond stays slashable after its last epoch; at least `challengeWindow` +
-   * `epochLength` (a task of its last epoch may land one epoch late, and stays challengeable that long).
-   */
-  readonly memberWithdrawalDelay: bigint;
-  /** L1 blocks per membership epoch: joins and exits apply from an epoch boundary (ClusterRegistry). */
-  readonly epochLength: bigint;
-  /** Share of stake one answer needs, basis points in 5001..10000. */
-  readonly quorumBps: bigint;
-  readonly responseWindow: bigint;
-  /** Blocks after a task during which a broken order commitment can be proven; >= responseWindow. */
-  readonly challengeWindow: bigint;
-  /** Blocks withdrawn operator stake stays slashable; must exceed `challengeWindow`. */
-  readonly operatorWithdrawalDelay: bigint;
-  readonly minOperatorStake: bigint;
-  /** Challenger's share of a slash, basis points. */
-  readonly challengerRewardBps: bigint;
-  readonly timeLock: TimeLockPolicy;
-  /** The fee of one forced-inclusion entry (wei, burned) and the most entries one height takes. */
-  readonly forcedInclusion: { readonly fee: bigint; readonly maxEntriesPerHeight: number };
-}
-
-/**
- * Development defaults: 12 s blocks give a 1 h response window, a 1 day challenge window, 2 day exits, and
- * 100-block membership epochs (20 min at 12 s; a few minutes on the local chain, which mines a block per
- * transaction): long against a block's ordering, so a height is sealed in the epoch it began in.
- */
-export const DEFAULT_CORE_PARAMS: CoreParams = {
-  minimumBond: parseEther("1"),
-  memberWithdrawalDelay: 14_400n,
-  epochLength: 100n,
-  quorumBps: 6_666n,
-  responseWindow: 300n,
-  challengeWindow: 7_200n,
-  operatorWithdrawalDelay: 14_400n,
-  minOperatorStake: parseEther("1"),
-  challengerRewardBps: 1_000n,
-  timeLock: DEFAULT_TIME_LOCK_POLICY,
-  // About twice the gas of the entry itself at 10 gwei: spam costs its sender, an honest user pays once.
-  forcedInclusion: { fee: parseEther("0.005"), maxEntriesPerHeight: 128 },
-};
-
-/** The policy as the ClusterRegistry constructor takes it. */
-export const timeLockPolicyArg = (policy: TimeLockPolicy) => ({
-  modulus: toBeHex(policy.modulus),
-  minSquarings: policy.minSquarings,
-  insecureTestModulus: policy.insecureTestModulus,
-});
+export {
+  DEFAULT_CORE_PARAMS,
+  DEFAULT_TIME_LOCK_POLICY,
+  insecureTestTimeLockPolicy,
+  timeLockPolicyArg,
+  type CoreParams,
+  type TimeLockPolicy,
+} from "./core-params";
 
 export interface CoreContracts {
   readonly registry: ClusterRegistry;
@@ -102,40 +43,121 @@ export interface CoreContracts {
   /** The typed entry point to the tx-validity circuit's Groth16 verifier. */
   readonly txValidityVerifier: TxValidityVerifier;
   readonly inbox: ForcedInclusionInbox;
+  /** The L1 block of the deployment's first transaction: where every log scan of this deployment starts. */
+  readonly deployBlock: number;
 }
 
-export async function deployCore(deployer: Signer, params: CoreParams = DEFAULT_CORE_PARAMS): Promise<CoreContracts> {
-  const registry = await new ClusterRegistry__factory(deployer).deploy(
-    params.minimumBond,
-    params.memberWithdrawalDelay,
-    params.epochLength,
-    timeLockPolicyArg(params.timeLock),
-  );
-  await registry.waitForDeployment();
-  const groth16 = await new TxValidityGroth16Verifier__factory(deployer).deploy();
-  await groth16.waitForDeployment();
-  const txValidityVerifier = await new TxValidityVerifier__factory(deployer).deploy(await groth16.getAddress());
-  await txValidityVerifier.waitForDeployment();
-  const inbox = await new ForcedInclusionInbox__factory(deployer).deploy(
-    await registry.getAddress(),
-    await txValidityVerifier.getAddress(),
-    params.forcedInclusion.fee,
-    params.forcedInclusion.maxEntriesPerHeight,
-  );
-  await inbox.waitForDeployment();
-  const vsm = await new ValidationServiceManager__factory(deployer).deploy(
-    await registry.getAddress(),
-    await inbox.getAddress(),
-    params.quorumBps,
-    params.responseWindow,
-    params.challengeWindow,
-    params.operatorWithdrawalDelay,
-    params.minOperatorStake,
-    params.challengerRewardBps,
-  );
-  await vsm.waitForDeployment();
-  await (await registry.setSlasher(await vsm.getAddress())).wait();
-  return { registry, vsm, txValidityVerifier, inbox };
+export interface DeployOptions {
+  /**
+   * Ignition's journal folder (ignition/deployments/<id> for the veil:deploy task): a deployment that stops
+   * half way resumes from it, and explorer verification reads it. Default: in memory (tests, the devnet).
+   */
+  readonly deploymentDir?: string;
+  /** One line per transaction sent and confirmed. */
+  readonly onProgress?: (line: string) => void;
+}
+
+/** The Ignition module's parameters for `params`. */
+export function moduleParameters(params: CoreParams): DeploymentParameters {
+  return {
+    [VEIL_MODULE_ID]: {
+      minimumBond: params.minimumBond,
+      memberWithdrawalDelay: params.memberWithdrawalDelay,
+      epochLength: params.epochLength,
+      timeLockModulus: toBeHex(params.timeLock.modulus),
+      timeLockMinSquarings: params.timeLock.minSquarings,
+      insecureTestModulus: params.timeLock.insecureTestModulus,
+      forcedInclusionFee: params.forcedInclusion.fee,
+      forcedInclusionMaxEntriesPerHeight: params.forcedInclusion.maxEntriesPerHeight,
+      quorumBps: params.quorumBps,
+      responseWindow: params.responseWindow,
+      challengeWindow: params.challengeWindow,
+      operatorWithdrawalDelay: params.operatorWithdrawalDelay,
+      minOperatorStake: params.minOperatorStake,
+      challengerRewardBps: params.challengerRewardBps,
+    },
+  };
+}
+
+/** JSON-RPC through an ethers provider (JsonRpcProvider, Hardhat's), as Ignition's EIP-1193 interface. */
+function eip1193(signer: Signer): EIP1193Provider {
+  const provider = signer.provider as unknown as { send?: (method: string, params: unknown[]) => Promise<unknown> };
+  if (typeof provider?.send !== "function") throw new Error("the deployer's provider cannot send JSON-RPC requests");
+  return { request: ({ method, params }) => provider.send!(method, (params as unknown[] | undefined) ?? []) };
+}
+
+/** Chains that mine on demand (Hardhat's): one confirmation, and no second of polling per transaction. */
+const DEVELOPMENT_CHAINS = new Set([31337n]);
+
+/**
+ * Deploys with the Ignition module from `deployer`'s account, which the provider's node must hold or sign for
+ * (a Hardhat node, or Hardhat's network provider with the account's key).
+ */
+export async function deployCore(
+  deployer: Signer,
+  params: CoreParams = DEFAULT_CORE_PARAMS,
+  options: DeployOptions = {},
+): Promise<CoreContracts> {
+  const provider = eip1193(deployer);
+  const from = (await deployer.getAddress()).toLowerCase();
+  const development = DEVELOPMENT_CHAINS.has(BigInt(String(await provider.request({ method: "eth_chainId" }))));
+  const artifactResolver = new ArtifactsFolder(options.deploymentDir !== undefined);
+  const hashes: string[] = [];
+  const progress = options.onProgress;
+  // Ignition calls one method per event kind; the two we report are here, every other is a no-op.
+  const reported: Partial<ExecutionEventListener> = {
+    transactionSend: (e) => progress?.(`sent ${e.futureId}: ${e.hash}`),
+    transactionConfirm: (e) => {
+      hashes.push(e.hash);
+      progress?.(`confirmed ${e.futureId}`);
+    },
+  };
+  const executionEventListener = new Proxy(reported, {
+    get: (target, name) => target[name as keyof ExecutionEventListener] ?? (() => undefined),
+  }) as ExecutionEventListener;
+  const result = await ignitionDeploy({
+    config: development ? { requiredConfirmations: 1, blockPollingInterval: 20 } : {},
+    artifactResolver,
+    provider,
+    executionEventListener,
+    ...(options.deploymentDir === undefined ? {} : { deploymentDir: options.deploymentDir }),
+    ignitionModule: VeilModule,
+    deploymentParameters: moduleParameters(params),
+    accounts: [from],
+    defaultSender: from,
+  });
+  if (result.type !== DeploymentResultType.SUCCESSFUL_DEPLOYMENT) {
+    throw new Error(`the Ignition deployment did not complete (${result.type}): ${JSON.stringify(result, null, 2)}`);
+  }
+  const address = (name: string): string => {
+    const contract = result.contracts[`${VEIL_MODULE_ID}#${name}`];
+    if (contract === undefined) throw new Error(`the deployment has no ${name}`);
+    return contract.address;
+  };
+  // A resumed deployment confirms nothing new: its journal lists every transaction it ever sent.
+  if (options.deploymentDir !== undefined) {
+    for (const tx of await listTransactions(options.deploymentDir, artifactResolver)) hashes.push(tx.txHash);
+  }
+  return {
+    registry: ClusterRegistry__factory.connect(address("ClusterRegistry"), deployer),
+    vsm: ValidationServiceManager__factory.connect(address("ValidationServiceManager"), deployer),
+    txValidityVerifier: TxValidityVerifier__factory.connect(address("TxValidityVerifier"), deployer),
+    inbox: ForcedInclusionInbox__factory.connect(address("ForcedInclusionInbox"), deployer),
+    deployBlock: await firstBlock(provider, hashes),
+  };
+}
+
+async function firstBlock(provider: EIP1193Provider, hashes: readonly string[]): Promise<number> {
+  let first = Number.POSITIVE_INFINITY;
+  for (const hash of new Set(hashes)) {
+    const receipt = (await provider.request({ method: "eth_getTransactionReceipt", params: [hash] })) as {
+      blockNumber: string;
+    } | null;
+    if (receipt === null) throw new Error(`the deployment's transaction ${hash} has no receipt`);
+    first = Math.min(first, Number(BigInt(receipt.blockNumber)));
+  }
+  if (!Number.isFinite(first)) throw new Error("the deployment sent no transaction");
+  return first;
 }
 
 /** A provider that can ask a development chain (Hardhat) to mine. */

@@ -16,9 +16,9 @@ export class ConfigError extends Error {
   }
 }
 
-/** Every process's variable prefix. The node's "VEIL_" must not swallow the others' variables. */
+/** Every process's variable prefix: `VEIL_<ROLE>__`, then the field's path. */
 export const ENV_PREFIXES = {
-  node: "VEIL_",
+  node: "VEIL_NODE__",
   keygen: "VEIL_KEYGEN__",
   proxy: "VEIL_PROXY__",
   validator: "VEIL_VALIDATOR__",
@@ -30,14 +30,23 @@ const SEGMENT = /^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/;
 /** Maps `<prefix>RPC__RATE_LIMIT__BURST` to ["rpc", "rateLimit", "burst"]; other variables to undefined. */
 export function envFieldPath(prefix: string, name: string): string[] | undefined {
   if (!name.startsWith(prefix)) return undefined;
-  if (prefix === ENV_PREFIXES.node && Object.values(ENV_PREFIXES).some((p) => p !== prefix && name.startsWith(p))) {
-    return undefined;
-  }
-  const rest = name.slice(prefix.length);
-  if (prefix === ENV_PREFIXES.node && !rest.includes("__")) return undefined; // VEIL_PTAU and the like
-  const segments = rest.split("__");
+  const segments = name.slice(prefix.length).split("__");
   if (segments.some((s) => !SEGMENT.test(s))) return undefined;
   return segments.map((s) => s.toLowerCase().replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase()));
+}
+
+/**
+ * Veil variables no role reads: a structured `VEIL_…__…` name under no role's prefix (a typo, or the node's
+ * pre-0.1 `VEIL_RPC__PORT` spelling), or one under `prefix` whose segments are not SCREAMING_SNAKE_CASE.
+ * Either would otherwise be ignored in silence, and the process would run on a value nobody chose.
+ */
+export function strayVariables(prefix: string, env: NodeJS.ProcessEnv): string[] {
+  const prefixes = Object.values(ENV_PREFIXES) as string[];
+  return Object.keys(env).filter((name) => {
+    if (!name.startsWith("VEIL_") || !name.includes("__")) return false;
+    if (name.startsWith(prefix)) return envFieldPath(prefix, name) === undefined;
+    return !prefixes.some((p) => name.startsWith(p));
+  });
 }
 
 /** Reads a YAML or JSON (by extension) config file whose top level is a mapping of sections. */
@@ -117,6 +126,13 @@ export function loadConfigWith<S extends z.ZodType>(
   schema: S,
   options: { file: string | undefined; env: NodeJS.ProcessEnv; prefix: string; what: string },
 ): z.output<S> {
+  const stray = strayVariables(options.prefix, options.env);
+  if (stray.length > 0) {
+    const roles = Object.values(ENV_PREFIXES).join(", ");
+    throw new ConfigError(
+      `${stray.join(", ")}: not a Veil configuration variable. They are <PREFIX><SECTION>__<FIELD> in SCREAMING_SNAKE_CASE, the prefix one of ${roles} (docs/config.md)`,
+    );
+  }
   const raw = options.file === undefined ? {} : readConfigFile(options.file);
   const overrides = applyEnv(raw, options.prefix, options.env);
   return parseConfigWith(schema, raw, options.what, (fieldPath) => {

@@ -1,7 +1,7 @@
 /**
  * The node's configuration: a YAML or JSON file, overridden field by field by environment variables
  * named `VEIL_<SECTION>__<FIELD>` (segments in SCREAMING_SNAKE_CASE, `__` between levels, e.g.
- * `VEIL_RPC__PORT`, `VEIL_L1__CONTRACTS__CLUSTER_REGISTRY`), validated with zod into a typed config.
+ * `VEIL_NODE__RPC__PORT`, `VEIL_NODE__L1__CONTRACTS__CLUSTER_REGISTRY`), validated with zod into a typed config.
  * Errors name the field and where its value came from; they never echo the signing key.
  */
 import { z } from "zod";
@@ -169,7 +169,7 @@ export const DEVELOPMENT_CHAIN_IDS: ReadonlySet<bigint> = new Set([31_337n]);
 
 export type NodeConfig = z.infer<typeof configSchema>;
 
-/** Maps `VEIL_RPC__RATE_LIMIT__BURST` to ["rpc", "rateLimit", "burst"]; other variables to undefined. */
+/** Maps `VEIL_NODE__RPC__RATE_LIMIT__BURST` to ["rpc", "rateLimit", "burst"]; other variables to undefined. */
 export const envVarPath = (name: string): string[] | undefined => envFieldPath(ENV_PREFIXES.node, name);
 
 /**

@@ -4,7 +4,7 @@
  * `VEIL_PROXY__ROLLUP_ID`), validated with zod. Errors name the field and where its value came from.
  */
 import { z } from "zod";
-import { address, boolean, httpUrl, int, logSection, proxyAddress, signingKey, uint64 } from "../config/fields";
+import { boolean, httpUrl, int, l1Contracts, logSection, proxyAddress, signingKey, uint64 } from "../config/fields";
 import { ENV_PREFIXES, envFieldPath, loadConfigWith } from "../config/layered";
 
 // Only unsigned integers are read from the environment's strings; "-1" or "1.5" is refused as a string.
@@ -18,7 +18,8 @@ const decimalUint64 = uint64({
 });
 
 export const proxyConfigSchema = z.strictObject({
-  listen: z
+  /** The wallets' endpoint (Ethereum JSON-RPC), as every role names its own server. */
+  rpc: z
     .strictObject({
       host: z.string().min(1).default("127.0.0.1"),
       port: unsignedInt(0, 65_535).default(8547),
@@ -35,17 +36,16 @@ export const proxyConfigSchema = z.strictObject({
   }),
   /** A Veil sequencer node (any member: followers forward to the leader). */
   node: z.strictObject({
-    rpcUrl: httpUrl,
+    url: httpUrl,
     timeoutMs: unsignedInt(100, 600_000).default(30_000),
     /** The local IP address the connections to the node leave from (a multi-homed host; default: the OS's choice). */
     localAddress: proxyAddress.refine((v) => !v.includes("/"), "expected an IP address").optional(),
   }),
   l1: z.strictObject({
     rpcUrl: httpUrl,
-    registry: address,
-    validationServiceManager: address,
-    /** The deployment block, where the search for block commitments starts. */
-    fromBlock: unsignedInt(0, Number.MAX_SAFE_INTEGER).default(0),
+    contracts: l1Contracts,
+    /** The deployment's first block (deployments/<network>.json): the search for block commitments starts there. */
+    deployBlock: unsignedInt(0, Number.MAX_SAFE_INTEGER).default(0),
   }),
   sequencing: z
     .strictObject({

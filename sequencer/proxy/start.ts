@@ -26,7 +26,7 @@ export interface ProxyParts {
   readonly client: VeilClient;
   /** The process's metrics registry (default: a fresh one without process metrics, for tests). */
   readonly registry?: Registry;
-  readonly listen: { readonly host: string; readonly port: number; readonly maxBodyBytes: number };
+  readonly rpc: { readonly host: string; readonly port: number; readonly maxBodyBytes: number };
   readonly l2: { readonly rpcUrl: string; readonly timeoutMs: number; readonly chainId: bigint };
   readonly policy?: PrecheckPolicy;
   readonly pendingMaxAgeMs?: number;
@@ -64,7 +64,7 @@ export function assembleProxy(parts: ProxyParts): EncryptingProxy {
   const l2 = new RpcClient(parts.l2.rpcUrl, { timeoutMs: Math.min(parts.l2.timeoutMs, 2_000) });
   const registry = parts.registry ?? createRegistry({ processMetrics: false });
   return new EncryptingProxy({
-    ...parts.listen,
+    ...parts.rpc,
     health: proxyHealth({ l2, l2ChainId: parts.l2.chainId, client: parts.client }),
     registry,
     metrics: createProxyMetrics(registry),
@@ -89,11 +89,14 @@ export async function clientOf(
   try {
     const chain = await ContractChainView.connect(
       l1,
-      { registry: config.l1.registry, validationServiceManager: config.l1.validationServiceManager },
-      config.l1.fromBlock,
+      {
+        registry: config.l1.contracts.clusterRegistry,
+        validationServiceManager: config.l1.contracts.validationServiceManager,
+      },
+      config.l1.deployBlock,
     );
     const client = new VeilClient({
-      node: new RpcClient(config.node.rpcUrl, {
+      node: new RpcClient(config.node.url, {
         timeoutMs: config.node.timeoutMs,
         ...(config.node.localAddress === undefined ? {} : { localAddress: config.node.localAddress }),
       }),
@@ -116,7 +119,7 @@ export async function startProxy(config: ProxyConfig, log: Logger): Promise<Runn
   const { client, l1 } = await clientOf(config, log);
   const proxy = assembleProxy({
     client,
-    listen: config.listen,
+    rpc: config.rpc,
     l2: { rpcUrl: config.l2.rpcUrl, timeoutMs: config.l2.timeoutMs, chainId: l2ChainIdOf(config) },
     policy: { nonceWindow: config.precheck.nonceWindow, maxTxGas: BigInt(config.precheck.maxTxGas) },
     pendingMaxAgeMs: config.pending.maxAgeMs,

@@ -30,6 +30,8 @@ export const validatorConfigSchema = z.strictObject({
     /** The L1 chain id of the EIP-712 domain; asked from the L1 when not set. */
     chainId: id("a chain id").optional(),
     contracts: l1Contracts,
+    /** The deployment's first block (deployments/<network>.json): the scan for TaskCreated starts there. */
+    deployBlock: int(0, Number.MAX_SAFE_INTEGER).default(0),
   }),
   /** This operator's own sequencer node (a cluster member): the replicated entries come from it. */
   node: z.strictObject({ url: httpUrl }),
@@ -61,8 +63,6 @@ export const validatorConfigSchema = z.strictObject({
     .strictObject({
       /** Pause between the end of one poll and the start of the next (polls never overlap). */
       intervalMs: int(10, 3_600_000).default(2_000),
-      /** First L1 block scanned for TaskCreated (the VSM's deployment block is enough). */
-      fromBlock: int(0, Number.MAX_SAFE_INTEGER).default(0),
       /** Most L1 blocks per TaskCreated log query (providers cap the range of eth_getLogs). */
       maxBlockRange: int(1, 1_000_000).default(2_000),
     })

@@ -198,7 +198,7 @@ export async function startValidator(
     votes,
     log,
     metrics: metricsRegistry,
-    fromBlock: config.poll.fromBlock,
+    fromBlock: config.l1.deployBlock,
     maxBlockRange: config.poll.maxBlockRange,
     decrypter,
   });

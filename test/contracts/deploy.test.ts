@@ -3,13 +3,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ethers } from "hardhat";
-import { deploy, loadParams } from "../../scripts/deploy";
-import {
-  DEFAULT_CORE_PARAMS,
-  DeploymentMismatch,
-  expectSlasher,
-  insecureTestTimeLockPolicy,
-} from "../../sequencer/chain/deploy";
+import { DEFAULT_CORE_PARAMS, insecureTestTimeLockPolicy, type CoreParams } from "../../sequencer/chain/core-params";
+import { DeploymentMismatch, expectSlasher } from "../../sequencer/chain/deploy";
+import { deployForNetwork, loadParams, readDeployment, writeDeployment } from "../../sequencer/chain/deployment-record";
 import { loadBigMath } from "../../sequencer/crypto/timelock/bigmath";
 import { RSA_2048_MODULUS } from "../../sequencer/crypto/timelock/modulus";
 import { generateTestOnlyModulus } from "../../sequencer/crypto/timelock/test-modulus";
@@ -20,7 +16,14 @@ import {
   ValidationServiceManager__factory,
 } from "../../typechain-types";
 
-describe("scripts/deploy.ts", () => {
+/** Deploys as veil:deploy does, with Ignition's journal in a fresh temporary folder. */
+async function deploy(params: CoreParams) {
+  const [deployer] = await ethers.getSigners();
+  const ignitionDir = mkdtempSync(path.join(os.tmpdir(), "veil-ignition-"));
+  return deployForNetwork(deployer!, params, { network: "hardhat", ignitionDir });
+}
+
+describe("the deployment (Ignition module ignition/modules/Veil.ts, sequencer/chain/deployment-record.ts)", () => {
   it("deploys the registry, the tx-validity verifier, the forced-inclusion inbox and the VSM wired together, and reports the EIP-712 domain", async () => {
     const d = await deploy(DEFAULT_CORE_PARAMS);
     const [deployer] = await ethers.getSigners();
@@ -38,6 +41,10 @@ describe("scripts/deploy.ts", () => {
     expect(await verifier.GROTH16()).to.equal(d.contracts.TxValidityGroth16Verifier);
     expect(await ethers.provider.getCode(d.contracts.TxValidityGroth16Verifier!)).to.not.equal("0x");
     expect(d.params.quorumBps).to.equal("6666");
+    // The deploy block is the block of the deployment's first transaction: no contract exists before it.
+    expect(await ethers.provider.getCode(d.contracts.ClusterRegistry!, d.deployBlock - 1)).to.equal("0x");
+    expect(await ethers.provider.getCode(d.contracts.ClusterRegistry!, d.deployBlock)).to.not.equal("0x");
+    expect(d.ignitionDeploymentId).to.equal("chain-31337");
     // The production time-lock: RSA-2048 only, and T from the sizing rule (13 s against 35M squarings/s).
     expect(await registry.insecureTestModulus()).to.equal(false);
     expect(await registry.minTimeLockSquarings()).to.equal(455_000_000n);
@@ -94,6 +101,30 @@ describe("scripts/deploy.ts", () => {
     const negative = path.join(dir, "negative.json");
     writeFileSync(negative, JSON.stringify({ quorumBps: -1 }));
     expect(() => loadParams(negative)).to.throw();
+  });
+
+  it("resumes from Ignition's journal: a second run with the same journal deploys nothing new", async () => {
+    const [deployer] = await ethers.getSigners();
+    const ignitionDir = mkdtempSync(path.join(os.tmpdir(), "veil-ignition-"));
+    const first = await deployForNetwork(deployer!, DEFAULT_CORE_PARAMS, { network: "hardhat", ignitionDir });
+    const nonce = await ethers.provider.getTransactionCount(deployer!.address);
+    const again = await deployForNetwork(deployer!, DEFAULT_CORE_PARAMS, { network: "hardhat", ignitionDir });
+    expect(again.contracts).to.deep.equal(first.contracts);
+    expect(again.deployBlock).to.equal(first.deployBlock);
+    expect(await ethers.provider.getTransactionCount(deployer!.address), "no transaction sent").to.equal(nonce);
+  });
+
+  it("writes a record that reads back, and refuses a record with a missing or malformed address", async () => {
+    const d = await deploy(DEFAULT_CORE_PARAMS);
+    const dir = mkdtempSync(path.join(os.tmpdir(), "veil-record-"));
+    const file = writeDeployment(d, path.join(dir, "hardhat.json"));
+    expect(readDeployment(file).contracts).to.deep.equal(d.contracts);
+    const { ForcedInclusionInbox: _dropped, ...partial } = d.contracts;
+    writeFileSync(file, JSON.stringify({ ...d, contracts: partial }));
+    expect(() => readDeployment(file)).to.throw(/contracts\.ForcedInclusionInbox/);
+    writeFileSync(file, JSON.stringify({ ...d, contracts: { ...d.contracts, ClusterRegistry: "0x1234" } }));
+    expect(() => readDeployment(file)).to.throw(/contracts\.ClusterRegistry: an address/);
+    expect(() => readDeployment(path.join(dir, "absent.json"))).to.throw(/cannot read the deployment record/);
   });
 
   it("expectSlasher: a process accepts only the VSM that can slash the registry's bonds", async () => {

@@ -7,7 +7,7 @@ import { certifySeal } from "../../sequencer/chain/certificate";
  * height, the block commitment on L1 and its VSM task.
  */
 import { expect } from "chai";
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { JsonRpcProvider, Wallet, keccak256, hexlify, toUtf8Bytes } from "ethers";
 import { Devnet } from "../../scripts/devnet";
@@ -348,7 +348,20 @@ describe("end to end: a full devnet of real processes", function () {
         },
         120_000,
         1_000,
-      );
+      ).catch((error: Error) => {
+        // A rare CI failure: keep what the validators and nodes said about tasks and views for the next look.
+        const logs = path.join(devnet.workDir, "logs");
+        const said = readdirSync(logs)
+          .filter((f) => /^(validator|node)-\d+\.log$/.test(f))
+          .flatMap((f) =>
+            readFileSync(path.join(logs, f), "utf8")
+              .split("\n")
+              .filter((line) => /task|view|window/i.test(line))
+              .slice(-15)
+              .map((line) => `${f}: ${line.slice(0, 400)}`),
+          );
+        throw new Error(`${error.message}\n${said.join("\n")}`, { cause: error });
+      });
       expect(status, "task status (3 = Rejected)").to.equal(3);
       // The validators may reject the task before the leader's node has built the height and met it.
       const leaderLog = path.join(devnet.workDir, "logs", `node-${nodeIndexOf(devnet, leader.address)}.log`);

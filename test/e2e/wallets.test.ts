@@ -338,7 +338,7 @@ describe("wallets through the encrypting RPC: ethers and viem on the devnet's L2
       });
       proxy = assembleProxy({
         client,
-        listen: { host: "127.0.0.1", port: 0, maxBodyBytes: 1024 * 1024 },
+        rpc: { host: "127.0.0.1", port: 0, maxBodyBytes: 1024 * 1024 },
         l2: { rpcUrl: devnet.flow!.l2.url, timeoutMs: 30_000, chainId: devnet.flow!.l2ChainId },
         log: pino({ level: "silent" }),
       });

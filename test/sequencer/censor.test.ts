@@ -31,17 +31,17 @@ describe("the censoring switch (testing.censorClients): a test-only misbehaviour
 
   it("is read from the configuration and the environment, and refuses an entry that is not an address", () => {
     const base = {
-      VEIL_NODE__SIGNING_KEY: `0x${"59".repeat(32)}`,
-      VEIL_CLUSTER__ID: "7",
-      VEIL_STORAGE__PATH: "/tmp/x",
-      VEIL_L1__RPC_URL: "http://127.0.0.1:8545",
-      VEIL_L1__CONTRACTS__CLUSTER_REGISTRY: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
-      VEIL_L1__CONTRACTS__VALIDATION_SERVICE_MANAGER: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+      VEIL_NODE__NODE__SIGNING_KEY: `0x${"59".repeat(32)}`,
+      VEIL_NODE__CLUSTER__ID: "7",
+      VEIL_NODE__STORAGE__PATH: "/tmp/x",
+      VEIL_NODE__L1__RPC_URL: "http://127.0.0.1:8545",
+      VEIL_NODE__L1__CONTRACTS__CLUSTER_REGISTRY: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+      VEIL_NODE__L1__CONTRACTS__VALIDATION_SERVICE_MANAGER: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
     };
     expect(loadConfig(undefined, base).testing.censorClients).to.deep.equal([]);
-    const on = loadConfig(undefined, { ...base, VEIL_TESTING__CENSOR_CLIENTS: "127.0.0.2, 10.0.0.0/8" });
+    const on = loadConfig(undefined, { ...base, VEIL_NODE__TESTING__CENSOR_CLIENTS: "127.0.0.2, 10.0.0.0/8" });
     expect(on.testing.censorClients).to.deep.equal(["127.0.0.2", "10.0.0.0/8"]);
-    expect(() => loadConfig(undefined, { ...base, VEIL_TESTING__CENSOR_CLIENTS: "the bad ones" })).to.throw(
+    expect(() => loadConfig(undefined, { ...base, VEIL_NODE__TESTING__CENSOR_CLIENTS: "the bad ones" })).to.throw(
       ConfigError,
       /testing\.censorClients/,
     );

@@ -128,11 +128,13 @@ describe("veil CLI", () => {
       YAML.stringify({
         rollupId: 42,
         l2: { rpcUrl: "http://127.0.0.1:9" },
-        node: { rpcUrl: "http://127.0.0.1:9" },
+        node: { url: "http://127.0.0.1:9" },
         l1: {
           rpcUrl: "http://127.0.0.1:9",
-          registry: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
-          validationServiceManager: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+          contracts: {
+            clusterRegistry: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+            validationServiceManager: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+          },
         },
       }),
     );
@@ -238,10 +240,10 @@ describe("veil CLI", () => {
   });
 
   it("refuses to start with a bad config, naming the field, without printing the key", async () => {
-    const result = await run(["node", "start", "--config", configFile], { VEIL_RPC__PORT: "http" });
+    const result = await run(["node", "start", "--config", configFile], { VEIL_NODE__RPC__PORT: "http" });
     expect(result.code).to.equal(1);
-    expect(result.stderr).to.match(/rpc\.port: .*\(from VEIL_RPC__PORT\)/);
-    const badKey = await run(["node", "start", "--config", configFile], { VEIL_NODE__SIGNING_KEY: `${KEY}00` });
+    expect(result.stderr).to.match(/rpc\.port: .*\(from VEIL_NODE__RPC__PORT\)/);
+    const badKey = await run(["node", "start", "--config", configFile], { VEIL_NODE__NODE__SIGNING_KEY: `${KEY}00` });
     expect(badKey.code).to.equal(1);
     expect(badKey.stderr).to.match(/node\.signingKey/);
     expect(badKey.stderr + badKey.stdout).to.not.include(KEY.slice(2));

@@ -58,10 +58,10 @@ describe("node configuration", () => {
 
   it("lets environment variables override the file, field by field, with types coerced", () => {
     const config = loadConfig(write("b.yaml", YAML.stringify(validConfig())), {
-      VEIL_RPC__PORT: "9001",
-      VEIL_RPC__RATE_LIMIT__ENABLED: "false",
-      VEIL_CLUSTER__PEERS: "http://a:1, http://b:2",
-      VEIL_STORAGE__PATH: "/var/veil",
+      VEIL_NODE__RPC__PORT: "9001",
+      VEIL_NODE__RPC__RATE_LIMIT__ENABLED: "false",
+      VEIL_NODE__CLUSTER__PEERS: "http://a:1, http://b:2",
+      VEIL_NODE__STORAGE__PATH: "/var/veil",
       VEIL_PTAU: "/not/a/config/var",
       OTHER: "ignored",
     });
@@ -74,12 +74,12 @@ describe("node configuration", () => {
 
   it("can be configured from the environment alone", () => {
     const config = loadConfig(undefined, {
-      VEIL_NODE__SIGNING_KEY: KEY,
-      VEIL_CLUSTER__ID: "7",
-      VEIL_STORAGE__PATH: "/tmp/x",
-      VEIL_L1__RPC_URL: "http://127.0.0.1:8545",
-      VEIL_L1__CONTRACTS__CLUSTER_REGISTRY: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
-      VEIL_L1__CONTRACTS__VALIDATION_SERVICE_MANAGER: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+      VEIL_NODE__NODE__SIGNING_KEY: KEY,
+      VEIL_NODE__CLUSTER__ID: "7",
+      VEIL_NODE__STORAGE__PATH: "/tmp/x",
+      VEIL_NODE__L1__RPC_URL: "http://127.0.0.1:8545",
+      VEIL_NODE__L1__CONTRACTS__CLUSTER_REGISTRY: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+      VEIL_NODE__L1__CONTRACTS__VALIDATION_SERVICE_MANAGER: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
     });
     expect(config.cluster.id).to.equal(7n);
   });
@@ -93,9 +93,9 @@ describe("node configuration", () => {
       }
     });
 
-    it("reads VEIL_RPC__CLUSTER_MAX_BODY_BYTES from the environment", () => {
+    it("reads VEIL_NODE__RPC__CLUSTER_MAX_BODY_BYTES from the environment", () => {
       const file = write("cluster-body.yaml", YAML.stringify(validConfig()));
-      expect(loadConfig(file, { VEIL_RPC__CLUSTER_MAX_BODY_BYTES: "2097152" }).rpc.clusterMaxBodyBytes).to.equal(
+      expect(loadConfig(file, { VEIL_NODE__RPC__CLUSTER_MAX_BODY_BYTES: "2097152" }).rpc.clusterMaxBodyBytes).to.equal(
         2_097_152,
       );
     });
@@ -103,14 +103,14 @@ describe("node configuration", () => {
     it("refuses values outside 1 MiB..256 MiB and non-integers, naming the field", () => {
       const file = write("cluster-body.yaml", YAML.stringify(validConfig()));
       for (const bad of ["1048575", "268435457", "1.5e6", "lots"]) {
-        expect(configError(file, { VEIL_RPC__CLUSTER_MAX_BODY_BYTES: bad })).to.match(/rpc\.clusterMaxBodyBytes/);
+        expect(configError(file, { VEIL_NODE__RPC__CLUSTER_MAX_BODY_BYTES: bad })).to.match(/rpc\.clusterMaxBodyBytes/);
       }
     });
   });
 
   it("maps variable names to field paths", () => {
-    expect(envVarPath("VEIL_RPC__RATE_LIMIT__BURST")).to.deep.equal(["rpc", "rateLimit", "burst"]);
-    expect(envVarPath("VEIL_L1__RPC_URL")).to.deep.equal(["l1", "rpcUrl"]);
+    expect(envVarPath("VEIL_NODE__RPC__RATE_LIMIT__BURST")).to.deep.equal(["rpc", "rateLimit", "burst"]);
+    expect(envVarPath("VEIL_NODE__L1__RPC_URL")).to.deep.equal(["l1", "rpcUrl"]);
     expect(envVarPath("VEIL_PTAU")).to.equal(undefined);
     expect(envVarPath("VEIL_rpc__port")).to.equal(undefined);
     expect(envVarPath("NOT_VEIL__X")).to.equal(undefined);
@@ -121,12 +121,24 @@ describe("node configuration", () => {
     expect(envVarPath("VEIL_PROXY__L2__RPC_URL")).to.equal(undefined);
   });
 
+  it("refuses a Veil variable no role reads, rather than running without it", () => {
+    const file = write("stray.yaml", YAML.stringify(validConfig()));
+    for (const name of ["VEIL_RPC__PORT", "VEIL_NODES__RPC__PORT", "VEIL_NODE__rpc__port"]) {
+      expect(configError(file, { [name]: "9001" }), name).to.match(
+        new RegExp(`${name}: not a Veil configuration variable.*VEIL_NODE__`),
+      );
+    }
+    // Another role's variables, and unstructured ones such as VEIL_PTAU, are not this role's concern.
+    const config = loadConfig(file, { VEIL_KEYGEN__RPC__PORT: "1", VEIL_PROXY__RPC__PORT: "2", VEIL_PTAU: "/p" });
+    expect(config.rpc.port).to.equal(8550);
+  });
+
   it("names every bad field and where its value came from", () => {
     const bad = validConfig();
     bad.rpc = { port: 70_000, extra: true };
     bad.cluster = { id: "-1", peers: ["ftp://x"] };
     bad.l1 = { rpcUrl: "not a url", contracts: { clusterRegistry: "0x1234" } };
-    const message = configError(write("c.yaml", YAML.stringify(bad)), { VEIL_LIMITS__MAX_TX_PER_BLOCK: "0" });
+    const message = configError(write("c.yaml", YAML.stringify(bad)), { VEIL_NODE__LIMITS__MAX_TX_PER_BLOCK: "0" });
     expect(message).to.match(/rpc\.port: .*65535.* \(in .*c\.yaml\)/);
     expect(message).to.match(/rpc: unknown field "extra"/);
     expect(message).to.match(/cluster\.id: expected a non-negative integer/);
@@ -134,10 +146,10 @@ describe("node configuration", () => {
     expect(message).to.match(/l1\.rpcUrl: expected an http\(s\) URL/);
     expect(message).to.match(/l1\.contracts\.clusterRegistry: expected a 20-byte hex address/);
     expect(message).to.match(/l1\.contracts\.validationServiceManager: required/);
-    expect(message).to.match(/limits\.maxTxPerBlock: .* \(from VEIL_LIMITS__MAX_TX_PER_BLOCK\)/);
+    expect(message).to.match(/limits\.maxTxPerBlock: .* \(from VEIL_NODE__LIMITS__MAX_TX_PER_BLOCK\)/);
     expect(configError(undefined)).to.match(/node: required \(not set\)/);
-    expect(configError(write("d.yaml", YAML.stringify(validConfig())), { VEIL_RPC__PORTT: "1" })).to.match(
-      /rpc: unknown field "portt" \(from VEIL_RPC__PORTT\)/,
+    expect(configError(write("d.yaml", YAML.stringify(validConfig())), { VEIL_NODE__RPC__PORTT: "1" })).to.match(
+      /rpc: unknown field "portt" \(from VEIL_NODE__RPC__PORTT\)/,
     );
   });
 
@@ -157,11 +169,11 @@ describe("node configuration", () => {
     expect(String(config.node.signingKey)).to.equal("[redacted]");
 
     const almost = `${KEY.slice(0, -1)}g`;
-    const wrong = configError(write("i.yaml", YAML.stringify(validConfig())), { VEIL_NODE__SIGNING_KEY: almost });
+    const wrong = configError(write("i.yaml", YAML.stringify(validConfig())), { VEIL_NODE__NODE__SIGNING_KEY: almost });
     expect(wrong).to.match(/node\.signingKey: expected a 32-byte hex private key/);
     expect(wrong).to.not.include(almost.slice(2, 40));
     const zero = configError(write("j.yaml", YAML.stringify(validConfig())), {
-      VEIL_NODE__SIGNING_KEY: `0x${"0".repeat(64)}`,
+      VEIL_NODE__NODE__SIGNING_KEY: `0x${"0".repeat(64)}`,
     });
     expect(zero).to.match(/not a valid secp256k1 private key/);
   });

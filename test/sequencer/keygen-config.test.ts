@@ -46,7 +46,7 @@ describe("key generator configuration and CLI", () => {
       VEIL_KEYGEN__SCHEDULE__LOOKAHEAD: "7",
       VEIL_KEYGEN__SOLVER__ENABLED: "false",
       VEIL_KEYGEN__ROLLUPS: "5,6",
-      VEIL_RPC__PORT: "1234",
+      VEIL_NODE__RPC__PORT: "1234",
     });
     expect(config.rpc.port).to.equal(9000);
     expect(config.schedule.lookahead).to.equal(7);

@@ -56,7 +56,7 @@ describe("rollup operator configuration and CLI", () => {
       VEIL_OPERATOR__SEQUENCER__URLS: "http://10.0.0.1:1, http://10.0.0.2:2",
       VEIL_OPERATOR__L2__RPC_URL: "http://127.0.0.1:9999",
       VEIL_OPERATOR__RPC__PORT: "0",
-      VEIL_RPC__PORT: "1234",
+      VEIL_NODE__RPC__PORT: "1234",
       VEIL_VALIDATOR__RPC__PORT: "4321",
     });
     expect(config.operator.blockTimeMs).to.equal(500);

@@ -22,39 +22,41 @@ describe("encrypting RPC: configuration and CLI", () => {
   };
   const yaml = `rollupId: 4242
 l2: { rpcUrl: "http://127.0.0.1:9545" }
-node: { rpcUrl: "http://127.0.0.1:8550" }
-l1: { rpcUrl: "http://127.0.0.1:8545", registry: "${REGISTRY.toLowerCase()}", validationServiceManager: "${VSM}" }
+node: { url: "http://127.0.0.1:8550" }
+l1:
+  rpcUrl: "http://127.0.0.1:8545"
+  contracts: { clusterRegistry: "${REGISTRY.toLowerCase()}", validationServiceManager: "${VSM}" }
 `;
 
   it("reads a YAML file, applies defaults and checksums addresses", () => {
     const config = loadProxyConfig(file("a.yaml", yaml), {});
     expect(config.rollupId).to.equal(4242n);
     expect(l2ChainIdOf(config)).to.equal(4242n);
-    expect(config.listen).to.deep.equal({ host: "127.0.0.1", port: 8547, maxBodyBytes: 1024 * 1024 });
-    expect(config.l1.registry).to.equal(REGISTRY);
+    expect(config.rpc).to.deep.equal({ host: "127.0.0.1", port: 8547, maxBodyBytes: 1024 * 1024 });
+    expect(config.l1.contracts.clusterRegistry).to.equal(REGISTRY);
     expect(config.sequencing.blockTimeMs).to.equal(2_000);
   });
 
   it("lets VEIL_PROXY__ environment variables override the file, field by field", () => {
     const config = loadProxyConfig(file("b.yaml", yaml), {
-      VEIL_PROXY__LISTEN__PORT: "9999",
+      VEIL_PROXY__RPC__PORT: "9999",
       VEIL_PROXY__L2__CHAIN_ID: "31337",
       VEIL_OTHER: "ignored",
     });
-    expect(config.listen.port).to.equal(9999);
+    expect(config.rpc.port).to.equal(9999);
     expect(l2ChainIdOf(config)).to.equal(31337n);
     expect(proxyEnvPath("VEIL_PROXY__SEQUENCING__BLOCK_TIME_MS")).to.deep.equal(["sequencing", "blockTimeMs"]);
-    expect(proxyEnvPath("VEIL_RPC__PORT")).to.equal(undefined);
+    expect(proxyEnvPath("VEIL_NODE__RPC__PORT")).to.equal(undefined);
   });
 
   it("configures from the environment alone", () => {
     const config = loadProxyConfig(undefined, {
       VEIL_PROXY__ROLLUP_ID: "7",
       VEIL_PROXY__L2__RPC_URL: "http://l2:8545",
-      VEIL_PROXY__NODE__RPC_URL: "http://node:8550",
+      VEIL_PROXY__NODE__URL: "http://node:8550",
       VEIL_PROXY__L1__RPC_URL: "http://l1:8545",
-      VEIL_PROXY__L1__REGISTRY: REGISTRY,
-      VEIL_PROXY__L1__VALIDATION_SERVICE_MANAGER: VSM,
+      VEIL_PROXY__L1__CONTRACTS__CLUSTER_REGISTRY: REGISTRY,
+      VEIL_PROXY__L1__CONTRACTS__VALIDATION_SERVICE_MANAGER: VSM,
     });
     expect(config.rollupId).to.equal(7n);
   });
@@ -62,8 +64,8 @@ l1: { rpcUrl: "http://127.0.0.1:8545", registry: "${REGISTRY.toLowerCase()}", va
   it("names every bad field and where its value came from", () => {
     const bad = () =>
       loadProxyConfig(file("c.yaml", yaml.replace("4242", "0")), {
-        VEIL_PROXY__LISTEN__PORT: "70000",
-        VEIL_PROXY__L1__REGISTRY: "0x1234",
+        VEIL_PROXY__RPC__PORT: "70000",
+        VEIL_PROXY__L1__CONTRACTS__CLUSTER_REGISTRY: "0x1234",
       });
     expect(bad).to.throw(ConfigError);
     try {
@@ -71,8 +73,10 @@ l1: { rpcUrl: "http://127.0.0.1:8545", registry: "${REGISTRY.toLowerCase()}", va
     } catch (error) {
       const message = (error as Error).message;
       expect(message).to.match(/rollupId: must be non-zero \(.*c\.yaml\)/);
-      expect(message).to.match(/listen\.port: .*\(from VEIL_PROXY__LISTEN__PORT\)/);
-      expect(message).to.match(/l1\.registry: expected a 20-byte hex address \(from VEIL_PROXY__L1__REGISTRY\)/);
+      expect(message).to.match(/rpc\.port: .*\(from VEIL_PROXY__RPC__PORT\)/);
+      expect(message).to.match(
+        /l1\.contracts\.clusterRegistry: expected a 20-byte hex address \(from VEIL_PROXY__L1__CONTRACTS__CLUSTER_REGISTRY\)/,
+      );
     }
     expect(() => loadProxyConfig(file("d.yaml", "rollupId: [1"), {})).to.throw(ConfigError, /not valid YAML/);
     expect(() => loadProxyConfig(path.join(dir, "missing.yaml"), {})).to.throw(ConfigError, /cannot read/);

@@ -90,7 +90,7 @@ export async function startTestProxy(options: {
   });
   const proxy = assembleProxy({
     client,
-    listen: { host: "127.0.0.1", port: 0, maxBodyBytes: options.maxBodyBytes ?? 64 * 1024 },
+    rpc: { host: "127.0.0.1", port: 0, maxBodyBytes: options.maxBodyBytes ?? 64 * 1024 },
     l2: { rpcUrl: options.l2RpcUrl, timeoutMs: 10_000, chainId: options.chainId ?? HARDHAT_CHAIN_ID },
     log: pino({ level: "silent" }),
   });

@@ -313,22 +313,22 @@ describe("rate-limit configuration of a node", () => {
 
   it("takes trusted proxies and the cluster bucket from environment variables", () => {
     const env = {
-      VEIL_NODE__SIGNING_KEY: base.node.signingKey,
-      VEIL_CLUSTER__ID: "1",
-      VEIL_STORAGE__PATH: "/var/veil",
-      VEIL_L1__RPC_URL: base.l1.rpcUrl,
-      VEIL_L1__CONTRACTS__CLUSTER_REGISTRY: base.l1.contracts.clusterRegistry,
-      VEIL_L1__CONTRACTS__VALIDATION_SERVICE_MANAGER: base.l1.contracts.validationServiceManager,
-      VEIL_RPC__TRUST_PROXY: "10.0.0.0/8, ::1",
-      VEIL_RPC__CLUSTER_RATE_LIMIT__RATE_PER_SECOND: "50",
-      VEIL_RPC__CLUSTER_RATE_LIMIT__ENABLED: "false",
+      VEIL_NODE__NODE__SIGNING_KEY: base.node.signingKey,
+      VEIL_NODE__CLUSTER__ID: "1",
+      VEIL_NODE__STORAGE__PATH: "/var/veil",
+      VEIL_NODE__L1__RPC_URL: base.l1.rpcUrl,
+      VEIL_NODE__L1__CONTRACTS__CLUSTER_REGISTRY: base.l1.contracts.clusterRegistry,
+      VEIL_NODE__L1__CONTRACTS__VALIDATION_SERVICE_MANAGER: base.l1.contracts.validationServiceManager,
+      VEIL_NODE__RPC__TRUST_PROXY: "10.0.0.0/8, ::1",
+      VEIL_NODE__RPC__CLUSTER_RATE_LIMIT__RATE_PER_SECOND: "50",
+      VEIL_NODE__RPC__CLUSTER_RATE_LIMIT__ENABLED: "false",
     };
     const config = loadConfig(undefined, env);
     expect(config.rpc.trustProxy).to.deep.equal(["10.0.0.0/8", "::1"]);
     expect(config.rpc.clusterRateLimit).to.deep.include({ enabled: false, ratePerSecond: 50 });
     expect(serverLimits(config.rpc)).to.not.have.property("clusterRateLimit");
-    expect(() => loadConfig(undefined, { ...env, VEIL_RPC__TRUST_PROXY: "10.0.0.0/8,proxy.internal" })).to.throw(
-      /rpc\.trustProxy\.1: .*CIDR block.*VEIL_RPC__TRUST_PROXY/,
+    expect(() => loadConfig(undefined, { ...env, VEIL_NODE__RPC__TRUST_PROXY: "10.0.0.0/8,proxy.internal" })).to.throw(
+      /rpc\.trustProxy\.1: .*CIDR block.*VEIL_NODE__RPC__TRUST_PROXY/,
     );
   });
 });

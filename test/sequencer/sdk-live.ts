@@ -49,7 +49,7 @@ export async function sendThroughVeil(topology: LiveTopology, count: number): Pr
   const chainId = topology.chainId ?? topology.rollupId;
   const proxy = assembleProxy({
     client,
-    listen: { host: "127.0.0.1", port: 0, maxBodyBytes: 1024 * 1024 },
+    rpc: { host: "127.0.0.1", port: 0, maxBodyBytes: 1024 * 1024 },
     l2: { rpcUrl: topology.l2RpcUrl, timeoutMs: 30_000, chainId },
     // The direct sends below go around this endpoint: it cannot know their nonces, which are not executed yet.
     policy: { ...DEFAULT_PRECHECK_POLICY, nonceWindow: count },

@@ -62,7 +62,8 @@ describe("validator configuration and CLI", () => {
     expect(chainIdsOf(config)).to.deep.equal(new Map([[7n, 1007n]]));
     expect(config.rpc.port).to.equal(8570);
     expect(config.rpc.rateLimit.enabled).to.equal(true);
-    expect(config.poll).to.deep.equal({ intervalMs: 2_000, fromBlock: 0, maxBlockRange: 2_000 });
+    expect(config.poll).to.deep.equal({ intervalMs: 2_000, maxBlockRange: 2_000 });
+    expect(config.l1.deployBlock).to.equal(0);
     expect(config.log.level).to.equal("info");
     expect(JSON.stringify(config.validator)).not.to.contain(KEY.slice(2));
     expect(config.validator.signingKey.reveal()).to.equal(KEY);
@@ -79,16 +80,17 @@ describe("validator configuration and CLI", () => {
       VEIL_VALIDATOR__RPC__PORT: "9100",
       VEIL_VALIDATOR__RPC__RATE_LIMIT__ENABLED: "false",
       VEIL_VALIDATOR__POLL__INTERVAL_MS: "250",
-      VEIL_VALIDATOR__POLL__FROM_BLOCK: "12",
+      VEIL_VALIDATOR__L1__DEPLOY_BLOCK: "12",
       VEIL_VALIDATOR__PEERS: "http://10.0.0.1:1,http://10.0.0.2:2",
       VEIL_VALIDATOR__ROLLUPS: '[{"rollupId":"0x10","chainId":"5"}]',
       VEIL_VALIDATOR__L1__CHAIN_ID: "31337",
-      VEIL_RPC__PORT: "1234",
+      VEIL_NODE__RPC__PORT: "1234",
       VEIL_KEYGEN__RPC__PORT: "4321",
     });
     expect(config.rpc.port).to.equal(9100);
     expect(config.rpc.rateLimit.enabled).to.equal(false);
-    expect(config.poll).to.deep.equal({ intervalMs: 250, fromBlock: 12, maxBlockRange: 2_000 });
+    expect(config.poll).to.deep.equal({ intervalMs: 250, maxBlockRange: 2_000 });
+    expect(config.l1.deployBlock).to.equal(12);
     expect(config.peers).to.deep.equal(["http://10.0.0.1:1", "http://10.0.0.2:2"]);
     expect(chainIdsOf(config)).to.deep.equal(new Map([[16n, 5n]]));
     expect(config.l1.chainId).to.equal(31337n);

@@ -101,7 +101,7 @@ describe("validator processes: a VSM task reaches quorum through the JSON-RPC vo
       rollups: [{ rollupId: ROLLUP.toString(), chainId: L2_CHAIN_ID.toString() }],
       rpc: { port: validatorPorts[i], rateLimit: { enabled: false }, maxBodyBytes: 4_096 },
       storage: { votesPath: path.join(dir, `votes-${i}.jsonl`) },
-      poll: { intervalMs: 100, fromBlock: 0 },
+      poll: { intervalMs: 100 },
       timeouts: { requestMs: 5_000, shutdownGraceMs: 100 },
       ...overrides,
     });
@@ -407,7 +407,7 @@ describe("validator processes: a VSM task reaches quorum through the JSON-RPC vo
     const config = validatorConfig(1, {
       rpc: { port: 0, rateLimit: { enabled: false } },
       storage: { votesPath: path.join(dir, "votes-narrow.jsonl") },
-      poll: { intervalMs: 50, fromBlock: 0, maxBlockRange: 1 },
+      poll: { intervalMs: 50, maxBlockRange: 1 },
     });
     const narrow = await startValidator(config, silent, { provider: ethers.provider });
     try {

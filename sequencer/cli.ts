@@ -10,19 +10,24 @@ import { Command } from "commander";
 import { positiveInt } from "./cli-support/args";
 import { Interrupted, stopOnSignals } from "./cli-support/shutdown";
 import { registerKeygenCommands } from "./keygen/cli";
-import { ConfigError, loadConfig } from "./node/config";
-import { createLogger } from "./common/logger";
 import { VERSION } from "./common/version";
 import { registerOperatorCommands } from "./operator/cli";
 import { registerProxyCommands } from "./proxy/cli";
 import { registerTimelockCommands } from "./registrant/cli";
-import { RpcCallError, RpcClient, RpcTimeoutError, RpcTransportError } from "./rpc/client";
-import { VeilSdkError } from "./sdk/errors";
 import { registerValidatorCommands } from "./validator/cli";
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when a command runs, not for --help (docs/cli.md)
+const nodeConfig = () => require("./node/config") as typeof import("./node/config");
+// eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when a command runs, not for --help (docs/cli.md)
+const logger = () => require("./common/logger") as typeof import("./common/logger");
+// eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when a command runs, not for --help (docs/cli.md)
+const rpcClient = () => require("./rpc/client") as typeof import("./rpc/client");
+// eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when a command runs, not for --help (docs/cli.md)
+const sdkErrors = () => require("./sdk/errors") as typeof import("./sdk/errors");
+
 async function nodeStart(options: { config?: string }): Promise<void> {
-  const config = loadConfig(options.config);
-  const log = createLogger({ level: config.log.level });
+  const config = nodeConfig().loadConfig(options.config);
+  const log = logger().createLogger({ level: config.log.level });
   // eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when the command runs (docs/cli.md)
   const { startNode } = require("./node/node") as typeof import("./node/node");
   const node = await startNode(config, log);
@@ -30,7 +35,7 @@ async function nodeStart(options: { config?: string }): Promise<void> {
 }
 
 async function nodeStatus(options: { url: string; timeout: number }): Promise<void> {
-  const client = new RpcClient(options.url, { timeoutMs: options.timeout });
+  const client = new (rpcClient().RpcClient)(options.url, { timeoutMs: options.timeout });
   // eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when the command runs (docs/cli.md)
   const { clusterStatusSchema } = require("./node/node") as typeof import("./node/node");
   const status = await client.call("get_cluster_status", undefined, clusterStatusSchema);
@@ -48,7 +53,7 @@ export function buildCli(): Command {
     .description("start a node: open its database and serve JSON-RPC, /health and /metrics until SIGINT/SIGTERM")
     .option(
       "-c, --config <file>",
-      "YAML or JSON config file; VEIL_<SECTION>__<FIELD> environment variables override it (see docs/node.md)",
+      "YAML or JSON config file; VEIL_NODE__<SECTION>__<FIELD> environment variables override it (see docs/config.md)",
     )
     .action(nodeStart);
   node
@@ -67,6 +72,9 @@ export function buildCli(): Command {
 
 /** Turns the errors a user can cause into one clear line and exit code 1; anything else is a bug. */
 function explain(error: unknown): string {
+  const { ConfigError } = nodeConfig();
+  const { RpcCallError, RpcTimeoutError, RpcTransportError } = rpcClient();
+  const { VeilSdkError } = sdkErrors();
   if (error instanceof ConfigError || error instanceof Interrupted || error instanceof VeilSdkError)
     return error.message;
   if (error instanceof RpcCallError) return `error ${error.code} (${error.errorName ?? "unknown"}): ${error.message}`;

@@ -13,7 +13,7 @@ import {
   type ExecutionEventListener,
 } from "@nomicfoundation/ignition-core";
 import type { Signer } from "ethers";
-import { getAddress, toBeHex } from "ethers";
+import { toBeHex } from "ethers";
 import VeilModule, { VEIL_MODULE_ID } from "../../ignition/modules/Veil";
 import {
   ClusterRegistry__factory,
@@ -185,25 +185,4 @@ export async function mineUntilMembers(
   const block = BigInt(String(await provider.send("eth_blockNumber", [])));
   const toBoundary = (epochLength - (block % epochLength)) % epochLength;
   if (toBoundary > 0n) await provider.send("hardhat_mine", [`0x${toBoundary.toString(16)}`]);
-}
-
-/** The contracts a process was configured with are not one deployment. */
-export class DeploymentMismatch extends Error {
-  override readonly name = "DeploymentMismatch";
-}
-
-/**
- * Fails unless `slasher`, read from the configured registry, is the VSM this process uses: a process that
- * checks tasks or certificates against another VSM than the one that can slash the registry's bonds would
- * enforce promises nobody can be slashed for (nodes, validators and key generators check it at start).
- */
-export function expectSlasher(slasher: string, validationServiceManager: string): void {
-  if (BigInt(slasher) === 0n) {
-    throw new DeploymentMismatch("the registry has no slasher: the deployment is not finished (setSlasher)");
-  }
-  if (getAddress(slasher) !== getAddress(validationServiceManager)) {
-    throw new DeploymentMismatch(
-      `the registry's slasher is ${getAddress(slasher)}, not the ValidationServiceManager ${getAddress(validationServiceManager)} configured here`,
-    );
-  }
 }

@@ -7,12 +7,16 @@ import { InvalidArgumentError, type Command } from "commander";
 import { readFileSync } from "node:fs";
 import { positiveInt } from "../cli-support/args";
 import { Interrupted, stopOnSignals } from "../cli-support/shutdown";
-import { createLogger, type LogLevel } from "../common/logger";
-import { loadKeygenConfig } from "./config";
+import type { LogLevel } from "../common/logger";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when a command runs, not for --help (docs/cli.md)
+const logger = () => require("../common/logger") as typeof import("../common/logger");
+// eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when a command runs, not for --help (docs/cli.md)
+const keygenConfig = () => require("./config") as typeof import("./config");
 
 async function keygenStart(options: { config?: string }): Promise<void> {
-  const config = loadKeygenConfig(options.config);
-  const log = createLogger({ level: config.log.level, name: "veil-keygen" });
+  const config = keygenConfig().loadKeygenConfig(options.config);
+  const log = logger().createLogger({ level: config.log.level, name: "veil-keygen" });
   // eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when the command runs (docs/cli.md)
   const { startKeygen } = require("./keygen") as typeof import("./keygen");
   const keygen = await startKeygen(config, log);
@@ -41,7 +45,11 @@ async function keygenSolve(options: {
     throw new InvalidArgumentError(`--seal ${options.seal}: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
   }
   // Progress goes to stderr so that stdout carries only the result.
-  const log = createLogger({ level: options.logLevel, name: "veil-keygen-solve", destination: process.stderr });
+  const log = logger().createLogger({
+    level: options.logLevel,
+    name: "veil-keygen-solve",
+    destination: process.stderr,
+  });
   const controller = new AbortController();
   process.once("SIGINT", () =>
     controller.abort(new Interrupted("interrupted: run the same command again (with --checkpoint, it resumes)")),

@@ -3,7 +3,7 @@
  * JSON-RPC server (with /health and /metrics) listening. The L1 runner can be injected (tests pass
  * Hardhat's in-process provider); by default it is a JsonRpcProvider on `l1.rpcUrl`.
  */
-import { expectSlasher } from "../chain/deploy";
+import { expectSlasher } from "../chain/deployment-check";
 import { JsonRpcProvider, Wallet, computeAddress, type ContractRunner, type Provider } from "ethers";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";

@@ -23,7 +23,7 @@ import { MERKLE_CAPACITY } from "../chain/merkle";
 import { BlockPipeline } from "./block-pipeline";
 import { censorSwitch } from "./censor";
 import { ChainView } from "./chain-view";
-import { expectSlasher } from "../chain/deploy";
+import { expectSlasher } from "../chain/deployment-check";
 import { logBytesBudget } from "./cluster/message-size";
 import { Peers } from "./cluster/peers";
 import { UploadPermits } from "./cluster/upload-permit";

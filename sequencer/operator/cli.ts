@@ -5,13 +5,17 @@
  */
 import type { Command } from "commander";
 import { stopOnSignals } from "../cli-support/shutdown";
-import { createLogger } from "../common/logger";
-import { RpcClient } from "../rpc/client";
-import { loadOperatorConfig } from "./config";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when a command runs, not for --help (docs/cli.md)
+const logger = () => require("../common/logger") as typeof import("../common/logger");
+// eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when a command runs, not for --help (docs/cli.md)
+const rpcClient = () => require("../rpc/client") as typeof import("../rpc/client");
+// eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when a command runs, not for --help (docs/cli.md)
+const operatorConfig = () => require("./config") as typeof import("./config");
 
 async function operatorStart(options: { config?: string }): Promise<void> {
-  const config = loadOperatorConfig(options.config);
-  const log = createLogger({ level: config.log.level, name: "veil-operator" });
+  const config = operatorConfig().loadOperatorConfig(options.config);
+  const log = logger().createLogger({ level: config.log.level, name: "veil-operator" });
   // eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when the command runs (docs/cli.md)
   const { startOperator } = require("./start") as typeof import("./start");
   const running = await startOperator(config, log);
@@ -19,14 +23,14 @@ async function operatorStart(options: { config?: string }): Promise<void> {
 }
 
 async function operatorStatus(options: { config?: string; url?: string }): Promise<void> {
-  const config = loadOperatorConfig(options.config);
+  const config = operatorConfig().loadOperatorConfig(options.config);
   const url = options.url ?? `http://${config.rpc.host}:${config.rpc.port}`;
   let status: unknown;
   try {
     status = {
       running: true,
       url,
-      ...((await new RpcClient(url, { timeoutMs: 3_000 }).call("operator_status", {})) as object),
+      ...((await new (rpcClient().RpcClient)(url, { timeoutMs: 3_000 }).call("operator_status", {})) as object),
     };
   } catch (error) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when the command runs (docs/cli.md)

@@ -4,14 +4,21 @@
  */
 import { InvalidArgumentError, type Command } from "commander";
 import { stopOnSignals } from "../cli-support/shutdown";
-import { createLogger } from "../common/logger";
 import { positiveInt } from "../cli-support/args";
-import { ConfigError } from "../config/layered";
-import { FORCE_KEY_ENV, loadProxyConfig } from "./config";
+
+/** The environment variable `veil force` reads its paying L1 key from (never a flag: flags show in `ps`). */
+export const FORCE_KEY_ENV = "VEIL_FORCE_L1_KEY";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when a command runs, not for --help (docs/cli.md)
+const logger = () => require("../common/logger") as typeof import("../common/logger");
+// eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when a command runs, not for --help (docs/cli.md)
+const layered = () => require("../config/layered") as typeof import("../config/layered");
+// eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when a command runs, not for --help (docs/cli.md)
+const proxyConfig = () => require("./config") as typeof import("./config");
 
 async function proxyStart(options: { config?: string }): Promise<void> {
-  const config = loadProxyConfig(options.config);
-  const log = createLogger({ level: config.log.level, name: "veil-proxy" });
+  const config = proxyConfig().loadProxyConfig(options.config);
+  const log = logger().createLogger({ level: config.log.level, name: "veil-proxy" });
   // eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when the command runs (docs/cli.md)
   const { startProxy } = require("./start") as typeof import("./start");
   const proxy = await startProxy(config, log);
@@ -37,10 +44,12 @@ async function force(options: {
 }): Promise<void> {
   const l1Key = process.env[FORCE_KEY_ENV];
   if (l1Key === undefined || l1Key === "") {
-    throw new ConfigError(`${FORCE_KEY_ENV} must hold the L1 private key that pays the inbox fee and the gas`);
+    throw new (layered().ConfigError)(
+      `${FORCE_KEY_ENV} must hold the L1 private key that pays the inbox fee and the gas`,
+    );
   }
-  const config = loadProxyConfig(options.config);
-  const log = createLogger({ level: config.log.level, name: "veil-force" });
+  const config = proxyConfig().loadProxyConfig(options.config);
+  const log = logger().createLogger({ level: config.log.level, name: "veil-force" });
   // eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when the command runs (docs/cli.md)
   const { forceTransaction } = require("./force") as typeof import("./force");
   const outcome = await forceTransaction(

@@ -94,9 +94,6 @@ export const proxyConfigSchema = z.strictObject({
 
 export type ProxyConfig = z.output<typeof proxyConfigSchema>;
 
-/** The environment variable `veil force` reads its paying L1 key from (never a flag: flags show in `ps`). */
-export const FORCE_KEY_ENV = "VEIL_FORCE_L1_KEY";
-
 /** Maps `VEIL_PROXY__L2__RPC_URL` to ["l2", "rpcUrl"]; other variables to undefined. */
 export const proxyEnvPath = (name: string): string[] | undefined => envFieldPath(ENV_PREFIXES.proxy, name);
 

@@ -9,8 +9,15 @@ import { writeFileSync } from "node:fs";
 import { positiveInt } from "../cli-support/args";
 import { Interrupted } from "../cli-support/shutdown";
 import { RSA_2048_MODULUS } from "../crypto/timelock/modulus";
-import { ASIC_SQUARINGS_PER_SECOND, setupTimelock } from "../crypto/timelock/params";
-import { DEFAULT_DELAY_INPUTS, publicationToSealSeconds, timeLockSquaringsFor } from "../crypto/timelock/policy";
+import {
+  ASIC_SQUARINGS_PER_SECOND,
+  DEFAULT_DELAY_INPUTS,
+  publicationToSealSeconds,
+  timeLockSquaringsFor,
+} from "../crypto/timelock/policy";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when a command runs, not for --help (docs/cli.md)
+const timelockParams = () => require("../crypto/timelock/params") as typeof import("../crypto/timelock/params");
 
 const nonNegativeInt = (value: string): number => {
   const n = Number(value);
@@ -56,7 +63,7 @@ async function timelockSetup(options: {
   const started = performance.now();
   let lastReport = 0;
   let lastPhase = "";
-  const params = await setupTimelock({
+  const params = await timelockParams().setupTimelock({
     N: options.modulus ?? RSA_2048_MODULUS,
     T: options.squarings,
     signal: controller.signal,

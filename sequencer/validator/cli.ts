@@ -5,13 +5,17 @@
 import type { Command } from "commander";
 import { positiveInt } from "../cli-support/args";
 import { stopOnSignals } from "../cli-support/shutdown";
-import { createLogger } from "../common/logger";
-import { RpcClient } from "../rpc/client";
-import { loadValidatorConfig } from "./config";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when a command runs, not for --help (docs/cli.md)
+const logger = () => require("../common/logger") as typeof import("../common/logger");
+// eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when a command runs, not for --help (docs/cli.md)
+const rpcClient = () => require("../rpc/client") as typeof import("../rpc/client");
+// eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when a command runs, not for --help (docs/cli.md)
+const validatorConfig = () => require("./config") as typeof import("./config");
 
 async function validatorStart(options: { config?: string }): Promise<void> {
-  const config = loadValidatorConfig(options.config);
-  const log = createLogger({ level: config.log.level, name: "veil-validator" });
+  const config = validatorConfig().loadValidatorConfig(options.config);
+  const log = logger().createLogger({ level: config.log.level, name: "veil-validator" });
   // eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when the command runs (docs/cli.md)
   const { startValidator } = require("./process") as typeof import("./process");
   const running = await startValidator(config, log);
@@ -19,7 +23,7 @@ async function validatorStart(options: { config?: string }): Promise<void> {
 }
 
 async function validatorStatus(options: { url: string; timeout: number }): Promise<void> {
-  const client = new RpcClient(options.url, { timeoutMs: options.timeout });
+  const client = new (rpcClient().RpcClient)(options.url, { timeoutMs: options.timeout });
   // eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports -- loaded when the command runs (docs/cli.md)
   const { validatorStatusSchema } = require("./process") as typeof import("./process");
   const status = await client.call("get_validator_status", undefined, validatorStatusSchema);

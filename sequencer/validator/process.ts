@@ -22,7 +22,7 @@ import {
   ValidationServiceManager__factory,
   type ValidationServiceManager,
 } from "../../typechain-types";
-import { DeploymentMismatch, expectSlasher } from "../chain/deploy";
+import { DeploymentMismatch, expectSlasher } from "../chain/deployment-check";
 import { LazyDecrypter } from "../block/lazy-decrypter";
 import { ConfigError } from "../config/layered";
 import { chainIdsOf, type ValidatorConfig } from "./config";

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { ethers } from "hardhat";
 import { DEFAULT_CORE_PARAMS, insecureTestTimeLockPolicy, type CoreParams } from "../../sequencer/chain/core-params";
-import { DeploymentMismatch, expectSlasher } from "../../sequencer/chain/deploy";
+import { DeploymentMismatch, expectSlasher } from "../../sequencer/chain/deployment-check";
 import { deployForNetwork, loadParams, readDeployment, writeDeployment } from "../../sequencer/chain/deployment-record";
 import { loadBigMath } from "../../sequencer/crypto/timelock/bigmath";
 import { RSA_2048_MODULUS } from "../../sequencer/crypto/timelock/modulus";

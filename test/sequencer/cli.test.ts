@@ -95,15 +95,16 @@ describe("veil CLI", () => {
     expect(missing.stderr).to.match(/required option '-u, --url <url>' not specified/);
   });
 
-  it("answers --help of every command without loading any role's code: no contract bindings, prover, big-number library or database", async () => {
+  it("answers --help of every command without loading any role's code: only commander and the CLI's own files", async () => {
     // What `npm ci` alone leaves: no typechain-types (built with the contracts), so help must not need them.
     const script = `
       const { buildCli } = require(${JSON.stringify(CLI)});
       const helps = [];
       const walk = (c) => { helps.push(c.helpInformation()); c.commands.forEach(walk); };
       walk(buildCli());
+      // Contract bindings, prover, big numbers, database, and what configs and logs need (zod, ethers, yaml, pino).
       const heavy = Object.keys(require.cache).filter((m) =>
-        /typechain-types|node_modules[/](snarkjs|ffjavascript|classic-level|piscina|gmp-wasm)[/]/.test(m));
+        /typechain-types|node_modules[/](snarkjs|ffjavascript|classic-level|piscina|gmp-wasm|zod|ethers|yaml|pino)[/]/.test(m));
       console.log(JSON.stringify({ helps: helps.length, heavy }));`;
     const child = spawn(process.execPath, ["--require", "tsx/cjs", "-e", script], { cwd: ROOT });
     let out = "";

@@ -16,11 +16,11 @@ import pino from "pino";
 import { uint64 } from "../../sequencer/api/wire";
 import {
   DEFAULT_CORE_PARAMS,
-  DeploymentMismatch,
   deployCore,
   insecureTestTimeLockPolicy,
   mineUntilMembers,
 } from "../../sequencer/chain/deploy";
+import { DeploymentMismatch } from "../../sequencer/chain/deployment-check";
 import { timelockConfigFields } from "../../sequencer/chain/timelock-config";
 import { veilDomain, type Seal, type VeilDomain } from "../../sequencer/chain/eip712";
 import {

@@ -7,7 +7,18 @@
  * resist the fastest known squarer, so T is sized against that hardware, never against a CPU.
  */
 import { RSA_2048_MODULUS } from "./modulus";
-import { ASIC_SQUARINGS_PER_SECOND, squaringsForDelay } from "./params";
+
+/** Adversarial squaring rate assumed for custom hardware (an ASIC for RSA-2048 squaring). */
+export const ASIC_SQUARINGS_PER_SECOND = 35_000_000;
+
+/** T for a wall-clock delay against a solver squaring at `ratePerSecond` (rounded up, at least 1). */
+export function squaringsForDelay(seconds: number, ratePerSecond: number): number {
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new RangeError("delay must be a positive number of seconds");
+  if (!Number.isFinite(ratePerSecond) || ratePerSecond <= 0) throw new RangeError("rate must be positive");
+  const T = Math.ceil(seconds * ratePerSecond);
+  if (!Number.isSafeInteger(T)) throw new RangeError("delay × rate exceeds a safe integer");
+  return Math.max(1, T);
+}
 
 export interface DelayInputs {
   /** Heights ahead of the latest seal that key generators publish keys for (keygen `schedule.lookahead`). */

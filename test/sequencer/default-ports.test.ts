@@ -18,7 +18,7 @@ describe("default ports: one host runs one process of every role with no port co
       keygen: defaultPort(keygenConfigSchema, "rpc"),
       validator: defaultPort(validatorConfigSchema, "rpc"),
       operator: defaultPort(operatorConfigSchema, "rpc"),
-      proxy: defaultPort(proxyConfigSchema, "listen"),
+      proxy: defaultPort(proxyConfigSchema, "rpc"),
     };
     expect(ports).to.deep.equal({ node: 8550, keygen: 8560, validator: 8570, operator: 8580, proxy: 8547 });
     expect(new Set(Object.values(ports)).size).to.equal(Object.keys(ports).length);

@@ -11,7 +11,7 @@
 import { getAddress, type Wallet } from "ethers";
 import type { Logger } from "pino";
 import { z } from "zod";
-import { builtBlockJson, type BuiltBlockWire } from "../api/wire";
+import { builtBlockJson, type BuiltBlockJson, type BuiltBlockWire } from "../api/wire";
 import {
   type SealCertificateJson,
   CertificateError,
@@ -66,6 +66,11 @@ export interface BlockPipelineOptions {
   readonly log: Logger;
   /** Called once a height's block is stored here (the sequencer then stops leading or watching it). */
   readonly onFinalized?: (rollupId: bigint, height: number) => void;
+  /**
+   * Called when a leader's block arrives with a checked certificate, before this node rebuilds it: the height
+   * is decided, and the sequencer stops waiting for its leader meanwhile.
+   */
+  readonly onBlockArriving?: (rollupId: bigint, height: number, certificate: SealCertificate, from: string) => void;
 }
 
 const blockBuiltPayload = z.strictObject({
@@ -148,6 +153,8 @@ function toWire(block: BuiltBlock, viewNumber: number, leader: string, signature
 export class BlockPipeline {
   private readonly inFlight = new Map<string, Promise<BuiltBlockWire>>();
   private readonly broadcasts = new Set<Promise<void>>();
+  /** Leaders' blocks being rebuilt here, by height: a fetch of the same height waits for them first. */
+  private readonly arriving = new Map<string, Promise<boolean>>();
 
   constructor(private readonly o: BlockPipelineOptions) {}
 
@@ -394,6 +401,8 @@ export class BlockPipeline {
    * node's own rebuild. Resolves true once stored here.
    */
   async fetch(rollupId: bigint, height: number, from: string): Promise<boolean> {
+    const arriving = this.arriving.get(`${rollupId}:${height}`);
+    if (arriving !== undefined && (await arriving)) return true;
     if ((await this.stored(rollupId, height)) !== undefined) return true;
     const peer = await this.o.peers.byAddress(from);
     if (peer === undefined) return false;
@@ -578,6 +587,39 @@ export class BlockPipeline {
     if (seal.txCount !== commitment.txCount || seal.encRoot.toLowerCase() !== commitment.encRoot) {
       throw veilError.invalidProof("the block commitment's count or encRoot differs from the seal this node holds");
     }
+    // Decided from here on: the replica stops waiting for a leader while the block is rebuilt (seconds under
+    // load), and a fetch of the height meanwhile waits for this rebuild rather than starting another.
+    this.o.onBlockArriving?.(rollupId, height, certificate, sender);
+    const key = `${rollupId}:${height}`;
+    const run = this.rebuildArrived(rollup, payload, block, certificate, seal, sender);
+    this.arriving.set(
+      key,
+      run.then(
+        () => true,
+        () => false,
+      ),
+    );
+    try {
+      await run;
+    } finally {
+      this.arriving.delete(key);
+    }
+    return ack();
+  }
+
+  /** Rebuilds a leader's block from this node's sealed log, compares it with the leader's, and stores it. */
+  private async rebuildArrived(
+    rollup: RollupInfo,
+    payload: BlockBuiltPayload,
+    block: BuiltBlockJson,
+    certificate: SealCertificate,
+    seal: SealRecord,
+    sender: string,
+  ): Promise<void> {
+    const { rollupId } = rollup;
+    const { height } = payload;
+    const commitment: BlockCommitment = block.commitment;
+    const view = certificate.seal.viewNumber;
     const roundKey = await this.roundKeyOf(rollup, height);
     const secretKey = BigInt(payload.roundSecret);
     if (!isRoundSecret(roundKey, secretKey)) {
@@ -604,6 +646,5 @@ export class BlockPipeline {
     );
     this.o.metrics.blocksFinalized.inc({ role: "follower" });
     this.o.log.info({ rollupId: payload.rollupId, height }, "block from the leader rebuilt and stored");
-    return ack();
   }
 }

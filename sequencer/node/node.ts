@@ -282,6 +282,8 @@ export async function startNode(config: NodeConfig, log: Logger, deps: NodeDeps 
       metrics: createBlockMetrics(metricsRegistry),
       log,
       onFinalized: (rollupId, height) => sequencer?.markFinalized(rollupId, height),
+      onBlockArriving: (rollupId, height, certificate, from) =>
+        sequencer?.blockArriving(rollupId, height, certificate, from),
     });
     const pipeline = blocks;
     ordering.fetchBlocksWith((rollupId, height, from) => pipeline.fetch(rollupId, height, from));

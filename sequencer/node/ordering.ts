@@ -270,6 +270,13 @@ export class Ordering {
     await this.host.watch(rollupId, height, downInView);
   }
 
+  /** A member's block of the height arrived with its checked certificate and is being stored: decided here. */
+  blockArriving(rollupId: bigint, height: number, certificate: SealCertificate, from: string): void {
+    void this.host
+      .blockArriving(rollupId, height, certificate, getAddress(from))
+      .catch((error: unknown) => this.o.log.warn({ err: error }, "block arriving"));
+  }
+
   /** The height's block is built and stored here: its replica stops. */
   markFinalized(rollupId: bigint, height: number): void {
     void this.advanceOpenHeight(rollupId, height);

@@ -6,9 +6,14 @@
  */
 import type { Address } from "./types";
 
+/** Challenges a leader remembers per follower, to tell a late or replayed one from a new one. */
+const REMEMBERED = 8;
+
 export class Freshness {
   private current: number;
   private readonly echoes = new Map<Address, number>();
+  /** Per follower, the challenges it sent lately, oldest first (each follower draws a new one after each use). */
+  private readonly seen = new Map<Address, number[]>();
 
   /** `random`: uniform in [0, 1), the replica's injected randomness (one draw per challenge). */
   constructor(private readonly random: () => number) {
@@ -27,8 +32,16 @@ export class Freshness {
     return true;
   }
 
-  /** As leader: `follower` answered with `challenge`. */
+  /**
+   * As leader: `follower` answered with `challenge`. One seen before is an answer that arrived after a newer
+   * one (the links reorder) or a replay: echoing it would not count, so the newer challenge is kept.
+   */
   answered(follower: Address, challenge: number): void {
+    let seen = this.seen.get(follower);
+    if (seen === undefined) this.seen.set(follower, (seen = []));
+    if (seen.includes(challenge)) return;
+    seen.push(challenge);
+    if (seen.length > REMEMBERED) seen.shift();
     this.echoes.set(follower, challenge);
   }
 

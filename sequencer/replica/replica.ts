@@ -186,6 +186,9 @@ export class HeightReplica<Tx = unknown> {
       case "built":
         this.onBuilt(input.certificate);
         break;
+      case "block-arriving":
+        this.onBlockArriving(input.certificate, input.from);
+        break;
     }
     return this.finish();
   }
@@ -902,6 +905,12 @@ export class HeightReplica<Tx = unknown> {
   /** A decided member takes no part in the protocol: it answers with the decision and gathers block holders. */
   private whileDecided(from: Address, message: Message<Tx>, decision: Decision): void {
     switch (message.type) {
+      case "ack":
+      case "behind":
+        // The followers' challenges: the heartbeats of a leader that builds must echo them to hold off their
+        // timers (it may have decided before any follower's first answer reached it).
+        if (this.buildsWhileDecided() && message.view === this.view) this.freshness.answered(from, message.challenge);
+        return;
       case "decided":
         // A hint of where the block may be, unchecked: a wrong one costs one fetch that goes unanswered.
         this.blockFetch.hint(from);
@@ -918,7 +927,7 @@ export class HeightReplica<Tx = unknown> {
         this.send(from, { type: "decided", certificate: decision.certificate });
         return;
       default:
-        return; // answers to what it no longer does (acks, votes, reports)
+        return; // answers to what it no longer does (votes, reports)
     }
   }
 
@@ -933,6 +942,21 @@ export class HeightReplica<Tx = unknown> {
 
   private fetchTimeout(): number {
     return this.blockFetch.timeout(this.config.timing.leaderTimeoutMs, this.config.random());
+  }
+
+  /**
+   * The host is storing the block `from` sent with its certificate (a leader's block rebuilt here takes a
+   * while): the height is decided, and that block counts as the first request out, so that the leader
+   * timer no longer runs and the next request, if it is not stored in time, goes to another member.
+   */
+  private onBlockArriving(certificate: SealCertificate, from: Address): void {
+    if (this.decision === undefined) {
+      if (!this.checks.checkSealCertificate(certificate)) return;
+      this.decide(certificate, undefined);
+      this.blockFetch.requested();
+      this.deadline = this.now + this.fetchTimeout();
+    }
+    this.blockFetch.hint(from);
   }
 
   /** The host stored the block, built here or fetched and checked against `certificate`. */

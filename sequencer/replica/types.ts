@@ -160,7 +160,12 @@ export type Input<Tx = unknown> =
    * The height's block is built or fetched, checked against `certificate` and stored by the host: the
    * height needs no leader any more.
    */
-  | { readonly type: "built"; readonly certificate: SealCertificate };
+  | { readonly type: "built"; readonly certificate: SealCertificate }
+  /**
+   * The host checked `certificate`, which came with the height's block from `from`, and is storing that
+   * block: the height is decided here, and its replica waits for the block instead of for a leader.
+   */
+  | { readonly type: "block-arriving"; readonly certificate: SealCertificate; readonly from: Address };
 
 /** Durable writes, applied by the host in order, each synced before any later effect of the same step. */
 export type Write<Tx = unknown> =

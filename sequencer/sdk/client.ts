@@ -4,7 +4,8 @@
  *
  *   send(signedTx)       key for the target height (verified against the registry's committee), encrypt and
  *                        prove in this process, submit, verify the receipt (leader's EIP-712 signature per the
- *                        registry schedule, PRE proof, our encTxHash); a send whose answer is lost or late is
+ *                        registry schedule, PRE proof, our encTxHash); the same ciphertext is sent again
+ *                        after a passing failure (a view change), and a send whose answer is lost or late is
  *                        looked up by its encTxHash before anything is reported (settle.ts)
  *   checkInclusion(sent) once the block commitment is on L1: POST proof against its encRoot, PRE/POST agreement,
  *                        or the slashing evidence when the promise was broken
@@ -34,7 +35,7 @@ import { checkInclusion, type InclusionVerdict } from "./inclusion";
 import { LookAhead, type LookAheadOptions } from "./look-ahead";
 import { NodeApi } from "./node-api";
 import { verifyReceipt, type VerifiedReceipt } from "./receipt";
-import { heightRefusal, isHeightRefusal, mayBeOrdered, settle, type LookupOptions } from "./settle";
+import { heightRefusal, isHeightRefusal, isPassingFailure, mayBeOrdered, settle, type LookupOptions } from "./settle";
 import { requiredContributors } from "../crypto/roundkey";
 import { verifyEncryptionKey, type RoundKeyPolicy } from "./round-key";
 
@@ -55,7 +56,24 @@ export interface VeilClientOptions {
   readonly prove?: (encryption: EncryptionResult) => Promise<TxValidityProof>;
   /** How long a send without a clear answer is looked up before its error is reported (settle.ts). */
   readonly lookups?: LookupOptions;
+  /** How a send that met a passing failure (a view change, a leader out of reach) is sent again. */
+  readonly resubmit?: ResubmitOptions;
 }
+
+/**
+ * Sending the same ciphertext again after a passing failure (settle.ts, `isPassingFailure`): a view change
+ * lasts a few leader timeouts, and the height usually stays open through it.
+ */
+export interface ResubmitOptions {
+  /** Sends of the same ciphertext in all, the first included (default 4; 1 never sends again). */
+  readonly attempts?: number;
+  /** The wait before the second send; it doubles after each, up to 2 s (default 250 ms). */
+  readonly delayMs?: number;
+}
+
+const DEFAULT_RESUBMIT_ATTEMPTS = 4;
+const DEFAULT_RESUBMIT_DELAY_MS = 250;
+const MAX_RESUBMIT_DELAY_MS = 2_000;
 
 /** A transaction Veil ordered: everything needed to check it later and, if need be, to slash. */
 export interface SentTransaction {
@@ -217,10 +235,11 @@ export class VeilClient {
   }
 
   /**
-   * Submits a prepared transaction and verifies the receipt the leader returns. When the answer leaves open
-   * whether the leader ordered it (lost, late, UNAVAILABLE, UPSTREAM_TIMEOUT, DUPLICATE_CIPHERTEXT, ...), the
-   * ciphertext is looked up at its height first: ordered, it gets its receipt, verified the same way;
-   * otherwise the node's original error is thrown.
+   * Submits a prepared transaction and verifies the receipt the leader returns. After a passing failure (a
+   * view change, a leader out of reach, a lost connection) the same ciphertext is sent again a few times
+   * (`resubmit`). When the last answer leaves open whether the leader ordered it (lost, late, UNAVAILABLE,
+   * UPSTREAM_TIMEOUT, DUPLICATE_CIPHERTEXT, ...), the ciphertext is looked up at its height first: ordered,
+   * it gets its receipt, verified the same way; otherwise the node's original error is thrown.
    */
   async submit(prepared: PreparedSubmission): Promise<SentTransaction> {
     const outcome = await this.#submit(prepared);
@@ -232,7 +251,7 @@ export class VeilClient {
     const leaf = { rollupId: this.rollupId, height: prepared.height, encTxHash: prepared.encTxHash };
     let raw: unknown;
     try {
-      raw = await this.node.sendEncrypted(encryptedSubmissionToJson(prepared.submission));
+      raw = await this.#sendResubmitting(prepared.submission);
     } catch (error) {
       const refusal = heightRefusal(error);
       if (refusal !== undefined) this.lookAhead.missed();
@@ -251,6 +270,25 @@ export class VeilClient {
         provingMs: prepared.provingMs,
       },
     };
+  }
+
+  /**
+   * Sends a submission, and the very same ciphertext again after each passing failure, a bounded number of
+   * times: the last failure is thrown for `#submit` to settle.
+   */
+  async #sendResubmitting(submission: EncryptedSubmission): Promise<unknown> {
+    const json = encryptedSubmissionToJson(submission);
+    const attempts = Math.max(1, this.#options.resubmit?.attempts ?? DEFAULT_RESUBMIT_ATTEMPTS);
+    let delay = this.#options.resubmit?.delayMs ?? DEFAULT_RESUBMIT_DELAY_MS;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.node.sendEncrypted(json);
+      } catch (error) {
+        if (attempt >= attempts || !isPassingFailure(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(2 * delay, Math.max(delay, MAX_RESUBMIT_DELAY_MS));
+      }
+    }
   }
 
   /**

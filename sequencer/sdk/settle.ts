@@ -38,6 +38,12 @@ const OPEN_ANSWERS: ReadonlySet<RpcErrorName> = new Set([
   "INTERNAL_ERROR",
 ]);
 
+/**
+ * Answers of a cluster that could not take the request just now: a view change under way (NOT_LEADER), a
+ * leader out of reach or too slow for a follower that forwarded it (UNAVAILABLE, UPSTREAM_TIMEOUT).
+ */
+const PASSING_ANSWERS: ReadonlySet<RpcErrorName> = new Set(["NOT_LEADER", "UNAVAILABLE", "UPSTREAM_TIMEOUT"]);
+
 /** Refusals of the height itself: this request was not ordered, and another height may take it. */
 const HEIGHT_REFUSALS: ReadonlySet<RpcErrorName> = new Set(["HEIGHT_SEALED", "WRONG_HEIGHT"]);
 
@@ -74,6 +80,16 @@ export function mayBeOrdered(error: unknown): boolean {
   if (error instanceof RpcTimeoutError) return true;
   if (error instanceof RpcTransportError) return !NEVER_SENT.has(codeInCauses(error) ?? "");
   return hasName(error, OPEN_ANSWERS);
+}
+
+/**
+ * Whether a failed send is worth sending again as it is, the same ciphertext to the same node: the failure
+ * was the cluster's passing state, or the connection's. A leader orders one ciphertext at most once (a copy
+ * is answered DUPLICATE_CIPHERTEXT, and settled), so sending it again can only order it or find it ordered.
+ */
+export function isPassingFailure(error: unknown): boolean {
+  if (error instanceof RpcTimeoutError || error instanceof RpcTransportError) return true;
+  return hasName(error, PASSING_ANSWERS);
 }
 
 /** A refusal of the send because of its height. */

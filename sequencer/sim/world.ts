@@ -114,6 +114,12 @@ type Event =
   /** A host's request for a height's block (a replica's fetch-block), and the block sent back. */
   | { kind: "fetch"; to: Address; from: Address; height: number }
   | { kind: "block"; to: Address; from: Address; height: number; block: SimBlock }
+  /**
+   * A leader's block sent to the others once built (the node's `cluster_block_built`); the receiver decides
+   * at once and stores it after its own rebuild (`rebuilt`), which takes a while.
+   */
+  | { kind: "block-built"; to: Address; from: Address; height: number; block: SimBlock }
+  | { kind: "rebuilt"; member: Address; height: number; block: SimBlock }
   /** The executor has the leader of a certificate's view build the block. */
   | { kind: "build"; member: Address; height: number; certificate: SealCertificate }
   | { kind: "poll" }
@@ -196,6 +202,8 @@ interface Member {
   readonly blocks: Map<number, SimBlock>;
   /** The host's suspicion of dead leaders (replica/suspects.ts); in memory, lost in a crash. */
   suspicion: LeaderSuspicion;
+  /** Heights whose leader's block the host is rebuilding; in memory, lost in a crash. */
+  rebuilding: Set<number>;
   /** Crashed for good: never restarts, and is not expected to converge. */
   lost: boolean;
 }
@@ -268,6 +276,7 @@ export class SimWorld {
       requests: new Map(),
       blocks: new Map(),
       suspicion: new LeaderSuspicion(),
+      rebuilding: new Set(),
       lost: false,
     }));
   }
@@ -362,6 +371,28 @@ export class SimWorld {
         const member = this.member(event.to);
         if (!member.up || member.cutOff || member.blocks.has(event.height)) return;
         this.blocksFetched += 1;
+        this.storeBlock(member, event.height, event.block);
+        return;
+      }
+      case "block-built": {
+        const member = this.member(event.to);
+        if (!member.up || member.cutOff || member.blocks.has(event.height)) return;
+        this.stepReplica(member, event.height, {
+          type: "block-arriving",
+          certificate: event.block.certificate,
+          from: event.from,
+        });
+        if (member.rebuilding.has(event.height)) return;
+        member.rebuilding.add(event.height);
+        const rebuildMs = this.rng.int(0, 3 * this.options.timing.leaderTimeoutMs);
+        const { height, block } = event;
+        this.queue.push(this.now + rebuildMs, { kind: "rebuilt", member: member.address, height, block });
+        return;
+      }
+      case "rebuilt": {
+        const member = this.member(event.member);
+        // A member that crashed meanwhile lost the rebuild: its decided replica fetches the block instead.
+        if (!member.rebuilding.delete(event.height) || member.blocks.has(event.height)) return;
         this.storeBlock(member, event.height, event.block);
         return;
       }
@@ -494,6 +525,8 @@ export class SimWorld {
           this.invariants.onCertified(height, effect.certificate);
           break;
         case "fetch-block":
+          // A host that is rebuilding the leader's block waits for that rebuild instead (block-pipeline.ts).
+          if (member.rebuilding.has(height)) break;
           this.transmit(member.address, effect.from, { kind: "fetch", to: effect.from, from: member.address, height });
           break;
       }
@@ -539,7 +572,12 @@ export class SimWorld {
     if (s.seal?.seal.count !== count || s.seal.seal.root !== root || s.entries.length !== count) return;
     // The leader dies after its certificate, before its block: someone must still build the height.
     if (!this.healed && this.rng.chance(this.options.buildCrashRate)) return this.crash(member);
-    this.storeBlock(member, height, { entries: [...s.entries], certificate });
+    const block: SimBlock = { entries: [...s.entries], certificate };
+    this.storeBlock(member, height, block);
+    for (const other of this.membership.members) {
+      if (other !== member.address)
+        this.transmit(member.address, other, { kind: "block-built", to: other, from: member.address, height, block });
+    }
   }
 
   /**
@@ -743,6 +781,7 @@ export class SimWorld {
     member.wakeAt = new Map();
     member.requests = new Map();
     member.suspicion = new LeaderSuspicion();
+    member.rebuilding = new Set();
     this.crashes += 1;
     if (!this.healed && !member.lost) {
       this.queue.push(this.now + this.rng.int(200, 3_000), { kind: "restart", member: member.address });

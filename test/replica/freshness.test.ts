@@ -26,6 +26,18 @@ describe("freshness of a leader's messages", () => {
     f.answered(B, 8);
     expect([f.echoFor(B), f.echoFor(C)]).to.deep.equal([8, 9]);
   });
+
+  it("as leader, keeps a newer challenge when an older one arrives late or is replayed", () => {
+    const f = new Freshness(() => 0.5);
+    f.answered(B, 7);
+    f.answered(B, 8);
+    f.answered(B, 7); // an ack sent before the one with 8, delivered after it (or an attacker's replay)
+    expect(f.echoFor(B)).to.equal(8);
+    f.answered(B, 9);
+    expect(f.echoFor(B)).to.equal(9);
+    f.answered(C, 7); // per follower: C's challenges are its own
+    expect(f.echoFor(C)).to.equal(7);
+  });
 });
 
 describe("where a decided member asks for its block", () => {

@@ -550,6 +550,58 @@ describe("replica: decided heights", () => {
     expect(sent(a.step({ type: "tick" }, 1_000)).filter((m) => m.type === "heartbeat")).to.deep.equal([]);
   });
 
+  it("a leader decided before any follower's challenge reached it keeps both followers quiet while it builds", () => {
+    // The sealing of an empty height, as the nodes run it: A decides on B's seal vote before any follower's
+    // ack (and so its challenge) reached it. Only heartbeats that echo a follower's current challenge hold
+    // its timer off, so a decided A must go on learning challenges from the acks.
+    const a = new HeightReplica<string>(HEIGHT, config(A, draws()), EMPTY_DURABLE, 0, false);
+    const b = new HeightReplica<string>(HEIGHT, config(B, draws()), EMPTY_DURABLE, 0, false);
+    const c = new HeightReplica<string>(HEIGHT, config(C, draws()), EMPTY_DURABLE, 0, false);
+    const byAddress = new Map([
+      [A, a],
+      [B, b],
+      [C, c],
+    ]);
+    // Every message is delivered 30 ms after it was sent; B's seal vote is the only thing A hears at first.
+    let inFlight: { at: number; from: string; to: string; message: Message<string> }[] = [];
+    const post = (from: string, effects: readonly Effect<string>[], now: number): void => {
+      for (const e of effects)
+        if (e.type === "send") inFlight.push({ at: now + 30, from, to: e.to, message: e.message });
+    };
+    post(A, a.step({ type: "seal", id: 1, inboxBlock: 0 }, 0), 0);
+    for (let now = 10; now <= 6_000; now += 10) {
+      const due = inFlight.filter((m) => m.at <= now);
+      inFlight = inFlight.filter((m) => m.at > now);
+      for (const m of due) {
+        // C's seal vote is lost, so that A decides on B's vote alone, before any ack could reach it.
+        if (m.from === C && m.message.type === "seal-vote") continue;
+        post(m.to, byAddress.get(m.to)!.step({ type: "receive", from: m.from, message: m.message }, now), now);
+      }
+      for (const [address, r] of byAddress) post(address, r.step({ type: "tick" }, now), now);
+    }
+    expect(a.snapshot().status).to.equal("decided");
+    for (const follower of [b, c]) expect(follower.snapshot()).to.include({ status: "normal", view: 0 });
+  });
+
+  it("a block arriving with its certificate decides a follower at once: no view change while it is rebuilt, then another member is asked", () => {
+    const b = replica(B);
+    b.step({ type: "receive", from: A, message: { type: "heartbeat", view: 0, count: 0 } }, 1); // watched
+    // A certificate that is not a majority's changes nothing: the leader timer still runs.
+    const forged = certificate([[A, sign(A, SEAL)]]);
+    expect(types(b.step({ type: "block-arriving", certificate: forged, from: A }, 2))).to.deep.equal([]);
+    expect(b.snapshot().status).to.equal("normal");
+    const arriving = b.step({ type: "block-arriving", certificate: GOOD, from: A }, 3);
+    expect(types(arriving), "decided, and no fetch: the block is on its way").to.deep.equal([
+      "persist:decided",
+      "certified",
+    ]);
+    // Long past the leader timeout: no view change; the block counted as the request to A, so C is asked.
+    const later = b.step({ type: "tick" }, 5_000);
+    expect(sent(later).filter((m) => m.type === "start-view-change")).to.deep.equal([]);
+    expect(fetches(later)).to.deep.equal([C]);
+    expect(b.snapshot().status).to.equal("decided");
+  });
+
   it("a restarted member that lacks the height learns it from a decided answer to its recovery", () => {
     const c = replica(C, EMPTY_DURABLE, true);
     expect(sent(c.start(0)).map((m) => m.type)).to.deep.equal(["recovery", "recovery"]);

@@ -11,7 +11,7 @@ import { signMessage } from "../../sequencer/chain/eip712";
 import { RpcCallError, RpcClient } from "../../sequencer/rpc/client";
 import { VEIL_ERRORS } from "../../sequencer/rpc/errors";
 import { ContractChainView } from "../../sequencer/sdk/chain";
-import { VeilClient } from "../../sequencer/sdk/client";
+import { VeilClient, type ResubmitOptions } from "../../sequencer/sdk/client";
 import { ForcedInclusionInbox__factory } from "../../typechain-types";
 import type { LookupOptions } from "../../sequencer/sdk/settle";
 import { Link, errorAnswer, type Answer } from "./lossy-link";
@@ -49,12 +49,13 @@ describe("idempotent sends: receipts by leaf, and a client whose answer is lost"
     ((await w.clients[0]!.call("get_block", { rollupId: R, height })) as { txCount: number }).txCount;
 
   /** A client of node 0 through the link; targets height 1 while height 0 is open (a fast prover, slow blocks). */
-  const client = (o: { timeoutMs?: number; lookups?: LookupOptions } = {}) =>
+  const client = (o: { timeoutMs?: number; lookups?: LookupOptions; resubmit?: ResubmitOptions } = {}) =>
     new VeilClient({
       node: new RpcClient(linkUrl, { timeoutMs: o.timeoutMs ?? 20_000 }),
       chain,
       rollupId: ROLLUP,
       lookAhead: { blockTimeMs: 1_000_000, initialProvingMs: 1 },
+      resubmit: o.resubmit ?? { delayMs: 20 },
       ...(o.lookups === undefined ? {} : { lookups: o.lookups }),
     });
   let sends = 0;
@@ -209,7 +210,8 @@ describe("idempotent sends: receipts by leaf, and a client whose answer is lost"
       expect(sent.encTxHash).to.equal(answered!.commitment.encTxHash);
       expect(sent.receipt.commitment.txIndex).to.equal(answered!.commitment.txIndex);
       expect(sent.receipt.signature).to.equal(answered!.signature.toLowerCase());
-      expect(link.submitted, "sent once, never encrypted again").to.have.length(1);
+      expect(link.submitted, "sent again as it was, never encrypted again").to.have.length(4);
+      expect(new Set(link.submitted)).to.deep.equal(new Set([sent.encTxHash]));
       expect(link.count("get_order_commitment")).to.be.at.least(1);
       expect(await txCount(1)).to.equal(count + 1);
     });
@@ -221,9 +223,10 @@ describe("idempotent sends: receipts by leaf, and a client whose answer is lost"
       };
       const count = await txCount(1);
       const sent = await client({ timeoutMs: 4_000 }).send(transfer());
-      expect(link.submitted).to.have.length(1);
-      expect(sent.encTxHash).to.equal(link.submitted[0]);
-      expect(await placed(link.submitted)).to.deep.equal([sent.receipt.commitment.txIndex]);
+      // Sent again after the timeout, as it was: the copy is answered DUPLICATE_CIPHERTEXT, then looked up.
+      expect(link.submitted).to.have.length(2);
+      expect(new Set(link.submitted)).to.deep.equal(new Set([sent.encTxHash]));
+      expect(await placed(link.submitted.slice(0, 1))).to.deep.equal([sent.receipt.commitment.txIndex]);
       expect(await txCount(1)).to.equal(count + 1);
     });
 
@@ -275,11 +278,38 @@ describe("idempotent sends: receipts by leaf, and a client whose answer is lost"
       expect(await txCount(1)).to.equal(count + 1);
     });
 
+    it("NOT_LEADER while the view changes: the same ciphertext is sent again and ordered once", async () => {
+      const refusals = [VEIL_ERRORS.NOT_LEADER, VEIL_ERRORS.UNAVAILABLE];
+      link.plan = (request, forward) => {
+        const code = refusals.shift();
+        return code === undefined ? forward() : Promise.resolve(errorAnswer(request.id, code, "the view is changing"));
+      };
+      const count = await txCount(1);
+      const sent = await client().send(transfer());
+      expect(link.submitted, "one encryption, sent three times").to.have.length(3);
+      expect(new Set(link.submitted)).to.deep.equal(new Set([sent.encTxHash]));
+      expect(link.forwarded, "the node saw it once").to.equal(1);
+      expect(await placed(link.submitted.slice(0, 1))).to.deep.equal([sent.receipt.commitment.txIndex]);
+      expect(await txCount(1)).to.equal(count + 1);
+    });
+
+    it("a refusal of the transaction itself is never sent again", async () => {
+      link.plan = (request) => Promise.resolve(errorAnswer(request.id, VEIL_ERRORS.INVALID_PROOF, "invalid proof"));
+      const error = await client()
+        .send(transfer())
+        .then(
+          () => expect.fail("a refused transaction got a receipt"),
+          (e: unknown) => e,
+        );
+      expect((error as RpcCallError).errorName).to.equal("INVALID_PROOF");
+      expect(link.submitted).to.have.length(1);
+    });
+
     it("a send that was not ordered fails with the node's original error after the bounded lookups", async () => {
       const message = "unavailable: the leader 0x0 is unreachable";
       link.plan = (request) => Promise.resolve(errorAnswer(request.id, VEIL_ERRORS.UNAVAILABLE, message));
       const count = await txCount(1);
-      const error = await client({ lookups: { attempts: 3, delayMs: 20 } })
+      const error = await client({ lookups: { attempts: 3, delayMs: 20 }, resubmit: { attempts: 2, delayMs: 20 } })
         .send(transfer())
         .then(
           () => expect.fail("a transaction that was not ordered got a receipt"),
@@ -290,8 +320,9 @@ describe("idempotent sends: receipts by leaf, and a client whose answer is lost"
       expect((error as RpcCallError).message).to.equal(message);
       expect(link.count("get_order_commitment"), "looked up, a bounded number of times").to.equal(3);
       expect(link.forwarded, "the node never saw it").to.equal(0);
-      expect(link.submitted).to.have.length(1);
-      expect(await placed(link.submitted)).to.deep.equal([undefined]);
+      expect(link.submitted, "sent twice as it was").to.have.length(2);
+      expect(link.submitted[1]).to.equal(link.submitted[0]);
+      expect(await placed(link.submitted.slice(0, 1))).to.deep.equal([undefined]);
       expect(await txCount(1)).to.equal(count);
     });
 
@@ -315,7 +346,8 @@ describe("idempotent sends: receipts by leaf, and a client whose answer is lost"
         answeredAt = performance.now();
         return errorAnswer(request.id, VEIL_ERRORS.UPSTREAM_TIMEOUT, "the leader did not answer within 2000 ms");
       };
-      const error = await client({ lookups: { attempts: 8, delayMs: 1_000 } })
+      // Not sent again: this case is about the lookups that follow the last answer.
+      const error = await client({ lookups: { attempts: 8, delayMs: 1_000 }, resubmit: { attempts: 1 } })
         .send(transfer())
         .then(
           () => expect.fail("a transaction that was not ordered got a receipt"),

@@ -30,7 +30,7 @@ import {
   type Timing,
   type Write,
 } from "../../replica/types";
-import { parseSealCertificate } from "../../chain/certificate";
+import { parseSealCertificate, type SealCertificate as ChainSealCertificate } from "../../chain/certificate";
 import type { NodeStore } from "../storage/store";
 import { loadDurable, persistWrites } from "./durable";
 import type { ReplicaSigner } from "./signatures";
@@ -229,6 +229,23 @@ export class HeightHost {
     const stored = await this.o.store.getCertificate(rollupId, height);
     if (stored === undefined) throw new Error(`height ${height} has a block but no seal certificate here`);
     this.step(h, { type: "built", certificate: h.wire.sealCertificateFromChain(parseSealCertificate(stored)) });
+  }
+
+  /**
+   * A member's block of the height arrived with its seal certificate (checked by the block pipeline), and is
+   * being rebuilt and stored here: the replica is decided and stops waiting for a leader. Only a height live
+   * here: one that is not has no leader timer to stop.
+   */
+  async blockArriving(
+    rollupId: bigint,
+    height: number,
+    certificate: ChainSealCertificate,
+    from: Address,
+  ): Promise<void> {
+    const live = this.live.get(`${rollupId}:${height}`);
+    if (live === undefined) return;
+    const h = await live;
+    this.step(h, { type: "block-arriving", certificate: h.wire.sealCertificateFromChain(certificate), from });
   }
 
   /** What the replica of a height holds now, if it is live here (reads never load one). */

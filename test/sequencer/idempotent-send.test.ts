@@ -200,7 +200,9 @@ describe("idempotent sends: receipts by leaf, and a client whose answer is lost"
     it("a send the leader ordered but whose answer came back UPSTREAM_TIMEOUT gets its verified receipt, ordered once", async () => {
       let answered: OrderReceiptJson | undefined;
       link.plan = async (request, forward) => {
-        answered = (await forward()).result as OrderReceiptJson; // ordered: then the answer is lost
+        // Ordered by the first send, its copies refused as DUPLICATE_CIPHERTEXT; every answer is lost.
+        const answer = await forward();
+        answered ??= answer.result as OrderReceiptJson;
         return errorAnswer(request.id, VEIL_ERRORS.UPSTREAM_TIMEOUT, "the leader did not answer within 2000 ms");
       };
       const count = await txCount(1);
@@ -222,7 +224,7 @@ describe("idempotent sends: receipts by leaf, and a client whose answer is lost"
         return "hold"; // the answer never comes: the client's call times out
       };
       const count = await txCount(1);
-      const sent = await client({ timeoutMs: 4_000 }).send(transfer());
+      const sent = await client({ timeoutMs: 4_000, resubmit: { attempts: 2, delayMs: 20 } }).send(transfer());
       // Sent again after the timeout, as it was: the copy is answered DUPLICATE_CIPHERTEXT, then looked up.
       expect(link.submitted).to.have.length(2);
       expect(new Set(link.submitted)).to.deep.equal(new Set([sent.encTxHash]));

@@ -126,6 +126,9 @@ export const CENSORED_CLIENT = "127.0.0.2";
  */
 export const DEVNET_RATE_LIMIT = { enabled: true, ratePerSecond: 2_000, burst: 4_000 } as const;
 
+/** The nodes' timeouts on a full devnet (a shared machine): heartbeats, view changes and node-to-node calls. */
+export const FULL_DEVNET_TIMEOUTS = { heartbeatIntervalMs: 200, leaderTimeoutMs: 2_000, peerRequestMs: 8_000 } as const;
+
 /** The fixed port layout of `basePort`, in the order `start` takes ports: L1, nodes, key generators, flow. */
 function fixedPorts(base: number, members: number, generators: number, validators: number | undefined): number[] {
   const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
@@ -263,6 +266,10 @@ export class Devnet {
           ? { blocks: { chainIds: { [w.rollupId.toString()]: l2ChainIdOf(options).toString() } } }
           : {}),
         ...(options.censorship === true ? { testing: { censorClients: [CENSORED_CLIENT] } } : {}),
+        // A full devnet runs some fifteen processes on this machine, and a proof saturates its cores for
+        // seconds: round trips between nodes, event-loop pauses included, outgrow the defaults made for a
+        // node with a machine of its own (docs/ordering.md, "Liveness assumptions"; docs/devnet.md).
+        ...(options.full === true ? { timeouts: FULL_DEVNET_TIMEOUTS } : {}),
         log: { level: logLevel },
       };
       const config = deepMerge(base, options.nodeConfig ?? {});

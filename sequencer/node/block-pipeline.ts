@@ -231,7 +231,9 @@ export class BlockPipeline {
 
     const wire = toWire(block, view, this.o.wallet.address, signature);
     const roundSecret = hex(secret.secretKey);
-    await this.persist(rollupId, height, wire, roundSecret);
+    // Finalized here once the followers took the block (or did not answer in time): until then this node's
+    // replica keeps heartbeating the height, so that a follower's leader timer never runs out in between.
+    await this.persist(rollupId, height, wire, roundSecret, false);
     this.o.metrics.blocksFinalized.inc({ role: "leader" });
     for (const s of block.slots) if (s.status === "invalid") this.o.metrics.invalidSlots.inc({ reason: s.reason });
     log.info(
@@ -248,6 +250,7 @@ export class BlockPipeline {
       },
       view,
       log,
+      () => this.o.onFinalized?.(rollupId, height),
     );
     return (await this.stored(rollupId, height)) ?? wire;
   }
@@ -320,9 +323,16 @@ export class BlockPipeline {
 
   /**
    * Stores a block; a block stored meanwhile with the same content (the same commitment, or the same block
-   * committed in another view) is fine, another is an error.
+   * committed in another view) is fine, another is an error. `finalized`: tell the sequencer now (a leader
+   * tells it once its broadcast settled).
    */
-  private async persist(rollupId: bigint, height: number, wire: BuiltBlockWire, roundSecret: string): Promise<void> {
+  private async persist(
+    rollupId: bigint,
+    height: number,
+    wire: BuiltBlockWire,
+    roundSecret: string,
+    finalized = true,
+  ): Promise<void> {
     try {
       await this.o.store.finalize(rollupId, height, {
         rawRoot: wire.commitment.rawRoot,
@@ -335,13 +345,15 @@ export class BlockPipeline {
         throw veilError.invalidProof(`height ${height} is already finalized with another block commitment`);
       }
     }
-    this.o.onFinalized?.(rollupId, height);
+    if (finalized) this.o.onFinalized?.(rollupId, height);
   }
 
+  /** Sends a built block to every other member; `settled` runs once each answered or failed. */
   private broadcast(
     payload: BlockBuiltPayload & { block: BuiltBlockWire; certificate: SealCertificateJson | StoredValue },
     view: number,
     log: Logger,
+    settled?: () => void,
   ): void {
     const run = (async () => {
       const envelope = await sealEnvelope(
@@ -364,7 +376,10 @@ export class BlockPipeline {
           }
         }),
       );
-    })().finally(() => this.broadcasts.delete(run));
+    })().finally(() => {
+      this.broadcasts.delete(run);
+      settled?.();
+    });
     this.broadcasts.add(run);
   }
 

@@ -151,11 +151,11 @@ describe("end to end: a full devnet of real processes", function () {
       blockTimeMs: BLOCK_TIME_MS,
       logLevel: "info",
       keygenConfig: { schedule: { aggregationTimeoutMs: 20_000 } },
-      // Eleven processes share two cores here. With the 400 ms default a node whose event loop stalls that
-      // long starts a view change of a live leader, and the Byzantine-leader case below then meets an honest
-      // task of a later view replacing its forged one (the VSM allows it) before the validators judge it.
+      // The nodes run with the full devnet's timeouts (FULL_DEVNET_TIMEOUTS, a 2 s leader timeout). Eleven
+      // processes share two cores here: with the 400 ms default a node whose event loop stalls that long
+      // starts a view change of a live leader, and the Byzantine-leader case below then meets an honest task
+      // of a later view replacing its forged one (the VSM allows it) before the validators judge it.
       // Failover under the default timeout is measured by bench:failover and tested by cluster-leader-kill.
-      nodeConfig: { timeouts: { leaderTimeoutMs: 2_000 } },
       ...(process.env.VEIL_E2E_WORKDIR === undefined ? {} : { workDir: process.env.VEIL_E2E_WORKDIR }),
     });
     l1 = new JsonRpcProvider(devnet.l1.url, undefined, { staticNetwork: true, pollingInterval: 200 });

@@ -416,7 +416,19 @@ export class BlockPipeline {
    * node's own rebuild. Resolves true once stored here.
    */
   async fetch(rollupId: bigint, height: number, from: string): Promise<boolean> {
-    const arriving = this.arriving.get(`${rollupId}:${height}`);
+    // This node's own build of the height, or a leader's block being rebuilt here: wait for it, rather than
+    // ask a member that cannot have the block before it is built.
+    const key = `${rollupId}:${height}`;
+    const building = this.inFlight.get(key);
+    if (
+      building !== undefined &&
+      (await building.then(
+        () => true,
+        () => false,
+      ))
+    )
+      return true;
+    const arriving = this.arriving.get(key);
     if (arriving !== undefined && (await arriving)) return true;
     if ((await this.stored(rollupId, height)) !== undefined) return true;
     const peer = await this.o.peers.byAddress(from);

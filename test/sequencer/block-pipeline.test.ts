@@ -89,7 +89,7 @@ describe("block pipeline: finalize_block builds, commits on-chain and replicates
   };
 
   before(async () => {
-    w = await deployWorld([0, 1, 2, 3, 4, 5]);
+    w = await deployWorld([0, 1, 2, 3, 4, 5, 6]);
     for (let i = 0; i < 3; i++) await startMember(w, i);
     txs = [await signedTx(0), await signedTx(1), await signedTx(2)];
     const client = w.clients[0]!;
@@ -498,6 +498,23 @@ describe("block pipeline: finalize_block builds, commits on-chain and replicates
       expect(task.viewNumber).to.equal(1n);
       expect(task.commitmentHash).to.equal(structHash("BlockCommitment", { ...built.commitment, viewNumber: 1 }));
       expect(await counter(w, 2, "veil_vsm_task_failures_total", {})).to.equal(0);
+    });
+  });
+
+  describe("a leader asked for the block it is building", () => {
+    it("waits for its own build instead of asking another member, which does not have it yet", async () => {
+      // Last: it seals height 6, led by member 0, whose decided replica asks for the block when building
+      // outlasts its timer.
+      await w.clients[0]!.call("send_raw_transaction", { rollupId: R, height: "6", rawTx: await signedTx(30) });
+      const seal = await w.nodes[0]!.sequencer!.seal(ROLLUP, 6);
+      const rollup = (await w.nodes[0]!.chain.rollup(ROLLUP))!;
+      const asked = () =>
+        Promise.all([1, 2].map((i) => counter(w, i, "veil_rpc_calls_total", { method: "cluster_get_block" })));
+      const before = await asked();
+      const building = w.nodes[0]!.blocks!.finalize(rollup, 6, seal);
+      expect(await w.nodes[0]!.blocks!.fetch(ROLLUP, 6, w.members[1]!.address)).to.equal(true);
+      expect((await building).commitment.height).to.equal("6");
+      expect(await asked(), "no member was asked").to.deep.equal(before);
     });
   });
 });
